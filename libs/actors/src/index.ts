@@ -1,0 +1,2 @@
+// Public entry of @lspo/actors.
+export {};

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable with nothing but Node 20 and apt: installs npm dependencies when
+// node_modules is missing or older than package-lock.json, and nats-server when it is not on PATH.
+// Dependency-free on purpose: it runs before anything is installed.
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const stamp = join(root, "node_modules", ".lspo-lock-sha256");
+
+function say(msg) {
+  process.stderr.write(`[bootstrap] ${msg}\n`);
+}
+
+function lockHash() {
+  return createHash("sha256").update(readFileSync(join(root, "package-lock.json"))).digest("hex");
+}
+
+function ensureNodeModules() {
+  const want = lockHash();
+  const have = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+  if (have === want) return;
+  say(existsSync(join(root, "node_modules")) ? "package-lock.json changed: running npm ci" : "node_modules missing: running npm ci");
+  // The CPU build of onnxruntime-node ships in the package; never let its postinstall download CUDA bits.
+  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: "skip" };
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit", env });
+  if (r.status !== 0) {
+    say("npm ci failed (see above). Fix the error and run the command again.");
+    process.exit(r.status ?? 1);
+  }
+  writeFileSync(stamp, want + "\n");
+}
+
+function onPath(cmd) {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+function ensureNatsServer() {
+  if (process.env.LSPO_NATS_SERVER && existsSync(process.env.LSPO_NATS_SERVER)) return;
+  if (onPath("nats-server") || existsSync("/usr/sbin/nats-server")) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (onPath("apt-get") && (isRoot || onPath("sudo"))) {
+    say("nats-server not found: installing Debian's nats-server package");
+    const sudo = isRoot ? [] : ["sudo"];
+    try {
+      execFileSync(sudo.length ? "sudo" : "apt-get", [...(sudo.length ? ["apt-get"] : []), "update", "-qq"], { stdio: "inherit" });
+      execFileSync(sudo.length ? "sudo" : "apt-get", [...(sudo.length ? ["apt-get"] : []), "install", "-y", "-qq", "nats-server"], {
+        stdio: "inherit",
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+      return;
+    } catch {
+      say("apt-get install nats-server failed.");
+    }
+  }
+  say(
+    "nats-server (2.9 or newer) is required and was not found on PATH.\n" +
+      "  Debian/Ubuntu: sudo apt-get install nats-server\n" +
+      "  Elsewhere: install it from your package manager, or set LSPO_NATS_SERVER=/path/to/nats-server",
+  );
+  process.exit(1);
+}
+
+ensureNodeModules();
+ensureNatsServer();

@@ -1,0 +1,41 @@
+// The `lspo` command line: one table of subcommands, each in its own module under commands/.
+// Every module exports `run(argv: string[]): Promise<number>` (the exit code) and a one-line `summary`.
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+// Lazy imports keep `lspo --help` fast and let one command's dependencies (ORT, NATS) stay unloaded
+// for another.
+const commands: Record<string, () => Promise<Command>> = {
+  status: () => import("./commands/status.js"),
+};
+
+function usage(): string {
+  const names = Object.keys(commands).sort();
+  return `usage: lspo <command> [options]\n\ncommands:\n${names.map((n) => `  ${n}`).join("\n")}\n\nRun \`lspo <command> --help\` for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`lspo: unknown command '${name}'. Valid commands: ${Object.keys(commands).sort().join(", ")}`);
+    return 2;
+  }
+  const cmd = await load();
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`lspo: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
