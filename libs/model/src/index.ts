@@ -1,3 +1,13 @@
 // Public entry of @lspo/model: ONNX graph builder, autodiff, Llama-family policy, generation, training.
 export { type DType, type Tensor, type TypedArrayOf, type Weights, numel, tensor } from "./tensor.js";
 export { type LlamaConfig, type ModelType } from "./config.js";
+// Hugging Face formats (M2): safetensors, sharded checkpoints, config.json, parameter names.
+export {
+  type DecodedTensor, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
+  decodeEntry, parseSafetensors, serializeSafetensors,
+} from "./hf/safetensors.js";
+export { SHARD_INDEX_FILE, type ShardIndex, parseShardIndex, readShardedSafetensors, writeShardedSafetensors } from "./hf/sharded.js";
+export {
+  ModelConfigError, SUPPORTED_MODEL_TYPES, configToJson, formatConfigJson, parseConfigJson, validateLlamaConfig,
+} from "./hf/config-json.js";
+export { WeightsError, expectedParameters, parameterCount, validateWeights, weightsFromCheckpoint } from "./hf/params.js";
