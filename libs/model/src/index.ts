@@ -11,3 +11,4 @@ export {
   ModelConfigError, SUPPORTED_MODEL_TYPES, configToJson, formatConfigJson, parseConfigJson, validateLlamaConfig,
 } from "./hf/config-json.js";
 export { WeightsError, expectedParameters, parameterCount, validateWeights, weightsFromCheckpoint } from "./hf/params.js";
+export { type DecodeOptions, type EncodeOptions, type TextTokenizer, TokenizerError, loadTokenizer } from "./tokenizer/tokenizer.js";
