@@ -60,7 +60,7 @@ class HfTokenizer implements TextTokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const enc = this.tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true });
-    const bad = enc.ids.findIndex((id) => !Number.isInteger(id));
+    const bad = enc.ids.findIndex((id: number) => !Number.isInteger(id));
     if (bad >= 0) throw new TokenizerError(`cannot encode ${JSON.stringify(enc.tokens[bad])}: not in the vocabulary and the tokenizer has no unknown token`);
     return enc.ids;
   }
