@@ -1,2 +1,33 @@
-// Public entry of @lspo/algos.
-export {};
+// Public entry of @lspo/algos: GRPO, DAPO, GSPO, Dr. GRPO as presets over shared parts (advantages,
+// reward shaping, policy losses, KL, aggregation), a float64 reference with analytic gradients, and hot swap.
+export { ADVANTAGE_STD_EPS, type AdvantageEstimator, advantageEstimators, unbiasedStd } from "./advantages.js";
+export { type Aggregation, aggregations } from "./aggregation.js";
+export { type RolloutBatch, type RolloutGroup, type RolloutResponse, formatPath, validateBatch } from "./batch.js";
+export {
+  DuplicateNameError,
+  InvalidBatchError,
+  InvalidSpecError,
+  type SpecIssue,
+  SwapProtocolError,
+  UnknownNameError,
+} from "./errors.js";
+export { type BatchEvaluation, evaluateBatch } from "./evaluate.js";
+export { type AlgorithmStateSnapshot, AlgorithmState, type SwapEvent } from "./hot-swap.js";
+export { type KlEstimator, klEstimators } from "./kl.js";
+export { type LossInput } from "./loss-input.js";
+export { type AlgorithmParams, normConstant, PARAM_DOCS, PARAM_NAMES } from "./params.js";
+export {
+  type ClipSide,
+  clippedSurrogate,
+  type PolicyLoss,
+  policyLosses,
+  type SequenceSlice,
+  type SequenceTerms,
+  type TokenTerm,
+} from "./policy-losses.js";
+export { nestByGroup, prepareLossInput, shapedRewards } from "./prepare.js";
+export { type Preset, presets } from "./presets.js";
+export { referenceLoss, type ReferenceResult, type UpdateMetrics } from "./reference.js";
+export { Registry } from "./registry.js";
+export { type OverlongShaping, overlongKeep, overlongPenalty } from "./shaping.js";
+export { type AlgorithmSpec, parseOverrides, parseSetValue, presetSpec, resolveSpec } from "./spec.js";

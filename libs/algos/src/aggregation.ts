@@ -1,0 +1,58 @@
+// Loss aggregation modes (ALGORITHMS.md "Loss aggregation modes"). Each turns the response-token mask
+// into per-token weights w so that loss = sum_t w_t * l_t; the gradient w.r.t. l_t is then just w_t.
+// The weights depend only on the mask (never on logp), which is why the reference gradient is w * dl/dlogp.
+import { Registry } from "./registry.js";
+
+export interface Aggregation {
+  summary: string;
+  source: string;
+  /**
+   * mask [N][T_i] (0/1) -> weights [N][T_i]. `normConstant` is C for `seq-mean-token-sum-norm`
+   * (ignored by the others). An all-zero mask gives all-zero weights (loss 0), never NaN.
+   */
+  weights(mask: readonly (readonly number[])[], normConstant: number): number[][];
+}
+
+function tokenCount(row: readonly number[]): number {
+  let s = 0;
+  for (const m of row) s += m;
+  return s;
+}
+
+/** sum(m*l) / sum(m): every token in the mini-batch weighs the same. */
+const tokenMean: Aggregation = {
+  summary: "sum(m*l) / sum(m) over the mini-batch",
+  source: "DAPO, arXiv 2503.14476 §3.3",
+  weights(mask) {
+    const total = mask.reduce((s, row) => s + tokenCount(row), 0);
+    return mask.map((row) => row.map((m) => (total > 0 ? m / total : 0)));
+  },
+};
+
+/**
+ * mean over sequences of (sum_t m*l / sum_t m). Sequences whose mask is all zero (e.g. removed by
+ * overlong filtering) are not counted in the mean: they carry no tokens to average.
+ */
+const seqMeanTokenMean: Aggregation = {
+  summary: "mean over sequences of the per-sequence token mean",
+  source: "GRPO, arXiv 2402.03300 eq. 3",
+  weights(mask) {
+    const counts = mask.map(tokenCount);
+    const live = counts.filter((c) => c > 0).length;
+    return mask.map((row, i) => row.map((m) => (counts[i] > 0 ? m / (counts[i] * live) : 0)));
+  },
+};
+
+/** sum(m*l) / C with a constant C: no per-length normalisation, so no length bias. */
+const seqMeanTokenSumNorm: Aggregation = {
+  summary: "sum(m*l) / C, C constant (default: max_response_length)",
+  source: "Dr. GRPO, arXiv 2503.20783",
+  weights(mask, normConstant) {
+    return mask.map((row) => row.map((m) => m / normConstant));
+  },
+};
+
+export const aggregations = new Registry<Aggregation>("loss aggregation");
+aggregations.register("token-mean", tokenMean);
+aggregations.register("seq-mean-token-mean", seqMeanTokenMean);
+aggregations.register("seq-mean-token-sum-norm", seqMeanTokenSumNorm);
