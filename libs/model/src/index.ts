@@ -12,3 +12,5 @@ export {
 } from "./hf/config-json.js";
 export { WeightsError, expectedParameters, parameterCount, validateWeights, weightsFromCheckpoint } from "./hf/params.js";
 export { type DecodeOptions, type EncodeOptions, type TextTokenizer, TokenizerError, loadTokenizer } from "./tokenizer/tokenizer.js";
+export { type GenerationConfig, GenerationConfigError, formatGenerationConfig, parseGenerationConfig } from "./hf/generation-config.js";
+export { type EncodeModelOptions, type HfModel, MODEL_FILES, ModelFilesError, decodeModelFiles, encodeModelFiles } from "./hf/model-files.js";

@@ -1,2 +1,3 @@
 // Public entry of @lspo/tasks.
 export {};
+export { ModelDirError, readModelDir, writeModelDir } from "./model-dir.js";

@@ -1,0 +1,40 @@
+// The filesystem side of Hugging Face model directories: @lspo/model decodes and encodes the files (it
+// does no I/O); this module reads and writes them.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { type EncodeModelOptions, type HfModel, MODEL_FILES, decodeModelFiles, encodeModelFiles } from "@lspo/model";
+
+export class ModelDirError extends Error {
+  override name = "ModelDirError";
+}
+
+/** Reads config.json, model.safetensors (or the sharded index and its shards), tokenizer.json and the
+ *  optional tokenizer_config.json / generation_config.json. Errors name the missing or bad file. */
+export function readModelDir(dir: string): HfModel {
+  if (!existsSync(dir)) throw new ModelDirError(`model directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new ModelDirError(`${dir} is not a directory (expected a Hugging Face model directory)`);
+  return decodeModelFiles((name) => {
+    const file = path.join(dir, name);
+    return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
+  }, dir);
+}
+
+/** Writes the model as transformers' save_pretrained does (float32 safetensors, `{"format":"pt"}`
+ *  metadata), creating `dir` if needed. Each file is written to a temporary name and renamed into place,
+ *  so a crash mid-write never leaves a truncated checkpoint file under its real name. Returns the file
+ *  names written. */
+export function writeModelDir(dir: string, model: HfModel, options: EncodeModelOptions = {}): string[] {
+  const files = encodeModelFiles(model, options);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of files) {
+    const target = path.join(dir, name);
+    const tmp = `${target}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, target);
+  }
+  // A single-file checkpoint wins over an index when both exist, so drop the other layout's entry file.
+  for (const stale of [MODEL_FILES.weights, MODEL_FILES.shardIndex]) {
+    if (!files.has(stale)) rmSync(path.join(dir, stale), { force: true });
+  }
+  return [...files.keys()];
+}
