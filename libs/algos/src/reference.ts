@@ -80,11 +80,11 @@ export function referenceLoss(p: AlgorithmParams, x: LossInput): ReferenceResult
       tokens += mask[t];
       const logR = lp - x.logpOld[i][t];
       approxKl += mask[t] * (Math.exp(logR) - 1 - logR);
-      return w * d;
+      return w * d + 0; // + 0 turns -0 (masked token, negative slope) into 0
     });
   });
 
-  const gradEntropy = x.entropy === null ? null : weights.map((row) => row.map((w) => -p.entropy_coef * w));
+  const gradEntropy = x.entropy === null ? null : weights.map((row) => row.map((w) => -p.entropy_coef * w + 0));
   const perToken = (v: number) => (tokens > 0 ? v / tokens : 0);
   return {
     loss,
