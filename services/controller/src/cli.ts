@@ -9,6 +9,7 @@ interface Command {
 // Lazy imports keep `lspo --help` fast and let one command's dependencies (ORT, NATS) stay unloaded
 // for another.
 const commands: Record<string, () => Promise<Command>> = {
+  algo: () => import("./commands/algo.js"),
   status: () => import("./commands/status.js"),
 };
 
