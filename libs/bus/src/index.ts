@@ -1,2 +1,21 @@
-// Public entry of @lspo/bus.
-export {};
+// Public entry of @lspo/bus: NATS connection, JetStream streams/consumers, KV, object store, msgpackr codec.
+export { NatsServerError, DecodeError, type DecodeFailure } from "./errors.js";
+export { SCHEMA_VERSION, encodeEnvelope, decodeEnvelope, int32Of, float32Of, bytesOf, type Envelope } from "./codec.js";
+export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
+export { connectBus, busOptionsFromEnv, type BusOptions } from "./connection.js";
+export { STREAMS, KV_BUCKETS, OBJECT_STORES, subjectFor, type StreamSpec } from "./subjects.js";
+export { ensureStream, ensureStreams, ensureConsumer, type StreamOptions, type ConsumerOptions } from "./streams.js";
+export {
+  VALIDATORS,
+  validatePromptRequest,
+  validateRolloutGroup,
+  validateVerifiedGroup,
+  validateTrainingBatch,
+  validateWeightsRef,
+  type Validator,
+} from "./messages.js";
+export { publishMessage, type PublishOptions, type Published } from "./publish.js";
+export { consume, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
+export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob } from "./stores.js";
+export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+export { type NatsConnection } from "@nats-io/nats-core";

@@ -1,0 +1,57 @@
+// Connecting to NATS with the options every service and the CLI share (URL, user/password or token,
+// TLS), read from explicit options or the LSPO_NATS_* environment. Secrets may come from files so they
+// never sit in a config file or a process listing.
+import { readFileSync } from "node:fs";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+
+export interface BusOptions {
+  url: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  /** CA bundle (PEM path) to verify the server; enables TLS. */
+  tlsCa?: string;
+  /** Client certificate + key (PEM paths) for mutual TLS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  name?: string;
+}
+
+function secret(value: string | undefined, file: string | undefined): string | undefined {
+  if (value) return value;
+  if (file) return readFileSync(file, "utf8").trim();
+  return undefined;
+}
+
+/** Options from the environment: LSPO_NATS_URL, _USER, _PASSWORD(_FILE), _TOKEN(_FILE), _TLS_CA, _TLS_CERT, _TLS_KEY. */
+export function busOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<BusOptions> {
+  const out: Partial<BusOptions> = {};
+  if (env.LSPO_NATS_URL) out.url = env.LSPO_NATS_URL;
+  if (env.LSPO_NATS_USER) out.user = env.LSPO_NATS_USER;
+  const password = secret(env.LSPO_NATS_PASSWORD, env.LSPO_NATS_PASSWORD_FILE);
+  if (password) out.password = password;
+  const token = secret(env.LSPO_NATS_TOKEN, env.LSPO_NATS_TOKEN_FILE);
+  if (token) out.token = token;
+  if (env.LSPO_NATS_TLS_CA) out.tlsCa = env.LSPO_NATS_TLS_CA;
+  if (env.LSPO_NATS_TLS_CERT) out.tlsCert = env.LSPO_NATS_TLS_CERT;
+  if (env.LSPO_NATS_TLS_KEY) out.tlsKey = env.LSPO_NATS_TLS_KEY;
+  return out;
+}
+
+export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
+  const tls =
+    opts.tlsCa || opts.tlsCert
+      ? { caFile: opts.tlsCa, certFile: opts.tlsCert, keyFile: opts.tlsKey }
+      : undefined;
+  return connect({
+    servers: opts.url,
+    user: opts.user,
+    pass: opts.password,
+    token: opts.token,
+    tls,
+    name: opts.name,
+    // Services outlive NATS restarts: keep reconnecting, buffered publishes flush on reconnect.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+}

@@ -1,0 +1,128 @@
+// Typed consumption of a JetStream durable consumer as an async iterable. Every payload is decoded and
+// validated before it reaches the caller; one that fails is dead-lettered (with the reason), terminated so
+// it is never redelivered, counted, and skipped: a malformed message never crashes a consumer.
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { decodeEnvelope } from "./codec.js";
+import { DecodeError } from "./errors.js";
+import { VALIDATORS, type Validator } from "./messages.js";
+import { publishMessage } from "./publish.js";
+
+export interface Delivery<T> {
+  body: T;
+  subject: string;
+  /** Stream sequence: stable across redeliveries. */
+  seq: number;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  ack(): void;
+  /** Redeliver (after `delayMs`). */
+  nak(delayMs?: number): void;
+  /** Extend the ack deadline while still working (long generations). */
+  working(): void;
+  /** Never redeliver. */
+  term(reason?: string): void;
+}
+
+export interface ConsumeOptions {
+  stream: string;
+  durable: string;
+  /** Envelope kind expected on this consumer. */
+  kind: string;
+  /** Extra checks beyond the kind's structural validator (e.g. token ids within the vocabulary). */
+  validate?: Validator;
+  maxBytes?: number;
+  /** Messages pulled per batch. */
+  batch?: number;
+  /** Called for every rejected payload (after it was dead-lettered). */
+  onReject?: (reason: string, failure: string, msg: { subject: string; seq: number }) => void;
+}
+
+export interface Subscription<T> extends AsyncIterable<Delivery<T>> {
+  stop(): Promise<void>;
+  readonly rejected: number;
+}
+
+/** A dead letter: what was refused, where it came from, and why. */
+export interface DeadLetter {
+  stream: string;
+  subject: string;
+  seq: number;
+  kind: string;
+  failure: string;
+  reason: string;
+  /** The first 64 KB of the original payload, for inspection. */
+  payload: Uint8Array;
+  at: Date;
+}
+
+export function deadLetterSubject(stream: string): string {
+  return `lspo.dlq.${stream}`;
+}
+
+export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
+  const consumer = await js.consumers.get(opts.stream, opts.durable);
+  const messages = await consumer.consume({ max_messages: opts.batch ?? 16 });
+  const structural = VALIDATORS[opts.kind];
+  let rejected = 0;
+
+  async function reject(m: JsMsg, failure: string, reason: string): Promise<void> {
+    rejected++;
+    const letter: DeadLetter = {
+      stream: opts.stream,
+      subject: m.subject,
+      seq: m.seq,
+      kind: opts.kind,
+      failure,
+      reason,
+      payload: m.data.subarray(0, 65536),
+      at: new Date(),
+    };
+    try {
+      await publishMessage(js, deadLetterSubject(opts.stream), "DeadLetter", letter, { msgId: `dlq-${opts.stream}-${m.seq}` });
+    } catch {
+      // The dead-letter stream being unavailable must not block the data plane; the count still records it.
+    }
+    m.term(reason.slice(0, 200));
+    opts.onReject?.(reason, failure, { subject: m.subject, seq: m.seq });
+  }
+
+  async function* iterate(): AsyncGenerator<Delivery<T>> {
+    for await (const m of messages) {
+      let body: unknown;
+      try {
+        body = decodeEnvelope(m.data, opts.kind, opts.maxBytes).body;
+        const problem = structural?.(body) ?? null;
+        if (problem) throw new DecodeError("invalid", problem);
+        const extra = opts.validate?.(body) ?? null;
+        if (extra) throw new DecodeError("invalid", extra);
+      } catch (err) {
+        const failure = err instanceof DecodeError ? err.failure : "invalid";
+        await reject(m, failure, (err as Error).message);
+        continue;
+      }
+      yield {
+        body: body as T,
+        subject: m.subject,
+        seq: m.seq,
+        deliveryCount: m.info.deliveryCount,
+        ack: () => m.ack(),
+        nak: (delayMs?: number) => m.nak(delayMs),
+        working: () => m.working(),
+        term: (reason?: string) => m.term(reason),
+      };
+    }
+  }
+
+  const iterator = iterate();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    async stop() {
+      // stop() ends the pull; close() would wait for a reader that may never come, so do not await it.
+      messages.stop();
+      await iterator.return(undefined);
+    },
+    get rejected() {
+      return rejected;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// Typed, idempotent publishing: the message id makes JetStream drop a retried publish inside the
+// stream's duplicate window, so a retry never duplicates a group downstream.
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { encodeEnvelope } from "./codec.js";
+
+export interface PublishOptions {
+  /** Idempotency key (e.g. the prompt uid + stage). */
+  msgId?: string;
+  /** Retries on timeouts/no-responders (e.g. while NATS restarts), with backoff. */
+  retries?: number;
+}
+
+export interface Published extends PubAck {
+  bytes: number;
+}
+
+export async function publishMessage<T>(
+  js: JetStreamClient,
+  subject: string,
+  kind: string,
+  body: T,
+  opts: PublishOptions = {},
+): Promise<Published> {
+  const data = encodeEnvelope(kind, body);
+  const retries = opts.retries ?? 20;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ack = await js.publish(subject, data, opts.msgId ? { msgID: opts.msgId } : undefined);
+      return Object.assign(ack, { bytes: data.byteLength });
+    } catch (err) {
+      // Safe to retry only because the message id deduplicates; without one a retry could double-publish.
+      if (attempt >= retries || !opts.msgId) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// Creating (idempotently) the streams and consumers the data plane runs on.
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import { STREAMS, type StreamSpec } from "./subjects.js";
+
+export interface StreamOptions {
+  /** JetStream replicas (3 in a clustered deployment). */
+  replicas?: number;
+  /** File storage survives a server restart; memory is for throwaway tests. */
+  storage?: "file" | "memory";
+  /** Window in which a repeated message id is dropped as a duplicate (idempotent publish). */
+  duplicateWindowMs?: number;
+  maxMsgSize?: number;
+}
+
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts: StreamOptions = {}): Promise<void> {
+  const config = {
+    name: spec.name,
+    subjects: [...spec.subjects],
+    description: spec.description,
+    retention: spec.retention === "workqueue" ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
+    storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File,
+    num_replicas: opts.replicas ?? 1,
+    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+    ...(opts.maxMsgSize ? { max_msg_size: opts.maxMsgSize } : {}),
+  };
+  try {
+    await jsm.streams.info(spec.name);
+    await jsm.streams.update(spec.name, config);
+  } catch (err) {
+    if ((err as Error).name === "StreamNotFoundError" || /stream not found/i.test((err as Error).message)) {
+      await jsm.streams.add(config);
+    } else {
+      throw err;
+    }
+  }
+}
+
+export async function ensureStreams(jsm: JetStreamManager, opts: StreamOptions = {}): Promise<void> {
+  for (const spec of Object.values(STREAMS)) await ensureStream(jsm, spec, opts);
+}
+
+export interface ConsumerOptions {
+  /** How long a delivered message may stay unacknowledged before it is redelivered. */
+  ackWaitMs?: number;
+  /** Deliveries before the server gives up on a message (-1 = unlimited). */
+  maxDeliver?: number;
+  filterSubject?: string;
+  maxAckPending?: number;
+}
+
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  opts: ConsumerOptions = {},
+): Promise<void> {
+  const config = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+    max_deliver: opts.maxDeliver ?? -1,
+    ...(opts.filterSubject ? { filter_subject: opts.filterSubject } : {}),
+    ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
+  };
+  try {
+    await jsm.consumers.info(stream, durable);
+    await jsm.consumers.update(stream, durable, config);
+  } catch (err) {
+    if (/consumer not found/i.test((err as Error).message) || (err as Error).name === "ConsumerNotFoundError") {
+      await jsm.consumers.add(stream, config);
+    } else {
+      throw err;
+    }
+  }
+}

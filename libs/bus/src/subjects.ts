@@ -1,0 +1,75 @@
+// Every NATS name the system uses, in one table (documented in docs/ARCHITECTURE.md).
+// Data flows one way: prompts -> rollouts -> verified -> batches; weights flow back through KV + object store.
+
+export interface StreamSpec {
+  /** JetStream stream name. */
+  name: string;
+  /** Subject filter the stream captures. */
+  subjects: string[];
+  /** Work queue: a message is removed once acked (each prompt generated once); limits: kept for replay. */
+  retention: "workqueue" | "limits";
+  /** What the stream carries (the envelope kind). */
+  kind: string;
+  description: string;
+}
+
+export const STREAMS = {
+  prompts: {
+    name: "LSPO_PROMPTS",
+    subjects: ["lspo.prompts.>"],
+    retention: "workqueue",
+    kind: "PromptRequest",
+    description: "prompt requests, consumed by rollout actors with explicit ack and redelivery",
+  },
+  rollouts: {
+    name: "LSPO_ROLLOUTS",
+    subjects: ["lspo.rollouts.>"],
+    retention: "workqueue",
+    kind: "RolloutGroup",
+    description: "generated groups, consumed by verifiers",
+  },
+  verified: {
+    name: "LSPO_VERIFIED",
+    subjects: ["lspo.verified.>"],
+    retention: "workqueue",
+    kind: "VerifiedGroup",
+    description: "scored groups, consumed by the sampler",
+  },
+  batches: {
+    name: "LSPO_BATCHES",
+    subjects: ["lspo.batches.>"],
+    retention: "workqueue",
+    kind: "TrainingBatch",
+    description: "training batches of exactly B groups, consumed by the learner",
+  },
+  deadLetters: {
+    name: "LSPO_DLQ",
+    subjects: ["lspo.dlq.>"],
+    retention: "limits",
+    kind: "DeadLetter",
+    description: "rejected payloads with the reason, for inspection; never consumed automatically",
+  },
+} as const satisfies Record<string, StreamSpec>;
+
+/** Subject for a run's messages on a stream: `lspo.<area>.<runId>`. */
+export function subjectFor(stream: keyof typeof STREAMS, runId: string): string {
+  const base = STREAMS[stream].subjects[0].replace(/\.>$/, "");
+  if (!/^[A-Za-z0-9_-]+$/.test(runId)) {
+    throw new Error(`run id '${runId}' may contain only letters, digits, '_' and '-' (it becomes a NATS subject token)`);
+  }
+  return `${base}.${runId}`;
+}
+
+export const KV_BUCKETS = {
+  /** Actor registry: name -> ActorRecord (heartbeats). */
+  actors: "lspo-actors",
+  /** Weights version pointer: `<runId>` -> WeightsRef. */
+  weights: "lspo-weights",
+  /** Sampler snapshots: `<runId>` -> snapshot. */
+  sampler: "lspo-sampler",
+} as const;
+
+export const OBJECT_STORES = {
+  weights: "lspo-weights",
+  batches: "lspo-batches",
+} as const;
