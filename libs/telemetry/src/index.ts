@@ -1,2 +1,4 @@
-// Public entry of @lspo/telemetry.
-export {};
+// Public entry of @lspo/telemetry: structured logs, Prometheus metrics, the run's metrics.jsonl.
+export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
+export { createRegistry, serveMetrics, Counter, Gauge, Histogram, Registry, type MetricsServer } from "./metrics.js";
+export { MetricsFile, type MetricRecord } from "./run-metrics.js";
