@@ -1,3 +1,21 @@
-// Public entry of @lspo/tasks.
-export {};
+// Public entry of @lspo/tasks: the math answer verifier (the RLVR reward), datasets and prompt
+// templates, the shuffled cursor, and the synthetic reasoning task of the demo.
+
+// Verifier
+export { extractAnswer, goldAnswer, MAX_ANSWER_CHARS } from "./verifier/extract.js";
+export type { AnswerMarker, ExtractedAnswer } from "./verifier/extract.js";
+export { normalizeAnswer } from "./verifier/normalize.js";
+export { parseNumber } from "./verifier/numbers.js";
+export type { ParsedNumber } from "./verifier/numbers.js";
+export type { Rational } from "./verifier/rational.js";
+export { answersEquivalent } from "./verifier/equivalence.js";
+export type { Comparison, Equivalence, EquivalenceOptions } from "./verifier/equivalence.js";
+export { DEFAULT_SYMBOLIC_OPTIONS, SymbolicChecker, sharedSymbolicChecker, symbolicBudget } from "./verifier/symbolic.js";
+export type { SymbolicOptions } from "./verifier/symbolic.js";
+export { REWARD_SCHEMES, rewardScheme } from "./verifier/reward.js";
+export type { RewardScheme, RewardSchemeName } from "./verifier/reward.js";
+export { isCorrect, verifyResponse } from "./verifier/verify.js";
+export type { Verdict, VerifyOptions } from "./verifier/verify.js";
+
+// Model directories (M2)
 export { ModelDirError, readModelDir, writeModelDir } from "./model-dir.js";

@@ -1,0 +1,164 @@
+// Symbolic equivalence through a computer algebra system: @cortex-js/compute-engine, which parses
+// LaTeX natively. Two guards make it safe to call on model output:
+//   1. a budget (symbolicBudget) refuses, before any parsing, the inputs that make a CAS slow: long
+//      expressions, big literals, exponent towers, factorials, scientific notation, unknown commands.
+//      Measured: `2^{100000000}` takes 5 s and `1e999999` over 60 s in the engine, in BigInt code
+//      that its own time limit does not interrupt;
+//   2. a hard wall-clock limit: the engine runs in a worker thread and the caller waits on an Atomics
+//      slot with a timeout; past it the worker is terminated (and a new one started on the next call).
+//      JavaScript cannot interrupt synchronous code in the same thread, so this is the only guard that
+//      holds for inputs nobody has thought of yet.
+// The call is synchronous (the verifier is a plain function) and costs a few milliseconds when warm.
+
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import { CAS_HEADER_BYTES, CAS_STATE, CAS_WORKER_SOURCE } from "./cas-worker-source.js";
+import { readArgument } from "./latex.js";
+
+export interface SymbolicOptions {
+  /** The engine's own time limit for one comparison (it checks it between steps), in ms. */
+  engineLimitMs: number;
+  /** Hard limit for one comparison, including the engine's, in ms; past it the worker is killed. */
+  hardLimitMs: number;
+  /** Hard limit for starting a worker (loading the engine: ~0.2 s idle, more on a loaded machine), in ms. */
+  startupLimitMs: number;
+}
+
+export const DEFAULT_SYMBOLIC_OPTIONS: SymbolicOptions = { engineLimitMs: 300, hardLimitMs: 2000, startupLimitMs: 20_000 };
+
+/** Longest expression handed to the CAS; real final answers are far shorter. */
+export const MAX_SYMBOLIC_CHARS = 200;
+
+/** Commands the CAS may see. Anything else (\int, \sum, \lim, matrices, ...) is not compared symbolically. */
+const ALLOWED_COMMANDS = new Set([
+  "frac", "sqrt", "pi", "cdot", "times", "div", "sin", "cos", "tan", "sec", "csc", "cot",
+  "arcsin", "arccos", "arctan", "log", "ln", "exp", "alpha", "beta", "gamma", "delta", "theta",
+  "lambda", "mu", "phi", "omega", "sigma", "tau", "rho", "epsilon", "varepsilon", "varphi", "psi",
+]);
+
+/** Why an expression is refused by the budget, or undefined when the CAS may look at it. */
+export function symbolicBudget(s: string): string | undefined {
+  if (s.length > MAX_SYMBOLIC_CHARS) return `longer than ${MAX_SYMBOLIC_CHARS} characters`;
+  if (s.includes("!")) return "factorial";
+  if (/\d[eE][+-]?\d/.test(s)) return "scientific notation";
+  if (/\d{16}/.test(s)) return "a literal of more than 15 digits";
+  for (const m of s.matchAll(/\\([A-Za-z]+)/g)) if (!ALLOWED_COMMANDS.has(m[1])) return `command \\${m[1]}`;
+  let depth = 0;
+  for (const c of s) {
+    if ("({[".includes(c)) depth++;
+    else if (")}]".includes(c)) depth--;
+    if (depth > 8) return "nesting deeper than 8";
+  }
+  for (const m of s.matchAll(/\^/g)) {
+    const exponent = readArgument(s, m.index + 1);
+    if (!exponent) return "an exponent without argument";
+    if (exponent.text.length > 8 || exponent.text.includes("^") || /\d{3}/.test(exponent.text)) {
+      return `exponent '${exponent.text.slice(0, 20)}' (at most 8 characters, no tower, integers below 100)`;
+    }
+  }
+  return undefined;
+}
+
+const DATA_BYTES = 64 * 1024;
+
+/**
+ * One CAS worker behind a synchronous `equal(a, b)`. Answers true (shown equal), false (not shown
+ * equal) or undefined (refused by the budget, timed out, or the engine failed): callers treat anything
+ * but true as "not equivalent".
+ */
+export class SymbolicChecker {
+  readonly options: SymbolicOptions;
+  private worker: Worker | undefined;
+  private ctl: Int32Array | undefined;
+  private bytes: Uint8Array | undefined;
+  /** Set when the engine cannot start at all: no use waiting for it on every call. */
+  private unavailable: string | undefined;
+
+  constructor(options: Partial<SymbolicOptions> = {}) {
+    this.options = { ...DEFAULT_SYMBOLIC_OPTIONS, ...options };
+  }
+
+  /** Why the checker cannot answer, or undefined while it can. */
+  get failure(): string | undefined {
+    return this.unavailable;
+  }
+
+  equal(a: string, b: string): boolean | undefined {
+    if (this.unavailable || symbolicBudget(a) !== undefined || symbolicBudget(b) !== undefined) return undefined;
+    const request = new TextEncoder().encode(JSON.stringify({ a, b, ms: this.options.engineLimitMs }));
+    if (request.length > DATA_BYTES) return undefined;
+    if (!this.start()) return undefined;
+    const ctl = this.ctl!;
+    this.bytes!.set(request);
+    Atomics.store(ctl, 1, request.length);
+    Atomics.store(ctl, 0, CAS_STATE.REQUEST);
+    Atomics.notify(ctl, 0);
+    if (!this.waitWhile(CAS_STATE.REQUEST, this.options.hardLimitMs)) {
+      this.kill(); // stuck in code the engine's own limit does not reach
+      return undefined;
+    }
+    const answer = Atomics.load(ctl, 2);
+    Atomics.store(ctl, 0, CAS_STATE.READY);
+    return answer === 1 ? true : answer === 0 ? false : undefined;
+  }
+
+  /** Starts the worker now (it otherwise starts on the first comparison); returns whether it is ready. */
+  warmUp(): boolean {
+    return this.start();
+  }
+
+  dispose(): void {
+    this.kill();
+  }
+
+  private start(): boolean {
+    if (this.worker) return true;
+    const buffer = new SharedArrayBuffer(CAS_HEADER_BYTES + DATA_BYTES);
+    const ctl = new Int32Array(buffer, 0, 4);
+    let enginePath: string;
+    try {
+      enginePath = createRequire(import.meta.url).resolve("@cortex-js/compute-engine");
+    } catch (e) {
+      this.unavailable = `cannot resolve @cortex-js/compute-engine: ${(e as Error).message}`;
+      return false;
+    }
+    const worker = new Worker(CAS_WORKER_SOURCE, { eval: true, workerData: { buffer, enginePath } });
+    worker.unref(); // never keep a process alive just for the CAS
+    worker.on("error", () => {}); // a dying worker is handled by the timeouts, not as an uncaught error
+    this.worker = worker;
+    this.ctl = ctl;
+    this.bytes = new Uint8Array(buffer, CAS_HEADER_BYTES);
+    if (!this.waitWhile(CAS_STATE.STARTING, this.options.startupLimitMs) || Atomics.load(ctl, 0) !== CAS_STATE.READY) {
+      this.unavailable = `the CAS worker did not start within ${this.options.startupLimitMs} ms`;
+      this.kill();
+      return false;
+    }
+    return true;
+  }
+
+  /** Blocks while slot 0 holds `state`, up to `ms`; true when the state changed in time. */
+  private waitWhile(state: number, ms: number): boolean {
+    const ctl = this.ctl!;
+    const deadline = performance.now() + ms;
+    while (Atomics.load(ctl, 0) === state) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(ctl, 0, state, left);
+    }
+    return true;
+  }
+
+  private kill(): void {
+    const worker = this.worker;
+    this.worker = this.ctl = this.bytes = undefined;
+    if (worker) void worker.terminate().catch(() => {});
+  }
+}
+
+let shared: SymbolicChecker | undefined;
+
+/** The process-wide checker the verifier uses by default (one worker per process). */
+export function sharedSymbolicChecker(): SymbolicChecker {
+  shared ??= new SymbolicChecker();
+  return shared;
+}
