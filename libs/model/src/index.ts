@@ -18,3 +18,10 @@ export { type Rng, SeedError, createRng, rngFromState, rngStreams } from "./samp
 export {
   GREEDY, type SampledToken, SamplingError, type SamplingParams, argmax, sampleToken, tokenLogprob, validateSamplingParams,
 } from "./sampling/sample.js";
+// graph builder, ONNX serialisation, onnxruntime runner (M1)
+export { Graph, GraphError, Value, type Dim, type FloatDType } from "./graph/graph.js";
+export { type Op } from "./graph/op-list.js";
+export { ops } from "./graph/ops.js";
+export { encodeModel } from "./graph/serialize.js";
+export { OrtSession, SessionRunError, type SessionOptions } from "./runtime/session.js";
+export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
