@@ -25,3 +25,5 @@ export { ops } from "./graph/ops.js";
 export { encodeModel } from "./graph/serialize.js";
 export { OrtSession, SessionRunError, type SessionOptions } from "./runtime/session.js";
 export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
+export { backward } from "./autodiff/backward.js";
+export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";

@@ -1,0 +1,70 @@
+// The decoder's building blocks, composed from primitive ops so that they need no gradient rules of their own.
+import type { Dim, FloatDType, Value } from "../graph/graph.js";
+import { add, and, cast, cos, div, lessOrEqual, mul, neg, pow, sin, sqrt, sub, where } from "../graph/ops-elementwise.js";
+import { gemm, reduceMean, softmax } from "../graph/ops-linalg.js";
+import { concat, range, reshape, slice, unsqueeze } from "../graph/ops-layout.js";
+
+/**
+ * RMSNorm (Zhang & Sennrich 2019, https://arxiv.org/abs/1910.07467) over the last axis: x / sqrt(mean(x^2) + eps) * w.
+ * Written as Pow -> ReduceMean -> Add -> Sqrt -> Div -> Mul, the pattern onnxruntime fuses into one kernel
+ * (SimplifiedLayerNormalization) in inference graphs.
+ */
+export function rmsNorm<D extends FloatDType>(x: Value<D>, w: Value<D>, eps: number): Value<D> {
+  const ms = reduceMean(pow(x, 2), [-1], true); // [..., 1]
+  return mul(div(x, sqrt(add(ms, eps))), w); // [..., D]
+}
+
+/** y = x W^T + b for x [N, in], W [out, in] (PyTorch's nn.Linear layout, read without a transpose). */
+export function linear<D extends FloatDType>(x: Value<D>, w: Value<D>, b: Value<D> | null = null): Value<D> {
+  return gemm(x, w, b, { transB: true }); // [N, out]
+}
+
+/**
+ * RoPE tables (Su et al. 2021, https://arxiv.org/abs/2104.09864) for integer positions [B, T]:
+ * cos/sin of pos * theta^(-2i/d), laid out as [B, T, 1, d] (the halves repeated, as in HF's rotate_half form).
+ */
+export function ropeTables<D extends FloatDType>(positions: Value<"int64">, headDim: number, theta: number, dtype: D): { cos: Value<D>; sin: Value<D> } {
+  const g = positions.graph;
+  const half = headDim / 2;
+  // inv_freq is computed in float32 by transformers; round the same way so tables match to the ulp.
+  const inv = Float32Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
+  const invFreq = g.constant({ dtype, shape: [half], data: dtype === "float32" ? inv : Float64Array.from(inv) } as never, "inv_freq") as Value<D>;
+  const freqs = mul(unsqueeze(cast(positions, dtype), [2]), invFreq); // [B, T, d/2]
+  const emb = unsqueeze(concat([freqs, freqs], -1), [2]); // [B, T, 1, d]
+  return { cos: cos(emb), sin: sin(emb) };
+}
+
+/** x * cos + rotate_half(x) * sin, with rotate_half(x) = [-x2, x1] over the halves of the last axis. */
+export function rope<D extends FloatDType>(x: Value<D>, c: Value<D>, s: Value<D>): Value<D> {
+  const d = x.shape[x.rank - 1] as number;
+  const x1 = slice(x, [0], [d / 2], [-1]); // [..., d/2]
+  const x2 = slice(x, [d / 2], [d], [-1]); // [..., d/2]
+  return add(mul(x, c), mul(concat([neg(x2), x1], -1), s)); // [..., d]
+}
+
+/** Large negative score for masked keys: exp() underflows to 0, yet a fully masked row stays finite. */
+export const MASKED = -1e9;
+
+/**
+ * Which keys each query may attend to: key s is visible to query t when it is a real token (mask = 1) and not
+ * in the future. Queries are the last T of the S keys (the first S-T come from the KV cache).
+ * mask [B, S] int64 -> allowed [B, 1, 1, T, S] bool (broadcast over kv-heads and query groups).
+ */
+export function attentionAllowed(mask: Value<"int64">, T: Dim): Value<"bool"> {
+  const g = mask.graph;
+  const S = mask.shape[1];
+  const scalar = (v: Value<"int64">) => reshape(v, []); // [1] -> []
+  const upTo = (n: Dim) => range(g.scalar("int64", 0), scalar(g.dim(n)), g.scalar("int64", 1), n);
+  const kpos = upTo(S); // [S]
+  const qpos = add(upTo(T), scalar(sub(g.dim(S), g.dim(T)))); // [T]: absolute positions S-T .. S-1
+  const causal = lessOrEqual(unsqueeze(kpos, [0]), unsqueeze(qpos, [1])); // [T, S]
+  const real = cast(mask, "bool"); // [B, S]
+  const both = and(unsqueeze(causal, [0]), unsqueeze(real, [1])); // [B, T, S]
+  return unsqueeze(both, [1, 2]); // [B, 1, 1, T, S]
+}
+
+/** softmax(where(allowed, scores, MASKED)) along the keys. */
+export function maskedSoftmax<D extends FloatDType>(scores: Value<D>, allowed: Value<"bool">): Value<D> {
+  return softmax(where(allowed, scores, MASKED), -1);
+}
+
