@@ -1,0 +1,109 @@
+// The verifier never throws and never hangs. Time bounds are generous (a loaded 2-core machine) but
+// far below what the naive algorithms take on these inputs (quadratic brace scans, BigInt towers).
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { SymbolicChecker, extractAnswer, isCorrect, verifyResponse } from "@lspo/tasks";
+
+const symbolic = new SymbolicChecker();
+afterAll(() => symbolic.dispose());
+
+function timed<T>(fn: () => T): { value: T; ms: number } {
+  const t = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - t };
+}
+
+const KB100 = 100 * 1024;
+
+describe("verifier - pathological input", () => {
+  const cases: Record<string, [response: string, gold: string]> = {
+    "100 KB of prose then a box": ["lorem ipsum ".repeat(KB100 / 12) + "\\boxed{7}", "8"],
+    "thousands of unclosed braces after a box": ["\\boxed{" + "{".repeat(KB100), "1"],
+    "thousands of unclosed boxes": ["\\boxed{".repeat(KB100 / 7), "1"],
+    "thousands of closed boxes": ["\\boxed{1}".repeat(KB100 / 9), "2"],
+    "deeply nested closed braces": ["\\boxed{" + "{".repeat(20_000) + "1" + "}".repeat(20_000) + "}", "2"],
+    "100 KB answer line": ["#### " + "9".repeat(KB100), "1"],
+    "many 'answer is' markers": ["the answer is 1. ".repeat(KB100 / 17), "2"],
+    "answer is followed by a huge space run": ["answer" + " ".repeat(KB100) + "x", "1"],
+    "many \\frac shorthands": ["\\boxed{" + "\\frac1".repeat(150) + "}", "1"],
+    "nested \\frac": ["\\boxed{" + "\\frac{".repeat(300) + "1" + "}{2}".repeat(300) + "}", "1"],
+    "huge exponent tower": ["\\boxed{10^{10^{10}}}", "5"],
+    "huge power": ["\\boxed{9^{9^{9}}}", "5"],
+    "huge scientific": ["\\boxed{1e999999}", "5"],
+    "long integer vs itself plus one": ["\\boxed{" + "7".repeat(900) + "}", "7".repeat(899) + "8"],
+    "division by zero": ["\\boxed{\\frac{1}{0}}", "\\frac{2}{0}"],
+    "0/0": ["\\boxed{0/0}", "0/0"],
+    "slow but within-budget CAS work": ["\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}"],
+  };
+  for (const [name, [response, gold]] of Object.entries(cases)) {
+    it(`${name}: false within 2.5 s`, () => {
+      const { value, ms } = timed(() => isCorrect(response, gold, { symbolic }));
+      expect(value).toBe(false);
+      // 2.5 s = the CAS's hard limit (2 s) plus slack; everything not reaching the CAS takes milliseconds.
+      expect(ms).toBeLessThan(2500);
+    });
+  }
+
+  it("a 100 KB response with its answer at the end is verified (correctly) in under 1 s", () => {
+    const response = "step ".repeat(KB100 / 5) + "\\boxed{\\frac{3}{4}}";
+    const { value, ms } = timed(() => isCorrect(response, "0.75", { symbolic }));
+    expect(value).toBe(true);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it("non-string input is wrong, not an exception", () => {
+    expect(isCorrect(undefined as never, "3")).toBe(false);
+    expect(isCorrect("\\boxed{3}", null as never)).toBe(false);
+    expect(isCorrect({} as never, {} as never)).toBe(false);
+  });
+
+  it("never throws on arbitrary strings (property)", () => {
+    const latexish = fc.stringMatching(/^[\\{}()[\]$^_0-9a-z,./ +\-=#!%]{0,80}$/);
+    fc.assert(
+      fc.property(fc.oneof(latexish, fc.string()), fc.oneof(latexish, fc.string()), (r, g) => {
+        const v = verifyResponse(`\\boxed{${r}}`, g, { symbolic: false });
+        const w = verifyResponse(r, g, { symbolic: false });
+        return typeof v.correct === "boolean" && typeof w.correct === "boolean";
+      }),
+      { numRuns: 2000, seed: 6 },
+    );
+  });
+
+  it("an answer always equals itself when it is a number (property)", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), fc.nat({ max: 6 }), (n, scale) => {
+        const s = n.toString();
+        const decimal = scale === 0 ? s : `${s}e-${scale}`;
+        return isCorrect(`\\boxed{${decimal}}`, decimal, { symbolic: false });
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+  });
+
+  it("exact rational comparison agrees with BigInt cross-multiplication (property)", () => {
+    const int = fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n });
+    const nonzero = int.filter((d) => d !== 0n);
+    fc.assert(
+      fc.property(int, nonzero, int, nonzero, (a, b, c, d) => {
+        const expected = a * d === c * b;
+        return isCorrect(`\\boxed{\\frac{${a}}{${b}}}`, `${c}/${d}`, { symbolic: false }) === expected;
+      }),
+      { numRuns: 500, seed: 8 },
+    );
+  });
+});
+
+describe("verifier - extraction details", () => {
+  it("takes the whole nested argument of the last box", () => {
+    expect(extractAnswer("a \\boxed{1} b \\boxed{\\frac{a}{\\sqrt{b}}} c")).toEqual({ text: "\\frac{a}{\\sqrt{b}}", marker: "boxed" });
+  });
+  it("treats escaped braces as text inside a box", () => {
+    expect(extractAnswer("\\boxed{\\{1,2\\}}")?.text).toBe("\\{1,2\\}");
+  });
+  it("does not take \\boxedfoo for \\boxed", () => {
+    expect(extractAnswer("\\boxedfoo{3}")).toBeUndefined();
+  });
+  it("returns undefined for answers longer than the cap", () => {
+    expect(extractAnswer("\\boxed{" + "1".repeat(2000) + "}")).toBeUndefined();
+  });
+});
