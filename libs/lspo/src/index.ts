@@ -1,2 +1,22 @@
-// Public entry of @lspo/lspo.
-export {};
+// Public entry of @lspo/lspo: the LSPO sampler core (batch and streaming modes, refill controller). No I/O.
+export { BatchSampler, createBatchSampler, restoreBatchSampler, BATCH_SNAPSHOT_FORMAT } from "./batch-sampler.js";
+export type { BatchSamplerSnapshot, GenerationRound } from "./batch-sampler.js";
+export { StreamSampler, createStreamSampler, restoreStreamSampler, STREAM_SNAPSHOT_FORMAT } from "./stream-sampler.js";
+export type { Offered, StreamSamplerSnapshot } from "./stream-sampler.js";
+export { resolveBatchConfig, resolveStreamConfig } from "./config.js";
+export type { BatchSamplerConfig, FilterConfig, OverflowPolicy, StreamSamplerConfig, WarmupPolicy, WindowCounts } from "./config.js";
+export { accuracyOf, meanLength, validateGroup } from "./group.js";
+export type { Accuracy, Group } from "./group.js";
+export { OUTCOMES, outcomeNames } from "./outcomes.js";
+export type { Decision, Outcome, OutcomeCounts } from "./outcomes.js";
+export type { TrainingBatch } from "./pending.js";
+export { judgeLength, quantileOfSorted, quantileRank, thresholdsOfSorted } from "./quantile.js";
+export type { LengthLevels, LengthVerdict, Thresholds } from "./quantile.js";
+export { RefillController, promptsNeeded, resolveRefillConfig } from "./refill.js";
+export type { RefillConfig, RefillState } from "./refill.js";
+export { createOrderStatistics, orderStatisticsNames } from "./order-stats.js";
+export type { OrderStatistics, OrderStatisticsName } from "./order-stats.js";
+export { LengthWindow } from "./window.js";
+export type { SamplerStats } from "./stats.js";
+export { GenRoundsExceededError, InvalidConfigError, InvalidGroupError, InvalidSnapshotError } from "./errors.js";
+export { SNAPSHOT_VERSION } from "./snapshot.js";
