@@ -23,8 +23,11 @@ if [[ -e "$out" ]]; then
   exit 1
 fi
 command -v openssl >/dev/null || { echo "make-secrets: openssl not found on PATH" >&2; exit 1; }
-umask 077
+# Directories 0700 keep the secrets private on the host; files 0644 so that compose's bind-mounted secrets
+# are readable by the containers' non-root user (uid 10001), which cannot see the host directories.
+umask 022
 mkdir -p "$out/nats-users" "$out/tls"
+chmod 0700 "$out" "$out/nats-users" "$out/tls"
 
 # 32 random bytes as hex behind a letter: nats-server parses an environment variable's value as a config
 # value, so a secret must never read as a number ("12K" is 12288) or a keyword; hex after "p" never does.
