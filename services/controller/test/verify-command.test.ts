@@ -1,0 +1,71 @@
+// `lspo verify` end to end through the real launcher: one output line per input line, in order.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "../../..");
+
+function lspo(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [join(root, "scripts/lspo.mjs"), ...args], { input, encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split("\n").filter((l) => l !== "") };
+}
+
+function casesFile(lines: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "lspo-verify-"));
+  const path = join(dir, "cases.jsonl");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+const c = (response: string, answer: string) => JSON.stringify({ response, answer });
+
+describe("lspo verify", () => {
+  it("prints {correct} per line, in order", () => {
+    const path = casesFile([
+      c("so \\boxed{2\\sqrt{2}}", "\\sqrt{8}"),
+      c("#### 5", "6"),
+      c("The answer is 1,000.", "\\boxed{1000}"),
+      JSON.stringify({ response: "\\boxed{3}", answer: "3", id: 7 }),
+    ]);
+    const r = lspo(["verify", path]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.lines.map((l) => JSON.parse(l))).toEqual([{ correct: true }, { correct: false }, { correct: true }, { correct: true }]);
+  });
+
+  it("keeps one line per input for malformed lines, names their line numbers, and exits 1", () => {
+    const path = casesFile([c("\\boxed{1}", "1"), "", "{oops", JSON.stringify({ response: "x" }), "[1]", c("\\boxed{2}", "1")]);
+    const r = lspo(["verify", path]);
+    expect(r.code).toBe(1);
+    expect(r.lines.map((l) => JSON.parse(l))).toEqual([
+      { correct: true },
+      { error: expect.stringMatching(/^line 3: invalid JSON/) },
+      { error: 'line 4: "answer" must be a string (got nothing)' },
+      { error: 'line 5: expected an object {"response": string, "answer": string}, got an array' },
+      { correct: false },
+    ]);
+    expect(r.stderr).toContain(`${path}: line 3: invalid JSON`);
+    expect(r.stderr).toContain("3 malformed line(s)");
+  });
+
+  it("reads stdin with -, and --details reports the extraction and the reward", () => {
+    const r = lspo(["verify", "-", "--details", "--reward", "plus-minus-one"], c("\\boxed{\\frac{6}{8}}", "0.7") + "\n");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.lines[0])).toEqual({ correct: false, reward: -1, extracted: "\\frac{6}{8}", gold: "0.7", marker: "boxed", by: "number" });
+  });
+
+  it("--numeric-only turns the CAS off", () => {
+    const r = lspo(["verify", "-", "--numeric-only"], c("\\boxed{2\\sqrt{2}}", "\\sqrt{8}") + "\n");
+    expect(r.lines).toEqual(['{"correct":false}']);
+  });
+
+  it("names an unknown flag, a missing file and an unknown reward scheme", () => {
+    expect(lspo(["verify", "--bogus", "x"]).stderr).toContain("Unknown option '--bogus'");
+    expect(lspo(["verify", "/nonexistent/cases.jsonl"]).stderr).toContain("cannot read '/nonexistent/cases.jsonl'");
+    const r = lspo(["verify", "--reward", "binary", "-"], "");
+    expect(r.stderr).toContain("unknown reward scheme 'binary'. Valid schemes: zero-one, plus-minus-one");
+    expect(r.code).toBe(1);
+  });
+});
