@@ -11,6 +11,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   algo: () => import("./commands/algo.js"),
   status: () => import("./commands/status.js"),
+  verify: () => import("./commands/verify.js"),
 };
 
 function usage(): string {

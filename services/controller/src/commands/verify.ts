@@ -64,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const opened = new Promise<void>((resolve, reject) => {
     if (path === "-") return resolve();
     input.once("open", () => resolve());
-    input.once("error", (e) => reject(new Error(`cannot read '${path}': ${e.message}`)));
+    input.once("error", (e: Error) => reject(new Error(`cannot read '${path}': ${e.message}`)));
   });
   await opened;
 
