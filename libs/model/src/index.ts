@@ -27,3 +27,6 @@ export { OrtSession, SessionRunError, type SessionOptions } from "./runtime/sess
 export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
 export { backward } from "./autodiff/backward.js";
 export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";
+export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder } from "./generate/decoder.js";
+export { GenerateError, type GenerateOptions, type GenerateResult, generate } from "./generate/generate.js";
+export { type InitOptions, initModel } from "./init.js";

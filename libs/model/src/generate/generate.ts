@@ -1,0 +1,186 @@
+// Batched generation for rollouts: left-padded prefill, then one token per step with a KV cache kept
+// in JS, time-major [S, B, Hkv, hd] per layer (see decoder.ts). Positions follow the attention mask (as
+// transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
+// and finished rows are compacted out of the batch once at least half of it has finished, so long
+// stragglers do not pay for the whole batch (response lengths vary a lot in RL).
+import { type Tensor } from "../tensor.js";
+import { type Rng, rngStreams } from "../sampling/rng.js";
+import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
+import { type IncrementalDecoder } from "./decoder.js";
+
+export class GenerateError extends Error {
+  override name = "GenerateError";
+}
+
+export interface GenerateOptions {
+  /** Upper bound on generated tokens per sequence (the stop token included). */
+  maxNewTokens: number;
+  /** Default: greedy. */
+  sampling?: SamplingParams;
+  /** Required when sampling at temperature > 0; sequence i draws from stream i of this seed. */
+  seed?: number;
+  /** Tokens that end a sequence (kept as its last token). Default: the config's eos ids. */
+  stopTokenIds?: readonly number[];
+  /** Left-padding id. Default: the config's pad id, else 0 (padding is masked out, so its value only
+   *  matters for reproducing another implementation's inputs). */
+  padTokenId?: number;
+}
+
+export interface GenerateResult {
+  /** Generated tokens per prompt, in prompt order; a stop token that ended a sequence is included. */
+  tokens: number[][];
+  /** Per generated token: log softmax(logits / T)[token] (T = 1 when greedy); see sampling/sample.ts. */
+  logprobs: number[][];
+  /** True when a sequence reached maxNewTokens without a stop token. */
+  truncated: boolean[];
+}
+
+export async function generate(decoder: IncrementalDecoder, prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
+  const c = decoder.config;
+  const sampling = options.sampling ?? GREEDY;
+  validateSamplingParams(sampling);
+  const stop = new Set(options.stopTokenIds ?? c.eosTokenIds);
+  const pad = options.padTokenId ?? c.padTokenId ?? 0;
+  const maxNew = options.maxNewTokens;
+  checkInputs(prompts, maxNew, c.vocabSize, c.maxPositionEmbeddings, pad);
+  const rngs = samplingStreams(sampling, options.seed, prompts.length);
+
+  const B0 = prompts.length;
+  const L = Math.max(...prompts.map((p) => p.length));
+  const capacity = L + maxNew; // time steps the cache may hold
+  const W = c.numKvHeads * c.headDim;
+  const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
+
+  // Batch state; row r of the current batch is prompt rows[r].
+  let rows = prompts.map((_, i) => i);
+  let mask = prompts.map((p) => [...new Array<number>(L - p.length).fill(0), ...new Array<number>(p.length).fill(1)]); // [B][P]
+  let nextPos = prompts.map((p) => p.length); // position of each row's next token
+  let keys: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W)); // [S, B, Hkv, hd]
+  let values: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W));
+  let P = 0; // time steps in the cache
+  let next = new Array<number>(B0).fill(pad); // each row's last sampled token
+  let done = new Array<boolean>(B0).fill(false); // finished (stop token or length)
+
+  // Prefill: the left-padded prompts; positions count real tokens (pads get 1, as transformers).
+  const ids0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
+  const pos0 = mask.flatMap((m) => { let n = 0; return m.map((x) => (x ? n++ : 1)); });
+  let step = await decoder.step({
+    inputIds: int64([B0, L], ids0),
+    positionIds: int64([B0, L], pos0),
+    attentionMask: int64([B0, L], mask.flat()),
+    pastKeys: keys.map((k) => f32View(k, 0, B0, c.numKvHeads, c.headDim)),
+    pastValues: values.map((v) => f32View(v, 0, B0, c.numKvHeads, c.headDim)),
+  });
+
+  for (;;) {
+    let B = rows.length;
+    if (step.newKeys.length !== c.numLayers) throw new GenerateError(`decoder returned K/V for ${step.newKeys.length} layers, expected ${c.numLayers}`);
+    checkStep(step, [P === 0 ? L : 1, B, c.numKvHeads, c.headDim], c.vocabSize);
+    const T = step.newKeys[0].shape[0];
+    for (let l = 0; l < c.numLayers; l++) {
+      keys[l].set(step.newKeys[l].data, P * B * W);
+      values[l].set(step.newValues[l].data, P * B * W);
+    }
+    P += T;
+
+    // Sample the next token of every unfinished row.
+    const V = c.vocabSize;
+    for (let r = 0; r < B; r++) {
+      if (done[r]) continue;
+      const i = rows[r];
+      const s = sampleToken(step.logits.data.subarray(r * V, (r + 1) * V), sampling, rngs?.[i] ?? null);
+      out.tokens[i].push(s.token);
+      out.logprobs[i].push(s.logprob);
+      next[r] = s.token;
+      if (stop.has(s.token)) done[r] = true;
+      else if (out.tokens[i].length === maxNew) {
+        done[r] = true;
+        out.truncated[i] = true;
+      }
+    }
+    if (done.every(Boolean)) break;
+
+    // Drop finished rows once half the batch has finished: one gather of the cache per halving.
+    const alive = done.flatMap((d, r) => (d ? [] : [r]));
+    if (alive.length * 2 <= B) {
+      keys = keys.map((k) => gatherRows(k, P, B, W, alive, capacity));
+      values = values.map((v) => gatherRows(v, P, B, W, alive, capacity));
+      rows = alive.map((r) => rows[r]);
+      mask = alive.map((r) => mask[r]);
+      nextPos = alive.map((r) => nextPos[r]);
+      next = alive.map((r) => next[r]);
+      done = alive.map(() => false);
+      B = alive.length;
+    }
+
+    // Decode one step: finished rows still in the batch feed a masked pad and keep their position.
+    for (let r = 0; r < B; r++) mask[r].push(done[r] ? 0 : 1);
+    step = await decoder.step({
+      inputIds: int64([B, 1], next.map((t, r) => (done[r] ? pad : t))),
+      positionIds: int64([B, 1], nextPos),
+      attentionMask: int64([B, P + 1], mask.flat()),
+      pastKeys: keys.map((k) => f32View(k, P, B, c.numKvHeads, c.headDim)),
+      pastValues: values.map((v) => f32View(v, P, B, c.numKvHeads, c.headDim)),
+    });
+    nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
+  }
+  return out;
+}
+
+function checkInputs(prompts: readonly (readonly number[])[], maxNew: number, V: number, maxPos: number, pad: number): void {
+  if (prompts.length === 0) throw new GenerateError("no prompts to generate from");
+  if (!Number.isInteger(maxNew) || maxNew < 1) throw new GenerateError(`maxNewTokens must be a positive integer, got ${maxNew}`);
+  if (!Number.isInteger(pad) || pad < 0 || pad >= V) throw new GenerateError(`padTokenId ${pad} is outside the vocabulary [0, ${V})`);
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new GenerateError(`prompt ${i} is empty`);
+    const bad = p.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= V);
+    if (bad >= 0) throw new GenerateError(`prompt ${i}: token ${p[bad]} at index ${bad} is outside the vocabulary [0, ${V})`);
+    if (p.length + maxNew > maxPos) {
+      throw new GenerateError(`prompt ${i}: ${p.length} tokens + maxNewTokens ${maxNew} exceeds max_position_embeddings ${maxPos}`);
+    }
+  });
+}
+
+/** One rng stream per prompt when sampling; null when greedy (no randomness to seed). */
+function samplingStreams(p: SamplingParams, seed: number | undefined, n: number): Rng[] | null {
+  if (p.temperature === 0) return null;
+  if (seed === undefined) throw new GenerateError("sampling at temperature > 0 needs a seed (generation must be reproducible)");
+  return rngStreams(seed, n);
+}
+
+/** The decoder must return logits [B, V] and, per layer, K/V slices [T, B, Hkv, hd]. */
+function checkStep(s: { logits: Tensor; newKeys: Tensor[]; newValues: Tensor[] }, kvShape: number[], V: number): void {
+  const want = (t: Tensor, shape: number[], what: string) => {
+    if (t.shape.join() !== shape.join() || t.data.length !== shape.reduce((a, b) => a * b, 1)) {
+      throw new GenerateError(`decoder returned ${what} of shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
+    }
+  };
+  want(s.logits, [kvShape[1], V], "logits");
+  const layers = s.newKeys.length;
+  if (s.newValues.length !== layers) throw new GenerateError(`decoder returned keys for ${layers} layers but values for ${s.newValues.length}`);
+  for (let l = 0; l < layers; l++) {
+    want(s.newKeys[l], kvShape, `newKeys[${l}]`);
+    want(s.newValues[l], kvShape, `newValues[${l}]`);
+  }
+}
+
+/** The first `P` time steps of a time-major cache buffer, as a zero-copy tensor [P, B, Hkv, hd]. */
+function f32View(buf: Float32Array, P: number, B: number, Hkv: number, hd: number): Tensor<"float32"> {
+  return { dtype: "float32", shape: [P, B, Hkv, hd], data: buf.subarray(0, P * B * Hkv * hd) };
+}
+
+/** Keeps batch rows `keep` of a time-major cache [P, B, W] in a new buffer with room for `capacity` steps. */
+function gatherRows(buf: Float32Array, P: number, B: number, W: number, keep: number[], capacity: number): Float32Array {
+  const nb = keep.length;
+  const out = new Float32Array(capacity * nb * W);
+  for (let s = 0; s < P; s++) {
+    for (let j = 0; j < nb; j++) out.set(buf.subarray((s * B + keep[j]) * W, (s * B + keep[j] + 1) * W), (s * nb + j) * W);
+  }
+  return out;
+}
+
+function int64(shape: number[], values: number[]): Tensor<"int64"> {
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]);
+  return { dtype: "int64", shape, data };
+}
