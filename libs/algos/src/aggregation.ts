@@ -1,6 +1,8 @@
 // Loss aggregation modes (ALGORITHMS.md "Loss aggregation modes"). Each turns the response-token mask
 // into per-token weights w so that loss = sum_t w_t * l_t; the gradient w.r.t. l_t is then just w_t.
 // The weights depend only on the mask (never on logp), which is why the reference gradient is w * dl/dlogp.
+// Contract for every mode: a sequence's unmasked tokens all get the same weight (GSPO's graph form relies on it).
+import { type FloatDType, ops, type Value } from "@lspo/model";
 import { Registry } from "./registry.js";
 
 export interface Aggregation {
@@ -11,6 +13,8 @@ export interface Aggregation {
    * (ignored by the others). An all-zero mask gives all-zero weights (loss 0), never NaN.
    */
   weights(mask: readonly (readonly number[])[], normConstant: number): number[][];
+  /** The same as graph ops: mask [N, T] -> weights [N, T]. */
+  graph<D extends FloatDType>(mask: Value<D>, normConstant: number): Value<D>;
 }
 
 function tokenCount(row: readonly number[]): number {
@@ -27,6 +31,9 @@ const tokenMean: Aggregation = {
     const total = mask.reduce((s, row) => s + tokenCount(row), 0);
     return mask.map((row) => row.map((m) => (total > 0 ? m / total : 0)));
   },
+  graph(mask) {
+    return ops.div(mask, ops.maximum(ops.sumAll(mask), 1)); // a total of 0 means mask 0 everywhere: 0 / 1
+  },
 };
 
 /**
@@ -41,6 +48,11 @@ const seqMeanTokenMean: Aggregation = {
     const live = counts.filter((c) => c > 0).length;
     return mask.map((row, i) => row.map((m) => (counts[i] > 0 ? m / (counts[i] * live) : 0)));
   },
+  graph(mask) {
+    const counts = ops.reduceSum(mask, [1], true); // [N, 1]
+    const live = ops.sumAll(ops.cast(ops.greater(counts, 0), mask.dtype)); // []
+    return ops.div(mask, ops.mul(ops.maximum(counts, 1), ops.maximum(live, 1))); // [N, T]
+  },
 };
 
 /** sum(m*l) / C with a constant C: no per-length normalisation, so no length bias. */
@@ -49,6 +61,9 @@ const seqMeanTokenSumNorm: Aggregation = {
   source: "Dr. GRPO, arXiv 2503.20783",
   weights(mask, normConstant) {
     return mask.map((row) => row.map((m) => m / normConstant));
+  },
+  graph(mask, normConstant) {
+    return ops.div(mask, normConstant);
   },
 };
 

@@ -12,6 +12,9 @@ export {
   UnknownNameError,
 } from "./errors.js";
 export { type BatchEvaluation, evaluateBatch } from "./evaluate.js";
+export { buildGraphLoss, type GraphLoss, type GraphLossBuilder, type GraphMetrics, graphLossBuilder } from "./graph-loss.js";
+export { graphClippedSurrogate } from "./graph-surrogate.js";
+export { type GraphLossInput, type GraphPolicyTerms, type GraphSequenceInput } from "./graph-types.js";
 export { type AlgorithmStateSnapshot, AlgorithmState, type SwapEvent } from "./hot-swap.js";
 export { type KlEstimator, klEstimators } from "./kl.js";
 export { type LossInput } from "./loss-input.js";

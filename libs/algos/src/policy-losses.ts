@@ -1,6 +1,9 @@
 // Policy losses, reference form (float64, analytic gradient). Each takes one response's slice of the
 // shared LossInput and returns per-token loss terms and d term / d logp_t; aggregation, KL and entropy
 // are shared and applied outside (reference.ts), so a new loss is one registered entry.
+import { type FloatDType, ops } from "@lspo/model";
+import { graphClippedSurrogate } from "./graph-surrogate.js";
+import type { GraphPolicyTerms, GraphSequenceInput } from "./graph-types.js";
 import type { AlgorithmParams } from "./params.js";
 import { Registry } from "./registry.js";
 
@@ -24,6 +27,8 @@ export interface PolicyLoss {
   summary: string;
   source: string;
   reference(seq: SequenceSlice, p: AlgorithmParams): SequenceTerms;
+  /** The same loss as training-graph ops over the padded batch; must agree with `reference`. */
+  graph<D extends FloatDType>(x: GraphSequenceInput<D>, p: AlgorithmParams): GraphPolicyTerms<D>;
 }
 
 export interface TokenTerm {
@@ -63,6 +68,9 @@ const ppoClip: PolicyLoss = {
   reference(seq, p) {
     return collect(seq.logp.map((lp, t) => clippedSurrogate(Math.exp(lp - seq.logpOld[t]), seq.advantage, p)));
   },
+  graph(x, p) {
+    return graphClippedSurrogate(ops.exp(ops.sub(x.logp, x.logpOld)), x.advantages, p); // [N, T]
+  },
 };
 
 /**
@@ -83,6 +91,18 @@ const gspo: PolicyLoss = {
     });
     const s = count > 0 ? Math.exp(sum / count) : 1; // no unmasked token: nothing to weigh, any value works
     return collect(seq.logp.map(() => clippedSurrogate(s, seq.advantage, p)));
+  },
+  /**
+   * Per sequence: s [N, 1] built differentiably from all of its tokens, the surrogate on s, broadcast over
+   * the tokens by the aggregation weights. The graph has no stop-gradient op, and none is needed: with a
+   * weight w uniform over a sequence's unmasked tokens (every registered aggregation; tested), the
+   * gradient W_i * l'(s_i) * s_i * m_t / |o_i| equals the token form's w * l'(s_i) * s_i.
+   */
+  graph(x, p) {
+    const count = ops.reduceSum(x.mask, [1], true); // [N, 1] unmasked tokens
+    const sum = ops.reduceSum(ops.mul(x.mask, ops.sub(x.logp, x.logpOld)), [1], true); // [N, 1]
+    const s = ops.exp(ops.div(sum, ops.maximum(count, 1))); // [N, 1]; an all-masked row gives s = 1
+    return graphClippedSurrogate(s, x.advantages, p);
   },
 };
 
