@@ -46,6 +46,16 @@ export interface ActorRecord {
   heartbeatAt?: Date | undefined;
 }
 
+/** One node agent's entry in the NATS KV registry: what the machine has and what is handed out. */
+export interface NodeRecord {
+  node: string;
+  agentAddress: string;
+  capacity?: Resources | undefined;
+  allocated?: Resources | undefined;
+  heartbeatAt?: Date | undefined;
+  actorsPerGpu: number;
+}
+
 export interface StartActorsRequest {
   kind: string;
   namePrefix: string;
@@ -55,6 +65,7 @@ export interface StartActorsRequest {
     | undefined;
   /** Serialised config handed to the actor process. */
   configJson: string;
+  /** Restarts after a crash before the actor is marked FAILED: 0 = never restart, -1 = unlimited. */
   maxRestarts: number;
 }
 
@@ -438,6 +449,178 @@ export const ActorRecord: MessageFns<ActorRecord> = {
   },
 };
 
+function createBaseNodeRecord(): NodeRecord {
+  return {
+    node: "",
+    agentAddress: "",
+    capacity: undefined,
+    allocated: undefined,
+    heartbeatAt: undefined,
+    actorsPerGpu: 0,
+  };
+}
+
+export const NodeRecord: MessageFns<NodeRecord> = {
+  encode(message: NodeRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.agentAddress !== "") {
+      writer.uint32(18).string(message.agentAddress);
+    }
+    if (message.capacity !== undefined) {
+      Resources.encode(message.capacity, writer.uint32(26).fork()).join();
+    }
+    if (message.allocated !== undefined) {
+      Resources.encode(message.allocated, writer.uint32(34).fork()).join();
+    }
+    if (message.heartbeatAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.heartbeatAt), writer.uint32(42).fork()).join();
+    }
+    if (message.actorsPerGpu !== 0) {
+      writer.uint32(48).uint32(message.actorsPerGpu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.capacity = Resources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.allocated = Resources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.heartbeatAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.actorsPerGpu = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeRecord {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      agentAddress: isSet(object.agentAddress)
+        ? globalThis.String(object.agentAddress)
+        : isSet(object.agent_address)
+        ? globalThis.String(object.agent_address)
+        : "",
+      capacity: isSet(object.capacity) ? Resources.fromJSON(object.capacity) : undefined,
+      allocated: isSet(object.allocated) ? Resources.fromJSON(object.allocated) : undefined,
+      heartbeatAt: isSet(object.heartbeatAt)
+        ? fromJsonTimestamp(object.heartbeatAt)
+        : isSet(object.heartbeat_at)
+        ? fromJsonTimestamp(object.heartbeat_at)
+        : undefined,
+      actorsPerGpu: isSet(object.actorsPerGpu)
+        ? globalThis.Number(object.actorsPerGpu)
+        : isSet(object.actors_per_gpu)
+        ? globalThis.Number(object.actors_per_gpu)
+        : 0,
+    };
+  },
+
+  toJSON(message: NodeRecord): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.agentAddress !== "") {
+      obj.agentAddress = message.agentAddress;
+    }
+    if (message.capacity !== undefined) {
+      obj.capacity = Resources.toJSON(message.capacity);
+    }
+    if (message.allocated !== undefined) {
+      obj.allocated = Resources.toJSON(message.allocated);
+    }
+    if (message.heartbeatAt !== undefined) {
+      obj.heartbeatAt = message.heartbeatAt.toISOString();
+    }
+    if (message.actorsPerGpu !== 0) {
+      obj.actorsPerGpu = Math.round(message.actorsPerGpu);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeRecord>, I>>(base?: I): NodeRecord {
+    return NodeRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeRecord>, I>>(object: I): NodeRecord {
+    const message = createBaseNodeRecord();
+    message.node = object.node ?? "";
+    message.agentAddress = object.agentAddress ?? "";
+    message.capacity = (object.capacity !== undefined && object.capacity !== null)
+      ? Resources.fromPartial(object.capacity)
+      : undefined;
+    message.allocated = (object.allocated !== undefined && object.allocated !== null)
+      ? Resources.fromPartial(object.allocated)
+      : undefined;
+    message.heartbeatAt = object.heartbeatAt ?? undefined;
+    message.actorsPerGpu = object.actorsPerGpu ?? 0;
+    return message;
+  },
+};
+
 function createBaseStartActorsRequest(): StartActorsRequest {
   return { kind: "", namePrefix: "", count: 0, perActor: undefined, configJson: "", maxRestarts: 0 };
 }
@@ -460,7 +643,7 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
       writer.uint32(42).string(message.configJson);
     }
     if (message.maxRestarts !== 0) {
-      writer.uint32(48).uint32(message.maxRestarts);
+      writer.uint32(48).int32(message.maxRestarts);
     }
     return writer;
   },
@@ -523,7 +706,7 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
               break;
             }
 
-            message.maxRestarts = reader.uint32();
+            message.maxRestarts = reader.int32();
             continue;
           }
         }

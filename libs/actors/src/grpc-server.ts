@@ -1,0 +1,140 @@
+// Serving actors over gRPC: every server carries the standard health service (grpc.health.v1, what
+// Kubernetes' grpc probes call) and server reflection, optional TLS / mutual TLS, and a bearer token that
+// guards the methods that change state.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+
+export interface ServiceBinding {
+  /** Fully-qualified service name, e.g. `lspo.v1.RolloutService` (for health status). */
+  name: string;
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  /** Method keys (as in the definition) that need the control token when one is configured. */
+  protectedMethods?: string[];
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  /** CA to verify client certificates: enables mutual TLS. */
+  ca?: string;
+}
+
+export interface GrpcServerOptions {
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  tls?: TlsFiles;
+  /** Bearer token required on protected methods (`authorization: Bearer <token>` metadata). */
+  controlToken?: string;
+}
+
+export interface RunningServer extends AsyncDisposable {
+  readonly address: string;
+  readonly port: number;
+  readonly health: HealthImplementation;
+  stop(graceMs?: number): Promise<void>;
+}
+
+const PROTO_ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "../../../proto");
+
+function reflectionFor(names: string[]): ReflectionService | null {
+  try {
+    const dir = join(PROTO_ROOT, "lspo/v1");
+    const files = readdirSync(dir).filter((f) => f.endsWith(".proto")).map((f) => `lspo/v1/${f}`);
+    const pkg = protoLoader.loadSync(files, { includeDirs: [PROTO_ROOT], keepCase: true });
+    return new ReflectionService(pkg, { services: names });
+  } catch {
+    // Reflection is a debugging aid; a deployment without the .proto files still serves.
+    return null;
+  }
+}
+
+/** Wraps protected unary handlers so they answer UNAUTHENTICATED without the right token. */
+function guard(binding: ServiceBinding, token: string | undefined): grpc.UntypedServiceImplementation {
+  if (!token || !binding.protectedMethods?.length) return binding.implementation;
+  const impl: grpc.UntypedServiceImplementation = { ...binding.implementation };
+  for (const method of binding.protectedMethods) {
+    const inner = binding.implementation[method] as grpc.handleUnaryCall<unknown, unknown>;
+    if (!inner) throw new Error(`protected method '${method}' is not in ${binding.name}`);
+    impl[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const got = call.metadata.get("authorization")[0];
+      if (got !== `Bearer ${token}`) {
+        cb({ code: grpc.status.UNAUTHENTICATED, details: `${binding.name}/${method} changes state and needs 'authorization: Bearer <token>' metadata` });
+        return;
+      }
+      inner(call, cb);
+    }) as grpc.handleUnaryCall<unknown, unknown>;
+  }
+  return impl;
+}
+
+export async function startGrpcServer(bindings: ServiceBinding[], opts: GrpcServerOptions = {}): Promise<RunningServer> {
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 256 * 1024 * 1024, "grpc.max_send_message_length": 256 * 1024 * 1024 });
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  health.addToServer(server);
+  for (const b of bindings) {
+    server.addService(b.definition, guard(b, opts.controlToken));
+    health.setStatus(b.name, "NOT_SERVING");
+  }
+  reflectionFor(bindings.map((b) => b.name))?.addToServer(server);
+  const creds = opts.tls
+    ? grpc.ServerCredentials.createSsl(
+        opts.tls.ca ? readFileSync(opts.tls.ca) : null,
+        [{ cert_chain: readFileSync(opts.tls.cert), private_key: readFileSync(opts.tls.key) }],
+        Boolean(opts.tls.ca),
+      )
+    : grpc.ServerCredentials.createInsecure();
+  const host = opts.host ?? "127.0.0.1";
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${opts.port ?? 0}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  health.setStatus("", "SERVING");
+  for (const b of bindings) health.setStatus(b.name, "SERVING");
+  const stop = async (graceMs = 2000) => {
+    health.setStatus("", "NOT_SERVING");
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
+  return { address: `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, health, stop, [Symbol.asyncDispose]: () => stop() };
+}
+
+/** A gRPC error with a status code, for handlers: `throw invalidArgument("spec.name", "unknown algorithm ...")`. */
+export class GrpcStatusError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function invalidArgument(field: string, problem: string): GrpcStatusError {
+  return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `${field}: ${problem}`);
+}
+
+/** Adapts an async handler to grpc-js's callback form; errors become statuses (INTERNAL unless given). */
+export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, cb) => {
+    fn(call.request, call).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        const code = err instanceof GrpcStatusError ? err.code : grpc.status.INTERNAL;
+        cb({ code, details: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  };
+}

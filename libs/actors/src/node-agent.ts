@@ -1,0 +1,279 @@
+// The node agent (the raylet's role): one per machine. It advertises the machine's resources in the
+// registry, starts actor processes on request with their share (CUDA_VISIBLE_DEVICES, threads), scales
+// actors per GPU (`actorsPerGpu`), restarts crashed ones with exponential backoff up to `maxRestarts`
+// (then marks them FAILED), and drains them on shutdown (SIGTERM, grace, SIGKILL).
+import { spawn, type ChildProcess } from "node:child_process";
+import { hostname, availableParallelism } from "node:os";
+import type { NatsConnection } from "@lspo/bus";
+import { ComponentState, NodeAgentServiceService, type ActorRecord, type Resources, type StartActorsRequest } from "@lspo/proto";
+import { startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
+import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
+import { PlacementError } from "./errors.js";
+
+export interface LaunchSpec {
+  kind: string;
+  name: string;
+  configJson: string;
+}
+
+/** How to start an actor process of a kind (the controller supplies this: libs never know service paths). */
+export type ActorLauncher = (spec: LaunchSpec) => { command: string; args: string[]; env?: Record<string, string> };
+
+export interface NodeAgentOptions extends GrpcServerOptions {
+  node?: string;
+  cpus?: number;
+  gpuIds?: number[];
+  /** Rollout actors sharing one GPU (each gets the same CUDA_VISIBLE_DEVICES). */
+  actorsPerGpu?: number;
+  launcher: ActorLauncher;
+  /** First restart delay; doubles per restart up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Grace between SIGTERM and SIGKILL when stopping. */
+  drainMs?: number;
+  /** Where child output goes: inherited by default. */
+  stdio?: "inherit" | "ignore";
+}
+
+interface Supervised {
+  spec: LaunchSpec;
+  maxRestarts: number;
+  restarts: number;
+  share: { cpus: number; gpuSlot: number | null };
+  child: ChildProcess | null;
+  state: ComponentState;
+  stopping: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+export class NodeAgent implements AsyncDisposable {
+  readonly node: string;
+  private readonly actors = new Map<string, Supervised>();
+  private server: RunningServer | null = null;
+  private beat: NodeJS.Timeout | null = null;
+  private readonly cpus: number;
+  private readonly gpuSlots: number[];
+
+  private constructor(
+    readonly registry: ActorRegistry,
+    private readonly opts: NodeAgentOptions,
+  ) {
+    this.node = opts.node ?? process.env.LSPO_NODE_NAME ?? hostname();
+    this.cpus = opts.cpus ?? availableParallelism();
+    const perGpu = Math.max(1, opts.actorsPerGpu ?? 1);
+    this.gpuSlots = (opts.gpuIds ?? []).flatMap((id) => Array.from({ length: perGpu }, () => id));
+  }
+
+  static async start(nc: NatsConnection, opts: NodeAgentOptions): Promise<NodeAgent> {
+    const agent = new NodeAgent(await ActorRegistry.open(nc), opts);
+    agent.server = await startGrpcServer(
+      [
+        {
+          name: "lspo.v1.NodeAgentService",
+          definition: NodeAgentServiceService,
+          implementation: {
+            startActors: unary(async (req: StartActorsRequest) => ({ actors: await agent.startActors(req) })),
+            stopActor: unary(async (req: { name: string }) => {
+              if (!req.name) throw invalidArgument("name", "is empty");
+              return { actor: await agent.stopActor(req.name) };
+            }),
+            listActors: unary(async () => ({ actors: agent.list() })),
+          },
+        },
+      ],
+      opts,
+    );
+    await agent.advertise();
+    agent.beat = setInterval(() => void agent.advertise().catch(() => undefined), HEARTBEAT_MS);
+    agent.beat.unref();
+    return agent;
+  }
+
+  get address(): string {
+    return this.server!.address;
+  }
+
+  private allocated(): { cpus: number; gpuSlots: number } {
+    let cpus = 0;
+    let gpuSlots = 0;
+    for (const a of this.actors.values()) {
+      if (a.state === ComponentState.COMPONENT_STATE_STOPPED || a.state === ComponentState.COMPONENT_STATE_FAILED) continue;
+      cpus += a.share.cpus;
+      if (a.share.gpuSlot !== null) gpuSlots++;
+    }
+    return { cpus, gpuSlots };
+  }
+
+  private async advertise(): Promise<void> {
+    const used = this.allocated();
+    await this.registry.putNode({
+      node: this.node,
+      agentAddress: this.server!.address,
+      capacity: { cpus: this.cpus, gpuIds: [...new Set(this.gpuSlots)], gpus: this.gpuSlots.length, memoryBytes: 0n },
+      allocated: { cpus: used.cpus, gpuIds: [], gpus: used.gpuSlots, memoryBytes: 0n },
+      actorsPerGpu: Math.max(1, this.opts.actorsPerGpu ?? 1),
+    });
+  }
+
+  private freeGpuSlot(): number | null {
+    const taken = new Map<number, number>();
+    for (const a of this.actors.values()) {
+      if (a.share.gpuSlot === null || a.state === ComponentState.COMPONENT_STATE_STOPPED || a.state === ComponentState.COMPONENT_STATE_FAILED) continue;
+      taken.set(a.share.gpuSlot, (taken.get(a.share.gpuSlot) ?? 0) + 1);
+    }
+    for (const id of new Set(this.gpuSlots)) {
+      const capacity = this.gpuSlots.filter((g) => g === id).length;
+      if ((taken.get(id) ?? 0) < capacity) return id;
+    }
+    return null;
+  }
+
+  async startActors(req: StartActorsRequest): Promise<ActorRecord[]> {
+    if (!req.kind) throw invalidArgument("kind", "is empty");
+    if (req.count < 1) throw invalidArgument("count", `must be >= 1, got ${req.count}`);
+    const cpus = req.perActor?.cpus ?? 0;
+    const gpus = req.perActor?.gpus ?? 0;
+    const used = this.allocated();
+    const freeGpu = this.gpuSlots.length - used.gpuSlots;
+    if (used.cpus + cpus * req.count > this.cpus + 1e-9 || (gpus > 0 && freeGpu < req.count)) {
+      throw new PlacementError(
+        `node ${this.node}: asked for ${req.count} x {cpus: ${cpus}, gpus: ${gpus}} (${req.kind}); free: ${this.cpus - used.cpus} cpus, ${freeGpu} GPU slots`,
+      );
+    }
+    const prefix = req.namePrefix || req.kind;
+    const out: ActorRecord[] = [];
+    for (let i = 0; i < req.count; i++) {
+      let n = 0;
+      while (this.actors.has(`${prefix}-${n}`)) n++;
+      const name = `${prefix}-${n}`;
+      const sup: Supervised = {
+        spec: { kind: req.kind, name, configJson: req.configJson },
+        maxRestarts: req.maxRestarts,
+        restarts: 0,
+        share: { cpus, gpuSlot: gpus > 0 ? this.freeGpuSlot() : null },
+        child: null,
+        state: ComponentState.COMPONENT_STATE_STARTING,
+        stopping: false,
+        timer: null,
+      };
+      this.actors.set(name, sup);
+      this.launch(sup);
+      out.push(this.recordOf(sup));
+    }
+    await this.advertise();
+    return out;
+  }
+
+  private launch(sup: Supervised): void {
+    const { command, args, env } = this.opts.launcher(sup.spec);
+    const threads = Math.max(1, Math.floor(sup.share.cpus || 1));
+    const child = spawn(command, args, {
+      stdio: this.opts.stdio ?? "inherit",
+      env: {
+        ...process.env,
+        ...env,
+        LSPO_ACTOR_NAME: sup.spec.name,
+        LSPO_ACTOR_KIND: sup.spec.kind,
+        LSPO_ACTOR_CONFIG: sup.spec.configJson,
+        LSPO_ACTOR_RESTARTS: String(sup.restarts),
+        LSPO_NODE_NAME: this.node,
+        LSPO_THREADS: String(threads),
+        ...(sup.share.gpuSlot !== null ? { CUDA_VISIBLE_DEVICES: String(sup.share.gpuSlot) } : {}),
+      },
+    });
+    sup.child = child;
+    sup.state = ComponentState.COMPONENT_STATE_RUNNING;
+    child.once("exit", (code, signal) => this.onExit(sup, child, code, signal));
+    child.once("error", () => undefined); // reported through 'exit'
+  }
+
+  private onExit(sup: Supervised, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (sup.child !== child) return;
+    sup.child = null;
+    if (sup.stopping) {
+      sup.state = ComponentState.COMPONENT_STATE_STOPPED;
+      return;
+    }
+    const unlimited = sup.maxRestarts < 0;
+    if (!unlimited && sup.restarts >= sup.maxRestarts) {
+      sup.state = ComponentState.COMPONENT_STATE_FAILED;
+      void this.registry
+        .putActor({ ...this.recordOf(sup), grpcAddress: "" })
+        .then(() => this.advertise())
+        .catch(() => undefined);
+      process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}) after ${sup.restarts} restarts: FAILED\n`);
+      return;
+    }
+    sup.restarts++;
+    const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.backoffMs ?? 200) * 2 ** (sup.restarts - 1));
+    sup.state = ComponentState.COMPONENT_STATE_STARTING;
+    process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}): restart ${sup.restarts} in ${delay} ms\n`);
+    sup.timer = setTimeout(() => {
+      sup.timer = null;
+      if (!sup.stopping) this.launch(sup);
+    }, delay);
+  }
+
+  private recordOf(sup: Supervised): ActorRecord {
+    return {
+      name: sup.spec.name,
+      kind: sup.spec.kind,
+      node: this.node,
+      pid: sup.child?.pid ?? 0,
+      grpcAddress: "",
+      state: sup.state,
+      restarts: sup.restarts,
+      resources: {
+        cpus: sup.share.cpus,
+        gpuIds: sup.share.gpuSlot === null ? [] : [sup.share.gpuSlot],
+        gpus: sup.share.gpuSlot === null ? 0 : 1,
+        memoryBytes: 0n,
+      } satisfies Resources,
+    };
+  }
+
+  list(): ActorRecord[] {
+    return [...this.actors.values()].map((s) => this.recordOf(s));
+  }
+
+  /** The pid of a running actor (fault-injection tests kill it). */
+  pidOf(name: string): number | null {
+    return this.actors.get(name)?.child?.pid ?? null;
+  }
+
+  async stopActor(name: string): Promise<ActorRecord> {
+    const sup = this.actors.get(name);
+    if (!sup) throw invalidArgument("name", `no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
+    await this.terminate(sup);
+    await this.advertise().catch(() => undefined);
+    return this.recordOf(sup);
+  }
+
+  private async terminate(sup: Supervised): Promise<void> {
+    sup.stopping = true;
+    if (sup.timer) clearTimeout(sup.timer);
+    const child = sup.child;
+    if (!child) {
+      sup.state = ComponentState.COMPONENT_STATE_STOPPED;
+      return;
+    }
+    sup.state = ComponentState.COMPONENT_STATE_DRAINING;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), this.opts.drainMs ?? 10_000);
+    await exited;
+    clearTimeout(timer);
+    sup.state = ComponentState.COMPONENT_STATE_STOPPED;
+  }
+
+  /** Drains every actor (SIGTERM, grace, SIGKILL) and stops serving. */
+  async stop(): Promise<void> {
+    if (this.beat) clearInterval(this.beat);
+    await Promise.all([...this.actors.values()].map((s) => this.terminate(s)));
+    await this.server?.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

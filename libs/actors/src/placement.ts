@@ -1,0 +1,84 @@
+// Placement: the controller asks node agents for actors by resource requirement. `pack` fills the fullest
+// node that still fits (fewer nodes busy); `spread` deals actors round-robin over nodes (fault isolation).
+// A request that no set of agents can satisfy fails before anything starts, saying what was asked and
+// what is free.
+import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lspo/proto";
+import { connectClient, type ClientOptions } from "./grpc-client.js";
+import { PlacementError } from "./errors.js";
+import { isLive, type ActorRegistry } from "./registry.js";
+
+export interface PlacementRequest {
+  kind: string;
+  namePrefix?: string;
+  count: number;
+  cpus?: number;
+  gpus?: 0 | 1;
+  strategy?: "pack" | "spread";
+  configJson?: string;
+  maxRestarts?: number;
+}
+
+interface Free {
+  node: NodeRecord;
+  cpus: number;
+  gpuSlots: number;
+}
+
+function fits(f: Free, cpus: number, gpus: number): boolean {
+  return f.cpus + 1e-9 >= cpus && f.gpuSlots >= gpus;
+}
+
+/** Pure: how many actors go to each node, or a PlacementError. */
+export function planPlacement(nodes: NodeRecord[], req: PlacementRequest): Map<string, number> {
+  const cpus = req.cpus ?? 0;
+  const gpus = req.gpus ?? 0;
+  const free: Free[] = nodes.map((n) => ({
+    node: n,
+    cpus: (n.capacity?.cpus ?? 0) - (n.allocated?.cpus ?? 0),
+    gpuSlots: (n.capacity?.gpus ?? 0) - (n.allocated?.gpus ?? 0),
+  }));
+  const before = free.map((f) => `${f.node.node}: ${f.cpus} cpus, ${f.gpuSlots} GPU slots`).join("; ");
+  const plan = new Map<string, number>();
+  for (let i = 0; i < req.count; i++) {
+    const candidates = free.filter((f) => fits(f, cpus, gpus));
+    if (candidates.length === 0) {
+      const summary = nodes.length ? before : "no live node agents";
+      throw new PlacementError(
+        `cannot place ${req.count} x ${req.kind} {cpus: ${cpus}, gpus: ${gpus}} (${req.strategy ?? "pack"}); free: ${summary}`,
+      );
+    }
+    // pack: least free first (fill a node before opening another); spread: most free first.
+    const key = (f: Free) => (gpus > 0 ? f.gpuSlots : f.cpus);
+    candidates.sort((a, b) => (req.strategy === "spread" ? key(b) - key(a) : key(a) - key(b)) || a.node.node.localeCompare(b.node.node));
+    const chosen = candidates[0];
+    chosen.cpus -= cpus;
+    chosen.gpuSlots -= gpus;
+    plan.set(chosen.node.node, (plan.get(chosen.node.node) ?? 0) + 1);
+  }
+  return plan;
+}
+
+/** Plans over the live agents in the registry, then asks each agent to start its share. */
+export async function placeActors(registry: ActorRegistry, req: PlacementRequest, opts: ClientOptions = {}): Promise<ActorRecord[]> {
+  const nodes = (await registry.listNodes()).filter((n) => isLive(n.heartbeatAt));
+  const plan = planPlacement(nodes, req);
+  const out: ActorRecord[] = [];
+  for (const [node, count] of plan) {
+    const record = nodes.find((n) => n.node === node)!;
+    const agent = connectClient(NodeAgentServiceService, record.agentAddress, opts);
+    try {
+      const res = await agent.call.startActors({
+        kind: req.kind,
+        namePrefix: req.namePrefix ?? req.kind,
+        count,
+        perActor: { cpus: req.cpus ?? 0, gpus: req.gpus ?? 0, gpuIds: [], memoryBytes: 0n },
+        configJson: req.configJson ?? "{}",
+        maxRestarts: req.maxRestarts ?? 3,
+      });
+      out.push(...res.actors);
+    } finally {
+      agent.close();
+    }
+  }
+  return out;
+}

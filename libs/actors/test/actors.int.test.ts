@@ -1,0 +1,165 @@
+// The actor runtime against a real nats-server and real gRPC over loopback.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectBus, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import {
+  ActorNotFoundError, ActorRegistry, NodeAgent, PlacementError, actorHandle, connectClient, placeActors, planPlacement, serveActor, unary,
+} from "@lspo/actors";
+import { ComponentState, LearnerServiceService, RolloutServiceService, type NodeRecord } from "@lspo/proto";
+
+let server: NatsServer;
+let nc: NatsConnection;
+const tsx = createRequire(import.meta.url).resolve("tsx");
+const fixture = fileURLToPath(new URL("./fixtures/status-actor.ts", import.meta.url));
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connectBus({ url: server.url });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+function rolloutBinding(name: string) {
+  return {
+    name: "lspo.v1.RolloutService",
+    definition: RolloutServiceService,
+    implementation: {
+      generate: unary(async () => ({ groups: [] })),
+      status: unary(async () => ({ status: { name, kind: "rollout", node: "n", pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING }, policyVersion: 7n })),
+    },
+  };
+}
+
+async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("actors - serving and handles", () => {
+  it("registers actors in KV and load-balances a group's calls across replicas", async () => {
+    await using a = await serveActor(nc, [rolloutBinding("gen-0")], { name: "gen-0", kind: "gen" });
+    await using b = await serveActor(nc, [rolloutBinding("gen-1")], { name: "gen-1", kind: "gen" });
+    const registry = await ActorRegistry.open(nc);
+    expect((await registry.resolve("gen")).map((r) => r.name).sort()).toEqual(["gen-0", "gen-1"]);
+    const handle = actorHandle(registry, RolloutServiceService, "gen");
+    const names = new Set<string>();
+    for (let i = 0; i < 4; i++) names.add((await handle.call.status({})).status!.name);
+    expect([...names].sort()).toEqual(["gen-0", "gen-1"]);
+    expect((await handle.call.status({})).policyVersion).toBe(7n);
+    expect(() => (handle.call as any).generat).not.toThrow(); // property access is lazy: the call itself reports
+    handle.close();
+    void a;
+    void b;
+  });
+
+  it("answers the gRPC health protocol", async () => {
+    await using a = await serveActor(nc, [rolloutBinding("health-0")], { name: "health-0", kind: "h" });
+    const client = new grpc.Client(a.server.address, grpc.credentials.createInsecure());
+    const check = (service: string) => {
+      // HealthCheckRequest { string service = 1 } by hand: tag 0x0a, length, bytes.
+      const req = Buffer.concat([Buffer.from([0x0a, service.length]), Buffer.from(service)]);
+      return new Promise<Buffer>((resolve, reject) =>
+        client.makeUnaryRequest("/grpc.health.v1.Health/Check", (b: Buffer) => b, (b: Buffer) => b, service ? req : Buffer.alloc(0), (err, r) => (err ? reject(err) : resolve(r!))),
+      );
+    };
+    const res = await check("lspo.v1.RolloutService");
+    expect([...(await check(""))]).toEqual([0x08, 0x01]);
+    // HealthCheckResponse { status = 1 (SERVING) } encodes as 08 01.
+    expect([...res]).toEqual([0x08, 0x01]);
+    client.close();
+  });
+
+  it("reports a missing actor with the registered names, and a wrong method with the right form", async () => {
+    const registry = await ActorRegistry.open(nc);
+    await expect(actorHandle(registry, RolloutServiceService, "nobody").call.status({})).rejects.toBeInstanceOf(ActorNotFoundError);
+    const client = connectClient(RolloutServiceService, "127.0.0.1:1");
+    expect(() => (client.call as any).generat).toThrow(/call\.generate\(request\).*call\.status\(request\)/);
+    client.close();
+  });
+
+  it("refuses protected control calls without the token", async () => {
+    await using a = await serveActor(
+      nc,
+      [{
+        name: "lspo.v1.LearnerService",
+        definition: LearnerServiceService,
+        protectedMethods: ["swapAlgorithm"],
+        implementation: {
+          swapAlgorithm: unary(async () => ({ effectiveStep: 3n })),
+          checkpoint: unary(async () => ({ step: 0n, path: "" })),
+          status: unary(async () => ({ step: 0n, policyVersion: 0n })),
+        },
+      }],
+      { name: "learner-auth", kind: "learner", controlToken: "s3cret" },
+    );
+    const anon = connectClient(LearnerServiceService, a.server.address);
+    await expect(anon.call.swapAlgorithm({ spec: { name: "gspo" } })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect((await anon.call.status({})).step).toBe(0n); // read-only calls stay open
+    const authed = connectClient(LearnerServiceService, a.server.address, { token: "s3cret" });
+    expect((await authed.call.swapAlgorithm({ spec: { name: "gspo" } })).effectiveStep).toBe(3n);
+    anon.close();
+    authed.close();
+  });
+});
+
+describe("actors - node agent", () => {
+  const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: server.url } });
+
+  it("starts actor processes with their GPU share, restarts a SIGKILLed one, then marks it FAILED past maxRestarts", async () => {
+    await using agent = await NodeAgent.start(nc, { node: "node-a", cpus: 4, gpuIds: [0, 1], actorsPerGpu: 2, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000 });
+    const registry = agent.registry;
+    const started = await placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1, maxRestarts: 1 });
+    expect(started.map((a) => a.name)).toEqual(["rollout-0", "rollout-1", "rollout-2"]);
+    // Two actors per GPU: slots fill GPU 0 twice, then GPU 1.
+    expect(started.map((a) => a.resources!.gpuIds[0])).toEqual([0, 0, 1]);
+    const handle = actorHandle(registry, RolloutServiceService, "rollout-2");
+    const st = await until(() => handle.call.status({}).catch(() => null));
+    expect(st.status!.counters).toEqual({ cuda: "1" });
+
+    const pid = agent.pidOf("rollout-0")!;
+    process.kill(pid, "SIGKILL");
+    const restarted = await until(async () => {
+      const a = agent.list().find((x) => x.name === "rollout-0")!;
+      return a.restarts === 1 && a.state === ComponentState.COMPONENT_STATE_RUNNING && a.pid !== pid ? a : null;
+    });
+    expect(restarted.pid).not.toBe(pid);
+    await until(() => actorHandle(registry, RolloutServiceService, "rollout-0").call.status({}).catch(() => null));
+
+    process.kill(agent.pidOf("rollout-0")!, "SIGKILL");
+    const failed = await until(async () => agent.list().find((x) => x.name === "rollout-0" && x.state === ComponentState.COMPONENT_STATE_FAILED));
+    expect(failed.restarts).toBe(1);
+
+    // 4 slots (2 GPUs x 2 actors); the failed actor released its share, so 2 are free: 3 more must fail clearly.
+    await until(async () => (await registry.listNodes()).find((n) => n.node === "node-a" && n.allocated!.gpus === 2));
+    const err = await placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1 }).catch((e) => e);
+    expect(err).toBeInstanceOf(PlacementError);
+    await expect(placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1 })).rejects.toThrow(/cannot place 3 x rollout .*node-a: 2 cpus, 2 GPU slots/);
+    handle.close();
+  });
+});
+
+describe("actors - placement plan", () => {
+  const node = (name: string, cpus: number, gpus: number, usedGpus = 0): NodeRecord => ({
+    node: name, agentAddress: "x", capacity: { cpus, gpus, gpuIds: [], memoryBytes: 0n }, allocated: { cpus: 0, gpus: usedGpus, gpuIds: [], memoryBytes: 0n }, actorsPerGpu: 1,
+  });
+  it("packs onto the fullest node that fits and spreads across nodes on request", () => {
+    const nodes = [node("a", 8, 4, 2), node("b", 8, 4)];
+    expect(Object.fromEntries(planPlacement(nodes, { kind: "r", count: 3, gpus: 1, strategy: "pack" }))).toEqual({ a: 2, b: 1 });
+    expect(Object.fromEntries(planPlacement(nodes, { kind: "r", count: 4, gpus: 1, strategy: "spread" }))).toEqual({ a: 1, b: 3 });
+  });
+  it("names what was asked and what is free when nothing fits", () => {
+    expect(() => planPlacement([node("a", 2, 0)], { kind: "learner", count: 1, gpus: 1 })).toThrow(
+      "cannot place 1 x learner {cpus: 0, gpus: 1} (pack); free: a: 2 cpus, 0 GPU slots",
+    );
+    expect(() => planPlacement([], { kind: "r", count: 1 })).toThrow(/no live node agents/);
+  });
+});
