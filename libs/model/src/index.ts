@@ -30,3 +30,13 @@ export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js
 export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder } from "./generate/decoder.js";
 export { GenerateError, type GenerateOptions, type GenerateResult, generate } from "./generate/generate.js";
 export { type InitOptions, initModel } from "./init.js";
+// Llama-family decoder graphs and their runners (M1)
+export { decoder, lmHead, type DecoderInputs, type DecoderOutputs, type KvSlice, type Params } from "./llama/decoder.js";
+export {
+  type LossBuilder, type LossContext, type LossResult, type TrainingGraph,
+  forwardGraph, inferenceGraph, trainingGraph, tokenLogprobs,
+} from "./llama/graphs.js";
+export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
+export { BatchError, type TokenBatch, type TokenBatchOptions, makeTokenBatch, positionsFromMask } from "./llama/batch.js";
+export { OnnxDecoder } from "./runtime/decoder-session.js";
+export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";

@@ -1,0 +1,141 @@
+// The Llama-family decoder (Llama 2/3, Qwen2, Qwen3), one code path, read top to bottom: config flags pick
+// q/k/v bias (Qwen2), per-head q/k RMSNorm (Qwen3) and tied embeddings. Shapes: B batch, T new tokens,
+// P cached tokens, S = P + T keys, D hidden, H query heads, Hkv key/value heads, G = H / Hkv, hd head dim,
+// N = B * T rows. Activations stay 2-D [N, D] between attention calls so every projection is one GEMM.
+//
+// Two uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
+// takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
+// so the caller appends it to a cache it owns.
+import type { LlamaConfig } from "../config.js";
+import type { Dim, FloatDType, Value } from "../graph/graph.js";
+import { add, mul, silu } from "../graph/ops-elementwise.js";
+import { matmul } from "../graph/ops-linalg.js";
+import { concat, gather, reshape, slice, transpose } from "../graph/ops-layout.js";
+import { attentionAllowed, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
+
+const layerPrefix = (i: number) => `model.layers.${i}`;
+
+/** Looks up a parameter (an HF name) as a graph value. */
+export type Params<D extends FloatDType> = (name: string) => Value<D>;
+
+export interface KvSlice<D extends FloatDType> {
+  /** Time-major [P or T, B, Hkv, hd]. */
+  key: Value<D>;
+  value: Value<D>;
+}
+
+export interface DecoderInputs<D extends FloatDType> {
+  ids: Value<"int64">; // [B, T]
+  positions: Value<"int64">; // [B, T], following the attention mask (left padding shifts them)
+  mask: Value<"int64">; // [B, S]: 1 for real tokens, 0 for padding, over cached + new keys
+  /** Per layer, the cached keys/values (inference); absent for full-sequence graphs. */
+  past?: KvSlice<D>[];
+}
+
+export interface DecoderOutputs<D extends FloatDType> {
+  /** Final-norm hidden states of every new token, [N, D] (row n = b * T + t). */
+  hidden: Value<D>;
+  /** Per layer, this call's keys/values, time-major [T, B, Hkv, hd] (post-RoPE, as cached). */
+  present: KvSlice<D>[];
+}
+
+interface Ctx<D extends FloatDType> {
+  cfg: LlamaConfig;
+  p: Params<D>;
+  B: Dim;
+  T: Dim;
+  rope: { cos: Value<D>; sin: Value<D> }; // [B, T, 1, hd]
+  allowed: Value<"bool">; // [B, 1, 1, T, S]
+}
+
+function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> | null {
+  return c.cfg.attentionBias ? c.p(`${name}.bias`) : null;
+}
+
+/** x [N, D] -> per-head [B, T, heads, hd], with Qwen3's q/k norm and RoPE applied. */
+function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: number, norm: string | null): Value<D> {
+  const { headDim: hd } = c.cfg;
+  let h = reshape(linear(x, c.p(`${proj}.weight`), optionalBias(c, proj)), [c.B, c.T, n, hd]); // [B, T, n, hd]
+  if (norm && c.cfg.qkNorm) h = rmsNorm(h, c.p(`${norm}.weight`), c.cfg.rmsNormEps);
+  return h;
+}
+
+function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { out: Value<D>; kv: KvSlice<D> } {
+  const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
+  const G = H / Hkv;
+  const a = `${layerPrefix(i)}.self_attn`;
+  const q = rope(heads(c, x, `${a}.q_proj`, H, `${a}.q_norm`), c.rope.cos, c.rope.sin); // [B, T, H, hd]
+  const k = rope(heads(c, x, `${a}.k_proj`, Hkv, `${a}.k_norm`), c.rope.cos, c.rope.sin); // [B, T, Hkv, hd]
+  const v = heads(c, x, `${a}.v_proj`, Hkv, null); // [B, T, Hkv, hd]
+
+  // Queries grouped under their key/value head: head h reads kv head floor(h / G), as HF's repeat_kv.
+  const qs = mul(transpose(q, [0, 2, 1, 3]), 1 / Math.sqrt(hd)); // [B, H, T, hd], pre-scaled
+  const qg = reshape(qs, [c.B, Hkv, -1, hd]); // [B, Hkv, G*T, hd]
+
+  let kT: Value<D>; // [B, Hkv, hd, S]
+  let vS: Value<D>; // [B, Hkv, S, hd]
+  let kv: KvSlice<D>;
+  if (past) {
+    kv = { key: transpose(k, [1, 0, 2, 3]), value: transpose(v, [1, 0, 2, 3]) }; // [T, B, Hkv, hd]
+    const kAll = concat([past.key, kv.key], 0); // [S, B, Hkv, hd]
+    const vAll = concat([past.value, kv.value], 0); // [S, B, Hkv, hd]
+    kT = transpose(kAll, [1, 2, 3, 0]);
+    vS = transpose(vAll, [1, 2, 0, 3]);
+  } else {
+    kv = { key: k, value: v };
+    kT = transpose(k, [0, 2, 3, 1]);
+    vS = transpose(v, [0, 2, 1, 3]);
+  }
+  const scores = reshape(matmul(qg, kT), [c.B, Hkv, G, c.T, -1]); // [B, Hkv, G, T, S]
+  const probs = reshape(maskedSoftmax(scores, c.allowed), [c.B, Hkv, -1, c.allowed.shape[4]]); // [B, Hkv, G*T, S]
+  const ctx = reshape(matmul(probs, vS), [c.B, H, c.T, hd]); // [B, H, T, hd]
+  const merged = reshape(transpose(ctx, [0, 2, 1, 3]), [-1, H * hd]); // [N, H*hd]
+  return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv }; // [N, D]
+}
+
+/** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
+function mlp<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>): Value<D> {
+  const m = `${layerPrefix(i)}.mlp`;
+  const gate = linear(x, c.p(`${m}.gate_proj.weight`)); // [N, I]
+  const up = linear(x, c.p(`${m}.up_proj.weight`)); // [N, I]
+  return linear(mul(silu(gate), up), c.p(`${m}.down_proj.weight`)); // [N, D]
+}
+
+function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { x: Value<D>; kv: KvSlice<D> } {
+  const l = layerPrefix(i);
+  const eps = c.cfg.rmsNormEps;
+  const att = attention(c, i, rmsNorm(x, c.p(`${l}.input_layernorm.weight`), eps), past);
+  const h = add(x, att.out); // [N, D]
+  const out = add(h, mlp(c, i, rmsNorm(h, c.p(`${l}.post_attention_layernorm.weight`), eps))); // [N, D]
+  return { x: out, kv: att.kv };
+}
+
+export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, inp: DecoderInputs<D>): DecoderOutputs<D> {
+  const [B, T] = inp.ids.shape;
+  if (inp.past && inp.past.length !== cfg.numLayers) throw new Error(`decoder: ${inp.past.length} past K/V slices for ${cfg.numLayers} layers`);
+  const emb = p("model.embed_tokens.weight");
+  const c: Ctx<D> = {
+    cfg, p, B, T,
+    rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
+    allowed: attentionAllowed(inp.mask, T),
+  };
+  let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
+  const present: KvSlice<D>[] = [];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const r = block(c, i, x, inp.past?.[i]);
+    x = r.x;
+    present.push(r.kv);
+  }
+  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
+}
+
+/** Output projection: tied configs reuse the embedding matrix. hidden [M, D] -> logits [M, V]. */
+export function lmHead<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, hidden: Value<D>): Value<D> {
+  return linear(hidden, p(cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"));
+}
+
+/** The last new token's hidden state per row: [N, D] -> [B, D] (left padding puts every row's last token at T-1). */
+export function lastPosition<D extends FloatDType>(cfg: LlamaConfig, hidden: Value<D>, B: Dim, T: Dim): Value<D> {
+  const x = reshape(hidden, [B, T, cfg.hiddenSize]); // [B, T, D]
+  return reshape(slice(x, [-1], [2 ** 62], [1]), [-1, cfg.hiddenSize]); // [B, D]
+}

@@ -1,0 +1,153 @@
+// The three graphs built from the decoder: inference (prefill and incremental decode with a caller-held KV
+// cache), log-probs (one forward pass, no gradient) and training (forward + backward of a caller's loss).
+// Every parameter is a graph input named as in the HF checkpoint; gradients come out as `grad.<name>`.
+import { backward } from "../autodiff/backward.js";
+import type { LlamaConfig } from "../config.js";
+import { type Dim, type FloatDType, Graph, GraphError, type Value } from "../graph/graph.js";
+import { cast, exp, mul, neg } from "../graph/ops-elementwise.js";
+import { logSoftmax, reduceSum } from "../graph/ops-linalg.js";
+import { gatherElements, reshape } from "../graph/ops-layout.js";
+import type { DType } from "../tensor.js";
+import { decoder, lastPosition, lmHead, type Params } from "./decoder.js";
+import { validateLlamaConfig } from "../hf/config-json.js";
+import { expectedParameters } from "../hf/params.js";
+
+export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets" } as const;
+export const pastName = (i: number, kind: "key" | "value") => `past.${i}.${kind}`;
+export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
+export const gradName = (param: string) => `grad.${param}`;
+export const metricName = (m: string) => `metric.${m}`;
+
+function declareParams<D extends FloatDType>(g: Graph, cfg: LlamaConfig, dtype: D): { lookup: Params<D>; values: Value<D>[] } {
+  validateLlamaConfig(cfg);
+  const byName = new Map([...expectedParameters(cfg)].map(([name, shape]) => [name, g.input(name, dtype, shape)]));
+  const lookup = (name: string) => {
+    const v = byName.get(name);
+    if (!v) throw new GraphError(`decoder asked for parameter '${name}', which this config does not have`);
+    return v;
+  };
+  return { lookup, values: [...byName.values()] };
+}
+
+/** log p(target) of each token: logits [N, V], targets [B, T] -> [B, T]; also returns log-softmax [N, V]. */
+export function tokenLogprobs<D extends FloatDType>(logits: Value<D>, targets: Value<"int64">): { logprobs: Value<D>; logp: Value<D> } {
+  const logp = logSoftmax(logits, -1); // [N, V]
+  const picked = gatherElements(logp, reshape(targets, [-1, 1]), 1); // [N, 1]
+  return { logprobs: reshape(picked, targets.shape), logp }; // [B, T]
+}
+
+/**
+ * Prefill/decode graph. Inputs: input_ids, position_ids [B, T], attention_mask [B, S] over past + new tokens,
+ * past.<i>.key|value [P, B, Hkv, hd] (P may be 0), and the parameters. Outputs: logits [B, V] of the last
+ * position and present.<i>.key|value [T, B, Hkv, hd], the slice to append to the cache.
+ */
+export function inferenceGraph(cfg: LlamaConfig): Graph {
+  const g = new Graph("llama_inference");
+  const ids = g.input(INPUT.ids, "int64", ["B", "T"]);
+  const positions = g.input(INPUT.positions, "int64", ["B", "T"]);
+  const mask = g.input(INPUT.mask, "int64", ["B", "S"]);
+  const kvShape = ["P", "B", cfg.numKvHeads, cfg.headDim];
+  const past = Array.from({ length: cfg.numLayers }, (_, i) => ({
+    key: g.input(pastName(i, "key"), "float32", kvShape),
+    value: g.input(pastName(i, "value"), "float32", kvShape),
+  }));
+  const p = declareParams(g, cfg, "float32");
+  const out = decoder(cfg, p.lookup, { ids, positions, mask, past });
+  g.output("logits", lmHead(cfg, p.lookup, lastPosition(cfg, out.hidden, "B", "T")));
+  out.present.forEach((kv, i) => {
+    g.output(presentName(i, "key"), kv.key);
+    g.output(presentName(i, "value"), kv.value);
+  });
+  return g;
+}
+
+function fullSequenceInputs(g: Graph) {
+  return {
+    ids: g.input(INPUT.ids, "int64", ["B", "T"]),
+    positions: g.input(INPUT.positions, "int64", ["B", "T"]),
+    mask: g.input(INPUT.mask, "int64", ["B", "T"]),
+    targets: g.input(INPUT.targets, "int64", ["B", "T"]),
+  };
+}
+
+/**
+ * One forward pass, no gradient: outputs `logits` [B, T, V] and `logprobs` [B, T] of `targets` (PPO's old
+ * log-probs; a runner fetches only what it needs, since ORT -> JS copies are what cost).
+ */
+export function forwardGraph(cfg: LlamaConfig, dtype: FloatDType = "float32"): Graph {
+  const g = new Graph("llama_forward");
+  const inp = fullSequenceInputs(g);
+  const p = declareParams(g, cfg, dtype);
+  const out = decoder(cfg, p.lookup, inp);
+  const logits = lmHead(cfg, p.lookup, out.hidden); // [N, V]
+  g.output("logits", reshape(logits, ["B", "T", cfg.vocabSize]));
+  g.output("logprobs", tokenLogprobs(logits, inp.targets).logprobs);
+  return g;
+}
+
+/** What a loss builder sees. */
+export interface LossContext<D extends FloatDType = "float32"> {
+  /** log p(targets[b,t]) under the current parameters, [B, T]. */
+  logprobs: Value<D>;
+  /** The attention mask as floats, [B, T] (1 = real token). */
+  mask: Value<D>;
+  /** Declares an extra graph input the caller feeds with each batch (advantages, old log-probs, loss masks...). */
+  input<E extends DType>(name: string, dtype: E, shape: readonly Dim[]): Value<E>;
+  /** Per-token entropy of the predictive distribution, [B, T] (built on first call: a pass over the vocabulary). */
+  entropy(): Value<D>;
+  /** The symbolic batch and time dims of [B, T] inputs. */
+  dims: { B: "B"; T: "T" };
+}
+
+export interface LossResult<D extends FloatDType = "float32"> {
+  /** A scalar (shape [] or [1]). */
+  loss: Value<D>;
+  /** Named values reported with each step (scalars, usually). */
+  metrics?: Record<string, Value<D>>;
+}
+
+export type LossBuilder<D extends FloatDType = "float32"> = (ctx: LossContext<D>) => LossResult<D>;
+
+export interface TrainingGraph {
+  graph: Graph;
+  /** Extra inputs the loss builder declared, in declaration order. */
+  extraInputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
+  metrics: string[];
+  params: string[];
+}
+
+/**
+ * Forward + backward for a caller's per-token loss. Outputs: `loss`, `metric.<name>` and `grad.<param>` for
+ * every parameter (float32 unless `dtype` says float64, which tests use for finite differences).
+ */
+export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig, build: LossBuilder<D>, dtype: D = "float32" as D): TrainingGraph {
+  const g = new Graph("llama_training");
+  const inp = fullSequenceInputs(g);
+  const p = declareParams(g, cfg, dtype);
+  const out = decoder(cfg, p.lookup, inp);
+  const { logprobs, logp } = tokenLogprobs(lmHead(cfg, p.lookup, out.hidden), inp.targets);
+  const extraInputs: TrainingGraph["extraInputs"] = [];
+  let entropy: Value<D> | null = null;
+  const ctx: LossContext<D> = {
+    logprobs,
+    mask: cast(inp.mask, dtype),
+    dims: { B: "B", T: "T" },
+    input(name, dt, shape) {
+      if (g.inputs.some((v) => v.name === name)) throw new GraphError(`loss input '${name}' clashes with a model input or parameter`);
+      extraInputs.push({ name, dtype: dt, shape });
+      return g.input(name, dt, shape);
+    },
+    entropy() {
+      // H = -sum_v p_v log p_v, [N] -> [B, T]
+      entropy ??= reshape(neg(reduceSum(mul(exp(logp), logp), [-1])), ["B", "T"]);
+      return entropy;
+    },
+  };
+  const res = build(ctx);
+  g.output("loss", res.loss);
+  const metrics = Object.keys(res.metrics ?? {});
+  for (const m of metrics) g.output(metricName(m), res.metrics![m]);
+  const grads = backward(res.loss, p.values);
+  grads.forEach((gr, i) => g.output(gradName(p.values[i].name), gr));
+  return { graph: g, extraInputs, metrics, params: p.values.map((v) => v.name) };
+}

@@ -1,0 +1,101 @@
+// The learner side: sessions over the log-prob graph (forward only, for PPO's old log-probs) and the training
+// graph (forward + backward of a caller's loss). Parameters are inputs, so one session serves every step.
+import type { LlamaConfig } from "../config.js";
+import type { FloatDType } from "../graph/graph.js";
+import { encodeModel } from "../graph/serialize.js";
+import { validateWeights } from "../hf/params.js";
+import type { TokenBatch } from "../llama/batch.js";
+import { gradName, INPUT, forwardGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
+import type { Tensor, Weights } from "../tensor.js";
+import { OrtSession, type SessionOptions } from "./session.js";
+
+function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, Tensor>): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {
+    [INPUT.ids]: batch.inputIds,
+    [INPUT.positions]: batch.positionIds,
+    [INPUT.mask]: batch.attentionMask,
+    [INPUT.targets]: batch.targets,
+  };
+  const shape = batch.inputIds.shape.join(",");
+  for (const k of ["targets", "positionIds", "attentionMask"] as const) {
+    if (batch[k].shape.join(",") !== shape) throw new Error(`batch.${k} has shape [${batch[k].shape}], inputIds has [${shape}]`);
+  }
+  for (const [name, t] of weights) feeds[name] = t;
+  return feeds;
+}
+
+/** Forward passes without gradient: log p(targets) [B, T] (old log-probs) or full logits [B, T, V]. */
+export class ForwardSession {
+  private constructor(
+    readonly config: LlamaConfig,
+    private readonly session: OrtSession,
+  ) {}
+
+  static async create(config: LlamaConfig, options: SessionOptions = {}): Promise<ForwardSession> {
+    return new ForwardSession(config, await OrtSession.create(encodeModel(forwardGraph(config)), options));
+  }
+
+  async logprobs(weights: Weights, batch: TokenBatch): Promise<Tensor<"float32">> {
+    validateWeights(weights, this.config);
+    return (await this.session.run(batchFeeds(batch, weights), ["logprobs"])).logprobs as Tensor<"float32">;
+  }
+
+  async logits(weights: Weights, batch: TokenBatch): Promise<Tensor<"float32">> {
+    validateWeights(weights, this.config);
+    return (await this.session.run(batchFeeds(batch, weights), ["logits"])).logits as Tensor<"float32">;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface ForwardBackward<D extends FloatDType = "float32"> {
+  loss: number;
+  metrics: Record<string, Tensor<D>>;
+  /** d loss / d parameter, by parameter name. */
+  grads: Map<string, Tensor<D>>;
+}
+
+/** Forward + backward of the loss a LossBuilder defines. */
+export class GradientSession<D extends FloatDType = "float32"> {
+  private readonly fetch: string[];
+
+  private constructor(
+    readonly config: LlamaConfig,
+    readonly spec: Omit<TrainingGraph, "graph">,
+    private readonly session: OrtSession,
+  ) {
+    this.fetch = ["loss", ...spec.metrics.map(metricName), ...spec.params.map(gradName)];
+  }
+
+  static async create<D extends FloatDType = "float32">(config: LlamaConfig, loss: LossBuilder<D>, options: SessionOptions & { dtype?: D } = {}): Promise<GradientSession<D>> {
+    const { graph, ...spec } = trainingGraph(config, loss, options.dtype ?? ("float32" as D));
+    return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), options));
+  }
+
+  async run(weights: ReadonlyMap<string, Tensor<D>>, batch: TokenBatch): Promise<ForwardBackward<D>> {
+    if (weights.size && [...weights.values()][0].dtype === "float32") validateWeights(weights, this.config);
+    const feeds = batchFeeds(batch, weights);
+    const extras = batch.extras ?? {};
+    for (const x of this.spec.extraInputs) {
+      const t = extras[x.name];
+      if (!t) throw new Error(`batch.extras lacks '${x.name}' (the loss declares: ${this.spec.extraInputs.map((e) => e.name).join(", ")})`);
+      if (t.dtype !== x.dtype) throw new Error(`batch.extras.${x.name} is ${t.dtype}, the loss declared ${x.dtype}`);
+      feeds[x.name] = t;
+    }
+    const unknown = Object.keys(extras).filter((k) => !this.spec.extraInputs.some((x) => x.name === k));
+    if (unknown.length) throw new Error(`batch.extras has inputs the loss does not declare: ${unknown.join(", ")}`);
+    const out = await this.session.run(feeds, this.fetch);
+    const loss = Number(out.loss.data[0]);
+    const metrics: Record<string, Tensor<D>> = {};
+    for (const m of this.spec.metrics) metrics[m] = out[metricName(m)] as Tensor<D>;
+    const grads = new Map<string, Tensor<D>>();
+    for (const p of this.spec.params) grads.set(p, out[gradName(p)] as Tensor<D>);
+    return { loss, metrics, grads };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
