@@ -32,5 +32,6 @@ export { nestByGroup, prepareLossInput, shapedRewards } from "./prepare.js";
 export { type Preset, presets } from "./presets.js";
 export { referenceLoss, type ReferenceResult, type UpdateMetrics } from "./reference.js";
 export { Registry } from "./registry.js";
+export { TRAINING_INPUTS, type TrainingLossContext, type TrainingLossOptions, trainingLossBuilder } from "./training-loss.js";
 export { type OverlongShaping, overlongKeep, overlongPenalty } from "./shaping.js";
 export { type AlgorithmSpec, parseOverrides, parseSetValue, presetSpec, resolveSpec } from "./spec.js";
