@@ -17,5 +17,26 @@ export type { RewardScheme, RewardSchemeName } from "./verifier/reward.js";
 export { isCorrect, verifyResponse } from "./verifier/verify.js";
 export type { Verdict, VerifyOptions } from "./verifier/verify.js";
 
+// Datasets
+export { DatasetConfigError, DatasetError } from "./datasets/errors.js";
+export type { ChatMessage, TaskExample } from "./datasets/example.js";
+export { SCHEMAS } from "./datasets/schemas.js";
+export type { AnswerFormat, FieldMapping, SchemaName } from "./datasets/schemas.js";
+export { datasetConfigSchema, parseDatasetConfig } from "./datasets/config.js";
+export type { DatasetConfig, DatasetConfigInput } from "./datasets/config.js";
+export { readJsonlRows } from "./datasets/read-jsonl.js";
+export type { RawRow } from "./datasets/read-jsonl.js";
+export { readParquetRows } from "./datasets/read-parquet.js";
+export { loadDataset } from "./datasets/load.js";
+
+// Prompt templates
+export { PromptTemplateError, checkPlainTemplate, renderPlainPrompt } from "./prompts/plain.js";
+export { createChatTemplate, loadChatTemplate } from "./prompts/chat.js";
+export type { ChatTemplate, ChatTemplateOptions } from "./prompts/chat.js";
+
+// Shuffled cursor
+export { CursorStateError, ShuffledCursor, epochPermutation } from "./cursor.js";
+export type { CursorState } from "./cursor.js";
+
 // Model directories (M2)
 export { ModelDirError, readModelDir, writeModelDir } from "./model-dir.js";
