@@ -42,7 +42,7 @@ describe("layering", () => {
   const pkgs = packages();
   it("finds the packages", () => {
     expect(pkgs.filter((p) => p.layer === "libs").map((p) => p.name).sort()).toEqual(
-      ["actors", "algos", "bus", "lspo", "model", "proto", "tasks", "telemetry"],
+      ["actors", "algos", "bus", "config", "lspo", "model", "proto", "tasks", "telemetry"],
     );
   });
 

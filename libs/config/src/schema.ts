@@ -1,0 +1,151 @@
+// The run configuration, declared once: every key's type, default and one-line meaning. Unknown keys are
+// errors. Odd defaults carry their reason. A file gives any subset; defaults fill the rest.
+import { z } from "zod";
+
+const fraction = z.number().min(0).max(1);
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().min(0);
+
+export const RunSchema = z.strictObject({
+  /** Run name: also the NATS subject token and the run directory's name. */
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only").default("run"),
+  seed: z.number().int().default(1),
+  /** sync: generate -> filter -> update (the paper's loop); pipelined: rollouts for k+1 overlap update k. */
+  mode: z.enum(["sync", "pipelined"]).default("sync"),
+  /** Learner updates to run. */
+  steps: positiveInt.default(10),
+  /** Groups sampled by a policy more than this many versions behind the learner are dropped (counted). */
+  maxOffPolicySteps: nonNegativeInt.default(1),
+  /** Run directory; default runs/<name>-<timestamp>. */
+  dir: z.string().default(""),
+  /** Wall-clock bound on the whole run (0 = none); a run past it stops with a clear error. */
+  timeoutS: nonNegativeInt.default(0),
+});
+
+export const NatsSchema = z.strictObject({
+  /** Empty: `lspo train` starts an embedded nats-server for the run. */
+  url: z.string().default(""),
+  user: z.string().default(""),
+  /** Secrets come from files (or LSPO_NATS_* env), never from the config itself. */
+  passwordFile: z.string().default(""),
+  tokenFile: z.string().default(""),
+  tlsCa: z.string().default(""),
+  tlsCert: z.string().default(""),
+  tlsKey: z.string().default(""),
+  /** JetStream replicas for the run's streams (3 on a clustered NATS). */
+  replicas: positiveInt.default(1),
+});
+
+export const SecuritySchema = z.strictObject({
+  /** File holding the bearer token that state-changing gRPC calls need; empty = no token. */
+  grpcTokenFile: z.string().default(""),
+  grpcTlsCert: z.string().default(""),
+  grpcTlsKey: z.string().default(""),
+  /** CA for client certificates: enables mutual TLS. */
+  grpcTlsCa: z.string().default(""),
+});
+
+export const ModelSchema = z.strictObject({
+  /** A Hugging Face model directory (config.json, model.safetensors, tokenizer.json). */
+  dir: z.string().default(""),
+  /** When `dir` is empty: a fresh model from this `lspo model init` config (architecture fields). */
+  init: z.record(z.string(), z.unknown()).default({}),
+  device: z.enum(["cpu", "webgpu", "cuda"]).default("cpu"),
+  /** Intra-op threads per ORT session (one per actor process on a small machine). */
+  threads: positiveInt.default(1),
+});
+
+export const TaskSchema = z.strictObject({
+  kind: z.enum(["synthetic", "dataset"]).default("synthetic"),
+  /** Options of the synthetic arithmetic task (libs/tasks), e.g. difficulty. */
+  synthetic: z.record(z.string(), z.unknown()).default({}),
+  /** Dataset options (path, format, field mapping) for kind: dataset. */
+  dataset: z.record(z.string(), z.unknown()).default({}),
+  /** binary: 1/0; signed: +1/-1 (DAPO's paper). */
+  reward: z.enum(["binary", "signed"]).default("binary"),
+});
+
+export const RolloutSchema = z.strictObject({
+  actors: positiveInt.default(2),
+  /** G: responses per prompt. */
+  groupSize: positiveInt.default(8),
+  /** Prompts generated together in one batched call (G x this sequences). */
+  promptsPerCall: positiveInt.default(4),
+  maxNewTokens: positiveInt.default(64),
+  temperature: z.number().positive().default(1),
+  topP: z.number().gt(0).max(1).default(1),
+  topK: nonNegativeInt.default(0),
+  /** A prompt not acked within this time is redelivered to another actor. */
+  ackWaitMs: positiveInt.default(60_000),
+  /** Node agent restarts before an actor is marked FAILED (-1 = unlimited). */
+  maxRestarts: z.number().int().min(-1).default(5),
+  /** Actors per GPU on GPU nodes. */
+  actorsPerGpu: positiveInt.default(1),
+});
+
+export const VerifierSchema = z.strictObject({
+  actors: positiveInt.default(1),
+  maxRestarts: z.number().int().min(-1).default(5),
+});
+
+export const SamplerSchema = z.strictObject({
+  /** stream: sliding window, judged on arrival (our extension); batch: the paper's per-generation-batch rule. */
+  mode: z.enum(["stream", "batch"]).default("stream"),
+  /** false = the base algorithm's accuracy filter only (no LSPO length rule). */
+  lengthFilter: z.boolean().default(true),
+  /** B: groups per training batch. */
+  batchSize: positiveInt.default(8),
+  /** W: window of recent per-prompt lengths (stream mode). */
+  window: positiveInt.default(64),
+  /** Generation batch in batch mode (prompts per round). */
+  genBatch: positiveInt.default(16),
+  lLow: fraction.default(0.3),
+  lHigh: fraction.default(0.65),
+  lMax: fraction.default(0.95),
+  warmup: z.enum(["judge", "accept", "reject"]).default("judge"),
+  /** Bound on prompts in flight; 0 = 4 x batchSize. */
+  maxInFlight: nonNegativeInt.default(0),
+  maxRestarts: z.number().int().min(-1).default(5),
+});
+
+export const LearnerSchema = z.strictObject({
+  /** The base algorithm preset and overrides (libs/algos validates them). */
+  algorithm: z
+    .strictObject({ name: z.string().default("dapo"), overrides: z.record(z.string(), z.unknown()).default({}) })
+    .default({ name: "dapo", overrides: {} }),
+  lr: z.number().positive().default(1e-4),
+  warmupSteps: nonNegativeInt.default(0),
+  schedule: z.enum(["constant", "cosine"]).default("constant"),
+  weightDecay: z.number().min(0).default(0),
+  maxGradNorm: z.number().positive().default(1),
+  /** Sequences per forward/backward pass (gradients accumulate); 0 = the whole batch at once. */
+  microBatch: nonNegativeInt.default(0),
+  /** Recompute old log-probs with the learner's weights (one forward pass) instead of the rollout's. */
+  recomputeOldLogprobs: z.boolean().default(true),
+  checkpointEvery: nonNegativeInt.default(5),
+  keepCheckpoints: positiveInt.default(3),
+  maxRestarts: z.number().int().min(-1).default(5),
+});
+
+export const EvalSchema = z.strictObject({
+  /** Evaluate every N learner steps (0 = only before and after). */
+  every: nonNegativeInt.default(0),
+  /** Held-out prompts per evaluation. */
+  prompts: positiveInt.default(64),
+  maxNewTokens: positiveInt.default(64),
+});
+
+export const RunConfigSchema = z.strictObject({
+  run: RunSchema.default(RunSchema.parse({})),
+  nats: NatsSchema.default(NatsSchema.parse({})),
+  security: SecuritySchema.default(SecuritySchema.parse({})),
+  model: ModelSchema.default(ModelSchema.parse({})),
+  task: TaskSchema.default(TaskSchema.parse({})),
+  rollout: RolloutSchema.default(RolloutSchema.parse({})),
+  verifier: VerifierSchema.default(VerifierSchema.parse({})),
+  sampler: SamplerSchema.default(SamplerSchema.parse({})),
+  learner: LearnerSchema.default(LearnerSchema.parse({})),
+  eval: EvalSchema.default(EvalSchema.parse({})),
+});
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfigFile, resolveConfig } from "@lspo/config";
+
+describe("config - defaults, overrides and errors", () => {
+  it("fills every default from an empty config", () => {
+    const c = resolveConfig({});
+    expect(c.rollout.groupSize).toBe(8);
+    expect(c.sampler).toMatchObject({ lLow: 0.3, lHigh: 0.65, lMax: 0.95, mode: "stream" });
+    expect(c.learner.algorithm).toEqual({ name: "dapo", overrides: {} });
+  });
+
+  it("applies typed key=value overrides over a YAML file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lspo-cfg-"));
+    const file = join(dir, "c.yaml");
+    writeFileSync(file, "run:\n  name: smoke\n  steps: 3\nrollout:\n  actors: 2\n");
+    const c = loadConfigFile(file, ["rollout.actors=4", "sampler.lengthFilter=false", "learner.algorithm.name=gspo", "learner.algorithm.overrides.clip_low=0.001"]);
+    expect(c.run).toMatchObject({ name: "smoke", steps: 3 });
+    expect(c.rollout.actors).toBe(4);
+    expect(c.sampler.lengthFilter).toBe(false);
+    expect(c.learner.algorithm).toEqual({ name: "gspo", overrides: { clip_low: 0.001 } });
+  });
+
+  it("names an unknown key and lists the valid ones", () => {
+    expect(() => resolveConfig({ rollout: { actor: 2 } })).toThrow(/unknown key rollout\.actor; valid keys under rollout: actors, groupSize/);
+    expect(() => resolveConfig({}, ["rollout.actor=2"])).toThrow(/override rollout\.actor: unknown key 'actor'; valid keys under rollout: actors/);
+    expect(() => resolveConfig({ rollouts: {} })).toThrow(/unknown key rollouts; valid keys: run, nats/);
+  });
+
+  it("names a bad value and the allowed values", () => {
+    expect(() => resolveConfig({ sampler: { mode: "window" } })).toThrow(/sampler\.mode: .*allowed values: stream, batch/);
+    expect(() => resolveConfig({}, ["rollout.groupSize=-1"])).toThrow(/rollout\.groupSize: .*0/);
+    expect(() => resolveConfig({ run: { name: "a b" } })).toThrow(/run\.name: letters, digits/);
+    expect(() => resolveConfig({}, ["novalue"])).toThrow(ConfigError);
+    expect(() => resolveConfig([])).toThrow(/top level must be a mapping/);
+  });
+
+  it("reports unreadable and malformed files by path", () => {
+    expect(() => loadConfigFile("/nonexistent/x.yaml")).toThrow(/cannot read config file \/nonexistent\/x\.yaml/);
+    const dir = mkdtempSync(join(tmpdir(), "lspo-cfg-"));
+    writeFileSync(join(dir, "bad.yaml"), "run: [unclosed\n");
+    expect(() => loadConfigFile(join(dir, "bad.yaml"))).toThrow(/bad\.yaml: not valid YAML/);
+  });
+});
