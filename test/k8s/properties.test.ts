@@ -1,0 +1,224 @@
+// k8s - what a careful operator checks before applying: security context, probes, resources, images pinned,
+// GPU requests and /dev/shm on GPU workloads, network policy, disruption budgets, no API rights, and every
+// reference (ConfigMaps, Secrets, ports, selectors) resolving inside the render.
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { overlayDirs, renderKustomization, splitImage, type Resource } from "./support/kustomize.js";
+import { envValue, find, selects, workload, workloads } from "./support/pods.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const renders: Record<string, Resource[]> = Object.fromEntries(
+  Object.entries(overlayDirs(root)).map(([name, dir]) => [name, renderKustomization(dir)]),
+);
+const GPU_OVERLAYS = new Set(["gpu", "gpu-cuda", "external-nats"]);
+const GPU_WORKLOADS = [["DaemonSet", "lspo-agent"], ["StatefulSet", "lspo-learner"]] as const;
+
+for (const [overlay, resources] of Object.entries(renders)) {
+  describe(`k8s - ${overlay}`, () => {
+    const pods = workloads(resources);
+
+    it("every pod runs as non-root with no capabilities, no privilege escalation, a read-only root and RuntimeDefault seccomp", () => {
+      for (const w of pods) {
+        const psc = w.spec.securityContext ?? {};
+        expect(psc.runAsNonRoot, w.id).toBe(true);
+        expect(psc.runAsUser, w.id).toBeGreaterThan(0);
+        expect(psc.seccompProfile?.type, w.id).toBe("RuntimeDefault");
+        for (const c of [...w.spec.containers, ...(w.spec.initContainers ?? [])]) {
+          const sc = c.securityContext ?? {};
+          const where = `${w.id} ${c.name}`;
+          expect(sc.allowPrivilegeEscalation, where).toBe(false);
+          expect(sc.readOnlyRootFilesystem, where).toBe(true);
+          expect(sc.capabilities?.drop, where).toEqual(["ALL"]);
+          expect(sc.capabilities?.add, where).toBeUndefined();
+          expect(sc.privileged ?? false, where).toBe(false);
+          expect(sc.runAsUser ?? psc.runAsUser, where).not.toBe(0);
+        }
+      }
+    });
+
+    it("every container has readiness and liveness probes, resource requests and a memory limit", () => {
+      for (const w of pods) {
+        for (const c of w.spec.containers) {
+          const where = `${w.id} ${c.name}`;
+          expect(c.readinessProbe, where).toBeDefined();
+          expect(c.livenessProbe, where).toBeDefined();
+          expect(c.resources?.requests?.cpu, where).toBeDefined();
+          expect(c.resources?.requests?.memory, where).toBeDefined();
+          expect(c.resources?.limits?.memory, where).toBeDefined();
+        }
+      }
+    });
+
+    it("lspo containers probe their own gRPC port with the native grpc probe", () => {
+      for (const w of pods.filter((p) => p.labels["app.kubernetes.io/name"] === "lspo")) {
+        const c = w.spec.containers[0];
+        const grpcPort = c.ports?.find((p) => p.name === "grpc")?.containerPort;
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe] as any[]) {
+          expect(probe?.grpc?.port, w.id).toBe(grpcPort);
+        }
+      }
+    });
+
+    it("every image is pinned by a tag (never latest), lspo images share one version", () => {
+      const versions = new Set<string>();
+      for (const w of pods) {
+        for (const c of w.spec.containers) {
+          const { name, tag } = splitImage(c.image);
+          expect(tag, `${w.id} ${c.image}`).toMatch(/^[0-9]+\.[0-9]+\.[0-9]+/);
+          expect(tag).not.toBe("latest");
+          if (name === "lspo") versions.add(tag!.replace(/-(webgpu|cuda)$/, ""));
+        }
+      }
+      expect(versions.size).toBe(1);
+    });
+
+    it("no pod gets a service-account token, and no Role or binding grants anything", () => {
+      for (const w of pods) {
+        expect(w.spec.automountServiceAccountToken, w.id).toBe(false);
+        const sa = find(resources, "ServiceAccount", w.spec.serviceAccountName ?? "default");
+        expect((sa as any).automountServiceAccountToken, sa.metadata.name).toBe(false);
+      }
+      const rbac = resources.filter((r) => /Role|RoleBinding/.test(r.kind));
+      expect(rbac).toEqual([]);
+    });
+
+    it("a default-deny policy covers every pod, in and out, and DNS is the only egress open to all", () => {
+      const deny = find(resources, "NetworkPolicy", "default-deny-all") as any;
+      expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+      const openToAll = resources.filter((r: any) => r.kind === "NetworkPolicy" && Object.keys(r.spec.podSelector).length === 0);
+      expect(openToAll.map((r) => r.metadata.name).sort()).toEqual(["allow-dns", "default-deny-all"]);
+    });
+
+    it("every port a policy opens to a pod is a port that pod serves", () => {
+      for (const np of resources.filter((r) => r.kind === "NetworkPolicy") as any[]) {
+        for (const rule of np.spec.ingress ?? []) {
+          const targets = pods.filter((w) => selects(np.spec.podSelector, w.labels));
+          expect(targets.length, np.metadata.name).toBeGreaterThan(0);
+          for (const port of rule.ports ?? []) {
+            for (const w of targets) {
+              const served = w.spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.containerPort);
+              // A range (endPort) is the rollout actors' ports, started by the agent at run time.
+              if (port.endPort) expect(w.labels["app.kubernetes.io/component"], np.metadata.name).toBe("agent");
+              else expect(served, `${np.metadata.name} -> ${w.id}`).toContain(port.port);
+            }
+          }
+        }
+      }
+    });
+
+    it("Services select pods that serve their target ports", () => {
+      for (const svc of resources.filter((r) => r.kind === "Service") as any[]) {
+        const targets = pods.filter((w) => selects({ matchLabels: svc.spec.selector }, w.labels));
+        expect(targets.length, svc.metadata.name).toBeGreaterThan(0);
+        for (const port of svc.spec.ports) {
+          for (const w of targets) {
+            const names = w.spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.name);
+            expect(names, `${svc.metadata.name} -> ${w.id}`).toContain(port.targetPort);
+          }
+        }
+      }
+    });
+
+    it("every Deployment and StatefulSet has a PodDisruptionBudget selecting its pods", () => {
+      const pdbs = resources.filter((r) => r.kind === "PodDisruptionBudget") as any[];
+      for (const w of pods.filter((p) => p.resource.kind === "Deployment" || p.resource.kind === "StatefulSet")) {
+        expect(pdbs.filter((p) => selects(p.spec.selector, w.labels)).length, w.id).toBe(1);
+      }
+    });
+
+    it("every ConfigMap a pod reads is in the render, with the keys it reads", () => {
+      for (const w of pods) {
+        const c = w.spec.containers[0];
+        for (const ref of c.envFrom ?? []) if (ref.configMapRef) find(resources, "ConfigMap", ref.configMapRef.name);
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.configMapKeyRef;
+          if (ref) expect(Object.keys((find(resources, "ConfigMap", ref.name) as any).data), e.name).toContain(ref.key);
+        }
+        for (const v of w.spec.volumes ?? []) if (v.configMap) find(resources, "ConfigMap", v.configMap.name);
+      }
+    });
+
+    it("the node agent takes actorsPerGpu from ConfigMap lspo-agent, drains for minutes, and has /dev/shm in memory", () => {
+      const agent = workload(resources, "DaemonSet", "lspo-agent");
+      const env = agent.spec.containers[0].env!.find((e) => e.name === "LSPO_ACTORS_PER_GPU");
+      expect(env?.valueFrom?.configMapKeyRef).toEqual({ name: "lspo-agent", key: "actorsPerGpu" });
+      expect(Number((find(resources, "ConfigMap", "lspo-agent") as any).data.actorsPerGpu)).toBeGreaterThanOrEqual(1);
+      expect(agent.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(300);
+    });
+
+    it("GPU workloads mount a memory-backed /dev/shm", () => {
+      for (const [kind, name] of GPU_WORKLOADS) {
+        const w = workload(resources, kind, name);
+        const mount = w.spec.containers[0].volumeMounts!.find((m) => m.mountPath === "/dev/shm");
+        const vol = w.spec.volumes!.find((v) => v.name === mount?.name);
+        expect(vol?.emptyDir?.medium, w.id).toBe("Memory");
+        expect(vol?.emptyDir?.sizeLimit, w.id).toBeDefined();
+      }
+    });
+
+    if (GPU_OVERLAYS.has(overlay)) {
+      it("agents and the learner request GPUs, tolerate GPU taints, pick their pool and use a GPU image and device", () => {
+        for (const [kind, name] of GPU_WORKLOADS) {
+          const w = workload(resources, kind, name);
+          const c = w.spec.containers[0];
+          expect(Number(c.resources?.limits?.["nvidia.com/gpu"]), w.id).toBeGreaterThanOrEqual(1);
+          const requested = c.resources?.requests?.["nvidia.com/gpu"];
+          if (requested !== undefined) expect(requested).toBe(c.resources?.limits?.["nvidia.com/gpu"]);
+          expect(w.spec.tolerations, w.id).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
+          expect(w.spec.nodeSelector?.["lspo.io/pool"], w.id).toBe(kind === "DaemonSet" ? "rollout" : "learner");
+          const device = envValue(c, "LSPO_DEVICE");
+          expect(splitImage(c.image).tag!.endsWith(`-${device}`), `${w.id} ${c.image} with LSPO_DEVICE=${device}`).toBe(true);
+          if (device === "webgpu") {
+            expect(envValue(c, "VK_DRIVER_FILES"), w.id).toMatch(/nvidia_icd\.json$/);
+            expect(envValue(c, "__EGL_VENDOR_LIBRARY_FILENAMES"), w.id).toMatch(/10_nvidia\.json$/);
+          }
+        }
+        expect(envValue(workload(resources, "DaemonSet", "lspo-agent").spec.containers[0], "LSPO_DEVICE")).toBe(overlay === "gpu-cuda" ? "cuda" : "webgpu");
+      });
+
+      it("verifiers scale on the LSPO_ROLLOUTS backlog through KEDA", () => {
+        const so = find(resources, "ScaledObject", "lspo-verifier") as any;
+        find(resources, "Deployment", so.spec.scaleTargetRef.name);
+        const [trigger] = so.spec.triggers;
+        expect(trigger.type).toBe("nats-jetstream");
+        expect(trigger.metadata).toMatchObject({ account: "LSPO", stream: "LSPO_ROLLOUTS", consumer: "verifier" });
+        expect((find(resources, "Deployment", "lspo-verifier") as any).spec.replicas).toBeUndefined();
+      });
+    } else {
+      it("nothing requests a GPU, and verifiers run a fixed count (no autoscaler)", () => {
+        for (const w of pods) expect(w.spec.containers[0].resources?.limits?.["nvidia.com/gpu"], w.id).toBeUndefined();
+        expect(resources.some((r) => r.kind === "ScaledObject")).toBe(false);
+        expect((find(resources, "Deployment", "lspo-verifier") as any).spec.replicas).toBeGreaterThanOrEqual(1);
+      });
+    }
+
+    if (overlay === "external-nats") {
+      it("deploys no NATS and points URL, egress and KEDA at the existing one", () => {
+        expect(resources.filter((r) => r.metadata.labels?.["app.kubernetes.io/name"] === "nats")).toEqual([]);
+        expect((find(resources, "ConfigMap", "lspo-env") as any).data.LSPO_NATS_URL).not.toContain("lspo-nats");
+        const egress = (find(resources, "NetworkPolicy", "lspo-to-nats") as any).spec.egress[0].to[0];
+        expect(egress.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]).toBe("nats");
+      });
+    } else {
+      it("runs NATS as a StatefulSet with volumes, auth from Secret lspo-nats-users, and TLS", () => {
+        const nats = workload(resources, "StatefulSet", "lspo-nats");
+        expect((nats.resource as any).spec.replicas).toBe(overlay === "cpu-dev" ? 1 : 3);
+        expect((nats.resource as any).spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeDefined();
+        const users = nats.spec.containers[0].env!.filter((e) => e.valueFrom?.secretKeyRef?.name === "lspo-nats-users");
+        expect(users.map((e) => e.valueFrom.secretKeyRef.key).sort()).toEqual(["controller", "learner", "rollout", "sampler", "verifier"]);
+        const conf = (find(resources, "ConfigMap", "lspo-nats-config") as any).data;
+        expect(conf["nats.conf"]).toMatch(/tls \{[^}]*cert_file/);
+        expect(conf["cluster.conf"].includes("routes")).toBe(overlay !== "cpu-dev");
+        expect((find(resources, "ConfigMap", "lspo-env") as any).data.LSPO_NATS_URL).toMatch(/^tls:\/\/lspo-nats\./);
+      });
+    }
+
+    it("each lspo pod reads only its own NATS password", () => {
+      for (const w of pods.filter((p) => p.labels["app.kubernetes.io/name"] === "lspo")) {
+        const user = envValue(w.spec.containers[0], "LSPO_NATS_USER");
+        const vol = w.spec.volumes!.find((v) => v.secret?.secretName === "lspo-nats-users");
+        expect(vol?.secret.items, w.id).toEqual([{ key: user, path: "password" }]);
+      }
+    });
+  });
+}

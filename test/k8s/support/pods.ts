@@ -1,0 +1,69 @@
+// Pod templates of rendered workloads, and lookups the property checks share.
+import type { Resource } from "./kustomize.js";
+
+export interface Container {
+  name: string;
+  image: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: any }>;
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+  ports?: Array<{ name?: string; containerPort: number }>;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, any>;
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
+  readinessProbe?: unknown;
+  livenessProbe?: unknown;
+  startupProbe?: unknown;
+}
+
+export interface PodSpec {
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: Record<string, any>;
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Array<Record<string, any> & { name: string }>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Array<Record<string, string>>;
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface Workload {
+  resource: Resource;
+  id: string;
+  labels: Record<string, string>;
+  spec: PodSpec;
+}
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job"]);
+
+export function workloads(resources: Resource[]): Workload[] {
+  return resources
+    .filter((r) => WORKLOAD_KINDS.has(r.kind))
+    .map((r) => {
+      const template = (r as any).spec.template;
+      return { resource: r, id: `${r.kind}/${r.metadata.name}`, labels: template.metadata?.labels ?? {}, spec: template.spec };
+    });
+}
+
+export function find(resources: Resource[], kind: string, name: string): Resource {
+  const r = resources.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!r) throw new Error(`${kind}/${name} is not in the render (have: ${resources.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")})`);
+  return r;
+}
+
+export function workload(resources: Resource[], kind: string, name: string): Workload {
+  const w = workloads(resources).find((x) => x.id === `${kind}/${name}`);
+  if (!w) throw new Error(`${kind}/${name} is not in the render`);
+  return w;
+}
+
+export function envValue(c: Container, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+/** Does a label selector (matchLabels only) select these labels? */
+export function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  if (selector.matchExpressions?.length) throw new Error("matchExpressions are not used in k8s/; extend selects() first");
+  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+}
