@@ -40,3 +40,8 @@ export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
 export { BatchError, type TokenBatch, type TokenBatchOptions, makeTokenBatch, positionsFromMask } from "./llama/batch.js";
 export { OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
+export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";
+export { ModelSpecError, createModelFromSpec } from "./model-init.js";
+export {
+  type GradientCheck, type ReferenceJson, ReferenceFormatError, TOLERANCES, type VerifyReport, verifyAgainstReference,
+} from "./verify/reference-check.js";

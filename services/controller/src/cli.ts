@@ -11,6 +11,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   algo: () => import("./commands/algo.js"),
   sampler: () => import("./commands/sampler.js"),
+  model: () => import("./commands/model.js"),
   status: () => import("./commands/status.js"),
   verify: () => import("./commands/verify.js"),
 };

@@ -1,0 +1,81 @@
+// `lspo model <init|verify>`: create a fresh Llama-family model directory, or check our engine against a
+// transformers reference. Subcommands are a table, like the top-level commands.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { createModelFromSpec, parameterCount } from "@lspo/model";
+import { writeModelDir } from "@lspo/tasks";
+
+export const summary = "Llama-family models: `model init` writes a fresh model dir, `model verify` checks one against a reference";
+
+interface Sub {
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const INIT_USAGE = `usage: lspo model init --config <spec.yaml|spec.json> --out <dir>
+
+Writes a Hugging Face model directory (config.json, model.safetensors, tokenizer.json,
+tokenizer_config.json, generation_config.json) with random weights and the demo tokenizer.
+The spec (YAML or JSON):
+  seed: 0                    # init seed (default 0)
+  initializer_range: 0.02    # std of the normal init (default 0.02)
+  tokenizer: { words: [...] }  # whole-word tokens (default: the demo word list)
+  model:                     # config.json keys: model_type (llama|qwen2|qwen3), hidden_size,
+                             # intermediate_size, num_hidden_layers, num_attention_heads, ...
+Example: configs/model-demo.yaml`;
+
+const subcommands: Record<string, () => Promise<Sub>> = {
+  init: async () => ({ usage: INIT_USAGE, run: runInit }),
+  verify: async () => {
+    const m = await import("./model-verify.js");
+    return { usage: m.USAGE, run: m.run };
+  },
+};
+
+const USAGE = `usage: lspo model <${Object.keys(subcommands).join("|")}> [options]\n\n${INIT_USAGE}\n\nRun \`lspo model verify --help\` for verify's options.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = subcommands[name];
+  if (!load) {
+    console.error(`lspo model: unknown subcommand '${name}'. Valid: ${Object.keys(subcommands).join(", ")}`);
+    return 2;
+  }
+  return (await load()).run(rest);
+}
+
+async function runInit(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { config: { type: "string", short: "c" }, out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) return (console.log(INIT_USAGE), 0);
+  if (positionals.length > 0) {
+    console.error(`lspo model init: unexpected argument '${positionals[0]}'\n\n${INIT_USAGE}`);
+    return 2;
+  }
+  if (!values.config || !values.out) {
+    console.error(`lspo model init: ${!values.config ? "--config" : "--out"} is required\n\n${INIT_USAGE}`);
+    return 2;
+  }
+  let spec: unknown;
+  try {
+    spec = parseYaml(readFileSync(values.config, "utf8")); // YAML is a superset of JSON
+  } catch (e) {
+    console.error(`lspo model init: cannot read ${values.config}: ${(e as Error).message}`);
+    return 1;
+  }
+  const model = createModelFromSpec(spec, values.config);
+  const files = writeModelDir(values.out, model);
+  console.log(JSON.stringify({
+    out: values.out, files, model_type: model.config.modelType, parameters: parameterCount(model.config), vocab_size: model.config.vocabSize,
+  }));
+  return 0;
+}

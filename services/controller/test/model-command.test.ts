@@ -1,0 +1,109 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { loadTokenizer, parseSafetensors, serializeSafetensors, decodeEntry } from "@lspo/model";
+import { readModelDir } from "@lspo/tasks";
+import { run } from "../src/commands/model.js";
+
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
+const FIXTURE = path.join(path.resolve(repoRoot, "../shared"), "fixtures/hf/llama");
+const HAVE_FIXTURE = existsSync(path.join(FIXTURE, "reference.safetensors"));
+const NOTE = `skipped: Hugging Face fixture not found at ${FIXTURE} (needs ../shared beside the repo)`;
+const scratch = mkdtempSync(path.join(tmpdir(), "lspo-model-cmd-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs `lspo model ...` in-process, capturing what it prints. */
+async function lspoModel(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  try {
+    const code = await run(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe("lspo model init", () => {
+  it("writes a loadable model dir from the demo config (YAML)", async () => {
+    const out = path.join(scratch, "demo");
+    const r = await lspoModel("init", "--config", path.join(repoRoot, "configs/model-demo.yaml"), "--out", out);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    const model = readModelDir(out);
+    expect(summary.parameters).toBe([...model.weights.values()].reduce((n, t) => n + t.data.length, 0));
+    expect(model.config).toMatchObject({ modelType: "llama", hiddenSize: 128, numLayers: 4, tieWordEmbeddings: true, eosTokenIds: [1], padTokenId: 0 });
+    const tok = loadTokenizer(model.tokenizerJson);
+    expect(model.config.vocabSize).toBe(tok.vocabSize);
+    expect(tok.decode(tok.encode("Tom has 3 apples."))).toBe("Tom has 3 apples.");
+  });
+
+  it("takes JSON, qwen2, custom words, and is reproducible from the seed", async () => {
+    const spec = path.join(scratch, "q.json");
+    writeFileSync(spec, JSON.stringify({ seed: 3, tokenizer: { words: ["zebra"] }, model: { model_type: "qwen2", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: true } }));
+    expect((await lspoModel("init", "-c", spec, "-o", path.join(scratch, "q1"))).code).toBe(0);
+    expect((await lspoModel("init", "-c", spec, "-o", path.join(scratch, "q2"))).code).toBe(0);
+    expect(readFileSync(path.join(scratch, "q1/model.safetensors")).equals(readFileSync(path.join(scratch, "q2/model.safetensors")))).toBe(true);
+    const m = readModelDir(path.join(scratch, "q1"));
+    expect(m.config).toMatchObject({ modelType: "qwen2", attentionBias: true, headDim: 8 });
+    expect(loadTokenizer(m.tokenizerJson).encode(" zebra")).toHaveLength(1);
+  });
+
+  it("refuses bad specs and flags, naming the problem", async () => {
+    const spec = path.join(scratch, "bad.yaml");
+    writeFileSync(spec, "model:\n  model_type: llama\n  hidden_size: 32\n  hiden_layers: 2\n");
+    await expect(lspoModel("init", "--config", spec, "--out", path.join(scratch, "x"))).rejects.toThrow(/model: unknown key 'hiden_layers' \(valid: model_type, vocab_size/);
+    writeFileSync(spec, "model:\n  model_type: gpt2\n");
+    await expect(lspoModel("init", "--config", spec, "--out", path.join(scratch, "x"))).rejects.toThrow(/model_type "gpt2" is not supported \(supported: llama, qwen2, qwen3\)/);
+    writeFileSync(spec, "model:\n  model_type: llama\n  hidden_size: 32\n  num_attention_heads: 4\n  num_hidden_layers: 1\n");
+    await expect(lspoModel("init", "--config", spec, "--out", path.join(scratch, "x"))).rejects.toThrow(/missing field 'intermediate_size'/);
+    expect((await lspoModel("init", "--config", spec)).err).toMatch(/--out is required/);
+    await expect(lspoModel("init", "--config", spec, "--out", "x", "--bogus")).rejects.toThrow(/Unknown option '--bogus'/);
+    expect((await lspoModel("frobnicate")).err).toMatch(/unknown subcommand 'frobnicate'. Valid: init, verify/);
+  });
+});
+
+describe.skipIf(!HAVE_FIXTURE)("lspo model verify", () => {
+  const reference = path.join(FIXTURE, "reference.safetensors");
+
+  it("passes on transformers' own checkpoint, with every check in the report", async () => {
+    const r = await lspoModel("verify", FIXTURE, "--reference", reference);
+    const report = JSON.parse(r.out);
+    expect(r.code).toBe(0);
+    expect(report.ok).toBe(true);
+    expect(report.logits.max_abs_err).toBeLessThanOrEqual(1e-4);
+    expect(report.gradients).toMatchObject({ ok: true, tensors: 21, failed: [] });
+    expect(report.greedy).toMatchObject({ ok: true, rows: 2 });
+    expect(report.tokenizer).toMatchObject({ ok: true, cases: 4 });
+  });
+
+  it("fails (exit 1) on a perturbed checkpoint and says which check and tensor", async () => {
+    const dir = path.join(scratch, "perturbed");
+    mkdirSync(dir);
+    for (const f of ["config.json", "tokenizer.json"]) copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
+    const file = parseSafetensors(new Uint8Array(readFileSync(path.join(FIXTURE, "model.safetensors"))));
+    const tensors = [...file.tensors].map(([n, e]) => [n, decodeEntry(e)] as const);
+    const norm = tensors.find(([n]) => n === "model.layers.1.post_attention_layernorm.weight")![1];
+    (norm.data as Float32Array)[5] += 0.05;
+    writeFileSync(path.join(dir, "model.safetensors"), serializeSafetensors(tensors, { format: "pt" }));
+    const r = await lspoModel("verify", dir, "--reference", reference);
+    const report = JSON.parse(r.out);
+    expect(r.code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(report.logits.ok).toBe(false);
+    expect(report.gradients.ok).toBe(false);
+    expect(report.gradients.failed.map((f: { name: string }) => f.name)).toContain("model.layers.1.post_attention_layernorm.weight");
+  });
+
+  it("refuses a reference that does not fit the model, naming the tensor", async () => {
+    const demo = path.join(scratch, "demo-for-verify");
+    await lspoModel("init", "--config", path.join(repoRoot, "configs/model-demo.yaml"), "--out", demo);
+    await expect(lspoModel("verify", demo, "--reference", reference)).rejects.toThrow(/reference tensor 'logits' has shape \[3,16,384\], expected \[3,16,479\]/);
+    expect((await lspoModel("verify", FIXTURE)).err).toMatch(/--reference is required/);
+    expect((await lspoModel("verify", FIXTURE, "--reference", path.join(scratch, "nope.safetensors"))).err).toMatch(/reference file .*nope.safetensors does not exist/);
+  });
+});
+if (!HAVE_FIXTURE) it.skip(NOTE, () => {});
