@@ -3,6 +3,7 @@
 // The weights depend only on the mask (never on logp), which is why the reference gradient is w * dl/dlogp.
 // Contract for every mode: a sequence's unmasked tokens all get the same weight (GSPO's graph form relies on it).
 import { type FloatDType, ops, type Value } from "@lspo/model";
+import { type AlgorithmParams, normConstant } from "./params.js";
 import { Registry } from "./registry.js";
 
 export interface Aggregation {
@@ -71,3 +72,12 @@ export const aggregations = new Registry<Aggregation>("loss aggregation");
 aggregations.register("token-mean", tokenMean);
 aggregations.register("seq-mean-token-mean", seqMeanTokenMean);
 aggregations.register("seq-mean-token-sum-norm", seqMeanTokenSumNorm);
+
+/**
+ * The weights `p`'s aggregation gives a whole mini-batch's mask [N][T_i]. A learner that splits the
+ * mini-batch into micro-batches feeds each its rows of these (training input `loss_weight`), so the summed
+ * micro-batch gradients equal the mini-batch gradient.
+ */
+export function aggregationWeights(p: AlgorithmParams, mask: readonly (readonly number[])[]): number[][] {
+  return aggregations.get(p.loss_agg).weights(mask, normConstant(p));
+}

@@ -36,7 +36,7 @@ export function buildGraphLoss<D extends FloatDType>(p: AlgorithmParams, x: Grap
     refKl = kl;
   }
   if (x.entropy !== null && p.entropy_coef > 0) perToken = ops.sub(perToken, ops.mul(x.entropy, p.entropy_coef));
-  const w = aggregations.get(p.loss_agg).graph(x.mask, normConstant(p)); // [N, T]
+  const w = x.weights ?? aggregations.get(p.loss_agg).graph(x.mask, normConstant(p)); // [N, T]
   const loss = ops.sumAll(ops.mul(w, perToken)); // []
   return { loss, metrics: graphMetrics(x, a, terms, refKl) };
 }

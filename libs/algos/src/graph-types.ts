@@ -15,6 +15,12 @@ export interface GraphLossInput<D extends FloatDType = FloatDType> {
   mask: Value<D>;
   /** [N] advantage of each response. */
   advantages: Value<D>;
+  /**
+   * [N, T] aggregation weights computed on the host over the WHOLE mini-batch (`aggregationWeights`), for
+   * a graph that sees one micro-batch of it: micro-batch losses and gradients then sum to the mini-batch's.
+   * Omitted or null: built in the graph from `mask`, i.e. the graph's batch is the whole mini-batch.
+   */
+  weights?: Value<D> | null;
 }
 
 /** One policy loss's per-token terms; [N, 1] where a term is per sequence (GSPO), else [N, T]. */

@@ -1,7 +1,7 @@
 // Public entry of @lspo/algos: GRPO, DAPO, GSPO, Dr. GRPO as presets over shared parts (advantages,
 // reward shaping, policy losses, KL, aggregation), a float64 reference with analytic gradients, and hot swap.
 export { ADVANTAGE_STD_EPS, type AdvantageEstimator, advantageEstimators, unbiasedStd } from "./advantages.js";
-export { type Aggregation, aggregations } from "./aggregation.js";
+export { type Aggregation, aggregationWeights, aggregations } from "./aggregation.js";
 export { type RolloutBatch, type RolloutGroup, type RolloutResponse, formatPath, validateBatch } from "./batch.js";
 export {
   DuplicateNameError,

@@ -30,6 +30,11 @@ export const TRAINING_INPUTS = {
   lossMask: "loss_mask",
   /** [B] advantage of each response. */
   advantages: "advantages",
+  /**
+   * [B, T] aggregation weights from `aggregationWeights(params, mask)` over the whole mini-batch, sliced to
+   * this micro-batch's rows (0 where loss_mask is 0): libs/model sums micro-batch gradients.
+   */
+  lossWeight: "loss_weight",
 } as const;
 
 export interface TrainingLossOptions {
@@ -38,7 +43,8 @@ export interface TrainingLossOptions {
 }
 
 /**
- * The loss builder for `p`. A swap changes the graph (clip bounds, coefficients and the loss's ops are
+ * The loss builder for `p`. Metrics are per micro-batch; combine token means across micro-batches
+ * weighting by `tokens`. A swap changes the graph (clip bounds, coefficients and the loss's ops are
  * built in), so a learner builds one training graph per active spec, at the update boundary.
  */
 export function trainingLossBuilder(p: AlgorithmParams, o: TrainingLossOptions = {}) {
@@ -52,6 +58,7 @@ export function trainingLossBuilder(p: AlgorithmParams, o: TrainingLossOptions =
       entropy: p.entropy_coef > 0 || o.entropyMetric ? ctx.entropy() : null,
       mask: ctx.input(TRAINING_INPUTS.lossMask, dt, bt) as Value<D>,
       advantages: ctx.input(TRAINING_INPUTS.advantages, dt, [ctx.dims.B]) as Value<D>,
+      weights: ctx.input(TRAINING_INPUTS.lossWeight, dt, bt) as Value<D>,
     };
     const { loss, metrics } = buildGraphLoss(p, x);
     const present: Record<string, Value<D>> = {};
