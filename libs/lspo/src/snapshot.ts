@@ -80,7 +80,9 @@ export function readPending(s: Record<string, unknown>, batchSize: number, seen:
       throw e;
     }
   });
-  if (pending.length >= batchSize) bad("pending", `fewer than batchSize (${batchSize}) groups`, `${pending.length} groups`);
+  if (pending.length >= batchSize) {
+    throw new InvalidSnapshotError("pending", `snapshot: 'pending' holds ${pending.length} groups but must hold fewer than batchSize (${batchSize}): a full batch is emitted at once`);
+  }
   pending.forEach((g, i) => {
     if (!seen.has(g.uid)) bad(`pending[${i}].uid`, "a uid listed in 'seen'", g.uid);
   });
