@@ -53,7 +53,12 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
 
   // Batch state; row r of the current batch is prompt rows[r].
   let rows = prompts.map((_, i) => i);
-  let mask = prompts.map((p) => [...new Array<number>(L - p.length).fill(0), ...new Array<number>(p.length).fill(1)]); // [B][P]
+  // Each row's attention mask over the cache's time steps, room for `capacity` (int64, as the graph takes it).
+  let mask = prompts.map((p) => {
+    const m = new BigInt64Array(capacity);
+    m.fill(1n, L - p.length, L);
+    return m;
+  });
   let nextPos = prompts.map((p) => p.length); // position of each row's next token
   let keys: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W)); // [S, B, Hkv, hd]
   let values: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W));
@@ -63,11 +68,11 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
 
   // Prefill: the left-padded prompts; positions count real tokens (pads get 1, as transformers).
   const ids0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
-  const pos0 = mask.flatMap((m) => { let n = 0; return m.map((x) => (x ? n++ : 1)); });
+  const pos0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(1), ...p.map((_, j) => j)]);
   let step = await decoder.step({
     inputIds: int64([B0, L], ids0),
     positionIds: int64([B0, L], pos0),
-    attentionMask: int64([B0, L], mask.flat()),
+    attentionMask: maskTensor(mask, L),
     pastKeys: keys.map((k) => f32View(k, 0, B0, c.numKvHeads, c.headDim)),
     pastValues: values.map((v) => f32View(v, 0, B0, c.numKvHeads, c.headDim)),
   });
@@ -114,11 +119,11 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     }
 
     // Decode one step: finished rows still in the batch feed a masked pad and keep their position.
-    for (let r = 0; r < B; r++) mask[r].push(done[r] ? 0 : 1);
+    for (let r = 0; r < B; r++) mask[r][P] = done[r] ? 0n : 1n;
     step = await decoder.step({
       inputIds: int64([B, 1], next.map((t, r) => (done[r] ? pad : t))),
       positionIds: int64([B, 1], nextPos),
-      attentionMask: int64([B, P + 1], mask.flat()),
+      attentionMask: maskTensor(mask, P + 1),
       pastKeys: keys.map((k) => f32View(k, P, B, c.numKvHeads, c.headDim)),
       pastValues: values.map((v) => f32View(v, P, B, c.numKvHeads, c.headDim)),
     });
@@ -177,6 +182,13 @@ function gatherRows(buf: Float32Array, P: number, B: number, W: number, keep: nu
     for (let j = 0; j < nb; j++) out.set(buf.subarray((s * B + keep[j]) * W, (s * B + keep[j] + 1) * W), (s * nb + j) * W);
   }
   return out;
+}
+
+/** The rows' masks over the first S time steps as one [B, S] tensor (a memcpy per row). */
+function maskTensor(rows: BigInt64Array[], S: number): Tensor<"int64"> {
+  const data = new BigInt64Array(rows.length * S);
+  rows.forEach((m, b) => data.set(m.subarray(0, S), b * S));
+  return { dtype: "int64", shape: [rows.length, S], data };
 }
 
 function int64(shape: number[], values: number[]): Tensor<"int64"> {
