@@ -1,0 +1,142 @@
+// One optimisation step over a batch split into micro-batches (so memory bounds the micro-batch, not the
+// algorithm's batch): forward + backward per micro-batch, gradients summed, clipped by global norm, AdamW.
+// The caller's loss decides normalisation: micro-batch losses, metrics and gradients are SUMMED, so divide by
+// a whole-batch count (fed as a loss input) to get a batch mean.
+import type { LlamaConfig } from "../config.js";
+import type { TokenBatch } from "../llama/batch.js";
+import type { LossBuilder } from "../llama/graphs.js";
+import type { Provider } from "../runtime/providers.js";
+import { GradientSession } from "../runtime/train-session.js";
+import type { Weights } from "../tensor.js";
+import { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, adamwStep, checkAdamW, checkState, zeroState } from "./adamw.js";
+import { OnnxAdamW } from "./adamw-graph.js";
+import { clipScale, globalNorm } from "./clip.js";
+import { checkSchedule, learningRate, type ScheduleConfig } from "./schedule.js";
+
+export interface TrainerOptions {
+  /** Learning-rate schedule (peak lr, warmup, constant or cosine). */
+  schedule: ScheduleConfig;
+  /** AdamW hyper-parameters; defaults: beta1 0.9, beta2 0.999, eps 1e-8, weightDecay 0.01 on matrices. */
+  adamw?: Partial<AdamWConfig>;
+  /** Clip gradients to this global L2 norm; null disables (default 1.0, the usual RL post-training value). */
+  maxGradNorm?: number | null;
+  /** Where the AdamW update runs: `js` (default: measured faster here, see docs/BENCHMARKS.md) or `onnx`. */
+  optimizer?: "js" | "onnx";
+  /** Execution provider for the training graph (default cpu). */
+  provider?: Provider;
+  /** Intra-op threads (default: onnxruntime's choice). */
+  threads?: number;
+  /** Optimizer state to resume from (from `state()` of an earlier trainer). */
+  state?: AdamWState;
+}
+
+const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state"] as const satisfies readonly (keyof TrainerOptions)[];
+
+export class TrainerError extends Error {
+  override name = "TrainerError";
+}
+
+export interface StepResult {
+  /** Updates done after this one (1 after the first step). */
+  step: number;
+  lr: number;
+  /** Sum of the micro-batch losses. */
+  loss: number;
+  /** Sums of each (scalar) metric over the micro-batches. */
+  metrics: Record<string, number>;
+  /** Global L2 norm of the summed gradient, before clipping. */
+  gradNorm: number;
+  /** Factor the gradient was scaled by (1 = not clipped). */
+  clipScale: number;
+  /** Real tokens (attention mask = 1) processed. */
+  tokens: number;
+  seconds: { forwardBackward: number; optimizer: number };
+}
+
+export class Trainer {
+  private constructor(
+    readonly config: LlamaConfig,
+    /** The live parameters (updated in place by every step). */
+    readonly weights: Weights,
+    private readonly grad: GradientSession,
+    private readonly opt: AdamWState,
+    private readonly adamw: AdamWConfig,
+    private readonly options: TrainerOptions,
+    private readonly onnxAdamW: OnnxAdamW | null,
+  ) {}
+
+  /** Copies `weights`; the trainer owns its copy. */
+  static async create(config: LlamaConfig, weights: Weights, loss: LossBuilder, options: TrainerOptions): Promise<Trainer> {
+    const unknown = Object.keys(options).filter((k) => !(OPTION_KEYS as readonly string[]).includes(k));
+    if (unknown.length) throw new TrainerError(`unknown trainer option(s) ${unknown.join(", ")}; valid: ${OPTION_KEYS.join(", ")}`);
+    if (!options.schedule) throw new TrainerError("trainer option 'schedule' is required");
+    checkSchedule(options.schedule);
+    const adamw = { ...ADAMW_DEFAULTS, ...options.adamw };
+    checkAdamW(adamw);
+    const maxNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
+    if (maxNorm !== null && !(maxNorm > 0)) throw new TrainerError(`maxGradNorm must be > 0 or null, got ${maxNorm}`);
+    const optimizer = options.optimizer ?? "js";
+    if (optimizer !== "js" && optimizer !== "onnx") throw new TrainerError(`optimizer must be 'js' or 'onnx', got '${optimizer as string}'`);
+    const own: Weights = new Map([...weights].map(([k, t]) => [k, { dtype: "float32", shape: [...t.shape], data: Float32Array.from(t.data) }]));
+    const state = options.state ? copyState(options.state) : zeroState(own);
+    checkState(state, own);
+    const session = { provider: options.provider, threads: options.threads };
+    const grad = await GradientSession.create(config, loss, session);
+    const onnx = optimizer === "onnx" ? await OnnxAdamW.create(own, adamw, session) : null;
+    return new Trainer(config, own, grad, state, adamw, { ...options, maxGradNorm: maxNorm }, onnx);
+  }
+
+  /** Updates done so far. */
+  get step(): number {
+    return this.opt.step;
+  }
+
+  /** One optimisation step over `microBatches` (their gradients are summed). */
+  async train(microBatches: readonly TokenBatch[]): Promise<StepResult> {
+    if (microBatches.length === 0) throw new TrainerError("train: no micro-batches");
+    const t0 = performance.now();
+    const acc = new Map<string, Float32Array>();
+    let loss = 0;
+    let tokens = 0;
+    const metrics: Record<string, number> = {};
+    for (const mb of microBatches) {
+      const r = await this.grad.run(this.weights, mb);
+      loss += r.loss;
+      for (const v of mb.attentionMask.data) tokens += Number(v);
+      for (const [k, m] of Object.entries(r.metrics)) {
+        if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
+        metrics[k] = (metrics[k] ?? 0) + Number(m.data[0]);
+      }
+      for (const [name, g] of r.grads) {
+        const a = acc.get(name);
+        if (!a) acc.set(name, g.data as Float32Array);
+        else for (let i = 0; i < a.length; i++) a[i] += g.data[i];
+      }
+    }
+    if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
+    const t1 = performance.now();
+    const gradNorm = globalNorm(acc.values());
+    if (!Number.isFinite(gradNorm)) throw new TrainerError(`train: gradient norm is ${gradNorm}; parameters left unchanged`);
+    const scale = clipScale(gradNorm, this.options.maxGradNorm ?? null);
+    const lr = learningRate(this.options.schedule, this.opt.step);
+    if (this.onnxAdamW) await this.onnxAdamW.step(this.weights, acc, this.opt, lr, scale);
+    else adamwStep(this.weights, acc, this.opt, this.adamw, lr, scale);
+    const t2 = performance.now();
+    return { step: this.opt.step, lr, loss, metrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
+  }
+
+  /** Optimizer state as plain data (a copy), for checkpoints; pass it back as `options.state` to resume. */
+  state(): AdamWState {
+    return copyState(this.opt);
+  }
+
+  async release(): Promise<void> {
+    await this.grad.release();
+    await this.onnxAdamW?.release();
+  }
+}
+
+function copyState(s: AdamWState): AdamWState {
+  const copy = (w: Weights): Weights => new Map([...w].map(([k, t]) => [k, { dtype: "float32", shape: [...t.shape], data: Float32Array.from(t.data) }]));
+  return { step: s.step, m: copy(s.m), v: copy(s.v) };
+}
