@@ -95,6 +95,7 @@ export class AlgorithmState {
 
   /** Rebuilds from a snapshot, re-validating its specs (a checkpoint from an older build may not parse). */
   static restore(snap: AlgorithmStateSnapshot): AlgorithmState {
+    if (!Array.isArray(snap.events)) throw new SwapProtocolError("restore: snapshot.events must be an array of swap events");
     const state = new AlgorithmState(snap.active);
     if (snap.pending !== null) state.requestSwap(snap.pending);
     if (snap.lastStep !== null && (!Number.isInteger(snap.lastStep) || snap.lastStep < 0)) {

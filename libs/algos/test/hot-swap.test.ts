@@ -93,5 +93,9 @@ describe("hot swap - snapshot and restore", () => {
     const snap = new AlgorithmState({ name: "grpo" }).snapshot();
     snap.active.params.clip_low = -3;
     expect(() => AlgorithmState.restore(snap)).toThrow(/params\.clip_low/);
+    const noEvents = { ...new AlgorithmState({ name: "grpo" }).snapshot(), events: null as never };
+    expect(() => AlgorithmState.restore(noEvents)).toThrow("snapshot.events must be an array");
+    const badStep = { ...new AlgorithmState({ name: "grpo" }).snapshot(), lastStep: 1.5 };
+    expect(() => AlgorithmState.restore(badStep)).toThrow("lastStep must be an integer >= 0 or null");
   });
 });
