@@ -1,0 +1,136 @@
+// deploy - the NATS identities and permissions we ship (deploy/nats/accounts.conf, also in k8s/nats), on a
+// real nats-server: each component can do its whole job over JetStream (streams, consumers, acks, KV, object
+// store) and nothing outside it; a client without credentials cannot connect.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startShippedNats, type ShippedNats, type User } from "./support/nats-server.js";
+
+const root = resolve(import.meta.dirname, "../..");
+let nats: ShippedNats;
+const open: NatsConnection[] = [];
+
+const STREAMS = {
+  LSPO_PROMPTS: ["lspo.prompts.>", RetentionPolicy.Workqueue],
+  LSPO_ROLLOUTS: ["lspo.rollouts.>", RetentionPolicy.Workqueue],
+  LSPO_VERIFIED: ["lspo.verified.>", RetentionPolicy.Workqueue],
+  LSPO_BATCHES: ["lspo.batches.>", RetentionPolicy.Workqueue],
+  LSPO_DLQ: ["lspo.dlq.>", RetentionPolicy.Limits],
+} as const;
+
+/** A connection as `user`, recording the server's permission errors. */
+async function as(user: User): Promise<{ nc: NatsConnection; violations: string[] }> {
+  const nc = await connect({ servers: nats.url, user, pass: nats.passwords[user], reconnect: false });
+  open.push(nc);
+  const violations: string[] = [];
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "error") violations.push(String((s as any).error?.message ?? s));
+  })();
+  return { nc, violations };
+}
+
+/** `op` must fail, and the server must have named `subject` in a permission violation. */
+async function denied(c: { nc: NatsConnection; violations: string[] }, subject: string, op: () => Promise<unknown>): Promise<void> {
+  await expect(op()).rejects.toThrow();
+  await c.nc.flush();
+  const deadline = Date.now() + 2000;
+  while (!c.violations.some((v) => v.includes(subject)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(c.violations.join("\n")).toMatch(new RegExp(`[Pp]ermissions [Vv]iolation for Publish to "?${subject.replace(/[.$>*]/g, "\\$&")}`));
+}
+
+/** Takes one message from `stream` as durable `consumer` and acks it (with the server's confirmation). */
+async function takeOne(nc: NatsConnection, stream: string, consumer: string): Promise<string> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit });
+  const m = await jetstream(nc).consumers.get(stream, consumer).then((c) => c.next({ expires: 3000 }));
+  if (!m) throw new Error(`no message on ${stream}`);
+  expect(await m.ackAck()).toBe(true);
+  return m.string();
+}
+
+beforeAll(async () => {
+  nats = await startShippedNats(root);
+  // The controller owns the run: it creates the streams, buckets and object stores.
+  const { nc } = await as("controller");
+  const jsm = await jetstreamManager(nc);
+  for (const [name, [subject, retention]] of Object.entries(STREAMS)) await jsm.streams.add({ name, subjects: [subject], retention });
+  for (const b of ["lspo-actors", "lspo-weights", "lspo-sampler"]) await new Kvm(nc).create(b);
+  for (const b of ["lspo-weights", "lspo-batches"]) await new Objm(nc).create(b);
+});
+
+afterAll(async () => {
+  for (const nc of open) await nc.close().catch(() => {});
+  await nats?.stop();
+});
+
+describe("deploy - NATS permissions", () => {
+  it("refuses a client without credentials or with a wrong password", async () => {
+    await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/Authorization/i);
+    await expect(connect({ servers: nats.url, user: "learner", pass: "wrong", reconnect: false })).rejects.toThrow(/Authorization/i);
+  });
+
+  it("the pipeline runs end to end, each identity doing only its part", async () => {
+    const controller = await as("controller");
+    await jetstream(controller.nc).publish("lspo.prompts.r1", "prompt-1", { msgID: "p1" });
+
+    // Rollout: prompt in, rollout out, registry heartbeat, weights read.
+    const rollout = await as("rollout");
+    expect(await takeOne(rollout.nc, "LSPO_PROMPTS", "rollout")).toBe("prompt-1");
+    await jetstream(rollout.nc).publish("lspo.rollouts.r1", "rollout-1");
+    await (await new Kvm(rollout.nc).open("lspo-actors")).put("rollout-0", "alive");
+    expect(await (await new Kvm(rollout.nc).open("lspo-weights")).get("r1")).toBeNull();
+
+    // Verifier: rollout in, verified group out.
+    const verifier = await as("verifier");
+    expect(await takeOne(verifier.nc, "LSPO_ROLLOUTS", "verifier")).toBe("rollout-1");
+    await jetstream(verifier.nc).publish("lspo.verified.r1", "verified-1");
+
+    // Sampler: verified in, batch out (a large one through the object store), refill request, snapshot.
+    const sampler = await as("sampler");
+    expect(await takeOne(sampler.nc, "LSPO_VERIFIED", "sampler")).toBe("verified-1");
+    await (await new Objm(sampler.nc).open("lspo-batches")).putBlob({ name: "batch-1" }, new Uint8Array(3 << 20).fill(7));
+    await jetstream(sampler.nc).publish("lspo.batches.r1", "batch-1");
+    await jetstream(sampler.nc).publish("lspo.prompts.r1", "refill");
+    await (await new Kvm(sampler.nc).open("lspo-sampler")).put("r1", "snapshot");
+
+    // Learner: batch in (read by reference), weights out (object + version in KV).
+    const learner = await as("learner");
+    expect(await takeOne(learner.nc, "LSPO_BATCHES", "learner")).toBe("batch-1");
+    const batch = await (await new Objm(learner.nc).open("lspo-batches")).getBlob("batch-1");
+    expect(batch?.length).toBe(3 << 20);
+    await (await new Objm(learner.nc).open("lspo-weights")).putBlob({ name: "v1" }, new Uint8Array(1024).fill(1));
+    await (await new Kvm(learner.nc).open("lspo-weights")).put("r1", "v1");
+
+    // Rollout picks the new weights up: KV read and object-store read (ordered consumers, flow control).
+    expect((await (await new Kvm(rollout.nc).open("lspo-weights")).get("r1"))?.string()).toBe("v1");
+    expect((await (await new Objm(rollout.nc).open("lspo-weights")).getBlob("v1"))?.length).toBe(1024);
+
+    // Everyone may report a dead letter; the controller reads every bucket.
+    for (const c of [rollout, verifier, sampler, learner]) await jetstream(c.nc).publish("lspo.dlq.r1", "bad");
+    expect((await (await new Kvm(controller.nc).open("lspo-sampler")).get("r1"))?.string()).toBe("snapshot");
+    expect(rollout.violations.concat(verifier.violations, sampler.violations, learner.violations, controller.violations)).toEqual([]);
+  });
+
+  it("a component cannot publish outside its subjects", async () => {
+    const rollout = await as("rollout");
+    await denied(rollout, "lspo.verified.r1", () => jetstream(rollout.nc).publish("lspo.verified.r1", "forged", { timeout: 1000 }));
+    await denied(rollout, "$KV.lspo-weights.r1", async () => (await new Kvm(rollout.nc).open("lspo-weights")).put("r1", "forged", { timeout: 1000 } as any));
+    const verifier = await as("verifier");
+    await denied(verifier, "lspo.batches.r1", () => jetstream(verifier.nc).publish("lspo.batches.r1", "forged", { timeout: 1000 }));
+    const learner = await as("learner");
+    await denied(learner, "lspo.prompts.r1", () => jetstream(learner.nc).publish("lspo.prompts.r1", "forged", { timeout: 1000 }));
+    const sampler = await as("sampler");
+    await denied(sampler, "$O.lspo-weights", async () => (await new Objm(sampler.nc).open("lspo-weights")).putBlob({ name: "forged" }, new Uint8Array(8)));
+  });
+
+  it("only the controller may delete or purge the pipeline's streams", async () => {
+    const verifier = await as("verifier");
+    await denied(verifier, "$JS.API.STREAM.DELETE.LSPO_PROMPTS", async () => (await jetstreamManager(verifier.nc, { timeout: 1000 })).streams.delete("LSPO_PROMPTS"));
+    await denied(verifier, "$JS.API.STREAM.PURGE.LSPO_ROLLOUTS", async () => (await jetstreamManager(verifier.nc, { timeout: 1000 })).streams.purge("LSPO_ROLLOUTS"));
+    const controller = await as("controller");
+    expect((await (await jetstreamManager(controller.nc)).streams.purge("LSPO_DLQ")).success).toBe(true);
+  });
+});
