@@ -3,25 +3,21 @@
 // node_modules is missing or older than package-lock.json, and nats-server when it is not on PATH.
 // Dependency-free on purpose: it runs before anything is installed.
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const stamp = join(root, "node_modules", ".lspo-lock-sha256");
 
 function say(msg) {
   process.stderr.write(`[bootstrap] ${msg}\n`);
 }
 
-function lockHash() {
-  return createHash("sha256").update(readFileSync(join(root, "package-lock.json"))).digest("hex");
-}
-
+// npm records what it installed in node_modules/.package-lock.json (its "hidden lockfile"), written after
+// every install. node_modules is stale when package-lock.json changed since (a pull, a new dependency).
 function ensureNodeModules() {
-  const want = lockHash();
-  const have = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
-  if (have === want) return;
+  const lock = join(root, "package-lock.json");
+  const hidden = join(root, "node_modules", ".package-lock.json");
+  if (existsSync(hidden) && statSync(hidden).mtimeMs >= statSync(lock).mtimeMs) return;
   say(existsSync(join(root, "node_modules")) ? "package-lock.json changed: running npm ci" : "node_modules missing: running npm ci");
   // The CPU build of onnxruntime-node ships in the package; never let its postinstall download CUDA bits.
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: "skip" };
@@ -30,7 +26,6 @@ function ensureNodeModules() {
     say("npm ci failed (see above). Fix the error and run the command again.");
     process.exit(r.status ?? 1);
   }
-  writeFileSync(stamp, want + "\n");
 }
 
 function onPath(cmd) {

@@ -17,3 +17,6 @@ export { actorHandle, type ActorHandle } from "./handle.js";
 export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
 export { NodeAgent, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
 export { planPlacement, placeActors, type PlacementRequest } from "./placement.js";
+export {
+  createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
+} from "./service-context.js";

@@ -61,8 +61,8 @@ export const TaskSchema = z.strictObject({
   synthetic: z.record(z.string(), z.unknown()).default({}),
   /** Dataset options (path, format, field mapping) for kind: dataset. */
   dataset: z.record(z.string(), z.unknown()).default({}),
-  /** binary: 1/0; signed: +1/-1 (DAPO's paper). */
-  reward: z.enum(["binary", "signed"]).default("binary"),
+  /** zero-one: 1/0; plus-minus-one: +1/-1 (DAPO's paper). */
+  reward: z.enum(["zero-one", "plus-minus-one"]).default("zero-one"),
 });
 
 export const RolloutSchema = z.strictObject({

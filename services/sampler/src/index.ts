@@ -1,2 +1,3 @@
-// Public entry of @lspo/sampler.
-export {};
+// Public entry of @lspo/sampler: the LSPO sampler service.
+export { runSampler } from "./main.js";
+export { SamplerCore, settingsToProto, type CoreSnapshot, type EmittedBatch, type OfferResult, type SamplerSettings } from "./core.js";

@@ -1,2 +1,3 @@
-// Public entry of @lspo/verifier.
-export {};
+// Public entry of @lspo/verifier: the verifier service (rollout groups -> verified groups).
+export { runVerifier, type VerifierCounters } from "./main.js";
+export { scoreGroup } from "./score.js";

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Struct } from "../../google/protobuf/struct.js";
 import { LengthThresholds } from "./data.js";
 import { ComponentStatus } from "./status.js";
 
@@ -91,6 +92,17 @@ export interface StatsResponse {
   acceptanceRate: number;
   thresholds?: LengthThresholds | undefined;
   batchesEmitted: bigint;
+  /** Groups offered, duplicates included. */
+  offered: bigint;
+  /** Kept groups waiting for the next batch. */
+  pending: number;
+  discardedOverflow: bigint;
+  /** Everything the sampler core reports (outcomes by name, window fill, smoothed acceptance). */
+  detail?:
+    | { [key: string]: any }
+    | undefined;
+  /** Groups dropped because the run ended before a batch could use them. */
+  unused: bigint;
 }
 
 export interface UpdateConfigRequest {
@@ -99,6 +111,16 @@ export interface UpdateConfigRequest {
 
 export interface UpdateConfigResponse {
   config?: SamplerConfig | undefined;
+}
+
+export interface RefillRequest {
+  /** Prompts requested but not yet offered to the sampler (the caller's count). */
+  inFlight: number;
+}
+
+export interface RefillResponse {
+  prompts: number;
+  acceptanceRate: number;
 }
 
 export interface SamplerServiceStatusRequest {
@@ -358,6 +380,11 @@ function createBaseStatsResponse(): StatsResponse {
     acceptanceRate: 0,
     thresholds: undefined,
     batchesEmitted: 0n,
+    offered: 0n,
+    pending: 0,
+    discardedOverflow: 0n,
+    detail: undefined,
+    unused: 0n,
   };
 }
 
@@ -416,6 +443,30 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         throw new globalThis.Error("value provided for field message.batchesEmitted of type uint64 too large");
       }
       writer.uint32(80).uint64(message.batchesEmitted);
+    }
+    if (message.offered !== 0n) {
+      if (BigInt.asUintN(64, message.offered) !== message.offered) {
+        throw new globalThis.Error("value provided for field message.offered of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.offered);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(96).uint32(message.pending);
+    }
+    if (message.discardedOverflow !== 0n) {
+      if (BigInt.asUintN(64, message.discardedOverflow) !== message.discardedOverflow) {
+        throw new globalThis.Error("value provided for field message.discardedOverflow of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.discardedOverflow);
+    }
+    if (message.detail !== undefined) {
+      Struct.encode(Struct.wrap(message.detail), writer.uint32(114).fork()).join();
+    }
+    if (message.unused !== 0n) {
+      if (BigInt.asUintN(64, message.unused) !== message.unused) {
+        throw new globalThis.Error("value provided for field message.unused of type uint64 too large");
+      }
+      writer.uint32(120).uint64(message.unused);
     }
     return writer;
   },
@@ -513,6 +564,46 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.batchesEmitted = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.offered = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pending = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.discardedOverflow = reader.uint64() as bigint;
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.detail = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.unused = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -561,6 +652,15 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         : isSet(object.batches_emitted)
         ? BigInt(object.batches_emitted)
         : 0n,
+      offered: isSet(object.offered) ? BigInt(object.offered) : 0n,
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      discardedOverflow: isSet(object.discardedOverflow)
+        ? BigInt(object.discardedOverflow)
+        : isSet(object.discarded_overflow)
+        ? BigInt(object.discarded_overflow)
+        : 0n,
+      detail: isObject(object.detail) ? object.detail : undefined,
+      unused: isSet(object.unused) ? BigInt(object.unused) : 0n,
     };
   },
 
@@ -596,6 +696,21 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.batchesEmitted !== 0n) {
       obj.batchesEmitted = message.batchesEmitted.toString();
     }
+    if (message.offered !== 0n) {
+      obj.offered = message.offered.toString();
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.discardedOverflow !== 0n) {
+      obj.discardedOverflow = message.discardedOverflow.toString();
+    }
+    if (message.detail !== undefined) {
+      obj.detail = message.detail;
+    }
+    if (message.unused !== 0n) {
+      obj.unused = message.unused.toString();
+    }
     return obj;
   },
 
@@ -628,6 +743,13 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.batchesEmitted = (object.batchesEmitted !== undefined && object.batchesEmitted !== null)
       ? BigInt(object.batchesEmitted)
       : 0n;
+    message.offered = (object.offered !== undefined && object.offered !== null) ? BigInt(object.offered) : 0n;
+    message.pending = object.pending ?? 0;
+    message.discardedOverflow = (object.discardedOverflow !== undefined && object.discardedOverflow !== null)
+      ? BigInt(object.discardedOverflow)
+      : 0n;
+    message.detail = object.detail ?? undefined;
+    message.unused = (object.unused !== undefined && object.unused !== null) ? BigInt(object.unused) : 0n;
     return message;
   },
 };
@@ -766,6 +888,168 @@ export const UpdateConfigResponse: MessageFns<UpdateConfigResponse> = {
     message.config = (object.config !== undefined && object.config !== null)
       ? SamplerConfig.fromPartial(object.config)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseRefillRequest(): RefillRequest {
+  return { inFlight: 0 };
+}
+
+export const RefillRequest: MessageFns<RefillRequest> = {
+  encode(message: RefillRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inFlight !== 0) {
+      writer.uint32(8).uint32(message.inFlight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefillRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefillRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.inFlight = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefillRequest {
+    return {
+      inFlight: isSet(object.inFlight)
+        ? globalThis.Number(object.inFlight)
+        : isSet(object.in_flight)
+        ? globalThis.Number(object.in_flight)
+        : 0,
+    };
+  },
+
+  toJSON(message: RefillRequest): unknown {
+    const obj: any = {};
+    if (message.inFlight !== 0) {
+      obj.inFlight = Math.round(message.inFlight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RefillRequest>, I>>(base?: I): RefillRequest {
+    return RefillRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RefillRequest>, I>>(object: I): RefillRequest {
+    const message = createBaseRefillRequest();
+    message.inFlight = object.inFlight ?? 0;
+    return message;
+  },
+};
+
+function createBaseRefillResponse(): RefillResponse {
+  return { prompts: 0, acceptanceRate: 0 };
+}
+
+export const RefillResponse: MessageFns<RefillResponse> = {
+  encode(message: RefillResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prompts !== 0) {
+      writer.uint32(8).uint32(message.prompts);
+    }
+    if (message.acceptanceRate !== 0) {
+      writer.uint32(17).double(message.acceptanceRate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefillResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefillResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.prompts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.acceptanceRate = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefillResponse {
+    return {
+      prompts: isSet(object.prompts) ? globalThis.Number(object.prompts) : 0,
+      acceptanceRate: isSet(object.acceptanceRate)
+        ? globalThis.Number(object.acceptanceRate)
+        : isSet(object.acceptance_rate)
+        ? globalThis.Number(object.acceptance_rate)
+        : 0,
+    };
+  },
+
+  toJSON(message: RefillResponse): unknown {
+    const obj: any = {};
+    if (message.prompts !== 0) {
+      obj.prompts = Math.round(message.prompts);
+    }
+    if (message.acceptanceRate !== 0) {
+      obj.acceptanceRate = floatToJson(message.acceptanceRate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RefillResponse>, I>>(base?: I): RefillResponse {
+    return RefillResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RefillResponse>, I>>(object: I): RefillResponse {
+    const message = createBaseRefillResponse();
+    message.prompts = object.prompts ?? 0;
+    message.acceptanceRate = object.acceptanceRate ?? 0;
     return message;
   },
 };
@@ -944,12 +1228,24 @@ export const SamplerServiceService = {
       Buffer.from(SamplerServiceStatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SamplerServiceStatusResponse => SamplerServiceStatusResponse.decode(value),
   },
+  /** How many more prompts to request now so the pending batch fills before the learner's next update. */
+  refill: {
+    path: "/lspo.v1.SamplerService/Refill" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RefillRequest): Buffer => Buffer.from(RefillRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RefillRequest => RefillRequest.decode(value),
+    responseSerialize: (value: RefillResponse): Buffer => Buffer.from(RefillResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RefillResponse => RefillResponse.decode(value),
+  },
 } as const;
 
 export interface SamplerServiceServer extends UntypedServiceImplementation {
   stats: handleUnaryCall<StatsRequest, StatsResponse>;
   updateConfig: handleUnaryCall<UpdateConfigRequest, UpdateConfigResponse>;
   status: handleUnaryCall<SamplerServiceStatusRequest, SamplerServiceStatusResponse>;
+  /** How many more prompts to request now so the pending batch fills before the learner's next update. */
+  refill: handleUnaryCall<RefillRequest, RefillResponse>;
 }
 
 export interface SamplerServiceClient extends Client {
@@ -998,6 +1294,22 @@ export interface SamplerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SamplerServiceStatusResponse) => void,
   ): ClientUnaryCall;
+  /** How many more prompts to request now so the pending batch fills before the learner's next update. */
+  refill(
+    request: RefillRequest,
+    callback: (error: ServiceError | null, response: RefillResponse) => void,
+  ): ClientUnaryCall;
+  refill(
+    request: RefillRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RefillResponse) => void,
+  ): ClientUnaryCall;
+  refill(
+    request: RefillRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RefillResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SamplerServiceClient = makeGenericClientConstructor(
@@ -1025,6 +1337,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

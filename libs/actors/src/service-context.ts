@@ -1,0 +1,121 @@
+// What every service process starts with: its run config, a NATS connection (with the run's streams),
+// a logger, the run's subjects, and one owner for every resource, disposed in reverse order on SIGTERM
+// (drain: stop taking work, finish and ack what is in hand, deregister, close).
+import { hostname } from "node:os";
+import { loadConfigFile, readSecret, resolveConfig, type RunConfig } from "@lspo/config";
+import {
+  busOptionsFromEnv, connectBus, ensureConsumer, ensureStreams, jetstream, jetstreamManager, subjectFor,
+  type ConsumerOptions, type JetStreamClient, type JetStreamManager, type NatsConnection,
+} from "@lspo/bus";
+import { createLogger, type Logger } from "@lspo/telemetry";
+
+export interface RunSubjects {
+  prompts: string;
+  rollouts: string;
+  verified: string;
+  batches: string;
+}
+
+export interface ServiceContext {
+  readonly kind: string;
+  readonly name: string;
+  readonly node: string;
+  readonly config: RunConfig;
+  readonly runId: string;
+  readonly subjects: RunSubjects;
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly log: Logger;
+  /** Bearer token for state-changing gRPC calls ("" = none). */
+  readonly controlToken: string;
+  /** Registers a disposer; disposers run in reverse order on shutdown. */
+  own(dispose: () => Promise<void> | void): void;
+  /** A durable consumer of this run on a stream, created if missing. */
+  consumerFor(stream: string, subject: string, opts?: ConsumerOptions): Promise<string>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export function runSubjects(runId: string): RunSubjects {
+  return {
+    prompts: subjectFor("prompts", runId),
+    rollouts: subjectFor("rollouts", runId),
+    verified: subjectFor("verified", runId),
+    batches: subjectFor("batches", runId),
+  };
+}
+
+/** The run config handed to an actor: LSPO_ACTOR_CONFIG (JSON, from the node agent) or `--config <file>`. */
+export function configFromEnvOrArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const i = argv.indexOf("--config");
+  if (i >= 0) {
+    if (!argv[i + 1]) throw new Error("--config needs a file path");
+    return loadConfigFile(argv[i + 1], argv.slice(i + 2).filter((a) => a.includes("=")));
+  }
+  if (env.LSPO_ACTOR_CONFIG) return resolveConfig(JSON.parse(env.LSPO_ACTOR_CONFIG), [], "LSPO_ACTOR_CONFIG");
+  throw new Error("no run config: pass --config <file> or set LSPO_ACTOR_CONFIG");
+}
+
+export async function createServiceContext(kind: string, config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<ServiceContext> {
+  const name = env.LSPO_ACTOR_NAME ?? `${kind}-0`;
+  const log = createLogger(name);
+  const fromEnv = busOptionsFromEnv(env);
+  const url = fromEnv.url ?? config.nats.url;
+  if (!url) throw new Error(`${name}: no NATS URL (set nats.url in the config or LSPO_NATS_URL)`);
+  const nc = await connectBus({
+    ...fromEnv,
+    url,
+    name,
+    user: fromEnv.user ?? (config.nats.user || undefined),
+    password: fromEnv.password ?? (readSecret(config.nats.passwordFile, "nats.passwordFile") || undefined),
+    token: fromEnv.token ?? (readSecret(config.nats.tokenFile, "nats.tokenFile") || undefined),
+    tlsCa: fromEnv.tlsCa ?? (config.nats.tlsCa || undefined),
+    tlsCert: fromEnv.tlsCert ?? (config.nats.tlsCert || undefined),
+    tlsKey: fromEnv.tlsKey ?? (config.nats.tlsKey || undefined),
+  });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, { replicas: config.nats.replicas });
+  const js = jetstream(nc);
+  const disposers: Array<() => Promise<void> | void> = [];
+  let shuttingDown: Promise<void> | null = null;
+
+  const ctx: ServiceContext = {
+    kind,
+    name,
+    node: env.LSPO_NODE_NAME ?? hostname(),
+    config,
+    runId: config.run.name,
+    subjects: runSubjects(config.run.name),
+    nc,
+    js,
+    jsm,
+    log,
+    controlToken: env.LSPO_GRPC_TOKEN ?? readSecret(env.LSPO_GRPC_TOKEN_FILE ?? config.security.grpcTokenFile, "security.grpcTokenFile"),
+    own: (d) => void disposers.push(d),
+    async consumerFor(stream, subject, opts = {}) {
+      const durable = `${kind}-${config.run.name}`;
+      await ensureConsumer(jsm, stream, durable, { filterSubject: subject, ...opts });
+      return durable;
+    },
+    shutdown(reason) {
+      shuttingDown ??= (async () => {
+        log.info({ reason }, "shutting down");
+        for (const d of disposers.reverse()) {
+          try {
+            await d();
+          } catch (err) {
+            log.warn({ err: (err as Error).message }, "disposer failed during shutdown");
+          }
+        }
+        await nc.drain().catch(() => nc.close());
+      })();
+      return shuttingDown;
+    },
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      void ctx.shutdown(sig).then(() => process.exit(0));
+    });
+  }
+  return ctx;
+}

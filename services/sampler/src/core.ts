@@ -1,0 +1,164 @@
+// The sampler service's state, without I/O: the LSPO sampler core (stream or batch mode) plus what the
+// service adds around it: the verified groups' payloads until their batch is emitted, the staleness rule
+// (`maxOffPolicySteps`), batch mode's generation-batch buffer, and the accounting for summary.json.
+// One plain snapshot of all of it is written before a message is acked, so a restarted sampler continues
+// exactly where it stopped.
+import {
+  createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
+  type BatchSampler, type Group, type SamplerStats, type StreamSampler, type Thresholds,
+} from "@lspo/lspo";
+import type { SamplerConfig as ProtoSamplerConfig, VerifiedGroup } from "@lspo/proto";
+import type { RunConfig } from "@lspo/config";
+
+export type SamplerSettings = RunConfig["sampler"];
+
+export interface EmittedBatch {
+  index: number;
+  groups: VerifiedGroup[];
+  thresholds: Thresholds | null;
+}
+
+export interface OfferResult {
+  outcome: string;
+  batches: EmittedBatch[];
+}
+
+export interface CoreSnapshot {
+  settings: SamplerSettings;
+  maxOffPolicySteps: number;
+  sampler: unknown;
+  /** Verified groups kept and waiting for a batch, and (batch mode) the generation batch being gathered. */
+  payloads: VerifiedGroup[];
+  round: string[];
+  stale: number;
+  unused: number;
+}
+
+function lengthsOf(vg: VerifiedGroup): number[] {
+  return vg.group!.responses.map((r) => r.tokenIds.byteLength / 4);
+}
+
+function asGroup(vg: VerifiedGroup): Group {
+  return { uid: vg.group!.uid, lengths: lengthsOf(vg), rewards: [...vg.rewards], correct: [...vg.correct] };
+}
+
+function coreConfig(s: SamplerSettings) {
+  const filter = { batchSize: s.batchSize, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter };
+  return s.mode === "batch"
+    ? filter
+    : { ...filter, window: s.window, warmup: s.warmup, refill: s.maxInFlight > 0 ? { maxInFlight: s.maxInFlight } : {} };
+}
+
+export class SamplerCore {
+  private sampler: StreamSampler | BatchSampler;
+  private readonly payloads = new Map<string, VerifiedGroup>();
+  private round: string[] = [];
+  private stale = 0;
+  private unused = 0;
+
+  constructor(
+    private settings: SamplerSettings,
+    private readonly maxOffPolicySteps: number,
+    snapshot?: CoreSnapshot,
+  ) {
+    if (snapshot) {
+      this.settings = snapshot.settings;
+      this.sampler = snapshot.settings.mode === "batch" ? restoreBatchSampler(snapshot.sampler) : restoreStreamSampler(snapshot.sampler);
+      for (const vg of snapshot.payloads) this.payloads.set(vg.group!.uid, vg);
+      this.round = [...snapshot.round];
+      this.stale = snapshot.stale;
+      this.unused = snapshot.unused;
+    } else {
+      this.sampler = settings.mode === "batch" ? createBatchSampler(coreConfig(settings)) : createStreamSampler(coreConfig(settings));
+    }
+  }
+
+  get mode(): "stream" | "batch" {
+    return this.settings.mode;
+  }
+
+  /** Judges one verified group sampled by policy `group.policyVersion` while the learner is at `learnerVersion`. */
+  offer(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+    const uid = vg.group!.uid;
+    if (Number(vg.group!.policyVersion) + this.maxOffPolicySteps < learnerVersion) {
+      this.stale++;
+      return { outcome: "stale", batches: [] };
+    }
+    if (this.settings.mode === "stream") {
+      const offered = (this.sampler as StreamSampler).offer(asGroup(vg));
+      if (offered.kept) this.payloads.set(uid, vg);
+      return { outcome: offered.outcome, batches: offered.batch ? [this.emit(offered.batch)] : [] };
+    }
+    // Batch mode: gather a generation batch, then judge it as one unit (the paper's rule).
+    if (this.payloads.has(uid) || this.round.includes(uid)) return { outcome: "duplicate", batches: [] };
+    this.payloads.set(uid, vg);
+    this.round.push(uid);
+    if (this.round.length < this.settings.genBatch) return { outcome: "gathering", batches: [] };
+    const groups = this.round.map((u) => asGroup(this.payloads.get(u)!));
+    this.round = [];
+    const result = (this.sampler as BatchSampler).addGenerationBatch(groups);
+    for (const d of result.decisions) if (!d.kept) this.payloads.delete(d.uid);
+    const batches = result.batch ? [this.emit(result.batch)] : [];
+    // Kept beyond B in the round that filled the batch: dropped, as in the paper.
+    if (result.batch) for (const d of result.decisions) if (d.kept && !result.batch.uids.includes(d.uid)) this.payloads.delete(d.uid);
+    return { outcome: "judged", batches };
+  }
+
+  private emit(batch: { index: number; uids: readonly string[]; thresholds: Thresholds | null }): EmittedBatch {
+    const groups = batch.uids.map((u) => {
+      const vg = this.payloads.get(u);
+      if (!vg) throw new Error(`sampler: kept group ${u} has no payload (state corrupted)`);
+      this.payloads.delete(u);
+      return vg;
+    });
+    return { index: batch.index, groups, thresholds: batch.thresholds };
+  }
+
+  refill(inFlight: number): number {
+    if (this.settings.mode === "stream") return (this.sampler as StreamSampler).refillRequest(inFlight);
+    // Batch mode: keep one generation batch in flight beyond what is being gathered.
+    return Math.max(0, this.settings.genBatch - this.round.length - inFlight);
+  }
+
+  stats(): SamplerStats & { stale: number; unused: number; gathering: number } {
+    return { ...this.sampler.stats(), stale: this.stale, unused: this.unused, gathering: this.round.length };
+  }
+
+  /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
+  closeRun(): number {
+    const n = this.payloads.size;
+    this.unused += n;
+    this.payloads.clear();
+    this.round = [];
+    return n;
+  }
+
+  /** New thresholds/batch size/mode: the sampler restarts its judgement with the new settings. */
+  updateSettings(next: SamplerSettings): void {
+    this.settings = next;
+    this.unused += this.payloads.size;
+    this.payloads.clear();
+    this.round = [];
+    this.sampler = next.mode === "batch" ? createBatchSampler(coreConfig(next)) : createStreamSampler(coreConfig(next));
+  }
+
+  get currentSettings(): SamplerSettings {
+    return this.settings;
+  }
+
+  snapshot(): CoreSnapshot {
+    return {
+      settings: this.settings,
+      maxOffPolicySteps: this.maxOffPolicySteps,
+      sampler: this.sampler.snapshot(),
+      payloads: [...this.payloads.values()],
+      round: [...this.round],
+      stale: this.stale,
+      unused: this.unused,
+    };
+  }
+}
+
+export function settingsToProto(s: SamplerSettings): ProtoSamplerConfig {
+  return { mode: s.mode === "batch" ? 1 : 2, batchSize: s.batchSize, window: s.window, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter };
+}

@@ -1,0 +1,167 @@
+// The sampler service: verified groups in (LSPO_VERIFIED), training batches of exactly B groups out
+// (LSPO_BATCHES). For every message: judge -> publish any completed batch (idempotent id) -> persist the
+// snapshot -> ack. A crash anywhere in that sequence replays the message against the last snapshot and
+// reaches the same decision, and JetStream drops the republished batch as a duplicate.
+import {
+  KV_BUCKETS, OBJECT_STORES, STREAMS, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
+  publishMessage, putBlob,
+} from "@lspo/bus";
+import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import type { RunConfig } from "@lspo/config";
+import { Struct } from "@lspo/proto";
+import {
+  ComponentState, SamplerMode, SamplerServiceService,
+  type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
+} from "@lspo/proto";
+import { SamplerCore, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
+
+/** Batches bigger than this travel through the object store by reference (server max payload is 1 MB). */
+const INLINE_BATCH_BYTES = 900 * 1024;
+
+export async function runSampler(config: RunConfig): Promise<ServiceContext> {
+  const ctx = await createServiceContext("sampler", config);
+  const store = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
+  const weightsKv = await openKv(ctx.nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
+  const snapshotName = `sampler-${ctx.runId}.snapshot`;
+  const startedAt = new Date();
+
+  let core: SamplerCore;
+  const saved = await store.info(snapshotName).catch(() => null);
+  if (saved && !saved.deleted) {
+    const snap = decodeEnvelope(await getBlob(store, snapshotName), "SamplerSnapshot").body as CoreSnapshot;
+    core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snap);
+    ctx.log.info({ stats: core.stats() }, "restored sampler snapshot");
+  } else {
+    core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
+  }
+
+  let learnerVersion = 0;
+  const refreshVersion = async () => {
+    const ref = await kvGet<WeightsRef>(weightsKv, ctx.runId, "WeightsRef").catch(() => null);
+    if (ref) learnerVersion = Number(ref.value.version);
+  };
+  await refreshVersion();
+
+  const persist = async () => putBlob(store, snapshotName, encodeEnvelope("SamplerSnapshot", core.snapshot()));
+
+  const publishBatch = async (b: EmittedBatch) => {
+    const batch: TrainingBatch = {
+      batchIndex: BigInt(b.index),
+      groups: b.groups,
+      thresholds: b.thresholds ? { low: b.thresholds.low, high: b.thresholds.high, max: b.thresholds.max, windowFill: 0 } : undefined,
+      objectRef: "",
+    };
+    let body = batch;
+    if (encodeEnvelope("TrainingBatch", batch).byteLength > INLINE_BATCH_BYTES) {
+      const ref = `batch-${ctx.runId}-${b.index}`;
+      await putBlob(store, ref, encodeEnvelope("TrainingBatch", batch));
+      body = { ...batch, groups: [], objectRef: ref };
+    }
+    await publishMessage(ctx.js, ctx.subjects.batches, "TrainingBatch", body, { msgId: `batch-${ctx.runId}-${b.index}` });
+    ctx.log.info({ batch: b.index, groups: b.groups.length, thresholds: b.thresholds }, "published training batch");
+  };
+
+  const stats = () => {
+    const s = core.stats();
+    return {
+      accepted: BigInt(s.accepted),
+      rejectedAllCorrect: BigInt(s.outcomes["all-correct"]),
+      rejectedAllWrong: BigInt(s.outcomes["all-wrong"]),
+      rejectedMiddleLength: BigInt(s.outcomes["middle-length"]),
+      rejectedTooLong: BigInt(s.outcomes["too-long"]),
+      duplicates: BigInt(s.duplicates),
+      stale: BigInt(s.stale),
+      acceptanceRate: s.acceptanceRate ?? 0,
+      thresholds: s.thresholds ? { low: s.thresholds.low, high: s.thresholds.high, max: s.thresholds.max, windowFill: s.window?.lengths ?? 0 } : undefined,
+      batchesEmitted: BigInt(s.batchesEmitted),
+      offered: BigInt(s.offered),
+      pending: s.pending,
+      discardedOverflow: BigInt(s.discardedOverflow),
+      detail: Struct.wrap(JSON.parse(JSON.stringify(s))),
+      unused: BigInt(s.unused),
+    };
+  };
+
+  const actor = await serveActor(
+    ctx.nc,
+    [
+      {
+        name: "lspo.v1.SamplerService",
+        definition: SamplerServiceService,
+        protectedMethods: ["updateConfig"],
+        implementation: {
+          stats: unary(async () => stats()),
+          refill: unary(async (req: RefillRequest) => ({ prompts: core.refill(req.inFlight), acceptanceRate: core.stats().smoothedAcceptance ?? core.stats().acceptanceRate ?? 0 })),
+          updateConfig: unary(async (req: UpdateConfigRequest) => {
+            const c = req.config;
+            if (!c) throw invalidArgument("config", "is required");
+            const next: SamplerSettings = { ...core.currentSettings };
+            if (c.mode !== SamplerMode.SAMPLER_MODE_UNSPECIFIED) next.mode = c.mode === SamplerMode.SAMPLER_MODE_BATCH ? "batch" : "stream";
+            if (c.batchSize) next.batchSize = c.batchSize;
+            if (c.window) next.window = c.window;
+            for (const [k, v] of [["lLow", c.lLow], ["lHigh", c.lHigh], ["lMax", c.lMax]] as const) {
+              if (v !== 0) {
+                if (!(v > 0 && v <= 1)) throw invalidArgument(`config.${k}`, `must be in (0, 1], got ${v}`);
+                next[k] = v;
+              }
+            }
+            if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
+            next.lengthFilter = c.lengthFilter;
+            core.updateSettings(next);
+            await persist();
+            return { config: settingsToProto(next) };
+          }),
+          status: unary(async () => ({
+            status: {
+              name: ctx.name, kind: "sampler", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
+              counters: JSON.parse(JSON.stringify(core.stats())),
+            },
+            config: settingsToProto(core.currentSettings),
+          })),
+        },
+      },
+    ],
+    { name: ctx.name, kind: "sampler", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), controlToken: ctx.controlToken || undefined },
+  );
+  ctx.own(() => actor.stop());
+
+  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: 30_000 });
+  const sub = await consume<VerifiedGroup>(ctx.js, {
+    stream: STREAMS.verified.name,
+    durable,
+    kind: "VerifiedGroup",
+    batch: 64,
+    onReject: (reason) => ctx.log.warn({ reason }, "rejected verified group (dead-lettered)"),
+  });
+  ctx.own(() => sub.stop());
+
+  // The run's end: the controller sets `closed` in KV; pending groups become "unused".
+  const closeKey = `${ctx.runId}.closed`;
+  const controlKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+  const watcher = await controlKv.watch({ key: closeKey });
+  ctx.own(() => watcher.stop());
+  void (async () => {
+    for await (const e of watcher) {
+      if (e.operation === "PUT" && e.value.byteLength > 0) {
+        const n = core.closeRun();
+        await persist();
+        ctx.log.info({ unused: n }, "run closed");
+      }
+    }
+  })().catch(() => undefined);
+
+  void (async () => {
+    for await (const d of sub) {
+      await refreshVersion();
+      const result = core.offer(d.body, learnerVersion);
+      for (const b of result.batches) await publishBatch(b);
+      await persist();
+      d.ack();
+    }
+  })().catch((err: Error) => {
+    ctx.log.error({ err: err.message }, "sampler loop failed");
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  });
+  ctx.log.info({ address: actor.server.address, mode: core.mode }, "sampler ready");
+  return ctx;
+}

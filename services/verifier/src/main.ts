@@ -1,0 +1,81 @@
+// The verifier service: rollout groups in (LSPO_ROLLOUTS), verified groups out (LSPO_VERIFIED).
+// At-least-once in, idempotent out: the published message id is the group uid, so a redelivered group
+// (verifier killed after publishing, before acking) is dropped by JetStream's duplicate window.
+import { STREAMS, consume, publishMessage } from "@lspo/bus";
+import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import type { RunConfig } from "@lspo/config";
+import { ComponentState, VerifierServiceService, type RolloutGroup, type VerifyRequest } from "@lspo/proto";
+import { scoreGroup } from "./score.js";
+
+export interface VerifierCounters {
+  verified: number;
+  correct: number;
+  responses: number;
+  rejected: number;
+}
+
+export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
+  const ctx = await createServiceContext("verifier", config);
+  const counters: VerifierCounters = { verified: 0, correct: 0, responses: 0, rejected: 0 };
+  const startedAt = new Date();
+  const reward = config.task.reward;
+
+  const actor = await serveActor(
+    ctx.nc,
+    [
+      {
+        name: "lspo.v1.VerifierService",
+        definition: VerifierServiceService,
+        implementation: {
+          verify: unary(async (req: VerifyRequest) => {
+            if (!req.group) throw invalidArgument("group", "is required");
+            if (req.group.responses.length === 0) throw invalidArgument("group.responses", "is empty");
+            return { group: scoreGroup(req.group, reward) };
+          }),
+          status: unary(async () => ({
+            status: {
+              name: ctx.name, kind: "verifier", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING,
+              startedAt, counters: { ...counters },
+            },
+          })),
+        },
+      },
+    ],
+    { name: ctx.name, kind: "verifier", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0) },
+  );
+  ctx.own(() => actor.stop());
+
+  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: 30_000 });
+  const sub = await consume<RolloutGroup>(ctx.js, {
+    stream: STREAMS.rollouts.name,
+    durable,
+    kind: "RolloutGroup",
+    onReject: (reason) => {
+      counters.rejected++;
+      ctx.log.warn({ reason }, "rejected rollout group (dead-lettered)");
+    },
+  });
+  let stopping = false;
+  ctx.own(async () => {
+    stopping = true;
+    await sub.stop();
+  });
+
+  void (async () => {
+    for await (const d of sub) {
+      const group = d.body;
+      const scored = scoreGroup(group, reward);
+      await publishMessage(ctx.js, ctx.subjects.verified, "VerifiedGroup", scored, { msgId: `verified-${group.uid}` });
+      d.ack();
+      counters.verified++;
+      counters.responses += group.responses.length;
+      counters.correct += scored.correct.filter(Boolean).length;
+      if (stopping) break;
+    }
+  })().catch((err: Error) => {
+    ctx.log.error({ err: err.message }, "verifier loop failed");
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  });
+  ctx.log.info({ address: actor.server.address }, "verifier ready");
+  return ctx;
+}
