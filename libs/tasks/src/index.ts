@@ -38,5 +38,13 @@ export type { ChatTemplate, ChatTemplateOptions } from "./prompts/chat.js";
 export { CursorStateError, ShuffledCursor, epochPermutation } from "./cursor.js";
 export type { CursorState } from "./cursor.js";
 
+// Synthetic reasoning task (the demo's)
+export { LEVELS, LEVEL_NUMBERS } from "./synthetic/levels.js";
+export type { Level, OpName } from "./synthetic/levels.js";
+export { workedSolution } from "./synthetic/solution.js";
+export type { Step, WorkedSolution } from "./synthetic/solution.js";
+export { SYNTHETIC_CHARSET, drawProblem, splitOf, syntheticProblems, syntheticStream } from "./synthetic/problems.js";
+export type { Split, SyntheticProblem, SyntheticTaskOptions } from "./synthetic/problems.js";
+
 // Model directories (M2)
 export { ModelDirError, readModelDir, writeModelDir } from "./model-dir.js";
