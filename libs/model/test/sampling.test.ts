@@ -116,12 +116,27 @@ describe("sampling - distributions", () => {
     expect(draw(l, { temperature: 1, topK: 0, topP: 0.01 }, 500)).toEqual([0, 500, 0, 0]);
   });
 
-  it("top-k then top-p compose (top-p measured on the full distribution's probabilities)", () => {
-    const probs = [0.1, 0.4, 0.2, 0.3];
-    const counts = draw(probs.map(Math.log), { temperature: 1, topK: 3, topP: 0.65 });
-    // top-k 3 -> {1,3,2}; top-p: 0.4 < 0.65, 0.7 >= 0.65 -> {1,3}
+  it("top-p applies to the top-k survivors renormalised (transformers' and vLLM's order)", () => {
+    const probs = [0.5, 0.3, 0.2];
+    // top-k 2 -> {0: 0.625, 1: 0.375}; top-p 0.6 on that is reached by token 0 alone.
+    // (On the full distribution 0.5 < 0.6 would also keep token 1.)
+    expect(draw(probs.map(Math.log), { temperature: 1, topK: 2, topP: 0.6 }, 2000)).toEqual([2000, 0, 0]);
+    const counts = draw([0.1, 0.4, 0.2, 0.3].map(Math.log), { temperature: 1, topK: 3, topP: 0.7 });
+    // top-k 3 -> {1: 4/9, 3: 3/9, 2: 2/9}; top-p 0.7: 4/9 < 0.7 <= 7/9 -> {1, 3}
     expect([counts[0], counts[2]]).toEqual([0, 0]);
     expect(chiSquare([counts[1], counts[3]], [4 / 7, 3 / 7])).toBeLessThan(CHI2_999[1]);
+  });
+
+  it("top-p over a large vocabulary keeps exactly the nucleus (the thresholded sort)", () => {
+    // 5000 tokens with geometric probabilities: nucleus of 0.9 is the first k with 1 - r^k >= 0.9
+    const V = 5000, r = 0.999;
+    const logits = Float32Array.from({ length: V }, (_, i) => i * Math.log(r));
+    const k = Math.ceil(Math.log(1 - 0.9 * (1 - r ** V)) / Math.log(r));
+    const rng = createRng(8);
+    let maxSeen = 0;
+    for (let n = 0; n < 3000; n++) maxSeen = Math.max(maxSeen, sampleToken(logits, { temperature: 1, topK: 0, topP: 0.9 }, rng).token);
+    expect(maxSeen).toBeLessThan(k);
+    expect(maxSeen).toBeGreaterThan(k * 0.95); // the tail of the nucleus is reached
   });
 
   it("ignores -Infinity logits (masked tokens)", () => {

@@ -18,7 +18,8 @@ export interface SamplingParams {
   temperature: number;
   /** Keep only the k most likely tokens (ties at the k-th value kept, as transformers does); 0 = off. */
   topK: number;
-  /** Nucleus: keep the most likely tokens until their mass reaches topP (the crossing token included); 1 = off. */
+  /** Nucleus: keep the most likely tokens until their mass reaches topP (the crossing token included),
+   *  measured on the distribution renormalised over the top-k survivors; 1 = off. */
   topP: number;
 }
 
@@ -53,7 +54,7 @@ export function tokenLogprob(logits: Row, token: number, temperature = 1): numbe
 
 /** Draws one token. `rng` may be null only for greedy decoding. */
 export function sampleToken(logits: Row, p: SamplingParams, rng: Rng | null): SampledToken {
-  checkRow(logits);
+  const max = rowMax(logits);
   if (p.temperature === 0) {
     const token = argmax(logits);
     return { token, logprob: tokenLogprob(logits, token, 1) };
@@ -61,50 +62,77 @@ export function sampleToken(logits: Row, p: SamplingParams, rng: Rng | null): Sa
   if (!rng) throw new SamplingError("sampling at temperature > 0 needs a seeded rng");
   const V = logits.length;
   const inv = 1 / p.temperature;
-  const lse = logSumExp(logits, inv);
-  // probs[i] = softmax(logits / T)[i], float64  [V]
-  const probs = new Float64Array(V);
-  for (let i = 0; i < V; i++) probs[i] = Math.exp(logits[i] * inv - lse);
+  const m = max * inv;
+  // e[i] = exp(logits[i] / T - m): softmax(logits / T) up to the factor 1 / z   [V], float64
+  const e = scratch(V);
+  let z = 0;
+  for (let i = 0; i < V; i++) z += (e[i] = Math.exp(logits[i] * inv - m));
+  const lse = m + Math.log(z);
 
+  // Truncation, as transformers' warpers and vLLM do it: top-k, then top-p on the renormalised survivors.
   let kept: number[] | null = null; // null = the whole vocabulary
+  let mass = z;
   if (p.topK > 0 && p.topK < V) {
-    const kth = kthLargest(probs, p.topK);
+    const kth = kthLargest(e.subarray(0, V), p.topK);
     kept = [];
-    for (let i = 0; i < V; i++) if (probs[i] >= kth) kept.push(i);
+    mass = 0;
+    for (let i = 0; i < V; i++) if (e[i] >= kth) { kept.push(i); mass += e[i]; }
   }
-  if (p.topP < 1) {
-    const order = kept ?? Array.from({ length: V }, (_, i) => i);
-    order.sort((a, b) => probs[b] - probs[a] || a - b);
-    let mass = 0, n = 0;
-    while (n < order.length && mass < p.topP) mass += probs[order[n++]];
-    kept = order.slice(0, Math.max(1, n));
-  }
+  if (p.topP < 1) ({ kept, mass } = nucleus(e, kept ?? null, V, p.topP * mass));
 
-  // Inverse CDF over the kept tokens, renormalised.
-  let total = 0;
-  if (kept) for (const i of kept) total += probs[i];
-  else for (let i = 0; i < V; i++) total += probs[i];
-  let u = rng.float() * total;
+  // Inverse CDF over the kept tokens.
+  let u = rng.float() * mass;
   let token = -1;
   if (kept) {
-    for (const i of kept) if ((u -= probs[i]) < 0) { token = i; break; }
+    for (const i of kept) if ((u -= e[i]) < 0) { token = i; break; }
     if (token < 0) token = kept[kept.length - 1]; // u landed on the rounding residue
   } else {
-    for (let i = 0; i < V; i++) if ((u -= probs[i]) < 0) { token = i; break; }
-    if (token < 0) token = lastNonZero(probs);
+    for (let i = 0; i < V; i++) if ((u -= e[i]) < 0) { token = i; break; }
+    if (token < 0) token = lastNonZero(e.subarray(0, V));
   }
   return { token, logprob: logits[token] * inv - lse };
 }
 
-function checkRow(logits: Row): void {
+/**
+ * The smallest set of most likely candidates whose (unnormalised) mass reaches `target`, the crossing
+ * token included. Sorting a whole 150k vocabulary per token is slow, so only tokens above a threshold
+ * are sorted: when those alone reach the target, the nucleus is a prefix of them (every other token is
+ * smaller); otherwise the threshold drops and we try again.
+ */
+function nucleus(e: Float64Array, candidates: number[] | null, V: number, target: number): { kept: number[]; mass: number } {
+  const all = candidates ?? Array.from({ length: V }, (_, i) => i);
+  let top = 0;
+  for (const i of all) top = Math.max(top, e[i]);
+  for (let t = top / 64; ; t /= 1024) {
+    const above = t > 1e-300 ? all.filter((i) => e[i] >= t) : all;
+    let sum = 0;
+    for (const i of above) sum += e[i];
+    if (sum < target && above.length < all.length) continue;
+    above.sort((a, b) => e[b] - e[a] || a - b);
+    let mass = 0, n = 0;
+    while (n < above.length && mass < target) mass += e[above[n++]];
+    return { kept: above.slice(0, n), mass };
+  }
+}
+
+let scratchBuf = new Float64Array(0);
+/** A reusable float64 buffer of at least n elements (sampling is synchronous, so one is enough). */
+function scratch(n: number): Float64Array {
+  if (scratchBuf.length < n) scratchBuf = new Float64Array(n);
+  return scratchBuf;
+}
+
+/** Max of a row, after checking it is samplable (no NaN or +Infinity, not all -Infinity). */
+function rowMax(logits: Row): number {
   if (logits.length === 0) throw new SamplingError("logits row is empty");
-  let finite = false;
+  let max = -Infinity;
   for (let i = 0; i < logits.length; i++) {
     const x = logits[i];
     if (Number.isNaN(x) || x === Infinity) throw new SamplingError(`logits[${i}] is ${x}: the model produced non-finite logits`);
-    if (x !== -Infinity) finite = true;
+    if (x > max) max = x;
   }
-  if (!finite) throw new SamplingError("every logit is -Infinity: no token can be sampled");
+  if (max === -Infinity) throw new SamplingError("every logit is -Infinity: no token can be sampled");
+  return max;
 }
 
 /** log sum_i exp(x_i * scale), stable. */
