@@ -60,6 +60,9 @@ const TABLE: Record<string, readonly Row[]> = {
     ["fraction of decimals", "\\boxed{\\frac{1.5}{3}}", "1/2", true],
     ["1/3 is not 0.333", "\\boxed{\\frac{1}{3}}", "0.333", false],
     ["different fraction", "\\boxed{\\frac{2}{3}}", "\\frac{3}{4}", false],
+    ["mixed number", "\\boxed{2\\frac{1}{2}}", "5/2", true],
+    ["negative mixed number", "\\boxed{-2\\frac12}", "-2.5", true],
+    ["a mixed number is not a product", "\\boxed{2\\frac{1}{2}}", "1", false],
   ],
   signs: [
     ["negative integer", "\\boxed{-5}", "-5", true],

@@ -1,6 +1,7 @@
 // Reads a canonical answer (see normalize.ts) as an exact number when it is one: integers of any size,
 // decimals, scientific notation, `a/b`, `\frac{a}{b}` (arguments may themselves be numbers of these
-// forms) and `a\times10^{n}`. Anything else is "other" and goes to the structural/symbolic comparison.
+// forms), mixed numbers `2\frac{1}{2}` and `a\times10^{n}`. Anything else is "other" and goes to the
+// structural/symbolic comparison.
 
 import { type Rational, divide, multiply, negate, powerOfTen, rational } from "./rational.js";
 import { readArgument } from "./latex.js";
@@ -61,10 +62,24 @@ function scaled(s: string, depth: number): ParsedNumber {
   return mantissa.kind === "number" ? { kind: "number", value: multiply(mantissa.value, powerOfTen(e)) } : OTHER;
 }
 
+/**
+ * A mixed number, `2\frac{1}{2}` = 5/2 (the sign covers both parts: `-2\frac12` = -5/2). Read here so
+ * that the CAS never sees it: it would take the juxtaposition as a product, 2 * 1/2 = 1.
+ */
+function mixed(s: string, depth: number): ParsedNumber {
+  const m = /^([+-]?)(\d+)(\\frac\{\d+\}\{\d+\})$/.exec(s);
+  if (!m) return OTHER;
+  const part = frac(m[3], depth + 1);
+  if (part.kind !== "number") return part;
+  const whole = rational(BigInt(m[2])) as Rational;
+  const value = rational(whole.num * part.value.den + part.value.num, part.value.den) as Rational;
+  return { kind: "number", value: m[1] === "-" ? negate(value) : value };
+}
+
 /** Tries each form in turn; the first that is not "other" decides. */
 export function parseNumber(s: string, depth = 0): ParsedNumber {
   if (depth > 4 || s === "") return OTHER;
-  for (const form of [decimal, frac, slash, scaled]) {
+  for (const form of [decimal, frac, mixed, slash, scaled]) {
     const r = form(s, depth);
     if (r.kind !== "other") return r;
   }
