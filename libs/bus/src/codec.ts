@@ -58,4 +58,5 @@ function view<T>(bytes: Uint8Array, size: number, make: (b: ArrayBuffer, o: numb
 
 export const int32Of = (b: Uint8Array): Int32Array => view(b, 4, (buf, o, n) => new Int32Array(buf, o, n));
 export const float32Of = (b: Uint8Array): Float32Array => view(b, 4, (buf, o, n) => new Float32Array(buf, o, n));
-export const bytesOf = (a: Int32Array | Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/** A Buffer view (no copy): the generated contracts type `bytes` fields as Buffer. */
+export const bytesOf = (a: Int32Array | Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);

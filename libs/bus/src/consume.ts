@@ -126,3 +126,35 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
     },
   };
 }
+
+const LINGER_EXPIRED = Symbol("linger-expired");
+
+/**
+ * Groups an async stream into arrays of up to `max` items: waits for the first item, then takes whatever
+ * else arrives within `lingerMs`. An item still in flight when the linger expires opens the next array,
+ * so nothing is dropped. (Rollout actors batch prompts this way: a fuller batch, no extra latency.)
+ */
+export async function* inBatches<T>(source: AsyncIterable<T>, max: number, lingerMs: number): AsyncGenerator<T[]> {
+  const it = source[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<T>> | null = null;
+  for (;;) {
+    const first: IteratorResult<T> = await (pending ?? it.next());
+    pending = null;
+    if (first.done) return;
+    const batch = [first.value];
+    const deadline = Date.now() + lingerMs;
+    while (batch.length < max) {
+      pending = it.next();
+      const left = deadline - Date.now();
+      const r = left <= 0 ? LINGER_EXPIRED : await Promise.race([pending, new Promise<typeof LINGER_EXPIRED>((res) => setTimeout(() => res(LINGER_EXPIRED), left))]);
+      if (r === LINGER_EXPIRED) break;
+      pending = null;
+      if (r.done) {
+        yield batch;
+        return;
+      }
+      batch.push(r.value);
+    }
+    yield batch;
+  }
+}

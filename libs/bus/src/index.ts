@@ -15,7 +15,7 @@ export {
   type Validator,
 } from "./messages.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
-export { consume, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
+export { consume, inBatches, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
 export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob } from "./stores.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";

@@ -59,3 +59,29 @@ describe("messages - structural validation", () => {
     expect(validateRolloutGroup("nope")).toMatch(/not an object/);
   });
 });
+
+describe("consume - inBatches", () => {
+  it("groups what arrives within the linger and loses nothing in flight", async () => {
+    const { inBatches } = await import("@lspo/bus");
+    async function* source() {
+      yield 1;
+      yield 2;
+      await new Promise((r) => setTimeout(r, 80));
+      yield 3;
+      yield 4;
+      yield 5;
+    }
+    const out: number[][] = [];
+    for await (const b of inBatches(source(), 2, 30)) out.push(b);
+    expect(out).toEqual([[1, 2], [3, 4], [5]]);
+    const slow: number[][] = [];
+    async function* gaps() {
+      for (const x of [1, 2, 3]) {
+        await new Promise((r) => setTimeout(r, 60));
+        yield x;
+      }
+    }
+    for await (const b of inBatches(gaps(), 8, 10)) slow.push(b);
+    expect(slow).toEqual([[1], [2], [3]]);
+  });
+});

@@ -1,0 +1,60 @@
+// Prompts -> rollout groups: G samples per prompt, batched into one generate() call, turned into the
+// contract's messages (token ids and log-probs as little-endian bytes).
+import { bytesOf, int32Of } from "@lspo/bus";
+import type { PromptRequest, RolloutGroup } from "@lspo/proto";
+import type { Policy } from "./policy.js";
+
+export interface GroupOptions {
+  actor: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+}
+
+/** FNV-1a over the uids: a sampling seed that depends only on what is generated, not on who generates it. */
+export function seedFor(base: number, uids: readonly string[]): number {
+  let h = 0x811c9dc5 ^ (base >>> 0);
+  for (const u of uids) for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u.charCodeAt(i), 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+export function promptIdsOf(p: PromptRequest, policy: Policy): number[] {
+  return p.promptIds.byteLength > 0 ? Array.from(int32Of(p.promptIds)) : policy.tokenizer.encode(p.promptText);
+}
+
+export async function generateGroups(policy: Policy, prompts: readonly PromptRequest[], o: GroupOptions): Promise<RolloutGroup[]> {
+  const seqs: number[][] = [];
+  for (const p of prompts) {
+    const ids = promptIdsOf(p, policy);
+    const G = Math.max(1, p.groupSize);
+    for (let i = 0; i < G; i++) seqs.push(ids);
+  }
+  const first = prompts[0]?.sampling;
+  const temperature = first?.temperature ?? o.temperature;
+  const greedy = temperature === 0;
+  const result = await policy.generate(seqs, {
+    maxNewTokens: first?.maxNewTokens || o.maxNewTokens,
+    sampling: greedy ? undefined : { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK },
+    seed: greedy ? undefined : seedFor(o.seed + Number(first?.seed ?? 0), prompts.map((p) => p.uid)),
+  });
+  const version = BigInt(policy.version);
+  const out: RolloutGroup[] = [];
+  let k = 0;
+  for (const p of prompts) {
+    const G = Math.max(1, p.groupSize);
+    const responses = [];
+    for (let i = 0; i < G; i++, k++) {
+      const tokens = result.tokens[k];
+      responses.push({
+        tokenIds: bytesOf(Int32Array.from(tokens)),
+        logprobs: bytesOf(Float32Array.from(result.logprobs[k])),
+        truncated: result.truncated[k],
+        text: policy.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+      });
+    }
+    out.push({ uid: p.uid, prompt: p, responses, policyVersion: version, actor: o.actor, generatedAt: new Date() });
+  }
+  return out;
+}

@@ -1,0 +1,125 @@
+// The rollout actor: prompts in (LSPO_PROMPTS, a work queue shared by all rollout actors: each prompt
+// goes to one actor, and comes back to another if that one dies before acking), rollout groups out
+// (LSPO_ROLLOUTS, message id = prompt uid). Before every generation it syncs to the newest weights, so each
+// group records the exact policy version it was sampled with.
+import { STREAMS, consume, inBatches, int32Of, publishMessage } from "@lspo/bus";
+import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import type { RunConfig } from "@lspo/config";
+import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest } from "@lspo/proto";
+import { generateGroups, type GroupOptions } from "./groups.js";
+import { Policy, WeightsFollower } from "./policy.js";
+
+export async function runRollout(config: RunConfig): Promise<ServiceContext> {
+  const ctx = await createServiceContext("rollout", config);
+  const startedAt = new Date();
+  const policy = await Policy.load({ modelDir: config.model.dir, device: config.model.device, threads: Number(process.env.LSPO_THREADS ?? config.model.threads) });
+  ctx.log.info({ device: config.model.device, model: config.model.dir }, "policy loaded");
+  const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
+  await weights.sync(policy);
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version };
+  const options: GroupOptions = {
+    actor: ctx.name,
+    maxNewTokens: config.rollout.maxNewTokens,
+    temperature: config.rollout.temperature,
+    topP: config.rollout.topP,
+    topK: config.rollout.topK,
+    seed: config.run.seed,
+  };
+  const vocab = policy.config.vocabSize;
+  const checkPrompt = (p: PromptRequest, field: string): string | null => {
+    if (p.promptIds.byteLength === 0 && !p.promptText) return `${field}: empty prompt (no promptIds and no promptText)`;
+    const ids = int32Of(p.promptIds);
+    for (let i = 0; i < ids.length; i++) if (ids[i] < 0 || ids[i] >= vocab) return `${field}.promptIds[${i}] = ${ids[i]} is outside the vocabulary [0, ${vocab})`;
+    return null;
+  };
+  // One generation at a time per actor: gRPC Generate (evaluation) and the stream share the session.
+  let busy: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = busy.then(fn, fn);
+    busy = run.catch(() => undefined);
+    return run;
+  };
+
+  const actor = await serveActor(
+    ctx.nc,
+    [
+      {
+        name: "lspo.v1.RolloutService",
+        definition: RolloutServiceService,
+        implementation: {
+          generate: unary(async (req: GenerateRequest) => {
+            if (req.prompts.length === 0) throw invalidArgument("prompts", "is empty");
+            req.prompts.forEach((p, i) => {
+              const problem = checkPrompt(p, `prompts[${i}]`);
+              if (problem) throw invalidArgument(`prompts[${i}]`, problem);
+              if (p.groupSize < 1) throw invalidArgument(`prompts[${i}].groupSize`, "must be >= 1");
+            });
+            return exclusive(async () => {
+              await weights.sync(policy);
+              return { groups: await generateGroups(policy, req.prompts, options) };
+            });
+          }),
+          status: unary(async () => ({
+            status: {
+              name: ctx.name, kind: "rollout", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
+              counters: { ...counters, policyVersion: policy.version },
+            },
+            policyVersion: BigInt(policy.version),
+          })),
+        },
+      },
+    ],
+    { name: ctx.name, kind: "rollout", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0) },
+  );
+  ctx.own(() => actor.stop());
+
+  const durable = await ctx.consumerFor(STREAMS.prompts.name, ctx.subjects.prompts, {
+    ackWaitMs: config.rollout.ackWaitMs,
+    maxAckPending: Math.max(config.rollout.promptsPerCall * config.rollout.actors * 2, 16),
+  });
+  const sub = await consume<PromptRequest>(ctx.js, {
+    stream: STREAMS.prompts.name,
+    durable,
+    kind: "PromptRequest",
+    batch: config.rollout.promptsPerCall,
+    validate: (body) => checkPrompt(body as PromptRequest, "PromptRequest"),
+    onReject: (reason) => ctx.log.warn({ reason }, "rejected prompt (dead-lettered)"),
+  });
+  let draining = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  ctx.own(async () => {
+    // Drain: stop taking prompts, finish and publish the generation in hand, then stop.
+    draining = true;
+    await sub.stop();
+    await loopDone;
+  });
+
+  loopDone = (async () => {
+    for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
+      const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
+      try {
+        const t0 = performance.now();
+        const groups = await exclusive(async () => {
+          await weights.sync(policy);
+          return generateGroups(policy, deliveries.map((d) => d.body), options);
+        });
+        counters.generateSeconds += (performance.now() - t0) / 1000;
+        for (let i = 0; i < groups.length; i++) {
+          await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", groups[i], { msgId: `rollout-${groups[i].uid}` });
+          deliveries[i].ack();
+          counters.groups++;
+          counters.responses += groups[i].responses.length;
+          counters.tokens += groups[i].responses.reduce((n, r) => n + r.tokenIds.byteLength / 4, 0);
+        }
+      } finally {
+        clearInterval(keepAlive);
+      }
+      if (draining) break;
+    }
+  })().catch((err: Error) => {
+    ctx.log.error({ err: err.message, stack: err.stack }, "rollout loop failed");
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  });
+  ctx.log.info({ address: actor.server.address, policyVersion: policy.version }, "rollout actor ready");
+  return ctx;
+}

@@ -1,0 +1,76 @@
+// The rollout actor's policy: the model read from its directory, its tokenizer, an ONNX decoder, and
+// the weights version it holds. New versions arrive through the object store (`WeightsRef` in KV) and are
+// swapped in between generations, never during one.
+import { KV_BUCKETS, OBJECT_STORES, getBlob, kvGet, openKv, openObjectStore, type NatsConnection } from "@lspo/bus";
+import {
+  OnnxDecoder, generate, loadTokenizer, parseSafetensors, weightsFromCheckpoint,
+  type GenerateResult, type HfModel, type LlamaConfig, type Provider, type TextTokenizer,
+} from "@lspo/model";
+import type { WeightsRef } from "@lspo/proto";
+import { readModelDir } from "@lspo/tasks";
+
+export interface PolicyOptions {
+  modelDir: string;
+  device: Provider;
+  threads: number;
+}
+
+export class Policy {
+  private constructor(
+    readonly config: LlamaConfig,
+    readonly tokenizer: TextTokenizer,
+    private readonly decoder: OnnxDecoder,
+    private currentVersion: number,
+  ) {}
+
+  static async load(opts: PolicyOptions): Promise<Policy> {
+    const model: HfModel = readModelDir(opts.modelDir);
+    const tokenizer = loadTokenizer(model.tokenizerJson, model.tokenizerConfigJson, `${opts.modelDir}/tokenizer.json`);
+    const decoder = await OnnxDecoder.create(model.config, model.weights, { provider: opts.device, threads: opts.threads });
+    return new Policy(model.config, tokenizer, decoder, 0);
+  }
+
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  /** Swaps in weights published as safetensors bytes. */
+  setWeights(bytes: Uint8Array, version: number): void {
+    const file = parseSafetensors(bytes, `weights v${version}`);
+    this.decoder.setWeights(weightsFromCheckpoint(file.tensors, this.config, `weights v${version}`));
+    this.currentVersion = version;
+  }
+
+  generate(prompts: number[][], opts: Parameters<typeof generate>[2]): Promise<GenerateResult> {
+    return generate(this.decoder, prompts, opts);
+  }
+}
+
+/** Follows the run's weights pointer; `sync()` brings the policy to the newest published version. */
+export class WeightsFollower {
+  private constructor(
+    private readonly kv: Awaited<ReturnType<typeof openKv>>,
+    private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
+    private readonly runId: string,
+  ) {}
+
+  static async open(nc: NatsConnection, runId: string, replicas = 1): Promise<WeightsFollower> {
+    return new WeightsFollower(
+      await openKv(nc, KV_BUCKETS.weights, { replicas }),
+      await openObjectStore(nc, OBJECT_STORES.weights, { replicas }),
+      runId,
+    );
+  }
+
+  async latest(): Promise<WeightsRef | null> {
+    return (await kvGet<WeightsRef>(this.kv, this.runId, "WeightsRef"))?.value ?? null;
+  }
+
+  /** Returns true when new weights were loaded. */
+  async sync(policy: Policy): Promise<boolean> {
+    const ref = await this.latest();
+    if (!ref || Number(ref.version) <= policy.version) return false;
+    policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
+    return true;
+  }
+}
