@@ -83,7 +83,7 @@ export class ReferenceLlama {
     const out: Vec[][] = [];
     for (let b = 0; b < tokens.length; b++) {
       const T = tokens[b].length;
-      let xs = tokens[b].map((id) => Float64Array.from(emb.subarray(id * D, (id + 1) * D)));
+      let xs: Vec[] = tokens[b].map((id) => Float64Array.from(emb.subarray(id * D, (id + 1) * D)));
       for (let l = 0; l < c.numLayers; l++) {
         const p = `model.layers.${l}`;
         const keys = (kv.keys[l][b] ??= []), values = (kv.values[l][b] ??= []);
