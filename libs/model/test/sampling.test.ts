@@ -134,9 +134,9 @@ describe("sampling - distributions", () => {
     const k = Math.ceil(Math.log(1 - 0.9 * (1 - r ** V)) / Math.log(r));
     const rng = createRng(8);
     let maxSeen = 0;
-    for (let n = 0; n < 3000; n++) maxSeen = Math.max(maxSeen, sampleToken(logits, { temperature: 1, topK: 0, topP: 0.9 }, rng).token);
+    for (let n = 0; n < 800; n++) maxSeen = Math.max(maxSeen, sampleToken(logits, { temperature: 1, topK: 0, topP: 0.9 }, rng).token);
     expect(maxSeen).toBeLessThan(k);
-    expect(maxSeen).toBeGreaterThan(k * 0.95); // the tail of the nucleus is reached
+    expect(maxSeen).toBeGreaterThan(k * 0.9); // the tail of the nucleus is reached (~3% of draws land there)
   });
 
   it("ignores -Infinity logits (masked tokens)", () => {
