@@ -2,6 +2,7 @@
 // GPU requests and /dev/shm on GPU workloads, network policy, disruption budgets, no API rights, and every
 // reference (ConfigMaps, Secrets, ports, selectors) resolving inside the render.
 import { resolve } from "node:path";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { overlayDirs, renderKustomization, splitImage, type Resource } from "./support/kustomize.js";
 import { envValue, find, selects, workload, workloads } from "./support/pods.js";
@@ -49,10 +50,12 @@ for (const [overlay, resources] of Object.entries(renders)) {
       }
     });
 
-    it("lspo containers probe their own gRPC port with the native grpc probe", () => {
+    it("lspo containers serve gRPC on their port (LSPO_GRPC_PORT), register the pod IP, and are probed there natively", () => {
       for (const w of pods.filter((p) => p.labels["app.kubernetes.io/name"] === "lspo")) {
         const c = w.spec.containers[0];
         const grpcPort = c.ports?.find((p) => p.name === "grpc")?.containerPort;
+        expect(envValue(c, "LSPO_GRPC_PORT"), w.id).toBe(String(grpcPort));
+        expect(c.env?.find((e) => e.name === "LSPO_GRPC_HOST")?.valueFrom?.fieldRef?.fieldPath, w.id).toBe("status.podIP");
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe] as any[]) {
           expect(probe?.grpc?.port, w.id).toBe(grpcPort);
         }
@@ -181,7 +184,9 @@ for (const [overlay, resources] of Object.entries(renders)) {
         find(resources, "Deployment", so.spec.scaleTargetRef.name);
         const [trigger] = so.spec.triggers;
         expect(trigger.type).toBe("nats-jetstream");
-        expect(trigger.metadata).toMatchObject({ account: "LSPO", stream: "LSPO_ROLLOUTS", consumer: "verifier" });
+        // The verifiers' durable consumer is "verifier-<run.name>" (libs/actors service context).
+        const runName = (parse((find(resources, "ConfigMap", "lspo-run") as any).data["run.yaml"]) as any).run.name;
+        expect(trigger.metadata).toMatchObject({ account: "LSPO", stream: "LSPO_ROLLOUTS", consumer: `verifier-${runName}` });
         expect((find(resources, "Deployment", "lspo-verifier") as any).spec.replicas).toBeUndefined();
       });
     } else {
