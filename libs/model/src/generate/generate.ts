@@ -1,5 +1,5 @@
 // Batched generation for rollouts: left-padded prefill, then one token per step with a KV cache kept
-// in JS, time-major [S, B, Hkv, hd] per layer (see decoder.ts). Positions follow the attention mask (as
+// in JS, time-major [S, B, Hkv, hd] per layer (see kv-cache.ts). Positions follow the attention mask (as
 // transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
 // and finished rows are compacted out of the batch once at least half of it has finished, so long
 // stragglers do not pay for the whole batch (response lengths vary a lot in RL).
@@ -7,6 +7,7 @@ import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
 import { type IncrementalDecoder } from "./decoder.js";
+import { KvCache } from "./kv-cache.js";
 
 export class GenerateError extends Error {
   override name = "GenerateError";
@@ -47,46 +48,40 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
 
   const B0 = prompts.length;
   const L = Math.max(...prompts.map((p) => p.length));
-  const capacity = L + maxNew; // time steps the cache may hold
-  const W = c.numKvHeads * c.headDim;
+  const maxSteps = L + maxNew; // time steps the cache may ever hold
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
 
   // Batch state; row r of the current batch is prompt rows[r].
   let rows = prompts.map((_, i) => i);
-  // Each row's attention mask over the cache's time steps, room for `capacity` (int64, as the graph takes it).
+  // Each row's attention mask over the cache's time steps (int64, as the graph takes it).
   let mask = prompts.map((p) => {
-    const m = new BigInt64Array(capacity);
+    const m = new BigInt64Array(maxSteps);
     m.fill(1n, L - p.length, L);
     return m;
   });
   let nextPos = prompts.map((p) => p.length); // position of each row's next token
-  let keys: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W)); // [S, B, Hkv, hd]
-  let values: Float32Array[] = Array.from({ length: c.numLayers }, () => new Float32Array(capacity * B0 * W));
-  let P = 0; // time steps in the cache
+  // Room for the prompts and a first stretch of generation; the cache grows by doubling when needed.
+  const cache = new KvCache(c.numLayers, B0, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
   let next = new Array<number>(B0).fill(pad); // each row's last sampled token
   let done = new Array<boolean>(B0).fill(false); // finished (stop token or length)
 
   // Prefill: the left-padded prompts; positions count real tokens (pads get 1, as transformers).
   const ids0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
   const pos0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(1), ...p.map((_, j) => j)]);
+  const past0 = cache.past();
   let step = await decoder.step({
     inputIds: int64([B0, L], ids0),
     positionIds: int64([B0, L], pos0),
     attentionMask: maskTensor(mask, L),
-    pastKeys: keys.map((k) => f32View(k, 0, B0, c.numKvHeads, c.headDim)),
-    pastValues: values.map((v) => f32View(v, 0, B0, c.numKvHeads, c.headDim)),
+    pastKeys: past0.keys,
+    pastValues: past0.values,
   });
 
   for (;;) {
     let B = rows.length;
     if (step.newKeys.length !== c.numLayers) throw new GenerateError(`decoder returned K/V for ${step.newKeys.length} layers, expected ${c.numLayers}`);
-    checkStep(step, [P === 0 ? L : 1, B, c.numKvHeads, c.headDim], c.vocabSize);
-    const T = step.newKeys[0].shape[0];
-    for (let l = 0; l < c.numLayers; l++) {
-      keys[l].set(step.newKeys[l].data, P * B * W);
-      values[l].set(step.newValues[l].data, P * B * W);
-    }
-    P += T;
+    checkStep(step, [cache.P === 0 ? L : 1, B, c.numKvHeads, c.headDim], c.vocabSize);
+    cache.append(step.newKeys, step.newValues);
 
     // Sample the next token of every unfinished row.
     const V = c.vocabSize;
@@ -108,8 +103,7 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     // Drop finished rows once half the batch has finished: one gather of the cache per halving.
     const alive = done.flatMap((d, r) => (d ? [] : [r]));
     if (alive.length * 2 <= B) {
-      keys = keys.map((k) => gatherRows(k, P, B, W, alive, capacity));
-      values = values.map((v) => gatherRows(v, P, B, W, alive, capacity));
+      cache.keepRows(alive);
       rows = alive.map((r) => rows[r]);
       mask = alive.map((r) => mask[r]);
       nextPos = alive.map((r) => nextPos[r]);
@@ -119,13 +113,15 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     }
 
     // Decode one step: finished rows still in the batch feed a masked pad and keep their position.
+    const P = cache.P;
     for (let r = 0; r < B; r++) mask[r][P] = done[r] ? 0n : 1n;
+    const past = cache.past();
     step = await decoder.step({
       inputIds: int64([B, 1], next.map((t, r) => (done[r] ? pad : t))),
       positionIds: int64([B, 1], nextPos),
       attentionMask: maskTensor(mask, P + 1),
-      pastKeys: keys.map((k) => f32View(k, P, B, c.numKvHeads, c.headDim)),
-      pastValues: values.map((v) => f32View(v, P, B, c.numKvHeads, c.headDim)),
+      pastKeys: past.keys,
+      pastValues: past.values,
     });
     nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
   }
@@ -167,21 +163,6 @@ function checkStep(s: { logits: Tensor; newKeys: Tensor[]; newValues: Tensor[] }
     want(s.newKeys[l], kvShape, `newKeys[${l}]`);
     want(s.newValues[l], kvShape, `newValues[${l}]`);
   }
-}
-
-/** The first `P` time steps of a time-major cache buffer, as a zero-copy tensor [P, B, Hkv, hd]. */
-function f32View(buf: Float32Array, P: number, B: number, Hkv: number, hd: number): Tensor<"float32"> {
-  return { dtype: "float32", shape: [P, B, Hkv, hd], data: buf.subarray(0, P * B * Hkv * hd) };
-}
-
-/** Keeps batch rows `keep` of a time-major cache [P, B, W] in a new buffer with room for `capacity` steps. */
-function gatherRows(buf: Float32Array, P: number, B: number, W: number, keep: number[], capacity: number): Float32Array {
-  const nb = keep.length;
-  const out = new Float32Array(capacity * nb * W);
-  for (let s = 0; s < P; s++) {
-    for (let j = 0; j < nb; j++) out.set(buf.subarray((s * B + keep[j]) * W, (s * B + keep[j] + 1) * W), (s * nb + j) * W);
-  }
-  return out;
 }
 
 /** The rows' masks over the first S time steps as one [B, S] tensor (a memcpy per row). */

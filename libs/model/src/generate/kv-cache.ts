@@ -1,0 +1,84 @@
+// The generation loop's KV cache, held in JS: per layer one keys and one values buffer, TIME-MAJOR
+// [S, B, Hkv, hd]. Time-major makes the three things generation does cheap:
+// - append a step: one contiguous `set` at offset P * B * W;
+// - feed the past to the graph: a zero-copy prefix view [P, B, Hkv, hd];
+// - grow: allocate a longer buffer and copy the prefix (one memcpy), so memory follows the longest live
+//   sequence instead of being reserved for maxNewTokens up front (most RL responses stop early).
+// Dropping finished rows (`keepRows`) is the one strided copy, done rarely (see generate.ts).
+import { type Tensor } from "../tensor.js";
+
+export class KvCache {
+  /** Time steps held. */
+  P = 0;
+  private keys: Float32Array[];
+  private values: Float32Array[];
+  private capacity: number;
+
+  constructor(
+    private readonly layers: number,
+    /** Batch rows. */
+    public B: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+    initialSteps: number,
+    /** The cache never needs more steps than this (longest prompt + maxNewTokens). */
+    private readonly maxSteps: number,
+  ) {
+    this.capacity = Math.min(Math.max(1, initialSteps), maxSteps);
+    this.keys = Array.from({ length: layers }, () => new Float32Array(this.capacity * B * this.W));
+    this.values = Array.from({ length: layers }, () => new Float32Array(this.capacity * B * this.W));
+  }
+
+  private get W(): number {
+    return this.kvHeads * this.headDim;
+  }
+
+  /** The past of each layer as zero-copy tensors [P, B, Hkv, hd]. */
+  past(): { keys: Tensor<"float32">[]; values: Tensor<"float32">[] } {
+    const view = (buf: Float32Array): Tensor<"float32"> => ({
+      dtype: "float32", shape: [this.P, this.B, this.kvHeads, this.headDim], data: buf.subarray(0, this.P * this.B * this.W),
+    });
+    return { keys: this.keys.map(view), values: this.values.map(view) };
+  }
+
+  /** Appends T steps: per layer slices [T, B, Hkv, hd]. */
+  append(newKeys: Tensor<"float32">[], newValues: Tensor<"float32">[]): void {
+    const T = newKeys[0].shape[0];
+    this.reserve(this.P + T);
+    const at = this.P * this.B * this.W;
+    for (let l = 0; l < this.layers; l++) {
+      this.keys[l].set(newKeys[l].data, at);
+      this.values[l].set(newValues[l].data, at);
+    }
+    this.P += T;
+  }
+
+  /** Keeps only batch rows `rows` (in that order). */
+  keepRows(rows: number[]): void {
+    const gather = (buf: Float32Array) => {
+      const nb = rows.length, W = this.W;
+      const out = new Float32Array(this.capacity * nb * W);
+      for (let s = 0; s < this.P; s++) {
+        for (let j = 0; j < nb; j++) out.set(buf.subarray((s * this.B + rows[j]) * W, (s * this.B + rows[j] + 1) * W), (s * nb + j) * W);
+      }
+      return out;
+    };
+    this.keys = this.keys.map(gather);
+    this.values = this.values.map(gather);
+    this.B = rows.length;
+  }
+
+  /** Makes room for `steps` time steps, doubling (up to maxSteps) so growth costs O(1) per step amortised. */
+  private reserve(steps: number): void {
+    if (steps <= this.capacity) return;
+    if (steps > this.maxSteps) throw new Error(`KvCache: ${steps} steps exceed the limit of ${this.maxSteps}`);
+    this.capacity = Math.min(this.maxSteps, Math.max(steps, 2 * this.capacity));
+    const grow = (buf: Float32Array) => {
+      const out = new Float32Array(this.capacity * this.B * this.W);
+      out.set(buf.subarray(0, this.P * this.B * this.W));
+      return out;
+    };
+    this.keys = this.keys.map(grow);
+    this.values = this.values.map(grow);
+  }
+}
