@@ -38,9 +38,11 @@ export const STREAMS = {
   batches: {
     name: "LSPO_BATCHES",
     subjects: ["lspo.batches.>"],
-    retention: "workqueue",
+    // Kept (not a work queue): the learner reads them in order by sequence and records the last one in
+    // each checkpoint, so a learner restarted from an older checkpoint replays exactly the batches after it.
+    retention: "limits",
     kind: "TrainingBatch",
-    description: "training batches of exactly B groups, consumed by the learner",
+    description: "training batches of exactly B groups, read in order by the learner",
   },
   deadLetters: {
     name: "LSPO_DLQ",

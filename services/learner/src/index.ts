@@ -1,2 +1,6 @@
-// Public entry of @lspo/learner.
-export {};
+// Public entry of @lspo/learner: the learner service and its parts.
+export { runLearner } from "./main.js";
+export { LearnerCore, type LearnerOptions, type UpdateRecord } from "./learner-core.js";
+export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-tensors.js";
+export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
+export { WeightsPublisher } from "./weights-publisher.js";

@@ -1,0 +1,84 @@
+// Verified groups -> the training graph's inputs. Each response becomes one row: prompt ++ response,
+// right-padded. The token at full-sequence index j is predicted at position j-1, so response token i of a
+// prompt of length P sits at position P+i-1: that is where loss_mask, logp_old and the advantages apply.
+// Advantages and the overlong mask come from libs/algos (the same code the reference loss uses).
+import { float32Of, int32Of } from "@lspo/bus";
+import { TRAINING_INPUTS, aggregationWeights, prepareLossInput, type AlgorithmParams, type RolloutBatch } from "@lspo/algos";
+import { makeTokenBatch, type TokenBatch } from "@lspo/model";
+import type { VerifiedGroup } from "@lspo/proto";
+
+export interface TrainingRows {
+  batch: TokenBatch;
+  /** Responses (rows) and response tokens in the loss. */
+  responses: number;
+  responseTokens: number;
+  /** Mean reward and mean response length of the batch, for metrics. */
+  meanReward: number;
+  meanLength: number;
+  /** Where each row's response starts (position of its first predicted token) and its length. */
+  spans: Array<{ start: number; length: number }>;
+}
+
+export class BatchShapeError extends Error {
+  override name = "BatchShapeError";
+}
+
+export function buildTrainingRows(groups: readonly VerifiedGroup[], params: AlgorithmParams, padId: number, vocabSize: number): TrainingRows {
+  const sequences: number[][] = [];
+  const spans: Array<{ start: number; length: number }> = [];
+  const oldLogp: Float32Array[] = [];
+  const rollout: RolloutBatch = { groups: [] };
+  let rewardSum = 0;
+  let lengthSum = 0;
+  groups.forEach((vg, gi) => {
+    const g = vg.group;
+    if (!g?.prompt) throw new BatchShapeError(`groups[${gi}] has no rollout group or prompt`);
+    const prompt = Array.from(int32Of(g.prompt.promptIds));
+    if (prompt.length === 0) throw new BatchShapeError(`groups[${gi}].prompt.promptIds is empty (the learner needs token ids)`);
+    const responses = g.responses.map((r, ri) => {
+      const ids = Array.from(int32Of(r.tokenIds));
+      const lp = float32Of(r.logprobs);
+      if (ids.length === 0) throw new BatchShapeError(`groups[${gi}].responses[${ri}] is empty`);
+      for (const t of [...prompt, ...ids]) if (t < 0 || t >= vocabSize) throw new BatchShapeError(`groups[${gi}].responses[${ri}]: token id ${t} outside the vocabulary [0, ${vocabSize})`);
+      sequences.push([...prompt, ...ids]);
+      spans.push({ start: prompt.length - 1, length: ids.length });
+      oldLogp.push(lp);
+      lengthSum += ids.length;
+      return { logp: Array.from(lp), logp_old: Array.from(lp), truncated: r.truncated };
+    });
+    rewardSum += vg.rewards.reduce((a, b) => a + b, 0);
+    rollout.groups.push({ rewards: [...vg.rewards], responses });
+  });
+  const input = prepareLossInput(params, rollout);
+  const batch = makeTokenBatch(sequences, { padId, padSide: "right" });
+  const [B, T] = batch.inputIds.shape;
+  const mask = new Float32Array(B * T);
+  const logpOld = new Float32Array(B * T);
+  // Aggregation weights over the whole mini-batch (libs/model sums micro-batch gradients).
+  const weightsRagged = aggregationWeights(params, input.mask);
+  const weights = new Float32Array(B * T);
+  let responseTokens = 0;
+  spans.forEach((s, b) => {
+    for (let i = 0; i < s.length; i++) {
+      const pos = b * T + s.start + i;
+      mask[pos] = input.mask[b][i];
+      logpOld[pos] = oldLogp[b][i];
+      weights[pos] = weightsRagged[b][i];
+      responseTokens += input.mask[b][i];
+    }
+  });
+  batch.extras = {
+    [TRAINING_INPUTS.lossMask]: { dtype: "float32", shape: [B, T], data: mask },
+    [TRAINING_INPUTS.logpOld]: { dtype: "float32", shape: [B, T], data: logpOld },
+    [TRAINING_INPUTS.advantages]: { dtype: "float32", shape: [B], data: Float32Array.from(input.advantages) },
+    [TRAINING_INPUTS.lossWeight]: { dtype: "float32", shape: [B, T], data: weights },
+  };
+  return {
+    batch,
+    responses: B,
+    responseTokens,
+    meanReward: rewardSum / Math.max(1, B),
+    meanLength: lengthSum / Math.max(1, B),
+    spans,
+  };
+}

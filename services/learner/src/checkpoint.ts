@@ -1,0 +1,134 @@
+// Checkpoints: every K steps the learner writes `<runDir>/checkpoints/step-<n>/` with the weights as a
+// Hugging Face model directory (loadable by transformers), the AdamW moments, and `state.json` (step,
+// policy version, algorithm state, sampler snapshot, data cursor, SHA-256 of every file). The directory is
+// written under a temporary name and renamed, so a crash mid-write never leaves a half checkpoint that
+// looks whole; a write that fails (ENOSPC) is reported loudly and the last good checkpoint stays.
+// Resume takes the newest checkpoint whose checksums verify, falling back to older ones.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseSafetensors, serializeSafetensors, type AdamWState, type HfModel, type Weights } from "@lspo/model";
+import { readModelDir, writeModelDir } from "@lspo/tasks";
+import type { AlgorithmStateSnapshot } from "@lspo/algos";
+
+export interface CheckpointState {
+  step: number;
+  policyVersion: number;
+  algorithm: AlgorithmStateSnapshot;
+  /** The sampler's snapshot at this step (opaque here), base64 of its envelope bytes. */
+  sampler: string | null;
+  /** The controller's data cursor at this step (opaque here). */
+  cursor: unknown;
+  /** Groups trained so far and their uids' count (for summary.json across restarts). */
+  trainedGroups: number;
+  files: Record<string, string>;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  state: CheckpointState;
+  model: HfModel;
+  optimizer: AdamWState;
+}
+
+export class CheckpointError extends Error {
+  override name = "CheckpointError";
+}
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function optimizerBytes(opt: AdamWState): Uint8Array {
+  const entries: Array<[string, Weights extends Map<string, infer T> ? T : never]> = [];
+  for (const [k, t] of opt.m) entries.push([`m.${k}`, t]);
+  for (const [k, t] of opt.v) entries.push([`v.${k}`, t]);
+  return serializeSafetensors(entries, { step: String(opt.step) });
+}
+
+function optimizerFrom(bytes: Uint8Array, where: string): AdamWState {
+  const file = parseSafetensors(bytes, where);
+  const m: Weights = new Map();
+  const v: Weights = new Map();
+  for (const [name, e] of file.tensors) {
+    const data = new Float32Array(e.bytes.buffer.slice(e.bytes.byteOffset, e.bytes.byteOffset + e.bytes.byteLength) as ArrayBuffer);
+    const t = { dtype: "float32" as const, shape: [...e.shape], data };
+    if (name.startsWith("m.")) m.set(name.slice(2), t);
+    else if (name.startsWith("v.")) v.set(name.slice(2), t);
+    else throw new CheckpointError(`${where}: unexpected tensor '${name}' (expected m.* and v.*)`);
+  }
+  return { step: Number(file.metadata?.step ?? 0), m, v };
+}
+
+export function checkpointsDir(runDir: string): string {
+  return join(runDir, "checkpoints");
+}
+
+/** Writes a checkpoint atomically; returns its directory. Throws CheckpointError (e.g. ENOSPC) leaving older ones intact. */
+export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamWState, state: Omit<CheckpointState, "files">, keep: number): string {
+  const root = checkpointsDir(runDir);
+  mkdirSync(root, { recursive: true });
+  const name = `step-${String(state.step).padStart(6, "0")}`;
+  const tmp = join(root, `.${name}.tmp-${process.pid}`);
+  const final = join(root, name);
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+    const written = writeModelDir(tmp, model);
+    const opt = optimizerBytes(optimizer);
+    writeFileSync(join(tmp, "optimizer.safetensors"), opt);
+    const files: Record<string, string> = {};
+    for (const f of [...written.map((p) => p.split("/").pop()!), "optimizer.safetensors"]) files[f] = sha256(readFileSync(join(tmp, f)));
+    writeFileSync(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 1));
+    rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new CheckpointError(`checkpoint step ${state.step} could not be written to ${root}: ${(err as Error).message}; the last good checkpoint is kept`);
+  }
+  const all = listCheckpoints(runDir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(old, { recursive: true, force: true });
+  return final;
+}
+
+/** Checkpoint directories, oldest first (temporary ones excluded). */
+export function listCheckpoints(runDir: string): string[] {
+  const root = checkpointsDir(runDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n))
+    .sort()
+    .map((n) => join(root, n));
+}
+
+export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  const statePath = join(dir, "state.json");
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(statePath, "utf8")) as CheckpointState;
+  } catch (err) {
+    throw new CheckpointError(`${statePath}: unreadable (${(err as Error).message})`);
+  }
+  for (const [file, want] of Object.entries(state.files ?? {})) {
+    let got: string;
+    try {
+      got = sha256(readFileSync(join(dir, file)));
+    } catch {
+      throw new CheckpointError(`${dir}/${file}: missing`);
+    }
+    if (got !== want) throw new CheckpointError(`${dir}/${file}: checksum mismatch (corrupt checkpoint)`);
+  }
+  const model = readModelDir(dir);
+  const optimizer = optimizerFrom(readFileSync(join(dir, "optimizer.safetensors")), `${dir}/optimizer.safetensors`);
+  return { dir, state, model, optimizer };
+}
+
+/** The newest checkpoint that verifies, with the reasons older/newer ones were skipped. */
+export function latestValidCheckpoint(runDir: string): { checkpoint: LoadedCheckpoint | null; skipped: string[] } {
+  const skipped: string[] = [];
+  for (const dir of listCheckpoints(runDir).reverse()) {
+    try {
+      return { checkpoint: loadCheckpoint(dir), skipped };
+    } catch (err) {
+      skipped.push((err as Error).message);
+    }
+  }
+  return { checkpoint: null, skipped };
+}

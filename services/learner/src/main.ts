@@ -1,0 +1,190 @@
+// The learner service: training batches in (LSPO_BATCHES, read in order), one update each, weights out
+// (object store + KV pointer), metrics to the run's metrics.jsonl, checkpoints every K steps. On start it
+// resumes from the newest valid checkpoint in the run directory, replaying the batches after it.
+import { join } from "node:path";
+import { OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet } from "@lspo/bus";
+import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import type { RunConfig } from "@lspo/config";
+import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
+import { Struct } from "@lspo/proto";
+import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
+import { MetricsFile } from "@lspo/telemetry";
+import { readModelDir } from "@lspo/tasks";
+import * as grpc from "@grpc/grpc-js";
+import { readBatches } from "./batch-reader.js";
+import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { LearnerCore } from "./learner-core.js";
+import { WeightsPublisher } from "./weights-publisher.js";
+
+export async function runLearner(config: RunConfig): Promise<ServiceContext> {
+  const ctx = await createServiceContext("learner", config);
+  const runDir = config.run.dir;
+  if (!runDir) throw new Error("learner: run.dir is not set (the controller sets it; pass run.dir=<path> when starting by hand)");
+  const metrics = new MetricsFile(join(runDir, "metrics.jsonl"));
+  const startedAt = new Date();
+  const device = (process.env.LSPO_DEVICE as RunConfig["model"]["device"]) || config.model.device;
+  const threads = Number(process.env.LSPO_THREADS ?? config.model.threads);
+
+  const { checkpoint, skipped } = latestValidCheckpoint(runDir);
+  for (const reason of skipped) ctx.log.warn({ reason }, "skipped an invalid checkpoint");
+  const model = checkpoint ? checkpoint.model : readModelDir(config.model.dir);
+  const base = checkpoint ? readModelDir(config.model.dir) : model;
+  const core = await LearnerCore.create(
+    model.config,
+    model.weights,
+    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0 },
+    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights } : undefined,
+  );
+  let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
+  let trainedGroups = checkpoint?.state.trainedGroups ?? 0;
+  const trainedUids = new Set<string>();
+  let duplicates = 0;
+  if (checkpoint) {
+    ctx.log.info({ step: core.step, dir: checkpoint.dir, batchSeq: lastSeq }, "resumed from checkpoint");
+    metrics.append({ event: "resume", step: core.step, checkpoint: checkpoint.dir, skipped });
+  }
+
+  const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas);
+  await publisher.publish(core.weights, core.step, core.step);
+  const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
+  const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+
+  // Updates and checkpoints take turns: a checkpoint is always of a whole step.
+  let turn: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(fn, fn);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+
+  const checkpointNow = async (): Promise<string> => {
+    const samplerSnap = await getBlob(batchStore, `sampler-${ctx.runId}.snapshot`).catch(() => null);
+    const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
+    const dir = writeCheckpoint(
+      runDir,
+      { ...base, config: model.config, weights: core.weights },
+      core.optimizerState(),
+      {
+        step: core.step,
+        policyVersion: core.step,
+        algorithm: core.algorithm.snapshot(),
+        sampler: samplerSnap ? Buffer.from(samplerSnap).toString("base64") : null,
+        cursor: { batchSeq: lastSeq, data: cursorEntry?.value ?? null },
+        trainedGroups,
+      },
+      config.learner.keepCheckpoints,
+    );
+    metrics.append({ event: "checkpoint", step: core.step, dir });
+    return dir;
+  };
+
+  const actor = await serveActor(
+    ctx.nc,
+    [
+      {
+        name: "lspo.v1.LearnerService",
+        definition: LearnerServiceService,
+        protectedMethods: ["swapAlgorithm", "checkpoint"],
+        implementation: {
+          swapAlgorithm: unary(async (req: SwapAlgorithmRequest) => {
+            if (!req.spec?.name) throw invalidArgument("spec.name", "is required (grpo, dapo, gspo, dr_grpo)");
+            try {
+              const effective = core.requestSwap({ name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
+              const pending = core.algorithm.pending!;
+              ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
+              return {
+                effectiveStep: BigInt(effective),
+                active: { name: core.algorithm.active.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(core.algorithm.active.params))) },
+                pending: { name: pending.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(pending.params))) },
+              };
+            } catch (err) {
+              if (err instanceof InvalidSpecError || err instanceof UnknownNameError) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `spec: ${err.message}`);
+              throw err;
+            }
+          }),
+          checkpoint: unary(async () => {
+            try {
+              const dir = await exclusive(checkpointNow);
+              return { step: BigInt(core.step), path: dir };
+            } catch (err) {
+              if (err instanceof CheckpointError) throw new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, err.message);
+              throw err;
+            }
+          }),
+          status: unary(async () => ({
+            status: {
+              name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
+              counters: { step: core.step, trainedGroups, duplicates, batchSeq: lastSeq },
+            },
+            step: BigInt(core.step),
+            policyVersion: BigInt(core.step),
+            algorithm: { name: core.algorithm.active.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(core.algorithm.active.params))) },
+          })),
+        },
+      },
+    ],
+    { name: ctx.name, kind: "learner", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), controlToken: ctx.controlToken || undefined },
+  );
+  ctx.own(() => actor.stop());
+  ctx.own(() => core.release());
+
+  let stopping = false;
+  ctx.own(async () => {
+    stopping = true;
+    await turn; // finish the update in hand
+  });
+
+  const train = async (seq: number, batch: TrainingBatch) => {
+    const fresh = batch.groups.filter((g) => {
+      const uid = g.group!.uid;
+      if (trainedUids.has(uid)) {
+        duplicates++;
+        return false;
+      }
+      return true;
+    });
+    if (fresh.length === 0) {
+      lastSeq = seq;
+      return;
+    }
+    const rec = await core.update(fresh);
+    for (const g of fresh) trainedUids.add(g.group!.uid);
+    trainedGroups += fresh.length;
+    lastSeq = seq;
+    await publisher.publish(core.weights, core.step, core.step);
+    if (rec.swap) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
+    const { swap: _swap, ...update } = rec;
+    metrics.append({
+      event: "update",
+      ...update,
+      batchIndex: Number(batch.batchIndex),
+      thresholds: batch.thresholds ?? null,
+      policyLag: Math.max(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
+    });
+    ctx.log.info({ step: rec.step, loss: rec.loss, reward: rec.meanReward, algorithm: rec.algorithm }, "update");
+    if (config.learner.checkpointEvery > 0 && core.step % config.learner.checkpointEvery === 0) {
+      try {
+        await checkpointNow();
+      } catch (err) {
+        // Loud, but training goes on: the last good checkpoint is still there.
+        ctx.log.error({ err: (err as Error).message }, "checkpoint failed");
+        metrics.append({ event: "checkpoint-failed", step: core.step, error: (err as Error).message });
+      }
+    }
+  };
+
+  void (async () => {
+    for await (const { seq, batch } of readBatches(ctx.js, ctx.subjects.batches, lastSeq + 1, batchStore, (s, reason) =>
+      ctx.log.warn({ seq: s, reason }, "skipped a malformed training batch"),
+    )) {
+      if (stopping) break;
+      await exclusive(() => train(seq, batch));
+    }
+  })().catch((err: Error) => {
+    ctx.log.error({ err: err.message, stack: err.stack }, "learner loop failed");
+    metrics.append({ event: "error", step: core.step, error: err.message });
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  });
+  ctx.log.info({ address: actor.server.address, step: core.step, algorithm: core.algorithm.active.name }, "learner ready");
+  return ctx;
+}
