@@ -8,7 +8,7 @@ export { normalizeAnswer } from "./verifier/normalize.js";
 export { parseNumber } from "./verifier/numbers.js";
 export type { ParsedNumber } from "./verifier/numbers.js";
 export type { Rational } from "./verifier/rational.js";
-export { answersEquivalent } from "./verifier/equivalence.js";
+export { DEFAULT_TIME_BUDGET_MS, answersEquivalent } from "./verifier/equivalence.js";
 export type { Comparison, Equivalence, EquivalenceOptions } from "./verifier/equivalence.js";
 export { DEFAULT_SYMBOLIC_OPTIONS, SymbolicChecker, sharedSymbolicChecker, symbolicBudget } from "./verifier/symbolic.js";
 export type { SymbolicOptions } from "./verifier/symbolic.js";

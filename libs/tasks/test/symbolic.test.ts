@@ -64,6 +64,16 @@ describe("symbolic - worker", () => {
     expect(c.equal("\\sqrt{8}", "2\\sqrt{2}")).toBe(true);
   });
 
+  it("a per-call limit lowers the hard limit for that call only", () => {
+    const c = checker({ engineLimitMs: 60_000 });
+    expect(c.warmUp()).toBe(true);
+    const t = performance.now();
+    expect(c.equal("(a+b+c+d)^{30}", "(a+b)^{30}", 200)).toBeUndefined();
+    expect(performance.now() - t).toBeLessThan(1500);
+    expect(c.equal("x+x", "2x", 0)).toBeUndefined(); // no time left: not even sent
+    expect(c.equal("x+x", "2x")).toBe(true);
+  });
+
   it("gives up for good when the engine cannot start in time", () => {
     const c = checker({ startupLimitMs: 1 });
     expect(c.equal("x+x", "2x")).toBeUndefined();

@@ -1,10 +1,12 @@
 // The verifier never throws and never hangs. Time bounds are generous (a loaded 2-core machine) but
 // far below what the naive algorithms take on these inputs (quadratic brace scans, BigInt towers).
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SymbolicChecker, extractAnswer, isCorrect, verifyResponse } from "@lspo/tasks";
 
 const symbolic = new SymbolicChecker();
+// Start the CAS worker before the timed tests, so that no time bound includes loading the engine.
+beforeAll(() => expect(symbolic.warmUp()).toBe(true));
 afterAll(() => symbolic.dispose());
 
 function timed<T>(fn: () => T): { value: T; ms: number } {
@@ -33,16 +35,28 @@ describe("verifier - pathological input", () => {
     "long integer vs itself plus one": ["\\boxed{" + "7".repeat(900) + "}", "7".repeat(899) + "8"],
     "division by zero": ["\\boxed{\\frac{1}{0}}", "\\frac{2}{0}"],
     "0/0": ["\\boxed{0/0}", "0/0"],
-    "slow but within-budget CAS work": ["\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}"],
   };
   for (const [name, [response, gold]] of Object.entries(cases)) {
-    it(`${name}: false within 2.5 s`, () => {
+    it(`${name}: false within 1 s`, () => {
       const { value, ms } = timed(() => isCorrect(response, gold, { symbolic }));
       expect(value).toBe(false);
-      // 2.5 s = the CAS's hard limit (2 s) plus slack; everything not reaching the CAS takes milliseconds.
-      expect(ms).toBeLessThan(2500);
+      expect(ms).toBeLessThan(1000); // measured: under 1 ms each (bench/results/verifier.json)
     });
   }
+
+  it("slow but within-budget CAS work: false within the CAS hard limit (2 s) plus slack", () => {
+    const { value, ms } = timed(() => isCorrect("\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}", { symbolic }));
+    expect(value).toBe(false);
+    expect(ms).toBeLessThan(3500);
+  });
+
+  it("a set of slow symbolic items stays within the whole-verification time budget", () => {
+    // 12 x 12 unordered item comparisons, each one stopped by the engine's 300 ms limit: ~43 s unbudgeted.
+    const items = (v: string) => Array.from({ length: 12 }, (_, i) => `(${v}+b+c+d)^{${30 + i}}`).join(",");
+    const { value, ms } = timed(() => isCorrect(`\\boxed{\\{${items("a")}\\}}`, `\\{${items("e")}\\}`, { symbolic, timeBudgetMs: 1000 }));
+    expect(value).toBe(false);
+    expect(ms).toBeLessThan(2500);
+  });
 
   it("a 100 KB response with its answer at the end is verified (correctly) in under 1 s", () => {
     const response = "step ".repeat(KB100 / 5) + "\\boxed{\\frac{3}{4}}";

@@ -11,6 +11,18 @@ import type { SymbolicChecker } from "./symbolic.js";
 export interface EquivalenceOptions {
   /** The CAS used for non-numeric answers; undefined compares them as strings/numbers/lists only. */
   symbolic: SymbolicChecker | undefined;
+  /**
+   * Total CAS time for one comparison, in ms (default 2500). Lists multiply CAS calls (a 64-item set is
+   * up to 64² of them), so the per-call limits alone do not bound a comparison; this does.
+   */
+  timeBudgetMs?: number;
+}
+
+export const DEFAULT_TIME_BUDGET_MS = 2500;
+
+interface Context extends EquivalenceOptions {
+  /** performance.now() past which no CAS call starts. */
+  deadline: number;
 }
 
 export type Comparison = "string" | "number" | "list" | "symbolic" | "none";
@@ -27,7 +39,7 @@ const MAX_LIST_DEPTH = 4;
 /** Unordered matching is quadratic in the item count. */
 const MAX_LIST_ITEMS = 64;
 
-function listsEqual(a: ListAnswer, b: ListAnswer, options: EquivalenceOptions, depth: number): boolean {
+function listsEqual(a: ListAnswer, b: ListAnswer, options: Context, depth: number): boolean {
   if (a.open !== b.open || a.close !== b.close || a.items.length !== b.items.length) return false;
   if (a.items.length > MAX_LIST_ITEMS) return false;
   if (!a.unordered) return a.items.every((item, i) => compareCanonical(item, b.items[i], options, depth + 1).equal);
@@ -40,7 +52,7 @@ function listsEqual(a: ListAnswer, b: ListAnswer, options: EquivalenceOptions, d
   });
 }
 
-function compareCanonical(a: string, b: string, options: EquivalenceOptions, depth: number): Equivalence {
+function compareCanonical(a: string, b: string, options: Context, depth: number): Equivalence {
   a = unwrapParentheses(a);
   b = unwrapParentheses(b);
   if (a === "" || b === "") return NOT_EQUAL;
@@ -52,14 +64,16 @@ function compareCanonical(a: string, b: string, options: EquivalenceOptions, dep
   const la = depth < MAX_LIST_DEPTH ? splitList(a) : undefined;
   const lb = depth < MAX_LIST_DEPTH ? splitList(b) : undefined;
   if (la || lb) return { equal: !!la && !!lb && listsEqual(la, lb, options, depth), by: "list" };
-  if (options.symbolic?.equal(a, b) === true) return { equal: true, by: "symbolic" };
+  const left = options.deadline - performance.now();
+  if (left > 0 && options.symbolic?.equal(a, b, left) === true) return { equal: true, by: "symbolic" };
   return NOT_EQUAL;
 }
 
 /** Compares two extracted answers (not whole responses). Never throws. */
 export function answersEquivalent(a: string, b: string, options: EquivalenceOptions): Equivalence {
   try {
-    return compareCanonical(normalizeAnswer(a), normalizeAnswer(b), options, 0);
+    const deadline = performance.now() + (options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
+    return compareCanonical(normalizeAnswer(a), normalizeAnswer(b), { ...options, deadline }, 0);
   } catch {
     return NOT_EQUAL; // a bug in a rule must cost one reward, not the run
   }

@@ -83,9 +83,13 @@ export class SymbolicChecker {
     return this.unavailable;
   }
 
-  equal(a: string, b: string): boolean | undefined {
+  /** `limitMs` lowers both limits for this call (the caller's own deadline); it never raises them. */
+  equal(a: string, b: string, limitMs = Infinity): boolean | undefined {
     if (this.unavailable || symbolicBudget(a) !== undefined || symbolicBudget(b) !== undefined) return undefined;
-    const request = new TextEncoder().encode(JSON.stringify({ a, b, ms: this.options.engineLimitMs }));
+    const hardLimitMs = Math.min(this.options.hardLimitMs, limitMs);
+    if (!(hardLimitMs > 0)) return undefined;
+    const engineLimitMs = Math.max(1, Math.min(this.options.engineLimitMs, hardLimitMs));
+    const request = new TextEncoder().encode(JSON.stringify({ a, b, ms: engineLimitMs }));
     if (request.length > DATA_BYTES) return undefined;
     if (!this.start()) return undefined;
     const ctl = this.ctl!;
@@ -93,7 +97,7 @@ export class SymbolicChecker {
     Atomics.store(ctl, 1, request.length);
     Atomics.store(ctl, 0, CAS_STATE.REQUEST);
     Atomics.notify(ctl, 0);
-    if (!this.waitWhile(CAS_STATE.REQUEST, this.options.hardLimitMs)) {
+    if (!this.waitWhile(CAS_STATE.REQUEST, hardLimitMs)) {
       this.kill(); // stuck in code the engine's own limit does not reach
       return undefined;
     }

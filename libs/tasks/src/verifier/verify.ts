@@ -12,6 +12,8 @@ export interface VerifyOptions {
   reward: RewardSchemeName;
   /** The CAS for expressions; default the process-wide one; `false` turns symbolic comparison off. */
   symbolic: SymbolicChecker | false;
+  /** Total CAS time for one verification, in ms (default 2500; see EquivalenceOptions). */
+  timeBudgetMs: number;
 }
 
 export interface Verdict {
@@ -36,7 +38,7 @@ export function verifyResponse(response: string, gold: string, options: Partial<
     const reference = goldAnswer(gold);
     if (!found || reference === undefined) return wrong(found?.text, found?.marker, reference);
     const symbolic = options.symbolic === false ? undefined : (options.symbolic ?? sharedSymbolicChecker());
-    const { equal, by } = answersEquivalent(found.text, reference, { symbolic });
+    const { equal, by } = answersEquivalent(found.text, reference, { symbolic, timeBudgetMs: options.timeBudgetMs });
     return { correct: equal, reward: equal ? scheme.correct : scheme.wrong, extracted: found.text, marker: found.marker, gold: reference, by };
   } catch {
     return wrong();
