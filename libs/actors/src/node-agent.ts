@@ -3,6 +3,8 @@
 // actors per GPU (`actorsPerGpu`), restarts crashed ones with exponential backoff up to `maxRestarts`
 // (then marks them FAILED), and drains them on shutdown (SIGTERM, grace, SIGKILL).
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
 import { hostname, availableParallelism } from "node:os";
 import type { NatsConnection } from "@lspo/bus";
 import { ComponentState, NodeAgentServiceService, type ActorRecord, type Resources, type StartActorsRequest } from "@lspo/proto";
@@ -33,10 +35,17 @@ export interface NodeAgentOptions extends GrpcServerOptions {
   drainMs?: number;
   /** Where child output goes: inherited by default. */
   stdio?: "inherit" | "ignore";
+  /** When set, each actor's stdout+stderr is appended to `<logDir>/<name>.log` (overrides stdio). */
+  logDir?: string;
+  /** When set, actor k on this node serves gRPC on portBase + k (Kubernetes: fixed, policy-visible ports);
+   *  otherwise each actor takes a free port. */
+  portBase?: number;
 }
 
 interface Supervised {
   spec: LaunchSpec;
+  /** Index among this agent's actors (fixed port offset). */
+  slot: number;
   maxRestarts: number;
   restarts: number;
   share: { cpus: number; gpuSlot: number | null };
@@ -148,6 +157,7 @@ export class NodeAgent implements AsyncDisposable {
       const name = `${prefix}-${n}`;
       const sup: Supervised = {
         spec: { kind: req.kind, name, configJson: req.configJson },
+        slot: this.actors.size,
         maxRestarts: req.maxRestarts,
         restarts: 0,
         share: { cpus, gpuSlot: gpus > 0 ? this.freeGpuSlot() : null },
@@ -167,8 +177,14 @@ export class NodeAgent implements AsyncDisposable {
   private launch(sup: Supervised): void {
     const { command, args, env } = this.opts.launcher(sup.spec);
     const threads = Math.max(1, Math.floor(sup.share.cpus || 1));
+    let stdio: "inherit" | "ignore" | ["ignore", number, number] = this.opts.stdio ?? "inherit";
+    if (this.opts.logDir) {
+      mkdirSync(this.opts.logDir, { recursive: true });
+      const fd = openSync(join(this.opts.logDir, `${sup.spec.name}.log`), "a");
+      stdio = ["ignore", fd, fd];
+    }
     const child = spawn(command, args, {
-      stdio: this.opts.stdio ?? "inherit",
+      stdio,
       env: {
         ...process.env,
         ...env,
@@ -178,9 +194,11 @@ export class NodeAgent implements AsyncDisposable {
         LSPO_ACTOR_RESTARTS: String(sup.restarts),
         LSPO_NODE_NAME: this.node,
         LSPO_THREADS: String(threads),
+        LSPO_GRPC_PORT: this.opts.portBase ? String(this.opts.portBase + sup.slot) : "0",
         ...(sup.share.gpuSlot !== null ? { CUDA_VISIBLE_DEVICES: String(sup.share.gpuSlot) } : {}),
       },
     });
+    if (Array.isArray(stdio)) closeSync(stdio[1]);
     sup.child = child;
     sup.state = ComponentState.COMPONENT_STATE_RUNNING;
     child.once("exit", (code, signal) => this.onExit(sup, child, code, signal));
