@@ -17,8 +17,11 @@ export interface Group {
 
 const FIELDS = ["uid", "lengths", "rewards", "correct"];
 
-function fail(context: string, field: string, what: string): never {
-  throw new InvalidGroupError(field, `${context}: field '${field}' ${what}`);
+/** Where a group came from, for messages; a function is called only when a message is needed (hot path). */
+export type GroupContext = string | (() => string);
+
+function fail(context: GroupContext, field: string, what: string): never {
+  throw new InvalidGroupError(field, `${typeof context === "string" ? context : context()}: field '${field}' ${what}`);
 }
 
 /**
@@ -26,9 +29,10 @@ function fail(context: string, field: string, what: string): never {
  * ("group \"p1\"", "groups.jsonl line 7"). With `strict`, fields other than uid, lengths, rewards and
  * correct are errors (file input, where they are typos); the library's callers may carry extra fields.
  */
-export function validateGroup(value: unknown, context: string, strict = false): Group {
+export function validateGroup(value: unknown, context: GroupContext, strict = false): Group {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidGroupError("", `${context}: a group must be an object {uid, lengths, rewards}, got ${describe(value)}`);
+    const where = typeof context === "string" ? context : context();
+    throw new InvalidGroupError("", `${where}: a group must be an object {uid, lengths, rewards}, got ${describe(value)}`);
   }
   const g = value as Record<string, unknown>;
   if (strict) {

@@ -44,9 +44,12 @@ interface StreamState {
   refill: RefillState;
 }
 
-function groupContext(g: unknown): string {
-  const uid = (g as { uid?: unknown } | null)?.uid;
-  return typeof uid === "string" ? `group ${JSON.stringify(uid)}` : "group";
+/** A group's name in messages; built only when a message is (the offer path is hot). */
+function groupContext(g: unknown): () => string {
+  return () => {
+    const uid = (g as { uid?: unknown } | null)?.uid;
+    return typeof uid === "string" ? `group ${JSON.stringify(uid)}` : "group";
+  };
 }
 
 export class StreamSampler {
@@ -87,7 +90,7 @@ export class StreamSampler {
    * and overflow "discard", this reproduces batch mode exactly (the README explains why).
    */
   offerGenerationBatch(groups: readonly Group[]): { decisions: Decision[]; batches: TrainingBatch[] } {
-    groups.forEach((g, i) => validateGroup(g, `generation batch item ${i} (${groupContext(g)})`));
+    groups.forEach((g, i) => validateGroup(g, () => `generation batch item ${i} (${groupContext(g)()})`));
     const lengths = groups.map(meanLength);
     const early = groups.map((g, i) => this.admit(g, lengths[i]));
     const decisions = groups.map((g, i): Decision => {
@@ -149,9 +152,10 @@ export class StreamSampler {
    */
   private admit(g: Group, length: number): Outcome | null {
     let outcome: Outcome | null = null;
-    if (this.seen.has(g.uid)) outcome = "duplicate";
+    const known = this.seen.size;
+    this.seen.add(g.uid); // one hash lookup: the set grows iff the uid is new
+    if (this.seen.size === known) outcome = "duplicate";
     else {
-      this.seen.add(g.uid);
       const acc = accuracyOf(g, this.config.correctAbove);
       if (acc !== "mixed") outcome = acc;
     }

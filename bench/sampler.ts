@@ -1,0 +1,150 @@
+// `npm run bench -- sampler`: streaming-mode throughput (groups judged per second through
+// StreamSampler.offer: validation, dedupe, accuracy filter, window insert/evict, quantiles, decision,
+// pending batch, refill average) for W = 1k, 100k, 1M, with both order-statistics structures, and
+// memory per window entry. Writes bench/results/sampler.json; docs/BENCHMARKS.md quotes it.
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { createStreamSampler, LengthWindow, meanLength, orderStatisticsNames, type Group } from "@lspo/lspo";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+const WINDOWS = [1_000, 100_000, 1_000_000];
+const OFFERS_PER_RUN = 500_000;
+const RUNS = 3;
+const G = 8;
+const MAX_LEN = 2048;
+
+/** mulberry32: a fixed stream of synthetic groups, the same for every structure. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// 4096 group bodies: G = 8 responses of 64..2048 tokens, 10% truncated at 2048; 15% all correct and
+// 15% all wrong (70% survive the accuracy filter). Bodies are shared; every offered group gets a fresh uid.
+const rand = prng(42);
+const bodies = Array.from({ length: 4096 }, () => {
+  const lengths = Array.from({ length: G }, () => (rand() < 0.1 ? MAX_LEN : 64 + Math.floor(rand() * (MAX_LEN - 64))));
+  const r = rand();
+  const rewards = r < 0.15 ? Array(G).fill(1) : r < 0.3 ? Array(G).fill(0) : Array.from({ length: G }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  return { lengths, rewards };
+});
+const groupsFor = (from: number, n: number): Group[] => Array.from({ length: n }, (_, i) => ({ uid: `prompt-${from + i}@0`, ...bodies[(from + i) % bodies.length] }));
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function heapBytes(): number {
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+interface Row {
+  structure: string;
+  window: number;
+  offerGroupsPerSec: number;
+  offerRuns: number[];
+  windowOnlyGroupsPerSec: number;
+  fillSeconds: number;
+  bytesPerEntryMeasured: number;
+  bytesPerEntryTyped: number;
+  kept: number;
+}
+
+function benchOne(structure: string, W: number): Row {
+  const s = createStreamSampler({ batchSize: 512, window: W, orderStatistics: structure });
+  // Fill the window (untimed in the throughput figure): offer until W survivor lengths are held.
+  let next = 0;
+  const t0 = performance.now();
+  while (s.stats().window!.slots < W) {
+    for (const g of groupsFor(next, 10_000)) s.offer(g);
+    next += 10_000;
+  }
+  const fillSeconds = (performance.now() - t0) / 1000;
+  const runs: number[] = [];
+  let kept = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const groups = groupsFor(next, OFFERS_PER_RUN);
+    next += OFFERS_PER_RUN;
+    const t = process.hrtime.bigint();
+    for (const g of groups) if (s.offer(g).kept) kept++;
+    runs.push(OFFERS_PER_RUN / (Number(process.hrtime.bigint() - t) / 1e9));
+  }
+
+  // The window alone: push a survivor's length, then the three-quantile judgement (no validation, dedupe
+  // or bookkeeping), over the same lengths.
+  const lengths = Float64Array.from(groupsFor(0, 1 << 16), meanLength);
+  const before = heapBytes();
+  const w = new LengthWindow(W, structure);
+  for (let i = 0; i < W; i++) w.push(lengths[i & 0xffff]);
+  const bytesPerEntryMeasured = (heapBytes() - before) / W;
+  const bytesPerEntryTyped = w.byteSize() / W;
+  let sink = 0;
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < OFFERS_PER_RUN; i++) {
+    const L = lengths[i & 0xffff];
+    w.push(L);
+    if (L <= w.quantile(0.3) || (L >= w.quantile(0.65) && L <= w.quantile(0.95))) sink++;
+  }
+  const windowOnlyGroupsPerSec = OFFERS_PER_RUN / (Number(process.hrtime.bigint() - t) / 1e9);
+  if (sink < 0) console.log(sink);
+  return { structure, window: W, offerGroupsPerSec: median(runs), offerRuns: runs, windowOnlyGroupsPerSec, fillSeconds, bytesPerEntryMeasured, bytesPerEntryTyped, kept };
+}
+
+/** The dedupe set keeps every uid ever offered: its cost per group, measured the same way. */
+function seenBytesPerUid(n: number): number {
+  const before = heapBytes();
+  const seen = new Set<string>();
+  for (const g of groupsFor(0, n)) seen.add(g.uid);
+  const bytes = (heapBytes() - before) / n;
+  return seen.size > 0 ? bytes : 0;
+}
+
+const rows: Row[] = [];
+for (const W of WINDOWS) {
+  for (const structure of orderStatisticsNames) {
+    const row = benchOne(structure, W);
+    rows.push(row);
+    const f = (x: number): string => `${(x / 1e6).toFixed(2)}M/s`;
+    console.log(
+      `${structure.padEnd(8)} W=${String(W).padStart(9)}  offer ${f(row.offerGroupsPerSec)} (runs ${row.offerRuns.map(f).join(" ")})  ` +
+        `window only ${f(row.windowOnlyGroupsPerSec)}  ${row.bytesPerEntryMeasured.toFixed(1)} B/entry (typed ${row.bytesPerEntryTyped.toFixed(1)})  fill ${row.fillSeconds.toFixed(2)} s`,
+    );
+  }
+  // Both structures are exact, so over the same stream they must keep the same groups.
+  const same = rows.filter((r) => r.window === W);
+  if (new Set(same.map((r) => r.kept)).size !== 1) throw new Error(`structures disagree at W=${W}: ${same.map((r) => `${r.structure} kept ${r.kept}`).join(", ")}`);
+}
+const seen = seenBytesPerUid(1_000_000);
+console.log(`dedupe: ${seen.toFixed(1)} B per uid remembered`);
+
+const result = {
+  command: "npm run bench -- sampler",
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  setup: {
+    groupSize: G,
+    responseTokens: `64..${MAX_LEN - 1} uniform, 10% truncated at ${MAX_LEN}`,
+    accuracyFilterPass: 0.7,
+    levels: "0.30 / 0.65 / 0.95",
+    windowCounts: "survivors",
+    offersPerRun: OFFERS_PER_RUN,
+    runs: RUNS,
+    metric: "offerGroupsPerSec = median over runs of groups through StreamSampler.offer() with the window full",
+  },
+  rows,
+  seenBytesPerUid: seen,
+};
+writeFileSync(join(import.meta.dirname, "results", "sampler.json"), `${JSON.stringify(result, null, 2)}\n`);
