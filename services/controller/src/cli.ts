@@ -12,7 +12,10 @@ const commands: Record<string, () => Promise<Command>> = {
   algo: () => import("./commands/algo.js"),
   sampler: () => import("./commands/sampler.js"),
   model: () => import("./commands/model.js"),
+  pretrain: () => import("./commands/pretrain.js"),
   status: () => import("./commands/status.js"),
+  serve: () => import("./commands/serve.js"),
+  train: () => import("./commands/train.js"),
   verify: () => import("./commands/verify.js"),
 };
 
