@@ -10,6 +10,7 @@ import { PendingBatch, type PendingState, type TrainingBatch } from "./pending.j
 import { judgeLength, quantileOfSorted, thresholdsOfSorted, type Thresholds } from "./quantile.js";
 import { readConfig, readCount, readCounts, readHeader, readPending, readSeen, readThresholds, SNAPSHOT_VERSION } from "./snapshot.js";
 import { countTotals, type SamplerStats } from "./stats.js";
+import { UidSet } from "./uid-set.js";
 
 export const BATCH_SNAPSHOT_FORMAT = "lspo-batch-sampler";
 
@@ -38,14 +39,14 @@ interface BatchState {
   pending: PendingState;
   genRounds: number;
   thresholds: Thresholds | null;
-  seen: Set<string>;
+  seen: UidSet;
   counts: OutcomeCounts;
 }
 
 export class BatchSampler {
   readonly config: BatchSamplerConfig;
   private readonly pending: PendingBatch;
-  private readonly seen: Set<string>;
+  private readonly seen: UidSet;
   private readonly counts: OutcomeCounts;
   private genRounds: number; // since the last emitted batch
   private last: Thresholds | null;
@@ -53,7 +54,7 @@ export class BatchSampler {
   constructor(config: unknown, state?: BatchState) {
     this.config = resolveBatchConfig(config);
     this.pending = new PendingBatch(this.config.batchSize, state?.pending);
-    this.seen = state?.seen ?? new Set();
+    this.seen = state?.seen ?? new UidSet();
     this.counts = state?.counts ?? zeroCounts();
     this.genRounds = state?.genRounds ?? 0;
     this.last = state?.thresholds ?? null;
@@ -69,8 +70,7 @@ export class BatchSampler {
     const { config } = this;
     const lengths = groups.map(meanLength);
     const outcomes: (Outcome | null)[] = groups.map((g) => {
-      if (this.seen.has(g.uid)) return "duplicate";
-      this.seen.add(g.uid);
+      if (!this.seen.add(g.uid)) return "duplicate";
       const acc = accuracyOf(g, config.correctAbove);
       return acc === "mixed" ? null : acc; // null: a survivor, judged below
     });
@@ -118,7 +118,7 @@ export class BatchSampler {
       pending: p.pending.map(plainGroup),
       genRounds: this.genRounds,
       thresholds: this.last === null ? null : { ...this.last },
-      seen: [...this.seen],
+      seen: this.seen.values(),
       counts: { ...this.counts },
     };
   }

@@ -17,6 +17,7 @@ export type { RefillConfig, RefillState } from "./refill.js";
 export { createOrderStatistics, orderStatisticsNames } from "./order-stats.js";
 export type { OrderStatistics, OrderStatisticsName } from "./order-stats.js";
 export { LengthWindow } from "./window.js";
+export { UidSet } from "./uid-set.js";
 export type { SamplerStats } from "./stats.js";
 export { GenRoundsExceededError, InvalidConfigError, InvalidGroupError, InvalidSnapshotError } from "./errors.js";
 export { SNAPSHOT_VERSION } from "./snapshot.js";

@@ -5,6 +5,7 @@ import { describe } from "./options.js";
 import { outcomeNames, type OutcomeCounts } from "./outcomes.js";
 import type { PendingState } from "./pending.js";
 import type { Thresholds } from "./quantile.js";
+import { UidSet } from "./uid-set.js";
 
 /** Bumped whenever a snapshot's shape changes; restore refuses other versions. */
 export const SNAPSHOT_VERSION = 1;
@@ -59,19 +60,18 @@ export function readCounts(v: unknown, path: string): OutcomeCounts {
   return out;
 }
 
-export function readSeen(v: unknown, path: string): Set<string> {
+export function readSeen(v: unknown, path: string): UidSet {
   const arr = readArray(v, path);
-  const seen = new Set<string>();
+  const seen = new UidSet();
   arr.forEach((u, i) => {
     if (typeof u !== "string" || u.length === 0) bad(`${path}[${i}]`, "a non-empty uid string", u);
-    if (seen.has(u)) bad(`${path}[${i}]`, "a uid not listed before", u);
-    seen.add(u);
+    if (!seen.add(u)) bad(`${path}[${i}]`, "a uid not listed before", u);
   });
   return seen;
 }
 
 /** The pending batch: valid groups, fewer than B of them, each already seen. */
-export function readPending(s: Record<string, unknown>, batchSize: number, seen: Set<string>): PendingState {
+export function readPending(s: Record<string, unknown>, batchSize: number, seen: UidSet): PendingState {
   const pending: Group[] = readArray(s.pending, "pending").map((g, i) => {
     try {
       return validateGroup(g, `snapshot: pending[${i}]`);

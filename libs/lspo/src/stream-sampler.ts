@@ -15,6 +15,7 @@ import { judgeLength, type Thresholds } from "./quantile.js";
 import { RefillController, type RefillState } from "./refill.js";
 import { readConfig, readArray, readCounts, readHeader, readNumber, readObject, readPending, readSeen, readSlot, SNAPSHOT_VERSION } from "./snapshot.js";
 import { countTotals, type SamplerStats } from "./stats.js";
+import { UidSet } from "./uid-set.js";
 import { LengthWindow } from "./window.js";
 
 export const STREAM_SNAPSHOT_FORMAT = "lspo-stream-sampler";
@@ -39,7 +40,7 @@ export interface StreamSamplerSnapshot extends PendingState {
 interface StreamState {
   window: number[];
   pending: PendingState;
-  seen: Set<string>;
+  seen: UidSet;
   counts: OutcomeCounts;
   refill: RefillState;
 }
@@ -56,7 +57,7 @@ export class StreamSampler {
   readonly config: StreamSamplerConfig;
   private readonly window: LengthWindow;
   private readonly pending: PendingBatch;
-  private readonly seen: Set<string>;
+  private readonly seen: UidSet;
   private readonly counts: OutcomeCounts;
   private readonly refill: RefillController;
   private readonly arrivals: boolean;
@@ -69,7 +70,7 @@ export class StreamSampler {
     this.window = new LengthWindow(this.config.window, this.config.orderStatistics);
     for (const v of state?.window ?? []) this.window.push(v);
     this.pending = new PendingBatch(this.config.batchSize, state?.pending);
-    this.seen = state?.seen ?? new Set();
+    this.seen = state?.seen ?? new UidSet();
     this.counts = state?.counts ?? zeroCounts();
     this.refill = new RefillController(this.config.refill, this.config.batchSize, state?.refill);
   }
@@ -140,7 +141,7 @@ export class StreamSampler {
       window: this.window.toJSON(),
       ...p,
       pending: p.pending.map(plainGroup),
-      seen: [...this.seen],
+      seen: this.seen.values(),
       counts: { ...this.counts },
       refill: this.refill.state(),
     };
@@ -152,9 +153,7 @@ export class StreamSampler {
    */
   private admit(g: Group, length: number): Outcome | null {
     let outcome: Outcome | null = null;
-    const known = this.seen.size;
-    this.seen.add(g.uid); // one hash lookup: the set grows iff the uid is new
-    if (this.seen.size === known) outcome = "duplicate";
+    if (!this.seen.add(g.uid)) outcome = "duplicate";
     else {
       const acc = accuracyOf(g, this.config.correctAbove);
       if (acc !== "mixed") outcome = acc;
