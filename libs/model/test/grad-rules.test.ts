@@ -7,7 +7,7 @@ import { OPS, type Op } from "../src/graph/op-list.js";
 import * as E from "../src/graph/ops-elementwise.js";
 import * as L from "../src/graph/ops-linalg.js";
 import * as Y from "../src/graph/ops-layout.js";
-import { encodeModel } from "../src/graph/serialize.js";
+import { encodeModel, liveNodes } from "../src/graph/serialize.js";
 import { attentionAllowed, maskedSoftmax, rmsNorm, rope, ropeTables } from "../src/llama/layers.js";
 import { OrtSession } from "../src/runtime/session.js";
 import { checkGradients, type FdCase } from "./support/fd.js";
@@ -224,6 +224,21 @@ describe("autodiff - conventions at kinks (PyTorch's)", () => {
   });
   it("a value the loss does not use gets a zero gradient", async () => {
     expect(await grads(([a]) => E.mul(a, 2), [1, 2], [7, 8, 9])).toEqual([[2, 2], [0, 0, 0]]);
+  });
+});
+
+describe("autodiff - token log-prob backward", () => {
+  it("LogSoftmax after GatherElements backpropagates as one scatter-add (no zero [N, V] tensor, no Sub)", () => {
+    const g = new Graph();
+    const logits = g.input("logits", "float32", ["N", 7]);
+    const idx = g.input("idx", "int64", ["N", 1]);
+    const picked = Y.gatherElements(L.logSoftmax(logits, -1), idx, 1);
+    const [gl] = backward(L.sumAll(picked), [logits]);
+    g.output("g", gl);
+    const ops = liveNodes(g).nodes.map((n) => n.op);
+    expect(ops.filter((o) => o === "ScatterElements")).toHaveLength(1);
+    expect(ops).not.toContain("ConstantOfShape");
+    expect(ops).not.toContain("Sub");
   });
 });
 

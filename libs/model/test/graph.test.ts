@@ -65,6 +65,17 @@ describe("graph - serialisation and run", () => {
     expect(Array.from(new Float32Array(init.rawData.buffer.slice(init.rawData.byteOffset, init.rawData.byteOffset + 8)))).toEqual([1.5, -2]);
     expect(m.graph!.node.map((n) => n.opType)).toEqual(["Add", "Identity"]);
   });
+
+  it("graph - nodes and constants no output depends on are not written", () => {
+    const g = new Graph("dead");
+    const x = g.input("x", "float32", [2]);
+    E.exp(E.mul(x, 7)); // dead
+    g.output("y", E.add(x, 1));
+    const m = ModelProto.decode(encodeModel(g));
+    expect(m.graph!.node.map((n) => n.opType)).toEqual(["Add", "Identity"]);
+    expect(m.graph!.initializer).toHaveLength(1);
+    expect(m.graph!.input.map((i) => i.name)).toEqual(["x"]);
+  });
 });
 
 describe("graph - build-time checks", () => {

@@ -120,6 +120,20 @@ function pickGrad(c: GradContext, wins: (a: F, b: F) => Value<"bool">): (Value |
   return [when(c.need[0], () => share(a, b)), when(c.need[1], () => share(b, a))];
 }
 
+/** When `g` = ScatterElements(zeros, indices, updates, add) along `axis` with updates covering g's other axes. */
+function scatteredIntoZeros(g: F, axis: number): { indices: Value<"int64">; updates: F } | null {
+  const n = g.graph.producer(g);
+  if (!n || n.op !== "ScatterElements" || n.attrs.reduction?.value !== "add") return null;
+  const a = axis < 0 ? axis + g.rank : axis;
+  if (intAttr(n, "axis", 0) !== a) return null;
+  const zeros = n.inputs[0] && g.graph.producer(n.inputs[0]);
+  const fill = zeros?.op === "ConstantOfShape" ? zeros.attrs.value?.value : undefined;
+  if (!fill || typeof fill !== "object" || !("data" in fill) || Number(fill.data[0]) !== 0) return null;
+  const updates = n.inputs[2] as F;
+  if (!updates.shape.every((d, i) => i === a || d === g.shape[i])) return null;
+  return { indices: n.inputs[1] as Value<"int64">, updates };
+}
+
 const integerOnly: GradRule = (c) => {
   throw new GraphError(`${c.node.op} has no gradient (it computes integers, masks or shapes); an input that needs one: ${c.node.inputs.find((_, i) => c.need[i])}`);
 };
@@ -205,6 +219,14 @@ export const GRAD_RULES = {
   },
   LogSoftmax: (c) => {
     const [y, g, axis] = [out(c), gOf(c), intAttr(c.node, "axis", -1)];
+    const sparse = scatteredIntoZeros(g, axis);
+    if (sparse) {
+      // g is zero but for `updates` scattered along `axis` (the backward of picking token log-probs), so
+      // sum(g) = sum(updates) and g - softmax * sum(g) is one scatter-add into -softmax * sum(updates):
+      // three passes over [N, V] instead of six, and no zero tensor of that size.
+      const base = E.mul(E.exp(y), E.neg(L.reduceSum(sparse.updates, [axis], true)));
+      return [Y.scatterElements(base, sparse.indices, sparse.updates, axis, "add")];
+    }
     return [E.sub(g, E.mul(E.exp(y), L.reduceSum(g, [axis], true)))];
   },
   ReduceSum: (c) => [expandReduced(c, gOf(c)), null],

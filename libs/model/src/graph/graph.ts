@@ -98,6 +98,7 @@ export class Graph {
   private readonly dimSources = new Map<string, { value: Value; axis: number }>();
   private readonly dimCache = new Map<string, Value<"int64">>();
   private readonly constCache = new Map<string, Value>();
+  private readonly producers = new Map<string, Node>();
   private counter = 0;
 
   constructor(readonly name = "lspo") {}
@@ -164,8 +165,15 @@ export class Graph {
       if (v && v.graph !== this) throw new GraphError(`${op}: input '${v.name}' belongs to graph '${v.graph.name}', not '${this.name}'`);
     }
     const outputs = outs.map((o) => new Value(this, this.fresh(op.toLowerCase()), o.dtype, [...o.shape]));
-    this.nodes.push({ op, domain, inputs, outputs, attrs });
+    const node: Node = { op, domain, inputs, outputs, attrs };
+    this.nodes.push(node);
+    for (const o of outputs) this.producers.set(o.name, node);
     return outputs;
+  }
+
+  /** The node that computes `v` (undefined for inputs and constants). */
+  producer(v: Value): Node | undefined {
+    return this.producers.get(v.name);
   }
 
   /** Marks `value` as a graph output called `name` (through an Identity when the names differ). */

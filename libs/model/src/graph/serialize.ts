@@ -9,7 +9,7 @@ import {
   type ValueInfoProto,
 } from "@lspo/proto";
 import type { Tensor } from "../tensor.js";
-import type { Attr, Graph, Value } from "./graph.js";
+import type { Attr, Graph, Node, Value } from "./graph.js";
 import { onnxDType } from "./ops-elementwise.js";
 
 export const OPSET = 18;
@@ -55,16 +55,33 @@ function attribute(name: string, a: Attr): AttributeProto {
   return (ATTR_WRITERS[a.kind] as (b: AttributeProto, v: unknown) => AttributeProto)(base, a.value);
 }
 
+/**
+ * The nodes the outputs depend on, in order, and the initializers they read. Rules and builders may leave
+ * nodes nobody reads (a gradient rule that found a cheaper form); they are not written out.
+ */
+export function liveNodes(g: Graph): { nodes: Node[]; initializers: [string, Tensor][] } {
+  const need = new Set(g.outputs.map((o) => o.value.name));
+  const keep: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.outputs.some((o) => need.has(o.name))) continue;
+    keep.push(n);
+    for (const v of n.inputs) if (v) need.add(v.name);
+  }
+  return { nodes: keep.reverse(), initializers: [...g.initializers].filter(([name]) => need.has(name)) };
+}
+
 export function toModelProto(g: Graph): ModelProto {
   if (g.outputs.length === 0) throw new Error(`graph '${g.name}' has no outputs`);
-  const domains = new Set(g.nodes.map((n) => n.domain).filter((d) => d !== ""));
+  const live = liveNodes(g);
+  const domains = new Set(live.nodes.map((n) => n.domain).filter((d) => d !== ""));
   return ModelProto.fromPartial({
     irVersion: BigInt(IR_VERSION),
     opsetImport: [{ domain: "", version: BigInt(OPSET) }, ...[...domains].map((domain) => ({ domain, version: 1n }))],
     producerName: "lspo",
     graph: {
       name: g.name,
-      node: g.nodes.map((n, i) => ({
+      node: live.nodes.map((n, i) => ({
         input: n.inputs.map((v) => v?.name ?? ""),
         output: n.outputs.map((v) => v.name),
         name: `${n.op}_${i}`,
@@ -72,7 +89,7 @@ export function toModelProto(g: Graph): ModelProto {
         domain: n.domain,
         attribute: Object.entries(n.attrs).map(([k, a]) => attribute(k, a)),
       })),
-      initializer: [...g.initializers].map(([name, t]) => tensorProto(name, t)),
+      initializer: live.initializers.map(([name, t]) => tensorProto(name, t)),
       input: g.inputs.map((v) => valueInfo(v.name, v)),
       output: g.outputs.map((o) => valueInfo(o.name, o.value)),
     },
