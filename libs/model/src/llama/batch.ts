@@ -77,3 +77,32 @@ export function makeTokenBatch(sequences: readonly (readonly number[])[], o: Tok
     attentionMask,
   };
 }
+
+/**
+ * Splits a batch into micro-batches of at most `rows` sequences (for gradient accumulation or memory-bounded
+ * forward passes). Every [B, ...] tensor, extras included, is cut along its first axis; scalar extras (shape
+ * []) are shared by all parts, so whole-batch normalisers stay whole-batch.
+ */
+export function splitBatch(batch: TokenBatch, rows: number): TokenBatch[] {
+  if (!Number.isInteger(rows) || rows <= 0) throw new BatchError(`splitBatch: rows must be a positive integer, got ${rows}`);
+  const B = batch.inputIds.shape[0];
+  const cut = <T extends Tensor>(t: T, name: string, from: number, to: number): T => {
+    if (t.shape.length === 0) return t;
+    if (t.shape[0] !== B) throw new BatchError(`splitBatch: ${name} has first dim ${t.shape[0]}, the batch has ${B} rows`);
+    const per = t.data.length / B;
+    return { ...t, shape: [to - from, ...t.shape.slice(1)], data: t.data.subarray(from * per, to * per) } as T;
+  };
+  const parts: TokenBatch[] = [];
+  for (let from = 0; from < B; from += rows) {
+    const to = Math.min(B, from + rows);
+    const part: TokenBatch = {
+      inputIds: cut(batch.inputIds, "inputIds", from, to),
+      targets: cut(batch.targets, "targets", from, to),
+      positionIds: cut(batch.positionIds, "positionIds", from, to),
+      attentionMask: cut(batch.attentionMask, "attentionMask", from, to),
+    };
+    if (batch.extras) part.extras = Object.fromEntries(Object.entries(batch.extras).map(([k, t]) => [k, cut(t, `extras.${k}`, from, to)]));
+    parts.push(part);
+  }
+  return parts;
+}

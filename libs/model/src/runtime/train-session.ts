@@ -4,7 +4,7 @@ import type { LlamaConfig } from "../config.js";
 import type { FloatDType } from "../graph/graph.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import type { TokenBatch } from "../llama/batch.js";
+import { splitBatch, type TokenBatch } from "../llama/batch.js";
 import { gradName, INPUT, forwardGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
 import type { Tensor, Weights } from "../tensor.js";
 import { OrtSession, type SessionOptions } from "./session.js";
@@ -35,9 +35,19 @@ export class ForwardSession {
     return new ForwardSession(config, await OrtSession.create(encodeModel(forwardGraph(config)), options));
   }
 
-  async logprobs(weights: Weights, batch: TokenBatch): Promise<Tensor<"float32">> {
+  /** log p(targets) [B, T]; `rowsPerPass` bounds the sequences per forward pass (memory), results are joined. */
+  async logprobs(weights: Weights, batch: TokenBatch, rowsPerPass = Infinity): Promise<Tensor<"float32">> {
     validateWeights(weights, this.config);
-    return (await this.session.run(batchFeeds(batch, weights), ["logprobs"])).logprobs as Tensor<"float32">;
+    const [B, T] = batch.inputIds.shape;
+    const parts = rowsPerPass >= B ? [batch] : splitBatch(batch, rowsPerPass);
+    const out = new Float32Array(B * T);
+    let row = 0;
+    for (const p of parts) {
+      const lp = (await this.session.run(batchFeeds(p, weights), ["logprobs"])).logprobs;
+      out.set(lp.data as Float32Array, row * T);
+      row += p.inputIds.shape[0];
+    }
+    return { dtype: "float32", shape: [B, T], data: out };
   }
 
   async logits(weights: Weights, batch: TokenBatch): Promise<Tensor<"float32">> {
