@@ -72,7 +72,7 @@ export class BatchSampler {
     const outcomes: (Outcome | null)[] = groups.map((g) => {
       if (!this.seen.add(g.uid)) return "duplicate";
       const acc = accuracyOf(g, config.correctAbove);
-      return acc === "mixed" ? null : acc; // null: a survivor, judged below
+      return acc === "mixed" || !config.accuracyFilter ? null : acc; // null: a survivor, judged below
     });
     const sorted = Float64Array.from(lengths.filter((_, i) => outcomes[i] === null)).sort();
     const thresholds = sorted.length > 0 ? thresholdsOfSorted(sorted, config) : null;
@@ -88,7 +88,7 @@ export class BatchSampler {
     const [batch = null] = this.pending.append(kept, "discard", () => thresholds);
     if (batch !== null) this.genRounds = 0;
     else if (config.maxGenRounds > 0 && this.genRounds >= config.maxGenRounds) {
-      throw new GenRoundsExceededError(this.genRounds, this.pending.groups.length, config.batchSize);
+      throw new GenRoundsExceededError(this.genRounds, this.pending.groups.length, config.batchSize, config.maxGenRounds);
     }
     return { decisions, thresholds, batch };
   }

@@ -2,6 +2,7 @@
 import { InvalidConfigError } from "./errors.js";
 import { orderStatisticsNames, type OrderStatisticsName } from "./order-stats.js";
 import {
+  describe,
   isBoolean,
   isFiniteNumber,
   isFraction,
@@ -20,6 +21,8 @@ export interface FilterConfig extends LengthLevels {
   readonly batchSize: number;
   /** false = accuracy filter only (the base algorithm's dynamic sampling, no length rule). */
   readonly lengthFilter: boolean;
+  /** false = keep all-correct / all-wrong groups too (original GRPO: no dynamic sampling). */
+  readonly accuracyFilter: boolean;
   /** An all-equal group whose shared reward is > this is "all-correct" (statistics only). */
   readonly correctAbove: number;
 }
@@ -48,12 +51,15 @@ export interface StreamSamplerConfig extends FilterConfig {
   readonly refill: RefillConfig;
 }
 
+const MAX_WINDOW = 1 << 26;
+
 const FILTER_OPTIONS: OptionTable<FilterConfig> = {
   batchSize: { check: isPositiveInt, doc: "B, groups per training batch" },
   lLow: { default: 0.3, check: isFraction, doc: "keep L <= Q(lLow)" },
   lHigh: { default: 0.65, check: isFraction, doc: "keep Q(lHigh) <= L <= Q(lMax)" },
   lMax: { default: 0.95, check: isFraction, doc: "drop L > Q(lMax)" },
   lengthFilter: { default: true, check: isBoolean, doc: "false = accuracy filter only" },
+  accuracyFilter: { default: true, check: isBoolean, doc: "false = all-equal groups survive too (no dynamic sampling)" },
   correctAbove: { default: 0, check: isFiniteNumber, doc: "reward above which an all-equal group counts as all-correct" },
 };
 
@@ -65,7 +71,8 @@ const BATCH_OPTIONS: OptionTable<BatchSamplerConfig> = {
 
 const STREAM_OPTIONS: OptionTable<Omit<StreamSamplerConfig, "refill">> = {
   ...FILTER_OPTIONS,
-  window: { check: isPositiveInt, doc: "W, window capacity in slots" },
+  // The ring is a Float64Array of W slots: 2^26 (512 MiB) is far beyond any useful window.
+  window: { check: (v) => (isPositiveInt(v) === null && (v as number) <= MAX_WINDOW ? null : `an integer in 1..${MAX_WINDOW}`), doc: "W, window capacity in slots" },
   windowCounts: { default: "survivors", check: oneOf("survivors", "arrivals"), doc: "slot = surviving group's length, or one arrival" },
   warmup: { default: "judge", check: oneOf("judge", "accept", "reject"), doc: "policy while the window holds fewer than warmupFill slots" },
   warmupFill: { derive: (c) => c.window as number, check: isPositiveInt, doc: "slots that end the warm-up (default: W)" },
@@ -86,6 +93,9 @@ export function resolveBatchConfig(given: unknown): BatchSamplerConfig {
 
 export function resolveStreamConfig(given: unknown): StreamSamplerConfig {
   const what = "stream sampler";
+  if (given !== undefined && (typeof given !== "object" || given === null || Array.isArray(given))) {
+    throw new InvalidConfigError("", `${what}: options must be an object, got ${describe(given)}`);
+  }
   const { refill, ...rest } = (given ?? {}) as { refill?: unknown };
   const c = resolveOptions(STREAM_OPTIONS, rest, what);
   checkLevels(c, what);

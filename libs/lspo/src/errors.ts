@@ -43,10 +43,11 @@ export class GenRoundsExceededError extends Error {
     readonly rounds: number,
     readonly pending: number,
     readonly batchSize: number,
+    readonly maxGenRounds: number,
   ) {
     super(
       `batch sampler: ${rounds} generation rounds kept only ${pending} of the ${batchSize} groups a training batch needs ` +
-        `(maxGenRounds = ${rounds}). The prompts are probably all solved or all failed; check the data's difficulty, ` +
+        `(maxGenRounds = ${maxGenRounds}). The prompts are probably all solved or all failed; check the data's difficulty, ` +
         `raise maxGenRounds, use a larger generation batch, or set maxGenRounds: 0 for no cap.`,
     );
   }

@@ -156,7 +156,7 @@ export class StreamSampler {
     if (!this.seen.add(g.uid)) outcome = "duplicate";
     else {
       const acc = accuracyOf(g, this.config.correctAbove);
-      if (acc !== "mixed") outcome = acc;
+      if (acc !== "mixed" && this.config.accuracyFilter) outcome = acc;
     }
     if (outcome === null) this.window.push(length);
     else if (this.arrivals) this.window.push(NaN);

@@ -91,6 +91,8 @@ describe("batch sampler - the paper's rule, worked by hand", () => {
     expect(err).toBeInstanceOf(GenRoundsExceededError);
     expect((err as Error).message).toContain("2 generation rounds kept only 1 of the 4 groups");
     expect((err as Error).message).toContain("maxGenRounds: 0 for no cap");
+    // Every further unfilled round fails again, still naming the configured cap.
+    expect(() => s.addGenerationBatch([allEqual("e", 0)])).toThrow("3 generation rounds kept only 1 of the 4 groups a training batch needs (maxGenRounds = 2)");
   });
 
   it("has no cap with maxGenRounds 0", () => {

@@ -97,6 +97,8 @@ describe("stream sampler - judged on arrival, worked by hand", () => {
     expect(() => createStreamSampler({ batchSize: 2, window: 4, warmup: "wait" })).toThrow("option 'warmup' must be one of 'judge', 'accept', 'reject', got \"wait\"");
     expect(() => createStreamSampler({ batchSize: 2, window: 4, orderStatistics: "heap" })).toThrow("option 'orderStatistics' must be one of 'fenwick', 'treap'");
     expect(() => createStreamSampler({ batchSize: 2, window: 4, refill: { zz: 1 } })).toThrow("stream sampler: refill: unknown option 'zz'. Valid options: prior, priorWeight, memory, z, ahead, maxInFlight");
+    expect(() => createStreamSampler({ batchSize: 2, window: 2 ** 27 })).toThrow("option 'window' must be an integer in 1..67108864, got 134217728");
+    expect(() => createStreamSampler(7)).toThrow("stream sampler: options must be an object, got 7");
     expect(createStreamSampler({ batchSize: 3, window: 4 }).config.refill.maxInFlight).toBe(12);
     expect(createStreamSampler({ batchSize: 3, window: 4 }).config.warmupFill).toBe(4);
   });
