@@ -7,13 +7,14 @@ import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
 import { publishMessage } from "./publish.js";
 
+/** One consumed message. `ack`/`nak`/`working`/`term` are methods: call them on the delivery (`d.ack()`). */
 export interface Delivery<T> {
-  body: T;
-  subject: string;
+  readonly body: T;
+  readonly subject: string;
   /** Stream sequence: stable across redeliveries. */
-  seq: number;
+  readonly seq: number;
   /** 1 on first delivery. */
-  deliveryCount: number;
+  readonly deliveryCount: number;
   ack(): void;
   /** Redeliver (after `delayMs`). */
   nak(delayMs?: number): void;
@@ -53,6 +54,39 @@ export interface DeadLetter {
   /** The first 64 KB of the original payload, for inspection. */
   payload: Uint8Array;
   at: Date;
+}
+
+/**
+ * A delivery as a class: one allocation per message, methods on the prototype, and the JetStream
+ * metadata (parsed from the reply subject) read only when asked. Building four closures and parsing the
+ * metadata for every message cost as much as decoding a 1 KB payload.
+ */
+class JsDelivery<T> implements Delivery<T> {
+  constructor(
+    readonly body: T,
+    private readonly msg: JsMsg,
+  ) {}
+  get subject(): string {
+    return this.msg.subject;
+  }
+  get seq(): number {
+    return this.msg.seq;
+  }
+  get deliveryCount(): number {
+    return this.msg.info.deliveryCount;
+  }
+  ack(): void {
+    this.msg.ack();
+  }
+  nak(delayMs?: number): void {
+    this.msg.nak(delayMs);
+  }
+  working(): void {
+    this.msg.working();
+  }
+  term(reason?: string): void {
+    this.msg.term(reason);
+  }
 }
 
 export function deadLetterSubject(stream: string): string {
@@ -100,16 +134,7 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
         await reject(m, failure, (err as Error).message);
         continue;
       }
-      yield {
-        body: body as T,
-        subject: m.subject,
-        seq: m.seq,
-        deliveryCount: m.info.deliveryCount,
-        ack: () => m.ack(),
-        nak: (delayMs?: number) => m.nak(delayMs),
-        working: () => m.working(),
-        term: (reason?: string) => m.term(reason),
-      };
+      yield new JsDelivery<T>(body as T, m);
     }
   }
 

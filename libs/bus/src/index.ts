@@ -1,6 +1,7 @@
 // Public entry of @lspo/bus: NATS connection, JetStream streams/consumers, KV, object store, msgpackr codec.
 export { NatsServerError, DecodeError, type DecodeFailure } from "./errors.js";
 export { SCHEMA_VERSION, encodeEnvelope, decodeEnvelope, int32Of, float32Of, bytesOf, type Envelope } from "./codec.js";
+export { leaseEnvelope, leasePoolStats, type LeasedEnvelope } from "./lease.js";
 export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { connectBus, busOptionsFromEnv, type BusOptions } from "./connection.js";
 export { STREAMS, KV_BUCKETS, OBJECT_STORES, subjectFor, type StreamSpec } from "./subjects.js";
@@ -12,6 +13,7 @@ export {
   validateVerifiedGroup,
   validateTrainingBatch,
   validateWeightsRef,
+  firstNonFiniteFloat32,
   type Validator,
 } from "./messages.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";

@@ -1,7 +1,7 @@
 // Typed, idempotent publishing: the message id makes JetStream drop a retried publish inside the
 // stream's duplicate window, so a retry never duplicates a group downstream.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
-import { encodeEnvelope } from "./codec.js";
+import { leaseEnvelope } from "./lease.js";
 
 export interface PublishOptions {
   /** Idempotency key (e.g. the prompt uid + stage). */
@@ -21,12 +21,14 @@ export async function publishMessage<T>(
   body: T,
   opts: PublishOptions = {},
 ): Promise<Published> {
-  const data = encodeEnvelope(kind, body);
+  const lease = leaseEnvelope(kind, body);
+  const bytes = lease.bytes.byteLength;
   const retries = opts.retries ?? 20;
   for (let attempt = 0; ; attempt++) {
     try {
-      const ack = await js.publish(subject, data, opts.msgId ? { msgID: opts.msgId } : undefined);
-      return Object.assign(ack, { bytes: data.byteLength });
+      const ack = await js.publish(subject, lease.bytes, opts.msgId ? { msgID: opts.msgId } : undefined);
+      lease.release(); // acknowledged: the client holds no reference to the bytes any more
+      return Object.assign(ack, { bytes });
     } catch (err) {
       // Safe to retry only because the message id deduplicates; without one a retry could double-publish.
       if (attempt >= retries || !opts.msgId) throw err;
