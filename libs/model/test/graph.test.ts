@@ -124,6 +124,18 @@ describe("session - errors name what is wrong", () => {
     await expect(s.run({ x: f32([2], [1, 2]) }, ["q"])).rejects.toThrow(SessionRunError);
   });
 
+  it("session - owned with `await using`: released at the end of the block", async () => {
+    const g = new Graph();
+    g.output("y", E.exp(g.input("x", "float32", [1])));
+    let kept: OrtSession;
+    {
+      await using s = await OrtSession.create(encodeModel(g));
+      kept = s;
+      expect((await s.run({ x: f32([1], [0]) })).y.data[0]).toBe(1);
+    }
+    await expect(kept.run({ x: f32([1], [0]) })).rejects.toThrow();
+  });
+
   it("providers - cuda without its binaries names what to install", async () => {
     const g = new Graph();
     g.output("y", E.exp(g.input("x", "float32", [2])));

@@ -61,4 +61,8 @@ export class OnnxDecoder implements IncrementalDecoder {
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }

@@ -79,4 +79,8 @@ export class OrtSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }

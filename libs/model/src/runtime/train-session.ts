@@ -58,6 +58,10 @@ export class ForwardSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }
 
 export interface ForwardBackward<D extends FloatDType = "float32"> {
@@ -107,5 +111,9 @@ export class GradientSession<D extends FloatDType = "float32"> {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
   }
 }

@@ -67,4 +67,8 @@ export class OnnxAdamW {
   async release(): Promise<void> {
     await this.session.release();
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }

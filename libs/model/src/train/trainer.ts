@@ -134,6 +134,10 @@ export class Trainer {
     await this.grad.release();
     await this.onnxAdamW?.release();
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
 }
 
 function copyState(s: AdamWState): AdamWState {
