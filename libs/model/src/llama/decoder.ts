@@ -26,7 +26,7 @@ export interface KvSlice<D extends FloatDType> {
 
 export interface DecoderInputs<D extends FloatDType> {
   ids: Value<"int64">; // [B, T]
-  positions: Value<"int64">; // [B, T], following the attention mask (left padding shifts them)
+  positions: Value<"int64">; // [B, T], following the attention mask (so left padding does not shift them)
   mask: Value<"int64">; // [B, S]: 1 for real tokens, 0 for padding, over cached + new keys
   /** Per layer, the cached keys/values (inference); absent for full-sequence graphs. */
   past?: KvSlice<D>[];
@@ -35,7 +35,8 @@ export interface DecoderInputs<D extends FloatDType> {
 export interface DecoderOutputs<D extends FloatDType> {
   /** Final-norm hidden states of every new token, [N, D] (row n = b * T + t). */
   hidden: Value<D>;
-  /** Per layer, this call's keys/values, time-major [T, B, Hkv, hd] (post-RoPE, as cached). */
+  /** Per layer, this call's keys/values (post-RoPE, as cached): time-major [T, B, Hkv, hd] when `past` is given,
+   *  else [B, T, Hkv, hd]. */
   present: KvSlice<D>[];
 }
 
@@ -52,7 +53,7 @@ function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> |
   return c.cfg.attentionBias ? c.p(`${name}.bias`) : null;
 }
 
-/** x [N, D] -> per-head [B, T, heads, hd], with Qwen3's q/k norm and RoPE applied. */
+/** x [N, D] -> per-head [B, T, heads, hd], with Qwen3's q/k norm when the config has it (RoPE comes after). */
 function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: number, norm: string | null): Value<D> {
   const { headDim: hd } = c.cfg;
   let h = reshape(linear(x, c.p(`${proj}.weight`), optionalBias(c, proj)), [c.B, c.T, n, hd]); // [B, T, n, hd]
