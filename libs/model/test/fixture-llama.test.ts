@@ -56,6 +56,9 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("fixture - tiny Llama against transformers"
     expect(maxAbs(step.logits.data, lastRef)).toBeLessThanOrEqual(1e-4);
     expect(step.newKeys[0].shape).toEqual([T, B, config.numKvHeads, config.headDim]);
     expect(step.newKeys[0].data.length).toBe(T * B * W);
+    const wrongMask = { ...batch.attentionMask, shape: [B, T + 1], data: new BigInt64Array(B * (T + 1)).fill(1n) };
+    await expect(dec.step({ inputIds: batch.inputIds, positionIds: batch.positionIds, attentionMask: wrongMask, pastKeys: empty(), pastValues: empty() }))
+      .rejects.toThrow(`OnnxDecoder.step: attentionMask is [${B},${T + 1}], expected [${B},${T}] (past 0 + new ${T})`);
     await fwd.release();
     await dec.release();
   });

@@ -40,6 +40,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     if (input.pastKeys.length !== L || input.pastValues.length !== L) {
       throw new Error(`OnnxDecoder.step: need past keys/values for ${L} layers, got ${input.pastKeys.length}/${input.pastValues.length}`);
     }
+    checkStep(this.config, input);
     const feeds: Record<string, Tensor> = {
       [INPUT.ids]: input.inputIds,
       [INPUT.positions]: input.positionIds,
@@ -65,4 +66,19 @@ export class OnnxDecoder implements IncrementalDecoder {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }
+}
+
+/** Shapes of one step, checked before onnxruntime sees them (its errors name graph nodes, not our inputs). */
+function checkStep(c: LlamaConfig, input: DecoderStepInput): void {
+  const fail = (msg: string): never => {
+    throw new Error(`OnnxDecoder.step: ${msg}`);
+  };
+  const [B, T] = input.inputIds.shape;
+  if (input.inputIds.shape.length !== 2 || !(T > 0)) fail(`inputIds must be [B, T] with T > 0, got [${input.inputIds.shape}]`);
+  if (input.positionIds.shape.join() !== `${B},${T}`) fail(`positionIds is [${input.positionIds.shape}], inputIds is [${B},${T}]`);
+  const P = input.pastKeys[0].shape[0];
+  const kv = `${P},${B},${c.numKvHeads},${c.headDim}`;
+  input.pastKeys.forEach((t, i) => t.shape.join() !== kv && fail(`pastKeys[${i}] is [${t.shape}], expected [${kv}] (time-major [P, B, Hkv, hd])`));
+  input.pastValues.forEach((t, i) => t.shape.join() !== kv && fail(`pastValues[${i}] is [${t.shape}], expected [${kv}] (time-major [P, B, Hkv, hd])`));
+  if (input.attentionMask.shape.join() !== `${B},${P + T}`) fail(`attentionMask is [${input.attentionMask.shape}], expected [${B},${P + T}] (past ${P} + new ${T})`);
 }
