@@ -17,11 +17,14 @@ export interface Group {
 
 const FIELDS = ["uid", "lengths", "rewards", "correct"];
 
-/** Where a group came from, for messages; a function is called only when a message is needed (hot path). */
-export type GroupContext = string | (() => string);
+/**
+ * Where a group came from, for messages. A function is called (with the value being checked) only when a
+ * message is needed, so the hot path builds no strings and allocates nothing.
+ */
+export type GroupContext = string | ((value: unknown) => string);
 
-function fail(context: GroupContext, field: string, what: string): never {
-  throw new InvalidGroupError(field, `${typeof context === "string" ? context : context()}: field '${field}' ${what}`);
+function fail(context: GroupContext, value: unknown, field: string, what: string): never {
+  throw new InvalidGroupError(field, `${typeof context === "string" ? context : context(value)}: field '${field}' ${what}`);
 }
 
 /**
@@ -31,40 +34,40 @@ function fail(context: GroupContext, field: string, what: string): never {
  */
 export function validateGroup(value: unknown, context: GroupContext, strict = false): Group {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    const where = typeof context === "string" ? context : context();
+    const where = typeof context === "string" ? context : context(value);
     throw new InvalidGroupError("", `${where}: a group must be an object {uid, lengths, rewards}, got ${describe(value)}`);
   }
   const g = value as Record<string, unknown>;
   if (strict) {
     for (const key of Object.keys(g)) {
-      if (!FIELDS.includes(key)) fail(context, key, `is not a group field (valid fields: ${FIELDS.join(", ")})`);
+      if (!FIELDS.includes(key)) fail(context, value, key, `is not a group field (valid fields: ${FIELDS.join(", ")})`);
     }
   }
-  if (typeof g.uid !== "string" || g.uid.length === 0) fail(context, "uid", `must be a non-empty string, got ${describe(g.uid)}`);
+  if (typeof g.uid !== "string" || g.uid.length === 0) fail(context, value, "uid", `must be a non-empty string, got ${describe(g.uid)}`);
   const { lengths, rewards, correct } = g;
   if (!Array.isArray(lengths) || lengths.length === 0) {
-    fail(context, "lengths", `must be a non-empty array of token counts, got ${describe(lengths)}`);
+    fail(context, value, "lengths", `must be a non-empty array of token counts, got ${describe(lengths)}`);
   }
   for (let i = 0; i < lengths.length; i++) {
     const x = lengths[i];
     // Token counts are integers; that also makes every mean length an exact rational (see meanLength).
-    if (!Number.isSafeInteger(x) || x < 0) fail(context, `lengths[${i}]`, `must be a non-negative integer token count, got ${describe(x)}`);
+    if (!Number.isSafeInteger(x) || x < 0) fail(context, value, `lengths[${i}]`, `must be a non-negative integer token count, got ${describe(x)}`);
   }
-  if (!Array.isArray(rewards)) fail(context, "rewards", `must be an array of numbers, got ${describe(rewards)}`);
+  if (!Array.isArray(rewards)) fail(context, value, "rewards", `must be an array of numbers, got ${describe(rewards)}`);
   if (rewards.length !== lengths.length) {
-    fail(context, "rewards", `has ${rewards.length} entries but 'lengths' has ${lengths.length} (one reward per response)`);
+    fail(context, value, "rewards", `has ${rewards.length} entries but 'lengths' has ${lengths.length} (one reward per response)`);
   }
   for (let i = 0; i < rewards.length; i++) {
     const r = rewards[i];
-    if (typeof r !== "number" || !Number.isFinite(r)) fail(context, `rewards[${i}]`, `must be a finite number, got ${describe(r)}`);
+    if (typeof r !== "number" || !Number.isFinite(r)) fail(context, value, `rewards[${i}]`, `must be a finite number, got ${describe(r)}`);
   }
   if (correct !== undefined) {
-    if (!Array.isArray(correct)) fail(context, "correct", `must be an array of booleans, got ${describe(correct)}`);
+    if (!Array.isArray(correct)) fail(context, value, "correct", `must be an array of booleans, got ${describe(correct)}`);
     if (correct.length !== lengths.length) {
-      fail(context, "correct", `has ${correct.length} entries but 'lengths' has ${lengths.length} (one verdict per response)`);
+      fail(context, value, "correct", `has ${correct.length} entries but 'lengths' has ${lengths.length} (one verdict per response)`);
     }
     for (let i = 0; i < correct.length; i++) {
-      if (typeof correct[i] !== "boolean") fail(context, `correct[${i}]`, `must be true or false, got ${describe(correct[i])}`);
+      if (typeof correct[i] !== "boolean") fail(context, value, `correct[${i}]`, `must be true or false, got ${describe(correct[i])}`);
     }
   }
   return value as Group;

@@ -45,12 +45,10 @@ interface StreamState {
   refill: RefillState;
 }
 
-/** A group's name in messages; built only when a message is (the offer path is hot). */
-function groupContext(g: unknown): () => string {
-  return () => {
-    const uid = (g as { uid?: unknown } | null)?.uid;
-    return typeof uid === "string" ? `group ${JSON.stringify(uid)}` : "group";
-  };
+/** A group's name in messages; called only when a message is built (the offer path is hot). */
+function groupContext(g: unknown): string {
+  const uid = (g as { uid?: unknown } | null)?.uid;
+  return typeof uid === "string" ? `group ${JSON.stringify(uid)}` : "group";
 }
 
 export class StreamSampler {
@@ -77,7 +75,7 @@ export class StreamSampler {
 
   /** Judges one arriving group now; a kept group completing the pending batch emits it. */
   offer(group: Group): Offered {
-    validateGroup(group, groupContext(group));
+    validateGroup(group, groupContext);
     const length = meanLength(group);
     const outcome = this.admit(group, length) ?? this.judge(length);
     const kept = this.record(outcome);
@@ -91,7 +89,7 @@ export class StreamSampler {
    * and overflow "discard", this reproduces batch mode exactly (the README explains why).
    */
   offerGenerationBatch(groups: readonly Group[]): { decisions: Decision[]; batches: TrainingBatch[] } {
-    groups.forEach((g, i) => validateGroup(g, () => `generation batch item ${i} (${groupContext(g)()})`));
+    groups.forEach((g, i) => validateGroup(g, () => `generation batch item ${i} (${groupContext(g)})`));
     const lengths = groups.map(meanLength);
     const early = groups.map((g, i) => this.admit(g, lengths[i]));
     const decisions = groups.map((g, i): Decision => {
@@ -125,11 +123,6 @@ export class StreamSampler {
       window: { slots: this.window.slots, lengths: this.window.lengths, capacity: this.window.capacity },
       genRounds: null,
     };
-  }
-
-  /** Typed bytes held by the window (ring + index), for the benchmark. */
-  windowBytes(): number {
-    return this.window.byteSize();
   }
 
   snapshot(): StreamSamplerSnapshot {
