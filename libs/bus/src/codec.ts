@@ -9,7 +9,9 @@ export const SCHEMA_VERSION = 1;
 
 // `int64AsType: "bigint"` keeps uint64 proto fields (forceLong=bigint) as bigint after a round trip;
 // numbers are never encoded as 64-bit integers by msgpackr, so they stay numbers.
-const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: "bigint", mapsAsObjects: true });
+// `copyBuffers`: decoded byte arrays must own their memory. Without it they are views into the input, and
+// NATS reuses its receive buffers: a group held by the sampler would later read another message's bytes.
+const packr = new Packr({ moreTypes: true, useRecords: false, int64AsType: "bigint", mapsAsObjects: true, copyBuffers: true });
 
 export interface Envelope<T = unknown> {
   v: number;

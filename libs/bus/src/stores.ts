@@ -38,8 +38,33 @@ export async function putBlob(store: ObjectStore, name: string, bytes: Uint8Arra
   await store.putBlob({ name }, bytes);
 }
 
+/**
+ * The bytes under `name`, checked against the object's SHA-256 digest by the object store. Chunks are copied
+ * into one buffer of the recorded size as they arrive: the object store's own getBlob keeps every chunk and
+ * then concatenates them, which holds ~2.2x the object at its peak (a 1 GB weights fetch peaked at 2.3 GB of
+ * RSS per rollout actor, bench/weights.ts) and copies it twice.
+ */
 export async function getBlob(store: ObjectStore, name: string): Promise<Uint8Array> {
-  const bytes = await store.getBlob(name);
-  if (!bytes) throw new Error(`object '${name}' not found in the object store`);
-  return bytes;
+  const r = await store.get(name);
+  if (!r) throw new Error(`object '${name}' not found in the object store`);
+  const out = new Uint8Array(r.info.size);
+  const reader = r.data.getReader();
+  let at = 0;
+  const fill = async (): Promise<void> => {
+    for (;;) {
+      // A digest mismatch errors the stream: read() rejects with the object store's message.
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (at + value.byteLength > out.byteLength) {
+        await reader.cancel();
+        throw new Error(`object '${name}' has more than its recorded ${out.byteLength} bytes`);
+      }
+      out.set(value, at);
+      at += value.byteLength;
+    }
+  };
+  const [failure] = await Promise.all([r.error, fill()]);
+  if (failure) throw failure;
+  if (at !== out.byteLength) throw new Error(`object '${name}' ended after ${at} of its recorded ${out.byteLength} bytes`);
+  return out;
 }

@@ -3,7 +3,9 @@
 import { randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getSha256Backend } from "@nats-io/obj";
-import { connectBus, getBlob, openObjectStore, putBlob, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import {
+  connectBus, getBlob, jetstream, jetstreamManager, openObjectStore, putBlob, startNatsServer, type NatsConnection, type NatsServer,
+} from "@lspo/bus";
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -30,5 +32,49 @@ describe("stores - object store", () => {
     expect(got.byteLength).toBe(blob.byteLength);
     expect(Buffer.compare(got, blob)).toBe(0);
     await expect(getBlob(store, "nope")).rejects.toThrow(/'nope' not found/);
+  });
+
+  it("refuses an object whose chunks were tampered with: the digest no longer matches", async () => {
+    const store = await openObjectStore(nc, "test-tamper");
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const blob = randomFillSync(new Uint8Array(512 * 1024)); // 4 chunks of 128 KB
+    const tampers = {
+      // Replace the first chunk with different bytes of the same length.
+      "same-size": async (subject: string, firstSeq: number) => {
+        await jsm.streams.deleteMessage("OBJ_test-tamper", firstSeq);
+        await js.publish(subject, randomFillSync(new Uint8Array(128 * 1024)));
+      },
+      // One more chunk than the object records.
+      "extra-chunk": async (subject: string) => {
+        await js.publish(subject, new Uint8Array(10));
+      },
+    };
+    for (const [name, tamper] of Object.entries(tampers)) {
+      await putBlob(store, name, blob);
+      const subject = `$O.test-tamper.C.${(await store.info(name))!.nuid}`;
+      const first = await jsm.streams.getMessage("OBJ_test-tamper", { next_by_subj: subject, seq: 0 });
+      await tamper(subject, first!.seq);
+      await expect(getBlob(store, name), name).rejects.toThrow(/digests do not match/);
+    }
+  });
+
+  it("refuses bytes that disagree with the object's recorded size, even when the digest matches", async () => {
+    const store = await openObjectStore(nc, "test-size");
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const blob = randomFillSync(new Uint8Array(300 * 1024));
+    for (const [name, delta, message] of [
+      ["recorded-smaller", -1, /has more than its recorded 307199 bytes/],
+      ["recorded-larger", +1, /ended after 307200 of its recorded 307201 bytes/],
+    ] as const) {
+      await putBlob(store, name, blob);
+      // Rewrite the object's metadata (its latest message on the meta subject) with another size.
+      const metaSubject = `$O.test-size.M.${Buffer.from(name).toString("base64url")}=`;
+      const meta = await jsm.streams.getMessage("OBJ_test-size", { last_by_subj: metaSubject });
+      const info = JSON.parse(new TextDecoder().decode(meta!.data)) as { size: number };
+      await js.publish(metaSubject, new TextEncoder().encode(JSON.stringify({ ...info, size: info.size + delta })));
+      await expect(getBlob(store, name), name).rejects.toThrow(message);
+    }
   });
 });

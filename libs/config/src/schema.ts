@@ -61,6 +61,10 @@ export const TaskSchema = z.strictObject({
   synthetic: z.record(z.string(), z.unknown()).default({}),
   /** Dataset options (path, format, field mapping) for kind: dataset. */
   dataset: z.record(z.string(), z.unknown()).default({}),
+  /** Plain prompt template with one {prompt} placeholder; the demo policy was pretrained with the default. */
+  template: z.string().default("{prompt}\n"),
+  /** Distinct training problems drawn from the synthetic task (the cursor walks them, epoch after epoch). */
+  poolSize: positiveInt.default(4096),
   /** zero-one: 1/0; plus-minus-one: +1/-1 (DAPO's paper). */
   reward: z.enum(["zero-one", "plus-minus-one"]).default("zero-one"),
 });
@@ -93,6 +97,8 @@ export const SamplerSchema = z.strictObject({
   mode: z.enum(["stream", "batch"]).default("stream"),
   /** false = the base algorithm's accuracy filter only (no LSPO length rule). */
   lengthFilter: z.boolean().default(true),
+  /** false = keep all-correct / all-wrong groups too (original GRPO, no dynamic sampling; smoke runs). */
+  accuracyFilter: z.boolean().default(true),
   /** B: groups per training batch. */
   batchSize: positiveInt.default(8),
   /** W: window of recent per-prompt lengths (stream mode). */

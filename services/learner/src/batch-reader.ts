@@ -19,7 +19,7 @@ export async function* readBatches(
   onReject: (seq: number, reason: string) => void,
 ): AsyncGenerator<BatchMessage> {
   const consumer = await js.consumers.get(STREAMS.batches.name, {
-    filter_subjects: [subject],
+    filter_subjects: subject, // a single string becomes filter_subject: nats-server 2.9 has no filter_subjects
     deliver_policy: fromSeq > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
     ...(fromSeq > 1 ? { opt_start_seq: fromSeq } : {}),
   });

@@ -6,7 +6,6 @@ import { OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet } fr
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
-import { Struct } from "@lspo/proto";
 import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
 import { MetricsFile } from "@lspo/telemetry";
 import { readModelDir } from "@lspo/tasks";
@@ -94,8 +93,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
               ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
               return {
                 effectiveStep: BigInt(effective),
-                active: { name: core.algorithm.active.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(core.algorithm.active.params))) },
-                pending: { name: pending.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(pending.params))) },
+                active: { name: core.algorithm.active.name, overrides: JSON.parse(JSON.stringify(core.algorithm.active.params)) },
+                pending: { name: pending.name, overrides: JSON.parse(JSON.stringify(pending.params)) },
               };
             } catch (err) {
               if (err instanceof InvalidSpecError || err instanceof UnknownNameError) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `spec: ${err.message}`);
@@ -114,11 +113,11 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: { step: core.step, trainedGroups, duplicates, batchSeq: lastSeq },
+              counters: { step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed },
             },
             step: BigInt(core.step),
             policyVersion: BigInt(core.step),
-            algorithm: { name: core.algorithm.active.name, overrides: Struct.wrap(JSON.parse(JSON.stringify(core.algorithm.active.params))) },
+            algorithm: { name: core.algorithm.active.name, overrides: JSON.parse(JSON.stringify(core.algorithm.active.params)) },
           })),
         },
       },
@@ -134,11 +133,20 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     await turn; // finish the update in hand
   });
 
+  let stale = 0;
+  let batchesConsumed = checkpoint ? core.step : 0;
   const train = async (seq: number, batch: TrainingBatch) => {
+    batchesConsumed++;
     const fresh = batch.groups.filter((g) => {
       const uid = g.group!.uid;
       if (trainedUids.has(uid)) {
         duplicates++;
+        return false;
+      }
+      // The staleness bound holds at the moment of use: a group that waited in the sampler while the
+      // learner moved on is dropped and counted here, never silently trained on.
+      if (core.step - Number(g.group!.policyVersion) > config.run.maxOffPolicySteps) {
+        stale++;
         return false;
       }
       return true;
@@ -160,6 +168,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       batchIndex: Number(batch.batchIndex),
       thresholds: batch.thresholds ?? null,
       policyLag: Math.max(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
+      staleDropped: batch.groups.length - fresh.length,
     });
     ctx.log.info({ step: rec.step, loss: rec.loss, reward: rec.meanReward, algorithm: rec.algorithm }, "update");
     if (config.learner.checkpointEvery > 0 && core.step % config.learner.checkpointEvery === 0) {
@@ -178,6 +187,11 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       ctx.log.warn({ seq: s, reason }, "skipped a malformed training batch"),
     )) {
       if (stopping) break;
+      // The run is `run.steps` updates long: batches beyond it stay in the stream (unused, counted).
+      if (core.step >= config.run.steps) {
+        ctx.log.info({ step: core.step }, "reached run.steps; not training further");
+        break;
+      }
       await exclusive(() => train(seq, batch));
     }
   })().catch((err: Error) => {

@@ -26,8 +26,10 @@ export function promptIdsOf(p: PromptRequest, policy: Policy): number[] {
 
 export async function generateGroups(policy: Policy, prompts: readonly PromptRequest[], o: GroupOptions): Promise<RolloutGroup[]> {
   const seqs: number[][] = [];
+  const promptIds: number[][] = [];
   for (const p of prompts) {
     const ids = promptIdsOf(p, policy);
+    promptIds.push(ids);
     const G = Math.max(1, p.groupSize);
     for (let i = 0; i < G; i++) seqs.push(ids);
   }
@@ -42,7 +44,7 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
   const version = BigInt(policy.version);
   const out: RolloutGroup[] = [];
   let k = 0;
-  for (const p of prompts) {
+  for (const [pi, p] of prompts.entries()) {
     const G = Math.max(1, p.groupSize);
     const responses = [];
     for (let i = 0; i < G; i++, k++) {
@@ -54,7 +56,9 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
         text: policy.tokenizer.decode(tokens, { skipSpecialTokens: true }),
       });
     }
-    out.push({ uid: p.uid, prompt: p, responses, policyVersion: version, actor: o.actor, generatedAt: new Date() });
+    // The group carries the exact prompt tokens it was sampled from: the learner trains on those.
+    const prompt = { ...p, promptIds: bytesOf(Int32Array.from(promptIds[pi])) };
+    out.push({ uid: p.uid, prompt, responses, policyVersion: version, actor: o.actor, generatedAt: new Date() });
   }
   return out;
 }

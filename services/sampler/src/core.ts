@@ -32,6 +32,7 @@ export interface CoreSnapshot {
   round: string[];
   stale: number;
   unused: number;
+  received: number;
 }
 
 function lengthsOf(vg: VerifiedGroup): number[] {
@@ -43,7 +44,7 @@ function asGroup(vg: VerifiedGroup): Group {
 }
 
 function coreConfig(s: SamplerSettings) {
-  const filter = { batchSize: s.batchSize, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter };
+  const filter = { batchSize: s.batchSize, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter, accuracyFilter: s.accuracyFilter };
   return s.mode === "batch"
     ? filter
     : { ...filter, window: s.window, warmup: s.warmup, refill: s.maxInFlight > 0 ? { maxInFlight: s.maxInFlight } : {} };
@@ -55,6 +56,8 @@ export class SamplerCore {
   private round: string[] = [];
   private stale = 0;
   private unused = 0;
+  /** Distinct groups that reached the sampler (stale ones included, duplicates not): the accounting's base. */
+  private received = 0;
 
   constructor(
     private settings: SamplerSettings,
@@ -68,6 +71,7 @@ export class SamplerCore {
       this.round = [...snapshot.round];
       this.stale = snapshot.stale;
       this.unused = snapshot.unused;
+      this.received = snapshot.received ?? 0;
     } else {
       this.sampler = settings.mode === "batch" ? createBatchSampler(coreConfig(settings)) : createStreamSampler(coreConfig(settings));
     }
@@ -79,6 +83,12 @@ export class SamplerCore {
 
   /** Judges one verified group sampled by policy `group.policyVersion` while the learner is at `learnerVersion`. */
   offer(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+    const result = this.judge(vg, learnerVersion);
+    if (result.outcome !== "duplicate") this.received++;
+    return result;
+  }
+
+  private judge(vg: VerifiedGroup, learnerVersion: number): OfferResult {
     const uid = vg.group!.uid;
     if (Number(vg.group!.policyVersion) + this.maxOffPolicySteps < learnerVersion) {
       this.stale++;
@@ -120,8 +130,8 @@ export class SamplerCore {
     return Math.max(0, this.settings.genBatch - this.round.length - inFlight);
   }
 
-  stats(): SamplerStats & { stale: number; unused: number; gathering: number } {
-    return { ...this.sampler.stats(), stale: this.stale, unused: this.unused, gathering: this.round.length };
+  stats(): SamplerStats & { stale: number; unused: number; gathering: number; received: number } {
+    return { ...this.sampler.stats(), stale: this.stale, unused: this.unused, gathering: this.round.length, received: this.received };
   }
 
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
@@ -155,6 +165,7 @@ export class SamplerCore {
       round: [...this.round],
       stale: this.stale,
       unused: this.unused,
+      received: this.received,
     };
   }
 }

@@ -8,7 +8,6 @@ import {
 } from "@lspo/bus";
 import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
-import { Struct } from "@lspo/proto";
 import {
   ComponentState, SamplerMode, SamplerServiceService,
   type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
@@ -77,7 +76,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       offered: BigInt(s.offered),
       pending: s.pending,
       discardedOverflow: BigInt(s.discardedOverflow),
-      detail: Struct.wrap(JSON.parse(JSON.stringify(s))),
+      detail: JSON.parse(JSON.stringify(s)),
       unused: BigInt(s.unused),
     };
   };

@@ -1,0 +1,31 @@
+// `lspo serve <kind>`: run one service process (what the node agent launches, and what a container runs).
+import { configFromEnvOrArgs } from "@lspo/actors";
+import { resolveConfig } from "@lspo/config";
+
+export const summary = "run one service process: serve <rollout|verifier|sampler|learner> [--config <file> key=value ...]";
+
+const SERVICES: Record<string, () => Promise<(config: ReturnType<typeof configFromEnvOrArgs>) => Promise<unknown>>> = {
+  rollout: async () => (await import("@lspo/rollout")).runRollout,
+  verifier: async () => (await import("@lspo/verifier")).runVerifier,
+  sampler: async () => (await import("@lspo/sampler")).runSampler,
+  learner: async () => (await import("@lspo/learner")).runLearner,
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  if (!kind || kind === "--help" || kind === "-h") {
+    console.log(`usage: lspo serve <${Object.keys(SERVICES).join("|")}> [--config <file> [key=value ...]]\n\nWithout --config, the run config is read from LSPO_ACTOR_CONFIG (JSON), as the node agent passes it.`);
+    return kind ? 0 : 2;
+  }
+  const load = SERVICES[kind];
+  if (!load) {
+    console.error(`lspo serve: unknown service '${kind}'. Valid: ${Object.keys(SERVICES).join(", ")}`);
+    return 2;
+  }
+  let config = configFromEnvOrArgs(rest);
+  // LSPO_DEVICE (set per node pool in Kubernetes) overrides model.device, validated like any override.
+  if (process.env.LSPO_DEVICE) config = resolveConfig(config, [`model.device=${process.env.LSPO_DEVICE}`], "LSPO_DEVICE");
+  await (await load())(config);
+  // The service runs until SIGTERM (its context drains and exits).
+  return new Promise<number>(() => undefined);
+}

@@ -1,0 +1,328 @@
+// `lspo train`: one controller drives the run (verl's single-controller shape). It brings up NATS (embedded
+// unless nats.url is set), a node agent and the actors (learner, sampler, verifiers, rollout actors, each a
+// supervised process), evaluates the base policy, then feeds prompts as the sampler asks for them until the
+// learner has made `run.steps` updates, evaluates again, winds the pipeline down so every prompt is
+// accounted for, and writes summary.json. `--resume <run-dir>` continues a run from its last checkpoint.
+import { availableParallelism } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, openKv,
+  openObjectStore, publishMessage, putBlob, startNatsServer, subjectFor, type NatsServer,
+} from "@lspo/bus";
+import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, placeActors } from "@lspo/actors";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import type { RunConfig } from "@lspo/config";
+import { createModelFromSpec } from "@lspo/model";
+import {
+  ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
+} from "@lspo/proto";
+import { writeModelDir } from "@lspo/tasks";
+import { MetricsFile, createLogger } from "@lspo/telemetry";
+import { selfLauncher } from "../launcher.js";
+import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
+import { Progress } from "./progress.js";
+import { PromptSource, type PromptSourceState } from "./prompt-source.js";
+import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
+import { buildSummary, type Summary } from "./summary.js";
+
+export interface TrainOptions {
+  /** Resume the run in this directory from its last valid checkpoint. */
+  resume?: string;
+  /** Hook for tests: called once the actors are up (e.g. to kill one, or swap the algorithm). */
+  onStep?: (step: number, run: RunningRun) => Promise<void> | void;
+  quiet?: boolean;
+}
+
+export interface RunningRun {
+  dir: string;
+  config: RunConfig;
+  agent: NodeAgent;
+  registry: ActorRegistry;
+  natsUrl: string;
+}
+
+const log = createLogger("controller");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ActorFailedError extends Error {
+  override name = "ActorFailedError";
+}
+
+function logTail(path: string, lines = 5): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch((err: unknown) => {
+      if (err instanceof ActorFailedError) throw err;
+      return null;
+    });
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A model directory for the run: the configured one, or a fresh one from `model.init` in the run dir. */
+function prepareModel(config: RunConfig, dir: string): string {
+  if (config.model.dir) {
+    const d = resolve(config.model.dir);
+    if (!existsSync(join(d, "config.json"))) throw new Error(`model.dir ${d}: no config.json there (not a Hugging Face model directory)`);
+    return d;
+  }
+  if (Object.keys(config.model.init).length === 0) throw new Error("set model.dir (a Hugging Face model directory) or model.init (an `lspo model init` spec)");
+  const out = join(dir, "base-model");
+  if (!existsSync(join(out, "config.json"))) writeModelDir(out, createModelFromSpec(config.model.init, "model.init"));
+  return out;
+}
+
+export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<Summary> {
+  const t0 = Date.now();
+  const config: RunConfig = structuredClone(input);
+  const dir = opts.resume ? resolve(opts.resume) : createRunDir(config);
+  config.run.dir = dir;
+  config.model.dir = prepareModel(config, dir);
+  const metrics = new MetricsFile(join(dir, "metrics.jsonl"));
+  const owned: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const d of owned.reverse()) await d().catch(() => undefined);
+  };
+
+  try {
+    let nats: NatsServer | null = null;
+    if (!config.nats.url) {
+      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024 });
+      owned.push(() => nats!.stop());
+      config.nats.url = nats.url;
+    }
+    saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
+    writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString() });
+    const nc = await connectBus({ url: config.nats.url, name: "controller" });
+    owned.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, { replicas: config.nats.replicas });
+    const js = jetstream(nc);
+    const runId = config.run.name;
+    const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+    const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
+
+    // Resume: with the run's NATS store intact (the embedded server keeps it in the run dir) the sampler's
+    // latest snapshot and the data cursor are still there; on a fresh NATS they come from the checkpoint.
+    let sourceState: PromptSourceState | undefined;
+    if (opts.resume) {
+      const live = await kvGet<PromptSourceState>(samplerKv, `${runId}.cursor`, "Cursor").catch(() => null);
+      sourceState = live?.value ?? (await restoreFromCheckpoint(dir, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
+      metrics.append({ event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0 });
+    }
+    await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
+    const source = await PromptSource.create(config, sourceState);
+
+    const agent = await NodeAgent.start(nc, {
+      node: process.env.LSPO_NODE_NAME ?? "local",
+      cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
+      launcher: selfLauncher,
+      logDir: join(dir, "logs"),
+      backoffMs: 500,
+    });
+    owned.push(() => agent.stop());
+    const registry = agent.registry;
+    const configJson = JSON.stringify(config);
+    const place = (kind: string, count: number, maxRestarts: number) => placeActors(registry, { kind, count, cpus: 1, configJson, maxRestarts });
+    await place("learner", 1, config.learner.maxRestarts);
+    await place("sampler", 1, config.sampler.maxRestarts);
+    await place("verifier", config.verifier.actors, config.verifier.maxRestarts);
+    await place("rollout", config.rollout.actors, config.rollout.maxRestarts);
+    const running: RunningRun = { dir, config, agent, registry, natsUrl: config.nats.url };
+
+    const learner = actorHandle(registry, LearnerServiceService, "learner");
+    const sampler = actorHandle(registry, SamplerServiceService, "sampler");
+    const rollout = actorHandle(registry, RolloutServiceService, "rollout");
+    owned.push(async () => {
+      learner.close();
+      sampler.close();
+      rollout.close();
+    });
+    // Waiting on the actors fails fast, naming the actor and its log, when one has given up.
+    const failed = () => agent.list().find((a) => a.state === ComponentState.COMPONENT_STATE_FAILED);
+    const upOrFailed = <T>(fn: () => Promise<T>) => async () => {
+      const f = failed();
+      if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
+      return fn();
+    };
+    const startupMs = 180_000;
+    await until("the learner", upOrFailed(() => learner.call.status({})), startupMs);
+    await until("the sampler", upOrFailed(() => sampler.call.status({})), startupMs);
+    await until(`${config.rollout.actors} rollout actors`, upOrFailed(async () => (await registry.resolve("rollout")).length >= config.rollout.actors), startupMs);
+    await until("published weights", upOrFailed(async () => kvGet<WeightsRef>(weightsKv, runId, "WeightsRef")), startupMs);
+    log.info({ dir, nats: config.nats.url }, "actors up");
+
+    const evals: Array<EvalResult & { step: number }> = [];
+    const evaluate = async (step: number) => {
+      const r = await evaluateHeldOut(rollout, source, config.eval.maxNewTokens);
+      evals.push({ ...r, step });
+      metrics.append({ event: "eval", step, ...r });
+      return r;
+    };
+    const startStep = Number((await learner.call.status({})).step);
+    const before = await evaluate(startStep);
+    log.info({ accuracy: before.accuracy, step: startStep }, "held-out accuracy before training");
+
+    const progress = opts.quiet ? null : new Progress(config.run.steps);
+    const publishPrompt = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const item = source.next();
+        const req: PromptRequest = {
+          uid: item.uid, runId, task: config.task.kind, promptText: item.text, promptIds: Buffer.alloc(0), answer: item.answer,
+          groupSize: config.rollout.groupSize, cursor: BigInt(item.cursor), requestedAt: new Date(),
+        };
+        await publishMessage(js, subjectFor("prompts", runId), "PromptRequest", req, { msgId: `prompt-${item.uid}` });
+      }
+      if (n > 0) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", source.state());
+    };
+
+    // The loop: keep the sampler fed; in sync mode only while the learner is idle on the current step.
+    let step = startStep;
+    let lastEval = startStep;
+    const deadline = config.run.timeoutS > 0 ? t0 + config.run.timeoutS * 1000 : Infinity;
+    let lastRecord: Record<string, unknown> = {};
+    let lastOnStep = -1;
+    let lastStatus: Awaited<ReturnType<typeof learner.call.status>> | null = null;
+    while (step < config.run.steps) {
+      const f = failed();
+      if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
+      if (Date.now() > deadline) throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}`);
+      // An actor being restarted by the agent is a pause, not an error (a FAILED one is caught above).
+      const stats = await sampler.call.stats({}).catch(transient);
+      if (!stats) {
+        await sleep(250);
+        continue;
+      }
+      const resolved = Number((stats.detail as { received?: number } | undefined)?.received ?? 0);
+      const inFlight = Math.max(0, source.requested - resolved);
+      // sync: generate -> filter -> update, so prompts go out only while the learner has consumed every
+      // batch; pipelined: rollouts run ahead by at most maxOffPolicySteps batches. Never past run.steps.
+      // A batch whose groups all went stale at the learner is consumed without an update: count consumed
+      // batches, not steps, to know what is still ahead of the learner.
+      const emitted = Number(stats.batchesEmitted);
+      const consumed = Number((lastStatus?.status?.counters as { batchesConsumed?: number } | undefined)?.batchesConsumed ?? step);
+      const batchesAhead = emitted - consumed;
+      const mayFeed =
+        step + batchesAhead < config.run.steps &&
+        (config.run.mode === "pipelined" ? batchesAhead < Math.max(1, config.run.maxOffPolicySteps) : batchesAhead <= 0);
+      if (process.env.LSPO_DEBUG) log.info({ emitted, consumed, step, inFlight, requested: source.requested, mayFeed }, "tick");
+      if (mayFeed) {
+        const refill = await sampler.call.refill({ inFlight }).catch(transient);
+        await publishPrompt(refill?.prompts ?? 0);
+      }
+      const status = await learner.call.status({}).catch(transient);
+      if (status) {
+        step = Number(status.step);
+        lastStatus = status;
+      }
+      lastRecord = lastUpdate(metrics) ?? lastRecord;
+      progress?.update({
+        step,
+        reward: Number(lastRecord.meanReward ?? 0),
+        accuracy: evals[evals.length - 1]?.accuracy ?? null,
+        kept: stats.acceptanceRate || null,
+        tokensPerSecond: tokensPerSecond(metrics, t0),
+        lag: Number(lastRecord.policyLag ?? 0),
+        algorithm: String(lastRecord.algorithm ?? config.learner.algorithm.name),
+      });
+      if (opts.onStep && step !== lastOnStep) {
+        lastOnStep = step;
+        await opts.onStep(step, running);
+      }
+      if (config.eval.every > 0 && step - lastEval >= config.eval.every && step < config.run.steps) {
+        lastEval = step;
+        await evaluate(step);
+      }
+      await sleep(150);
+    }
+    progress?.stop();
+    const after = await evaluate(step);
+    log.info({ before: before.accuracy, after: after.accuracy }, "held-out accuracy after training");
+
+    // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
+    // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
+    for (const a of agent.list().filter((x) => x.kind === "rollout")) await agent.stopActor(a.name);
+    const purged = await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
+    const cancelled = purged.purged;
+    await until(
+      "the verifier and sampler to drain",
+      async () => {
+        for (const [stream, durable] of [[STREAMS.rollouts.name, `verifier-${runId}`], [STREAMS.verified.name, `sampler-${runId}`]]) {
+          const info = await jsm.consumers.info(stream, durable);
+          if (info.num_pending + info.num_ack_pending > 0) return false;
+        }
+        return true;
+      },
+      120_000,
+    );
+    await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
+    await sleep(500);
+    const finalStats = await sampler.call.stats({});
+    const learnerStatus = await learner.call.status({});
+    const summary = buildSummary({
+      config,
+      requested: source.requested,
+      cancelled,
+      sampler: finalStats,
+      learner: learnerStatus,
+      restarts: agent.list().reduce((n, a) => n + a.restarts, 0),
+      actors: agent.list(),
+      evals,
+      metrics: metrics.read(),
+      wallSeconds: (Date.now() - t0) / 1000,
+      dir,
+    });
+    metrics.append({ event: "summary", step, lost: summary.lost, duplicates: summary.duplicates });
+    return summary;
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Errors that mean "an actor is restarting": swallowed (null) so the loop tries again. */
+function transient(err: unknown): null {
+  const code = (err as { code?: number }).code;
+  if (err instanceof ActorNotFoundError || code === grpcStatus.UNAVAILABLE || code === grpcStatus.DEADLINE_EXCEEDED) return null;
+  throw err;
+}
+
+function lastUpdate(metrics: MetricsFile): Record<string, unknown> | null {
+  const recs = metrics.read().filter((r) => r.event === "update");
+  return recs.length ? recs[recs.length - 1] : null;
+}
+
+function tokensPerSecond(metrics: MetricsFile, t0: number): number {
+  const tokens = metrics.read().filter((r) => r.event === "update").reduce((n, r) => n + Number(r.responseTokens ?? 0), 0);
+  return tokens / Math.max(1e-3, (Date.now() - t0) / 1000);
+}
+
+/** Puts the checkpoint's sampler snapshot back and returns the data cursor saved with it. */
+async function restoreFromCheckpoint(
+  dir: string,
+  runId: string,
+  samplerKv: Awaited<ReturnType<typeof openKv>>,
+  store: Awaited<ReturnType<typeof openObjectStore>>,
+): Promise<PromptSourceState | null> {
+  const { latestValidCheckpoint } = await import("@lspo/learner");
+  const { checkpoint } = latestValidCheckpoint(dir);
+  if (!checkpoint) return null;
+  if (checkpoint.state.sampler) await putBlob(store, `sampler-${runId}.snapshot`, Buffer.from(checkpoint.state.sampler, "base64"));
+  const cursor = (checkpoint.state.cursor as { data?: PromptSourceState | null } | null)?.data ?? null;
+  if (cursor) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", cursor);
+  return cursor;
+}
+
+export function readSummary(dir: string): Summary {
+  return JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as Summary;
+}

@@ -1,0 +1,99 @@
+// summary.json: every prompt of the run accounted for. A requested prompt ends in exactly one place:
+// judged by the sampler (then kept -> trained or unused, or dropped by a named reason, or stale), or
+// cancelled at the end before any actor took it. `lost` is what is left over and must be 0; `duplicates`
+// counts groups trained twice and must be 0 (redeliveries the sampler caught are `duplicatesSuppressed`).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RunConfig } from "@lspo/config";
+import type { ActorRecord, LearnerServiceStatusResponse, StatsResponse } from "@lspo/proto";
+import type { MetricRecord } from "@lspo/telemetry";
+import type { EvalResult } from "./evaluate.js";
+
+export interface Summary {
+  run: string;
+  dir: string;
+  mode: string;
+  algorithm: string;
+  lengthFilter: boolean;
+  steps: number;
+  requested: number;
+  generated: number;
+  verified: number;
+  kept: number;
+  dropped: Record<string, number>;
+  trained: number;
+  unused: number;
+  cancelled: number;
+  duplicates: number;
+  duplicatesSuppressed: number;
+  lost: number;
+  restarts: number;
+  actors: Array<{ name: string; kind: string; restarts: number; state: number }>;
+  accuracy_before: number | null;
+  accuracy_after: number | null;
+  evals: Array<{ step: number; accuracy: number; policyVersion: number }>;
+  rewardCurve: Array<{ step: number; reward: number; algorithm: string }>;
+  swaps: Array<{ step: number; from: string; to: string }>;
+  rolloutTokens: number;
+  wallSeconds: number;
+}
+
+export interface SummaryInput {
+  config: RunConfig;
+  requested: number;
+  cancelled: number;
+  sampler: StatsResponse;
+  learner: LearnerServiceStatusResponse;
+  restarts: number;
+  actors: ActorRecord[];
+  evals: Array<EvalResult & { step: number }>;
+  metrics: MetricRecord[];
+  wallSeconds: number;
+  dir: string;
+}
+
+export function buildSummary(i: SummaryInput): Summary {
+  const detail = (i.sampler.detail ?? {}) as { outcomes?: Record<string, number>; received?: number };
+  const outcomes = detail.outcomes ?? {};
+  const offered = Number(i.sampler.offered);
+  const duplicatesSuppressed = Number(i.sampler.duplicates);
+  const stale = Number(i.sampler.stale);
+  const judged = detail.received ?? offered - duplicatesSuppressed + stale;
+  const counters = (i.learner.status?.counters ?? {}) as { trainedGroups?: number; duplicates?: number; stale?: number; batchesConsumed?: number };
+  const updates = i.metrics.filter((r) => r.event === "update");
+  // stale: at the sampler on arrival; staleAtLearner: kept, but past the bound by the time of the update.
+  const dropped: Record<string, number> = { stale, staleAtLearner: counters.stale ?? 0 };
+  for (const [k, v] of Object.entries(outcomes)) if (!["short", "long", "unfiltered", "warm-up-kept", "duplicate"].includes(k)) dropped[k] = v;
+  dropped["overflow"] = Number(i.sampler.discardedOverflow);
+  const summary: Summary = {
+    run: i.config.run.name,
+    dir: i.dir,
+    mode: i.config.run.mode,
+    algorithm: i.config.learner.algorithm.name,
+    lengthFilter: i.config.sampler.lengthFilter,
+    steps: Number(i.learner.step),
+    requested: i.requested,
+    generated: judged,
+    verified: judged,
+    kept: Number(i.sampler.accepted),
+    dropped,
+    trained: counters.trainedGroups ?? 0,
+    // Kept groups never trained: still pending in the sampler at the end, or in batches past run.steps.
+    unused: Number(i.sampler.unused) + Math.max(0, Number(i.sampler.batchesEmitted) - (counters.batchesConsumed ?? 0)) * i.config.sampler.batchSize,
+    cancelled: i.cancelled,
+    duplicates: counters.duplicates ?? 0,
+    duplicatesSuppressed,
+    lost: i.requested - judged - i.cancelled,
+    restarts: i.restarts,
+    actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, state: a.state })),
+    accuracy_before: i.evals.length ? i.evals[0].accuracy : null,
+    accuracy_after: i.evals.length ? i.evals[i.evals.length - 1].accuracy : null,
+    evals: i.evals.map((e) => ({ step: e.step, accuracy: e.accuracy, policyVersion: e.policyVersion })),
+    rewardCurve: updates.map((r) => ({ step: Number(r.step), reward: Number(r.meanReward), algorithm: String(r.algorithm) })),
+    swaps: i.metrics.filter((r) => r.event === "swap").map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
+    rolloutTokens: updates.reduce((n, r) => n + Number(r.responseTokens ?? 0), 0),
+    wallSeconds: i.wallSeconds,
+  };
+  writeFileSync(join(i.dir, "summary.json"), JSON.stringify(summary, null, 1));
+  return summary;
+}
