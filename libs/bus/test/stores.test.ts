@@ -70,7 +70,8 @@ describe("stores - object store", () => {
     ] as const) {
       await putBlob(store, name, blob);
       // Rewrite the object's metadata (its latest message on the meta subject) with another size.
-      const metaSubject = `$O.test-size.M.${Buffer.from(name).toString("base64url")}=`;
+      const padded = Buffer.from(name).toString("base64").replaceAll("+", "-").replaceAll("/", "_"); // nats obj: base64url, padded
+      const metaSubject = `$O.test-size.M.${padded}`;
       const meta = await jsm.streams.getMessage("OBJ_test-size", { last_by_subj: metaSubject });
       const info = JSON.parse(new TextDecoder().decode(meta!.data)) as { size: number };
       await js.publish(metaSubject, new TextEncoder().encode(JSON.stringify({ ...info, size: info.size + delta })));
