@@ -9,12 +9,14 @@ interface Command {
 // Lazy imports keep `lspo --help` fast and let one command's dependencies (ORT, NATS) stay unloaded
 // for another.
 const commands: Record<string, () => Promise<Command>> = {
+  agent: () => import("./commands/agent.js"),
   algo: () => import("./commands/algo.js"),
   sampler: () => import("./commands/sampler.js"),
   model: () => import("./commands/model.js"),
   pretrain: () => import("./commands/pretrain.js"),
   status: () => import("./commands/status.js"),
   serve: () => import("./commands/serve.js"),
+  "swap-algorithm": () => import("./commands/swap-algorithm.js"),
   train: () => import("./commands/train.js"),
   verify: () => import("./commands/verify.js"),
 };

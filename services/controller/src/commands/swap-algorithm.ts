@@ -1,0 +1,82 @@
+// `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)`
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parseSetValue } from "@lspo/algos";
+import { ActorRegistry, actorHandle, connectClient, type ClientOptions } from "@lspo/actors";
+import { busOptionsFromEnv, connectBus } from "@lspo/bus";
+import { LearnerServiceService } from "@lspo/proto";
+import { readRunInfo } from "../run/run-dir.js";
+
+export const summary = "hot-swap the learner's base algorithm at its next update: swap-algorithm <grpo|dapo|gspo|dr_grpo> [--set k=v ...]";
+
+const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)
+                          [--token-file <file>] [--tls-ca <pem>] [--tls-cert <pem> --tls-key <pem>]
+
+Takes effect at the learner's next update boundary and swaps the whole preset (GSPO's clip range is
+3e-4/4e-4, not 0.2); optimizer state is kept. Without --learner, the learner is found in the run's registry.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      set: { type: "string", multiple: true },
+      learner: { type: "string" },
+      "run-dir": { type: "string" },
+      nats: { type: "string" },
+      "token-file": { type: "string" },
+      "tls-ca": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return (console.log(USAGE), 0);
+  if (positionals.length !== 1) {
+    console.error(`lspo swap-algorithm: give exactly one algorithm name\n\n${USAGE}`);
+    return 2;
+  }
+  const overrides: Record<string, unknown> = {};
+  for (const kv of values.set ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) {
+      console.error(`lspo swap-algorithm: --set '${kv}' is not key=value`);
+      return 2;
+    }
+    overrides[kv.slice(0, eq)] = parseSetValue(kv.slice(eq + 1));
+  }
+  const tokenFile = values["token-file"] ?? process.env.LSPO_GRPC_TOKEN_FILE;
+  const client: ClientOptions = {
+    token: tokenFile ? readFileSync(tokenFile, "utf8").trim() : process.env.LSPO_GRPC_TOKEN,
+    tlsCa: values["tls-ca"],
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+  };
+  const request = { spec: { name: positionals[0], overrides } };
+  let res;
+  if (values.learner) {
+    const c = connectClient(LearnerServiceService, values.learner, client);
+    try {
+      res = await c.call.swapAlgorithm(request);
+    } finally {
+      c.close();
+    }
+  } else {
+    const url = values.nats ?? (values["run-dir"] ? readRunInfo(values["run-dir"]).natsUrl : busOptionsFromEnv().url);
+    if (!url) {
+      console.error(`lspo swap-algorithm: say where the learner is: --learner, --run-dir or --nats\n\n${USAGE}`);
+      return 2;
+    }
+    const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "lspo-swap" });
+    try {
+      const h = actorHandle(await ActorRegistry.open(nc), LearnerServiceService, "learner", client);
+      res = await h.call.swapAlgorithm(request);
+      h.close();
+    } finally {
+      await nc.close();
+    }
+  }
+  console.log(JSON.stringify({ effective_step: Number(res.effectiveStep), active: res.active?.name, pending: res.pending?.name, parameters: res.pending?.overrides }));
+  return 0;
+}
