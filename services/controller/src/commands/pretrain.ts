@@ -7,7 +7,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { writeModelDir } from "@lspo/tasks";
 import { loadPretrainConfig } from "../pretrain/config.js";
-import { evaluateHeldOut, heldOutProblems, probeGroups } from "../pretrain/evaluate.js";
+import { evaluateModelHeldOut, heldOutProblems, probeGroupMix } from "../pretrain/evaluate.js";
+import { DEMO_PROMPT_TEMPLATE } from "../pretrain/format.js";
 import { pretrain } from "../pretrain/train.js";
 
 export const summary = "supervised pretraining of the demo policy on the synthetic task (writes a model dir + pretrain.json)";
@@ -49,9 +50,9 @@ export async function run(argv: string[]): Promise<number> {
   if (overlap > 0) throw new Error(`${overlap} held-out prompts were trained on; the split is broken`);
 
   const threads = cfg.train.threads;
-  const accuracy = await evaluateHeldOut(trained.model, { problems: cfg.eval.problems, task: cfg.task, maxNewTokens: cfg.eval.maxNewTokens, threads });
+  const accuracy = await evaluateModelHeldOut(trained.model, { problems: cfg.eval.problems, task: cfg.task, maxNewTokens: cfg.eval.maxNewTokens, threads });
   const groups = cfg.eval.groupPrompts > 0
-    ? await probeGroups(trained.model, {
+    ? await probeGroupMix(trained.model, {
       prompts: cfg.eval.groupPrompts, groupSize: cfg.eval.groupSize, temperature: cfg.eval.temperature, seed: cfg.seed,
       task: cfg.task, maxNewTokens: cfg.eval.maxNewTokens, threads,
     })
@@ -71,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     groups,
     wall_seconds: { train: trained.seconds, total: (performance.now() - t0) / 1000 },
     machine: { cpus: cpus().length, node: process.version },
+    prompt_template: DEMO_PROMPT_TEMPLATE,
     created: new Date().toISOString(),
   };
   writeFileSync(path.join(cfg.out, "pretrain.json"), `${JSON.stringify(report, null, 2)}\n`);

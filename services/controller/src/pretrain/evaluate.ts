@@ -103,7 +103,7 @@ export function heldOutProblems(count: number, task: SyntheticTaskOptions): Synt
 }
 
 /** Greedy held-out accuracy of a policy on `problems` held-out synthetic problems. */
-export async function evaluateHeldOut(policy: EvalPolicy, o: HeldOutOptions): Promise<HeldOutResult> {
+export async function evaluateModelHeldOut(policy: EvalPolicy, o: HeldOutOptions): Promise<HeldOutResult> {
   const t0 = performance.now();
   const problems = heldOutProblems(o.problems, o.task);
   const m = await open(policy, o);
@@ -135,7 +135,7 @@ export async function evaluateHeldOut(policy: EvalPolicy, o: HeldOutOptions): Pr
 }
 
 /** Samples `groupSize` responses for each of `prompts` held-out problems and classifies the groups. */
-export async function probeGroups(policy: EvalPolicy, o: GroupProbeOptions): Promise<GroupProbeResult> {
+export async function probeGroupMix(policy: EvalPolicy, o: GroupProbeOptions): Promise<GroupProbeResult> {
   const t0 = performance.now();
   checkCount("groupSize", o.groupSize);
   const problems = heldOutProblems(o.prompts, o.task);
