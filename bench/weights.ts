@@ -3,8 +3,10 @@
 // its own connection, as services/rollout fetches) getBlob it at the same moment. Reports the put time, the
 // broadcast wall time (first request to last reader done) and aggregate GB/s = N x size / wall, as
 // median (min–max) over runs, per weight size. Sizes or reader counts that would not fit in memory or in
-// the time budget are skipped and listed with the reason. A last section compares the object store's two
-// SHA-256 backends (@lspo/bus selects node:crypto; nats obj's default is pure JS) on one 128 MB put + get.
+// the time budget are skipped and listed with the reason. A last section compares, on one 128 MB object
+// and one reader (a fresh process per fetch, so its peak RSS belongs to that fetch), what @lspo/bus chose
+// against the object store's defaults: the SHA-256 backend (node:crypto vs nats obj's pure JS, for put and
+// get) and getBlob (ours fills one buffer vs nats obj's, which concatenates the chunks at the end).
 // Writes bench/results/weights.json.
 import { fork, type ChildProcess } from "node:child_process";
 import { randomFillSync } from "node:crypto";
@@ -18,36 +20,48 @@ import { fmt, machine, secondsSince, summarize, type Summary } from "./lib/stats
 const MB = 1024 * 1024;
 const SIZES = [1 * MB, 16 * MB, 128 * MB, 1024 * MB];
 const READERS = [1, 4, 16];
-const RUNS: Record<number, number> = { [MB]: 5, [16 * MB]: 5, [128 * MB]: 3, [1024 * MB]: 1 };
-/** Whole benchmark's wall budget: a combination whose estimate would overrun it is skipped. */
-const BUDGET_S = 140;
-/** getBlob holds the chunks and their concatenation at once: ~2x the object per reader, plus headroom. */
-const MEMORY_PER_READER = 2.5;
+const RUNS: Record<number, number> = { [MB]: 5, [16 * MB]: 5, [128 * MB]: 3, [1024 * MB]: 2 };
+/** Wall budget of the size x readers matrix (the comparison after it takes ~30 s more): a combination whose estimate would overrun it is skipped. */
+const BUDGET_S = 120;
+/** A reader peaks at ~1.1x the object (getBlob fills one buffer of its size as chunks arrive); with headroom. */
+const MEMORY_PER_READER = 1.5;
 const MEMORY_RESERVE = 4 * 1024 * MB;
+
+interface Fetched {
+  seconds: number;
+  /** The reader process's peak resident memory so far (its lifetime maximum, VmHWM; -1 if unknown). */
+  maxRssBytes: number;
+}
+
+/** How a comparison fetch differs from the product's path. */
+interface Variant {
+  digest?: "js" | "native";
+  getBlob?: "lspo" | "nats";
+}
 
 interface Reader {
   child: ChildProcess;
-  fetch(name: string, bytes: number, digest?: "js" | "native"): Promise<number>;
+  fetch(name: string, bytes: number, variant?: Variant): Promise<Fetched>;
 }
 
 function startReader(url: string): Promise<Reader> {
   const child = fork(join(import.meta.dirname, "lib", "weights-reader.ts"), [url], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  let pending: { resolve: (s: number) => void; reject: (e: Error) => void } | null = null;
-  child.on("message", (m: { ok?: boolean; seconds?: number; error?: string; ready?: boolean }) => {
+  let pending: { resolve: (f: Fetched) => void; reject: (e: Error) => void } | null = null;
+  child.on("message", (m: { ok?: boolean; seconds?: number; maxRssBytes?: number; error?: string; ready?: boolean }) => {
     if (m.ready || !pending) return;
     const p = pending;
     pending = null;
-    if (m.ok) p.resolve(m.seconds!);
+    if (m.ok) p.resolve({ seconds: m.seconds!, maxRssBytes: m.maxRssBytes! });
     else p.reject(new Error(`reader ${child.pid}: ${m.error}`));
   });
   child.on("exit", (code) => pending?.reject(new Error(`reader ${child.pid} exited (code ${code}) during a fetch`)));
   const reader: Reader = {
     child,
-    fetch(name, bytes, digest) {
+    fetch(name, bytes, variant = {}) {
       if (pending) throw new Error("a reader fetches one blob at a time");
       return new Promise((resolve, reject) => {
         pending = { resolve, reject };
-        child.send({ name, bytes, digest });
+        child.send({ name, bytes, ...variant });
       });
     },
   };
@@ -59,10 +73,10 @@ function startReader(url: string): Promise<Reader> {
 }
 
 /** N readers fetch `name` at once: wall seconds until the last one has the verified bytes, and each reader's own time. */
-async function broadcast(readers: Reader[], name: string, bytes: number, digest?: "js" | "native"): Promise<{ wallS: number; readerS: number[] }> {
+async function broadcast(readers: Reader[], name: string, bytes: number): Promise<{ wallS: number; readerS: number[]; maxRssBytes: number }> {
   const t = process.hrtime.bigint();
-  const readerS = await Promise.all(readers.map((r) => r.fetch(name, bytes, digest)));
-  return { wallS: secondsSince(t), readerS };
+  const fetched = await Promise.all(readers.map((r) => r.fetch(name, bytes)));
+  return { wallS: secondsSince(t), readerS: fetched.map((f) => f.seconds), maxRssBytes: Math.max(...fetched.map((f) => f.maxRssBytes)) };
 }
 
 const gb = (bytes: number) => bytes / 1e9;
@@ -85,6 +99,8 @@ interface Row {
   broadcastSeconds: Summary;
   slowestReaderSeconds: Summary;
   aggregateGBPerS: Summary;
+  /** Largest reader peak RSS seen by the end of this row (sizes run in ascending order). */
+  readerPeakRssMiB: number;
 }
 const rows: Row[] = [];
 const skipped: { size: string; readers: number; reason: string }[] = [];
@@ -96,7 +112,7 @@ for (const bytes of SIZES) {
   const runs = RUNS[bytes];
   const blob = new Uint8Array(bytes);
   randomFillSync(blob); // incompressible, like trained weights
-  const measured = new Map<number, { put: number[]; wall: number[]; slowest: number[] }>();
+  const measured = new Map<number, { put: number[]; wall: number[]; slowest: number[]; rss: number }>();
   for (let r = 0; r < runs; r++) {
     const name = `weights-${bytes}-${r}`;
     const elapsed = secondsSince(started);
@@ -104,7 +120,7 @@ for (const bytes of SIZES) {
       skipped.push({ size: label(bytes), readers: 0, reason: `putting it would overrun the ${BUDGET_S} s budget` });
       break;
     }
-    let t = process.hrtime.bigint();
+    const t = process.hrtime.bigint();
     await putBlob(store, name, blob);
     const putS = secondsSince(t);
     putRate = gb(bytes) / putS;
@@ -120,15 +136,15 @@ for (const bytes of SIZES) {
         if (!skipped.some((s) => s.size === label(bytes) && s.readers === n)) skipped.push({ size: label(bytes), readers: n, reason });
         continue;
       }
-      const { wallS, readerS } = await broadcast(readers.slice(0, n), name, bytes);
+      const { wallS, readerS, maxRssBytes } = await broadcast(readers.slice(0, n), name, bytes);
       lastRate.set(n, (n * gb(bytes)) / wallS);
-      const m = measured.get(n) ?? { put: [], wall: [], slowest: [] };
+      const m = measured.get(n) ?? { put: [], wall: [], slowest: [], rss: 0 };
       measured.set(n, m);
+      m.rss = Math.max(m.rss, maxRssBytes);
       m.put.push(putS);
       m.wall.push(wallS);
       m.slowest.push(Math.max(...readerS));
     }
-    t = process.hrtime.bigint();
     await store.delete(name);
   }
   for (const [n, m] of [...measured].sort((a, b) => a[0] - b[0])) {
@@ -141,39 +157,62 @@ for (const bytes of SIZES) {
       broadcastSeconds: summarize(m.wall),
       slowestReaderSeconds: summarize(m.slowest),
       aggregateGBPerS: summarize(m.wall.map((w) => (n * gb(bytes)) / w)),
+      readerPeakRssMiB: Math.round(m.rss / MB),
     };
     rows.push(row);
     console.log(
       `${row.size.padStart(6)} x ${String(n).padStart(2)} readers  put ${fmt(row.putSeconds, 3)} s  broadcast ${fmt(row.broadcastSeconds, 3)} s  ` +
-        `aggregate ${fmt(row.aggregateGBPerS, 3)} GB/s  (${row.runs} runs)`,
+        `aggregate ${fmt(row.aggregateGBPerS, 3)} GB/s  reader peak RSS ${row.readerPeakRssMiB} MiB  (${row.runs} runs)`,
     );
   }
 }
-// The digest backend, side by side in the same run: put here and get by one reader, with each backend.
-const DIGEST_BYTES = 128 * MB;
-const DIGEST_RUNS = 3;
-const digestBlob = randomFillSync(new Uint8Array(DIGEST_BYTES));
-const digest: Record<"js" | "native", { put: number[]; get: number[] }> = { js: { put: [], get: [] }, native: { put: [], get: [] } };
-for (let r = 0; r < DIGEST_RUNS; r++) {
-  for (const backend of r % 2 ? (["native", "js"] as const) : (["js", "native"] as const)) {
-    setSha256Backend(backend);
-    const name = `digest-${backend}-${r}`;
+// Side by side in the same run: the product's choices against the object store's defaults, 128 MB, one
+// reader, a fresh reader process per fetch. Puts run here, with the backend under test.
+const COMPARE_BYTES = 128 * MB;
+const COMPARE_RUNS = 3;
+const VARIANTS: Record<string, Variant> = {
+  "@lspo/bus (node:crypto digest, one-buffer getBlob)": {},
+  "pure-JS digest (nats obj default)": { digest: "js" },
+  "nats obj getBlob (chunks concatenated at the end)": { getBlob: "nats" },
+};
+const compareBlob = randomFillSync(new Uint8Array(COMPARE_BYTES));
+const compared = new Map<string, { put: number[]; get: number[]; rss: number[] }>(Object.keys(VARIANTS).map((k) => [k, { put: [], get: [], rss: [] }]));
+for (let r = 0; r < COMPARE_RUNS; r++) {
+  const names = Object.keys(VARIANTS);
+  for (const variant of r % 2 ? names.reverse() : names) {
+    const v = VARIANTS[variant];
+    const m = compared.get(variant)!;
+    setSha256Backend(v.digest ?? "native");
+    const name = `compare-${r}-${names.indexOf(variant)}`;
     const t = process.hrtime.bigint();
-    await putBlob(store, name, digestBlob);
-    digest[backend].put.push(secondsSince(t));
-    digest[backend].get.push((await broadcast(readers.slice(0, 1), name, DIGEST_BYTES, backend)).wallS);
+    await putBlob(store, name, compareBlob);
+    m.put.push(secondsSince(t));
+    setSha256Backend("native");
+    const reader = await startReader(server.url);
+    const f = await reader.fetch(name, COMPARE_BYTES, v);
+    reader.child.send("exit");
+    m.get.push(f.seconds);
+    m.rss.push(f.maxRssBytes / MB);
     await store.delete(name);
   }
 }
-setSha256Backend("native");
-const digestRows = (["put", "get"] as const).map((op) => ({
-  op,
-  size: label(DIGEST_BYTES),
-  jsSeconds: summarize(digest.js[op]),
-  nativeSeconds: summarize(digest.native[op]),
-  speedup: summarize(digest.js[op].map((js, i) => js / digest.native[op][i])),
+const product = compared.get(Object.keys(VARIANTS)[0])!;
+const comparison = [...compared].map(([variant, m]) => ({
+  variant,
+  size: label(COMPARE_BYTES),
+  putSeconds: summarize(m.put),
+  getSeconds: summarize(m.get),
+  readerPeakRssMiB: summarize(m.rss),
+  /** This variant's time over the product's, run by run. */
+  putVsProduct: summarize(m.put.map((x, i) => x / product.put[i])),
+  getVsProduct: summarize(m.get.map((x, i) => x / product.get[i])),
 }));
-for (const d of digestRows) console.log(`digest ${d.op} ${d.size}: js ${fmt(d.jsSeconds, 2)} s, node:crypto ${fmt(d.nativeSeconds, 2)} s, speedup ${fmt(d.speedup, 2)}x`);
+for (const c of comparison) {
+  console.log(
+    `${c.variant}: put ${fmt(c.putSeconds, 2)} s (${fmt(c.putVsProduct, 2)}x), get ${fmt(c.getSeconds, 2)} s (${fmt(c.getVsProduct, 2)}x), ` +
+      `reader peak RSS ${fmt(c.readerPeakRssMiB, 0)} MiB`,
+  );
+}
 for (const s of skipped) console.log(`skipped ${s.size}${s.readers ? ` x ${s.readers} readers` : ""}: ${s.reason}`);
 
 const totalS = secondsSince(started);
@@ -197,7 +236,7 @@ const result = {
   loadAverage: { before: loadBefore, after: loadavg() },
   rows,
   skipped,
-  digestBackend: digestRows,
+  comparison,
 };
 writeFileSync(join(import.meta.dirname, "results", "weights.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`total ${totalS.toFixed(0)} s (readers started in ${readersStartS.toFixed(1)} s)`);
