@@ -1,7 +1,10 @@
-// Reads the run's training batches in stream order from a given sequence (an ordered consumer: no acks,
-// nothing removed), decoding and validating each; a batch that travelled by reference is fetched from the
-// object store. A malformed batch is reported and skipped, never fatal.
-import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
+// Reads the run's training batches in stream order from a given sequence, decoding and validating each; a
+// batch that travelled by reference is fetched from the object store. A malformed batch is reported and
+// skipped, never fatal. The consumer is durable (an ephemeral one can be reaped by the server while the
+// learner is busy in a long update) and is re-created at start from the learner's own position, so a
+// learner resumed from an older checkpoint replays exactly the batches after it.
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
 import { STREAMS, decodeEnvelope, getBlob, validateTrainingBatch } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
@@ -9,21 +12,33 @@ import type { TrainingBatch } from "@lspo/proto";
 export interface BatchMessage {
   seq: number;
   batch: TrainingBatch;
+  /** Marks the batch done (after the update it fed). */
+  done(): void;
 }
 
 export async function* readBatches(
   js: JetStreamClient,
+  jsm: JetStreamManager,
+  durable: string,
   subject: string,
   fromSeq: number,
   store: ObjectStore,
   onReject: (seq: number, reason: string) => void,
 ): AsyncGenerator<BatchMessage> {
-  const consumer = await js.consumers.get(STREAMS.batches.name, {
-    filter_subjects: subject, // a single string becomes filter_subject: nats-server 2.9 has no filter_subjects
+  await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
+  await jsm.consumers.add(STREAMS.batches.name, {
+    durable_name: durable,
+    filter_subject: subject,
+    ack_policy: AckPolicy.Explicit,
+    // An update can take minutes on a big model; the learner is the only reader, so a long ack wait
+    // costs nothing.
+    ack_wait: nanos(30 * 60_000),
+    max_ack_pending: 4,
     deliver_policy: fromSeq > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
     ...(fromSeq > 1 ? { opt_start_seq: fromSeq } : {}),
   });
-  const messages = await consumer.consume({ max_messages: 4 });
+  const consumer = await js.consumers.get(STREAMS.batches.name, durable);
+  const messages = await consumer.consume({ max_messages: 2 });
   try {
     for await (const m of messages) {
       try {
@@ -31,9 +46,10 @@ export async function* readBatches(
         if (batch.objectRef) batch = decodeEnvelope(await getBlob(store, batch.objectRef), "TrainingBatch").body as TrainingBatch;
         const problem = validateTrainingBatch(batch);
         if (problem) throw new Error(problem);
-        yield { seq: m.seq, batch };
+        yield { seq: m.seq, batch, done: () => m.ack() };
       } catch (err) {
         onReject(m.seq, (err as Error).message);
+        m.term();
       }
     }
   } finally {

@@ -183,9 +183,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   void (async () => {
-    for await (const { seq, batch } of readBatches(ctx.js, ctx.subjects.batches, lastSeq + 1, batchStore, (s, reason) =>
-      ctx.log.warn({ seq: s, reason }, "skipped a malformed training batch"),
-    )) {
+    const batches = readBatches(ctx.js, ctx.jsm, `learner-${ctx.runId}`, ctx.subjects.batches, lastSeq + 1, batchStore, (seq, reason) =>
+      ctx.log.warn({ seq, reason }, "skipped a malformed training batch"),
+    );
+    for await (const { seq, batch, done } of batches) {
       if (stopping) break;
       // The run is `run.steps` updates long: batches beyond it stay in the stream (unused, counted).
       if (core.step >= config.run.steps) {
@@ -193,6 +194,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         break;
       }
       await exclusive(() => train(seq, batch));
+      done();
     }
   })().catch((err: Error) => {
     ctx.log.error({ err: err.message, stack: err.stack }, "learner loop failed");

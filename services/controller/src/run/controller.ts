@@ -216,7 +216,6 @@ export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<
       const mayFeed =
         step + batchesAhead < config.run.steps &&
         (config.run.mode === "pipelined" ? batchesAhead < Math.max(1, config.run.maxOffPolicySteps) : batchesAhead <= 0);
-      if (process.env.LSPO_DEBUG) log.info({ emitted, consumed, step, inFlight, requested: source.requested, mayFeed }, "tick");
       if (mayFeed) {
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
         await publishPrompt(refill?.prompts ?? 0);

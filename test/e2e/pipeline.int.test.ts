@@ -1,0 +1,90 @@
+// The whole pipeline as separate processes (node agent -> learner, sampler, verifier, 2 rollout actors) on
+// a real nats-server and real gRPC, on the tiny smoke model. Each run is a few seconds of training.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfigFile } from "@lspo/config";
+import { actorHandle } from "@lspo/actors";
+import { LearnerServiceService } from "@lspo/proto";
+import { train, type Summary } from "@lspo/controller";
+
+const root = resolve(import.meta.dirname, "../..");
+const smoke = (overrides: string[]) => loadConfigFile(join(root, "configs/smoke.yaml"), ["run.timeoutS=90", ...overrides]);
+const runDir = () => mkdtempSync(join(tmpdir(), "lspo-e2e-"));
+const metricsOf = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+
+function expectAccounted(s: Summary) {
+  expect(s.lost).toBe(0);
+  expect(s.duplicates).toBe(0);
+  // Every requested prompt is somewhere: judged (kept or dropped) or cancelled at the end.
+  const dropped = Object.entries(s.dropped).filter(([k]) => k !== "staleAtLearner").reduce((n, [, v]) => n + v, 0);
+  expect(s.kept + dropped - s.dropped.overflow + s.cancelled).toBe(s.requested);
+  // Every kept group was trained, dropped as stale at the learner, or left unused at the end.
+  expect(s.trained + s.dropped.staleAtLearner + s.unused).toBe(s.kept - s.dropped.overflow);
+}
+
+describe("pipeline - end to end", { timeout: 300_000 }, () => {
+  it("runs sync mode to the step count with every prompt accounted for", async () => {
+    const dir = runDir();
+    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync"]), { quiet: true });
+    expect(s.steps).toBe(3);
+    expectAccounted(s);
+    expect(s.trained).toBeGreaterThanOrEqual(3 * 4);
+    const updates = metricsOf(dir).filter((r) => r.event === "update");
+    expect(updates.map((u) => u.step)).toEqual([1, 2, 3]);
+    for (const u of updates) expect(u.groups).toBeLessThanOrEqual(4);
+    expect(s.accuracy_before).not.toBeNull();
+  });
+
+  it("survives a SIGKILLed rollout actor in pipelined mode: restarted, nothing lost or duplicated", async () => {
+    const dir = runDir();
+    let killed = 0;
+    const s = await train(smoke([`run.dir=${dir}`, "run.mode=pipelined", "run.name=e2e-kill", "run.steps=4", "rollout.maxRestarts=3"]), {
+      quiet: true,
+      onStep: (step, run) => {
+        if (step >= 1 && killed === 0) {
+          const pid = run.agent.pidOf("rollout-0");
+          if (pid) {
+            process.kill(pid, "SIGKILL");
+            killed = pid;
+          }
+        }
+      },
+    });
+    expect(killed).toBeGreaterThan(0);
+    expect(s.steps).toBe(4);
+    expectAccounted(s);
+    expect(s.actors.find((a) => a.name === "rollout-0")!.restarts).toBeGreaterThanOrEqual(1);
+    expect(s.restarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("hot-swaps DAPO -> GSPO over gRPC mid-run; the next update uses GSPO", async () => {
+    const dir = runDir();
+    let effective = -1;
+    const s = await train(smoke([`run.dir=${dir}`, "run.name=e2e-swap", "run.steps=4"]), {
+      quiet: true,
+      onStep: async (step, run) => {
+        if (step >= 1 && effective < 0) {
+          const learner = actorHandle(run.registry, LearnerServiceService, "learner");
+          const res = await learner.call.swapAlgorithm({ spec: { name: "gspo", overrides: {} } });
+          effective = Number(res.effectiveStep);
+          expect(res.pending?.name).toBe("gspo");
+          // The whole preset: GSPO's clip range, not DAPO's.
+          expect(res.pending?.overrides).toMatchObject({ clip_low: 3e-4, clip_high: 4e-4 });
+          learner.close();
+        }
+      },
+    });
+    const updates = metricsOf(dir).filter((r) => r.event === "update");
+    const swaps = metricsOf(dir).filter((r) => r.event === "swap");
+    expect(effective).toBeGreaterThanOrEqual(2);
+    expect(effective).toBeLessThanOrEqual(4);
+    expect(swaps).toHaveLength(1);
+    expect(swaps[0]).toMatchObject({ from: "dapo", to: "gspo", step: effective });
+    for (const u of updates) expect(u.algorithm).toBe(u.step < effective ? "dapo" : "gspo");
+    expect(updates.some((u) => u.algorithm === "gspo")).toBe(true);
+    expect(s.swaps).toEqual([{ step: effective, from: "dapo", to: "gspo" }]);
+    expectAccounted(s);
+  });
+});
