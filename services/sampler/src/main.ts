@@ -2,6 +2,8 @@
 // (LSPO_BATCHES). For every message: judge -> publish any completed batch (idempotent id) -> persist the
 // snapshot -> ack. A crash anywhere in that sequence replays the message against the last snapshot and
 // reaches the same decision, and JetStream drops the republished batch as a duplicate.
+import { appendFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
   publishMessage, putBlob,
@@ -149,10 +151,17 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     }
   })().catch(() => undefined);
 
+  // Each judgement, for the run's report (length distribution vs thresholds), when the run directory is here.
+  const judgedLog = config.run.dir && existsSync(config.run.dir) ? join(config.run.dir, "sampler.jsonl") : null;
+
   void (async () => {
     for await (const d of sub) {
       await refreshVersion();
       const result = core.offer(d.body, learnerVersion);
+      if (judgedLog) {
+        const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
+        appendFileSync(judgedLog, JSON.stringify({ uid: d.body.group!.uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }) + "\n");
+      }
       for (const b of result.batches) await publishBatch(b);
       await persist();
       d.ack();
