@@ -11,6 +11,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   agent: () => import("./commands/agent.js"),
   algo: () => import("./commands/algo.js"),
+  demo: () => import("./commands/demo.js"),
   sampler: () => import("./commands/sampler.js"),
   model: () => import("./commands/model.js"),
   pretrain: () => import("./commands/pretrain.js"),

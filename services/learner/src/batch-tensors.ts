@@ -44,7 +44,9 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
       spans.push({ start: prompt.length - 1, length: ids.length });
       oldLogp.push(lp);
       lengthSum += ids.length;
-      return { logp: Array.from(lp), logp_old: Array.from(lp), truncated: r.truncated };
+      // logp values only shape the advantages and masks here; the graph gets its own log-probs, and
+      // logp_ref (KL) is recomputed by the learner with the reference weights.
+      return { logp: Array.from(lp), logp_old: Array.from(lp), ...(params.kl_coef > 0 ? { logp_ref: Array.from(lp) } : {}), truncated: r.truncated };
     });
     rewardSum += vg.rewards.reduce((a, b) => a + b, 0);
     rollout.groups.push({ rewards: [...vg.rewards], responses });
