@@ -11,6 +11,8 @@
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import {
   STREAMS, connectBus, consume, decodeEnvelope, ensureConsumer, ensureStream, jetstream, jetstreamManager,
   leaseEnvelope, publishMessage, startNatsServer, validateRolloutGroup, type JetStreamClient, type JetStreamManager, type NatsConnection,
@@ -19,7 +21,7 @@ import type { RolloutGroup } from "@lspo/proto";
 import { sizedRolloutGroup, type SizedPayload } from "./lib/payloads.js";
 import { fmt, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
 
-const RUNS = 11;
+const RUNS = 15;
 const IN_FLIGHT = 64; // publishes awaiting their pub-ack at once
 // Messages per pull, both paths: consume()'s default, which the verifier uses on the rollouts stream. (64 pulls
 // of 1 MB exceed nats-server's 64 MB per-client pending limit: the server cuts the consumer off as slow.)
@@ -33,6 +35,10 @@ const SIZES: { label: string; bytes: number; g: number; promptTokens: number; n:
 ];
 const STREAM = STREAMS.rollouts.name;
 type Path = "ours" | "raw";
+
+// A full GC before each trial (untimed), so no trial's CPU time pays for the garbage of the one before it.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 /** Runs fn(0..n-1) with at most `window` calls in flight. */
 async function pipelined(n: number, window: number, fn: (i: number) => Promise<unknown>): Promise<void> {
@@ -125,11 +131,13 @@ async function trial(path: Path, pub: NatsConnection, sub: NatsConnection, p: Si
   const jsm = await jetstreamManager(sub);
   const subject = `lspo.rollouts.${tag}`;
   await ensureConsumer(jsm, STREAM, tag, { filterSubject: subject, ackWaitMs: 120_000 });
+  gc();
   let c = process.cpuUsage();
   let t = process.hrtime.bigint();
   await withTimeout(publishAll(path, jetstream(pub), subject, p, n, tag), `${path} publishing ${n} x ${p.label}`);
   const publishS = secondsSince(t);
   const publishCpuS = cpuSince(c);
+  gc();
   c = process.cpuUsage();
   t = process.hrtime.bigint();
   const stop = await withTimeout(consumeAll(path, jetstream(sub), p, n, tag), `${path} consuming ${n} x ${p.label}`);
@@ -142,14 +150,17 @@ async function trial(path: Path, pub: NatsConnection, sub: NatsConnection, p: Si
   return { publishS, consumeS, publishCpuS, consumeCpuS };
 }
 
-/** Microseconds per call of the codec and validator alone, on one hot buffer (a lower bound of their cost). */
+/** Microseconds per call of the codec and validator alone, on one hot buffer (a lower bound of their cost): median of 7 batches. */
 function codecMicros(p: SizedPayload): { leasedEncode: number; decode: number; validate: number } {
   const reps = Math.max(20, Math.round(4e6 / p.bytes.byteLength));
   const time = (fn: () => unknown) => {
     for (let i = 0; i < 5; i++) fn();
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < reps; i++) fn();
-    return (secondsSince(t) * 1e6) / reps;
+    const batches = Array.from({ length: 7 }, () => {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < reps; i++) fn();
+      return (secondsSince(t) * 1e6) / reps;
+    });
+    return summarize(batches).median;
   };
   const body = decodeEnvelope(p.bytes, "RolloutGroup").body;
   return {
