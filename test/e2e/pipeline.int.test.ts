@@ -1,5 +1,6 @@
 // The whole pipeline as separate processes (node agent -> learner, sampler, verifier, 2 rollout actors) on
 // a real nats-server and real gRPC, on the tiny smoke model. Each run is a few seconds of training.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,15 +26,33 @@ function expectAccounted(s: Summary) {
 }
 
 describe("pipeline - end to end", { timeout: 300_000 }, () => {
-  it("runs sync mode to the step count with every prompt accounted for", async () => {
+  it("runs sync mode to the step count with every prompt accounted for; lspo status lists the actors", async () => {
     const dir = runDir();
-    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync"]), { quiet: true });
+    let status: { actors: Array<{ name: string; kind: string; node: string; pid: number; state: string; restarts: number }> } | null = null;
+    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync"]), {
+      quiet: true,
+      onStep: (step) => {
+        if (status === null && step >= 1) {
+          const out = execFileSync(process.execPath, [join(root, "scripts/lspo.mjs"), "status", "--run-dir", dir, "--json"], { encoding: "utf8" });
+          status = JSON.parse(out);
+        }
+      },
+    });
+    expect(status).not.toBeNull();
+    const kinds = status!.actors.map((a) => a.kind).sort();
+    expect(kinds).toEqual(["learner", "rollout", "rollout", "sampler", "verifier"]);
+    for (const a of status!.actors) {
+      expect(a).toMatchObject({ node: "local", state: "running", restarts: 0 });
+      expect(a.pid).toBeGreaterThan(0);
+    }
     expect(s.steps).toBe(3);
     expectAccounted(s);
-    expect(s.trained).toBeGreaterThanOrEqual(3 * 4);
     const updates = metricsOf(dir).filter((r) => r.event === "update");
     expect(updates.map((u) => u.step)).toEqual([1, 2, 3]);
+    // Each update trains at most B = 4 groups (fewer when some went stale while they waited).
+    for (const u of updates) expect(u.groups).toBeGreaterThanOrEqual(1);
     for (const u of updates) expect(u.groups).toBeLessThanOrEqual(4);
+    expect(updates.reduce((n, u) => n + u.groups, 0)).toBe(s.trained);
     expect(s.accuracy_before).not.toBeNull();
   });
 
@@ -86,5 +105,23 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(updates.some((u) => u.algorithm === "gspo")).toBe(true);
     expect(s.swaps).toEqual([{ step: effective, from: "dapo", to: "gspo" }]);
     expectAccounted(s);
+  });
+
+  it("resumes a finished run for more steps from its checkpoint and run directory", async () => {
+    const dir = runDir();
+    const first = await train(smoke([`run.dir=${dir}`, "run.name=e2e-resume", "run.steps=2", "learner.checkpointEvery=2"]), { quiet: true });
+    expect(first.steps).toBe(2);
+    const config = smoke([`run.dir=${dir}`, "run.name=e2e-resume", "run.steps=4", "learner.checkpointEvery=2"]);
+    const second = await train(config, { quiet: true, resume: dir });
+    expect(second.steps).toBe(4);
+    const records = metricsOf(dir);
+    // The learner resumed at step 2 (its checkpoint) and went on to 4: no step was trained twice.
+    const steps = records.filter((r) => r.event === "update").map((r) => r.step);
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(records.some((r) => r.event === "resume")).toBe(true);
+    expect(second.lost).toBe(0);
+    expect(second.duplicates).toBe(0);
+    // The data cursor went on from where it stopped: the resumed run requested new prompts after the old ones.
+    expect(second.requested).toBeGreaterThan(first.requested);
   });
 });

@@ -38,6 +38,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   let trainedGroups = checkpoint?.state.trainedGroups ?? 0;
   const trainedUids = new Set<string>();
   let duplicates = 0;
+  // Restored with the checkpoint: a batch whose groups were all stale is consumed without a step, so
+  // the step alone undercounts consumed batches (and the controller would wait for one that never comes).
+  let stale = checkpoint?.state.staleGroups ?? 0;
+  let batchesConsumed = checkpoint ? (checkpoint.state.batchesConsumed ?? core.step) : 0;
   if (checkpoint) {
     ctx.log.info({ step: core.step, dir: checkpoint.dir, batchSeq: lastSeq }, "resumed from checkpoint");
     metrics.append({ event: "resume", step: core.step, checkpoint: checkpoint.dir, skipped });
@@ -48,6 +52,19 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
 
+  // The sampler rewrites its snapshot object after every group; a read that races a rewrite can stall on
+  // chunks that are being replaced, so each try is bounded and retried. Without it the checkpoint is still
+  // written (the sampler's own snapshot in NATS remains the source of truth while NATS lives).
+  const readSamplerSnapshot = async (): Promise<Uint8Array | null> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 3000));
+      const got = await Promise.race([getBlob(batchStore, `sampler-${ctx.runId}.snapshot`).catch(() => null), timeout]);
+      if (got) return got;
+    }
+    ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
+    return null;
+  };
+
   // Updates and checkpoints take turns: a checkpoint is always of a whole step.
   let turn: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -57,7 +74,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   const checkpointNow = async (): Promise<string> => {
-    const samplerSnap = await getBlob(batchStore, `sampler-${ctx.runId}.snapshot`).catch(() => null);
+    const samplerSnap = await readSamplerSnapshot();
     const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
     const dir = writeCheckpoint(
       runDir,
@@ -70,6 +87,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         sampler: samplerSnap ? Buffer.from(samplerSnap).toString("base64") : null,
         cursor: { batchSeq: lastSeq, data: cursorEntry?.value ?? null },
         trainedGroups,
+        batchesConsumed,
+        staleGroups: stale,
       },
       config.learner.keepCheckpoints,
     );
@@ -133,8 +152,6 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     await turn; // finish the update in hand
   });
 
-  let stale = 0;
-  let batchesConsumed = checkpoint ? core.step : 0;
   const train = async (seq: number, batch: TrainingBatch) => {
     batchesConsumed++;
     const fresh = batch.groups.filter((g) => {

@@ -140,6 +140,10 @@ export class SamplerCore {
     this.unused += n;
     this.payloads.clear();
     this.round = [];
+    // The core's pending batch goes too (its groups are the payloads just counted), so a resumed run
+    // starts a fresh batch instead of completing one whose groups are gone.
+    const snap = { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), pending: [] };
+    this.sampler = this.settings.mode === "batch" ? restoreBatchSampler(snap) : restoreStreamSampler(snap);
     return n;
   }
 

@@ -126,7 +126,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: 30_000 });
+  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: config.sampler.ackWaitMs });
   const sub = await consume<VerifiedGroup>(ctx.js, {
     stream: STREAMS.verified.name,
     durable,

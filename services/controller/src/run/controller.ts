@@ -40,6 +40,8 @@ export interface RunningRun {
   agent: NodeAgent;
   registry: ActorRegistry;
   natsUrl: string;
+  /** The embedded nats-server (null when nats.url points elsewhere): fault-injection tests restart it. */
+  nats: NatsServer | null;
 }
 
 const log = createLogger("controller");
@@ -139,7 +141,7 @@ export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<
     await place("sampler", 1, config.sampler.maxRestarts);
     await place("verifier", config.verifier.actors, config.verifier.maxRestarts);
     await place("rollout", config.rollout.actors, config.rollout.maxRestarts);
-    const running: RunningRun = { dir, config, agent, registry, natsUrl: config.nats.url };
+    const running: RunningRun = { dir, config, agent, registry, natsUrl: config.nats.url, nats };
 
     const learner = actorHandle(registry, LearnerServiceService, "learner");
     const sampler = actorHandle(registry, SamplerServiceService, "sampler");
@@ -193,11 +195,20 @@ export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<
     const deadline = config.run.timeoutS > 0 ? t0 + config.run.timeoutS * 1000 : Infinity;
     let lastRecord: Record<string, unknown> = {};
     let lastOnStep = -1;
+    let lastTick: Record<string, unknown> = {};
     let lastStatus: Awaited<ReturnType<typeof learner.call.status>> | null = null;
     while (step < config.run.steps) {
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
-      if (Date.now() > deadline) throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}`);
+      if (Date.now() > deadline) {
+        // Say where the pipeline stood, so a stall can be located from the error alone.
+        const where: string[] = [];
+        for (const [stream, durable] of [[STREAMS.prompts.name, `rollout-${runId}`], [STREAMS.rollouts.name, `verifier-${runId}`], [STREAMS.verified.name, `sampler-${runId}`], [STREAMS.batches.name, `learner-${runId}`]]) {
+          const info = await jsm.consumers.info(stream, durable).catch(() => null);
+          where.push(`${durable}: ${info ? `${info.num_pending} pending, ${info.num_ack_pending} unacked, ${info.num_redelivered} redelivered` : "no consumer"}`);
+        }
+        throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}; ${JSON.stringify(lastTick)}; ${where.join("; ")}`);
+      }
       // An actor being restarted by the agent is a pause, not an error (a FAILED one is caught above).
       const stats = await sampler.call.stats({}).catch(transient);
       if (!stats) {
@@ -216,6 +227,7 @@ export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<
       const mayFeed =
         step + batchesAhead < config.run.steps &&
         (config.run.mode === "pipelined" ? batchesAhead < Math.max(1, config.run.maxOffPolicySteps) : batchesAhead <= 0);
+      lastTick = { emitted, consumed, inFlight, requested: source.requested, mayFeed };
       if (mayFeed) {
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
         await publishPrompt(refill?.prompts ?? 0);

@@ -1,0 +1,49 @@
+// The sampler service's core without NATS: staleness, payloads kept until their batch, closing a run, and
+// snapshot -> restore continuing identically.
+import { describe, expect, it } from "vitest";
+import { bytesOf } from "@lspo/bus";
+import { resolveConfig } from "@lspo/config";
+import type { VerifiedGroup } from "@lspo/proto";
+import { SamplerCore } from "@lspo/sampler";
+
+const settings = resolveConfig({ sampler: { batchSize: 2, window: 4, lengthFilter: false } }).sampler;
+
+function vg(uid: string, version: number, rewards: number[], len = 3): VerifiedGroup {
+  return {
+    group: {
+      uid,
+      prompt: { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([1])), answer: "", groupSize: rewards.length, cursor: 0n },
+      responses: rewards.map(() => ({ tokenIds: bytesOf(new Int32Array(len)), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" })),
+      policyVersion: BigInt(version),
+      actor: "a",
+    },
+    rewards,
+    correct: rewards.map((r) => r > 0),
+  };
+}
+
+describe("sampler core", () => {
+  it("drops stale groups, keeps payloads until a batch of exactly B is emitted", () => {
+    const core = new SamplerCore(settings, 1);
+    expect(core.offer(vg("old", 0, [1, 0]), 2).outcome).toBe("stale");
+    expect(core.offer(vg("a", 2, [1, 0]), 2).batches).toEqual([]);
+    expect(core.offer(vg("w", 2, [0, 0]), 2).outcome).toBe("all-wrong");
+    const out = core.offer(vg("b", 1, [0, 1]), 2);
+    expect(out.batches).toHaveLength(1);
+    expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["a", "b"]);
+    expect(core.stats()).toMatchObject({ stale: 1, received: 4, pending: 0 });
+    expect(core.offer(vg("a", 2, [1, 0]), 2).outcome).toBe("duplicate");
+    expect(core.stats().received).toBe(4);
+  });
+
+  it("closing a run counts pending groups as unused and starts the next batch afresh", () => {
+    const core = new SamplerCore(settings, 1);
+    core.offer(vg("a", 0, [1, 0]), 0);
+    expect(core.closeRun()).toBe(1);
+    expect(core.stats()).toMatchObject({ unused: 1, pending: 0 });
+    const restored = new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))));
+    restored.offer(vg("b", 0, [1, 0]), 0);
+    const out = restored.offer(vg("c", 0, [0, 1]), 0);
+    expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["b", "c"]);
+  });
+});
