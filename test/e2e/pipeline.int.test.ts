@@ -9,6 +9,7 @@ import { loadConfigFile } from "@lspo/config";
 import { actorHandle } from "@lspo/actors";
 import { LearnerServiceService } from "@lspo/proto";
 import { train, type Summary } from "@lspo/controller";
+import { startNatsServer } from "@lspo/bus";
 
 const root = resolve(import.meta.dirname, "../..");
 const smoke = (overrides: string[]) => loadConfigFile(join(root, "configs/smoke.yaml"), ["run.timeoutS=90", ...overrides]);
@@ -123,5 +124,23 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(second.duplicates).toBe(0);
     // The data cursor went on from where it stopped: the resumed run requested new prompts after the old ones.
     expect(second.requested).toBeGreaterThan(first.requested);
+  });
+
+  it("sends a training batch larger than the server's max payload through the object store", async () => {
+    const dir = runDir();
+    // An 8 KB max payload: one group (8 responses of up to 40 tokens) fits, a batch of 4 groups does not.
+    const nats = await startNatsServer({ maxPayload: 8 * 1024 });
+    try {
+      const s = await train(
+        smoke([`run.dir=${dir}`, "run.name=e2e-bigbatch", "run.steps=2", `nats.url=${nats.url}`, "rollout.groupSize=8", "rollout.maxNewTokens=40"]),
+        { quiet: true },
+      );
+      expect(s.steps).toBe(2);
+      expectAccounted(s);
+      const sampler = readFileSync(join(dir, "logs", "sampler-0.log"), "utf8");
+      expect(sampler).toMatch(/"byReference":true/);
+    } finally {
+      await nats.stop();
+    }
   });
 });

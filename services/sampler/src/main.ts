@@ -16,8 +16,6 @@ import {
 } from "@lspo/proto";
 import { SamplerCore, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
 
-/** Batches bigger than this travel through the object store by reference (server max payload is 1 MB). */
-const INLINE_BATCH_BYTES = 900 * 1024;
 
 export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("sampler", config);
@@ -53,13 +51,17 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       objectRef: "",
     };
     let body = batch;
-    if (encodeEnvelope("TrainingBatch", batch).byteLength > INLINE_BATCH_BYTES) {
+    let byReference = false;
+    // A batch that would not fit the server's max payload (with room for headers) travels by reference.
+    const inlineLimit = Math.floor((ctx.nc.info?.max_payload ?? 1024 * 1024) * 0.9);
+    if (encodeEnvelope("TrainingBatch", batch).byteLength > inlineLimit) {
       const ref = `batch-${ctx.runId}-${b.index}`;
       await putBlob(store, ref, encodeEnvelope("TrainingBatch", batch));
       body = { ...batch, groups: [], objectRef: ref };
+      byReference = true;
     }
     await publishMessage(ctx.js, ctx.subjects.batches, "TrainingBatch", body, { msgId: `batch-${ctx.runId}-${b.index}` });
-    ctx.log.info({ batch: b.index, groups: b.groups.length, thresholds: b.thresholds }, "published training batch");
+    ctx.log.info({ batch: b.index, groups: b.groups.length, thresholds: b.thresholds, byReference }, "published training batch");
   };
 
   const stats = () => {
