@@ -21,6 +21,11 @@ export interface CheckpointState {
   cursor: unknown;
   /** Groups trained so far and their uids' count (for summary.json across restarts). */
   trainedGroups: number;
+  /** Batches read so far, including ones whose groups were all stale (no update), and the stale groups
+   *  dropped: the controller paces feeding on the first, summary.json counts the second. Absent in
+   *  checkpoints written before they were recorded. */
+  batchesConsumed?: number;
+  staleGroups?: number;
   files: Record<string, string>;
 }
 
