@@ -89,6 +89,8 @@ export const RolloutSchema = z.strictObject({
 
 export const VerifierSchema = z.strictObject({
   actors: positiveInt.default(1),
+  /** A rollout group not acked within this time (its verifier died) is redelivered to another. */
+  ackWaitMs: positiveInt.default(30_000),
   maxRestarts: z.number().int().min(-1).default(5),
 });
 
@@ -111,6 +113,8 @@ export const SamplerSchema = z.strictObject({
   warmup: z.enum(["judge", "accept", "reject"]).default("judge"),
   /** Bound on prompts in flight; 0 = 4 x batchSize. */
   maxInFlight: nonNegativeInt.default(0),
+  /** A verified group not acked within this time (the sampler died) is redelivered to its successor. */
+  ackWaitMs: positiveInt.default(30_000),
   maxRestarts: z.number().int().min(-1).default(5),
 });
 

@@ -45,7 +45,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: 30_000 });
+  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: config.verifier.ackWaitMs });
   const sub = await consume<RolloutGroup>(ctx.js, {
     stream: STREAMS.rollouts.name,
     durable,
