@@ -200,32 +200,33 @@ await sub.close();
 await server.stop();
 
 type Sel = (t: Trial) => number;
-const PHASES: Record<string, { wall: Sel; cpu: Sel }> = {
+type Phase = "publish" | "consume" | "endToEnd";
+const PHASES: Record<Phase, { wall: Sel; cpu: Sel }> = {
   publish: { wall: (t) => t.publishS, cpu: (t) => t.publishCpuS },
   consume: { wall: (t) => t.consumeS, cpu: (t) => t.consumeCpuS },
   endToEnd: { wall: (t) => t.publishS + t.consumeS, cpu: (t) => t.publishCpuS + t.consumeCpuS },
 };
+/** One phase's figures for one size: throughputs, the paired ratio and CPU per message. */
+function phaseStats(m: Measured, n: number, mb: number, { wall, cpu }: { wall: Sel; cpu: Sel }) {
+  return {
+    oursMsgsPerS: summarize(m.ours.map((t) => n / wall(t))),
+    rawMsgsPerS: summarize(m.raw.map((t) => n / wall(t))),
+    oursMBPerS: summarize(m.ours.map((t) => mb / wall(t))),
+    rawMBPerS: summarize(m.raw.map((t) => mb / wall(t))),
+    /** ours/raw throughput, pair by pair (the two trials of the same run). */
+    ratio: summarize(m.ours.map((t, i) => wall(m.raw[i]) / wall(t))),
+    oursCpuMicrosPerMsg: summarize(m.ours.map((t) => (cpu(t) * 1e6) / n)),
+    rawCpuMicrosPerMsg: summarize(m.raw.map((t) => (cpu(t) * 1e6) / n)),
+  };
+}
 const rows = [...measured].map(([label, m]) => {
   const { n, payload } = payloads.find((p) => p.label === label)!;
   const mb = (n * payload.bytes.byteLength) / 1e6;
-  const phases = Object.fromEntries(
-    Object.entries(PHASES).map(([phase, { wall, cpu }]) => [
-      phase,
-      {
-        oursMsgsPerS: summarize(m.ours.map((t) => n / wall(t))),
-        rawMsgsPerS: summarize(m.raw.map((t) => n / wall(t))),
-        oursMBPerS: summarize(m.ours.map((t) => mb / wall(t))),
-        rawMBPerS: summarize(m.raw.map((t) => mb / wall(t))),
-        /** ours/raw throughput, pair by pair (adjacent trials of the same run). */
-        ratio: summarize(m.ours.map((t, i) => wall(m.raw[i]) / wall(t))),
-        oursCpuMicrosPerMsg: summarize(m.ours.map((t) => (cpu(t) * 1e6) / n)),
-        rawCpuMicrosPerMsg: summarize(m.raw.map((t) => (cpu(t) * 1e6) / n)),
-      },
-    ]),
-  ) as Record<keyof typeof PHASES, Record<string, Summary>>;
+  const endToEnd = phaseStats(m, n, mb, PHASES.endToEnd);
   return {
     size: label, envelopeBytes: payload.bytes.byteLength, groupSize: payload.groupSize, promptTokens: payload.promptTokens,
-    tokensPerResponse: payload.tokensPerResponse, messages: n, goalMet: phases.endToEnd.ratio.median >= 0.9, ...phases,
+    tokensPerResponse: payload.tokensPerResponse, messages: n, goalMet: endToEnd.ratio.median >= 0.9,
+    publish: phaseStats(m, n, mb, PHASES.publish), consume: phaseStats(m, n, mb, PHASES.consume), endToEnd,
   };
 });
 const codec = payloads.map(({ label, payload }) => ({ size: label, envelopeBytes: payload.bytes.byteLength, microsPerCall: codecMicros(payload) }));
@@ -251,7 +252,8 @@ const result = {
 };
 writeFileSync(join(import.meta.dirname, "results", "bus.json"), `${JSON.stringify(result, null, 2)}\n`);
 for (const r of rows) {
-  for (const [phase, x] of Object.entries(PHASES).map(([k]) => [k, r[k as keyof typeof PHASES]] as const)) {
+  for (const phase of Object.keys(PHASES) as Phase[]) {
+    const x = r[phase];
     console.log(
       `${r.size.padEnd(6)} ${phase.padEnd(9)} ours/raw ${fmt(x.ratio, 3)}  ours ${fmt(x.oursMsgsPerS, 0)} msg/s, raw ${fmt(x.rawMsgsPerS, 0)}  ` +
         `cpu µs/msg ours ${x.oursCpuMicrosPerMsg.median.toFixed(0)} raw ${x.rawCpuMicrosPerMsg.median.toFixed(0)}`,
