@@ -55,6 +55,13 @@ interface Supervised {
   timer: NodeJS.Timeout | null;
 }
 
+// Actor processes of every agent in this process: killed when it exits, so a controller that ends without
+// draining (a crash, a test timing out) never leaves actors running against a dead run.
+const liveChildren = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of liveChildren) child.kill("SIGKILL");
+});
+
 export class NodeAgent implements AsyncDisposable {
   readonly node: string;
   private readonly actors = new Map<string, Supervised>();
@@ -201,7 +208,11 @@ export class NodeAgent implements AsyncDisposable {
     if (Array.isArray(stdio)) closeSync(stdio[1]);
     sup.child = child;
     sup.state = ComponentState.COMPONENT_STATE_RUNNING;
-    child.once("exit", (code, signal) => this.onExit(sup, child, code, signal));
+    liveChildren.add(child);
+    child.once("exit", (code, signal) => {
+      liveChildren.delete(child);
+      this.onExit(sup, child, code, signal);
+    });
     child.once("error", () => undefined); // reported through 'exit'
   }
 

@@ -26,8 +26,9 @@ export interface NatsServer extends AsyncDisposable {
   readonly storeDir: string;
   /** SIGTERM, wait for exit; removes the store when it was temporary. */
   stop(): Promise<void>;
-  /** Stop and start again on the same port with the same store (nothing acknowledged may be lost). */
-  restart(): Promise<void>;
+  /** Stop (SIGTERM, or SIGKILL: a crash) and start again on the same port with the same store (nothing
+   *  acknowledged may be lost). */
+  restart(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** SIGKILL without cleanup of the store (for fault-injection tests). */
   kill(): Promise<void>;
 }
@@ -137,8 +138,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       child.kill("SIGKILL");
       await waitExit(child);
     },
-    async restart() {
-      child.kill("SIGTERM");
+    async restart(signal = "SIGTERM") {
+      child.kill(signal);
       await waitExit(child);
       live.delete(child);
       ({ child, port } = await launch(bin, confPath, timeoutMs));
