@@ -16,7 +16,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   ctx.log.info({ device: config.model.device, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
   await weights.sync(policy);
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version };
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version, lateDuplicates: 0 };
   const options: GroupOptions = {
     actor: ctx.name,
     maxNewTokens: config.rollout.maxNewTokens,
@@ -105,8 +105,15 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
         });
         counters.generateSeconds += (performance.now() - t0) / 1000;
         for (let i = 0; i < groups.length; i++) {
-          await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", groups[i], { msgId: `rollout-${groups[i].uid}` });
+          const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", groups[i], { msgId: `rollout-${groups[i].uid}` });
           deliveries[i].ack();
+          if (ack.duplicate) {
+            // A late result: this prompt was redelivered (we held it past the ack wait) and another actor's
+            // group is already in the stream under the same id. JetStream dropped ours; nothing to undo.
+            counters.lateDuplicates++;
+            ctx.log.warn({ uid: groups[i].uid, deliveryCount: deliveries[i].deliveryCount }, "late rollout dropped as a duplicate");
+            continue;
+          }
           counters.groups++;
           counters.responses += groups[i].responses.length;
           counters.tokens += groups[i].responses.reduce((n, r) => n + r.tokenIds.byteLength / 4, 0);

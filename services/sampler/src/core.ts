@@ -4,7 +4,7 @@
 // One plain snapshot of all of it is written before a message is acked, so a restarted sampler continues
 // exactly where it stopped.
 import {
-  createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
+  UidSet, createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
   type BatchSampler, type Group, type SamplerStats, type StreamSampler, type Thresholds,
 } from "@lspo/lspo";
 import type { SamplerConfig as ProtoSamplerConfig, VerifiedGroup } from "@lspo/proto";
@@ -33,6 +33,9 @@ export interface CoreSnapshot {
   stale: number;
   unused: number;
   received: number;
+  /** Every uid that reached the sampler, and the redeliveries of them refused (absent in older snapshots). */
+  seen?: string[];
+  duplicates?: number;
 }
 
 function lengthsOf(vg: VerifiedGroup): number[] {
@@ -58,6 +61,13 @@ export class SamplerCore {
   private unused = 0;
   /** Distinct groups that reached the sampler (stale ones included, duplicates not): the accounting's base. */
   private received = 0;
+  /**
+   * Every uid received, checked before anything else: a redelivered or late group must be a duplicate even
+   * when it has gone stale meanwhile (the library's dedupe never sees stale groups) or arrives after
+   * UpdateConfig replaced the library sampler (and its dedupe set).
+   */
+  private seen = new UidSet();
+  private duplicates = 0;
 
   constructor(
     private settings: SamplerSettings,
@@ -72,6 +82,8 @@ export class SamplerCore {
       this.stale = snapshot.stale;
       this.unused = snapshot.unused;
       this.received = snapshot.received ?? 0;
+      this.seen = new UidSet(snapshot.seen ?? []);
+      this.duplicates = snapshot.duplicates ?? 0;
     } else {
       this.sampler = settings.mode === "batch" ? createBatchSampler(coreConfig(settings)) : createStreamSampler(coreConfig(settings));
     }
@@ -83,6 +95,10 @@ export class SamplerCore {
 
   /** Judges one verified group sampled by policy `group.policyVersion` while the learner is at `learnerVersion`. */
   offer(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+    if (!this.seen.add(vg.group!.uid)) {
+      this.duplicates++;
+      return { outcome: "duplicate", batches: [] };
+    }
     const result = this.judge(vg, learnerVersion);
     if (result.outcome !== "duplicate") this.received++;
     return result;
@@ -131,7 +147,8 @@ export class SamplerCore {
   }
 
   stats(): SamplerStats & { stale: number; unused: number; gathering: number; received: number } {
-    return { ...this.sampler.stats(), stale: this.stale, unused: this.unused, gathering: this.round.length, received: this.received };
+    const s = this.sampler.stats();
+    return { ...s, duplicates: s.duplicates + this.duplicates, stale: this.stale, unused: this.unused, gathering: this.round.length, received: this.received };
   }
 
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
@@ -170,6 +187,8 @@ export class SamplerCore {
       stale: this.stale,
       unused: this.unused,
       received: this.received,
+      seen: this.seen.values(),
+      duplicates: this.duplicates,
     };
   }
 }

@@ -1,0 +1,63 @@
+// The sampler's dedupe is checked before anything else: a redelivered or late group (a rollout actor that
+// was paused past its ack wait, a verifier that died after publishing) is a duplicate whatever happened
+// meanwhile — the learner moved on (it would now be stale), UpdateConfig replaced the library sampler, or
+// the sampler restarted from its snapshot. Counted once in `received`, never twice.
+import { describe, expect, it } from "vitest";
+import { bytesOf } from "@lspo/bus";
+import { resolveConfig } from "@lspo/config";
+import type { VerifiedGroup } from "@lspo/proto";
+import { SamplerCore } from "@lspo/sampler";
+
+const settings = resolveConfig({ sampler: { batchSize: 2, window: 4, lengthFilter: false } }).sampler;
+
+function vg(uid: string, version: number, rewards: number[]): VerifiedGroup {
+  return {
+    group: {
+      uid,
+      prompt: { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([1])), answer: "", groupSize: rewards.length, cursor: 0n },
+      responses: rewards.map(() => ({ tokenIds: bytesOf(new Int32Array(3)), logprobs: bytesOf(new Float32Array(3)), truncated: false, text: "" })),
+      policyVersion: BigInt(version),
+      actor: "a",
+    },
+    rewards,
+    correct: rewards.map((r) => r > 0),
+  };
+}
+
+const roundTrip = (core: SamplerCore) =>
+  new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))));
+
+describe("sampler core - dedupe before staleness", () => {
+  it("a redelivered stale group is a duplicate, not a second stale arrival", () => {
+    const core = new SamplerCore(settings, 1);
+    expect(core.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("stale");
+    expect(core.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("duplicate");
+    expect(core.stats()).toMatchObject({ stale: 1, received: 1, duplicates: 1 });
+  });
+
+  it("a kept group delivered again after the learner moved on is a duplicate, not stale", () => {
+    const core = new SamplerCore(settings, 1);
+    expect(core.offer(vg("k", 2, [1, 0]), 2).outcome).toBe("unfiltered");
+    expect(core.offer(vg("k", 2, [1, 0]), 9).outcome).toBe("duplicate");
+    expect(core.stats()).toMatchObject({ stale: 0, received: 1, duplicates: 1, accepted: 1 });
+  });
+
+  it("UpdateConfig does not forget what was seen", () => {
+    const core = new SamplerCore(settings, 1);
+    core.offer(vg("a", 0, [1, 0]), 0);
+    core.updateSettings({ ...settings, batchSize: 3 });
+    expect(core.offer(vg("a", 0, [1, 0]), 0).outcome).toBe("duplicate");
+    expect(core.stats()).toMatchObject({ received: 1, duplicates: 1 });
+  });
+
+  it("the seen set and duplicate count survive snapshot -> restore", () => {
+    const core = new SamplerCore(settings, 1);
+    core.offer(vg("s", 0, [1, 0]), 3);
+    core.offer(vg("k", 3, [1, 0]), 3);
+    core.offer(vg("k", 3, [1, 0]), 3);
+    const restored = roundTrip(core);
+    expect(restored.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("duplicate");
+    expect(restored.offer(vg("k", 3, [1, 0]), 3).outcome).toBe("duplicate");
+    expect(restored.stats()).toMatchObject({ received: 2, stale: 1, duplicates: 3 });
+  });
+});
