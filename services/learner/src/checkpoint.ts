@@ -67,6 +67,19 @@ export function checkpointsDir(runDir: string): string {
   return join(runDir, "checkpoints");
 }
 
+/**
+ * TEST-ONLY fault injection for the chaos suite where it cannot mount a tiny tmpfs (no root):
+ * LSPO_FAULT_CHECKPOINT_ENOSPC_FROM_STEP=<n> makes every checkpoint of step >= n fail as a full disk does,
+ * after its model files are written (so the cleanup of a half-written checkpoint runs too). Unset in
+ * every real deployment; nothing else reads it.
+ */
+function injectedDiskFull(step: number): void {
+  const from = process.env.LSPO_FAULT_CHECKPOINT_ENOSPC_FROM_STEP;
+  if (from && step >= Number(from)) {
+    throw Object.assign(new Error(`ENOSPC: no space left on device, write (injected: LSPO_FAULT_CHECKPOINT_ENOSPC_FROM_STEP=${from})`), { code: "ENOSPC" });
+  }
+}
+
 /** Writes a checkpoint atomically; returns its directory. Throws CheckpointError (e.g. ENOSPC) leaving older ones intact. */
 export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamWState, state: Omit<CheckpointState, "files">, keep: number): string {
   const root = checkpointsDir(runDir);
@@ -75,8 +88,11 @@ export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamW
   const tmp = join(root, `.${name}.tmp-${process.pid}`);
   const final = join(root, name);
   try {
-    rmSync(tmp, { recursive: true, force: true });
+    // A learner killed mid-write leaves its temporary directory behind: only one learner writes here, so
+    // any is garbage (and on a nearly full disk, space this write may need).
+    for (const n of readdirSync(root)) if (/^\.step-\d+\.tmp-\d+$/.test(n)) rmSync(join(root, n), { recursive: true, force: true });
     const written = writeModelDir(tmp, model);
+    injectedDiskFull(state.step);
     const opt = optimizerBytes(optimizer);
     writeFileSync(join(tmp, "optimizer.safetensors"), opt);
     const files: Record<string, string> = {};
