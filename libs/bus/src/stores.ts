@@ -44,7 +44,12 @@ export async function putBlob(store: ObjectStore, name: string, bytes: Uint8Arra
  * then concatenates them, which holds ~2.2x the object at its peak (a 1 GB weights fetch peaked at 2.3 GB of
  * RSS per rollout actor, bench/weights.ts) and copies it twice.
  */
-export async function getBlob(store: ObjectStore, name: string): Promise<Uint8Array> {
+/**
+ * The object's bytes. A read that stops receiving chunks for `stallMs` fails instead of waiting forever:
+ * that is what a reader sees when the object is replaced under it (its old chunks are purged), and the
+ * caller then reads the pointer again.
+ */
+export async function getBlob(store: ObjectStore, name: string, stallMs = 15_000): Promise<Uint8Array> {
   const r = await store.get(name);
   if (!r) throw new Error(`object '${name}' not found in the object store`);
   const out = new Uint8Array(r.info.size);
@@ -53,7 +58,20 @@ export async function getBlob(store: ObjectStore, name: string): Promise<Uint8Ar
   const fill = async (): Promise<void> => {
     for (;;) {
       // A digest mismatch errors the stream: read() rejects with the object store's message.
-      const { done, value } = await reader.read();
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`object '${name}' stalled: no chunk for ${stallMs} ms after ${at} of ${out.byteLength} bytes (replaced while being read?)`)), stallMs);
+      });
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await Promise.race([reader.read(), stalled]);
+      } catch (err) {
+        void reader.cancel().catch(() => undefined);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+      const { done, value } = chunk;
       if (done) return;
       if (at + value.byteLength > out.byteLength) {
         await reader.cancel();

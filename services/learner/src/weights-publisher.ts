@@ -26,7 +26,9 @@ export class WeightsPublisher {
 
   async publish(weights: Weights, version: number, step: number): Promise<WeightsRef> {
     const bytes = serializeSafetensors([...weights].sort(([a], [b]) => a.localeCompare(b)), { format: "pt" });
-    const objectName = `${this.runId}/v${version}.safetensors`;
+    // A fresh name per publish: a learner restarted at the same version must never overwrite an object
+    // a rollout actor may be reading.
+    const objectName = `${this.runId}/v${version}-${Date.now().toString(36)}.safetensors`;
     await putBlob(this.store, objectName, bytes);
     const ref: WeightsRef = {
       version: BigInt(version),

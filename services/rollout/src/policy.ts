@@ -66,11 +66,18 @@ export class WeightsFollower {
     return (await kvGet<WeightsRef>(this.kv, this.runId, "WeightsRef"))?.value ?? null;
   }
 
-  /** Returns true when new weights were loaded. */
+  /** Returns true when new weights were loaded. A read that fails (e.g. the object was replaced or
+   *  deleted as a newer version landed) reads the pointer again. */
   async sync(policy: Policy): Promise<boolean> {
-    const ref = await this.latest();
-    if (!ref || Number(ref.version) <= policy.version) return false;
-    policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
-    return true;
+    for (let attempt = 0; ; attempt++) {
+      const ref = await this.latest();
+      if (!ref || Number(ref.version) <= policy.version) return false;
+      try {
+        policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
+        return true;
+      } catch (err) {
+        if (attempt >= 4) throw err;
+      }
+    }
   }
 }
