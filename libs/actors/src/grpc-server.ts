@@ -126,6 +126,15 @@ export function invalidArgument(field: string, problem: string): GrpcStatusError
   return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `${field}: ${problem}`);
 }
 
+/**
+ * INVALID_ARGUMENT from a bus validator's problem ("RolloutGroup.responses[0].logprobs[2] is NaN"), its root
+ * renamed to the request field that holds the message ("group.responses[0].logprobs[2] is NaN").
+ */
+export function invalidMessage(field: string, kind: string, problem: string): GrpcStatusError {
+  const text = problem.startsWith(kind) ? `${field}${problem.slice(kind.length)}` : `${field}: ${problem}`;
+  return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, text);
+}
+
 /** Adapts an async handler to grpc-js's callback form; errors become statuses (INTERNAL unless given). */
 export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {

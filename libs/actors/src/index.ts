@@ -5,6 +5,7 @@ export {
   startGrpcServer,
   unary,
   invalidArgument,
+  invalidMessage,
   GrpcStatusError,
   type ServiceBinding,
   type GrpcServerOptions,

@@ -93,6 +93,25 @@ export function deadLetterSubject(stream: string): string {
   return `lspo.dlq.${stream}`;
 }
 
+/**
+ * Moves a refused message to the dead-letter stream (with the reason and the first 64 KB of the payload,
+ * message id `dlq-<stream>-<seq>` so a repeat is stored once) and terminates it so it is never redelivered.
+ * For consumers that read a stream without `consume()` (the learner's ordered batch reader).
+ */
+export async function deadLetter(
+  js: JetStreamClient,
+  m: JsMsg,
+  what: { stream: string; kind: string; failure: string; reason: string },
+): Promise<void> {
+  const letter: DeadLetter = { ...what, subject: m.subject, seq: m.seq, payload: m.data.subarray(0, 65536), at: new Date() };
+  try {
+    await publishMessage(js, deadLetterSubject(what.stream), "DeadLetter", letter, { msgId: `dlq-${what.stream}-${m.seq}` });
+  } catch {
+    // The dead-letter stream being unavailable must not block the data plane; the caller's count records it.
+  }
+  m.term(what.reason.slice(0, 200));
+}
+
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
   const consumer = await js.consumers.get(opts.stream, opts.durable);
   const messages = await consumer.consume({ max_messages: opts.batch ?? 16 });
@@ -101,22 +120,7 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
 
   async function reject(m: JsMsg, failure: string, reason: string): Promise<void> {
     rejected++;
-    const letter: DeadLetter = {
-      stream: opts.stream,
-      subject: m.subject,
-      seq: m.seq,
-      kind: opts.kind,
-      failure,
-      reason,
-      payload: m.data.subarray(0, 65536),
-      at: new Date(),
-    };
-    try {
-      await publishMessage(js, deadLetterSubject(opts.stream), "DeadLetter", letter, { msgId: `dlq-${opts.stream}-${m.seq}` });
-    } catch {
-      // The dead-letter stream being unavailable must not block the data plane; the count still records it.
-    }
-    m.term(reason.slice(0, 200));
+    await deadLetter(js, m, { stream: opts.stream, kind: opts.kind, failure, reason });
     opts.onReject?.(reason, failure, { subject: m.subject, seq: m.seq });
   }
 

@@ -108,6 +108,10 @@ export const validateVerifiedGroup: Validator = (body) => {
   for (let i = 0; i < v.rewards.length; i++) {
     if (typeof v.rewards[i] !== "number" || !Number.isFinite(v.rewards[i])) return `VerifiedGroup.rewards[${i}] is not a finite number`;
   }
+  if (v.correct.length !== v.rewards.length) return `VerifiedGroup.correct has ${v.correct.length} entries for ${v.rewards.length} responses`;
+  for (let i = 0; i < v.correct.length; i++) {
+    if (typeof v.correct[i] !== "boolean") return `VerifiedGroup.correct[${i}] should be boolean, got ${typeof v.correct[i]}`;
+  }
   return null;
 };
 

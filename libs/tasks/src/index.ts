@@ -47,4 +47,4 @@ export { SYNTHETIC_CHARSET, drawProblem, splitOf, syntheticProblems, syntheticSt
 export type { Split, SyntheticProblem, SyntheticTaskOptions } from "./synthetic/problems.js";
 
 // Model directories (M2)
-export { ModelDirError, readModelDir, writeModelDir } from "./model-dir.js";
+export { ModelDirError, readModelConfig, readModelDir, writeModelDir } from "./model-dir.js";

@@ -2,7 +2,7 @@
 // does no I/O); this module reads and writes them.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type EncodeModelOptions, type HfModel, MODEL_FILES, decodeModelFiles, encodeModelFiles } from "@lspo/model";
+import { type EncodeModelOptions, type HfModel, type LlamaConfig, MODEL_FILES, decodeModelFiles, encodeModelFiles, parseConfigJson } from "@lspo/model";
 
 export class ModelDirError extends Error {
   override name = "ModelDirError";
@@ -17,6 +17,14 @@ export function readModelDir(dir: string): HfModel {
     const file = path.join(dir, name);
     return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
   }, dir);
+}
+
+/** Only config.json of a model directory (no weights read): for services that need the vocabulary and
+ *  context size, not the model. Errors name the file. */
+export function readModelConfig(dir: string): LlamaConfig {
+  const file = path.join(dir, "config.json");
+  if (!existsSync(file)) throw new ModelDirError(`${file} does not exist (expected a Hugging Face model directory at ${dir})`);
+  return parseConfigJson(readFileSync(file, "utf8"), file);
 }
 
 /** Writes the model as transformers' save_pretrained does (float32 safetensors, `{"format":"pt"}`

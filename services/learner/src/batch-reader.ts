@@ -2,10 +2,12 @@
 // batch that travelled by reference is fetched from the object store. A malformed batch is reported and
 // skipped, never fatal. The consumer is durable (an ephemeral one can be reaped by the server while the
 // learner is busy in a long update) and is re-created at start from the learner's own position, so a
-// learner resumed from an older checkpoint replays exactly the batches after it.
+// learner resumed from an older checkpoint replays exactly the batches after it. A refused batch (undecodable,
+// oversize, malformed, token ids outside the vocabulary) is dead-lettered with its reason like every other
+// consumer's, and skipped.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { STREAMS, decodeEnvelope, getBlob, validateTrainingBatch } from "@lspo/bus";
+import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
 
@@ -24,6 +26,7 @@ export async function* readBatches(
   fromSeq: number,
   store: ObjectStore,
   onReject: (seq: number, reason: string) => void,
+  check: { maxBytes: number; validate: Validator },
 ): AsyncGenerator<BatchMessage> {
   await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
   await jsm.consumers.add(STREAMS.batches.name, {
@@ -41,16 +44,27 @@ export async function* readBatches(
   const messages = await consumer.consume({ max_messages: 2 });
   try {
     for await (const m of messages) {
+      let batch: TrainingBatch;
       try {
-        let batch = decodeEnvelope(m.data, "TrainingBatch").body as TrainingBatch;
-        if (batch.objectRef) batch = decodeEnvelope(await getBlob(store, batch.objectRef), "TrainingBatch").body as TrainingBatch;
-        const problem = validateTrainingBatch(batch);
-        if (problem) throw new Error(problem);
-        yield { seq: m.seq, batch, done: () => m.ack() };
+        batch = decodeEnvelope(m.data, "TrainingBatch", check.maxBytes).body as TrainingBatch;
+        const shape = validateTrainingBatch(batch);
+        if (shape) throw new DecodeError("invalid", shape);
+        if (batch.objectRef) {
+          // A reference to nothing is the message's fault (refused); a store that cannot answer right now is
+          // not (the error ends the loop, the learner restarts and reads the batch again).
+          const info = await store.info(batch.objectRef);
+          if (!info || info.deleted) throw new DecodeError("invalid", `TrainingBatch.objectRef '${batch.objectRef}' names no object in the batch store`);
+          batch = decodeEnvelope(await getBlob(store, batch.objectRef), "TrainingBatch", check.maxBytes).body as TrainingBatch;
+        }
+        const problem = validateTrainingBatch(batch) ?? check.validate(batch);
+        if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {
+        const failure = err instanceof DecodeError ? err.failure : "invalid";
+        await deadLetter(js, m, { stream: STREAMS.batches.name, kind: "TrainingBatch", failure, reason: (err as Error).message });
         onReject(m.seq, (err as Error).message);
-        m.term();
+        continue;
       }
+      yield { seq: m.seq, batch, done: () => m.ack() };
     }
   } finally {
     messages.stop();

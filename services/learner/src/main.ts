@@ -2,7 +2,7 @@
 // (object store + KV pointer), metrics to the run's metrics.jsonl, checkpoints every K steps. On start it
 // resumes from the newest valid checkpoint in the run directory, replaying the batches after it.
 import { join } from "node:path";
-import { OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet } from "@lspo/bus";
+import { OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, runBoundsOf, vocabularyValidator, int32Of } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
@@ -38,6 +38,20 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   let trainedGroups = checkpoint?.state.trainedGroups ?? 0;
   const trainedUids = new Set<string>();
   let duplicates = 0;
+  let rejected = 0;
+  // A batch the learner can train on: token ids inside the vocabulary, and every group with prompt token
+  // ids and non-empty responses (the training rows are built from them). Refused batches are dead-lettered.
+  const bounds = runBoundsOf(config, model.config);
+  const trainable = (body: unknown): string | null => {
+    const groups = (body as TrainingBatch).groups;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i].group!;
+      if (int32Of(g.prompt!.promptIds).length === 0) return `TrainingBatch.groups[${i}].group.prompt.promptIds is empty (the learner trains on token ids)`;
+      const empty = g.responses.findIndex((r) => r.tokenIds.byteLength === 0);
+      if (empty >= 0) return `TrainingBatch.groups[${i}].group.responses[${empty}].tokenIds is empty`;
+    }
+    return null;
+  };
   // Restored with the checkpoint: a batch whose groups were all stale is consumed without a step, so
   // the step alone undercounts consumed batches (and the controller would wait for one that never comes).
   let stale = checkpoint?.state.staleGroups ?? 0;
@@ -132,7 +146,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: { step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed },
+              counters: { step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected },
             },
             step: BigInt(core.step),
             policyVersion: BigInt(core.step),
@@ -200,8 +214,18 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   void (async () => {
-    const batches = readBatches(ctx.js, ctx.jsm, `learner-${ctx.runId}`, ctx.subjects.batches, lastSeq + 1, batchStore, (seq, reason) =>
-      ctx.log.warn({ seq, reason }, "skipped a malformed training batch"),
+    const batches = readBatches(
+      ctx.js,
+      ctx.jsm,
+      `learner-${ctx.runId}`,
+      ctx.subjects.batches,
+      lastSeq + 1,
+      batchStore,
+      (seq, reason) => {
+        rejected++;
+        ctx.log.warn({ seq, reason }, "rejected a training batch (dead-lettered)");
+      },
+      { maxBytes: payloadLimits(bounds).TrainingBatch, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
     );
     for await (const { seq, batch, done } of batches) {
       if (stopping) break;

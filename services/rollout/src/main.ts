@@ -2,12 +2,13 @@
 // goes to one actor, and comes back to another if that one dies before acking), rollout groups out
 // (LSPO_ROLLOUTS, message id = prompt uid). Before every generation it syncs to the newest weights, so each
 // group records the exact policy version it was sampled with.
-import { STREAMS, consume, inBatches, int32Of, publishMessage } from "@lspo/bus";
+import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf } from "@lspo/bus";
 import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest } from "@lspo/proto";
 import { generateGroups, type GroupOptions } from "./groups.js";
 import { Policy, WeightsFollower } from "./policy.js";
+import { promptProblem, samplingMismatch, type PromptLimits } from "./validate.js";
 
 export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("rollout", config);
@@ -16,7 +17,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   ctx.log.info({ device: config.model.device, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
   await weights.sync(policy);
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version, lateDuplicates: 0 };
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
   const options: GroupOptions = {
     actor: ctx.name,
     maxNewTokens: config.rollout.maxNewTokens,
@@ -25,13 +26,14 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     topK: config.rollout.topK,
     seed: config.run.seed,
   };
-  const vocab = policy.config.vocabSize;
-  const checkPrompt = (p: PromptRequest, field: string): string | null => {
-    if (p.promptIds.byteLength === 0 && !p.promptText) return `${field}: empty prompt (no promptIds and no promptText)`;
-    const ids = int32Of(p.promptIds);
-    for (let i = 0; i < ids.length; i++) if (ids[i] < 0 || ids[i] >= vocab) return `${field}.promptIds[${i}] = ${ids[i]} is outside the vocabulary [0, ${vocab})`;
-    return null;
+  const limits: PromptLimits = {
+    vocabSize: policy.config.vocabSize,
+    maxPositions: policy.config.maxPositionEmbeddings,
+    maxGroupSize: config.rollout.groupSize,
+    defaultMaxNewTokens: config.rollout.maxNewTokens,
+    encode: (text) => policy.tokenizer.encode(text),
   };
+  const maxBytes = payloadLimits(runBoundsOf(config, policy.config)).PromptRequest;
   // One generation at a time per actor: gRPC Generate (evaluation) and the stream share the session.
   let busy: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -50,10 +52,11 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
           generate: unary(async (req: GenerateRequest) => {
             if (req.prompts.length === 0) throw invalidArgument("prompts", "is empty");
             req.prompts.forEach((p, i) => {
-              const problem = checkPrompt(p, `prompts[${i}]`);
-              if (problem) throw invalidArgument(`prompts[${i}]`, problem);
-              if (p.groupSize < 1) throw invalidArgument(`prompts[${i}].groupSize`, "must be >= 1");
+              const bad = promptProblem(p, `prompts[${i}]`, limits, false);
+              if (bad) throw invalidArgument(bad.field, bad.problem);
             });
+            const mixed = samplingMismatch(req.prompts);
+            if (mixed) throw invalidArgument(mixed.field, mixed.problem);
             return exclusive(async () => {
               await weights.sync(policy);
               return { groups: await generateGroups(policy, req.prompts, options) };
@@ -82,8 +85,15 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     durable,
     kind: "PromptRequest",
     batch: config.rollout.promptsPerCall,
-    validate: (body) => checkPrompt(body as PromptRequest, "PromptRequest"),
-    onReject: (reason) => ctx.log.warn({ reason }, "rejected prompt (dead-lettered)"),
+    maxBytes,
+    validate: (body) => {
+      const bad = promptProblem(body as PromptRequest, "PromptRequest", limits, true);
+      return bad && `${bad.field}: ${bad.problem}`;
+    },
+    onReject: (reason) => {
+      counters.rejected++;
+      ctx.log.warn({ reason }, "rejected prompt (dead-lettered)");
+    },
   });
   let draining = false;
   let loopDone: Promise<void> = Promise.resolve();

@@ -36,13 +36,28 @@ export interface CoreSnapshot {
   /** Every uid that reached the sampler, and the redeliveries of them refused (absent in older snapshots). */
   seen?: string[];
   duplicates?: number;
+  retired?: RetiredCounts;
 }
+
+/** What library samplers replaced by UpdateConfig had counted (see SamplerCore.retired). */
+export interface RetiredCounts {
+  offered: number;
+  duplicates: number;
+  accepted: number;
+  rejected: number;
+  outcomes: Record<string, number>;
+  batchesEmitted: number;
+  groupsEmitted: number;
+  discardedOverflow: number;
+}
+
+const NOTHING_RETIRED: RetiredCounts = { offered: 0, duplicates: 0, accepted: 0, rejected: 0, outcomes: {}, batchesEmitted: 0, groupsEmitted: 0, discardedOverflow: 0 };
 
 function lengthsOf(vg: VerifiedGroup): number[] {
   return vg.group!.responses.map((r) => r.tokenIds.byteLength / 4);
 }
 
-function asGroup(vg: VerifiedGroup): Group {
+export function asGroup(vg: VerifiedGroup): Group {
   return { uid: vg.group!.uid, lengths: lengthsOf(vg), rewards: [...vg.rewards], correct: [...vg.correct] };
 }
 
@@ -68,6 +83,12 @@ export class SamplerCore {
    */
   private seen = new UidSet();
   private duplicates = 0;
+  /**
+   * Counts of the library samplers UpdateConfig replaced, added to the current one's: batch indices keep
+   * increasing (a restarted index would reuse a published batch's message id, and JetStream would drop the
+   * new batch as a duplicate: its groups lost) and summary.json keeps every judgement made before.
+   */
+  private retired: RetiredCounts = structuredClone(NOTHING_RETIRED);
 
   constructor(
     private settings: SamplerSettings,
@@ -84,6 +105,7 @@ export class SamplerCore {
       this.received = snapshot.received ?? 0;
       this.seen = new UidSet(snapshot.seen ?? []);
       this.duplicates = snapshot.duplicates ?? 0;
+      this.retired = structuredClone(snapshot.retired ?? NOTHING_RETIRED);
     } else {
       this.sampler = settings.mode === "batch" ? createBatchSampler(coreConfig(settings)) : createStreamSampler(coreConfig(settings));
     }
@@ -137,7 +159,7 @@ export class SamplerCore {
       this.payloads.delete(u);
       return vg;
     });
-    return { index: batch.index, groups, thresholds: batch.thresholds };
+    return { index: this.retired.batchesEmitted + batch.index, groups, thresholds: batch.thresholds };
   }
 
   refill(inFlight: number): number {
@@ -148,7 +170,27 @@ export class SamplerCore {
 
   stats(): SamplerStats & { stale: number; unused: number; gathering: number; received: number } {
     const s = this.sampler.stats();
-    return { ...s, duplicates: s.duplicates + this.duplicates, stale: this.stale, unused: this.unused, gathering: this.round.length, received: this.received };
+    const r = this.retired;
+    const outcomes = { ...s.outcomes };
+    for (const [k, v] of Object.entries(r.outcomes)) outcomes[k as keyof typeof outcomes] = (outcomes[k as keyof typeof outcomes] ?? 0) + v;
+    const accepted = s.accepted + r.accepted;
+    const judged = accepted + s.rejected + r.rejected;
+    return {
+      ...s,
+      offered: s.offered + r.offered,
+      duplicates: s.duplicates + r.duplicates + this.duplicates,
+      accepted,
+      rejected: s.rejected + r.rejected,
+      outcomes,
+      acceptanceRate: judged === 0 ? null : accepted / judged,
+      batchesEmitted: s.batchesEmitted + r.batchesEmitted,
+      groupsEmitted: s.groupsEmitted + r.groupsEmitted,
+      discardedOverflow: s.discardedOverflow + r.discardedOverflow,
+      stale: this.stale,
+      unused: this.unused,
+      gathering: this.round.length,
+      received: this.received,
+    };
   }
 
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
@@ -166,11 +208,15 @@ export class SamplerCore {
 
   /** New thresholds/batch size/mode: the sampler restarts its judgement with the new settings. */
   updateSettings(next: SamplerSettings): void {
+    // Built first: settings the library refuses (InvalidConfigError naming the option) change nothing.
+    const fresh = next.mode === "batch" ? createBatchSampler(coreConfig(next)) : createStreamSampler(coreConfig(next));
+    const { offered, duplicates, accepted, rejected, outcomes, batchesEmitted, groupsEmitted, discardedOverflow } = this.stats();
+    this.retired = { offered, duplicates: duplicates - this.duplicates, accepted, rejected, outcomes: { ...outcomes }, batchesEmitted, groupsEmitted, discardedOverflow };
     this.settings = next;
     this.unused += this.payloads.size;
     this.payloads.clear();
     this.round = [];
-    this.sampler = next.mode === "batch" ? createBatchSampler(coreConfig(next)) : createStreamSampler(coreConfig(next));
+    this.sampler = fresh;
   }
 
   get currentSettings(): SamplerSettings {
@@ -189,6 +235,7 @@ export class SamplerCore {
       received: this.received,
       seen: this.seen.values(),
       duplicates: this.duplicates,
+      retired: structuredClone(this.retired),
     };
   }
 }

@@ -5,16 +5,23 @@
 import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
-  publishMessage, putBlob,
+  KV_BUCKETS, OBJECT_STORES, STREAMS, allOf, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
+  payloadLimits, publishMessage, putBlob, runBoundsOf, vocabularyValidator,
 } from "@lspo/bus";
+import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
+import { readModelConfig } from "@lspo/tasks";
 import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import {
   ComponentState, SamplerMode, SamplerServiceService,
   type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
 } from "@lspo/proto";
-import { SamplerCore, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
+import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
+
+// SamplerMode values UpdateConfig accepts (0 = keep the current mode).
+const MODES: Record<number, SamplerSettings["mode"]> = { [SamplerMode.SAMPLER_MODE_BATCH]: "batch", [SamplerMode.SAMPLER_MODE_STREAM]: "stream" };
+// The library's option names -> the request's fields, so a refused setting names what the caller sent.
+const FIELD_OF: Record<string, string> = { batchSize: "config.batchSize", window: "config.window", lLow: "config.lLow", lHigh: "config.lHigh", lMax: "config.lMax" };
 
 
 export async function runSampler(config: RunConfig): Promise<ServiceContext> {
@@ -23,6 +30,21 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const weightsKv = await openKv(ctx.nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
   const snapshotName = `sampler-${ctx.runId}.snapshot`;
   const startedAt = new Date();
+  // What a verified group must be before the sampler judges it: token ids inside the vocabulary, a size the
+  // run can produce, and a group the LSPO library accepts (so offer() never throws mid-message).
+  const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
+  const groupProblem = (body: unknown): string | null => {
+    const vg = body as VerifiedGroup;
+    if (vg.group!.responses.length > bounds.groupSize) return `VerifiedGroup.group.responses has ${vg.group!.responses.length} entries, more than the run's rollout.groupSize (${bounds.groupSize})`;
+    try {
+      validateGroup(asGroup(vg), "VerifiedGroup");
+      return null;
+    } catch (err) {
+      if (err instanceof InvalidGroupError) return err.message;
+      throw err;
+    }
+  };
+  let rejected = 0;
 
   let core: SamplerCore;
   const saved = await store.info(snapshotName).catch(() => null);
@@ -99,7 +121,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
             const c = req.config;
             if (!c) throw invalidArgument("config", "is required");
             const next: SamplerSettings = { ...core.currentSettings };
-            if (c.mode !== SamplerMode.SAMPLER_MODE_UNSPECIFIED) next.mode = c.mode === SamplerMode.SAMPLER_MODE_BATCH ? "batch" : "stream";
+            if (c.mode !== SamplerMode.SAMPLER_MODE_UNSPECIFIED) {
+              const mode = MODES[c.mode];
+              if (!mode) throw invalidArgument("config.mode", `unknown mode ${c.mode}; valid: SAMPLER_MODE_BATCH (1), SAMPLER_MODE_STREAM (2), or 0 to keep the current one`);
+              next.mode = mode;
+            }
             if (c.batchSize) next.batchSize = c.batchSize;
             if (c.window) next.window = c.window;
             for (const [k, v] of [["lLow", c.lLow], ["lHigh", c.lHigh], ["lMax", c.lMax]] as const) {
@@ -110,14 +136,19 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
             }
             if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
             next.lengthFilter = c.lengthFilter;
-            core.updateSettings(next);
+            try {
+              core.updateSettings(next);
+            } catch (err) {
+              if (err instanceof InvalidConfigError) throw invalidArgument(FIELD_OF[err.option] ?? `config.${err.option}`, err.message);
+              throw err;
+            }
             await persist();
             return { config: settingsToProto(next) };
           }),
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "sampler", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: JSON.parse(JSON.stringify(core.stats())),
+              counters: { ...JSON.parse(JSON.stringify(core.stats())), rejected },
             },
             config: settingsToProto(core.currentSettings),
           })),
@@ -134,7 +165,12 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     durable,
     kind: "VerifiedGroup",
     batch: 64,
-    onReject: (reason) => ctx.log.warn({ reason }, "rejected verified group (dead-lettered)"),
+    maxBytes: payloadLimits(bounds).VerifiedGroup,
+    validate: allOf(vocabularyValidator("VerifiedGroup", bounds.vocabSize), groupProblem),
+    onReject: (reason) => {
+      rejected++;
+      ctx.log.warn({ reason }, "rejected verified group (dead-lettered)");
+    },
   });
   ctx.own(() => sub.stop());
 

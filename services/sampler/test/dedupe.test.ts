@@ -61,3 +61,23 @@ describe("sampler core - dedupe before staleness", () => {
     expect(restored.stats()).toMatchObject({ received: 2, stale: 1, duplicates: 3 });
   });
 });
+
+describe("sampler core - UpdateConfig keeps the run's counts", () => {
+  it("batch indices continue after a settings change (a reused index would be dropped by JetStream as a duplicate)", () => {
+    const core = new SamplerCore(settings, 1);
+    core.offer(vg("a", 0, [1, 0]), 0);
+    expect(core.offer(vg("b", 0, [1, 0]), 0).batches.map((b) => b.index)).toEqual([0]);
+    core.offer(vg("c", 0, [1, 0]), 0); // pending when the settings change: becomes unused
+    core.updateSettings({ ...settings, batchSize: 2, window: 8 });
+    core.offer(vg("d", 0, [1, 0]), 0);
+    expect(core.offer(vg("e", 0, [0, 1]), 0).batches.map((b) => b.index)).toEqual([1]);
+    const stats = core.stats();
+    expect(stats).toMatchObject({ batchesEmitted: 2, accepted: 5, offered: 5, unused: 1, received: 5 });
+    expect(stats.outcomes.unfiltered).toBe(5);
+    // ...and across a restart from the snapshot.
+    const restored = roundTrip(core);
+    restored.offer(vg("f", 0, [1, 0]), 0);
+    expect(restored.offer(vg("g", 0, [1, 0]), 0).batches.map((b) => b.index)).toEqual([2]);
+    expect(restored.stats()).toMatchObject({ batchesEmitted: 3, accepted: 7 });
+  });
+});

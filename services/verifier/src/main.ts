@@ -1,8 +1,9 @@
 // The verifier service: rollout groups in (LSPO_ROLLOUTS), verified groups out (LSPO_VERIFIED).
 // At-least-once in, idempotent out: the published message id is the group uid, so a redelivered group
 // (verifier killed after publishing, before acking) is dropped by JetStream's duplicate window.
-import { STREAMS, consume, publishMessage } from "@lspo/bus";
-import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import { STREAMS, allOf, consume, payloadLimits, publishMessage, runBoundsOf, validateRolloutGroup, vocabularyValidator } from "@lspo/bus";
+import { readModelConfig } from "@lspo/tasks";
+import { createServiceContext, invalidArgument, invalidMessage, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, VerifierServiceService, type RolloutGroup, type VerifyRequest } from "@lspo/proto";
 import { scoreGroup } from "./score.js";
@@ -19,6 +20,14 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   const counters: VerifierCounters = { verified: 0, correct: 0, responses: 0, rejected: 0 };
   const startedAt = new Date();
   const reward = config.task.reward;
+  // Token ids inside the vocabulary and a size the run can produce: a forged group stops here, before it
+  // could reach the sampler's buffer or the learner's graph.
+  const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
+  const inVocabulary = vocabularyValidator("RolloutGroup", bounds.vocabSize);
+  const responsesWithinG = (body: unknown) => {
+    const n = (body as RolloutGroup).responses.length;
+    return n > bounds.groupSize ? `RolloutGroup.responses has ${n} entries, more than the run's rollout.groupSize (${bounds.groupSize})` : null;
+  };
 
   const actor = await serveActor(
     ctx.nc,
@@ -30,6 +39,8 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
           verify: unary(async (req: VerifyRequest) => {
             if (!req.group) throw invalidArgument("group", "is required");
             if (req.group.responses.length === 0) throw invalidArgument("group.responses", "is empty");
+            const problem = allOf(validateRolloutGroup, inVocabulary, responsesWithinG)(req.group);
+            if (problem) throw invalidMessage("group", "RolloutGroup", problem);
             return { group: scoreGroup(req.group, reward) };
           }),
           status: unary(async () => ({
@@ -50,6 +61,8 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
     stream: STREAMS.rollouts.name,
     durable,
     kind: "RolloutGroup",
+    maxBytes: payloadLimits(bounds).RolloutGroup,
+    validate: allOf(inVocabulary, responsesWithinG),
     onReject: (reason) => {
       counters.rejected++;
       ctx.log.warn({ reason }, "rejected rollout group (dead-lettered)");
