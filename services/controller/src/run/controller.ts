@@ -85,16 +85,36 @@ function prepareModel(config: RunConfig, dir: string): string {
   return out;
 }
 
+/** `run.timeoutS` bounds the whole run — start-up, evaluation and wind-down included, not only the loop. */
 export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<Summary> {
+  const limit = input.run.timeoutS;
+  const owned: Array<() => Promise<void>> = [];
+  if (limit <= 0) return trainUnbounded(input, opts, owned);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`run.timeoutS (${limit} s) passed before the run finished (start-up, evaluation or wind-down)`)), limit * 1000 + 30_000);
+  });
+  const run = trainUnbounded(input, opts, owned);
+  try {
+    return await Promise.race([run, expired]);
+  } catch (err) {
+    // The run may be stuck anywhere: release what it owns (actors, agent, NATS) directly, newest first.
+    for (const d of owned.splice(0).reverse()) await d().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array<() => Promise<void>>): Promise<Summary> {
   const t0 = Date.now();
   const config: RunConfig = structuredClone(input);
   const dir = opts.resume ? resolve(opts.resume) : createRunDir(config);
   config.run.dir = dir;
   config.model.dir = prepareModel(config, dir);
   const metrics = new MetricsFile(join(dir, "metrics.jsonl"));
-  const owned: Array<() => Promise<void>> = [];
   const cleanup = async () => {
-    for (const d of owned.reverse()) await d().catch(() => undefined);
+    for (const d of owned.splice(0).reverse()) await d().catch(() => undefined);
   };
 
   try {

@@ -38,7 +38,7 @@ export async function evaluateHeldOut(
             groupSize: 1, sampling: { temperature: 0, topP: 1, topK: 0, maxNewTokens, seed: 0n, stopTokenIds: [] }, cursor: 0n,
           })),
         },
-        { deadlineMs: 600_000 },
+        { deadlineMs: 300_000 },
       ),
     ),
   );
