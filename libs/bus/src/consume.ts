@@ -21,7 +21,7 @@ export interface Delivery<T> {
   /** Extend the ack deadline while still working (long generations). */
   working(): void;
   /** Never redeliver. */
-  term(reason?: string): void;
+  term(): void;
 }
 
 export interface ConsumeOptions {
@@ -84,8 +84,9 @@ class JsDelivery<T> implements Delivery<T> {
   working(): void {
     this.msg.working();
   }
-  term(reason?: string): void {
-    this.msg.term(reason);
+  term(): void {
+    // Without a reason: servers before 2.10 ignore `+TERM <reason>` and redeliver (see deadLetter()).
+    this.msg.term();
   }
 }
 
@@ -109,7 +110,9 @@ export async function deadLetter(
   } catch {
     // The dead-letter stream being unavailable must not block the data plane; the caller's count records it.
   }
-  m.term(what.reason.slice(0, 200));
+  // A bare TERM: servers before 2.10 do not parse `+TERM <reason>` and leave the message pending, so it
+  // would come back after every ack wait. The reason is in the dead letter.
+  m.term();
 }
 
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {

@@ -46,6 +46,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     const groups = (body as TrainingBatch).groups;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i].group!;
+      if (g.responses.length > bounds.groupSize) return `TrainingBatch.groups[${i}].group.responses has ${g.responses.length} entries, more than the run's rollout.groupSize (${bounds.groupSize})`;
       if (int32Of(g.prompt!.promptIds).length === 0) return `TrainingBatch.groups[${i}].group.prompt.promptIds is empty (the learner trains on token ids)`;
       const empty = g.responses.findIndex((r) => r.tokenIds.byteLength === 0);
       if (empty >= 0) return `TrainingBatch.groups[${i}].group.responses[${empty}].tokenIds is empty`;
