@@ -74,12 +74,36 @@ function guard(binding: ServiceBinding, token: string | undefined): grpc.Untyped
   return impl;
 }
 
+/** Marks a request whose bytes did not decode as its message type (see `decodingOrMarking`). */
+const UNDECODABLE = Symbol("undecodable");
+
+/**
+ * The definition with request decoding that never throws: bytes that are not the method's message become
+ * a marker that `unary()` answers INVALID_ARGUMENT, instead of grpc-js's INTERNAL "Error deserializing".
+ */
+function decodingOrMarking(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [key, method] of Object.entries(definition)) {
+    out[key] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err) {
+          return { [UNDECODABLE]: `${(err as Error).message} (${bytes.byteLength} bytes)` };
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
 export async function startGrpcServer(bindings: ServiceBinding[], opts: GrpcServerOptions = {}): Promise<RunningServer> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 256 * 1024 * 1024, "grpc.max_send_message_length": 256 * 1024 * 1024 });
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
   for (const b of bindings) {
-    server.addService(b.definition, guard(b, opts.controlToken));
+    server.addService(decodingOrMarking(b.definition), guard(b, opts.controlToken));
     health.setStatus(b.name, "NOT_SERVING");
   }
   reflectionFor(bindings.map((b) => b.name))?.addToServer(server);
@@ -138,6 +162,11 @@ export function invalidMessage(field: string, kind: string, problem: string): Gr
 /** Adapts an async handler to grpc-js's callback form; errors become statuses (INTERNAL unless given). */
 export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {
+    const undecodable = (call.request as { [UNDECODABLE]?: string } | null)?.[UNDECODABLE];
+    if (undecodable !== undefined) {
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: `request: not a valid ${call.getPath()} request message: ${undecodable}` });
+      return;
+    }
     fn(call.request, call).then(
       (res) => cb(null, res),
       (err: unknown) => {

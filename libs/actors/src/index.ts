@@ -16,7 +16,8 @@ export { connectClient, credentialsFor, type TypedClient, type UnaryCalls, type 
 export { ActorRegistry, isLive, HEARTBEAT_MS, STALE_AFTER_MS } from "./registry.js";
 export { actorHandle, type ActorHandle } from "./handle.js";
 export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
-export { NodeAgent, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
+export { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
+export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
 export { planPlacement, placeActors, type PlacementRequest } from "./placement.js";
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,

@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { hostname, availableParallelism } from "node:os";
 import type { NatsConnection } from "@lspo/bus";
+import { resolveConfig } from "@lspo/config";
 import { ComponentState, NodeAgentServiceService, type ActorRecord, type Resources, type StartActorsRequest } from "@lspo/proto";
 import { startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
 import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
@@ -40,7 +41,13 @@ export interface NodeAgentOptions extends GrpcServerOptions {
   /** When set, actor k on this node serves gRPC on portBase + k (Kubernetes: fixed, policy-visible ports);
    *  otherwise each actor takes a free port. */
   portBase?: number;
+  /** Actor kinds the launcher can start; StartActors refuses others (a typo would otherwise crash-loop). */
+  kinds?: readonly string[];
 }
+
+/** The most actors one StartActors request may start (a bound on what a bad request can spawn). */
+export const MAX_ACTORS_PER_REQUEST = 256;
+const NAME_RE = /^[A-Za-z0-9_-]+$/;
 
 interface Supervised {
   spec: LaunchSpec;
@@ -87,6 +94,8 @@ export class NodeAgent implements AsyncDisposable {
         {
           name: "lspo.v1.NodeAgentService",
           definition: NodeAgentServiceService,
+          // Starting and stopping processes change state: they need the control token when one is set.
+          protectedMethods: ["startActors", "stopActor"],
           implementation: {
             startActors: unary(async (req: StartActorsRequest) => ({ actors: await agent.startActors(req) })),
             stopActor: unary(async (req: { name: string }) => {
@@ -144,9 +153,29 @@ export class NodeAgent implements AsyncDisposable {
     return null;
   }
 
+  /** Every field of a StartActors request, checked before anything starts; errors name the field. */
+  private checkStart(req: StartActorsRequest): void {
+    const kinds = this.opts.kinds;
+    if (!req.kind) throw invalidArgument("kind", `is empty${kinds ? `; valid: ${kinds.join(", ")}` : ""}`);
+    if (kinds && !kinds.includes(req.kind)) throw invalidArgument("kind", `unknown actor kind '${req.kind}'; valid: ${kinds.join(", ")}`);
+    if (!Number.isInteger(req.count) || req.count < 1 || req.count > MAX_ACTORS_PER_REQUEST) {
+      throw invalidArgument("count", `must be an integer in [1, ${MAX_ACTORS_PER_REQUEST}], got ${req.count}`);
+    }
+    // Names become log file names and registry keys: no path separators, no dots.
+    if (req.namePrefix && !NAME_RE.test(req.namePrefix)) throw invalidArgument("namePrefix", `'${req.namePrefix}' may contain only letters, digits, '_' and '-'`);
+    const { cpus = 0, gpus = 0 } = req.perActor ?? {};
+    if (!Number.isFinite(cpus) || cpus < 0) throw invalidArgument("perActor.cpus", `must be a finite number >= 0, got ${cpus}`);
+    if (!Number.isInteger(gpus) || gpus < 0) throw invalidArgument("perActor.gpus", `must be an integer >= 0, got ${gpus}`);
+    if (!Number.isInteger(req.maxRestarts) || req.maxRestarts < -1) throw invalidArgument("maxRestarts", `must be an integer >= -1 (-1 = unlimited), got ${req.maxRestarts}`);
+    try {
+      resolveConfig(JSON.parse(req.configJson || "{}"), [], "configJson");
+    } catch (err) {
+      throw invalidArgument("configJson", (err as Error).message);
+    }
+  }
+
   async startActors(req: StartActorsRequest): Promise<ActorRecord[]> {
-    if (!req.kind) throw invalidArgument("kind", "is empty");
-    if (req.count < 1) throw invalidArgument("count", `must be >= 1, got ${req.count}`);
+    this.checkStart(req);
     const cpus = req.perActor?.cpus ?? 0;
     const gpus = req.perActor?.gpus ?? 0;
     const used = this.allocated();

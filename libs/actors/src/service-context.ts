@@ -2,12 +2,13 @@
 // a logger, the run's subjects, and one owner for every resource, disposed in reverse order on SIGTERM
 // (drain: stop taking work, finish and ack what is in hand, deregister, close).
 import { hostname } from "node:os";
-import { loadConfigFile, readSecret, resolveConfig, type RunConfig } from "@lspo/config";
+import { loadConfigFile, resolveConfig, type RunConfig } from "@lspo/config";
 import {
-  busOptionsFromEnv, connectBus, ensureConsumer, ensureStreams, jetstream, jetstreamManager, subjectFor,
+  connectBus, ensureConsumer, ensureStreams, jetstream, jetstreamManager, subjectFor,
   type ConsumerOptions, type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { createLogger, type Logger } from "@lspo/telemetry";
+import { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
 
 export interface RunSubjects {
   prompts: string;
@@ -29,6 +30,8 @@ export interface ServiceContext {
   readonly log: Logger;
   /** Bearer token for state-changing gRPC calls ("" = none). */
   readonly controlToken: string;
+  /** gRPC TLS and token, for serving (`...ctx.grpc.server` in serveActor's options) and for calling. */
+  readonly grpc: GrpcSecurity;
   /** Registers a disposer; disposers run in reverse order on shutdown. */
   own(dispose: () => Promise<void> | void): void;
   /** A durable consumer of this run on a stream, created if missing. */
@@ -59,20 +62,8 @@ export function configFromEnvOrArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 export async function createServiceContext(kind: string, config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<ServiceContext> {
   const name = env.LSPO_ACTOR_NAME ?? `${kind}-0`;
   const log = createLogger(name);
-  const fromEnv = busOptionsFromEnv(env);
-  const url = fromEnv.url ?? config.nats.url;
-  if (!url) throw new Error(`${name}: no NATS URL (set nats.url in the config or LSPO_NATS_URL)`);
-  const nc = await connectBus({
-    ...fromEnv,
-    url,
-    name,
-    user: fromEnv.user ?? (config.nats.user || undefined),
-    password: fromEnv.password ?? (readSecret(config.nats.passwordFile, "nats.passwordFile") || undefined),
-    token: fromEnv.token ?? (readSecret(config.nats.tokenFile, "nats.tokenFile") || undefined),
-    tlsCa: fromEnv.tlsCa ?? (config.nats.tlsCa || undefined),
-    tlsCert: fromEnv.tlsCert ?? (config.nats.tlsCert || undefined),
-    tlsKey: fromEnv.tlsKey ?? (config.nats.tlsKey || undefined),
-  });
+  const grpc = grpcSecurityFrom(config.security, env);
+  const nc = await connectBus(busOptionsFor(config, name, env));
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, { replicas: config.nats.replicas });
   const js = jetstream(nc);
@@ -90,7 +81,8 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
     js,
     jsm,
     log,
-    controlToken: env.LSPO_GRPC_TOKEN ?? readSecret(env.LSPO_GRPC_TOKEN_FILE ?? config.security.grpcTokenFile, "security.grpcTokenFile"),
+    controlToken: grpc.server.controlToken ?? "",
+    grpc,
     own: (d) => void disposers.push(d),
     async consumerFor(stream, subject, opts = {}) {
       const durable = `${kind}-${config.run.name}`;

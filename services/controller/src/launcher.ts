@@ -8,6 +8,9 @@ import type { ActorLauncher } from "@lspo/actors";
 const cli = fileURLToPath(new URL("./cli.ts", import.meta.url));
 const tsx = createRequire(import.meta.url).resolve("tsx");
 
+/** The actor kinds `lspo serve` runs: node agents refuse to start any other. */
+export const ACTOR_KINDS = ["rollout", "verifier", "sampler", "learner"] as const;
+
 export const selfLauncher: ActorLauncher = (spec) => ({
   command: process.execPath,
   args: ["--conditions=source", "--import", tsx, cli, "serve", spec.kind],

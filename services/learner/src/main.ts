@@ -15,6 +15,14 @@ import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./check
 import { LearnerCore } from "./learner-core.js";
 import { WeightsPublisher } from "./weights-publisher.js";
 
+/** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
+function specField(field: string): string {
+  if (field === "spec") return "spec";
+  if (field === "params") return "spec.overrides";
+  if (field.startsWith("params.")) return `spec.overrides.${field.slice("params.".length)}`;
+  return `spec.${field}`;
+}
+
 export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("learner", config);
   const runDir = config.run.dir;
@@ -131,7 +139,9 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
                 pending: { name: pending.name, overrides: JSON.parse(JSON.stringify(pending.params)) },
               };
             } catch (err) {
-              if (err instanceof InvalidSpecError || err instanceof UnknownNameError) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `spec: ${err.message}`);
+              // The spec's own paths (name, params.<key>) as the request's (spec.name, spec.overrides.<key>).
+              if (err instanceof UnknownNameError) throw invalidArgument("spec.name", err.message);
+              if (err instanceof InvalidSpecError) throw invalidArgument(specField(err.field), err.message);
               throw err;
             }
           }),
@@ -156,7 +166,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         },
       },
     ],
-    { name: ctx.name, kind: "learner", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), controlToken: ctx.controlToken || undefined },
+    { name: ctx.name, kind: "learner", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), ...ctx.grpc.server },
   );
   ctx.own(() => actor.stop());
   ctx.own(() => core.release());

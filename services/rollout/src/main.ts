@@ -72,7 +72,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
         },
       },
     ],
-    { name: ctx.name, kind: "rollout", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0) },
+    { name: ctx.name, kind: "rollout", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), ...ctx.grpc.server },
   );
   ctx.own(() => actor.stop());
 

@@ -2,10 +2,10 @@
 // advertises the node's CPUs and GPUs in the registry and starts actors when the controller places them.
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { NodeAgent } from "@lspo/actors";
+import { NodeAgent, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
 import { busOptionsFromEnv, connectBus } from "@lspo/bus";
 import { loadConfigFile, resolveConfig } from "@lspo/config";
-import { selfLauncher } from "../launcher.js";
+import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
 
 export const summary = "run a node agent: agent [--config <file>] (GPUs from LSPO_GPU_IDS, actors per GPU from LSPO_ACTORS_PER_GPU)";
 
@@ -33,12 +33,15 @@ export async function run(argv: string[]): Promise<number> {
   });
   const perGpu = Number(process.env.LSPO_ACTORS_PER_GPU ?? config.rollout.actorsPerGpu);
   if (!Number.isInteger(perGpu) || perGpu < 1) throw new Error(`LSPO_ACTORS_PER_GPU must be an integer >= 1, got ${process.env.LSPO_ACTORS_PER_GPU}`);
-  const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "node-agent" });
+  // NATS credentials and TLS from the config or LSPO_NATS_* env; gRPC TLS and control token likewise.
+  const nc = await connectBus(busOptionsFor(config, "node-agent"));
   const agent = await NodeAgent.start(nc, {
     cpus: availableParallelism(),
     gpuIds,
     actorsPerGpu: perGpu,
     launcher: selfLauncher,
+    kinds: ACTOR_KINDS,
+    ...grpcSecurityFrom(config.security).server,
     host: process.env.LSPO_GRPC_HOST ?? "0.0.0.0",
     port: Number(process.env.LSPO_GRPC_PORT ?? 50056),
     portBase: process.env.LSPO_ACTOR_PORT_BASE ? Number(process.env.LSPO_ACTOR_PORT_BASE) : undefined,

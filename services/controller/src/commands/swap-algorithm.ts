@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
-import { ActorRegistry, actorHandle, connectClient, type ClientOptions } from "@lspo/actors";
+import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, type ClientOptions } from "@lspo/actors";
+import { resolveConfig } from "@lspo/config";
 import { busOptionsFromEnv, connectBus } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
@@ -46,12 +47,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     overrides[kv.slice(0, eq)] = parseSetValue(kv.slice(eq + 1));
   }
-  const tokenFile = values["token-file"] ?? process.env.LSPO_GRPC_TOKEN_FILE;
+  // The deployment's gRPC settings (LSPO_GRPC_TLS_*, LSPO_GRPC_TOKEN(_FILE)); flags override them.
   const client: ClientOptions = {
-    token: tokenFile ? readFileSync(tokenFile, "utf8").trim() : process.env.LSPO_GRPC_TOKEN,
-    tlsCa: values["tls-ca"],
-    tlsCert: values["tls-cert"],
-    tlsKey: values["tls-key"],
+    ...grpcSecurityFrom(resolveConfig({}).security).client,
+    ...(values["token-file"] ? { token: readFileSync(values["token-file"], "utf8").trim() } : {}),
+    ...(values["tls-ca"] ? { tlsCa: values["tls-ca"] } : {}),
+    ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
+    ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
   };
   const request = { spec: { name: positionals[0], overrides } };
   let res;

@@ -10,7 +10,7 @@ import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, openKv,
   openObjectStore, publishMessage, putBlob, startNatsServer, subjectFor, type NatsServer,
 } from "@lspo/bus";
-import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, placeActors } from "@lspo/actors";
+import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom, placeActors } from "@lspo/actors";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
@@ -19,7 +19,7 @@ import {
 } from "@lspo/proto";
 import { writeModelDir } from "@lspo/tasks";
 import { MetricsFile, createLogger } from "@lspo/telemetry";
-import { selfLauncher } from "../launcher.js";
+import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
 import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
@@ -126,7 +126,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     }
     saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
     writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString() });
-    const nc = await connectBus({ url: config.nats.url, name: "controller" });
+    // The run's security (NATS credentials and TLS; gRPC TLS and control token), shared with every actor.
+    const security = grpcSecurityFrom(config.security);
+    const nc = await connectBus(busOptionsFor(config, "controller"));
     owned.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, { replicas: config.nats.replicas });
@@ -150,22 +152,24 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       node: process.env.LSPO_NODE_NAME ?? "local",
       cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
       launcher: selfLauncher,
+      kinds: ACTOR_KINDS,
       logDir: join(dir, "logs"),
       backoffMs: 500,
+      ...security.server,
     });
     owned.push(() => agent.stop());
     const registry = agent.registry;
     const configJson = JSON.stringify(config);
-    const place = (kind: string, count: number, maxRestarts: number) => placeActors(registry, { kind, count, cpus: 1, configJson, maxRestarts });
+    const place = (kind: string, count: number, maxRestarts: number) => placeActors(registry, { kind, count, cpus: 1, configJson, maxRestarts }, security.client);
     await place("learner", 1, config.learner.maxRestarts);
     await place("sampler", 1, config.sampler.maxRestarts);
     await place("verifier", config.verifier.actors, config.verifier.maxRestarts);
     await place("rollout", config.rollout.actors, config.rollout.maxRestarts);
     const running: RunningRun = { dir, config, agent, registry, natsUrl: config.nats.url, nats };
 
-    const learner = actorHandle(registry, LearnerServiceService, "learner");
-    const sampler = actorHandle(registry, SamplerServiceService, "sampler");
-    const rollout = actorHandle(registry, RolloutServiceService, "rollout");
+    const learner = actorHandle(registry, LearnerServiceService, "learner", security.client);
+    const sampler = actorHandle(registry, SamplerServiceService, "sampler", security.client);
+    const rollout = actorHandle(registry, RolloutServiceService, "rollout", security.client);
     owned.push(async () => {
       learner.close();
       sampler.close();
