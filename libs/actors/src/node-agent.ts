@@ -9,7 +9,8 @@ import { hostname, availableParallelism } from "node:os";
 import type { NatsConnection } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { ComponentState, NodeAgentServiceService, type ActorRecord, type Resources, type StartActorsRequest } from "@lspo/proto";
-import { startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import { GrpcStatusError, startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
 import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
 import { PlacementError } from "./errors.js";
 
@@ -97,7 +98,15 @@ export class NodeAgent implements AsyncDisposable {
           // Starting and stopping processes change state: they need the control token when one is set.
           protectedMethods: ["startActors", "stopActor"],
           implementation: {
-            startActors: unary(async (req: StartActorsRequest) => ({ actors: await agent.startActors(req) })),
+            startActors: unary(async (req: StartActorsRequest) => {
+              try {
+                return { actors: await agent.startActors(req) };
+              } catch (err) {
+                // A valid request this node cannot fit: the caller may try another node.
+                if (err instanceof PlacementError) throw new GrpcStatusError(grpcStatus.RESOURCE_EXHAUSTED, err.message);
+                throw err;
+              }
+            }),
             stopActor: unary(async (req: { name: string }) => {
               if (!req.name) throw invalidArgument("name", "is empty");
               return { actor: await agent.stopActor(req.name) };
