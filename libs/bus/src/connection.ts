@@ -15,6 +15,8 @@ export interface BusOptions {
   tlsCert?: string;
   tlsKey?: string;
   name?: string;
+  /** How long the first connection may take (the client's default: 20 s). */
+  timeoutMs?: number;
 }
 
 function secret(value: string | undefined, file: string | undefined): string | undefined {
@@ -50,6 +52,7 @@ export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
     token: opts.token,
     tls,
     name: opts.name,
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     // Services outlive NATS restarts: keep reconnecting, buffered publishes flush on reconnect.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -23,8 +23,12 @@ export const RunSchema = z.strictObject({
 });
 
 export const NatsSchema = z.strictObject({
-  /** Empty: `lspo train` starts an embedded nats-server for the run. */
-  url: z.string().default(""),
+  /** Empty: `lspo train` starts an embedded nats-server for the run. No credentials in it: a URL is
+   *  logged and saved with the run (use user + passwordFile / tokenFile, or LSPO_NATS_* env). */
+  url: z
+    .string()
+    .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), "credentials in the URL would be logged and saved with the run; set nats.user and nats.passwordFile (or nats.tokenFile, or LSPO_NATS_* env) instead")
+    .default(""),
   user: z.string().default(""),
   /** Secrets come from files (or LSPO_NATS_* env), never from the config itself. */
   passwordFile: z.string().default(""),

@@ -17,7 +17,7 @@ import { createModelFromSpec } from "@lspo/model";
 import {
   ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
 } from "@lspo/proto";
-import { writeModelDir } from "@lspo/tasks";
+import { readModelConfig, writeModelDir } from "@lspo/tasks";
 import { MetricsFile, createLogger } from "@lspo/telemetry";
 import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
@@ -77,6 +77,13 @@ function prepareModel(config: RunConfig, dir: string): string {
   if (config.model.dir) {
     const d = resolve(config.model.dir);
     if (!existsSync(join(d, "config.json"))) throw new Error(`model.dir ${d}: no config.json there (not a Hugging Face model directory)`);
+    // Before anything starts: an architecture we cannot run, or a file every actor needs, fails here with
+    // the file named, not as actors crash-looping until they are marked FAILED.
+    readModelConfig(d);
+    if (!existsSync(join(d, "tokenizer.json"))) throw new Error(`model.dir ${d}: tokenizer.json is missing`);
+    if (!existsSync(join(d, "model.safetensors")) && !existsSync(join(d, "model.safetensors.index.json"))) {
+      throw new Error(`model.dir ${d}: no model.safetensors or model.safetensors.index.json (safetensors weights are required)`);
+    }
     return d;
   }
   if (Object.keys(config.model.init).length === 0) throw new Error("set model.dir (a Hugging Face model directory) or model.init (an `lspo model init` spec)");
