@@ -28,54 +28,80 @@ import { RolloutServiceService, type PromptRequest, type RolloutGroup } from "@l
 import { startService } from "./lib/serve.js";
 import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
 
-const RUNS = 11;
+const ROUNDS = 3; // each round: a fresh actor and a fresh bare process
+const RUNS_PER_ROUND = 5; // paired runs per round
 const CALLS_PER_TRIAL = 16; // generate() calls per trial and path: CALLS x promptsPerCall prompts
 const THREADS = 1; // what the node agent gives a demo rollout actor (one CPU each)
 const root = resolve(import.meta.dirname, "..");
 const runDir = mkdtempSync(join(tmpdir(), "lspo-bench-rollout-"));
 
 const server = await startNatsServer({ storeDir: join(runDir, "nats"), maxPayload: 8 * 1024 * 1024 });
-const config = loadConfigFile(join(root, "configs/demo.yaml"), [
-  "run.name=bench-rollout", `run.dir=${runDir}`, `nats.url=${server.url}`, "rollout.actors=1", `model.dir=${join(root, "configs/models/demo-base")}`,
-]);
+const configFor = (round: number) =>
+  loadConfigFile(join(root, "configs/demo.yaml"), [
+    `run.name=bench-rollout-${round}`, `run.dir=${runDir}`, `nats.url=${server.url}`, "rollout.actors=1", `model.dir=${join(root, "configs/models/demo-base")}`,
+  ]);
+const config = configFor(0);
 const { promptsPerCall: P, groupSize: G, maxNewTokens, temperature, topP, topK } = config.rollout;
 const nc = await connectBus({ url: server.url, name: "bench-rollout" });
 const jsm = await jetstreamManager(nc);
 await ensureStreams(jsm);
 const js = jetstream(nc);
-
-// The actor, started as the node agent starts it; no weights are published, so it samples from the base policy.
-const actor = startService("rollout", config, { name: "rollout-0", logDir: runDir, threads: THREADS });
-process.once("exit", () => actor.child.kill("SIGKILL"));
-await actor.ready;
 const registry = await ActorRegistry.open(nc);
-const handle = actorHandle(registry, RolloutServiceService, "rollout");
-const actorCounters = async () => (await handle.call.status({})).status!.counters as { generateSeconds: number; tokens: number; groups: number };
-
-// The bare side: the same model directory, tokenizer and session options as services/rollout's Policy.
-const bare = fork(
-  join(import.meta.dirname, "lib", "bare-decoder.ts"),
-  [config.model.dir, config.model.device, THREADS, P, G, maxNewTokens, temperature, topP, topK, config.run.seed].map(String),
-  { stdio: ["ignore", "inherit", "inherit", "ipc"] },
-);
-process.once("exit", () => bare.kill("SIGKILL"));
-type BareReply = { ready?: true; error?: string; seconds: number; cpuSeconds: number; tokens: number; byUid: Array<[string, string]> };
-const bareReply = () =>
-  new Promise<BareReply>((res, rej) => {
-    const onExit = (code: number | null) => rej(new Error(`bare-decoder exited (${code})`));
-    bare.once("exit", onExit);
-    bare.once("message", (m: BareReply) => {
-      bare.off("exit", onExit);
-      if (m.error) rej(new Error(`bare-decoder: ${m.error}`));
-      else res(m);
-    });
-  });
-await bareReply();
-
 const source = await PromptSource.create(config);
-const rolloutSubject = subjectFor("rollouts", config.run.name);
-await ensureConsumer(jsm, STREAMS.rollouts.name, "bench-rollout", { filterSubject: rolloutSubject, ackWaitMs: 120_000 });
-const groupsIn = (await consume<RolloutGroup>(js, { stream: STREAMS.rollouts.name, durable: "bench-rollout", kind: "RolloutGroup" }))[Symbol.asyncIterator]();
+
+type BareReply = { ready?: true; error?: string; seconds: number; cpuSeconds: number; tokens: number; byUid: Array<[string, string]> };
+
+/**
+ * One round's pair of generating processes. The rounds exist because on this shared machine one process
+ * can run ~1.5x slower per token than another for tens of seconds (seen on either side, in runs of this
+ * bench); fresh processes each round keep one unlucky process from deciding the figure.
+ */
+async function startRound(round: number) {
+  const cfg = configFor(round);
+  // The actor, started as the node agent starts it; no weights are published, so it samples from the base policy.
+  const actor = startService("rollout", cfg, { name: `rollout-${round}`, logDir: runDir, threads: THREADS });
+  process.once("exit", () => actor.child.kill("SIGKILL"));
+  // The bare side: the same model directory, tokenizer and session options as services/rollout's Policy.
+  const bare = fork(
+    join(import.meta.dirname, "lib", "bare-decoder.ts"),
+    [cfg.model.dir, cfg.model.device, THREADS, P, G, maxNewTokens, temperature, topP, topK, cfg.run.seed].map(String),
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  process.once("exit", () => bare.kill("SIGKILL"));
+  const bareReply = () =>
+    new Promise<BareReply>((res, rej) => {
+      const onExit = (code: number | null) => rej(new Error(`bare-decoder exited (${code})`));
+      bare.once("exit", onExit);
+      bare.once("message", (m: BareReply) => {
+        bare.off("exit", onExit);
+        if (m.error) rej(new Error(`bare-decoder: ${m.error}`));
+        else res(m);
+      });
+    });
+  await Promise.all([actor.ready, bareReply()]);
+  const handle = actorHandle(registry, RolloutServiceService, `rollout`);
+  const durable = `bench-rollout-${round}`;
+  await ensureConsumer(jsm, STREAMS.rollouts.name, durable, { filterSubject: subjectFor("rollouts", cfg.run.name), ackWaitMs: 120_000 });
+  const sub = await consume<RolloutGroup>(js, { stream: STREAMS.rollouts.name, durable, kind: "RolloutGroup" });
+  return {
+    cfg,
+    actor,
+    groupsIn: sub[Symbol.asyncIterator](),
+    counters: async () => (await handle.call.status({})).status!.counters as { generateSeconds: number; syncSeconds: number; tokens: number; groups: number },
+    bareRun: async (items: PromptItem[]) => {
+      const reply = bareReply();
+      bare.send({ items: items.map((i) => ({ uid: i.uid, text: i.text })) });
+      return reply;
+    },
+    async stop() {
+      await sub.stop();
+      handle.close();
+      bare.send("exit");
+      await actor.stop();
+    },
+  };
+}
+type Round = Awaited<ReturnType<typeof startRound>>;
 
 const tokensOf = (g: RolloutGroup) => g.responses.reduce((n, r) => n + r.tokenIds.byteLength / 4, 0);
 
@@ -86,12 +112,14 @@ interface Trial {
   byUid: Map<string, string>;
   /** CPU seconds of the process that generated (the actor for service, the bare-decoder process for bare). */
   cpuSeconds: number;
-  /** service only: the actor's own generateSeconds counter over the trial. */
+  /** service only: the actor's own generateSeconds and syncSeconds (weights check) counters over the trial. */
   generateSeconds?: number;
+  syncSeconds?: number;
 }
 
-async function serviceTrial(items: PromptItem[]): Promise<Trial> {
-  const before = await actorCounters();
+async function serviceTrial(round: Round, items: PromptItem[]): Promise<Trial> {
+  const { cfg, actor, groupsIn } = round;
+  const before = await round.counters();
   const cpu0 = actor.cpuSeconds();
   const t0 = process.hrtime.bigint();
   // Published in order on one connection, so the stream holds them in this order and the actor takes them
@@ -99,10 +127,10 @@ async function serviceTrial(items: PromptItem[]): Promise<Trial> {
   await Promise.all(
     items.map((item) => {
       const req: PromptRequest = {
-        uid: item.uid, runId: config.run.name, task: config.task.kind, promptText: item.text, promptIds: Buffer.alloc(0), answer: item.answer,
+        uid: item.uid, runId: cfg.run.name, task: cfg.task.kind, promptText: item.text, promptIds: Buffer.alloc(0), answer: item.answer,
         groupSize: G, cursor: BigInt(item.cursor), requestedAt: new Date(),
       };
-      return publishMessage(js, subjectFor("prompts", config.run.name), "PromptRequest", req, { msgId: `prompt-${item.uid}` });
+      return publishMessage(js, subjectFor("prompts", cfg.run.name), "PromptRequest", req, { msgId: `prompt-${item.uid}` });
     }),
   );
   const want = new Set(items.map((i) => i.uid));
@@ -113,49 +141,47 @@ async function serviceTrial(items: PromptItem[]): Promise<Trial> {
     if (r.done) throw new Error("the rollouts subscription ended");
     const g = r.value.body;
     r.value.ack();
-    if (!want.has(g.uid)) throw new Error(`unexpected group ${g.uid} on ${rolloutSubject}`);
+    if (!want.has(g.uid)) throw new Error(`unexpected group ${g.uid} on ${subjectFor("rollouts", cfg.run.name)}`);
     byUid.set(g.uid, g.responses.map((x) => Array.from(int32Of(x.tokenIds)).join(",")).join("|"));
     tokens += tokensOf(g);
   }
   const seconds = secondsSince(t0);
   const cpuSeconds = actor.cpuSeconds() - cpu0;
-  const after = await actorCounters();
-  return { seconds, tokens, byUid, cpuSeconds, generateSeconds: after.generateSeconds - before.generateSeconds };
+  const after = await round.counters();
+  return { seconds, tokens, byUid, cpuSeconds, generateSeconds: after.generateSeconds - before.generateSeconds, syncSeconds: after.syncSeconds - before.syncSeconds };
 }
 
-async function bareTrial(items: PromptItem[]): Promise<Trial> {
-  const reply = bareReply();
-  bare.send({ items: items.map((i) => ({ uid: i.uid, text: i.text })) });
-  const r = await reply;
+async function bareTrial(round: Round, items: PromptItem[]): Promise<Trial> {
+  const r = await round.bareRun(items);
   return { seconds: r.seconds, tokens: r.tokens, byUid: new Map(r.byUid), cpuSeconds: r.cpuSeconds };
 }
 
 const started = process.hrtime.bigint();
 const loadBefore = loadavg();
 const nextItems = () => Array.from({ length: CALLS_PER_TRIAL * P }, () => source.next());
-// Warm-up, untimed: the actor's first generation and this process's first session run.
-const warm = nextItems();
-await serviceTrial(warm);
-await bareTrial(warm);
-
-const runs: Array<{ service: Trial; bare: Trial; identicalGroups: number }> = [];
-for (let r = 0; r < RUNS; r++) {
-  const items = nextItems();
-  const [first, second] = r % 2 ? [serviceTrial, bareTrial] : [bareTrial, serviceTrial];
-  const a = await first(items);
-  const b = await second(items);
-  const [service, bare] = r % 2 ? [a, b] : [b, a];
-  const identicalGroups = items.filter((i) => service.byUid.get(i.uid) === bare.byUid.get(i.uid)).length;
-  runs.push({ service, bare, identicalGroups });
-  console.log(
-    `run ${r + 1}: service ${(service.tokens / service.seconds).toFixed(0)} tok/s, bare ${(bare.tokens / bare.seconds).toFixed(0)} tok/s, ` +
-      `ratio ${(service.tokens / service.seconds / (bare.tokens / bare.seconds)).toFixed(3)}, identical groups ${identicalGroups}/${items.length}`,
-  );
+const runs: Array<{ round: number; service: Trial; bare: Trial; identicalGroups: number }> = [];
+for (let k = 0; k < ROUNDS; k++) {
+  const round = await startRound(k);
+  // Warm-up, untimed: each process's first generations.
+  const warm = nextItems();
+  await serviceTrial(round, warm);
+  await bareTrial(round, warm);
+  for (let r = 0; r < RUNS_PER_ROUND; r++) {
+    const items = nextItems();
+    const serviceFirst = (k * RUNS_PER_ROUND + r) % 2 === 1;
+    const service = serviceFirst ? await serviceTrial(round, items) : null;
+    const bare = await bareTrial(round, items);
+    const s = service ?? (await serviceTrial(round, items));
+    const identicalGroups = items.filter((i) => s.byUid.get(i.uid) === bare.byUid.get(i.uid)).length;
+    runs.push({ round: k, service: s, bare, identicalGroups });
+    console.log(
+      `round ${k + 1} run ${r + 1}: service ${(s.tokens / s.seconds).toFixed(0)} tok/s, bare ${(bare.tokens / bare.seconds).toFixed(0)} tok/s, ` +
+        `ratio ${(s.tokens / s.seconds / (bare.tokens / bare.seconds)).toFixed(3)}, identical groups ${identicalGroups}/${items.length}`,
+    );
+  }
+  await round.stop();
 }
 const totalSeconds = secondsSince(started);
-handle.close();
-bare.send("exit");
-await actor.stop();
 await nc.close();
 await server.stop();
 
@@ -169,7 +195,9 @@ const result = {
   goalMet: ratio.median >= 0.9,
   setup: {
     config: "configs/demo.yaml (demo-base policy), rollout.actors=1",
-    runs: RUNS,
+    rounds: ROUNDS,
+    runsPerRound: RUNS_PER_ROUND,
+    rounds_note: "each round starts a fresh rollout actor and a fresh bare process; runs alternate which path goes first",
     promptsPerTrial: CALLS_PER_TRIAL * P,
     batch: `${P} prompts x G=${G} = ${P * G} rows per generate() call, maxNewTokens ${maxNewTokens}, temperature ${temperature}`,
     ortThreads: THREADS,
@@ -182,12 +210,14 @@ const result = {
   bareTokensPerS: summarize(runs.map((x) => rate(x.bare))),
   serviceTokensPerCpuS: summarize(runs.map((x) => x.service.tokens / x.service.cpuSeconds)),
   bareTokensPerCpuS: summarize(runs.map((x) => x.bare.tokens / x.bare.cpuSeconds)),
-  /** Share of the service trial's wall time the actor spent in its generation (weights sync + generate). */
+  /** Shares of the service trial's wall time: the actor generating (tokenize, generate, build groups), and checking for new weights. The rest is taking prompts, publishing groups, and the first prompt's and last group's trip. */
   serviceGenerateShare: summarize(runs.map((x) => x.service.generateSeconds! / x.service.seconds)),
+  serviceSyncShare: summarize(runs.map((x) => x.service.syncSeconds! / x.service.seconds)),
   tokensPerTrial: summarize(runs.map((x) => x.service.tokens)),
   identicalGroups: runs.map((x) => x.identicalGroups),
   runs: runs.map((x) => ({
-    service: { seconds: x.service.seconds, tokens: x.service.tokens, cpuSeconds: x.service.cpuSeconds, generateSeconds: x.service.generateSeconds },
+    round: x.round,
+    service: { seconds: x.service.seconds, tokens: x.service.tokens, cpuSeconds: x.service.cpuSeconds, generateSeconds: x.service.generateSeconds, syncSeconds: x.service.syncSeconds },
     bare: { seconds: x.bare.seconds, tokens: x.bare.tokens, cpuSeconds: x.bare.cpuSeconds },
     identicalGroups: x.identicalGroups,
   })),
@@ -195,5 +225,5 @@ const result = {
 writeFileSync(join(import.meta.dirname, "results", "rollout.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`service/bare tokens/s ${fmt(ratio, 3)} (goal >= 0.9: ${result.goalMet ? "met" : "not met"})`);
 console.log(`service ${fmt(result.serviceTokensPerS, 0)} tok/s, bare ${fmt(result.bareTokensPerS, 0)} tok/s; per CPU-s service ${fmt(result.serviceTokensPerCpuS, 0)}, bare ${fmt(result.bareTokensPerCpuS, 0)}`);
-console.log(`actor generating ${fmt(result.serviceGenerateShare, 3)} of the service trial; total ${totalSeconds.toFixed(0)} s, load ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
+console.log(`actor generating ${fmt(result.serviceGenerateShare, 3)}, checking weights ${fmt(result.serviceSyncShare, 3)} of the service trial; total ${totalSeconds.toFixed(0)} s, load ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

@@ -2,10 +2,10 @@
 // goes to one actor, and comes back to another if that one dies before acking), rollout groups out
 // (LSPO_ROLLOUTS, message id = prompt uid). Before every generation it syncs to the newest weights, so each
 // group records the exact policy version it was sampled with.
-import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf } from "@lspo/bus";
+import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf, type Delivery } from "@lspo/bus";
 import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
-import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest } from "@lspo/proto";
+import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { generateGroups, type GroupOptions } from "./groups.js";
 import { Policy, WeightsFollower } from "./policy.js";
 import { promptProblem, samplingMismatch, type PromptLimits } from "./validate.js";
@@ -17,7 +17,11 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   ctx.log.info({ device: config.model.device, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
   await weights.sync(policy);
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
+  // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
+  // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
+  // actor is (bench/pipeline.ts).
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
+  let generatingSince = 0;
   const options: GroupOptions = {
     actor: ctx.name,
     maxNewTokens: config.rollout.maxNewTokens,
@@ -65,7 +69,11 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "rollout", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: { ...counters, policyVersion: policy.version },
+              counters: {
+                ...counters,
+                generateSeconds: counters.generateSeconds + (generatingSince ? (performance.now() - generatingSince) / 1000 : 0),
+                policyVersion: policy.version,
+              },
             },
             policyVersion: BigInt(policy.version),
           })),
@@ -103,40 +111,59 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     await sub.stop();
     await loopDone;
   });
+  const loopFailed = (err: Error) => {
+    ctx.log.error({ err: err.message, stack: err.stack }, "rollout loop failed");
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  };
+
+  // Publishes one generation's groups together and acks each prompt once its group is stored: one round of
+  // pub-acks per generation, where awaiting them one by one made it one round trip per group, with the
+  // session idle in between (bench/rollout.ts). Not overlapped with the next generation: a prompt stays
+  // unacked until its group is stored, and holding prompts across a generation would starve the other
+  // actors under the consumer's maxAckPending (overlapping it did not measure faster here either).
+  const publishGroups = async (groups: RolloutGroup[], deliveries: Delivery<PromptRequest>[]): Promise<void> => {
+    await Promise.all(
+      groups.map(async (group, i) => {
+        const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", group, { msgId: `rollout-${group.uid}` });
+        deliveries[i].ack();
+        if (ack.duplicate) {
+          // A late result: this prompt was redelivered (we held it past the ack wait) and another actor's
+          // group is already in the stream under the same id. JetStream dropped ours; nothing to undo.
+          counters.lateDuplicates++;
+          ctx.log.warn({ uid: group.uid, deliveryCount: deliveries[i].deliveryCount }, "late rollout dropped as a duplicate");
+          return;
+        }
+        counters.groups++;
+        counters.responses += group.responses.length;
+        counters.tokens += group.responses.reduce((n, r) => n + r.tokenIds.byteLength / 4, 0);
+      }),
+    );
+  };
 
   loopDone = (async () => {
     for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
       try {
-        const t0 = performance.now();
         const groups = await exclusive(async () => {
+          const s0 = performance.now();
           await weights.sync(policy);
-          return generateGroups(policy, deliveries.map((d) => d.body), options);
-        });
-        counters.generateSeconds += (performance.now() - t0) / 1000;
-        for (let i = 0; i < groups.length; i++) {
-          const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", groups[i], { msgId: `rollout-${groups[i].uid}` });
-          deliveries[i].ack();
-          if (ack.duplicate) {
-            // A late result: this prompt was redelivered (we held it past the ack wait) and another actor's
-            // group is already in the stream under the same id. JetStream dropped ours; nothing to undo.
-            counters.lateDuplicates++;
-            ctx.log.warn({ uid: groups[i].uid, deliveryCount: deliveries[i].deliveryCount }, "late rollout dropped as a duplicate");
-            continue;
+          const t0 = performance.now();
+          counters.syncSeconds += (t0 - s0) / 1000;
+          generatingSince = t0;
+          try {
+            return await generateGroups(policy, deliveries.map((d) => d.body), options);
+          } finally {
+            counters.generateSeconds += (performance.now() - t0) / 1000;
+            generatingSince = 0;
           }
-          counters.groups++;
-          counters.responses += groups[i].responses.length;
-          counters.tokens += groups[i].responses.reduce((n, r) => n + r.tokenIds.byteLength / 4, 0);
-        }
+        });
+        await publishGroups(groups, deliveries);
       } finally {
         clearInterval(keepAlive);
       }
       if (draining) break;
     }
-  })().catch((err: Error) => {
-    ctx.log.error({ err: err.message, stack: err.stack }, "rollout loop failed");
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
-  });
+  })().catch(loopFailed);
   ctx.log.info({ address: actor.server.address, policyVersion: policy.version }, "rollout actor ready");
   return ctx;
 }
