@@ -157,7 +157,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: { step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected },
+              counters: {
+                step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected,
+                busySeconds: busySeconds + (busySince ? (performance.now() - busySince) / 1000 : 0),
+              },
             },
             step: BigInt(core.step),
             policyVersion: BigInt(core.step),
@@ -171,6 +174,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   ctx.own(() => actor.stop());
   ctx.own(() => core.release());
 
+  // Seconds spent on batches (update, weights publish, checkpoint), the one in hand included: the rest of
+  // the wall clock the learner waited for a batch (bench/pipeline.ts reports it as idle time).
+  let busySeconds = 0;
+  let busySince = 0;
   let stopping = false;
   ctx.own(async () => {
     stopping = true;
@@ -245,7 +252,13 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         ctx.log.info({ step: core.step }, "reached run.steps; not training further");
         break;
       }
-      await exclusive(() => train(seq, batch));
+      busySince = performance.now();
+      try {
+        await exclusive(() => train(seq, batch));
+      } finally {
+        busySeconds += (performance.now() - busySince) / 1000;
+        busySince = 0;
+      }
       done();
     }
   })().catch((err: Error) => {
