@@ -41,8 +41,10 @@ describe("security - the shipped per-service NATS permissions, with the real ser
     }
     const config = chaosConfig("identities", ["run.steps=4", `nats.url=${nats.url}`, "nats.user=controller", `nats.passwordFile=${passwordFile("controller")}`]);
     const denied: string[] = [];
+    let probed = false;
     const onStep = async (step: number, _run: RunningRun) => {
-      if (step !== 1 || denied.length > 0) return;
+      if (step < 1 || probed) return;
+      probed = true;
       // While the run goes on, the rollout identity tries to forge a training batch and a weights pointer.
       const nc = await connect({ servers: nats!.url, user: "rollout", pass: nats!.passwords.rollout, reconnect: false });
       const errors: string[] = [];
@@ -59,6 +61,7 @@ describe("security - the shipped per-service NATS permissions, with the real ser
     };
     const s = await train(config, { quiet: true, onStep });
     console.log(JSON.stringify({ scenario: "shipped-permissions", denied, summary: countsOf(s) }));
+    expect(probed).toBe(true);
     expect(s.steps).toBe(4);
     expect(s.restarts).toBe(0);
     expectAccounted(s);
