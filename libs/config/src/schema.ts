@@ -14,6 +14,12 @@ export const RunSchema = z.strictObject({
   mode: z.enum(["sync", "pipelined"]).default("sync"),
   /** Learner updates to run. */
   steps: positiveInt.default(10),
+  /**
+   * Generation budget: request at most this many prompts (rollout groups) and end the run once all of
+   * them are judged and every batch they filled is trained, even before run.steps (0 = no budget).
+   * Equal budgets let runs that keep different fractions of their groups be compared fairly.
+   */
+  maxGroups: nonNegativeInt.default(0),
   /** Groups sampled by a policy more than this many versions behind the learner are dropped (counted). */
   maxOffPolicySteps: nonNegativeInt.default(1),
   /** Run directory; default runs/<name>-<timestamp>. */

@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   agent: () => import("./commands/agent.js"),
   algo: () => import("./commands/algo.js"),
   demo: () => import("./commands/demo.js"),
+  experiment: () => import("./commands/experiment.js"),
   sampler: () => import("./commands/sampler.js"),
   model: () => import("./commands/model.js"),
   pretrain: () => import("./commands/pretrain.js"),

@@ -21,6 +21,7 @@ import { readModelConfig, writeModelDir } from "@lspo/tasks";
 import { MetricsFile, createLogger } from "@lspo/telemetry";
 import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
+import { readJsonl } from "./jsonl.js";
 import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
@@ -228,6 +229,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     let lastOnStep = -1;
     let lastTick: Record<string, unknown> = {};
     let lastStatus: Awaited<ReturnType<typeof learner.call.status>> | null = null;
+    // run.maxGroups: a generation budget. Past it nothing more is requested, and the run ends once every
+    // requested group is judged and every batch they filled has been trained (or dropped as stale).
+    const budget = config.run.maxGroups > 0 ? config.run.maxGroups : Infinity;
     while (step < config.run.steps) {
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
@@ -261,13 +265,14 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       lastTick = { emitted, consumed, inFlight, requested: source.requested, mayFeed };
       if (mayFeed) {
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
-        await publishPrompt(refill?.prompts ?? 0);
+        await publishPrompt(Math.min(refill?.prompts ?? 0, budget - source.requested));
       }
       const status = await learner.call.status({}).catch(transient);
       if (status) {
         step = Number(status.step);
         lastStatus = status;
       }
+      if (source.requested >= budget && resolved >= source.requested && status && batchesSettled(status, emitted, config.sampler.batchSize)) break;
       lastRecord = lastUpdate(metrics) ?? lastRecord;
       progress?.update({
         step,
@@ -289,6 +294,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       await sleep(150);
     }
     progress?.stop();
+    // The learner reports a step as soon as its optimizer moved; the final evaluation must see the weights
+    // of that step, so wait until they are published.
+    await until(`weights of step ${step}`, async () => Number((await kvGet<WeightsRef>(weightsKv, runId, "WeightsRef"))?.value.version ?? -1) >= step, 60_000);
     const after = await evaluate(step);
     log.info({ before: before.accuracy, after: after.accuracy }, "held-out accuracy after training");
 
@@ -322,6 +330,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       actors: agent.list(),
       evals,
       metrics: metrics.read(),
+      judged: readJsonl<{ length: number; outcome: string }>(join(dir, "sampler.jsonl")),
       wallSeconds: (Date.now() - t0) / 1000,
       dir,
     });
@@ -330,6 +339,16 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * Whether the learner has finished with every batch the sampler emitted: each batch holds exactly
+ * `batchSize` groups, and a group ends up trained, dropped as stale, or dropped as a duplicate; the
+ * trained count moves only after the update, so equality means no update is in progress.
+ */
+export function batchesSettled(status: { status?: { counters?: unknown } }, emitted: number, batchSize: number): boolean {
+  const c = (status.status?.counters ?? {}) as { trainedGroups?: number; stale?: number; duplicates?: number };
+  return (c.trainedGroups ?? 0) + (c.stale ?? 0) + (c.duplicates ?? 0) >= emitted * batchSize;
 }
 
 /** Errors that mean "an actor is restarting": swallowed (null) so the loop tries again. */

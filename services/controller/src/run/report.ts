@@ -1,27 +1,14 @@
 // The demo's report: a few lines on the terminal and `report.html` in the run directory with the
 // held-out accuracy curve, the reward curve, and the distribution of per-prompt mean response lengths with
 // the LSPO thresholds drawn on it. Plain inline SVG: no charting dependency, opens anywhere.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { readJsonl } from "./jsonl.js";
 import type { Summary } from "./summary.js";
 
 export interface Judged {
   length: number;
   outcome: string;
-}
-
-function readJsonl<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as T];
-      } catch {
-        return [];
-      }
-    });
 }
 
 const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!);

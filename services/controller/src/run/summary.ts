@@ -34,7 +34,10 @@ export interface Summary {
   evals: Array<{ step: number; accuracy: number; policyVersion: number }>;
   rewardCurve: Array<{ step: number; reward: number; algorithm: string }>;
   swaps: Array<{ step: number; from: string; to: string }>;
+  /** Response tokens in the updates (trained groups only). */
   rolloutTokens: number;
+  /** Response tokens generated for every judged group, kept or not: the run's generation cost. */
+  generatedTokens: number;
   wallSeconds: number;
 }
 
@@ -48,6 +51,8 @@ export interface SummaryInput {
   actors: ActorRecord[];
   evals: Array<EvalResult & { step: number }>;
   metrics: MetricRecord[];
+  /** The sampler's judgement log (sampler.jsonl): one line per judged group with its mean response length. */
+  judged: Array<{ length: number; outcome: string }>;
   wallSeconds: number;
   dir: string;
 }
@@ -92,8 +97,14 @@ export function buildSummary(i: SummaryInput): Summary {
     rewardCurve: updates.map((r) => ({ step: Number(r.step), reward: Number(r.meanReward), algorithm: String(r.algorithm) })),
     swaps: i.metrics.filter((r) => r.event === "swap").map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
     rolloutTokens: updates.reduce((n, r) => n + Number(r.responseTokens ?? 0), 0),
+    generatedTokens: generatedTokens(i.judged, i.config.rollout.groupSize),
     wallSeconds: i.wallSeconds,
   };
   writeFileSync(join(i.dir, "summary.json"), JSON.stringify(summary, null, 1));
   return summary;
+}
+
+/** Tokens generated for the judged groups: each line holds a group's mean length over its G responses. */
+export function generatedTokens(judged: ReadonlyArray<{ length: number; outcome: string }>, groupSize: number): number {
+  return judged.filter((j) => j.outcome !== "duplicate").reduce((n, j) => n + Math.round(j.length * groupSize), 0);
 }
