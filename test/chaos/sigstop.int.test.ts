@@ -21,7 +21,7 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
     const config = chaosConfig("chaos-stop", ["run.mode=pipelined", `run.steps=${STEPS}`, `rollout.ackWaitMs=${ACK_WAIT_MS}`, "rollout.promptsPerCall=2"]);
     const frozen: Array<{ actor: string; pid: number; step: number; ms: number }> = [];
     const late = new Map<string, number>();
-    let pending: Promise<void> = Promise.resolve();
+    const thawed: Promise<void>[] = [];
     const stopped = new Set<number>();
     // Verified groups as they pass (a plain subscription: it takes nothing from the stream), to replay later.
     let nc: NatsConnection | null = null;
@@ -34,7 +34,7 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
       }
       // The last step: hold the wind-down until the frozen actor has woken and reported (the hook blocks
       // the controller's loop, not the pipeline).
-      if (step >= STEPS) return pending;
+      if (step >= STEPS) return void (await Promise.all(thawed));
       const next = FREEZES[frozen.length];
       if (!next || step < next.step) return;
       const pid = run.agent.pidOf(next.actor);
@@ -45,14 +45,14 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
       frozen.push({ actor: next.actor, pid, step, ms: 0 });
       const entry = frozen[frozen.length - 1];
       // Thaw in the background: the controller keeps feeding the other actor meanwhile.
-      pending = pending.then(async () => {
-        await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 2.5 - (Date.now() - t0)));
+      const thaw = async () => {
+        await new Promise((r) => setTimeout(r, ACK_WAIT_MS * 2.5));
         process.kill(pid, "SIGCONT");
         stopped.delete(pid);
         entry.ms = Date.now() - t0;
         // Its late results are published within a moment of waking; read what it dropped.
-        const handle = actorHandle(run.registry, RolloutServiceService, next.actor);
-        for (let i = 0; i < 50; i++) {
+        const handle = actorHandle(run.registry, RolloutServiceService, next.actor, { deadlineMs: 2000 });
+        for (const until = Date.now() + 10_000; Date.now() < until; ) {
           await new Promise((r) => setTimeout(r, 200));
           const counters = (await handle.call.status({}).catch(() => null))?.status?.counters as { lateDuplicates?: number } | undefined;
           if (counters) late.set(next.actor, counters.lateDuplicates ?? 0);
@@ -64,12 +64,13 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
         for (const data of seen.slice(0, 4)) {
           await jetstream(nc!).publish(subjectFor("verified", config.run.name), data, { msgID: `replay-${replayed++}` });
         }
-      });
+      };
+      thawed.push(thaw());
     };
     let s;
     try {
       s = await train(config, { quiet: true, onStep });
-      await pending;
+      await Promise.all(thawed);
     } finally {
       for (const pid of stopped) process.kill(pid, "SIGCONT");
       await (nc as NatsConnection | null)?.close();
@@ -77,7 +78,10 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
     const lateTotal = [...late.values()].reduce((a, b) => a + b, 0);
     console.log(JSON.stringify({ scenario: "sigstop", frozen, lateDuplicatesDropped: Object.fromEntries(late), replayedVerified: replayed, summary: countsOf(s) }));
     expect(frozen).toHaveLength(FREEZES.length);
-    for (const f of frozen) expect(f.ms).toBeGreaterThanOrEqual(ACK_WAIT_MS * 2);
+    for (const f of frozen) {
+      expect(f.ms).toBeGreaterThanOrEqual(ACK_WAIT_MS * 2);
+      expect(f.ms).toBeLessThan(ACK_WAIT_MS * 4);
+    }
     // The fault happened as intended: the frozen actor held prompts, they were redelivered and generated
     // elsewhere, and its own results came too late and were dropped by JetStream's duplicate window.
     expect(lateTotal).toBeGreaterThan(0);
