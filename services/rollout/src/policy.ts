@@ -46,8 +46,15 @@ export class Policy {
   }
 }
 
-/** Follows the run's weights pointer; `sync()` brings the policy to the newest published version. */
+/**
+ * Follows the run's weights pointer; `sync()` brings the policy to what it points at. By content (the
+ * digest), not by a larger version number: a learner restarted from an older checkpoint publishes a lower
+ * version, and the actors must sample from that lineage, not keep the abandoned newer weights.
+ */
 export class WeightsFollower {
+  /** Digest of the weights the policy holds; "" = the model directory's own (version 0). */
+  private loaded = "";
+
   private constructor(
     private readonly kv: Awaited<ReturnType<typeof openKv>>,
     private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
@@ -71,9 +78,11 @@ export class WeightsFollower {
   async sync(policy: Policy): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.latest();
-      if (!ref || Number(ref.version) <= policy.version) return false;
+      // Version 0 is the model directory's weights, which the policy starts with (no digest recorded).
+      if (!ref || ref.sha256 === this.loaded || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
       try {
         policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
+        this.loaded = ref.sha256;
         return true;
       } catch (err) {
         if (attempt >= 4) throw err;
