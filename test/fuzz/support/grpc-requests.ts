@@ -76,7 +76,7 @@ export function requestArbitraries(vocab: number, groupSize: number): Record<str
     updateConfig: fc.record({
       config: mostly(
         fc.record({
-          mode: mostly(fc.constantFrom(SamplerMode.SAMPLER_MODE_UNSPECIFIED, SamplerMode.SAMPLER_MODE_BATCH, SamplerMode.SAMPLER_MODE_STREAM), fc.constantFrom(3, 7)),
+          mode: mostly<SamplerMode>(fc.constantFrom(SamplerMode.SAMPLER_MODE_UNSPECIFIED, SamplerMode.SAMPLER_MODE_BATCH, SamplerMode.SAMPLER_MODE_STREAM), fc.constantFrom(3, 7) as unknown as fc.Arbitrary<SamplerMode>),
           batchSize: fc.constantFrom(0, 1, 2, 4, 8),
           window: fc.constantFrom(0, 1, 4, 16, 64),
           lLow: fraction,
