@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-// `npm run bench [-- <name> ...]`: runs bench/<name>.ts (all of them when no name is given) from source with tsx.
-// Each benchmark writes bench/results/<name>.json; docs/BENCHMARKS.md quotes those files.
+// `npm run bench [-- <name> ...]`: runs bench/<name>.ts from source with tsx; with no name, every benchmark
+// except those in BY_NAME_ONLY (too long for the default run's 15 minutes, or not a benchmark), which run
+// when named. Each benchmark writes bench/results/<name>.json; docs/BENCHMARKS.md quotes those files.
+// Prints each benchmark's wall time and the total.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+
+/** Run only when named, and why. */
+const BY_NAME_ONLY = {
+  "pretrain-sweep": "about 10 minutes on its own (quoted in docs/DEMO.md)",
+  "rl-probe": "a learning probe driven by key=value arguments, not a benchmark",
+};
 
 const root = new URL("..", import.meta.url).pathname;
 const require = createRequire(join(root, "package.json"));
@@ -20,13 +28,24 @@ for (const n of names) {
     process.exit(2);
   }
 }
+const chosen = names.length ? names : available.filter((n) => !(n in BY_NAME_ONLY));
 let failed = 0;
-for (const name of names.length ? names : available) {
+const started = Date.now();
+const took = [];
+for (const name of chosen) {
   console.log(`\n== bench ${name}`);
+  const t0 = Date.now();
   const r = spawnSync(process.execPath, ["--conditions=source", "--import", tsx, join(root, "bench", `${name}.ts`)], {
     cwd: root,
     stdio: "inherit",
   });
+  const seconds = (Date.now() - t0) / 1000;
+  took.push(`${name} ${seconds.toFixed(0)} s${r.status === 0 ? "" : " (FAILED)"}`);
   if (r.status !== 0) failed++;
+}
+console.log(`\n== bench: ${took.join(", ")}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (!names.length) {
+  const skipped = available.filter((n) => n in BY_NAME_ONLY);
+  if (skipped.length) console.log(`not run by default (name them to run): ${skipped.map((n) => `${n}: ${BY_NAME_ONLY[n]}`).join("; ")}`);
 }
 process.exit(failed ? 1 : 0);
