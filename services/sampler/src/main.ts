@@ -135,7 +135,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
               }
             }
             if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
-            next.lengthFilter = c.lengthFilter;
+            // Optional in the contract: an update that does not mention the length filter leaves it as it is.
+            if (c.lengthFilter !== undefined) next.lengthFilter = c.lengthFilter;
             try {
               core.updateSettings(next);
             } catch (err) {

@@ -75,7 +75,7 @@ export interface SamplerConfig {
   lHigh: number;
   lMax: number;
   /** false = accuracy filter only (the base algorithm's dynamic sampling, no length filter). */
-  lengthFilter: boolean;
+  lengthFilter?: boolean | undefined;
 }
 
 export interface StatsRequest {
@@ -132,7 +132,7 @@ export interface SamplerServiceStatusResponse {
 }
 
 function createBaseSamplerConfig(): SamplerConfig {
-  return { mode: 0, batchSize: 0, window: 0, lLow: 0, lHigh: 0, lMax: 0, lengthFilter: false };
+  return { mode: 0, batchSize: 0, window: 0, lLow: 0, lHigh: 0, lMax: 0, lengthFilter: undefined };
 }
 
 export const SamplerConfig: MessageFns<SamplerConfig> = {
@@ -155,7 +155,7 @@ export const SamplerConfig: MessageFns<SamplerConfig> = {
     if (message.lMax !== 0) {
       writer.uint32(49).double(message.lMax);
     }
-    if (message.lengthFilter !== false) {
+    if (message.lengthFilter !== undefined) {
       writer.uint32(56).bool(message.lengthFilter);
     }
     return writer;
@@ -270,7 +270,7 @@ export const SamplerConfig: MessageFns<SamplerConfig> = {
         ? globalThis.Boolean(object.lengthFilter)
         : isSet(object.length_filter)
         ? globalThis.Boolean(object.length_filter)
-        : false,
+        : undefined,
     };
   },
 
@@ -294,7 +294,7 @@ export const SamplerConfig: MessageFns<SamplerConfig> = {
     if (message.lMax !== 0) {
       obj.lMax = floatToJson(message.lMax);
     }
-    if (message.lengthFilter !== false) {
+    if (message.lengthFilter !== undefined) {
       obj.lengthFilter = message.lengthFilter;
     }
     return obj;
@@ -311,7 +311,7 @@ export const SamplerConfig: MessageFns<SamplerConfig> = {
     message.lLow = object.lLow ?? 0;
     message.lHigh = object.lHigh ?? 0;
     message.lMax = object.lMax ?? 0;
-    message.lengthFilter = object.lengthFilter ?? false;
+    message.lengthFilter = object.lengthFilter ?? undefined;
     return message;
   },
 };
