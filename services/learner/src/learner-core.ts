@@ -61,6 +61,8 @@ export class LearnerCore {
   private trainer: Trainer;
   private trainerSpec: string;
   private forward: ForwardSession | null = null;
+  /** Between beginUpdate and the end of that update: a swap requested now lands one step later. */
+  private updating = false;
 
   private constructor(
     readonly config: LlamaConfig,
@@ -110,13 +112,23 @@ export class LearnerCore {
     return this.trainer.state();
   }
 
-  /** Validates now (throws naming the field); takes effect at the next update. Returns that step. */
+  /** Validates now (throws naming the field); takes effect at the next update boundary. Returns that
+   *  step: the one after the update in progress, if one has already begun. */
   requestSwap(spec: { name: string; params?: Record<string, unknown> }): number {
     this.algorithm.requestSwap(withRunDefaults(spec, this.opts.maxResponseLength));
-    return this.step + 1;
+    return this.updating ? this.step + 2 : this.step + 1;
   }
 
   async update(groups: readonly VerifiedGroup[]): Promise<UpdateRecord> {
+    this.updating = true;
+    try {
+      return await this.runUpdate(groups);
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  private async runUpdate(groups: readonly VerifiedGroup[]): Promise<UpdateRecord> {
     const t0 = performance.now();
     const step = this.step + 1;
     const before = this.algorithm.events.length;

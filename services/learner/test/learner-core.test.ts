@@ -51,4 +51,19 @@ describe("learner core - direction of the update", () => {
       await fwd.release();
     });
   }
+
+  it("a swap requested while an update runs lands one step later, and says so", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, {
+      learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0,
+    });
+    const g = () => group([5, 6, 7], [[20, 21, 1], [30, 1]], [1, 0]);
+    expect(core.requestSwap({ name: "grpo" })).toBe(1);
+    const first = core.update([g()]);
+    expect(core.requestSwap({ name: "gspo" })).toBe(2); // step 1 already began with grpo
+    expect((await first).algorithm).toBe("grpo");
+    expect((await core.update([g()])).algorithm).toBe("gspo");
+    await core.release();
+  });
 });
