@@ -60,7 +60,6 @@ async function startRound(round: number) {
   const cfg = configFor(round);
   // The actor, started as the node agent starts it; no weights are published, so it samples from the base policy.
   const actor = startService("rollout", cfg, { name: `rollout-${round}`, logDir: runDir, threads: THREADS });
-  process.once("exit", () => actor.child.kill("SIGKILL"));
   // The bare side: the same model directory, tokenizer and session options as services/rollout's Policy.
   const bare = fork(
     join(import.meta.dirname, "lib", "bare-decoder.ts"),

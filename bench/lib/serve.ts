@@ -33,6 +33,12 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+// Whatever is still running when the bench process exits (a failed bench included) is killed with it.
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
 export function cpuSecondsOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -65,6 +71,8 @@ export function startService(kind: keyof typeof READY & string, config: RunConfi
     stdio: ["ignore", fd, fd],
   });
   closeSync(fd);
+  live.add(child);
+  child.once("exit", () => live.delete(child));
   const ready = new Promise<void>((res, rej) => {
     const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
     const tail = () => readFileSync(logPath, "utf8").trimEnd().split("\n").slice(-5).join("\n");

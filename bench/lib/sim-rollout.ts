@@ -6,7 +6,9 @@
 // publishes the RolloutGroups on LSPO_ROLLOUTS together (message id = prompt uid) and acks each prompt
 // once its group is stored. Each response is correct with probability 1/2, so most groups are mixed and
 // pass the accuracy filter.
-//   argv: JSON { natsUrl, run, name, tokensPerSecond, promptsPerCall, minTokens, maxTokens, vocabSize, seed }
+//   argv: JSON { natsUrl, name, tokensPerSecond, promptsPerCall, minTokens, maxTokens, vocabSize, seed }
+//   IPC:  parent -> { run }: serve that run from now on (the generation in hand is finished and published
+//         first); the child answers "serving" once it consumes the run's prompts.
 // SIGTERM: stop taking prompts, finish the generation in hand, exit.
 import { KV_BUCKETS, STREAMS, bytesOf, connectBus, consume, inBatches, jetstream, kvGet, openKv, publishMessage, subjectFor } from "@lspo/bus";
 import type { PromptRequest, RolloutGroup, WeightsRef } from "@lspo/proto";
@@ -14,7 +16,6 @@ import { simulatedText } from "./sim-text.js";
 
 interface SimOptions {
   natsUrl: string;
-  run: string;
   name: string;
   tokensPerSecond: number;
   promptsPerCall: number;
@@ -42,13 +43,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nc = await connectBus({ url: o.natsUrl, name: o.name });
 const js = jetstream(nc);
 const weightsKv = await openKv(nc, KV_BUCKETS.weights);
-const sub = await consume<PromptRequest>(js, { stream: STREAMS.prompts.name, durable: `rollout-${o.run}`, kind: "PromptRequest", batch: o.promptsPerCall });
-let stopping = false;
-process.once("SIGTERM", () => {
-  stopping = true;
-  void sub.stop();
-});
-process.send?.("ready");
 
 function fakeGroup(p: PromptRequest, version: bigint): { group: RolloutGroup; tokens: number } {
   const G = Math.max(1, p.groupSize);
@@ -65,21 +59,51 @@ function fakeGroup(p: PromptRequest, version: bigint): { group: RolloutGroup; to
   return { group: { uid: p.uid, prompt: { ...p, promptIds: bytesOf(promptIds) }, responses, policyVersion: version, actor: o!.name, generatedAt: new Date() }, tokens };
 }
 
-for await (const deliveries of inBatches(sub, o.promptsPerCall, 20)) {
+/** Serves one run until its subscription is stopped (a switch to another run, or SIGTERM). */
+async function serve(run: string, sub: Awaited<ReturnType<typeof consume<PromptRequest>>>): Promise<void> {
+  for await (const deliveries of inBatches(sub, o!.promptsPerCall, 20)) await generation(run, deliveries);
+}
+
+let current: { sub: Awaited<ReturnType<typeof consume<PromptRequest>>>; done: Promise<void> } | null = null;
+let switching: Promise<void> = Promise.resolve();
+process.on("message", (msg: { run: string }) => {
+  switching = switching.then(async () => {
+    if (current) {
+      await current.sub.stop();
+      await current.done;
+    }
+    const sub = await consume<PromptRequest>(js, { stream: STREAMS.prompts.name, durable: `rollout-${msg.run}`, kind: "PromptRequest", batch: o.promptsPerCall });
+    current = { sub, done: serve(msg.run, sub) };
+    process.send!("serving");
+  }).catch((err: Error) => {
+    console.error(`${o.name}: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+});
+process.once("SIGTERM", () => {
+  void switching.then(async () => {
+    if (current) {
+      await current.sub.stop();
+      await current.done;
+    }
+    await nc.close();
+    process.exit(0);
+  });
+});
+process.send!("ready");
+
+async function generation(run: string, deliveries: Array<{ body: PromptRequest; ack(): void }>): Promise<void> {
   const t0 = performance.now();
-  const ref = await kvGet<WeightsRef>(weightsKv, o.run, "WeightsRef").catch(() => null);
+  const ref = await kvGet<WeightsRef>(weightsKv, run, "WeightsRef").catch(() => null);
   const version = ref ? BigInt(ref.value.version) : 0n;
   const made = deliveries.map((d) => fakeGroup(d.body, version));
   const tokens = made.reduce((n, m) => n + m.tokens, 0);
   // The time these tokens would take to generate at the configured rate, counted from the batch's start.
-  await sleep(Math.max(0, (tokens / o.tokensPerSecond) * 1000 - (performance.now() - t0)));
+  await sleep(Math.max(0, (tokens / o!.tokensPerSecond) * 1000 - (performance.now() - t0)));
   await Promise.all(
     made.map(async ({ group }, i) => {
-      await publishMessage(js, subjectFor("rollouts", o.run), "RolloutGroup", group, { msgId: `rollout-${group.uid}` });
+      await publishMessage(js, subjectFor("rollouts", run), "RolloutGroup", group, { msgId: `rollout-${group.uid}` });
       deliveries[i].ack();
     }),
   );
-  if (stopping) break;
 }
-await nc.close();
-process.exit(0);
