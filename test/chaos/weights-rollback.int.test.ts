@@ -68,4 +68,25 @@ describe("chaos - rollout actors follow a learner that resumed from an older che
     expect(policy.version).toBe(0);
     expect(await greedy()).toEqual(fromBase);
   });
+
+  it("takes the new version number when an update moved nothing (identical bytes), so samples are not stale forever", async () => {
+    // An update with all-zero advantages and no weight decay publishes the same bytes under the next
+    // version. The follower must tag its samples with that version: kept at the old number, every group
+    // would fall behind the learner by more than maxOffPolicySteps and be dropped as stale, for good.
+    const base = readModelDir(modelDir).weights;
+    const publisher = await WeightsPublisher.open(nc, "unchanged");
+    const follower = await WeightsFollower.open(nc, "unchanged");
+    const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    const v1 = shifted(base, 0.03);
+    await publisher.publish(v1, 1, 1);
+    expect(await follower.sync(policy)).toBe(true);
+    const fromV1 = (await policy.generate([[1, 2, 3]], { maxNewTokens: 8 })).tokens[0];
+    for (const version of [2, 3, 4]) {
+      await publisher.publish(v1, version, version);
+      expect(await follower.sync(policy)).toBe(true);
+      expect(policy.version).toBe(version);
+      expect(await follower.sync(policy)).toBe(false);
+    }
+    expect((await policy.generate([[1, 2, 3]], { maxNewTokens: 8 })).tokens[0]).toEqual(fromV1);
+  });
 });

@@ -34,6 +34,15 @@ export class Policy {
     return this.currentVersion;
   }
 
+  /**
+   * The same weights under a newer (or older) version number: an update that moved nothing (all-zero
+   * advantages and no weight decay) publishes identical bytes, and samples must still carry the version
+   * the learner is at, or the staleness rule drops them forever.
+   */
+  relabel(version: number): void {
+    this.currentVersion = version;
+  }
+
   /** Swaps in weights published as safetensors bytes. */
   setWeights(bytes: Uint8Array, version: number): void {
     const file = parseSafetensors(bytes, `weights v${version}`);
@@ -79,7 +88,12 @@ export class WeightsFollower {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.latest();
       // Version 0 is the model directory's weights, which the policy starts with (no digest recorded).
-      if (!ref || ref.sha256 === this.loaded || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
+      if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
+      if (ref.sha256 === this.loaded) {
+        if (Number(ref.version) === policy.version) return false;
+        policy.relabel(Number(ref.version));
+        return true;
+      }
       try {
         policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
         this.loaded = ref.sha256;
