@@ -22,6 +22,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   // actor is (bench/pipeline.ts).
   const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
   let generatingSince = 0;
+  let promptsInHand = 0;
   const options: GroupOptions = {
     actor: ctx.name,
     maxNewTokens: config.rollout.maxNewTokens,
@@ -73,6 +74,8 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
                 ...counters,
                 generateSeconds: counters.generateSeconds + (generatingSince ? (performance.now() - generatingSince) / 1000 : 0),
                 policyVersion: policy.version,
+                // Prompts taken from the stream and not yet acked (their groups not yet stored).
+                promptsInHand,
               },
             },
             policyVersion: BigInt(policy.version),
@@ -142,6 +145,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
 
   loopDone = (async () => {
     for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
+      promptsInHand = deliveries.length;
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
       try {
         const groups = await exclusive(async () => {
@@ -160,6 +164,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
         await publishGroups(groups, deliveries);
       } finally {
         clearInterval(keepAlive);
+        promptsInHand = 0;
       }
       if (draining) break;
     }
