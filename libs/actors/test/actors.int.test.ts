@@ -121,7 +121,9 @@ describe("actors - node agent", () => {
     expect(started.map((a) => a.name)).toEqual(["rollout-0", "rollout-1", "rollout-2"]);
     // Two actors per GPU: slots fill GPU 0 twice, then GPU 1.
     expect(started.map((a) => a.resources!.gpuIds[0])).toEqual([0, 0, 1]);
-    const handle = actorHandle(registry, RolloutServiceService, "rollout-2");
+    // Short deadlines inside the polling loops: a call resolved to an address the registry still holds for a
+    // process that just died waits for its deadline, and the loop must retry, not sit out 60 s.
+    const handle = actorHandle(registry, RolloutServiceService, "rollout-2", { deadlineMs: 2000 });
     const st = await until(() => handle.call.status({}).catch(() => null));
     expect(st.status!.counters).toEqual({ cuda: "1" });
 
@@ -132,7 +134,9 @@ describe("actors - node agent", () => {
       return a.restarts === 1 && a.state === ComponentState.COMPONENT_STATE_RUNNING && a.pid !== pid ? a : null;
     });
     expect(restarted.pid).not.toBe(pid);
-    await until(() => actorHandle(registry, RolloutServiceService, "rollout-0").call.status({}).catch(() => null));
+    const restartedHandle = actorHandle(registry, RolloutServiceService, "rollout-0", { deadlineMs: 2000 });
+    await until(() => restartedHandle.call.status({}).catch(() => null));
+    restartedHandle.close();
 
     process.kill(agent.pidOf("rollout-0")!, "SIGKILL");
     const failed = await until(async () => agent.list().find((x) => x.name === "rollout-0" && x.state === ComponentState.COMPONENT_STATE_FAILED));
