@@ -20,7 +20,7 @@ const filter = args.filter !== "0";
 // overfit=1: draw training prompts only from the probe set (does the update raise reward on what it trains on?)
 const overfit = args.overfit === "1";
 
-const model = readModelDir("configs/models/demo-base");
+const model = readModelDir(args.model ?? "configs/models/demo-base");
 const tok = loadTokenizer(model.tokenizerJson, model.tokenizerConfigJson, "tokenizer.json");
 const decoder = await OnnxDecoder.create(model.config, model.weights, { threads: 1 });
 const learnerCfg = RunConfigSchema.parse({ learner: { lr, warmupSteps: warmup, schedule: args.schedule ?? "constant", algorithm: { name: algo } } }).learner;
@@ -48,10 +48,12 @@ async function sample(problems: typeof train, g: number, temperature: number, s:
 async function evaluate(step: number) {
   const greedy = await sample(heldOut, 1, 0, 0);
   const acc = greedy.filter((r, i) => verifyResponse(r.text, heldOut[i].answer).correct).length / heldOut.length;
+  const heldSampled = await sample(heldOut, 4, T, 54321);
+  const hsacc = heldSampled.filter((r, i) => verifyResponse(r.text, heldOut[Math.floor(i / 4)].answer).correct).length / heldSampled.length;
   const sampled = await sample(probe, 4, T, 12345);
   const sacc = sampled.filter((r, i) => verifyResponse(r.text, probe[Math.floor(i / 4)].answer).correct).length / sampled.length;
   const len = greedy.reduce((n, r) => n + r.tokens.length, 0) / greedy.length;
-  return { step, heldOutGreedy: acc, trainSampled: sacc, greedyLen: +len.toFixed(1) };
+  return { step, heldOutGreedy: acc, heldOutSampled: hsacc, trainSampled: sacc, greedyLen: +len.toFixed(1) };
 }
 
 const log: unknown[] = [];

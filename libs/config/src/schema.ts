@@ -153,6 +153,17 @@ export const EvalSchema = z.strictObject({
   /** Held-out prompts per evaluation. */
   prompts: positiveInt.default(64),
   maxNewTokens: positiveInt.default(64),
+  /**
+   * Responses sampled per held-out prompt at rollout.temperature for the sampled accuracy (what RL
+   * optimises), beside the greedy accuracy; 0 = greedy only. The same seeds at every evaluation.
+   */
+  samples: nonNegativeInt.default(0),
+  /**
+   * Which accuracy is the run's headline (summary.json accuracy_before/after): "greedy" (temperature 0), or
+   * "sampled", the mean correctness of eval.samples responses per prompt at rollout.temperature (avg@k, as
+   * DAPO reports avg@32): the policy RL trains and samples from. Both are recorded whenever samples > 0.
+   */
+  metric: z.enum(["greedy", "sampled"]).default("greedy"),
 });
 
 export const RunConfigSchema = z.strictObject({

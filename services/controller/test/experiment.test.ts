@@ -9,7 +9,8 @@ import { aggregate, markdownTables, stat, type RunRecord } from "../src/experime
 import { accuracyBars, accuracyCurves } from "../src/experiment/charts.js";
 import { ExperimentConfigError, loadExperiment, parseExperiment, planRuns } from "../src/experiment/config.js";
 import { run } from "../src/commands/experiment.js";
-import { batchesSettled } from "../src/run/controller.js";
+import { resolveConfig } from "@lspo/config";
+import { batchesSettled, train } from "../src/run/controller.js";
 import { generatedTokens } from "../src/run/summary.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
@@ -164,8 +165,18 @@ describe("controller: generation budget helpers", () => {
     expect(batchesSettled({}, 1, 16)).toBe(false);
   });
 
-  it("generatedTokens: mean length x G per judged group, duplicates not counted twice", () => {
-    const judged = [{ length: 16, outcome: "short" }, { length: 27.625, outcome: "all-wrong" }, { length: 27.625, outcome: "duplicate" }, { length: 21.5, outcome: "stale" }];
+  it("train refuses eval.samples above rollout.groupSize before starting anything", async () => {
+    const config = resolveConfig({}, ["eval.samples=9", "rollout.groupSize=8", `run.dir=${path.join(scratch, "never")}`]);
+    await expect(train(config)).rejects.toThrow("eval.samples (9) must be <= rollout.groupSize (8)");
+    const sampledWithout = resolveConfig({}, ["eval.metric=sampled", `run.dir=${path.join(scratch, "never")}`]);
+    await expect(train(sampledWithout)).rejects.toThrow('eval.metric is "sampled" but eval.samples is 0');
+  });
+
+  it("generatedTokens: mean length x G per judged group, duplicates and re-judged uids not counted twice", () => {
+    const judged = [
+      { uid: "a", length: 16, outcome: "short" }, { uid: "b", length: 27.625, outcome: "all-wrong" }, { uid: "b", length: 27.625, outcome: "duplicate" },
+      { uid: "c", length: 21.5, outcome: "stale" }, { uid: "a", length: 16, outcome: "short" },
+    ];
     expect(generatedTokens(judged, 8)).toBe(128 + 221 + 172);
   });
 });

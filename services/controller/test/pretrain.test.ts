@@ -10,7 +10,7 @@ import { isCorrect, readModelDir, splitOf } from "@lspo/tasks";
 import { run } from "../src/commands/pretrain.js";
 import { loadPretrainConfig, resolvePretrainConfig } from "../src/pretrain/config.js";
 import { evaluateModelHeldOut, heldOutProblems, probeGroupMix } from "../src/pretrain/evaluate.js";
-import { syntheticPromptText } from "../src/pretrain/format.js";
+import { answerOnly, encodeSyntheticExample, syntheticPromptText } from "../src/pretrain/format.js";
 import { SFT_INPUTS, sftBatches, sftLoss } from "../src/pretrain/sft-loss.js";
 import { type PretrainOutcome, pretrain } from "../src/pretrain/train.js";
 
@@ -128,6 +128,15 @@ describe("pretrain - a short run", () => {
     expect(loaded.tokenizerJson).toBe(again.model.tokenizerJson);
   });
 
+  it("task.answerOnlyFraction changes the targets, never which problems are drawn", async () => {
+    const five = (fraction: number) => pretrain(loadPretrainConfig(configFile, [`out=${out}`, "train.steps=5", "train.warmupSteps=1", `task.answerOnlyFraction=${fraction}`]));
+    const [worked, bare] = [await five(0), await five(1)];
+    expect([...bare.trainPrompts]).toEqual([...worked.trainPrompts]);
+    // Same prompts, answer lines only: far fewer tokens.
+    expect(bare.tokens).toBeLessThan(worked.tokens * 0.8);
+    expect(() => loadPretrainConfig(configFile, ["task.answerOnlyFraction=1.5"])).toThrow(/answerOnlyFraction/);
+  });
+
   it("never trains on a held-out prompt", () => {
     expect(again.trainPrompts.size).toBeGreaterThan(300);
     for (const p of again.trainPrompts) expect(splitOf(p, 0.1)).toBe("train");
@@ -170,6 +179,18 @@ describe("pretrain - held-out evaluation", () => {
     expect(g).toMatchObject({ groups: shipped.groups.groups, mixed: shipped.groups.mixed, allCorrect: shipped.groups.allCorrect, allWrong: shipped.groups.allWrong });
     expect(g.mixed + g.allCorrect + g.allWrong).toBeCloseTo(1, 12);
     expect(g.mixed).toBeGreaterThan(0.3);
+  });
+
+  it("answer-only targets keep just the final line; the rest of the example is unchanged", () => {
+    const p = { prompt: "has 50. gets 26. gets 9. now?", solution: "50+26=76\n76+9=85\n#### 85" };
+    expect(answerOnly(p.solution)).toBe("#### 85");
+    expect(() => answerOnly("50+26=76")).toThrow(/must end with a '#### <answer>' line, got "50\+26=76"/);
+    const tok = { encode: (s: string) => Array.from(s, (c) => c.charCodeAt(0)) } as Parameters<typeof encodeSyntheticExample>[0];
+    const worked = encodeSyntheticExample(tok, 1, p);
+    const bare = encodeSyntheticExample(tok, 1, p, { answerOnly: true });
+    expect(bare.prompt).toEqual(worked.prompt);
+    expect(bare.response).toEqual([...tok.encode("#### 85"), 1]);
+    expect(worked.response).toEqual([...tok.encode(p.solution), 1]);
   });
 
   it("prompts with the run config's default template", () => {

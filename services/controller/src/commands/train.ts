@@ -41,10 +41,11 @@ export async function run(argv: string[]): Promise<number> {
   const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
   console.log(
     JSON.stringify({
-      dir: s.dir, steps: s.steps, accuracy_before: s.accuracy_before, accuracy_after: s.accuracy_after, requested: s.requested,
+      dir: s.dir, steps: s.steps, accuracy_metric: s.accuracy_metric, accuracy_before: s.accuracy_before, accuracy_after: s.accuracy_after,
+      sampled_accuracy_before: s.sampled_accuracy_before, sampled_accuracy_after: s.sampled_accuracy_after, requested: s.requested,
       trained: s.trained, lost: s.lost, duplicates: s.duplicates, restarts: s.restarts, wallSeconds: Math.round(s.wallSeconds),
     }),
   );
-  process.stderr.write(`held-out accuracy ${pct(s.accuracy_before)} -> ${pct(s.accuracy_after)}; summary: ${s.dir}/summary.json\n`);
+  process.stderr.write(`held-out accuracy (${s.accuracy_metric}) ${pct(s.accuracy_before)} -> ${pct(s.accuracy_after)}; summary: ${s.dir}/summary.json\n`);
   return s.lost === 0 && s.duplicates === 0 ? 0 : 1;
 }

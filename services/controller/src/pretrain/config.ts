@@ -16,6 +16,11 @@ export const PretrainTaskSchema = z.strictObject({
   difficulty: z.union([level, z.tuple([level, level])]).default([1, 3]),
   /** Share of all possible prompts held out (decided by a hash of the prompt text). */
   testFraction: z.number().gt(0).lt(1).default(0.1),
+  /**
+   * Share of training examples whose target skips the working and gives only the final `#### <answer>`
+   * line, as datasets that mix worked solutions with bare answers do. Decided per example by a seeded draw.
+   */
+  answerOnlyFraction: z.number().min(0).max(1).default(0),
 });
 
 export const PretrainTrainSchema = z.strictObject({

@@ -14,7 +14,20 @@ export function syntheticPromptText(p: Pick<SyntheticProblem, "prompt">): string
   return renderPlainPrompt(DEMO_PROMPT_TEMPLATE, p.prompt);
 }
 
-/** Token ids of the prompt and of the target response (worked solution + stop token). */
-export function encodeSyntheticExample(tok: TextTokenizer, eos: number, p: Pick<SyntheticProblem, "prompt" | "solution">): SftExample {
-  return { prompt: tok.encode(syntheticPromptText(p)), response: [...tok.encode(p.solution), eos] };
+/** The solution without its working: only the final `#### <answer>` line. */
+export function answerOnly(solution: string): string {
+  const last = solution.trimEnd().split("\n").pop() ?? "";
+  if (!last.startsWith("#### ")) throw new Error(`a synthetic solution must end with a '#### <answer>' line, got ${JSON.stringify(last)}`);
+  return last;
+}
+
+/** Token ids of the prompt and of the target response (worked solution, or its answer line only, + stop token). */
+export function encodeSyntheticExample(
+  tok: TextTokenizer,
+  eos: number,
+  p: Pick<SyntheticProblem, "prompt" | "solution">,
+  opts: { answerOnly?: boolean } = {},
+): SftExample {
+  const target = opts.answerOnly ? answerOnly(p.solution) : p.solution;
+  return { prompt: tok.encode(syntheticPromptText(p)), response: [...tok.encode(target), eos] };
 }

@@ -1,7 +1,7 @@
 // Supervised pretraining of the demo policy on worked solutions of the synthetic task: a fresh model from
 // the spec, batches drawn from the TRAIN split's stream (held-out prompts can never appear: the split is a
 // hash of the prompt text), the SFT loss, AdamW with warmup + cosine. Returns the trained model, in memory.
-import { type HfModel, Trainer, createModelFromSpec, loadTokenizer, parameterCount } from "@lspo/model";
+import { type HfModel, Trainer, createModelFromSpec, createRng, loadTokenizer, parameterCount } from "@lspo/model";
 import { syntheticStream } from "@lspo/tasks";
 import type { PretrainConfig } from "./config.js";
 import { encodeSyntheticExample } from "./format.js";
@@ -45,7 +45,10 @@ export async function pretrain(cfg: PretrainConfig, onProgress: (p: PretrainProg
     maxGradNorm: t.maxGradNorm,
     threads: t.threads || undefined,
   });
-  const stream = syntheticStream("train", cfg.task);
+  const { answerOnlyFraction, ...task } = cfg.task;
+  const stream = syntheticStream("train", task);
+  // Its own stream, so the problems drawn are the same whatever the fraction.
+  const answerOnlyDraw = createRng((cfg.seed ^ 0x0a5e_0001) >>> 0);
   const trainPrompts = new Set<string>();
   const lossCurve: PretrainOutcome["lossCurve"] = [];
   let tokens = 0, firstLoss = NaN, lastLoss = NaN;
@@ -55,7 +58,8 @@ export async function pretrain(cfg: PretrainConfig, onProgress: (p: PretrainProg
       const examples = Array.from({ length: t.batchSize }, () => {
         const p = stream.next().value!;
         trainPrompts.add(p.prompt);
-        return encodeSyntheticExample(tok, eos, p);
+        const bare = answerOnlyFraction > 0 && answerOnlyDraw.float() < answerOnlyFraction;
+        return encodeSyntheticExample(tok, eos, p, { answerOnly: bare });
       });
       const r = await trainer.train(sftBatches(examples, { microBatch: t.microBatch, padId }));
       if (s === 0) firstLoss = r.loss;

@@ -95,6 +95,13 @@ function prepareModel(config: RunConfig, dir: string): string {
 
 /** `run.timeoutS` bounds the whole run — start-up, evaluation and wind-down included, not only the loop. */
 export async function train(input: RunConfig, opts: TrainOptions = {}): Promise<Summary> {
+  // The rollout actors refuse more responses per prompt than the run's G: say so before starting anything.
+  if (input.eval.samples > input.rollout.groupSize) {
+    throw new Error(`eval.samples (${input.eval.samples}) must be <= rollout.groupSize (${input.rollout.groupSize}): a rollout actor generates at most G responses per prompt`);
+  }
+  if (input.eval.metric === "sampled" && input.eval.samples === 0) {
+    throw new Error(`eval.metric is "sampled" but eval.samples is 0: set eval.samples to the responses per held-out prompt (e.g. 4)`);
+  }
   const limit = input.run.timeoutS;
   const owned: Array<() => Promise<void>> = [];
   if (limit <= 0) return trainUnbounded(input, opts, owned);
@@ -199,7 +206,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     const evals: Array<EvalResult & { step: number }> = [];
     const evaluate = async (step: number) => {
-      const r = await evaluateHeldOut(rollout, source, config.eval.maxNewTokens);
+      const r = await evaluateHeldOut(rollout, source, { maxNewTokens: config.eval.maxNewTokens, samples: config.eval.samples, temperature: config.rollout.temperature });
       evals.push({ ...r, step });
       metrics.append({ event: "eval", step, ...r });
       return r;
@@ -330,7 +337,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       actors: agent.list(),
       evals,
       metrics: metrics.read(),
-      judged: readJsonl<{ length: number; outcome: string }>(join(dir, "sampler.jsonl")),
+      judged: readJsonl<{ uid?: string; length: number; outcome: string }>(join(dir, "sampler.jsonl")),
       wallSeconds: (Date.now() - t0) / 1000,
       dir,
     });

@@ -78,8 +78,11 @@ export function writeReport(dir: string, s: Summary): { html: string; lines: str
   const judgedTotal = s.generated || 1;
   const byReason = Object.entries(s.dropped).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${((100 * v) / judgedTotal).toFixed(0)}%`);
   const tokensPerSecond = s.rolloutTokens / Math.max(1, s.wallSeconds);
+  const sampled = s.sampled_accuracy_before !== null && s.sampled_accuracy_after !== null;
   const lines = [
-    `held-out accuracy: ${pct(s.accuracy_before)} -> ${pct(s.accuracy_after)} (${s.evals[0]?.step ?? 0} -> ${s.steps} steps, ${s.algorithm}${s.lengthFilter ? " + LSPO" : ""})`,
+    ...(sampled ? [`held-out accuracy (sampled at T=${s.temperature}, ${s.evalPrompts} problems): ${pct(s.sampled_accuracy_before)} -> ${pct(s.sampled_accuracy_after)}${s.accuracy_metric === "sampled" ? " (the run's metric)" : ""}`] : []),
+    `held-out accuracy (greedy, ${s.evalPrompts} problems): ${pct(s.greedy_accuracy_before)} -> ${pct(s.greedy_accuracy_after)}${s.accuracy_metric === "greedy" ? " (the run's metric)" : ""}`,
+    `trained ${s.evals[0]?.step ?? 0} -> ${s.steps} steps, ${s.algorithm}${s.lengthFilter ? " + LSPO" : ""}`,
     `reward per update: ${rewards.length ? `${rewards[0].toFixed(2)} -> ${rewards[rewards.length - 1].toFixed(2)} (mean of last 5: ${(rewards.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, rewards.length)).toFixed(2)})` : "-"}`,
     `kept by the filters: ${((100 * s.kept) / judgedTotal).toFixed(0)}% of ${s.generated} groups; dropped: ${byReason.join(", ") || "none"}`,
     `trained tokens/s: ${tokensPerSecond.toFixed(0)}; wall time ${s.wallSeconds.toFixed(0)} s; lost ${s.lost}, duplicates ${s.duplicates}, restarts ${s.restarts}`,
@@ -88,6 +91,7 @@ export function writeReport(dir: string, s: Summary): { html: string; lines: str
 <style>body{font-family:sans-serif;max-width:1200px;margin:24px}pre{background:#f8fafc;padding:12px}</style>
 <h1>lspo run <code>${esc(s.run)}</code></h1><pre>${lines.map(esc).join("\n")}</pre>
 ${lineChart("Held-out accuracy (greedy)", accuracy, "accuracy", 0, 1)}
+${sampled ? lineChart(`Held-out accuracy (sampled at T=${s.temperature})`, s.evals.map((e) => [e.step, e.sampledAccuracy ?? 0] as [number, number]), "accuracy", 0, 1) : ""}
 ${lineChart("Mean reward of trained groups", reward, "reward", Math.min(0, ...rewards), Math.max(1, ...rewards))}
 ${histogram(judged, last)}
 <p>Run directory: <code>${esc(dir)}</code>; the numbers come from <code>summary.json</code> and <code>metrics.jsonl</code>.</p>`;

@@ -29,9 +29,20 @@ export interface Summary {
   lost: number;
   restarts: number;
   actors: Array<{ name: string; kind: string; restarts: number; state: number }>;
+  /** Held-out problems per evaluation (eval.prompts) and the rollout temperature (the sampled accuracy's). */
+  evalPrompts: number;
+  temperature: number;
+  /** Which accuracy accuracy_before/after hold (eval.metric): "greedy" or "sampled" (avg@eval.samples at `temperature`). */
+  accuracy_metric: "greedy" | "sampled";
+  /** Held-out accuracy before and after training, as fractions: the eval.metric one. */
   accuracy_before: number | null;
   accuracy_after: number | null;
-  evals: Array<{ step: number; accuracy: number; policyVersion: number }>;
+  greedy_accuracy_before: number | null;
+  greedy_accuracy_after: number | null;
+  /** Held-out sampled accuracy at rollout.temperature before and after (null unless eval.samples > 0). */
+  sampled_accuracy_before: number | null;
+  sampled_accuracy_after: number | null;
+  evals: Array<{ step: number; accuracy: number; sampledAccuracy: number | null; policyVersion: number }>;
   rewardCurve: Array<{ step: number; reward: number; algorithm: string }>;
   swaps: Array<{ step: number; from: string; to: string }>;
   /** Response tokens in the updates (trained groups only). */
@@ -52,7 +63,7 @@ export interface SummaryInput {
   evals: Array<EvalResult & { step: number }>;
   metrics: MetricRecord[];
   /** The sampler's judgement log (sampler.jsonl): one line per judged group with its mean response length. */
-  judged: Array<{ length: number; outcome: string }>;
+  judged: Array<{ uid?: string; length: number; outcome: string }>;
   wallSeconds: number;
   dir: string;
 }
@@ -70,6 +81,9 @@ export function buildSummary(i: SummaryInput): Summary {
   const dropped: Record<string, number> = { stale, staleAtLearner: counters.stale ?? 0 };
   for (const [k, v] of Object.entries(outcomes)) if (!["short", "long", "unfiltered", "warm-up-kept", "duplicate"].includes(k)) dropped[k] = v;
   dropped["overflow"] = Number(i.sampler.discardedOverflow);
+  const first = i.evals[0];
+  const last = i.evals[i.evals.length - 1];
+  const headline = (e: EvalResult) => (i.config.eval.metric === "sampled" ? (e.sampledAccuracy ?? e.accuracy) : e.accuracy);
   const summary: Summary = {
     run: i.config.run.name,
     dir: i.dir,
@@ -91,9 +105,16 @@ export function buildSummary(i: SummaryInput): Summary {
     lost: i.requested - judged - i.cancelled,
     restarts: i.restarts,
     actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, state: a.state })),
-    accuracy_before: i.evals.length ? i.evals[0].accuracy : null,
-    accuracy_after: i.evals.length ? i.evals[i.evals.length - 1].accuracy : null,
-    evals: i.evals.map((e) => ({ step: e.step, accuracy: e.accuracy, policyVersion: e.policyVersion })),
+    evalPrompts: i.evals[0]?.total ?? i.config.eval.prompts,
+    temperature: i.config.rollout.temperature,
+    accuracy_metric: i.config.eval.metric,
+    accuracy_before: first ? headline(first) : null,
+    accuracy_after: last ? headline(last) : null,
+    greedy_accuracy_before: first ? first.accuracy : null,
+    greedy_accuracy_after: last ? last.accuracy : null,
+    sampled_accuracy_before: i.evals.length ? i.evals[0].sampledAccuracy : null,
+    sampled_accuracy_after: i.evals.length ? i.evals[i.evals.length - 1].sampledAccuracy : null,
+    evals: i.evals.map((e) => ({ step: e.step, accuracy: e.accuracy, sampledAccuracy: e.sampledAccuracy, policyVersion: e.policyVersion })),
     rewardCurve: updates.map((r) => ({ step: Number(r.step), reward: Number(r.meanReward), algorithm: String(r.algorithm) })),
     swaps: i.metrics.filter((r) => r.event === "swap").map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
     rolloutTokens: updates.reduce((n, r) => n + Number(r.responseTokens ?? 0), 0),
@@ -104,7 +125,17 @@ export function buildSummary(i: SummaryInput): Summary {
   return summary;
 }
 
-/** Tokens generated for the judged groups: each line holds a group's mean length over its G responses. */
-export function generatedTokens(judged: ReadonlyArray<{ length: number; outcome: string }>, groupSize: number): number {
-  return judged.filter((j) => j.outcome !== "duplicate").reduce((n, j) => n + Math.round(j.length * groupSize), 0);
+/**
+ * Tokens generated for the judged groups: each line holds a group's mean length over its G responses. A
+ * uid counts once (a sampler restarted mid-commit judges its unacknowledged messages again).
+ */
+export function generatedTokens(judged: ReadonlyArray<{ uid?: string; length: number; outcome: string }>, groupSize: number): number {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const j of judged) {
+    if (j.outcome === "duplicate" || (j.uid !== undefined && seen.has(j.uid))) continue;
+    if (j.uid !== undefined) seen.add(j.uid);
+    n += Math.round(j.length * groupSize);
+  }
+  return n;
 }
