@@ -1,0 +1,229 @@
+// The GPU measurement in one run (issue 10): for each provider on this machine (cpu and webgpu by default),
+// parity with the CPU provider (forward logits, a prefill step's logits, one training step's gradients), decode
+// tokens/s at batch 1/16/64/256 and learner tokens/s on the ~25M and ~150M configs, and PyTorch eager on CUDA as
+// the peer where python3 has torch with a GPU. A provider that does not start is recorded with its error and
+// skipped. Writes one JSON (rewritten after every measurement) and prints a table.
+// Run here: `npx tsx bench/gpu/gpu-bench.ts --providers cpu --quick`; on a GPU node through the kit that
+// bench/gpu/pack.mjs builds and bench/gpu/run-on-device.sh runs (bench/README.md, "GPU kit").
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, resolve } from "node:path";
+import { type LlamaConfig, OnnxDecoder, initModel, parameterCount } from "@lspo/model";
+import * as ort from "onnxruntime-node";
+import { type ParityOutputs, compareParity, decodeRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
+import { BenchArgsError, type BenchOptions, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
+
+const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+function sh(cmd: string, args: string[]): string | null {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function machineInfo() {
+  return {
+    gpu: sh("nvidia-smi", ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]) ?? "none: nvidia-smi absent or failed",
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntime: ort.env.versions,
+    env: Object.fromEntries(["VK_DRIVER_FILES", "__EGL_VENDOR_LIBRARY_FILENAMES", "LD_LIBRARY_PATH"].map((k) => [k, process.env[k] ?? null])),
+  };
+}
+
+/** The shared libraries WebGPU needs on Linux/NVIDIA (Vulkan loader + glvnd) and the ICD file: found where, or missing. */
+const WEBGPU_LIBS = ["libvulkan.so.1", "libEGL.so.1", "libGLX.so.0", "libGLdispatch.so.0", "libOpenGL.so.0", "libGL.so.1", "libGLESv2.so.2"];
+
+function webgpuPrerequisites(): { missing: string[]; found: Record<string, string> } {
+  const cache = sh("ldconfig", ["-p"]) ?? sh("/sbin/ldconfig", ["-p"]) ?? "";
+  const dirs = (process.env.LD_LIBRARY_PATH ?? "").split(":").filter(Boolean);
+  const found: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const lib of WEBGPU_LIBS) {
+    const dir = dirs.find((d) => existsSync(`${d}/${lib}`));
+    const inCache = cache.split("\n").find((l) => l.trim().startsWith(`${lib} `));
+    if (dir) found[lib] = `${dir}/${lib}`;
+    else if (inCache) found[lib] = inCache.split("=>").pop()!.trim();
+    else missing.push(lib);
+  }
+  const icd = process.env.VK_DRIVER_FILES;
+  if (!icd) missing.push("VK_DRIVER_FILES (unset: the Vulkan loader may not find the NVIDIA ICD)");
+  else if (!existsSync(icd)) missing.push(`VK_DRIVER_FILES=${icd} (no such file)`);
+  return { missing, found };
+}
+
+/** python3 with torch and a CUDA device, as "torch <version> on <gpu>", or why not. */
+function torchCuda(): { ok: true; what: string } | { ok: false; why: string } {
+  const out = sh("python3", ["-c", "import torch,sys; ok=torch.cuda.is_available(); print(torch.__version__, ok, torch.cuda.get_device_name(0) if ok else ''); sys.exit(0 if ok else 3)"]);
+  return out ? { ok: true, what: `torch ${out.split(" ")[0]} on ${out.split(" ").slice(2).join(" ")}` } : { ok: false, why: "python3 lacks torch, or torch.cuda.is_available() is False" };
+}
+
+type Json = Record<string, unknown>;
+
+class Report {
+  readonly data: Json;
+  private readonly started = performance.now();
+  constructor(
+    private readonly o: BenchOptions,
+    argv: string[],
+  ) {
+    this.data = { command: `gpu-bench ${argv.join(" ")}`.trim(), date: new Date().toISOString(), options: o, machine: machineInfo(), providers: {}, configs: {} };
+  }
+  get elapsed(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+  /** True (and records why) once the time budget is spent. */
+  overBudget(into: Json, key: string): boolean {
+    if (this.elapsed < this.o.budgetSeconds) return false;
+    into[key] = { skipped: `time budget of ${this.o.budgetSeconds} s spent (${this.elapsed.toFixed(0)} s elapsed)` };
+    return true;
+  }
+  save(): void {
+    this.data.seconds = +this.elapsed.toFixed(1);
+    mkdirSync(dirname(resolve(this.o.out)), { recursive: true });
+    writeFileSync(this.o.out, JSON.stringify(this.data, null, 2) + "\n");
+  }
+}
+
+/** Runs f, storing its result or its error under into[key]; then saves the report. */
+async function record<T>(r: Report, into: Json, key: string, f: () => Promise<T>): Promise<T | null> {
+  if (r.overBudget(into, key)) return null;
+  try {
+    const v = await f();
+    into[key] = v;
+    return v;
+  } catch (e) {
+    into[key] = { error: errorText(e) };
+    console.log(`  ${key}: ERROR ${errorText(e)}`);
+    return null;
+  } finally {
+    r.save();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(argv, process.env);
+  } catch (e) {
+    if (e instanceof BenchArgsError) {
+      console.error(`gpu-bench: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const r = new Report(o, argv);
+  console.log(`gpu-bench: ${JSON.stringify(r.data.machine)}`);
+  const providers = r.data.providers as Json;
+  const live: ProviderName[] = [];
+  for (const p of o.providers) {
+    const res = await record(r, providers, p, async () => {
+      try {
+        return await probe({ provider: p, threads: o.threads });
+      } catch (e) {
+        if (p !== "webgpu") throw e;
+        const pre = webgpuPrerequisites();
+        throw new Error(`${errorText(e).trim()} | missing: ${pre.missing.join(", ") || "nothing we check for"} | found: ${JSON.stringify(pre.found)}`);
+      }
+    });
+    console.log(`  provider ${p}: ${res ? `starts (${res.seconds.toFixed(2)} s, 64x64 matmul max abs diff ${res.maxAbsDiff.toExponential(1)})` : "UNAVAILABLE"}`);
+    if (res) live.push(p);
+  }
+  if (o.probeOnly) return live.length === o.providers.length ? 0 : 1;
+  const torch = o.torch === "off" ? { ok: false as const, why: "--torch off" } : torchCuda();
+  r.data.torch = torch.ok ? torch.what : { skipped: torch.why };
+  const gpuSide = live.filter((p) => p !== "cpu");
+  for (const plan of benchPlan(o.quick).filter((p) => !o.configs || o.configs.includes(p.name))) {
+    const cfg: LlamaConfig = MODEL_CONFIGS[plan.name];
+    const c: Json = { params: parameterCount(cfg), config: cfg, plan };
+    (r.data.configs as Json)[plan.name] = c;
+    console.log(`\n${plan.name}: ${(parameterCount(cfg) / 1e6).toFixed(2)}M params (V ${cfg.vocabSize}, D ${cfg.hiddenSize}, I ${cfg.intermediateSize}, L ${cfg.numLayers}, H ${cfg.numHeads}/${cfg.numKvHeads})`);
+    const w = initModel(cfg, 0);
+    if (plan.parity) {
+      const par: Json = (c.parity = {});
+      const batch = lossBatch(cfg, plan.parity.batch, plan.parity.seq, true);
+      // With no GPU provider, cpu on one thread stands in for the other side: a different kernel schedule, so the
+      // comparison code still runs and its numbers mean something.
+      const sides: { name: string; provider: ProviderName; threads: number }[] = gpuSide.length
+        ? gpuSide.map((p) => ({ name: p, provider: p, threads: 0 }))
+        : [{ name: "cpu-other-threads", provider: "cpu", threads: o.threads === 1 ? 2 : 1 }];
+      let ref: ParityOutputs | null = null;
+      if (live.includes("cpu")) {
+        await record(r, par, "cpu_reference", async () => {
+          ref = await parityOutputs(cfg, w, batch, { provider: "cpu", threads: o.threads });
+          return { loss: ref.loss, logits: ref.logits.length, gradients: ref.grads.size };
+        });
+      }
+      for (const s of ref ? sides : []) {
+        const cmp = await record(r, par, s.name, async () => compareParity(ref!, await parityOutputs(cfg, w, batch, s)));
+        if (cmp) console.log(`  parity ${s.name} vs cpu: max abs diff / scale: logits ${cmp.logits.relative.toExponential(1)}, prefill ${cmp.prefillLogits.relative.toExponential(1)}, worst grad ${cmp.worstGradient.relative.toExponential(1)} (${cmp.worstGradient.param}) -> ${cmp.pass ? "PASS" : "FAIL"}`);
+      }
+    }
+    if (plan.decode) {
+      // Providers interleaved at each batch size, so a pair of numbers is measured minutes apart at most.
+      const dec: Json = (c.decode = {});
+      const decoders = new Map<ProviderName, OnnxDecoder>();
+      for (const p of live) {
+        dec[p] = {};
+        await record(r, dec[p] as Json, "session", async () => {
+          const t0 = performance.now();
+          decoders.set(p, await OnnxDecoder.create(cfg, w, { provider: p, ...(p === "cpu" && o.threads ? { threads: o.threads } : {}) }));
+          return { createSeconds: (performance.now() - t0) / 1000 };
+        });
+      }
+      for (const B of plan.decode.batches) {
+        for (const [p, d] of decoders) {
+          const m = await record(r, dec[p] as Json, `batch_${B}`, () => decodeRate(d, cfg, B, plan.decode!.prompt, plan.decode!.steps));
+          if (m) console.log(`  decode ${p} batch ${B}: ${m.tokensPerSecond.toFixed(0)} tokens/s (prefill ${m.prefillSeconds.toFixed(2)} s)`);
+        }
+      }
+      for (const d of decoders.values()) await d.release();
+    }
+    if (plan.train) {
+      const tr: Json = (c.train = {});
+      for (const p of live) {
+        const m = await record(r, tr, p, () => trainRate(cfg, plan.train!, { provider: p, threads: o.threads }));
+        if (m) console.log(`  train ${p} B ${plan.train.batch} x T ${plan.train.seq}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${m.stepSeconds.median.toFixed(3)} s)`);
+      }
+      if (torch.ok) {
+        await record(r, tr, "pytorch_cuda", async () => torchPeer(cfg, plan.train!));
+      } else tr.pytorch_cuda = { skipped: torch.why };
+    }
+  }
+  printTable(r.data);
+  r.save();
+  console.log(`\nwrote ${o.out} in ${r.elapsed.toFixed(0)} s`);
+  return 0;
+}
+
+async function torchPeer(cfg: LlamaConfig, train: { batch: number; seq: number; steps: number }): Promise<Json> {
+  const script = resolve("bench/model_torch.py");
+  if (!existsSync(script)) throw new Error(`${script} not found (run from the repository root)`);
+  const job = JSON.stringify({ config: cfg, batch: train.batch, seq: train.seq, steps: Math.max(3, train.steps), threads: 1 });
+  const res = spawnSync("python3", [resolve("bench/gpu/torch_cuda.py"), script, job], { encoding: "utf8", timeout: 180_000 });
+  const line = (res.stdout ?? "").trim().split("\n").pop() ?? "";
+  try {
+    return { device: "cuda", ...JSON.parse(line) };
+  } catch {
+    throw new Error(`python3 exited ${res.status}: ${(res.stderr ?? res.error?.message ?? "").trim().split("\n").slice(-3).join(" | ")}`);
+  }
+}
+
+function printTable(data: Json): void {
+  const num = (x: unknown, k: string) => (x && typeof (x as Json)[k] === "number" ? ((x as Json)[k] as number) : null);
+  const cell = (v: number | null) => (v === null ? "-" : v.toFixed(0));
+  const providers = Object.keys(data.providers as Json);
+  console.log(`\n| config | measurement | ${providers.join(" | ")} | pytorch cuda |`);
+  console.log(`| --- | --- |${providers.map(() => " --- |").join("")} --- |`);
+  for (const [name, c] of Object.entries(data.configs as Record<string, Json>)) {
+    const dec = (c.decode ?? {}) as Record<string, Json>;
+    const batches = new Set(Object.values(dec).flatMap((per) => Object.keys(per).filter((k) => k.startsWith("batch_"))));
+    for (const b of batches) console.log(`| ${name} | decode tok/s, ${b.replace("_", " ")} | ${providers.map((p) => cell(num(dec[p]?.[b], "tokensPerSecond"))).join(" | ")} | - |`);
+    const tr = (c.train ?? {}) as Json;
+    if (c.train) console.log(`| ${name} | train tok/s | ${providers.map((p) => cell(num(tr[p], "tokensPerSecond"))).join(" | ")} | ${cell(num(tr.pytorch_cuda, "tokens_per_s"))} |`);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,201 @@
+// The measurements themselves, each for one provider: does it start (probe), do its outputs match the CPU
+// provider's (parity), decode tokens/s, learner tokens/s. Everything goes through @lspo/model's public API.
+import {
+  ForwardSession, Graph, GradientSession, type LlamaConfig, type LossBuilder, OnnxDecoder, OrtSession, type Tensor,
+  type TokenBatch, Trainer, type Weights, encodeModel, initModel, makeTokenBatch, ops,
+} from "@lspo/model";
+import { summarize, type Summary } from "../lib/stats.js";
+import type { ProviderName } from "./plan.js";
+
+export interface SessionSettings {
+  provider: ProviderName;
+  /** Only the CPU provider takes a thread count; 0 leaves it to onnxruntime. */
+  threads?: number;
+}
+
+const session = (s: SessionSettings) => ({ provider: s.provider, ...(s.provider === "cpu" && s.threads ? { threads: s.threads } : {}) });
+
+/** Deterministic token ids in [2, vocab): an LCG, so every provider sees the same batch. */
+export function tokens(n: number, vocab: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => 2 + ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % (vocab - 2)));
+}
+
+/** Token-mean NLL over the real targets: the loss bench/model.ts and bench/model_torch.py time. */
+export const nll: LossBuilder = (ctx) => {
+  const lm = ctx.input("loss_mask", "float32", ["B", "T"]);
+  const n = ctx.input("count", "float32", []);
+  return { loss: ops.neg(ops.div(ops.sumAll(ops.mul(ctx.logprobs, lm)), n)) };
+};
+
+/** A batch of `batch` sequences of up to `seq` tokens; with `ragged`, row b is b tokens shorter (left padding). */
+export function lossBatch(cfg: LlamaConfig, batch: number, seq: number, ragged: boolean): TokenBatch {
+  const seqs = Array.from({ length: batch }, (_, b) => tokens(ragged ? seq - b : seq, cfg.vocabSize, 1000 + b));
+  const tb = makeTokenBatch(seqs, { padSide: "left" });
+  const [B, T] = tb.inputIds.shape;
+  const lm = new Float32Array(B * T);
+  for (let i = 0; i < B * T; i++) lm[i] = tb.attentionMask.data[i] === 1n && i % T < T - 1 ? 1 : 0; // last position has no target
+  const count = lm.reduce((a, x) => a + x, 0);
+  tb.extras = {
+    loss_mask: { dtype: "float32", shape: [B, T], data: lm },
+    count: { dtype: "float32", shape: [], data: Float32Array.of(count) },
+  };
+  return tb;
+}
+
+/** Starts the provider on a tiny graph (x @ w, 64x64) and checks its answer against plain JS. */
+export async function probe(s: SessionSettings): Promise<{ seconds: number; maxAbsDiff: number }> {
+  const t0 = performance.now();
+  const g = new Graph("probe");
+  const x = g.input("x", "float32", [64, 64]);
+  const w = g.input("w", "float32", [64, 64]);
+  g.output("y", ops.matmul(x, w));
+  const xs = Float32Array.from({ length: 4096 }, (_, i) => ((i * 7) % 13) / 13 - 0.5);
+  const ws = Float32Array.from({ length: 4096 }, (_, i) => ((i * 5) % 11) / 11 - 0.5);
+  const sess = await OrtSession.create(encodeModel(g), session(s));
+  try {
+    const y = (await sess.run({ x: { dtype: "float32", shape: [64, 64], data: xs }, w: { dtype: "float32", shape: [64, 64], data: ws } })).y.data as Float32Array;
+    let diff = 0;
+    for (let i = 0; i < 64; i++) {
+      for (let j = 0; j < 64; j++) {
+        let acc = 0;
+        for (let k = 0; k < 64; k++) acc += xs[i * 64 + k] * ws[k * 64 + j];
+        diff = Math.max(diff, Math.abs(acc - y[i * 64 + j]));
+      }
+    }
+    return { seconds: (performance.now() - t0) / 1000, maxAbsDiff: diff };
+  } finally {
+    await sess.release();
+  }
+}
+
+export interface Diff {
+  maxAbsDiff: number;
+  /** max |reference|: the scale the difference is judged against. */
+  maxAbsRef: number;
+  /** maxAbsDiff / maxAbsRef. */
+  relative: number;
+}
+
+export function diff(ref: ArrayLike<number>, got: ArrayLike<number>, what: string): Diff {
+  if (ref.length !== got.length) throw new Error(`${what}: ${got.length} values vs ${ref.length} from cpu`);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(ref[i] - got[i]);
+    d = Number.isNaN(e) ? Infinity : Math.max(d, e);
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  return { maxAbsDiff: d, maxAbsRef: m, relative: m > 0 ? d / m : d };
+}
+
+/** The outputs parity compares, as produced by one provider. */
+export interface ParityOutputs {
+  logits: Float32Array;
+  prefillLogits: Float32Array;
+  loss: number;
+  grads: Map<string, Float32Array>;
+}
+
+export async function parityOutputs(cfg: LlamaConfig, w: Weights, batch: TokenBatch, s: SessionSettings): Promise<ParityOutputs> {
+  const fwd = await ForwardSession.create(cfg, session(s));
+  const logits = Float32Array.from((await fwd.logits(w, batch)).data as Float32Array); // [B, T, V]
+  await fwd.release();
+  const dec = await OnnxDecoder.create(cfg, w, session(s));
+  const B = batch.inputIds.shape[0];
+  const empty = (): Tensor<"float32"> => ({ dtype: "float32", shape: [0, B, cfg.numKvHeads, cfg.headDim], data: new Float32Array(0) });
+  const step = await dec.step({
+    inputIds: batch.inputIds, positionIds: batch.positionIds, attentionMask: batch.attentionMask,
+    pastKeys: Array.from({ length: cfg.numLayers }, empty), pastValues: Array.from({ length: cfg.numLayers }, empty),
+  });
+  const prefillLogits = Float32Array.from(step.logits.data); // [B, V] at the last position
+  await dec.release();
+  const gs = await GradientSession.create(cfg, nll, session(s));
+  const r = await gs.run(w, batch);
+  await gs.release();
+  const grads = new Map([...r.grads].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+  return { logits, prefillLogits, loss: r.loss, grads };
+}
+
+/** Float32 tolerance for outputs of different kernels: 1e-3 of the tensor's scale. */
+export const PARITY_RTOL = 1e-3;
+
+export function compareParity(ref: ParityOutputs, got: ParityOutputs) {
+  const logits = diff(ref.logits, got.logits, "logits");
+  const prefill = diff(ref.prefillLogits, got.prefillLogits, "prefill logits");
+  let worst: Diff & { param: string } = { param: "", maxAbsDiff: 0, maxAbsRef: 0, relative: 0 };
+  for (const [name, g] of ref.grads) {
+    const other = got.grads.get(name);
+    if (!other) throw new Error(`gradient '${name}' missing from the provider's outputs`);
+    const d = diff(g, other, `grad ${name}`);
+    if (d.relative > worst.relative || !worst.param) worst = { param: name, ...d };
+  }
+  const loss = { cpu: ref.loss, provider: got.loss, absDiff: Math.abs(ref.loss - got.loss) };
+  const pass = [logits, prefill, worst].every((d) => d.relative <= PARITY_RTOL) && loss.absDiff <= PARITY_RTOL * Math.max(1, Math.abs(ref.loss));
+  return { logits, prefillLogits: prefill, worstGradient: worst, loss, tolerance: { relative: PARITY_RTOL }, pass };
+}
+
+/** Decode tokens/s at one batch size: prefill, then `steps` greedy one-token steps with the JS-held KV cache. */
+export async function decodeRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, prompt: number, steps: number) {
+  const W = cfg.numKvHeads * cfg.headDim;
+  const cap = prompt + steps;
+  const keys = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W)); // [S, B, Hkv, hd]
+  const values = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W));
+  const view = (buf: Float32Array, P: number): Tensor<"float32"> => ({ dtype: "float32", shape: [P, B, cfg.numKvHeads, cfg.headDim], data: buf.subarray(0, P * B * W) });
+  const ints = (shape: [number, number], f: (i: number) => number): Tensor<"int64"> =>
+    ({ dtype: "int64", shape, data: BigInt64Array.from({ length: shape[0] * shape[1] }, (_, i) => BigInt(f(i))) });
+  const promptIds = tokens(B * prompt, cfg.vocabSize, 7);
+  let ids = ints([B, prompt], (i) => promptIds[i]);
+  let P = 0;
+  let T = prompt;
+  let prefillSeconds = 0;
+  const stepSeconds: number[] = [];
+  for (let s = 0; s <= steps; s++) {
+    const t0 = performance.now();
+    const out = await dec.step({
+      inputIds: ids, positionIds: ints([B, T], (i) => P + (i % T)), attentionMask: ints([B, P + T], () => 1),
+      pastKeys: keys.map((k) => view(k, P)), pastValues: values.map((v) => view(v, P)),
+    });
+    out.newKeys.forEach((k, l) => keys[l].set(k.data, P * B * W));
+    out.newValues.forEach((v, l) => values[l].set(v.data, P * B * W));
+    P += T;
+    const V = cfg.vocabSize;
+    const next = Array.from({ length: B }, (_, b) => {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (out.logits.data[b * V + v] > out.logits.data[b * V + best]) best = v;
+      return best;
+    });
+    ids = ints([B, 1], (i) => next[i]);
+    T = 1;
+    const secs = (performance.now() - t0) / 1000;
+    if (s === 0) prefillSeconds = secs;
+    else stepSeconds.push(secs);
+  }
+  const step: Summary = summarize(stepSeconds);
+  return { tokensPerSecond: B / step.median, stepSeconds: step, prefillSeconds, prefillTokensPerSecond: (B * prompt) / prefillSeconds };
+}
+
+/** Learner tokens/s: one Trainer step (forward + backward + clipping + AdamW), warm-up first, median of `steps`. */
+export async function trainRate(cfg: LlamaConfig, plan: { batch: number; seq: number; steps: number }, s: SessionSettings) {
+  const batch = lossBatch(cfg, plan.batch, plan.seq, false);
+  const t = await Trainer.create(cfg, initModel(cfg, 0), nll, { schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, ...session(s) });
+  try {
+    const w0 = performance.now();
+    await t.train([batch]);
+    const warmupSeconds = (performance.now() - w0) / 1000;
+    const total: number[] = [];
+    const fb: number[] = [];
+    const opt: number[] = [];
+    for (let i = 0; i < plan.steps; i++) {
+      const t0 = performance.now();
+      const r = await t.train([batch]);
+      total.push((performance.now() - t0) / 1000);
+      fb.push(r.seconds.forwardBackward);
+      opt.push(r.seconds.optimizer);
+    }
+    const step = summarize(total);
+    return { tokensPerSecond: (plan.batch * plan.seq) / step.median, stepSeconds: step, forwardBackwardSeconds: summarize(fb), adamwSeconds: summarize(opt), warmupSeconds };
+  } finally {
+    await t.release();
+  }
+}

@@ -1,0 +1,113 @@
+// What the GPU benchmark measures: its flags, the model configs and, per mode, which measurement runs on which
+// config. Kept apart from the measuring code so the plan can be tested without onnxruntime.
+import { parseArgs } from "node:util";
+import type { LlamaConfig } from "@lspo/model";
+
+export const PROVIDER_NAMES = ["cpu", "webgpu", "cuda"] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export interface BenchOptions {
+  providers: ProviderName[];
+  quick: boolean;
+  /** Where the JSON goes; rewritten after every measurement so a killed run still leaves what it measured. */
+  out: string;
+  /** Intra-op threads for the CPU provider (0: onnxruntime's choice, one per physical core). */
+  threads: number;
+  /** Measurements not started by then are recorded as skipped (the device's minutes are few). */
+  budgetSeconds: number;
+  /** `auto`: PyTorch eager on CUDA when python3 has torch with a GPU; `off`: never. */
+  torch: "auto" | "off";
+  /** Which of the plan's configs run (all by default). */
+  configs: string[] | null;
+  /** Only check that each provider starts (a tiny graph), then stop: the device script's first step. */
+  probeOnly: boolean;
+}
+
+export class BenchArgsError extends Error {
+  override name = "BenchArgsError";
+}
+
+const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--out FILE] [--threads N] [--budget-s S] [--torch auto|off] [--probe-only]";
+
+/** Parses argv (flags only); unknown flags and bad values throw naming the flag. `env.OUT` picks the default output. */
+export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): BenchOptions {
+  let v;
+  try {
+    v = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        providers: { type: "string", default: "cpu,webgpu" },
+        quick: { type: "boolean", default: false },
+        out: { type: "string" },
+        threads: { type: "string", default: "0" },
+        "budget-s": { type: "string" },
+        torch: { type: "string", default: "auto" },
+        "probe-only": { type: "boolean", default: false },
+        configs: { type: "string" },
+      },
+    }).values;
+  } catch (e) {
+    throw new BenchArgsError(`${(e as Error).message}\nusage: ${USAGE}`);
+  }
+  const providers = v.providers.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!providers.length) throw new BenchArgsError(`--providers: empty; valid: ${PROVIDER_NAMES.join(", ")}`);
+  for (const p of providers) {
+    if (!(PROVIDER_NAMES as readonly string[]).includes(p)) throw new BenchArgsError(`--providers: unknown provider '${p}'; valid: ${PROVIDER_NAMES.join(", ")}`);
+  }
+  if (new Set(providers).size !== providers.length) throw new BenchArgsError(`--providers: '${v.providers}' names a provider twice`);
+  const threads = Number(v.threads);
+  if (!Number.isInteger(threads) || threads < 0) throw new BenchArgsError(`--threads: '${v.threads}' is not a whole number >= 0`);
+  const budget = Number(v["budget-s"] ?? (v.quick ? 90 : 270));
+  if (!Number.isFinite(budget) || budget <= 0) throw new BenchArgsError(`--budget-s: '${v["budget-s"]}' is not a positive number of seconds`);
+  if (v.torch !== "auto" && v.torch !== "off") throw new BenchArgsError(`--torch: '${v.torch}' is not auto or off`);
+  let configs: string[] | null = null;
+  if (v.configs !== undefined) {
+    configs = v.configs.split(",").map((s) => s.trim()).filter(Boolean);
+    const known = benchPlan(v.quick).map((p) => p.name);
+    const bad = configs.filter((c) => !known.includes(c));
+    if (!configs.length || bad.length) throw new BenchArgsError(`--configs: ${bad.length ? `unknown config '${bad[0]}'` : "empty"}; this mode's: ${known.join(", ")}`);
+  }
+  const out = v.out ?? (env.OUT ? `${env.OUT}/gpu-bench.json` : "bench/results/gpu-bench.json");
+  return { providers: providers as ProviderName[], quick: v.quick, out, threads, budgetSeconds: budget, torch: v.torch, probeOnly: v["probe-only"], configs };
+}
+
+function llama(vocab: number, D: number, I: number, L: number, H: number, K: number): LlamaConfig {
+  return {
+    modelType: "llama", vocabSize: vocab, hiddenSize: D, intermediateSize: I, numLayers: L, numHeads: H, numKvHeads: K,
+    headDim: D / H, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 2048, tieWordEmbeddings: true,
+    attentionBias: false, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
+  };
+}
+
+/** "demo" is configs/models/demo-base's shape; "25M" is bench/model.ts's; "150M" is a GPT-2-small-like width. */
+export const MODEL_CONFIGS: Record<string, LlamaConfig> = {
+  demo: llama(287, 96, 256, 4, 4, 2),
+  "25M": llama(8192, 512, 1408, 7, 8, 4),
+  "150M": llama(16384, 1024, 2816, 12, 16, 8),
+};
+
+export interface ConfigPlan {
+  name: string;
+  /** Forward logits, one prefill step's logits and one training step's gradients, each provider vs cpu. */
+  parity: { batch: number; seq: number } | null;
+  /** Decode: prefill `prompt` tokens, then `steps` one-token steps, at each batch size. */
+  decode: { batches: number[]; prompt: number; steps: number } | null;
+  /** Learner: `steps` timed training steps (after one warm-up) on one batch of batch x seq tokens. */
+  train: { batch: number; seq: number; steps: number } | null;
+}
+
+/** Quick proves the path end to end in well under a minute on CPU; the full plan fits ~5 minutes on a GPU node. */
+export function benchPlan(quick: boolean): ConfigPlan[] {
+  if (quick) {
+    return [{ name: "demo", parity: { batch: 3, seq: 12 }, decode: { batches: [1, 16], prompt: 8, steps: 8 }, train: { batch: 4, seq: 32, steps: 2 } }];
+  }
+  return [
+    { name: "demo", parity: { batch: 4, seq: 32 }, decode: null, train: null },
+    { name: "25M", parity: { batch: 4, seq: 64 }, decode: { batches: [1, 16, 64, 256], prompt: 32, steps: 16 }, train: { batch: 8, seq: 128, steps: 3 } },
+    { name: "150M", parity: null, decode: { batches: [1, 16, 64, 256], prompt: 32, steps: 16 }, train: { batch: 8, seq: 256, steps: 2 } },
+  ];
+}
+
+export { USAGE };

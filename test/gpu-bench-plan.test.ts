@@ -1,0 +1,56 @@
+// bench/gpu/plan.ts: the GPU benchmark's flags and plan, checked here because the benchmark itself runs once, on a
+// device machine, where a flag bug would cost the run.
+import { describe, expect, it } from "vitest";
+import { BenchArgsError, MODEL_CONFIGS, benchPlan, parseBenchArgs } from "../bench/gpu/plan.js";
+import { parameterCount } from "@lspo/model";
+
+describe("gpu-bench flags", () => {
+  it("defaults: cpu and webgpu, full plan, output under $OUT when set", () => {
+    const o = parseBenchArgs([], { OUT: "/out" });
+    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", probeOnly: false, configs: null });
+    expect(parseBenchArgs([], {}).out).toBe("bench/results/gpu-bench.json");
+    expect(parseBenchArgs(["--quick"]).budgetSeconds).toBe(90);
+  });
+
+  it("reads every flag", () => {
+    const o = parseBenchArgs(["--providers", "cpu", "--quick", "--out", "x.json", "--threads", "4", "--budget-s", "12.5", "--torch", "off", "--probe-only", "--configs", "demo"]);
+    expect(o).toEqual({ providers: ["cpu"], quick: true, out: "x.json", threads: 4, budgetSeconds: 12.5, torch: "off", probeOnly: true, configs: ["demo"] });
+  });
+
+  it.each([
+    [["--gpu"], /--gpu/],
+    [["--providers", "cpu,metal"], /unknown provider 'metal'; valid: cpu, webgpu, cuda/],
+    [["--providers", "cpu,cpu"], /names a provider twice/],
+    [["--providers", ","], /--providers: empty/],
+    [["--threads=-1"], /--threads: '-1'/],
+    [["--threads", "1.5"], /--threads: '1.5' is not a whole number/],
+    [["--budget-s", "0"], /--budget-s: '0'/],
+    [["--torch", "yes"], /--torch: 'yes'/],
+    [["--configs", "150M", "--quick"], /--configs: unknown config '150M'; this mode's: demo/],
+    [["positional"], /positional/],
+  ])("rejects %j naming what is wrong", (argv, message) => {
+    expect(() => parseBenchArgs(argv)).toThrow(BenchArgsError);
+    expect(() => parseBenchArgs(argv)).toThrow(message);
+  });
+});
+
+describe("gpu-bench plan", () => {
+  it("full mode: parity on demo and 25M, decode at batch 1/16/64/256 and training on 25M and 150M (the issue's table)", () => {
+    const plan = benchPlan(false);
+    expect(plan.filter((p) => p.parity).map((p) => p.name)).toEqual(["demo", "25M"]);
+    for (const name of ["25M", "150M"]) {
+      const p = plan.find((x) => x.name === name)!;
+      expect(p.decode?.batches).toEqual([1, 16, 64, 256]);
+      expect(p.train).not.toBeNull();
+    }
+  });
+
+  it("configs are the sizes their names say", () => {
+    expect(parameterCount(MODEL_CONFIGS["25M"]) / 1e6).toBeCloseTo(25, -1);
+    const p150 = parameterCount(MODEL_CONFIGS["150M"]) / 1e6;
+    expect(p150).toBeGreaterThan(140);
+    expect(p150).toBeLessThan(160);
+    for (const p of benchPlan(true)) expect(MODEL_CONFIGS[p.name]).toBeDefined();
+    for (const p of benchPlan(false)) expect(MODEL_CONFIGS[p.name]).toBeDefined();
+  });
+});
