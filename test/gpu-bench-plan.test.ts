@@ -7,14 +7,14 @@ import { parameterCount } from "@lspo/model";
 describe("gpu-bench flags", () => {
   it("defaults: cpu and webgpu, full plan, output under $OUT when set", () => {
     const o = parseBenchArgs([], { OUT: "/out" });
-    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", probeOnly: false, configs: null });
+    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null });
     expect(parseBenchArgs([], {}).out).toBe("bench/results/gpu-bench.json");
     expect(parseBenchArgs(["--quick"]).budgetSeconds).toBe(90);
   });
 
   it("reads every flag", () => {
-    const o = parseBenchArgs(["--providers", "cpu", "--quick", "--out", "x.json", "--threads", "4", "--budget-s", "12.5", "--torch", "off", "--probe-only", "--configs", "demo"]);
-    expect(o).toEqual({ providers: ["cpu"], quick: true, out: "x.json", threads: 4, budgetSeconds: 12.5, torch: "off", probeOnly: true, configs: ["demo"] });
+    const o = parseBenchArgs(["--providers", "cpu", "--quick", "--out", "x.json", "--threads", "4", "--budget-s", "12.5", "--torch", "off", "--python", "/usr/bin/python3", "--probe-only", "--configs", "demo"]);
+    expect(o).toEqual({ providers: ["cpu"], quick: true, out: "x.json", threads: 4, budgetSeconds: 12.5, torch: "off", python: "/usr/bin/python3", probeOnly: true, configs: ["demo"] });
   });
 
   it.each([
@@ -25,7 +25,7 @@ describe("gpu-bench flags", () => {
     [["--threads=-1"], /--threads: '-1'/],
     [["--threads", "1.5"], /--threads: '1.5' is not a whole number/],
     [["--budget-s", "0"], /--budget-s: '0'/],
-    [["--torch", "yes"], /--torch: 'yes'/],
+    [["--torch", "yes"], /--torch: 'yes' is not one of auto, cuda, cpu, off/],
     [["--configs", "150M", "--quick"], /--configs: unknown config '150M'; this mode's: demo/],
     [["positional"], /positional/],
   ])("rejects %j naming what is wrong", (argv, message) => {

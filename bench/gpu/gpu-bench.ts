@@ -54,16 +54,25 @@ function webgpuPrerequisites(): { missing: string[]; found: Record<string, strin
   return { missing, found };
 }
 
-/** python3 with torch and a CUDA device, as "torch <version> on <gpu>", or why not. */
-function torchCuda(): { ok: true; what: string } | { ok: false; why: string } {
-  const out = sh("python3", ["-c", "import torch,sys; ok=torch.cuda.is_available(); print(torch.__version__, ok, torch.cuda.get_device_name(0) if ok else ''); sys.exit(0 if ok else 3)"]);
-  return out ? { ok: true, what: `torch ${out.split(" ")[0]} on ${out.split(" ").slice(2).join(" ")}` } : { ok: false, why: "python3 lacks torch, or torch.cuda.is_available() is False" };
+type Torch = { ok: true; device: "cuda" | "cpu"; what: string } | { ok: false; why: string };
+
+/** Which PyTorch peer runs: the Python's torch on CUDA (auto, cuda) or on CPU (cpu), or why none. */
+function torchPeerDevice(o: BenchOptions): Torch {
+  if (o.torch === "off") return { ok: false, why: "--torch off" };
+  const r = spawnSync(o.python, ["-c", "import torch; ok=torch.cuda.is_available(); print(torch.__version__, ok, torch.cuda.get_device_name(0) if ok else '')"], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) return { ok: false, why: `${o.python} cannot import torch: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
+  const [version, cuda, ...gpu] = r.stdout.trim().split(" ");
+  if (o.torch === "cpu") return { ok: true, device: "cpu", what: `torch ${version} on cpu` };
+  if (cuda === "True") return { ok: true, device: "cuda", what: `torch ${version} on ${gpu.join(" ")}` };
+  return { ok: false, why: `torch ${version} in ${o.python} sees no CUDA device${o.torch === "cuda" ? " (--torch cuda)" : ""}` };
 }
 
 type Json = Record<string, unknown>;
 
 class Report {
   readonly data: Json;
+  /** Where the run is (config, section), for the `running` marker. */
+  context = "";
   private readonly started = performance.now();
   constructor(
     private readonly o: BenchOptions,
@@ -90,6 +99,10 @@ class Report {
 /** Runs f, storing its result or its error under into[key]; then saves the report. */
 async function record<T>(r: Report, into: Json, key: string, f: () => Promise<T>): Promise<T | null> {
   if (r.overBudget(into, key)) return null;
+  // Saved before the measurement starts: if the process dies inside native code, the JSON still says where.
+  r.data.running = `${r.context} ${key}`.trim();
+  r.data.runningSince = +r.elapsed.toFixed(1);
+  r.save();
   try {
     const v = await f();
     into[key] = v;
@@ -99,6 +112,8 @@ async function record<T>(r: Report, into: Json, key: string, f: () => Promise<T>
     console.log(`  ${key}: ERROR ${errorText(e)}`);
     return null;
   } finally {
+    delete r.data.running;
+    delete r.data.runningSince;
     r.save();
   }
 }
@@ -118,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`gpu-bench: ${JSON.stringify(r.data.machine)}`);
   const providers = r.data.providers as Json;
   const live: ProviderName[] = [];
+  r.context = "probe";
   for (const p of o.providers) {
     const res = await record(r, providers, p, async () => {
       try {
@@ -132,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
     if (res) live.push(p);
   }
   if (o.probeOnly) return live.length === o.providers.length ? 0 : 1;
-  const torch = o.torch === "off" ? { ok: false as const, why: "--torch off" } : torchCuda();
+  const torch = torchPeerDevice(o);
   r.data.torch = torch.ok ? torch.what : { skipped: torch.why };
   const gpuSide = live.filter((p) => p !== "cpu");
   for (const plan of benchPlan(o.quick).filter((p) => !o.configs || o.configs.includes(p.name))) {
@@ -142,6 +158,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`\n${plan.name}: ${(parameterCount(cfg) / 1e6).toFixed(2)}M params (V ${cfg.vocabSize}, D ${cfg.hiddenSize}, I ${cfg.intermediateSize}, L ${cfg.numLayers}, H ${cfg.numHeads}/${cfg.numKvHeads})`);
     const w = initModel(cfg, 0);
     if (plan.parity) {
+      r.context = `${plan.name} parity`;
       const par: Json = (c.parity = {});
       const batch = lossBatch(cfg, plan.parity.batch, plan.parity.seq, true);
       // With no GPU provider, cpu on one thread stands in for the other side: a different kernel schedule, so the
@@ -166,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
       const dec: Json = (c.decode = {});
       const decoders = new Map<ProviderName, OnnxDecoder>();
       for (const p of live) {
+        r.context = `${plan.name} decode ${p}`;
         dec[p] = {};
         await record(r, dec[p] as Json, "session", async () => {
           const t0 = performance.now();
@@ -175,21 +193,25 @@ async function main(argv: string[]): Promise<number> {
       }
       for (const B of plan.decode.batches) {
         for (const [p, d] of decoders) {
+          r.context = `${plan.name} decode ${p}`;
           const m = await record(r, dec[p] as Json, `batch_${B}`, () => decodeRate(d, cfg, B, plan.decode!.prompt, plan.decode!.steps));
           if (m) console.log(`  decode ${p} batch ${B}: ${m.tokensPerSecond.toFixed(0)} tokens/s (prefill ${m.prefillSeconds.toFixed(2)} s)`);
         }
       }
       for (const d of decoders.values()) await d.release();
+      r.context = `${plan.name} decode`;
+      if (torch.ok) await record(r, dec, "pytorch", async () => python(o.python, "bench/gpu/torch_decode.py", [JSON.stringify({ config: cfg, ...plan.decode, device: torch.device })]));
+      else dec.pytorch = { skipped: torch.why };
     }
     if (plan.train) {
       const tr: Json = (c.train = {});
+      r.context = `${plan.name} train`;
       for (const p of live) {
         const m = await record(r, tr, p, () => trainRate(cfg, plan.train!, { provider: p, threads: o.threads }));
         if (m) console.log(`  train ${p} B ${plan.train.batch} x T ${plan.train.seq}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${m.stepSeconds.median.toFixed(3)} s)`);
       }
-      if (torch.ok) {
-        await record(r, tr, "pytorch_cuda", async () => torchPeer(cfg, plan.train!));
-      } else tr.pytorch_cuda = { skipped: torch.why };
+      if (torch.ok) await record(r, tr, "pytorch", async () => torchPeer(o, torch.device, cfg, plan.train!));
+      else tr.pytorch = { skipped: torch.why };
     }
   }
   printTable(r.data);
@@ -198,31 +220,39 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function torchPeer(cfg: LlamaConfig, train: { batch: number; seq: number; steps: number }): Promise<Json> {
-  const script = resolve("bench/model_torch.py");
-  if (!existsSync(script)) throw new Error(`${script} not found (run from the repository root)`);
-  const job = JSON.stringify({ config: cfg, batch: train.batch, seq: train.seq, steps: Math.max(3, train.steps), threads: 1 });
-  const res = spawnSync("python3", [resolve("bench/gpu/torch_cuda.py"), script, job], { encoding: "utf8", timeout: 180_000 });
+/** Runs a repository Python script (paths from the repository root, the working directory) and parses its last line. */
+function python(py: string, script: string, args: string[]): Json {
+  for (const f of [script, ...args.filter((a) => a.endsWith(".py"))]) if (!existsSync(resolve(f))) throw new Error(`${resolve(f)} not found (run from the repository root)`);
+  const res = spawnSync(py, [resolve(script), ...args], { encoding: "utf8", timeout: 240_000 });
   const line = (res.stdout ?? "").trim().split("\n").pop() ?? "";
   try {
-    return { device: "cuda", ...JSON.parse(line) };
+    return JSON.parse(line) as Json;
   } catch {
-    throw new Error(`python3 exited ${res.status}: ${(res.stderr ?? res.error?.message ?? "").trim().split("\n").slice(-3).join(" | ")}`);
+    throw new Error(`${py} ${script} exited ${res.status ?? res.signal}: ${(res.stderr ?? res.error?.message ?? "").trim().split("\n").slice(-3).join(" | ")}`);
   }
+}
+
+/** PyTorch eager learner step: bench/model_torch.py (the CPU peer of bench/model.ts), on the GPU through torch_cuda.py. */
+function torchPeer(o: BenchOptions, device: "cuda" | "cpu", cfg: LlamaConfig, train: { batch: number; seq: number; steps: number }): Json {
+  const threads = device === "cpu" ? o.threads || cpus().length : 1;
+  const job = JSON.stringify({ config: cfg, batch: train.batch, seq: train.seq, steps: Math.max(3, train.steps), threads });
+  const run = device === "cuda" ? python(o.python, "bench/gpu/torch_cuda.py", ["bench/model_torch.py", job]) : python(o.python, "bench/model_torch.py", [job]);
+  return { device, threads, ...run };
 }
 
 function printTable(data: Json): void {
   const num = (x: unknown, k: string) => (x && typeof (x as Json)[k] === "number" ? ((x as Json)[k] as number) : null);
   const cell = (v: number | null) => (v === null ? "-" : v.toFixed(0));
   const providers = Object.keys(data.providers as Json);
-  console.log(`\n| config | measurement | ${providers.join(" | ")} | pytorch cuda |`);
+  console.log(`\npytorch: ${typeof data.torch === "string" ? data.torch : "none"}`);
+  console.log(`| config | measurement | ${providers.join(" | ")} | pytorch |`);
   console.log(`| --- | --- |${providers.map(() => " --- |").join("")} --- |`);
   for (const [name, c] of Object.entries(data.configs as Record<string, Json>)) {
     const dec = (c.decode ?? {}) as Record<string, Json>;
-    const batches = new Set(Object.values(dec).flatMap((per) => Object.keys(per).filter((k) => k.startsWith("batch_"))));
-    for (const b of batches) console.log(`| ${name} | decode tok/s, ${b.replace("_", " ")} | ${providers.map((p) => cell(num(dec[p]?.[b], "tokensPerSecond"))).join(" | ")} | - |`);
+    const batches = new Set(providers.flatMap((p) => Object.keys(dec[p] ?? {}).filter((k) => k.startsWith("batch_"))));
+    for (const b of batches) console.log(`| ${name} | decode tok/s, ${b.replace("_", " ")} | ${providers.map((p) => cell(num(dec[p]?.[b], "tokensPerSecond"))).join(" | ")} | ${cell(num(dec.pytorch?.[b], "tokensPerSecond"))} |`);
     const tr = (c.train ?? {}) as Json;
-    if (c.train) console.log(`| ${name} | train tok/s | ${providers.map((p) => cell(num(tr[p], "tokensPerSecond"))).join(" | ")} | ${cell(num(tr.pytorch_cuda, "tokens_per_s"))} |`);
+    if (c.train) console.log(`| ${name} | train tok/s | ${providers.map((p) => cell(num(tr[p], "tokensPerSecond"))).join(" | ")} | ${cell(num(tr.pytorch, "tokens_per_s"))} |`);
   }
 }
 

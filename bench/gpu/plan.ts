@@ -15,8 +15,10 @@ export interface BenchOptions {
   threads: number;
   /** Measurements not started by then are recorded as skipped (the device's minutes are few). */
   budgetSeconds: number;
-  /** `auto`: PyTorch eager on CUDA when python3 has torch with a GPU; `off`: never. */
-  torch: "auto" | "off";
+  /** PyTorch eager peer: `auto` on CUDA when the Python has torch with a GPU, else none; `cuda`/`cpu` insist; `off`. */
+  torch: "auto" | "cuda" | "cpu" | "off";
+  /** The Python that has torch. */
+  python: string;
   /** Which of the plan's configs run (all by default). */
   configs: string[] | null;
   /** Only check that each provider starts (a tiny graph), then stop: the device script's first step. */
@@ -27,7 +29,7 @@ export class BenchArgsError extends Error {
   override name = "BenchArgsError";
 }
 
-const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--out FILE] [--threads N] [--budget-s S] [--torch auto|off] [--probe-only]";
+const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--out FILE] [--threads N] [--budget-s S] [--torch auto|cuda|cpu|off] [--python PATH] [--probe-only]";
 
 /** Parses argv (flags only); unknown flags and bad values throw naming the flag. `env.OUT` picks the default output. */
 export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): BenchOptions {
@@ -44,6 +46,7 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
         threads: { type: "string", default: "0" },
         "budget-s": { type: "string" },
         torch: { type: "string", default: "auto" },
+        python: { type: "string", default: "python3" },
         "probe-only": { type: "boolean", default: false },
         configs: { type: "string" },
       },
@@ -61,7 +64,9 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
   if (!Number.isInteger(threads) || threads < 0) throw new BenchArgsError(`--threads: '${v.threads}' is not a whole number >= 0`);
   const budget = Number(v["budget-s"] ?? (v.quick ? 90 : 270));
   if (!Number.isFinite(budget) || budget <= 0) throw new BenchArgsError(`--budget-s: '${v["budget-s"]}' is not a positive number of seconds`);
-  if (v.torch !== "auto" && v.torch !== "off") throw new BenchArgsError(`--torch: '${v.torch}' is not auto or off`);
+  const torchModes = ["auto", "cuda", "cpu", "off"] as const;
+  const torch = torchModes.find((m) => m === v.torch);
+  if (!torch) throw new BenchArgsError(`--torch: '${v.torch}' is not one of ${torchModes.join(", ")}`);
   let configs: string[] | null = null;
   if (v.configs !== undefined) {
     configs = v.configs.split(",").map((s) => s.trim()).filter(Boolean);
@@ -70,7 +75,7 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
     if (!configs.length || bad.length) throw new BenchArgsError(`--configs: ${bad.length ? `unknown config '${bad[0]}'` : "empty"}; this mode's: ${known.join(", ")}`);
   }
   const out = v.out ?? (env.OUT ? `${env.OUT}/gpu-bench.json` : "bench/results/gpu-bench.json");
-  return { providers: providers as ProviderName[], quick: v.quick, out, threads, budgetSeconds: budget, torch: v.torch, probeOnly: v["probe-only"], configs };
+  return { providers: providers as ProviderName[], quick: v.quick, out, threads, budgetSeconds: budget, torch, python: v.python, probeOnly: v["probe-only"], configs };
 }
 
 function llama(vocab: number, D: number, I: number, L: number, H: number, K: number): LlamaConfig {

@@ -6,6 +6,8 @@
 #   OUT   where gpu-bench.json and gpu-bench.log go (default bench/results)
 #   GPU_KIT_ROOT_FALLBACK=1   if WebGPU finds no adapter with the libraries on LD_LIBRARY_PATH, unpack them into /
 #         and run ldconfig, then probe again (what worked on the device before; never set this on a shared machine)
+#   GPU_KIT_CPU_ONLY_OK=1     go on when WebGPU was asked for but does not start (by default the script stops
+#         with exit 4 after the probe, to save the device's minutes for a second try)
 set -uo pipefail
 KIT=${KIT:-.gpu-kit}
 OUT=${OUT:-bench/results}
@@ -57,16 +59,25 @@ bench() { "$work/bin/node" "$work/gpu-bench.mjs" "$@"; }
 case " $* " in *" --providers"*) wants_webgpu=$(echo " $* " | grep -c 'webgpu') ;; *) wants_webgpu=1 ;; esac
 if [ "$wants_webgpu" != 0 ]; then
   echo "== probe webgpu"
-  if ! bench --providers webgpu --probe-only --out "$work/probe.json"; then
+  probe() { bench --providers webgpu --probe-only --out "$OUT/gpu-probe.json"; }
+  if ! probe; then
     if [ "${GPU_KIT_ROOT_FALLBACK:-0}" = 1 ] && [ "$(id -u)" = 0 ]; then
       echo "== webgpu did not start with LD_LIBRARY_PATH; unpacking the debs into / and running ldconfig"
       for deb in "$KIT"/debs/*.deb; do dpkg -x "$deb" /; done
       ldconfig
-      bench --providers webgpu --probe-only --out "$work/probe.json" || echo "== webgpu still does not start: the run records why"
+      probe
     else
-      echo "== webgpu does not start: the run records why (GPU_KIT_ROOT_FALLBACK=1 as root would also try / + ldconfig)"
+      false
     fi
-  fi
+  fi || {
+    # Without WebGPU the run would measure the CPU provider alone: not what a GPU node's minutes are for.
+    echo "== webgpu does not start (why: $OUT/gpu-probe.json, and the lines above)."
+    if [ "${GPU_KIT_CPU_ONLY_OK:-0}" != 1 ]; then
+      echo "== stopping (exit 4); GPU_KIT_CPU_ONLY_OK=1 runs the rest anyway"
+      rm -rf "$work"
+      exit 4
+    fi
+  }
 fi
 
 echo "== gpu-bench $*"
