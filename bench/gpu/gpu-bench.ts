@@ -73,6 +73,8 @@ class Report {
   readonly data: Json;
   /** Where the run is (config, section), for the `running` marker. */
   context = "";
+  /** Measurements that threw (their errors are in the JSON). */
+  errors = 0;
   private readonly started = performance.now();
   constructor(
     private readonly o: BenchOptions,
@@ -109,6 +111,7 @@ async function record<T>(r: Report, into: Json, key: string, f: () => Promise<T>
     return v;
   } catch (e) {
     into[key] = { error: errorText(e) };
+    r.errors++;
     console.log(`  ${key}: ERROR ${errorText(e)}`);
     return null;
   } finally {
@@ -141,13 +144,19 @@ async function main(argv: string[]): Promise<number> {
       } catch (e) {
         if (p !== "webgpu") throw e;
         const pre = webgpuPrerequisites();
-        throw new Error(`${errorText(e).trim()} | missing: ${pre.missing.join(", ") || "nothing we check for"} | found: ${JSON.stringify(pre.found)}`);
+        const err = new Error(`${(e instanceof Error ? e.message : String(e)).trim()} | missing: ${pre.missing.join(", ") || "nothing we check for"} | found: ${JSON.stringify(pre.found)}`);
+        err.name = e instanceof Error ? e.name : "Error";
+        throw err;
       }
     });
     console.log(`  provider ${p}: ${res ? `starts (${res.seconds.toFixed(2)} s, 64x64 matmul max abs diff ${res.maxAbsDiff.toExponential(1)})` : "UNAVAILABLE"}`);
     if (res) live.push(p);
   }
   if (o.probeOnly) return live.length === o.providers.length ? 0 : 1;
+  if (!live.length) {
+    console.log(`\nno provider starts; nothing to measure (errors in ${o.out})`);
+    return 1;
+  }
   const torch = torchPeerDevice(o);
   r.data.torch = torch.ok ? torch.what : { skipped: torch.why };
   const gpuSide = live.filter((p) => p !== "cpu");
@@ -161,13 +170,14 @@ async function main(argv: string[]): Promise<number> {
       r.context = `${plan.name} parity`;
       const par: Json = (c.parity = {});
       const batch = lossBatch(cfg, plan.parity.batch, plan.parity.seq, true);
-      // With no GPU provider, cpu on one thread stands in for the other side: a different kernel schedule, so the
-      // comparison code still runs and its numbers mean something.
+      // With no GPU provider, cpu on another thread count stands in for the other side: a different reduction
+      // split, so the comparison code still runs and its numbers mean something.
       const sides: { name: string; provider: ProviderName; threads: number }[] = gpuSide.length
         ? gpuSide.map((p) => ({ name: p, provider: p, threads: 0 }))
         : [{ name: "cpu-other-threads", provider: "cpu", threads: o.threads === 1 ? 2 : 1 }];
       let ref: ParityOutputs | null = null;
-      if (live.includes("cpu")) {
+      if (!live.includes("cpu")) par.skipped = "parity needs the cpu provider as the reference";
+      else {
         await record(r, par, "cpu_reference", async () => {
           ref = await parityOutputs(cfg, w, batch, { provider: "cpu", threads: o.threads });
           return { loss: ref.loss, logits: ref.logits.length, gradients: ref.grads.size };
@@ -207,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
       const tr: Json = (c.train = {});
       r.context = `${plan.name} train`;
       for (const p of live) {
-        const m = await record(r, tr, p, () => trainRate(cfg, plan.train!, { provider: p, threads: o.threads }));
+        const m = await record(r, tr, p, () => trainRate(cfg, w, plan.train!, { provider: p, threads: o.threads }));
         if (m) console.log(`  train ${p} B ${plan.train.batch} x T ${plan.train.seq}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${m.stepSeconds.median.toFixed(3)} s)`);
       }
       if (torch.ok) await record(r, tr, "pytorch", async () => torchPeer(o, torch.device, cfg, plan.train!));
@@ -216,8 +226,8 @@ async function main(argv: string[]): Promise<number> {
   }
   printTable(r.data);
   r.save();
-  console.log(`\nwrote ${o.out} in ${r.elapsed.toFixed(0)} s`);
-  return 0;
+  console.log(`\nwrote ${o.out} in ${r.elapsed.toFixed(0)} s${r.errors ? `; ${r.errors} measurement(s) failed, their errors are in it` : ""}`);
+  return r.errors ? 1 : 0;
 }
 
 /** Runs a repository Python script (paths from the repository root, the working directory) and parses its last line. */

@@ -2,7 +2,7 @@
 // provider's (parity), decode tokens/s, learner tokens/s. Everything goes through @lspo/model's public API.
 import {
   ForwardSession, Graph, GradientSession, type LlamaConfig, type LossBuilder, OnnxDecoder, OrtSession, type Tensor,
-  type TokenBatch, Trainer, type Weights, encodeModel, initModel, makeTokenBatch, ops,
+  type TokenBatch, Trainer, type Weights, encodeModel, makeTokenBatch, ops,
 } from "@lspo/model";
 import { summarize, type Summary } from "../lib/stats.js";
 import type { ProviderName } from "./plan.js";
@@ -175,10 +175,10 @@ export async function decodeRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, 
   return { tokensPerSecond: B / step.median, stepSeconds: step, prefillSeconds, prefillTokensPerSecond: (B * prompt) / prefillSeconds };
 }
 
-/** Learner tokens/s: one Trainer step (forward + backward + clipping + AdamW), warm-up first, median of `steps`. */
-export async function trainRate(cfg: LlamaConfig, plan: { batch: number; seq: number; steps: number }, s: SessionSettings) {
+/** Learner tokens/s (the Trainer copies `w`, so every provider starts from the same weights): one Trainer step (forward + backward + clipping + AdamW), warm-up first, median of `steps`. */
+export async function trainRate(cfg: LlamaConfig, w: Weights, plan: { batch: number; seq: number; steps: number }, s: SessionSettings) {
   const batch = lossBatch(cfg, plan.batch, plan.seq, false);
-  const t = await Trainer.create(cfg, initModel(cfg, 0), nll, { schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, ...session(s) });
+  const t = await Trainer.create(cfg, w, nll, { schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, ...session(s) });
   try {
     const w0 = performance.now();
     await t.train([batch]);
