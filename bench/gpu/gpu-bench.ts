@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { type LlamaConfig, OnnxDecoder, initModel, parameterCount } from "@lspo/model";
 import * as ort from "onnxruntime-node";
 import { type ParityOutputs, compareParity, decodeRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
-import { BenchArgsError, type BenchOptions, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
+import { BenchArgsError, type BenchOptions, type ConfigPlan, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
 
 const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
@@ -250,19 +250,28 @@ function torchPeer(o: BenchOptions, device: "cuda" | "cpu", cfg: LlamaConfig, tr
   return { device, threads, ...run };
 }
 
+/** Tokens/s per provider and PyTorch, plus each GPU provider's ratio to cpu (measured in this run). */
 function printTable(data: Json): void {
   const num = (x: unknown, k: string) => (x && typeof (x as Json)[k] === "number" ? ((x as Json)[k] as number) : null);
   const cell = (v: number | null) => (v === null ? "-" : v.toFixed(0));
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "-" : `${(a / b).toFixed(2)}x`);
   const providers = Object.keys(data.providers as Json);
+  const gpu = providers.filter((p) => p !== "cpu");
+  const withCpu = providers.includes("cpu") ? gpu : [];
   console.log(`\npytorch: ${typeof data.torch === "string" ? data.torch : "none"}`);
-  console.log(`| config | measurement | ${providers.join(" | ")} | pytorch |`);
-  console.log(`| --- | --- |${providers.map(() => " --- |").join("")} --- |`);
+  console.log(`| config | measurement | ${[...providers, "pytorch", ...withCpu.map((p) => `${p} / cpu`)].join(" | ")} |`);
+  console.log(`|${" --- |".repeat(3 + providers.length + withCpu.length)}`);
+  const row = (name: string, what: string, at: (p: string) => number | null) => {
+    const cells = [...providers.map((p) => cell(at(p))), cell(at("pytorch")), ...withCpu.map((p) => ratio(at(p), at("cpu")))];
+    console.log(`| ${name} | ${what} | ${cells.join(" | ")} |`);
+  };
   for (const [name, c] of Object.entries(data.configs as Record<string, Json>)) {
     const dec = (c.decode ?? {}) as Record<string, Json>;
-    const batches = new Set(providers.flatMap((p) => Object.keys(dec[p] ?? {}).filter((k) => k.startsWith("batch_"))));
-    for (const b of batches) console.log(`| ${name} | decode tok/s, ${b.replace("_", " ")} | ${providers.map((p) => cell(num(dec[p]?.[b], "tokensPerSecond"))).join(" | ")} | ${cell(num(dec.pytorch?.[b], "tokensPerSecond"))} |`);
+    for (const b of c.decode ? (c.plan as ConfigPlan).decode!.batches : []) {
+      row(name, `decode tok/s, batch ${b}`, (p) => num(dec[p]?.[`batch_${b}`], "tokensPerSecond"));
+    }
     const tr = (c.train ?? {}) as Json;
-    if (c.train) console.log(`| ${name} | train tok/s | ${providers.map((p) => cell(num(tr[p], "tokensPerSecond"))).join(" | ")} | ${cell(num(tr.pytorch, "tokens_per_s"))} |`);
+    if (c.train) row(name, "train tok/s", (p) => num(tr[p], p === "pytorch" ? "tokens_per_s" : "tokensPerSecond"));
   }
 }
 
