@@ -19,7 +19,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function rec(algorithm: string, variant: string, seed: number, after: number, extra: Partial<RunRecord> = {}): RunRecord {
   return {
-    id: `${algorithm}-${variant}-s${seed}`, algorithm, variant, seed, dir: "/x", accuracyBefore: 0.3, accuracyAfter: after,
+    id: `${algorithm}-${variant}-s${seed}`, algorithm, variant, seed, dir: "/x", accuracyBefore: 0.3, accuracyAfter: after, greedyAfter: after - 0.1,
     steps: 10, groups: 100, generatedTokens: 20_000, trainedTokens: 5_000, kept: 40, wallSeconds: 60,
     evals: [{ step: 0, accuracy: 0.3 }, { step: 10, accuracy: after }], ...extra,
   };
@@ -72,7 +72,7 @@ describe("experiment aggregation", () => {
   it("writes the Markdown tables with percentages and signed paired differences", () => {
     const agg = aggregate([rec("dapo", "base", 1, 0.4), rec("dapo", "base", 2, 0.44), rec("dapo", "lspo", 1, 0.45), rec("dapo", "lspo", 2, 0.43)], ["dapo"], ["base", "lspo"]);
     const md = markdownTables(agg);
-    expect(md).toContain("| dapo | base | 2 | 30.0 ± 0.0 | **42.0 ± 2.8** | +12.0 ± 2.8 | 10.0 | 100 | 20000 | 60 |");
+    expect(md).toContain("| dapo | base | 2 | 30.0 ± 0.0 | **42.0 ± 2.8** | +12.0 ± 2.8 | 32.0 ± 2.8 | 10.0 | 100 | 20000 | 60 |");
     expect(md).toContain("| dapo | lspo − base | 2 | +2.0 ± 4.2 | 1 / 1 |");
     expect(md).not.toContain("| all |"); // one algorithm: no pooled row
   });

@@ -9,8 +9,11 @@ export interface RunRecord {
   variant: string;
   seed: number;
   dir: string;
+  /** The run's headline held-out accuracy (eval.metric), before and after. */
   accuracyBefore: number;
   accuracyAfter: number;
+  /** Greedy held-out accuracy after training (the same as accuracyAfter when the metric is greedy). */
+  greedyAfter: number;
   steps: number;
   /** Prompts (rollout groups) generated and judged: the generation budget actually spent. */
   groups: number;
@@ -30,13 +33,15 @@ export function recordOf(run: { id: string; algorithm: string; variant: string; 
     dir: s.dir,
     accuracyBefore: s.accuracy_before,
     accuracyAfter: s.accuracy_after,
+    greedyAfter: s.greedy_accuracy_after ?? s.accuracy_after,
     steps: s.steps,
     groups: s.generated,
     generatedTokens: s.generatedTokens,
     trainedTokens: s.rolloutTokens,
     kept: s.kept,
     wallSeconds: s.wallSeconds,
-    evals: s.evals.map((e) => ({ step: e.step, accuracy: e.accuracy })),
+    // The curve in the headline metric, like accuracyBefore/After.
+    evals: s.evals.map((e) => ({ step: e.step, accuracy: s.accuracy_metric === "sampled" ? (e.sampledAccuracy ?? e.accuracy) : e.accuracy })),
   };
 }
 
@@ -62,6 +67,7 @@ export interface CellRow {
   accuracyBefore: Stat;
   accuracyAfter: Stat;
   gain: Stat;
+  greedyAfter: Stat;
   steps: Stat;
   groups: Stat;
   generatedTokens: Stat;
@@ -104,6 +110,7 @@ export function aggregate(records: readonly RunRecord[], algorithms: readonly st
       rows.push({
         algorithm: a, variant: v, seeds: rs.map((r) => r.seed),
         accuracyBefore: of((r) => r.accuracyBefore), accuracyAfter: of((r) => r.accuracyAfter), gain: of((r) => r.accuracyAfter - r.accuracyBefore),
+        greedyAfter: of((r) => r.greedyAfter),
         steps: of((r) => r.steps), groups: of((r) => r.groups), generatedTokens: of((r) => r.generatedTokens), wallSeconds: of((r) => r.wallSeconds),
       });
     }
@@ -127,12 +134,12 @@ const num = (s: Stat, digits = 0) => s.mean.toFixed(digits);
 /** The results as Markdown tables (held-out accuracies in percent). */
 export function markdownTables(agg: Aggregate): string {
   const head = [
-    "| algorithm | variant | seeds | held-out before (%) | held-out after (%) | gain (points) | steps | groups generated | rollout tokens | wall s |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| algorithm | variant | seeds | held-out before (%) | held-out after (%) | gain (points) | greedy after (%) | steps | groups generated | rollout tokens | wall s |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const rows = agg.rows.map(
     (r) =>
-      `| ${r.algorithm} | ${r.variant} | ${r.seeds.length} | ${pct(r.accuracyBefore)} | **${pct(r.accuracyAfter)}** | ${signedPct(r.gain)} | ${num(r.steps, 1)} | ${num(r.groups)} | ${num(r.generatedTokens)} | ${num(r.wallSeconds)} |`,
+      `| ${r.algorithm} | ${r.variant} | ${r.seeds.length} | ${pct(r.accuracyBefore)} | **${pct(r.accuracyAfter)}** | ${signedPct(r.gain)} | ${pct(r.greedyAfter)} | ${num(r.steps, 1)} | ${num(r.groups)} | ${num(r.generatedTokens)} | ${num(r.wallSeconds)} |`,
   );
   const cmpHead = [
     "| algorithm | comparison | paired seeds | difference in held-out after (points) | seeds better / worse |",
