@@ -21,10 +21,13 @@ import { RunProbe, starvedFraction, tokensAt, utilisation, type Interval, type S
 import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
 
 const REPEATS = 2; // each repeat runs every variant
-const STEPS = 20;
+const STEPS = 40;
 const EVAL_EVERY = 10;
-/** Held-out greedy accuracy to reach (the shipped base policy scores ~0.40 on the 256 held-out prompts). */
-const TARGET = Number(process.env.LSPO_BENCH_TARGET ?? 0.45);
+/**
+ * Held-out accuracy to reach, in the demo's headline metric (eval.metric: avg@4 at T = 1 over 512 problems;
+ * the shipped base scores 0.110 and the demo reaches ~0.18 by step 50).
+ */
+const TARGET = Number(process.env.LSPO_BENCH_TARGET ?? 0.16);
 const VARIANTS = {
   sync: ["run.mode=sync"],
   pipelined: ["run.mode=pipelined"],
@@ -69,7 +72,11 @@ async function runOnce(mode: Mode, repeat: number): Promise<Run> {
   const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
   const evals = metrics
     .filter((r) => r.event === "eval")
-    .map((r) => ({ step: Number(r.step), accuracy: Number(r.accuracy), end: Date.parse(String(r.time)), seconds: Number(r.seconds) }));
+    // The run's headline accuracy (eval.metric), as summary.json's accuracy_before/after.
+    .map((r) => ({
+      step: Number(r.step), accuracy: Number(config.eval.metric === "sampled" ? r.sampledAccuracy : r.accuracy),
+      end: Date.parse(String(r.time)), seconds: Number(r.seconds),
+    }));
   const evalIntervals: Interval[] = evals.map((e) => ({ start: e.end - e.seconds * 1000, end: e.end }));
   const first = samples.find((s) => s.step === 0);
   const last = samples.find((s) => s.step === STEPS);
