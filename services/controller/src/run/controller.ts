@@ -235,7 +235,31 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     let lastRecord: Record<string, unknown> = {};
     let lastOnStep = -1;
     let lastTick: Record<string, unknown> = {};
-    let lastStatus: Awaited<ReturnType<typeof learner.call.status>> | null = null;
+    // Written by the background Status call too: the cast keeps TypeScript from narrowing it to null.
+    let lastStatus = null as Awaited<ReturnType<typeof learner.call.status>> | null;
+    // The learner answers Status only between updates (onnxruntime holds its thread during one). In sync
+    // mode the loop waits for that answer: the learner must be idle before prompts go out. In pipelined mode
+    // one call runs in the background and the loop goes on with the last answer, reading how many batches
+    // wait for the learner from the server (learnerBacklog), which answers during an update too.
+    let statusCall: Promise<void> | null = null;
+    let statusError: unknown = null;
+    const refreshStatus = (): Promise<void> =>
+      (statusCall ??= learner.call.status({}).then(
+        (s) => void (lastStatus = s),
+        (err: unknown) => {
+          try {
+            transient(err);
+          } catch (fatal) {
+            statusError = fatal;
+          }
+        },
+      ).finally(() => void (statusCall = null)));
+    const learnerDurable = `learner-${runId}`;
+    /** Batches in the stream the learner has not started on: not yet delivered, or delivered and waiting behind the one in training. */
+    const learnerBacklog = async (): Promise<number | null> => {
+      const info = await jsm.consumers.info(STREAMS.batches.name, learnerDurable).catch(() => null);
+      return info ? info.num_pending + Math.max(0, info.num_ack_pending - 1) : null;
+    };
     // run.maxGroups: a generation budget. Past it nothing more is requested, and the run ends once every
     // requested group is judged and every batch they filled has been trained (or dropped as stale).
     const budget = config.run.maxGroups > 0 ? config.run.maxGroups : Infinity;
@@ -265,7 +289,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       // batches, not steps, to know what is still ahead of the learner.
       const emitted = Number(stats.batchesEmitted);
       const consumed = Number((lastStatus?.status?.counters as { batchesConsumed?: number } | undefined)?.batchesConsumed ?? step);
-      const batchesAhead = emitted - consumed;
+      // Pipelined: the server's count when it answers (the learner may be restarting: then its own count).
+      const backlog = config.run.mode === "pipelined" ? await learnerBacklog() : null;
+      const batchesAhead = backlog ?? emitted - consumed;
       const mayFeed =
         step + batchesAhead < config.run.steps &&
         (config.run.mode === "pipelined" ? batchesAhead < Math.max(1, config.run.maxOffPolicySteps) : batchesAhead <= 0);
@@ -274,11 +300,11 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
         await publishPrompt(Math.min(refill?.prompts ?? 0, budget - source.requested));
       }
-      const status = await learner.call.status({}).catch(transient);
-      if (status) {
-        step = Number(status.step);
-        lastStatus = status;
-      }
+      if (config.run.mode === "sync") await refreshStatus();
+      else void refreshStatus();
+      if (statusError) throw statusError;
+      const status: typeof lastStatus = lastStatus;
+      if (status) step = Number(status.step);
       if (source.requested >= budget && resolved >= source.requested && status && batchesSettled(status, emitted, config.sampler.batchSize)) break;
       lastRecord = lastUpdate(metrics) ?? lastRecord;
       progress?.update({
