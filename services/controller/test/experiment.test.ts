@@ -10,7 +10,7 @@ import { accuracyBars, accuracyCurves } from "../src/experiment/charts.js";
 import { ExperimentConfigError, loadExperiment, parseExperiment, planRuns } from "../src/experiment/config.js";
 import { run } from "../src/commands/experiment.js";
 import { resolveConfig } from "@lspo/config";
-import { batchesSettled, train } from "../src/run/controller.js";
+import { batchesSettled, batchesWaiting, train } from "../src/run/controller.js";
 import { generatedTokens } from "../src/run/summary.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
@@ -163,6 +163,14 @@ describe("controller: generation budget helpers", () => {
     expect(batchesSettled(st(28, 3, 1), 2, 16)).toBe(true);
     expect(batchesSettled(st(0), 0, 16)).toBe(true);
     expect(batchesSettled({}, 1, 16)).toBe(false);
+  });
+
+  it("batchesWaiting: undelivered plus prefetched, never the one in training", () => {
+    expect(batchesWaiting({ num_pending: 0, num_ack_pending: 0 })).toBe(0); // idle, nothing there
+    expect(batchesWaiting({ num_pending: 0, num_ack_pending: 1 })).toBe(0); // training the only one
+    expect(batchesWaiting({ num_pending: 1, num_ack_pending: 1 })).toBe(1);
+    expect(batchesWaiting({ num_pending: 0, num_ack_pending: 2 })).toBe(1); // one prefetched behind it
+    expect(batchesWaiting({ num_pending: 2, num_ack_pending: 3 })).toBe(4);
   });
 
   it("train refuses eval.samples above rollout.groupSize before starting anything", async () => {

@@ -258,7 +258,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     /** Batches in the stream the learner has not started on: not yet delivered, or delivered and waiting behind the one in training. */
     const learnerBacklog = async (): Promise<number | null> => {
       const info = await jsm.consumers.info(STREAMS.batches.name, learnerDurable).catch(() => null);
-      return info ? info.num_pending + Math.max(0, info.num_ack_pending - 1) : null;
+      return info ? batchesWaiting(info) : null;
     };
     // run.maxGroups: a generation budget. Past it nothing more is requested, and the run ends once every
     // requested group is judged and every batch they filled has been trained (or dropped as stale).
@@ -372,6 +372,15 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * Batches waiting for the learner, from its consumer's server-side state: not yet delivered, plus those
+ * delivered and unacknowledged beyond the one in training (the learner acks a batch after its update and
+ * may hold a few prefetched). 0 when the learner is idle or training the last one there is.
+ */
+export function batchesWaiting(info: { num_pending: number; num_ack_pending: number }): number {
+  return info.num_pending + Math.max(0, info.num_ack_pending - 1);
 }
 
 /**
