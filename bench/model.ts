@@ -10,9 +10,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import {
-  ADAMW_DEFAULTS, type LlamaConfig, type LossBuilder, OnnxAdamW, OnnxDecoder, type Tensor, Trainer, type Weights,
+  ADAMW_DEFAULTS, type LlamaConfig, type LossBuilder, OnnxAdamW, OnnxDecoder, Trainer, type Weights,
   adamwStep, initModel, makeTokenBatch, ops, parameterCount, zeroState,
 } from "@lspo/model";
+
+import { timedGreedyDecode } from "./lib/greedy-decode.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const THREADS = Math.min(availableParallelism(), 16);
@@ -43,38 +45,8 @@ function randomTokens(n: number, vocab: number, seed: number): number[] {
 
 async function decodeTokensPerSec(cfg: LlamaConfig, w: Weights, B: number, prompt = 32, steps = 32): Promise<number> {
   const dec = await OnnxDecoder.create(cfg, w, { threads: THREADS });
-  const W = cfg.numKvHeads * cfg.headDim;
-  const cap = prompt + steps;
-  const keys = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W)); // [S, B, Hkv, hd]
-  const values = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W));
-  const view = (buf: Float32Array, P: number): Tensor<"float32"> => ({ dtype: "float32", shape: [P, B, cfg.numKvHeads, cfg.headDim], data: buf.subarray(0, P * B * W) });
-  const ints = (shape: number[], f: (i: number) => number): Tensor<"int64"> => ({ dtype: "int64", shape, data: BigInt64Array.from({ length: shape[0] * shape[1] }, (_, i) => BigInt(f(i))) });
-  let P = 0;
-  let ids = ints([B, prompt], (i) => randomTokens(1, cfg.vocabSize, i + 1)[0]);
-  let T = prompt;
-  const times: number[] = [];
-  for (let s = 0; s <= steps; s++) {
-    const t0 = performance.now();
-    const out = await dec.step({
-      inputIds: ids,
-      positionIds: ints([B, T], (i) => P + (i % T)),
-      attentionMask: ints([B, P + T], () => 1),
-      pastKeys: keys.map((k) => view(k, P)),
-      pastValues: values.map((v) => view(v, P)),
-    });
-    out.newKeys.forEach((k, l) => keys[l].set(k.data, P * B * W));
-    out.newValues.forEach((v, l) => values[l].set(v.data, P * B * W));
-    P += T;
-    const V = cfg.vocabSize;
-    const next = Array.from({ length: B }, (_, b) => {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (out.logits.data[b * V + v] > out.logits.data[b * V + best]) best = v;
-      return best;
-    });
-    ids = ints([B, 1], (i) => next[i]);
-    T = 1;
-    if (s > 0) times.push((performance.now() - t0) / 1000); // decode steps only: step 0 is the prefill
-  }
+  const promptIds = Array.from({ length: B * prompt }, (_, i) => randomTokens(1, cfg.vocabSize, i + 1)[0]);
+  const times = (await timedGreedyDecode(dec, cfg, B, promptIds, steps)).slice(1); // decode steps only: [0] is the prefill
   // Median step: robust to other processes on this shared machine.
   const secs = times.sort((a, b) => a - b)[times.length >> 1] * steps;
   await dec.release();

@@ -4,6 +4,7 @@ import {
   ForwardSession, Graph, GradientSession, type LlamaConfig, type LossBuilder, OnnxDecoder, OrtSession, type Tensor,
   type TokenBatch, Trainer, type Weights, encodeModel, makeTokenBatch, ops,
 } from "@lspo/model";
+import { timedGreedyDecode } from "../lib/greedy-decode.js";
 import { summarize, type Summary } from "../lib/stats.js";
 import type { ProviderName } from "./plan.js";
 
@@ -137,40 +138,7 @@ export function compareParity(ref: ParityOutputs, got: ParityOutputs) {
 
 /** Decode tokens/s at one batch size: prefill, then `steps` greedy one-token steps with the JS-held KV cache. */
 export async function decodeRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, prompt: number, steps: number) {
-  const W = cfg.numKvHeads * cfg.headDim;
-  const cap = prompt + steps;
-  const keys = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W)); // [S, B, Hkv, hd]
-  const values = Array.from({ length: cfg.numLayers }, () => new Float32Array(cap * B * W));
-  const view = (buf: Float32Array, P: number): Tensor<"float32"> => ({ dtype: "float32", shape: [P, B, cfg.numKvHeads, cfg.headDim], data: buf.subarray(0, P * B * W) });
-  const ints = (shape: [number, number], f: (i: number) => number): Tensor<"int64"> =>
-    ({ dtype: "int64", shape, data: BigInt64Array.from({ length: shape[0] * shape[1] }, (_, i) => BigInt(f(i))) });
-  const promptIds = tokens(B * prompt, cfg.vocabSize, 7);
-  let ids = ints([B, prompt], (i) => promptIds[i]);
-  let P = 0;
-  let T = prompt;
-  let prefillSeconds = 0;
-  const stepSeconds: number[] = [];
-  for (let s = 0; s <= steps; s++) {
-    const t0 = performance.now();
-    const out = await dec.step({
-      inputIds: ids, positionIds: ints([B, T], (i) => P + (i % T)), attentionMask: ints([B, P + T], () => 1),
-      pastKeys: keys.map((k) => view(k, P)), pastValues: values.map((v) => view(v, P)),
-    });
-    out.newKeys.forEach((k, l) => keys[l].set(k.data, P * B * W));
-    out.newValues.forEach((v, l) => values[l].set(v.data, P * B * W));
-    P += T;
-    const V = cfg.vocabSize;
-    const next = Array.from({ length: B }, (_, b) => {
-      let best = 0;
-      for (let v = 1; v < V; v++) if (out.logits.data[b * V + v] > out.logits.data[b * V + best]) best = v;
-      return best;
-    });
-    ids = ints([B, 1], (i) => next[i]);
-    T = 1;
-    const secs = (performance.now() - t0) / 1000;
-    if (s === 0) prefillSeconds = secs;
-    else stepSeconds.push(secs);
-  }
+  const [prefillSeconds, ...stepSeconds] = await timedGreedyDecode(dec, cfg, B, tokens(B * prompt, cfg.vocabSize, 7), steps);
   const step: Summary = summarize(stepSeconds);
   return { tokensPerSecond: B / step.median, stepSeconds: step, prefillSeconds, prefillTokensPerSecond: (B * prompt) / prefillSeconds };
 }
