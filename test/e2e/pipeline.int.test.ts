@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { loadConfigFile } from "@lspo/config";
 import { actorHandle } from "@lspo/actors";
 import { LearnerServiceService } from "@lspo/proto";
-import { train, type Summary } from "@lspo/controller";
+import { evaluateModelHeldOut, train, type Summary } from "@lspo/controller";
 import { startNatsServer } from "@lspo/bus";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -142,5 +142,32 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     } finally {
       await nats.stop();
     }
+  });
+
+  it("evaluates greedily and by avg@k through the actors; eval.metric picks the summary's headline", async () => {
+    // The demo policy (the smoke model scores 0 either way, so nothing would tell the two apart).
+    const dir = runDir();
+    const problems = 32;
+    const s = await train(
+      loadConfigFile(join(root, "configs/demo.yaml"), [
+        `run.dir=${dir}`, "run.name=e2e-eval", "run.steps=1", "run.timeoutS=120", "eval.every=0",
+        `eval.prompts=${problems}`, "eval.samples=4", "eval.metric=sampled", `model.dir=${join(root, "configs/models/demo-base")}`,
+      ]),
+      { quiet: true },
+    );
+    expect(s.accuracy_metric).toBe("sampled");
+    expect(s.accuracy_before).toBe(s.sampled_accuracy_before);
+    expect(s.accuracy_after).toBe(s.sampled_accuracy_after);
+    expect(s.greedy_accuracy_before).toBe(s.evals[0].accuracy);
+    expect(s.sampled_accuracy_before).toBe(s.evals[0].sampledAccuracy);
+    // Greedy through gRPC Generate on a rollout actor = greedy in process on the same problems and weights.
+    const direct = await evaluateModelHeldOut(join(root, "configs/models/demo-base"), { problems, task: { seed: 0, difficulty: [1, 3] }, maxNewTokens: 96 });
+    expect(s.greedy_accuracy_before).toBe(direct.accuracy);
+    // avg@4: a count over 4 x 32 sampled responses, and the base gets some but not all of them right.
+    const right = s.sampled_accuracy_before! * problems * 4;
+    expect(right).toBe(Math.round(right));
+    expect(right).toBeGreaterThan(0);
+    expect(right).toBeLessThan(problems * 4);
+    expectAccounted(s);
   });
 });
