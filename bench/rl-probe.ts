@@ -88,7 +88,7 @@ for (let step = 1; step <= steps; step++) {
     });
   }
   const rec = await core.update(kept);
-  decoder.setWeights(core.weights);
+  await decoder.setWeights(core.weights);
   if (step % 5 === 0) console.error(JSON.stringify({ step, loss: +rec.loss.toFixed(4), meanRewardKept: +rec.meanReward.toFixed(3), sampledAll: +(rewardAll / n).toFixed(3), gradNorm: +rec.gradNorm.toFixed(3), clip: rec.metrics }));
   if (step % evalEvery === 0) emit({ ...(await evaluate(step)), generated });
 }

@@ -24,10 +24,12 @@ export { type Op } from "./graph/op-list.js";
 export { ops } from "./graph/ops.js";
 export { encodeModel } from "./graph/serialize.js";
 export { OrtSession, SessionRunError, type SessionOptions } from "./runtime/session.js";
+export { type AnyTensor, DeviceTensor, isDeviceTensor } from "./runtime/device-tensor.js";
+export { DeviceTransfer } from "./runtime/device-transfer.js";
 export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
 export { backward } from "./autodiff/backward.js";
 export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";
-export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder } from "./generate/decoder.js";
+export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder, type KvStore, type KvTensor } from "./generate/decoder.js";
 export { GenerateError, type GenerateOptions, type GenerateResult, generate } from "./generate/generate.js";
 export { type InitOptions, initModel } from "./init.js";
 // Llama-family decoder graphs and their runners (M1)
@@ -38,7 +40,7 @@ export {
 } from "./llama/graphs.js";
 export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
 export { BatchError, type TokenBatch, type TokenBatchOptions, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
-export { OnnxDecoder } from "./runtime/decoder-session.js";
+export { type DecoderOptions, OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
 export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";
 export { ModelSpecError, createModelFromSpec } from "./model-init.js";

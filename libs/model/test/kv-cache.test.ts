@@ -23,7 +23,7 @@ describe("KvCache - time-major, growing, compacting", () => {
   it("appends a prefill and single steps, growing past its initial capacity, and keeps rows", () => {
     const rows = [0, 1, 2, 3];
     const cache = new KvCache(L, 4, Hkv, hd, 3, 40);
-    const step = (t0: number, T: number, r: number[]) => cache.append([0, 1].map((l) => slice(l, 0, t0, T, r)), [0, 1].map((l) => slice(l, 1, t0, T, r)));
+    const step = (t0: number, T: number, r: number[]) => cache.append({ newKeys: [0, 1].map((l) => slice(l, 0, t0, T, r)), newValues: [0, 1].map((l) => slice(l, 1, t0, T, r)) });
     step(0, 3, rows);
     expectPast(cache, rows);
     for (let t = 3; t < 20; t++) step(t, 1, rows); // grows 3 -> 6 -> 12 -> 24
@@ -39,7 +39,7 @@ describe("KvCache - time-major, growing, compacting", () => {
 
   it("past views share the cache's memory (zero-copy feeds)", () => {
     const cache = new KvCache(1, 1, 1, 2, 4, 4);
-    cache.append([{ dtype: "float32", shape: [1, 1, 1, 2], data: Float32Array.of(1, 2) }], [{ dtype: "float32", shape: [1, 1, 1, 2], data: Float32Array.of(3, 4) }]);
+    cache.append({ newKeys: [{ dtype: "float32", shape: [1, 1, 1, 2], data: Float32Array.of(1, 2) }], newValues: [{ dtype: "float32", shape: [1, 1, 1, 2], data: Float32Array.of(3, 4) }] });
     const a = cache.past().keys[0].data, b = cache.past().keys[0].data;
     expect(a.buffer).toBe(b.buffer);
     expect(cache.past().keys[0].data.length).toBe(2);

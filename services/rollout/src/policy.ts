@@ -44,9 +44,9 @@ export class Policy {
   }
 
   /** Swaps in weights published as safetensors bytes. */
-  setWeights(bytes: Uint8Array, version: number): void {
+  async setWeights(bytes: Uint8Array, version: number): Promise<void> {
     const file = parseSafetensors(bytes, `weights v${version}`);
-    this.decoder.setWeights(weightsFromCheckpoint(file.tensors, this.config, `weights v${version}`));
+    await this.decoder.setWeights(weightsFromCheckpoint(file.tensors, this.config, `weights v${version}`));
     this.currentVersion = version;
   }
 
@@ -95,7 +95,7 @@ export class WeightsFollower {
         return true;
       }
       try {
-        policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
+        await policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
         this.loaded = ref.sha256;
         return true;
       } catch (err) {

@@ -3,8 +3,14 @@
 // contiguous copy and the past is fed to the graph as a zero-copy view; the step returns only the new
 // K/V slice [T, B, Hkv, hd] (ORT -> JS copies cost, inputs do not). Keys are stored after RoPE, as
 // transformers caches them.
+// A decoder may instead keep the cache on its device (`openCache`): then its steps return the whole cache
+// after the step, left where the provider computed it, and the next step takes it back as the past.
 import { type LlamaConfig } from "../config.js";
+import type { DeviceTensor } from "../runtime/device-tensor.js";
 import { type Tensor } from "../tensor.js";
+
+/** One layer's past keys or values: host arrays, or a DeviceTensor from a device-cache decoder. */
+export type KvTensor = Tensor<"float32"> | DeviceTensor<"float32">;
 
 export interface DecoderStepInput {
   /** [B, T] tokens of this step (T = prompt length at prefill, 1 when decoding). */
@@ -14,19 +20,40 @@ export interface DecoderStepInput {
   /** [B, P + T] 1 for real tokens, 0 for padding, over the past and this step's tokens. */
   attentionMask: Tensor<"int64">;
   /** Per layer [P, B, Hkv, hd] (P may be 0). */
-  pastKeys: Tensor<"float32">[];
-  pastValues: Tensor<"float32">[];
+  pastKeys: KvTensor[];
+  pastValues: KvTensor[];
 }
 
 export interface DecoderStepOutput {
   /** [B, V] logits of each row's LAST position (all generation needs). */
   logits: Tensor<"float32">;
-  /** Per layer [T, B, Hkv, hd]: this step's keys (after RoPE) and values. */
+  /** Per layer [T, B, Hkv, hd]: this step's keys (after RoPE) and values (empty from a device-cache decoder). */
   newKeys: Tensor<"float32">[];
   newValues: Tensor<"float32">[];
+  /** Device-cache decoders: per layer the whole cache after this step, [P + T, B, Hkv, hd], on the device. */
+  cacheKeys?: DeviceTensor<"float32">[];
+  cacheValues?: DeviceTensor<"float32">[];
+}
+
+/** Where generation keeps the past: a host KvCache, or a decoder's device cache. */
+export interface KvStore {
+  /** Time steps held. */
+  readonly P: number;
+  /** Batch rows. */
+  readonly B: number;
+  /** Each layer's past [P, B, Hkv, hd], to feed the next step. */
+  past(): { keys: KvTensor[]; values: KvTensor[] };
+  /** Takes in a step's keys and values (shapes checked by the caller). */
+  append(step: DecoderStepOutput): void;
+  /** Keeps only batch rows `rows`, in that order. */
+  keepRows(rows: number[]): void | Promise<void>;
+  /** Frees what it holds (device memory now rather than at garbage collection). */
+  release(): void;
 }
 
 export interface IncrementalDecoder {
   readonly config: LlamaConfig;
   step(input: DecoderStepInput): Promise<DecoderStepOutput>;
+  /** The store generation keeps this decoder's cache in; absent or null: a host KvCache. */
+  openCache?(B: number): KvStore | null;
 }

@@ -1,12 +1,13 @@
 // Batched generation for rollouts: left-padded prefill, then one token per step with a KV cache kept
-// in JS, time-major [S, B, Hkv, hd] per layer (see kv-cache.ts). Positions follow the attention mask (as
+// in JS, time-major [S, B, Hkv, hd] per layer (see kv-cache.ts), or on the decoder's device when it has one
+// (`openCache`, see runtime/device-kv-cache.ts). Positions follow the attention mask (as
 // transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
 // and finished rows are compacted out of the batch once at least half of it has finished, so long
 // stragglers do not pay for the whole batch (response lengths vary a lot in RL).
 import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
-import { type IncrementalDecoder } from "./decoder.js";
+import { type DecoderStepOutput, type IncrementalDecoder, type KvStore } from "./decoder.js";
 import { KvCache } from "./kv-cache.js";
 
 export class GenerateError extends Error {
@@ -51,6 +52,32 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   const maxSteps = L + maxNew; // time steps the cache may ever hold
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
 
+  // Room for the prompts and a first stretch of generation; a host cache grows by doubling when needed.
+  const cache: KvStore = decoder.openCache?.(B0) ?? new KvCache(c.numLayers, B0, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
+  try {
+    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps });
+  } finally {
+    cache.release();
+  }
+  return out;
+}
+
+interface LoopState {
+  L: number;
+  maxNew: number;
+  pad: number;
+  stop: Set<number>;
+  sampling: SamplingParams;
+  rngs: Rng[] | null;
+  out: GenerateResult;
+  maxSteps: number;
+}
+
+/** Prefill, then one token per step until every row has stopped; fills `s.out`. */
+async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: readonly (readonly number[])[], s: LoopState): Promise<void> {
+  const c = decoder.config;
+  const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps } = s;
+  const B0 = prompts.length;
   // Batch state; row r of the current batch is prompt rows[r].
   let rows = prompts.map((_, i) => i);
   // Each row's attention mask over the cache's time steps (int64, as the graph takes it).
@@ -60,8 +87,6 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     return m;
   });
   let nextPos = prompts.map((p) => p.length); // position of each row's next token
-  // Room for the prompts and a first stretch of generation; the cache grows by doubling when needed.
-  const cache = new KvCache(c.numLayers, B0, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
   let next = new Array<number>(B0).fill(pad); // each row's last sampled token
   let done = new Array<boolean>(B0).fill(false); // finished (stop token or length)
 
@@ -79,9 +104,10 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
 
   for (;;) {
     let B = rows.length;
-    if (step.newKeys.length !== c.numLayers) throw new GenerateError(`decoder returned K/V for ${step.newKeys.length} layers, expected ${c.numLayers}`);
-    checkStep(step, [cache.P === 0 ? L : 1, B, c.numKvHeads, c.headDim], c.vocabSize);
-    cache.append(step.newKeys, step.newValues);
+    const layers = (step.cacheKeys ?? step.newKeys).length;
+    if (layers !== c.numLayers) throw new GenerateError(`decoder returned K/V for ${layers} layers, expected ${c.numLayers}`);
+    checkStep(step, cache.P, cache.P === 0 ? L : 1, [B, c.numKvHeads, c.headDim], c.vocabSize);
+    cache.append(step);
 
     // Sample the next token of every unfinished row.
     const V = c.vocabSize;
@@ -103,7 +129,7 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     // Drop finished rows once half the batch has finished: one gather of the cache per halving.
     const alive = done.flatMap((d, r) => (d ? [] : [r]));
     if (alive.length * 2 <= B) {
-      cache.keepRows(alive);
+      await cache.keepRows(alive);
       rows = alive.map((r) => rows[r]);
       mask = alive.map((r) => mask[r]);
       nextPos = alive.map((r) => nextPos[r]);
@@ -125,7 +151,6 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
     });
     nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
   }
-  return out;
 }
 
 function checkInputs(prompts: readonly (readonly number[])[], maxNew: number, V: number, maxPos: number, pad: number): void {
@@ -149,19 +174,24 @@ function samplingStreams(p: SamplingParams, seed: number | undefined, n: number)
   return rngStreams(seed, n);
 }
 
-/** The decoder must return logits [B, V] and, per layer, K/V slices [T, B, Hkv, hd]. */
-function checkStep(s: { logits: Tensor; newKeys: Tensor[]; newValues: Tensor[] }, kvShape: number[], V: number): void {
-  const want = (t: Tensor, shape: number[], what: string) => {
-    if (t.shape.join() !== shape.join() || t.data.length !== shape.reduce((a, b) => a * b, 1)) {
-      throw new GenerateError(`decoder returned ${what} of shape [${t.shape}] (${t.data.length} values), expected [${shape}]`);
+/** The decoder must return logits [B, V] and, per layer, K/V slices [T, B, Hkv, hd] (host cache) or the whole
+ *  cache [P + T, B, Hkv, hd] (device cache). */
+function checkStep(s: DecoderStepOutput, P: number, T: number, rest: number[], V: number): void {
+  const want = (t: { shape: readonly number[]; data?: ArrayLike<unknown> }, shape: number[], what: string) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (t.shape.join() !== shape.join() || (t.data && t.data.length !== n)) {
+      throw new GenerateError(`decoder returned ${what} of shape [${t.shape}]${t.data ? ` (${t.data.length} values)` : ""}, expected [${shape}]`);
     }
   };
-  want(s.logits, [kvShape[1], V], "logits");
-  const layers = s.newKeys.length;
-  if (s.newValues.length !== layers) throw new GenerateError(`decoder returned keys for ${layers} layers but values for ${s.newValues.length}`);
-  for (let l = 0; l < layers; l++) {
-    want(s.newKeys[l], kvShape, `newKeys[${l}]`);
-    want(s.newValues[l], kvShape, `newValues[${l}]`);
+  want(s.logits, [rest[0], V], "logits");
+  const device = s.cacheKeys !== undefined;
+  const keys = device ? s.cacheKeys! : s.newKeys;
+  const values = device ? (s.cacheValues ?? []) : s.newValues;
+  const [kName, vName, kvShape] = device ? ["cacheKeys", "cacheValues", [P + T, ...rest]] : ["newKeys", "newValues", [T, ...rest]];
+  if (values.length !== keys.length) throw new GenerateError(`decoder returned keys for ${keys.length} layers but values for ${values.length}`);
+  for (let l = 0; l < keys.length; l++) {
+    want(keys[l], kvShape, `${kName}[${l}]`);
+    want(values[l], kvShape, `${vName}[${l}]`);
   }
 }
 

@@ -6,8 +6,9 @@
 //   sequence instead of being reserved for maxNewTokens up front (most RL responses stop early).
 // Dropping finished rows (`keepRows`) is the one strided copy, done rarely (see generate.ts).
 import { type Tensor } from "../tensor.js";
+import type { DecoderStepOutput, KvStore } from "./decoder.js";
 
-export class KvCache {
+export class KvCache implements KvStore {
   /** Time steps held. */
   P = 0;
   private keys: Float32Array[];
@@ -42,7 +43,7 @@ export class KvCache {
   }
 
   /** Appends T steps: per layer slices [T, B, Hkv, hd]. */
-  append(newKeys: Tensor<"float32">[], newValues: Tensor<"float32">[]): void {
+  append({ newKeys, newValues }: Pick<DecoderStepOutput, "newKeys" | "newValues">): void {
     const T = newKeys[0].shape[0];
     this.reserve(this.P + T);
     const at = this.P * this.B * this.W;
@@ -67,6 +68,9 @@ export class KvCache {
     this.values = this.values.map(gather);
     this.B = rows.length;
   }
+
+  /** Host arrays: the garbage collector frees them. */
+  release(): void {}
 
   /** Makes room for `steps` time steps, doubling (up to maxSteps) so growth costs O(1) per step amortised. */
   private reserve(steps: number): void {

@@ -38,6 +38,9 @@ export interface DecoderOutputs<D extends FloatDType> {
   /** Per layer, this call's keys/values (post-RoPE, as cached): time-major [T, B, Hkv, hd] when `past` is given,
    *  else [B, T, Hkv, hd]. */
   present: KvSlice<D>[];
+  /** Per layer, past + this call's keys/values, time-major [P + T, B, Hkv, hd] (only when `past` is given): the
+   *  whole cache after this call, for callers that keep the cache on the device and feed it back as is. */
+  cache: KvSlice<D>[];
 }
 
 interface Ctx<D extends FloatDType> {
@@ -61,7 +64,7 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
   return h;
 }
 
-function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { out: Value<D>; kv: KvSlice<D> } {
+function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { out: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
   const G = H / Hkv;
   const a = `${layerPrefix(i)}.self_attn`;
@@ -76,10 +79,12 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past
   let kT: Value<D>; // [B, Hkv, hd, S]
   let vS: Value<D>; // [B, Hkv, S, hd]
   let kv: KvSlice<D>;
+  let all: KvSlice<D> | undefined;
   if (past) {
     kv = { key: transpose(k, [1, 0, 2, 3]), value: transpose(v, [1, 0, 2, 3]) }; // [T, B, Hkv, hd]
     const kAll = concat([past.key, kv.key], 0); // [S, B, Hkv, hd]
     const vAll = concat([past.value, kv.value], 0); // [S, B, Hkv, hd]
+    all = { key: kAll, value: vAll };
     kT = transpose(kAll, [1, 2, 3, 0]);
     vS = transpose(vAll, [1, 2, 0, 3]);
   } else {
@@ -91,7 +96,7 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past
   const probs = reshape(maskedSoftmax(scores, c.allowed), [c.B, Hkv, -1, c.allowed.shape[4]]); // [B, Hkv, G*T, S]
   const ctx = reshape(matmul(probs, vS), [c.B, H, c.T, hd]); // [B, H, T, hd]
   const merged = reshape(transpose(ctx, [0, 2, 1, 3]), [-1, H * hd]); // [N, H*hd]
-  return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv }; // [N, D]
+  return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv, all }; // [N, D]
 }
 
 /** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
@@ -102,13 +107,13 @@ function mlp<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>): Value<D> 
   return linear(mul(silu(gate), up), c.p(`${m}.down_proj.weight`)); // [N, D]
 }
 
-function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { x: Value<D>; kv: KvSlice<D> } {
+function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { x: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
   const l = layerPrefix(i);
   const eps = c.cfg.rmsNormEps;
   const att = attention(c, i, rmsNorm(x, c.p(`${l}.input_layernorm.weight`), eps), past);
   const h = add(x, att.out); // [N, D]
   const out = add(h, mlp(c, i, rmsNorm(h, c.p(`${l}.post_attention_layernorm.weight`), eps))); // [N, D]
-  return { x: out, kv: att.kv };
+  return { x: out, kv: att.kv, all: att.all };
 }
 
 export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, inp: DecoderInputs<D>): DecoderOutputs<D> {
@@ -122,12 +127,14 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];
+  const cache: KvSlice<D>[] = [];
   for (let i = 0; i < cfg.numLayers; i++) {
     const r = block(c, i, x, inp.past?.[i]);
     x = r.x;
     present.push(r.kv);
+    if (r.all) cache.push(r.all);
   }
-  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present };
+  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present, cache };
 }
 
 /** Output projection: tied configs reuse the embedding matrix. hidden [M, D] -> logits [M, V]. */

@@ -15,6 +15,7 @@ import { expectedParameters } from "../hf/params.js";
 export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets" } as const;
 export const pastName = (i: number, kind: "key" | "value") => `past.${i}.${kind}`;
 export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
+export const cacheName = (i: number, kind: "key" | "value") => `cache.${i}.${kind}`;
 export const gradName = (param: string) => `grad.${param}`;
 export const metricName = (m: string) => `metric.${m}`;
 
@@ -39,9 +40,11 @@ export function tokenLogprobs<D extends FloatDType>(logits: Value<D>, targets: V
 /**
  * Prefill/decode graph. Inputs: input_ids, position_ids [B, T], attention_mask [B, S] over past + new tokens,
  * past.<i>.key|value [P, B, Hkv, hd] (P may be 0), and the parameters. Outputs: logits [B, V] of the last
- * position and present.<i>.key|value [T, B, Hkv, hd], the slice to append to the cache.
+ * position and present.<i>.key|value [T, B, Hkv, hd], the slice to append to the cache. With `wholeCache`,
+ * also cache.<i>.key|value [P + T, B, Hkv, hd], past and slice joined (the attention's own concat, exposed), for
+ * a caller that keeps the cache on the device and feeds it back as the next step's past.
  */
-export function inferenceGraph(cfg: LlamaConfig): Graph {
+export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {}): Graph {
   const g = new Graph("llama_inference");
   const ids = g.input(INPUT.ids, "int64", ["B", "T"]);
   const positions = g.input(INPUT.positions, "int64", ["B", "T"]);
@@ -58,6 +61,12 @@ export function inferenceGraph(cfg: LlamaConfig): Graph {
     g.output(presentName(i, "key"), kv.key);
     g.output(presentName(i, "value"), kv.value);
   });
+  if (o.wholeCache) {
+    out.cache.forEach((kv, i) => {
+      g.output(cacheName(i, "key"), kv.key);
+      g.output(cacheName(i, "value"), kv.value);
+    });
+  }
   return g;
 }
 

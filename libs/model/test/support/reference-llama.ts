@@ -3,7 +3,8 @@
 // itself is unavailable. Slow and simple on purpose: loops over tokens, heads and features.
 // Covers the family: GQA, optional q/k/v bias (qwen2), q/k RMSNorm (qwen3), tied embeddings.
 import { type LlamaConfig } from "../../src/config.js";
-import { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder } from "../../src/generate/decoder.js";
+import { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder, type KvTensor } from "../../src/generate/decoder.js";
+import { isDeviceTensor } from "../../src/runtime/device-tensor.js";
 import { type Weights } from "../../src/tensor.js";
 
 type Vec = Float64Array;
@@ -173,14 +174,18 @@ export class ReferenceLlama {
           Array.from({ length: B }, (_, b) => Array.from(t.data.subarray(b * width, (b + 1) * width), Number));
         // rebuild the past from the time-major tensors [P, B, Hkv, hd]
         const kv = self.emptyKv();
+        const host = (t: KvTensor) => {
+          if (isDeviceTensor(t)) throw new Error("the reference decoder takes host K/V only");
+          return t.data;
+        };
         for (let l = 0; l < c.numLayers; l++) {
           for (let b = 0; b < B; b++) {
             kv.keys[l][b] = [];
             kv.values[l][b] = [];
             for (let s = 0; s < P; s++) {
               const off = (s * B + b) * kvWidth;
-              kv.keys[l][b].push(Float64Array.from(input.pastKeys[l].data.subarray(off, off + kvWidth)));
-              kv.values[l][b].push(Float64Array.from(input.pastValues[l].data.subarray(off, off + kvWidth)));
+              kv.keys[l][b].push(Float64Array.from(host(input.pastKeys[l]).subarray(off, off + kvWidth)));
+              kv.values[l][b].push(Float64Array.from(host(input.pastValues[l]).subarray(off, off + kvWidth)));
             }
           }
         }

@@ -1,0 +1,117 @@
+// State kept on the execution provider's device between runs (DeviceTensor): the decoder's KV cache and
+// weights, and the transfers in and out. Under the CPU provider "the device" is onnxruntime's own host memory,
+// so this file runs the same code path WebGPU takes (providers.gpu.test.ts and bench/gpu run it on a GPU).
+import { describe, expect, it } from "vitest";
+import { type LlamaConfig } from "../src/config.js";
+import type { KvStore } from "../src/generate/decoder.js";
+import { generate } from "../src/generate/generate.js";
+import { Graph } from "../src/graph/graph.js";
+import { ops } from "../src/graph/ops.js";
+import { encodeModel } from "../src/graph/serialize.js";
+import { initModel } from "../src/init.js";
+import { OnnxDecoder } from "../src/runtime/decoder-session.js";
+import { DeviceTensor } from "../src/runtime/device-tensor.js";
+import { DeviceTransfer } from "../src/runtime/device-transfer.js";
+import { OrtSession, SessionRunError } from "../src/runtime/session.js";
+
+const tiny: LlamaConfig = {
+  modelType: "llama", vocabSize: 40, hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4, numKvHeads: 2,
+  headDim: 4, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 64, tieWordEmbeddings: false,
+  attentionBias: false, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
+};
+const weights = initModel(tiny, 5, { initializerRange: 0.4 });
+const prompts = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14], [20], [21, 22, 23], [30, 31], [2, 3, 4, 5], [7]];
+
+describe("device state - decoder with its KV cache and weights kept on the provider", () => {
+  it("generates exactly what the host-cache decoder does, compacting finished rows on the device", async () => {
+    const opts = { maxNewTokens: 20, sampling: { temperature: 1, topP: 1, topK: 0 }, seed: 11, stopTokenIds: [1, 2, 3, 4, 5, 6] };
+    const host = await OnnxDecoder.create(tiny, weights);
+    const device = await OnnxDecoder.create(tiny, weights, { keepOnDevice: true });
+    expect(host.keepsStateOnDevice).toBe(false);
+    expect(device.keepsStateOnDevice).toBe(true);
+    // Count the row compactions the device cache runs (the generation loop drops rows once half have finished).
+    const kept: number[] = [];
+    const counted = {
+      config: device.config,
+      step: device.step.bind(device),
+      openCache(B: number): KvStore {
+        const c = device.openCache(B)!;
+        const keepRows = c.keepRows.bind(c);
+        c.keepRows = async (rows) => {
+          kept.push(rows.length);
+          await keepRows(rows);
+        };
+        return c;
+      },
+    };
+    const want = await generate(host, prompts, opts);
+    const got = await generate(counted, prompts, opts);
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.truncated).toEqual(want.truncated);
+    got.logprobs.forEach((row, i) => row.forEach((lp, j) => expect(lp).toBeCloseTo(want.logprobs[i][j], 5)));
+    expect(kept.length).toBeGreaterThan(0); // the seed stops rows early enough to compact
+    expect(new Set(want.tokens.map((t) => t.length)).size).toBeGreaterThan(2);
+    await host.release();
+    await device.release();
+  });
+
+  it("a weight swap takes effect at the next generation (same output as a fresh decoder on those weights)", async () => {
+    const other = initModel(tiny, 9, { initializerRange: 0.4 });
+    const dec = await OnnxDecoder.create(tiny, weights, { keepOnDevice: true });
+    const before = await generate(dec, prompts, { maxNewTokens: 6 });
+    await dec.setWeights(other);
+    const fresh = await OnnxDecoder.create(tiny, other);
+    const after = await generate(dec, prompts, { maxNewTokens: 6 });
+    expect(after.tokens).toEqual((await generate(fresh, prompts, { maxNewTokens: 6 })).tokens);
+    expect(after.tokens).not.toEqual(before.tokens);
+    await dec.release();
+    await fresh.release();
+  });
+
+  it("a host-cache decoder opens no device cache (generation keeps its cache in JS)", async () => {
+    const dec = await OnnxDecoder.create(tiny, weights);
+    expect(dec.openCache(2)).toBeNull();
+    await dec.release();
+  });
+});
+
+describe("device state - sessions, tensors and transfers", () => {
+  const matmul = async (keep: string[]) => {
+    const g = new Graph("mm");
+    const y = ops.matmul(g.input("x", "float32", [2, 2]), g.input("w", "float32", [2, 2]));
+    g.output("y", y);
+    g.output("y2", ops.mul(y, 2));
+    return OrtSession.create(encodeModel(g), { keepOnDevice: keep });
+  };
+  const x = { dtype: "float32" as const, shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) };
+
+  it("uploads, feeds and downloads a DeviceTensor; a kept output feeds the next run", async () => {
+    const t = new DeviceTransfer("cpu");
+    const w = await t.upload({ dtype: "float32", shape: [2, 2], data: Float32Array.of(1, 0, 0, 1) });
+    expect(w.shape).toEqual([2, 2]);
+    const s = await matmul(["y"]);
+    const { host, device } = await s.runKeep({ x, w }, ["y", "y2"]);
+    expect(Array.from(host.y2.data as Float32Array)).toEqual([2, 4, 6, 8]);
+    expect(device.y).toBeInstanceOf(DeviceTensor);
+    const again = await s.run({ x: device.y, w }, ["y2"]);
+    expect(Array.from(again.y2.data as Float32Array)).toEqual([2, 4, 6, 8]);
+    expect(Array.from((await t.download(device.y)).data as Float32Array)).toEqual([1, 2, 3, 4]);
+    await s.release();
+    await t.release();
+  });
+
+  it("names the mistake: unknown kept output, fetching a kept output with run, a disposed or foreign DeviceTensor", async () => {
+    await expect(matmul(["nope"])).rejects.toThrow(/keepOnDevice names unknown outputs: nope/);
+    const s = await matmul(["y"]);
+    const w = { dtype: "float32" as const, shape: [2, 2], data: Float32Array.of(1, 0, 0, 1) };
+    await expect(s.run({ x, w }, ["y"])).rejects.toThrow(SessionRunError);
+    await expect(s.run({ x, w }, ["y"])).rejects.toThrow(/outputs y stay on the device: fetch them with runKeep/);
+    const { device } = await s.runKeep({ x, w }, ["y"]);
+    device.y.dispose();
+    expect(device.y.isDisposed).toBe(true);
+    await expect(s.run({ x: device.y, w }, ["y2"])).rejects.toThrow(/was disposed/);
+    const foreign = new DeviceTensor("float32", [2, 2], "webgpu", device.y["value" as never]);
+    await expect(s.run({ x: foreign, w }, ["y2"])).rejects.toThrow(/DeviceTensor of the webgpu provider fed to a cpu session/);
+    await s.release();
+  });
+});
