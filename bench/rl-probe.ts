@@ -5,7 +5,7 @@
 // fixed set of training prompts. Settings are key=value arguments; prints one JSON line per eval.
 //   npx tsx --conditions=source bench/rl-probe.ts lr=5e-5 steps=60 B=16 G=8
 import { writeFileSync } from "node:fs";
-import { LearnerCore } from "@lspo/learner";
+import { LearnerCore } from "@lspo/learner/core";
 import { OnnxDecoder, generate, loadTokenizer } from "@lspo/model";
 import { RunConfigSchema } from "@lspo/config";
 import type { VerifiedGroup } from "@lspo/proto";

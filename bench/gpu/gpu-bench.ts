@@ -11,7 +11,8 @@ import { cpus, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import { type LlamaConfig, OnnxDecoder, initModel, parameterCount } from "@lspo/model";
 import * as ort from "onnxruntime-node";
-import { type ParityOutputs, compareParity, decodeRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
+import { type ParityOutputs, compareParity, decodeParity, generateRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
+import { servicesCheck } from "./services-check.js";
 import { BenchArgsError, type BenchOptions, type ConfigPlan, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
 
 const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -160,6 +161,10 @@ async function main(argv: string[]): Promise<number> {
   const torch = torchPeerDevice(o);
   r.data.torch = torch.ok ? torch.what : { skipped: torch.why };
   const gpuSide = live.filter((p) => p !== "cpu");
+  if (live.includes("cpu") && !o.configs) {
+    r.context = "services";
+    await record(r, r.data, "services", () => servicesCheck(live));
+  }
   for (const plan of benchPlan(o.quick).filter((p) => !o.configs || o.configs.includes(p.name))) {
     const cfg: LlamaConfig = MODEL_CONFIGS[plan.name];
     const c: Json = { params: parameterCount(cfg), config: cfg, plan };
@@ -186,26 +191,31 @@ async function main(argv: string[]): Promise<number> {
       for (const s of ref ? sides : []) {
         const cmp = await record(r, par, s.name, async () => compareParity(ref!, await parityOutputs(cfg, w, batch, s)));
         if (cmp) console.log(`  parity ${s.name} vs cpu: max abs diff / scale: logits ${cmp.logits.relative.toExponential(1)}, prefill ${cmp.prefillLogits.relative.toExponential(1)}, worst grad ${cmp.worstGradient.relative.toExponential(1)} (${cmp.worstGradient.param}) -> ${cmp.pass ? "PASS" : "FAIL"}`);
+        const dp = await record(r, par, `${s.name}_decode`, () => decodeParity(cfg, w, batch, s, 8));
+        if (dp) console.log(`  decode parity ${s.name} (state on device: ${dp.stateOnDevice}) vs cpu over ${dp.steps} steps: worst logits ${dp.worst.relative.toExponential(1)} at step ${dp.worst.step} -> ${dp.pass ? "PASS" : "FAIL"}`);
       }
     }
     if (plan.decode) {
       // Providers interleaved at each batch size, so a pair of numbers is measured minutes apart at most.
+      // Each provider with its default state placement (webgpu: weights and KV cache on the GPU), and a GPU
+      // provider once more with both fed from the host every step: what keeping them on the device saves.
       const dec: Json = (c.decode = {});
-      const decoders = new Map<ProviderName, OnnxDecoder>();
-      for (const p of live) {
-        r.context = `${plan.name} decode ${p}`;
-        dec[p] = {};
-        await record(r, dec[p] as Json, "session", async () => {
+      const decoders = new Map<string, OnnxDecoder>();
+      const variants = live.flatMap((p): { name: string; provider: ProviderName; keep: boolean }[] => (p === "cpu" ? [{ name: p, provider: p, keep: false }] : [{ name: p, provider: p, keep: true }, { name: `${p}-host-state`, provider: p, keep: false }]));
+      for (const v of variants) {
+        r.context = `${plan.name} decode ${v.name}`;
+        dec[v.name] = {};
+        await record(r, dec[v.name] as Json, "session", async () => {
           const t0 = performance.now();
-          decoders.set(p, await OnnxDecoder.create(cfg, w, { provider: p, ...(p === "cpu" && o.threads ? { threads: o.threads } : {}) }));
+          decoders.set(v.name, await OnnxDecoder.create(cfg, w, { provider: v.provider, keepOnDevice: v.keep, ...(v.provider === "cpu" && o.threads ? { threads: o.threads } : {}) }));
           return { createSeconds: (performance.now() - t0) / 1000 };
         });
       }
       for (const B of plan.decode.batches) {
-        for (const [p, d] of decoders) {
-          r.context = `${plan.name} decode ${p}`;
-          const m = await record(r, dec[p] as Json, `batch_${B}`, () => decodeRate(d, cfg, B, plan.decode!.prompt, plan.decode!.steps));
-          if (m) console.log(`  decode ${p} batch ${B}: ${m.tokensPerSecond.toFixed(0)} tokens/s (prefill ${m.prefillSeconds.toFixed(2)} s)`);
+        for (const [name, d] of decoders) {
+          r.context = `${plan.name} decode ${name}`;
+          const m = await record(r, dec[name] as Json, `batch_${B}`, () => generateRate(d, cfg, B, plan.decode!.prompt, plan.decode!.steps));
+          if (m) console.log(`  decode ${name} batch ${B}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${(m.stepSeconds * 1000).toFixed(1)} ms, prefill + 1 token ${m.prefillSeconds.toFixed(2)} s)`);
         }
       }
       for (const d of decoders.values()) await d.release();
@@ -258,11 +268,13 @@ function printTable(data: Json): void {
   const providers = Object.keys(data.providers as Json);
   const gpu = providers.filter((p) => p !== "cpu");
   const withCpu = providers.includes("cpu") ? gpu : [];
+  // Decode also ran each GPU provider with weights and KV cache fed from the host: its own column.
+  const columns = [...providers, ...gpu.map((p) => `${p}-host-state`)];
   console.log(`\npytorch: ${typeof data.torch === "string" ? data.torch : "none"}`);
-  console.log(`| config | measurement | ${[...providers, "pytorch", ...withCpu.map((p) => `${p} / cpu`)].join(" | ")} |`);
-  console.log(`|${" --- |".repeat(3 + providers.length + withCpu.length)}`);
+  console.log(`| config | measurement | ${[...columns, "pytorch", ...withCpu.map((p) => `${p} / cpu`)].join(" | ")} |`);
+  console.log(`|${" --- |".repeat(3 + columns.length + withCpu.length)}`);
   const row = (name: string, what: string, at: (p: string) => number | null) => {
-    const cells = [...providers.map((p) => cell(at(p))), cell(at("pytorch")), ...withCpu.map((p) => ratio(at(p), at("cpu")))];
+    const cells = [...columns.map((p) => cell(at(p))), cell(at("pytorch")), ...withCpu.map((p) => ratio(at(p), at("cpu")))];
     console.log(`| ${name} | ${what} | ${cells.join(" | ")} |`);
   };
   for (const [name, c] of Object.entries(data.configs as Record<string, Json>)) {

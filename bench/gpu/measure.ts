@@ -2,7 +2,7 @@
 // provider's (parity), decode tokens/s, learner tokens/s. Everything goes through @lspo/model's public API.
 import {
   ForwardSession, Graph, GradientSession, type LlamaConfig, type LossBuilder, OnnxDecoder, OrtSession, type Tensor,
-  type TokenBatch, Trainer, type Weights, encodeModel, makeTokenBatch, ops,
+  type TokenBatch, Trainer, type Weights, argmax, encodeModel, generate, makeTokenBatch, ops,
 } from "@lspo/model";
 import { timedGreedyDecode } from "../lib/greedy-decode.js";
 import { summarize, type Summary } from "../lib/stats.js";
@@ -134,6 +134,94 @@ export function compareParity(ref: ParityOutputs, got: ParityOutputs) {
   const loss = { cpu: ref.loss, provider: got.loss, absDiff: Math.abs(ref.loss - got.loss) };
   const pass = [logits, prefill, worst].every((d) => d.relative <= PARITY_RTOL) && loss.absDiff <= PARITY_RTOL * Math.max(1, Math.abs(ref.loss));
   return { logits, prefillLogits: prefill, worstGradient: worst, loss, tolerance: { relative: PARITY_RTOL }, pass };
+}
+
+/**
+ * Decode parity with state on the device: the provider's decoder (weights and KV cache kept on its device under
+ * webgpu) against the CPU decoder with its host cache, prefill then `steps` steps teacher-forced with the CPU's
+ * greedy tokens, so both see the same inputs all the way; the worst logits gap over every step.
+ */
+export async function decodeParity(cfg: LlamaConfig, w: Weights, batch: TokenBatch, s: SessionSettings, steps: number) {
+  const run = async (dec: OnnxDecoder, forced: number[][] | null) => {
+    const out: Float32Array[] = [];
+    const [B, T] = batch.inputIds.shape;
+    const cache = dec.openCache(B);
+    const keys: Tensor<"float32">[][] = [];
+    const values: Tensor<"float32">[][] = [];
+    const chosen: number[][] = [];
+    let mask = batch.attentionMask.data;
+    let pos = Array.from({ length: B }, (_, b) => Number(batch.positionIds.data[b * T + T - 1]) + 1);
+    let step = await dec.step({ inputIds: batch.inputIds, positionIds: batch.positionIds, attentionMask: batch.attentionMask, ...past(cache?.past() ?? null, keys, values, B, cfg) });
+    for (let k = 0; ; k++) {
+      out.push(Float32Array.from(step.logits.data));
+      if (cache) cache.append(step);
+      else { keys.push(step.newKeys); values.push(step.newValues); }
+      if (k === steps) break;
+      const V = cfg.vocabSize;
+      const next = forced ? forced[k] : Array.from({ length: B }, (_, b) => argmax(step.logits.data.subarray(b * V, (b + 1) * V)));
+      chosen.push(next);
+      const S = mask.length / B + 1;
+      const m = new BigInt64Array(B * S);
+      for (let b = 0; b < B; b++) { m.set(mask.subarray(b * (S - 1), (b + 1) * (S - 1)), b * S); m[b * S + S - 1] = 1n; }
+      mask = m;
+      step = await dec.step({
+        inputIds: { dtype: "int64", shape: [B, 1], data: BigInt64Array.from(next, BigInt) },
+        positionIds: { dtype: "int64", shape: [B, 1], data: BigInt64Array.from(pos, BigInt) },
+        attentionMask: { dtype: "int64", shape: [B, S], data: m },
+        ...past(cache?.past() ?? null, keys, values, B, cfg),
+      });
+      pos = pos.map((p) => p + 1);
+    }
+    cache?.release();
+    return { logits: out, chosen };
+  };
+  const ref = await OnnxDecoder.create(cfg, w, { provider: "cpu", keepOnDevice: false });
+  const want = await run(ref, null);
+  await ref.release();
+  // State on the device whatever the provider (under cpu the same code path, host memory).
+  const dec = await OnnxDecoder.create(cfg, w, { ...session(s), keepOnDevice: true });
+  const got = await run(dec, want.chosen);
+  const onDevice = dec.keepsStateOnDevice;
+  await dec.release();
+  let worst = { step: 0, maxAbsDiff: 0, maxAbsRef: 0, relative: 0 };
+  want.logits.forEach((l, k) => {
+    const d = diff(l, got.logits[k], `decode step ${k} logits`);
+    if (d.relative > worst.relative) worst = { step: k, ...d };
+  });
+  return { steps, stateOnDevice: onDevice, worst, pass: worst.relative <= PARITY_RTOL };
+}
+
+/** Past K/V for a step: the device cache's, or the host slices so far joined time-major. */
+function past(device: { keys: unknown[]; values: unknown[] } | null, keys: Tensor<"float32">[][], values: Tensor<"float32">[][], B: number, cfg: LlamaConfig) {
+  if (device) return { pastKeys: device.keys, pastValues: device.values } as Pick<Parameters<OnnxDecoder["step"]>[0], "pastKeys" | "pastValues">;
+  const join = (slices: Tensor<"float32">[][], l: number): Tensor<"float32"> => {
+    const parts = slices.map((s) => s[l]);
+    const P = parts.reduce((n, t) => n + t.shape[0], 0);
+    const data = new Float32Array(P * B * cfg.numKvHeads * cfg.headDim);
+    let at = 0;
+    for (const t of parts) { data.set(t.data, at); at += t.data.length; }
+    return { dtype: "float32", shape: [P, B, cfg.numKvHeads, cfg.headDim], data };
+  };
+  return { pastKeys: Array.from({ length: cfg.numLayers }, (_, l) => join(keys, l)), pastValues: Array.from({ length: cfg.numLayers }, (_, l) => join(values, l)) };
+}
+
+/**
+ * Decode tokens/s through the generation loop the rollout actor runs (generate(), greedy, no stop token):
+ * generating 1 + steps tokens minus generating 1 (the prefill and first token) leaves `steps` decode steps.
+ */
+export async function generateRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, prompt: number, steps: number) {
+  const ids = tokens(B * prompt, cfg.vocabSize, 7);
+  const prompts = Array.from({ length: B }, (_, b) => ids.slice(b * prompt, (b + 1) * prompt));
+  const time = async (n: number) => {
+    const t0 = performance.now();
+    await generate(dec, prompts, { maxNewTokens: n, stopTokenIds: [] });
+    return (performance.now() - t0) / 1000;
+  };
+  await time(2); // warm-up: first runs allocate
+  const first = await time(1);
+  const all = await time(1 + steps);
+  const decodeSeconds = Math.max(1e-9, all - first);
+  return { tokensPerSecond: (B * steps) / decodeSeconds, stepSeconds: decodeSeconds / steps, prefillSeconds: first, stateOnDevice: dec.keepsStateOnDevice };
 }
 
 /** Decode tokens/s at one batch size: prefill, then `steps` greedy one-token steps with the JS-held KV cache. */
