@@ -7,14 +7,14 @@ import { parameterCount } from "@lspo/model";
 describe("gpu-bench flags", () => {
   it("defaults: cpu and webgpu, full plan, output under $OUT when set", () => {
     const o = parseBenchArgs([], { OUT: "/out" });
-    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null });
+    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null, sections: ["services", "parity", "decode", "train"] });
     expect(parseBenchArgs([], {}).out).toBe("bench/results/gpu-bench.json");
     expect(parseBenchArgs(["--quick"]).budgetSeconds).toBe(90);
   });
 
   it("reads every flag", () => {
-    const o = parseBenchArgs(["--providers", "cpu", "--quick", "--out", "x.json", "--threads", "4", "--budget-s", "12.5", "--torch", "off", "--python", "/usr/bin/python3", "--probe-only", "--configs", "demo"]);
-    expect(o).toEqual({ providers: ["cpu"], quick: true, out: "x.json", threads: 4, budgetSeconds: 12.5, torch: "off", python: "/usr/bin/python3", probeOnly: true, configs: ["demo"] });
+    const o = parseBenchArgs(["--providers", "cpu", "--quick", "--out", "x.json", "--threads", "4", "--budget-s", "12.5", "--torch", "off", "--python", "/usr/bin/python3", "--probe-only", "--configs", "demo", "--sections", "train,services"]);
+    expect(o).toEqual({ providers: ["cpu"], quick: true, out: "x.json", threads: 4, budgetSeconds: 12.5, torch: "off", python: "/usr/bin/python3", probeOnly: true, configs: ["demo"], sections: ["train", "services"] });
   });
 
   it.each([
@@ -27,6 +27,7 @@ describe("gpu-bench flags", () => {
     [["--budget-s", "0"], /--budget-s: '0'/],
     [["--torch", "yes"], /--torch: 'yes' is not one of auto, cuda, cpu, off/],
     [["--configs", "150M", "--quick"], /--configs: unknown config '150M'; this mode's: demo/],
+    [["--sections", "train,speed"], /--sections: unknown section 'speed'; valid: services, parity, decode, train/],
     [["positional"], /positional/],
   ])("rejects %j naming what is wrong", (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(BenchArgsError);

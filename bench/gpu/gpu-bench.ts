@@ -161,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   const torch = torchPeerDevice(o);
   r.data.torch = torch.ok ? torch.what : { skipped: torch.why };
   const gpuSide = live.filter((p) => p !== "cpu");
-  if (live.includes("cpu") && !o.configs) {
+  if (live.includes("cpu") && o.sections.includes("services")) {
     r.context = "services";
     await record(r, r.data, "services", () => servicesCheck(live));
   }
@@ -171,7 +171,7 @@ async function main(argv: string[]): Promise<number> {
     (r.data.configs as Json)[plan.name] = c;
     console.log(`\n${plan.name}: ${(parameterCount(cfg) / 1e6).toFixed(2)}M params (V ${cfg.vocabSize}, D ${cfg.hiddenSize}, I ${cfg.intermediateSize}, L ${cfg.numLayers}, H ${cfg.numHeads}/${cfg.numKvHeads})`);
     const w = initModel(cfg, 0);
-    if (plan.parity) {
+    if (plan.parity && o.sections.includes("parity")) {
       r.context = `${plan.name} parity`;
       const par: Json = (c.parity = {});
       const batch = lossBatch(cfg, plan.parity.batch, plan.parity.seq, true);
@@ -195,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
         if (dp) console.log(`  decode parity ${s.name} (state on device: ${dp.stateOnDevice}) vs cpu over ${dp.steps} steps: worst logits ${dp.worst.relative.toExponential(1)} at step ${dp.worst.step} -> ${dp.pass ? "PASS" : "FAIL"}`);
       }
     }
-    if (plan.decode) {
+    if (plan.decode && o.sections.includes("decode")) {
       // Providers interleaved at each batch size, so a pair of numbers is measured minutes apart at most.
       // Each provider with its default state placement (webgpu: weights and KV cache on the GPU), and a GPU
       // provider once more with both fed from the host every step: what keeping them on the device saves.
@@ -223,12 +223,15 @@ async function main(argv: string[]): Promise<number> {
       if (torch.ok) await record(r, dec, "pytorch", async () => python(o.python, "bench/gpu/torch_decode.py", [JSON.stringify({ config: cfg, ...plan.decode, device: torch.device })]));
       else dec.pytorch = { skipped: torch.why };
     }
-    if (plan.train) {
+    if (plan.train && o.sections.includes("train")) {
+      // As decode: each provider with its default state placement (webgpu: parameters, moments and gradients on
+      // the GPU, AdamW there), and a GPU provider once more fed from the host with AdamW in JS.
       const tr: Json = (c.train = {});
       r.context = `${plan.name} train`;
-      for (const p of live) {
-        const m = await record(r, tr, p, () => trainRate(cfg, w, plan.train!, { provider: p, threads: o.threads }));
-        if (m) console.log(`  train ${p} B ${plan.train.batch} x T ${plan.train.seq}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${m.stepSeconds.median.toFixed(3)} s)`);
+      const variants = live.flatMap((p): { name: string; provider: ProviderName; keep: boolean }[] => (p === "cpu" ? [{ name: p, provider: p, keep: false }] : [{ name: p, provider: p, keep: true }, { name: `${p}-host-state`, provider: p, keep: false }]));
+      for (const v of variants) {
+        const m = await record(r, tr, v.name, () => trainRate(cfg, w, plan.train!, { provider: v.provider, threads: o.threads }, v.keep));
+        if (m) console.log(`  train ${v.name} B ${plan.train.batch} x T ${plan.train.seq}: ${m.tokensPerSecond.toFixed(0)} tokens/s (step ${m.stepSeconds.median.toFixed(3)} s: forward+backward ${m.forwardBackwardSeconds.median.toFixed(3)}, AdamW ${m.adamwSeconds.median.toFixed(3)})`);
       }
       if (torch.ok) await record(r, tr, "pytorch", async () => torchPeer(o, torch.device, cfg, plan.train!));
       else tr.pytorch = { skipped: torch.why };

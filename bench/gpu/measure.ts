@@ -232,9 +232,9 @@ export async function decodeRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, 
 }
 
 /** Learner tokens/s (the Trainer copies `w`, so every provider starts from the same weights): one Trainer step (forward + backward + clipping + AdamW), warm-up first, median of `steps`. */
-export async function trainRate(cfg: LlamaConfig, w: Weights, plan: { batch: number; seq: number; steps: number }, s: SessionSettings) {
+export async function trainRate(cfg: LlamaConfig, w: Weights, plan: { batch: number; seq: number; steps: number }, s: SessionSettings, keepOnDevice = false) {
   const batch = lossBatch(cfg, plan.batch, plan.seq, false);
-  const t = await Trainer.create(cfg, w, nll, { schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, ...session(s) });
+  const t = await Trainer.create(cfg, w, nll, { schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, ...session(s), keepOnDevice, ...(keepOnDevice ? {} : { optimizer: "js" as const }) });
   try {
     const w0 = performance.now();
     await t.train([batch]);
@@ -250,7 +250,7 @@ export async function trainRate(cfg: LlamaConfig, w: Weights, plan: { batch: num
       opt.push(r.seconds.optimizer);
     }
     const step = summarize(total);
-    return { tokensPerSecond: (plan.batch * plan.seq) / step.median, stepSeconds: step, forwardBackwardSeconds: summarize(fb), adamwSeconds: summarize(opt), warmupSeconds };
+    return { stateOnDevice: t.keepsStateOnDevice, tokensPerSecond: (plan.batch * plan.seq) / step.median, stepSeconds: step, forwardBackwardSeconds: summarize(fb), adamwSeconds: summarize(opt), warmupSeconds };
   } finally {
     await t.release();
   }

@@ -23,13 +23,18 @@ export interface BenchOptions {
   configs: string[] | null;
   /** Only check that each provider starts (a tiny graph), then stop: the device script's first step. */
   probeOnly: boolean;
+  /** Which parts run (all by default): a rerun on a GPU node can skip what an earlier run measured. */
+  sections: Section[];
 }
+
+export const SECTIONS = ["services", "parity", "decode", "train"] as const;
+export type Section = (typeof SECTIONS)[number];
 
 export class BenchArgsError extends Error {
   override name = "BenchArgsError";
 }
 
-const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--out FILE] [--threads N] [--budget-s S] [--torch auto|cuda|cpu|off] [--python PATH] [--probe-only]";
+const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--sections services,parity,decode,train] [--out FILE] [--threads N] [--budget-s S] [--torch auto|cuda|cpu|off] [--python PATH] [--probe-only]";
 
 /** Parses argv (flags only); unknown flags and bad values throw naming the flag. `env.OUT` picks the default output. */
 export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): BenchOptions {
@@ -49,6 +54,7 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
         python: { type: "string", default: "python3" },
         "probe-only": { type: "boolean", default: false },
         configs: { type: "string" },
+        sections: { type: "string", default: SECTIONS.join(",") },
       },
     }).values;
   } catch (e) {
@@ -74,8 +80,11 @@ export function parseBenchArgs(argv: readonly string[], env: Record<string, stri
     const bad = configs.filter((c) => !known.includes(c));
     if (!configs.length || bad.length) throw new BenchArgsError(`--configs: ${bad.length ? `unknown config '${bad[0]}'` : "empty"}; this mode's: ${known.join(", ")}`);
   }
+  const sections = v.sections.split(",").map((x) => x.trim()).filter(Boolean);
+  const badSection = sections.find((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (!sections.length || badSection) throw new BenchArgsError(`--sections: ${badSection ? `unknown section '${badSection}'` : "empty"}; valid: ${SECTIONS.join(", ")}`);
   const out = v.out ?? (env.OUT ? `${env.OUT}/gpu-bench.json` : "bench/results/gpu-bench.json");
-  return { providers: providers as ProviderName[], quick: v.quick, out, threads, budgetSeconds: budget, torch, python: v.python, probeOnly: v["probe-only"], configs };
+  return { providers: providers as ProviderName[], quick: v.quick, out, threads, budgetSeconds: budget, torch, python: v.python, probeOnly: v["probe-only"], configs, sections: sections as Section[] };
 }
 
 function llama(vocab: number, D: number, I: number, L: number, H: number, K: number): LlamaConfig {

@@ -164,8 +164,8 @@ describe("trainer", () => {
     const batch = withLossInputs(makeTokenBatch(data), predicted);
     const a = await Trainer.create(tiny, w, nll, opts);
     for (let i = 0; i < 3; i++) await a.train([batch]);
-    const b = await Trainer.create(tiny, a.weights, nll, { ...opts, state: a.state() });
-    const c = await Trainer.create(tiny, a.weights, nll, { ...opts, state: a.state(), optimizer: "onnx" });
+    const b = await Trainer.create(tiny, a.weights, nll, { ...opts, state: await a.state() });
+    const c = await Trainer.create(tiny, a.weights, nll, { ...opts, state: await a.state(), optimizer: "onnx" });
     const [ra, rb, rc] = [await a.train([batch]), await b.train([batch]), await c.train([batch])];
     expect(rb).toMatchObject({ step: 4, lr: ra.lr, loss: ra.loss });
     for (const [k, t] of a.weights) expect(b.weights.get(k)!.data).toEqual(t.data);
@@ -174,6 +174,38 @@ describe("trainer", () => {
     for (const [k, t] of a.weights) t.data.forEach((x, i) => (err = Math.max(err, Math.abs(x - c.weights.get(k)!.data[i]))));
     expect(err).toBeLessThan(1e-6);
     for (const t of [a, b, c]) await t.release();
+  });
+
+  it("trainer - with state on the device (the webgpu path, here on cpu): same steps as on the host, moments copied back", async () => {
+    const w = initModel(tiny, 3, { initializerRange: 0.1 });
+    const opts = { schedule: { kind: "cosine" as const, lr: 3e-3, warmupSteps: 1, totalSteps: 10 }, maxGradNorm: 0.05 };
+    // Two micro-batches: the device path sums their gradients on the device.
+    const halves = [withLossInputs(makeTokenBatch(data.slice(0, 2)), predicted), withLossInputs(makeTokenBatch(data.slice(2)), predicted)];
+    const host = await Trainer.create(tiny, w, nll, { ...opts, optimizer: "onnx" });
+    const dev = await Trainer.create(tiny, w, nll, { ...opts, keepOnDevice: true });
+    expect(dev.keepsStateOnDevice).toBe(true);
+    expect(host.keepsStateOnDevice).toBe(false);
+    for (let i = 0; i < 3; i++) {
+      const [rh, rd] = [await host.train(halves), await dev.train(halves)];
+      expect(rd.step).toBe(rh.step);
+      expect(rd.loss).toBeCloseTo(rh.loss, 5);
+      expect(rd.gradNorm).toBeCloseTo(rh.gradNorm, 5);
+      expect(rd.clipScale).toBeLessThan(1); // maxGradNorm 0.05 clips: the scale reaches the device's AdamW
+      expect(rd.clipScale).toBeCloseTo(rh.clipScale, 5);
+    }
+    let err = 0;
+    for (const [k, t] of host.weights) t.data.forEach((x, i) => (err = Math.max(err, Math.abs(x - dev.weights.get(k)!.data[i]))));
+    expect(err).toBeLessThan(1e-6);
+    const [sh, sd] = [await host.state(), await dev.state()];
+    expect(sd.step).toBe(3);
+    let merr = 0;
+    for (const [k, t] of sh.v) t.data.forEach((x, i) => (merr = Math.max(merr, Math.abs(x - sd.v.get(k)!.data[i]))));
+    for (const [k, t] of sh.m) t.data.forEach((x, i) => (merr = Math.max(merr, Math.abs(x - sd.m.get(k)!.data[i]))));
+    expect(merr).toBeLessThan(1e-6);
+    expect([...sd.m.values()].some((t) => t.data.some((x) => x !== 0))).toBe(true);
+    await host.release();
+    await dev.release();
+    await expect(Trainer.create(tiny, w, nll, { ...opts, keepOnDevice: true, optimizer: "js" })).rejects.toThrow(/keepOnDevice runs AdamW on the device: it needs optimizer 'onnx'/);
   });
 
   it("trainer - options are checked by name", async () => {

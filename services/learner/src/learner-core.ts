@@ -108,7 +108,8 @@ export class LearnerCore {
     return this.trainer.weights;
   }
 
-  optimizerState(): AdamWState {
+  /** A copy of the AdamW state (copied back from the device when the trainer keeps it there). */
+  optimizerState(): Promise<AdamWState> {
     return this.trainer.state();
   }
 
@@ -138,7 +139,7 @@ export class LearnerCore {
     if (key !== this.trainerSpec) {
       // The loss is built into the graph: a new spec needs a new training session. Weights and AdamW
       // moments carry over untouched.
-      const next = await LearnerCore.makeTrainer(this.config, this.trainer.weights, spec, this.opts, this.trainer.state());
+      const next = await LearnerCore.makeTrainer(this.config, this.trainer.weights, spec, this.opts, await this.trainer.state());
       await this.trainer.release();
       this.trainer = next;
       this.trainerSpec = key;

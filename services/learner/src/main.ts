@@ -102,7 +102,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     const dir = writeCheckpoint(
       runDir,
       { ...base, config: model.config, weights: core.weights },
-      core.optimizerState(),
+      await core.optimizerState(),
       {
         step: core.step,
         policyVersion: core.step,

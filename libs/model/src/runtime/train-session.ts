@@ -7,10 +7,11 @@ import { validateWeights } from "../hf/params.js";
 import { splitBatch, type TokenBatch } from "../llama/batch.js";
 import { gradName, INPUT, forwardGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
 import type { Tensor, Weights } from "../tensor.js";
+import { type AnyTensor, type DeviceTensor, isDeviceTensor } from "./device-tensor.js";
 import { OrtSession, type SessionOptions } from "./session.js";
 
-function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, Tensor>): Record<string, Tensor> {
-  const feeds: Record<string, Tensor> = {
+function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, AnyTensor>): Record<string, AnyTensor> {
+  const feeds: Record<string, AnyTensor> = {
     [INPUT.ids]: batch.inputIds,
     [INPUT.positions]: batch.positionIds,
     [INPUT.mask]: batch.attentionMask,
@@ -83,13 +84,40 @@ export class GradientSession<D extends FloatDType = "float32"> {
     this.fetch = ["loss", ...spec.metrics.map(metricName), ...spec.params.map(gradName)];
   }
 
-  static async create<D extends FloatDType = "float32">(config: LlamaConfig, loss: LossBuilder<D>, options: SessionOptions & { dtype?: D } = {}): Promise<GradientSession<D>> {
-    const { graph, ...spec } = trainingGraph(config, loss, options.dtype ?? ("float32" as D));
-    return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), options));
+  /** `gradsOnDevice`: the gradients stay on the device (runOnDevice) instead of coming back to the host (run). */
+  static async create<D extends FloatDType = "float32">(
+    config: LlamaConfig, loss: LossBuilder<D>, options: Omit<SessionOptions, "keepOnDevice"> & { dtype?: D; gradsOnDevice?: boolean } = {},
+  ): Promise<GradientSession<D>> {
+    const { dtype, gradsOnDevice, ...session } = options;
+    const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D));
+    const keepOnDevice = gradsOnDevice ? spec.params.map(gradName) : [];
+    return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), { ...session, keepOnDevice }));
   }
 
   async run(weights: ReadonlyMap<string, Tensor<D>>, batch: TokenBatch): Promise<ForwardBackward<D>> {
     if (weights.size && [...weights.values()][0].dtype === "float32") validateWeights(weights, this.config);
+    const out = await this.session.run(this.feeds(weights, batch), this.fetch);
+    const loss = Number(out.loss.data[0]);
+    const metrics: Record<string, Tensor<D>> = {};
+    for (const m of this.spec.metrics) metrics[m] = out[metricName(m)] as Tensor<D>;
+    const grads = new Map<string, Tensor<D>>();
+    for (const p of this.spec.params) grads.set(p, out[gradName(p)] as Tensor<D>);
+    return { loss, metrics, grads };
+  }
+
+  /** Forward + backward with parameters that may be on the device; the gradients stay there (gradsOnDevice). */
+  async runOnDevice(weights: ReadonlyMap<string, AnyTensor<D>>, batch: TokenBatch): Promise<{ loss: number; metrics: Record<string, Tensor<D>>; grads: Map<string, DeviceTensor<D>> }> {
+    const host = [...weights.values()].filter((t) => !isDeviceTensor(t)) as Tensor<D>[];
+    if (host.length === weights.size && host.length && host[0].dtype === "float32") validateWeights(weights as unknown as Weights, this.config);
+    const { host: out, device } = await this.session.runKeep(this.feeds(weights, batch), this.fetch);
+    const metrics: Record<string, Tensor<D>> = {};
+    for (const m of this.spec.metrics) metrics[m] = out[metricName(m)] as Tensor<D>;
+    const grads = new Map<string, DeviceTensor<D>>();
+    for (const p of this.spec.params) grads.set(p, device[gradName(p)] as DeviceTensor<D>);
+    return { loss: Number(out.loss.data[0]), metrics, grads };
+  }
+
+  private feeds(weights: ReadonlyMap<string, AnyTensor<D>>, batch: TokenBatch): Record<string, AnyTensor> {
     const feeds = batchFeeds(batch, weights);
     const extras = batch.extras ?? {};
     for (const x of this.spec.extraInputs) {
@@ -100,13 +128,7 @@ export class GradientSession<D extends FloatDType = "float32"> {
     }
     const unknown = Object.keys(extras).filter((k) => !this.spec.extraInputs.some((x) => x.name === k));
     if (unknown.length) throw new Error(`batch.extras has inputs the loss does not declare: ${unknown.join(", ")}`);
-    const out = await this.session.run(feeds, this.fetch);
-    const loss = Number(out.loss.data[0]);
-    const metrics: Record<string, Tensor<D>> = {};
-    for (const m of this.spec.metrics) metrics[m] = out[metricName(m)] as Tensor<D>;
-    const grads = new Map<string, Tensor<D>>();
-    for (const p of this.spec.params) grads.set(p, out[gradName(p)] as Tensor<D>);
-    return { loss, metrics, grads };
+    return feeds;
   }
 
   async release(): Promise<void> {

@@ -9,20 +9,24 @@ import { type AdamWConfig, type AdamWState, decays, OptimizerError } from "./ada
 
 const scalar = (x: number): Tensor<"float32"> => ({ dtype: "float32", shape: [], data: Float32Array.of(x) });
 
-function buildGraph(weights: Weights, c: AdamWConfig): Graph {
+/** With `hostCopy`, also host_p.<name>: the new parameters once more, for a caller that keeps new_p on the
+ *  device and still needs them on the host (the learner publishes weights after every step). */
+export function adamwGraph(weights: ReadonlyMap<string, { shape: readonly number[] }>, c: AdamWConfig, o: { hostCopy?: boolean } = {}): Graph {
   const g = new Graph("adamw");
   const keep = g.input("keep", "float32", []); // 1 - lr * wd
   const stepSize = g.input("step_size", "float32", []); // lr / (1 - b1^t)
   const bc2Sqrt = g.input("bc2_sqrt", "float32", []); // sqrt(1 - b2^t)
   const gscale = g.input("grad_scale", "float32", []);
   for (const [name, t] of weights) {
-    const [p, gr, m, v] = ["p", "g", "m", "v"].map((k) => g.input(`${k}.${name}`, "float32", t.shape));
+    const [p, gr, m, v] = ["p", "g", "m", "v"].map((k) => g.input(`${k}.${name}`, "float32", [...t.shape]));
     const gi = mul(gr, gscale);
     const m2 = add(mul(m, c.beta1), mul(gi, 1 - c.beta1)); // [shape]
     const v2 = add(mul(v, c.beta2), mul(mul(gi, gi), 1 - c.beta2));
     const denom = add(div(sqrt(v2), bc2Sqrt), c.eps);
     const decayed: Value<"float32"> = decays(c, t) ? mul(p, keep) : p;
-    g.output(`new_p.${name}`, sub(decayed, div(mul(m2, stepSize), denom)));
+    const p2 = sub(decayed, div(mul(m2, stepSize), denom));
+    g.output(`new_p.${name}`, p2);
+    if (o.hostCopy) g.output(`host_p.${name}`, p2);
     g.output(`new_m.${name}`, m2);
     g.output(`new_v.${name}`, v2);
   }
@@ -36,7 +40,7 @@ export class OnnxAdamW {
   ) {}
 
   static async create(weights: Weights, c: AdamWConfig, options: SessionOptions = {}): Promise<OnnxAdamW> {
-    return new OnnxAdamW(c, await OrtSession.create(encodeModel(buildGraph(weights, c)), options));
+    return new OnnxAdamW(c, await OrtSession.create(encodeModel(adamwGraph(weights, c)), options));
   }
 
   /** Same contract as adamwStep: updates `weights` and `state` (by replacing their arrays). */

@@ -55,7 +55,7 @@ export function checkState(state: AdamWState, weights: Weights): void {
   }
 }
 
-export function decays(c: AdamWConfig, t: Tensor): boolean {
+export function decays(c: AdamWConfig, t: { shape: readonly number[] }): boolean {
   return c.decayOn === "all" || t.shape.length >= 2;
 }
 

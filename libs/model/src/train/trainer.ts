@@ -10,6 +10,7 @@ import { GradientSession } from "../runtime/train-session.js";
 import type { Weights } from "../tensor.js";
 import { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, adamwStep, checkAdamW, checkState, zeroState } from "./adamw.js";
 import { OnnxAdamW } from "./adamw-graph.js";
+import { type DeviceMap, DeviceTrainState } from "./device-state.js";
 import { clipScale, globalNorm } from "./clip.js";
 import { checkSchedule, learningRate, type ScheduleConfig } from "./schedule.js";
 
@@ -28,9 +29,12 @@ export interface TrainerOptions {
   threads?: number;
   /** Optimizer state to resume from (from `state()` of an earlier trainer). */
   state?: AdamWState;
+  /** Keep parameters, AdamW moments and gradients on the provider's device between steps, with AdamW run there
+   *  as the ONNX graph (device-state.ts). Default: true under webgpu, false under cpu. */
+  keepOnDevice?: boolean;
 }
 
-const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state"] as const satisfies readonly (keyof TrainerOptions)[];
+const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice"] as const satisfies readonly (keyof TrainerOptions)[];
 
 export class TrainerError extends Error {
   override name = "TrainerError";
@@ -63,6 +67,7 @@ export class Trainer {
     private readonly adamw: AdamWConfig,
     private readonly options: TrainerOptions,
     private readonly onnxAdamW: OnnxAdamW | null,
+    private readonly device: DeviceTrainState | null,
   ) {}
 
   /** Copies `weights`; the trainer owns its copy. */
@@ -75,15 +80,23 @@ export class Trainer {
     checkAdamW(adamw);
     const maxNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
     if (maxNorm !== null && !(maxNorm > 0)) throw new TrainerError(`maxGradNorm must be > 0 or null, got ${maxNorm}`);
-    const optimizer = options.optimizer ?? "js";
+    const onDevice = options.keepOnDevice ?? options.provider === "webgpu";
+    const optimizer = options.optimizer ?? (onDevice ? "onnx" : "js");
     if (optimizer !== "js" && optimizer !== "onnx") throw new TrainerError(`optimizer must be 'js' or 'onnx', got '${optimizer as string}'`);
+    if (onDevice && optimizer !== "onnx") throw new TrainerError("keepOnDevice runs AdamW on the device: it needs optimizer 'onnx', not 'js'");
     const own: Weights = new Map([...weights].map(([k, t]) => [k, { dtype: "float32", shape: [...t.shape], data: Float32Array.from(t.data) }]));
     const state = options.state ? copyState(options.state) : zeroState(own);
     checkState(state, own);
     const session = { provider: options.provider, threads: options.threads };
-    const grad = await GradientSession.create(config, loss, session);
-    const onnx = optimizer === "onnx" ? await OnnxAdamW.create(own, adamw, session) : null;
-    return new Trainer(config, own, grad, state, adamw, { ...options, maxGradNorm: maxNorm }, onnx);
+    const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice });
+    const device = onDevice ? await DeviceTrainState.create(own, state, adamw, session) : null;
+    const onnx = optimizer === "onnx" && !onDevice ? await OnnxAdamW.create(own, adamw, session) : null;
+    return new Trainer(config, own, grad, state, adamw, { ...options, maxGradNorm: maxNorm }, onnx, device);
+  }
+
+  /** Whether parameters, moments and gradients stay on the provider's device between steps. */
+  get keepsStateOnDevice(): boolean {
+    return this.device !== null;
   }
 
   /** Updates done so far. */
@@ -94,6 +107,7 @@ export class Trainer {
   /** One optimisation step over `microBatches` (their gradients are summed). */
   async train(microBatches: readonly TokenBatch[]): Promise<StepResult> {
     if (microBatches.length === 0) throw new TrainerError("train: no micro-batches");
+    if (this.device) return this.trainOnDevice(this.device, microBatches);
     const t0 = performance.now();
     const acc = new Map<string, Float32Array>();
     let loss = 0;
@@ -125,14 +139,49 @@ export class Trainer {
     return { step: this.opt.step, lr, loss, metrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
   }
 
-  /** Optimizer state as plain data (a copy), for checkpoints; pass it back as `options.state` to resume. */
-  state(): AdamWState {
+  /** The same step with state on the device: gradients summed, normed and applied there (device-state.ts). */
+  private async trainOnDevice(device: DeviceTrainState, microBatches: readonly TokenBatch[]): Promise<StepResult> {
+    const t0 = performance.now();
+    let acc: DeviceMap | null = null;
+    let loss = 0;
+    let tokens = 0;
+    const metrics: Record<string, number> = {};
+    try {
+      for (const mb of microBatches) {
+        const r = await this.grad.runOnDevice(device.params(), mb);
+        loss += r.loss;
+        for (const v of mb.attentionMask.data) tokens += Number(v);
+        for (const [k, m] of Object.entries(r.metrics)) {
+          if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
+          metrics[k] = (metrics[k] ?? 0) + Number(m.data[0]);
+        }
+        acc = acc ? await device.accumulate(acc, r.grads as DeviceMap) : (r.grads as DeviceMap);
+      }
+      if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
+      const t1 = performance.now();
+      const gradNorm = Math.sqrt(await device.sumOfSquares(acc!));
+      if (!Number.isFinite(gradNorm)) throw new TrainerError(`train: gradient norm is ${gradNorm}; parameters left unchanged`);
+      const scale = clipScale(gradNorm, this.options.maxGradNorm ?? null);
+      const lr = learningRate(this.options.schedule, this.opt.step);
+      await device.step(acc!, this.opt, lr, scale, this.weights);
+      const t2 = performance.now();
+      return { step: this.opt.step, lr, loss, metrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
+    } finally {
+      if (acc) for (const g of acc.values()) g.dispose();
+    }
+  }
+
+  /** Optimizer state as plain data (a copy), for checkpoints; pass it back as `options.state` to resume.
+   *  With state on the device, the moments are copied back from it here. */
+  async state(): Promise<AdamWState> {
+    if (this.device) return { step: this.opt.step, ...(await this.device.moments()) };
     return copyState(this.opt);
   }
 
   async release(): Promise<void> {
     await this.grad.release();
     await this.onnxAdamW?.release();
+    await this.device?.release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
