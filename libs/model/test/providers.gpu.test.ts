@@ -8,6 +8,8 @@ import { weightsFromCheckpoint } from "../src/hf/params.js";
 import { decodeEntry, parseSafetensors } from "../src/hf/safetensors.js";
 import { makeTokenBatch } from "../src/llama/batch.js";
 import type { Provider } from "../src/runtime/providers.js";
+import { generate } from "../src/generate/generate.js";
+import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import { ForwardSession, GradientSession } from "../src/runtime/train-session.js";
 import type { Tensor } from "../src/tensor.js";
 import { Trainer } from "../src/train/trainer.js";
@@ -48,10 +50,25 @@ describe.skipIf(!provider || !HAVE_LLAMA_FIXTURE)(`gpu - fixture on ${provider}`
       expect(Math.max(...Array.from(g.data, (x, i) => Math.abs(x - w[i]))), name).toBeLessThanOrEqual(tol);
     }
 
-    const t = await Trainer.create(config, weights, loss, { schedule: { kind: "constant", lr: 1e-3, warmupSteps: 0 }, provider });
-    const step = await t.train([{ ...batch, extras: { loss_coef: { dtype: "float32", shape: [B, T], data: padded } } }]);
-    await t.release();
+    // The trainer with its state on the device (the webgpu default) against the host path on cpu.
+    const opts = { schedule: { kind: "constant" as const, lr: 1e-3, warmupSteps: 0 } };
+    const mb = [{ ...batch, extras: { loss_coef: { dtype: "float32" as const, shape: [B, T], data: padded } } }];
+    const t = await Trainer.create(config, weights, loss, { ...opts, provider, keepOnDevice: true });
+    const host = await Trainer.create(config, weights, loss, opts);
+    const [step, hostStep] = [await t.train(mb), await host.train(mb)];
     expect(step.loss).toBeCloseTo((ref.get("loss")!.data as Float32Array)[0], 4);
+    expect(step.gradNorm).toBeCloseTo(hostStep.gradNorm, 3);
+    await t.release();
+    await host.release();
+
+    // Greedy decoding with weights and KV cache on the device: the same tokens as the CPU provider's host cache.
+    const prompts = [[1, 5, 9, 13], [1, 7]];
+    const onDevice = await OnnxDecoder.create(config, weights, { provider, keepOnDevice: true });
+    const onHost = await OnnxDecoder.create(config, weights);
+    const [a, b] = [await generate(onDevice, prompts, { maxNewTokens: 8, stopTokenIds: [] }), await generate(onHost, prompts, { maxNewTokens: 8, stopTokenIds: [] })];
+    expect(a.tokens).toEqual(b.tokens);
+    await onDevice.release();
+    await onHost.release();
   });
 });
 if (!provider || !HAVE_LLAMA_FIXTURE) it.skip(NOTE, () => {});

@@ -104,6 +104,11 @@ export class LearnerCore {
     return this.trainer.step;
   }
 
+  /** Parameters, AdamW moments and gradients kept on the device between steps (the default under webgpu). */
+  get stateOnDevice(): boolean {
+    return this.trainer.keepsStateOnDevice;
+  }
+
   get weights(): Weights {
     return this.trainer.weights;
   }

@@ -29,7 +29,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   if (!runDir) throw new Error("learner: run.dir is not set (the controller sets it; pass run.dir=<path> when starting by hand)");
   const metrics = new MetricsFile(join(runDir, "metrics.jsonl"));
   const startedAt = new Date();
-  const device = (process.env.LSPO_DEVICE as RunConfig["model"]["device"]) || config.model.device;
+  // model.device, with LSPO_DEVICE already applied and validated by `lspo serve` (commands/serve.ts).
+  const device = config.model.device;
   const threads = Number(process.env.LSPO_THREADS ?? config.model.threads);
 
   const { checkpoint, skipped } = latestValidCheckpoint(runDir);
@@ -42,6 +43,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0 },
     checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights } : undefined,
   );
+  ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
   let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
   let trainedGroups = checkpoint?.state.trainedGroups ?? 0;
   const trainedUids = new Set<string>();

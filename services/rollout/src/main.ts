@@ -14,7 +14,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("rollout", config);
   const startedAt = new Date();
   const policy = await Policy.load({ modelDir: config.model.dir, device: config.model.device, threads: Number(process.env.LSPO_THREADS ?? config.model.threads) });
-  ctx.log.info({ device: config.model.device, model: config.model.dir }, "policy loaded");
+  ctx.log.info({ device: config.model.device, stateOnDevice: policy.stateOnDevice, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
   await weights.sync(policy);
   // generateSeconds: time inside generation (the one in progress included, from generatingSince) and

@@ -30,6 +30,11 @@ export class Policy {
     return new Policy(model.config, tokenizer, decoder, 0);
   }
 
+  /** Weights and the KV cache kept on the device between decode steps (the default under webgpu). */
+  get stateOnDevice(): boolean {
+    return this.decoder.keepsStateOnDevice;
+  }
+
   get version(): number {
     return this.currentVersion;
   }

@@ -21,7 +21,13 @@ export const PROVIDERS = {
       "onnxruntime-node's CUDA EP binaries (libonnxruntime_providers_cuda.so, not shipped on npm: install with " +
       "`npm i onnxruntime-node --onnxruntime-node-install=cuda12`), CUDA 12 + cuDNN 9 libraries and an NVIDIA GPU",
   },
-  webgpu: { needs: "a WebGPU-capable GPU adapter with working Vulkan/Metal/D3D12 drivers" },
+  webgpu: {
+    needs:
+      "a WebGPU-capable GPU adapter: on Linux/NVIDIA the driver, the Vulkan loader and glvnd libraries (libvulkan.so.1, " +
+      "libEGL.so.1, libGLX.so.0, libGLdispatch.so.0, libOpenGL.so.0: Debian packages libvulkan1 libegl1 libglvnd0 " +
+      "libopengl0 libgl1 libglx0 libgles2, as deploy/Dockerfile.webgpu installs) and VK_DRIVER_FILES naming the " +
+      "driver's ICD file (e.g. /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); elsewhere Metal or D3D12",
+  },
 } satisfies Record<Provider, ProviderInfo>;
 
 export function checkProvider(name: string): Provider {
