@@ -1,6 +1,7 @@
 // State kept on the execution provider's device between runs (DeviceTensor): the decoder's KV cache and
 // weights, and the transfers in and out. Under the CPU provider "the device" is onnxruntime's own host memory,
 // so this file runs the same code path WebGPU takes (providers.gpu.test.ts and bench/gpu run it on a GPU).
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { type LlamaConfig } from "../src/config.js";
 import type { KvStore } from "../src/generate/decoder.js";
@@ -110,7 +111,7 @@ describe("device state - sessions, tensors and transfers", () => {
     device.y.dispose();
     expect(device.y.isDisposed).toBe(true);
     await expect(s.run({ x: device.y, w }, ["y2"])).rejects.toThrow(/was disposed/);
-    const foreign = new DeviceTensor("float32", [2, 2], "webgpu", device.y["value" as never]);
+    const foreign = new DeviceTensor("float32", [2, 2], "webgpu", new ort.Tensor("float32", Float32Array.of(1, 2, 3, 4), [2, 2]));
     await expect(s.run({ x: foreign, w }, ["y2"])).rejects.toThrow(/DeviceTensor of the webgpu provider fed to a cpu session/);
     await s.release();
   });
