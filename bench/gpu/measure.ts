@@ -4,7 +4,6 @@ import {
   ForwardSession, Graph, GradientSession, type LlamaConfig, type LossBuilder, OnnxDecoder, OrtSession, type Tensor,
   type TokenBatch, Trainer, type Weights, argmax, encodeModel, generate, makeTokenBatch, ops,
 } from "@lspo/model";
-import { timedGreedyDecode } from "../lib/greedy-decode.js";
 import { summarize, type Summary } from "../lib/stats.js";
 import type { ProviderName } from "./plan.js";
 
@@ -222,13 +221,6 @@ export async function generateRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number
   const all = await time(1 + steps);
   const decodeSeconds = Math.max(1e-9, all - first);
   return { tokensPerSecond: (B * steps) / decodeSeconds, stepSeconds: decodeSeconds / steps, prefillSeconds: first, stateOnDevice: dec.keepsStateOnDevice };
-}
-
-/** Decode tokens/s at one batch size: prefill, then `steps` greedy one-token steps with the JS-held KV cache. */
-export async function decodeRate(dec: OnnxDecoder, cfg: LlamaConfig, B: number, prompt: number, steps: number) {
-  const [prefillSeconds, ...stepSeconds] = await timedGreedyDecode(dec, cfg, B, tokens(B * prompt, cfg.vocabSize, 7), steps);
-  const step: Summary = summarize(stepSeconds);
-  return { tokensPerSecond: B / step.median, stepSeconds: step, prefillSeconds, prefillTokensPerSecond: (B * prompt) / prefillSeconds };
 }
 
 /** Learner tokens/s (the Trainer copies `w`, so every provider starts from the same weights): one Trainer step (forward + backward + clipping + AdamW), warm-up first, median of `steps`. */

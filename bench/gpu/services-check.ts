@@ -69,6 +69,7 @@ async function learn(provider: ProviderName, policy: Policy, groups: VerifiedGro
   for (const g of groups) records.push(await core.update(g));
   const seconds = (performance.now() - t0) / 1000;
   const weights = new Map([...core.weights].map(([k, t]) => [k, Float32Array.from(t.data)]));
+  await core.release();
   return { records: records.map((r) => ({ loss: r.loss, gradNorm: r.gradNorm, tokens: r.tokens })), weights, before: model.weights, seconds };
 }
 

@@ -69,6 +69,26 @@ describe("device state - decoder with its KV cache and weights kept on the provi
     await fresh.release();
   });
 
+  it("a device-cache decoder that returns the wrong cache gets an error naming it", async () => {
+    const device = await OnnxDecoder.create(tiny, weights, { keepOnDevice: true });
+    const host = await OnnxDecoder.create(tiny, weights);
+    // A whole cache one step short: shapes are checked before the store takes it.
+    const short = {
+      config: tiny,
+      openCache: (B: number) => device.openCache(B),
+      step: async (input: Parameters<OnnxDecoder["step"]>[0]) => {
+        const out = await device.step(input);
+        return { ...out, cacheKeys: out.cacheKeys!.map((k) => new DeviceTensor("float32", [k.shape[0] - 1, ...k.shape.slice(1)], "cpu", k.ortValue())) };
+      },
+    };
+    await expect(generate(short, prompts, { maxNewTokens: 2 })).rejects.toThrow(/decoder returned cacheKeys\[0\] of shape \[4,8,2,4\], expected \[5,8,2,4\]/);
+    // Host slices handed to a device cache.
+    const mixed = { config: tiny, openCache: (B: number) => device.openCache(B), step: host.step.bind(host) };
+    await expect(generate(mixed, prompts, { maxNewTokens: 2 })).rejects.toThrow(/DeviceKvCache: the step returned no device cache/);
+    await device.release();
+    await host.release();
+  });
+
   it("a host-cache decoder opens no device cache (generation keeps its cache in JS)", async () => {
     const dec = await OnnxDecoder.create(tiny, weights);
     expect(dec.openCache(2)).toBeNull();

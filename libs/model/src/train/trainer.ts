@@ -63,6 +63,7 @@ export class Trainer {
     /** The live parameters (updated in place by every step). */
     readonly weights: Weights,
     private readonly grad: GradientSession,
+    /** With state on the device only `step` is kept here: the moments live in `device` (state() copies them back). */
     private readonly opt: AdamWState,
     private readonly adamw: AdamWConfig,
     private readonly options: TrainerOptions,
@@ -91,7 +92,9 @@ export class Trainer {
     const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice });
     const device = onDevice ? await DeviceTrainState.create(own, state, adamw, session) : null;
     const onnx = optimizer === "onnx" && !onDevice ? await OnnxAdamW.create(own, adamw, session) : null;
-    return new Trainer(config, own, grad, state, adamw, { ...options, maxGradNorm: maxNorm }, onnx, device);
+    // Once uploaded, the host moments would only go stale (and hold twice the parameters' memory).
+    const opt = device ? { step: state.step, m: new Map(), v: new Map() } : state;
+    return new Trainer(config, own, grad, opt, adamw, { ...options, maxGradNorm: maxNorm }, onnx, device);
   }
 
   /** Whether parameters, moments and gradients stay on the provider's device between steps. */
@@ -110,23 +113,17 @@ export class Trainer {
     if (this.device) return this.trainOnDevice(this.device, microBatches);
     const t0 = performance.now();
     const acc = new Map<string, Float32Array>();
-    let loss = 0;
-    let tokens = 0;
-    const metrics: Record<string, number> = {};
+    const sums = newSums();
     for (const mb of microBatches) {
       const r = await this.grad.run(this.weights, mb);
-      loss += r.loss;
-      for (const v of mb.attentionMask.data) tokens += Number(v);
-      for (const [k, m] of Object.entries(r.metrics)) {
-        if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
-        metrics[k] = (metrics[k] ?? 0) + Number(m.data[0]);
-      }
+      addMicroBatch(sums, r, mb);
       for (const [name, g] of r.grads) {
         const a = acc.get(name);
         if (!a) acc.set(name, g.data as Float32Array);
         else for (let i = 0; i < a.length; i++) a[i] += g.data[i];
       }
     }
+    const { loss, tokens, metrics } = sums;
     if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
     const t1 = performance.now();
     const gradNorm = globalNorm(acc.values());
@@ -143,20 +140,14 @@ export class Trainer {
   private async trainOnDevice(device: DeviceTrainState, microBatches: readonly TokenBatch[]): Promise<StepResult> {
     const t0 = performance.now();
     let acc: DeviceMap | null = null;
-    let loss = 0;
-    let tokens = 0;
-    const metrics: Record<string, number> = {};
+    const sums = newSums();
     try {
       for (const mb of microBatches) {
         const r = await this.grad.runOnDevice(device.params(), mb);
-        loss += r.loss;
-        for (const v of mb.attentionMask.data) tokens += Number(v);
-        for (const [k, m] of Object.entries(r.metrics)) {
-          if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
-          metrics[k] = (metrics[k] ?? 0) + Number(m.data[0]);
-        }
+        addMicroBatch(sums, r, mb);
         acc = acc ? await device.accumulate(acc, r.grads as DeviceMap) : (r.grads as DeviceMap);
       }
+      const { loss, tokens, metrics } = sums;
       if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
       const t1 = performance.now();
       const gradNorm = Math.sqrt(await device.sumOfSquares(acc!));
@@ -186,6 +177,24 @@ export class Trainer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
+  }
+}
+
+/** What a step sums over its micro-batches besides gradients: loss, real tokens and scalar metrics. */
+interface StepSums {
+  loss: number;
+  tokens: number;
+  metrics: Record<string, number>;
+}
+
+const newSums = (): StepSums => ({ loss: 0, tokens: 0, metrics: {} });
+
+function addMicroBatch(sums: StepSums, r: { loss: number; metrics: Record<string, { shape: number[]; data: ArrayLike<number | bigint> }> }, mb: TokenBatch): void {
+  sums.loss += r.loss;
+  for (const v of mb.attentionMask.data) sums.tokens += Number(v);
+  for (const [k, m] of Object.entries(r.metrics)) {
+    if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
+    sums.metrics[k] = (sums.metrics[k] ?? 0) + Number(m.data[0]);
   }
 }
 
