@@ -1,4 +1,4 @@
-// The ONNX engine against transformers' own numbers for the tiny LlamaForCausalLM in ../shared (see its
+// The ONNX engine against transformers' own numbers for the tiny LlamaForCausalLM in test/fixtures/hf (see its
 // README for the tolerances): logits, the gradient of every parameter, and a left-padded greedy generation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LlamaConfig } from "../src/config.js";
@@ -11,7 +11,7 @@ import { makeTokenBatch, type TokenBatch } from "../src/llama/batch.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import { ForwardSession, GradientSession } from "../src/runtime/train-session.js";
 import type { Tensor, Weights } from "../src/tensor.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureBytes, fixtureText } from "./support/fixture.js";
+import { fixtureBytes, fixtureText } from "./support/fixture.js";
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
@@ -19,7 +19,7 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe.skipIf(!HAVE_LLAMA_FIXTURE)("fixture - tiny Llama against transformers", () => {
+describe("fixture - tiny Llama against transformers", () => {
   let config: LlamaConfig;
   let weights: Weights;
   let ref: Map<string, Tensor>;
@@ -102,4 +102,3 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("fixture - tiny Llama against transformers"
 
   afterAll(() => {});
 });
-if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});

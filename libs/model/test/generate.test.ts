@@ -8,7 +8,7 @@ import { parseConfigJson } from "../src/hf/config-json.js";
 import { weightsFromCheckpoint } from "../src/hf/params.js";
 import { parseSafetensors } from "../src/hf/safetensors.js";
 import { initModel } from "../src/init.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureBytes, fixtureText } from "./support/fixture.js";
+import { fixtureBytes, fixtureText } from "./support/fixture.js";
 import { ReferenceLlama } from "./support/reference-llama.js";
 
 const tiny: LlamaConfig = {
@@ -24,7 +24,7 @@ const logSoftmax = (x: Float64Array, T: number, i: number) => {
   return x[i] / T - m - Math.log(x.reduce((s, v) => s + Math.exp(v / T - m), 0));
 };
 
-describe.skipIf(!HAVE_LLAMA_FIXTURE)("generate - transformers' greedy reference", () => {
+describe("generate - transformers' greedy reference", () => {
   it("reproduces the left-padded batched greedy output exactly", async () => {
     const config = parseConfigJson(fixtureText("config.json"));
     const weights = weightsFromCheckpoint(parseSafetensors(fixtureBytes("model.safetensors")).tensors, config);
@@ -37,7 +37,6 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("generate - transformers' greedy reference"
     expect(res.truncated).toEqual([true, true]);
   });
 });
-if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});
 
 describe("generate - the loop", () => {
   const sampling = { temperature: 0.9, topK: 0, topP: 1 };

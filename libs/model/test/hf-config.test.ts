@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type LlamaConfig } from "../src/config.js";
 import { ModelConfigError, configToJson, parseConfigJson, validateLlamaConfig } from "../src/hf/config-json.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureText } from "./support/fixture.js";
+import { fixtureText } from "./support/fixture.js";
 
 const base = {
   model_type: "llama", vocab_size: 100, hidden_size: 32, intermediate_size: 48,
@@ -10,7 +10,7 @@ const base = {
 const parse = (over: Record<string, unknown>) => parseConfigJson({ ...base, ...over });
 
 describe("config.json - the fixture", () => {
-  it.skipIf(!HAVE_LLAMA_FIXTURE)("parses transformers 5's llama config", () => {
+  it("parses transformers 5's llama config", () => {
     expect(parseConfigJson(fixtureText("config.json"))).toEqual({
       modelType: "llama", vocabSize: 384, hiddenSize: 64, intermediateSize: 160, numLayers: 2,
       numHeads: 4, numKvHeads: 2, headDim: 16, rmsNormEps: 1e-6, ropeTheta: 10000,
@@ -19,7 +19,7 @@ describe("config.json - the fixture", () => {
     } satisfies LlamaConfig);
   });
 
-  it.skipIf(!HAVE_LLAMA_FIXTURE)("writes back every architecture key the fixture has, with the same values", () => {
+  it("writes back every architecture key the fixture has, with the same values", () => {
     const fixture = JSON.parse(fixtureText("config.json")) as Record<string, unknown>;
     const written = configToJson(parseConfigJson(fixture));
     const ignored = new Set(["transformers_version"]);
@@ -27,7 +27,6 @@ describe("config.json - the fixture", () => {
       if (!ignored.has(k)) expect(written[k], k).toEqual(v);
     }
   });
-  if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});
 });
 
 describe("config.json - the family", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeEntry, parseSafetensors, serializeSafetensors, SafetensorsError } from "../src/hf/safetensors.js";
 import { type Tensor, tensor } from "../src/tensor.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureBytes } from "./support/fixture.js";
+import { fixtureBytes } from "./support/fixture.js";
 
 /** A safetensors file from a raw header object and data bytes (to build malformed files). */
 function rawFile(header: unknown, data = new Uint8Array(0), headerText?: string): Uint8Array {
@@ -103,8 +103,8 @@ describe("safetensors - malformed files are refused with the problem named", () 
   });
 });
 
-describe.skipIf(!HAVE_LLAMA_FIXTURE)("safetensors - transformers' own files", () => {
-  it.skipIf(!HAVE_LLAMA_FIXTURE)("parses model.safetensors and re-serialises it byte for byte", () => {
+describe("safetensors - transformers' own files", () => {
+  it("parses model.safetensors and re-serialises it byte for byte", () => {
     const bytes = fixtureBytes("model.safetensors");
     const file = parseSafetensors(bytes, "model.safetensors");
     expect(file.metadata).toEqual({ format: "pt" });
@@ -114,7 +114,7 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("safetensors - transformers' own files", ()
     expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
   });
 
-  it.skipIf(!HAVE_LLAMA_FIXTURE)("decodes reference.safetensors' int64 input_ids", () => {
+  it("decodes reference.safetensors' int64 input_ids", () => {
     const file = parseSafetensors(fixtureBytes("reference.safetensors"));
     const ids = decodeEntry(file.tensors.get("input_ids")!);
     expect(ids.dtype).toBe("int64");
@@ -123,4 +123,3 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("safetensors - transformers' own files", ()
   });
 });
 
-if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});

@@ -5,7 +5,7 @@ import { WeightsError, expectedParameters, parameterCount, validateWeights, weig
 import { parseSafetensors, serializeSafetensors } from "../src/hf/safetensors.js";
 import { SHARD_INDEX_FILE, parseShardIndex, readShardedSafetensors, writeShardedSafetensors } from "../src/hf/sharded.js";
 import { type Tensor, type Weights, numel, tensor } from "../src/tensor.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureBytes, fixtureText } from "./support/fixture.js";
+import { fixtureBytes, fixtureText } from "./support/fixture.js";
 
 const tiny = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
   modelType: "llama", vocabSize: 11, hiddenSize: 8, intermediateSize: 12, numLayers: 2, numHeads: 2, numKvHeads: 1,
@@ -97,13 +97,12 @@ describe("checkpoint -> weights", () => {
     expect(() => weightsFromCheckpoint(toEntries(bad), c, "model.safetensors")).toThrow(/model.safetensors: tensor 'model.norm.weight' has integer\/bool dtype I32/);
   });
 
-  it.skipIf(!HAVE_LLAMA_FIXTURE)("loads the fixture's model.safetensors against its config", () => {
+  it("loads the fixture's model.safetensors against its config", () => {
     const c = parseConfigJson(fixtureText("config.json"));
     const w = weightsFromCheckpoint(parseSafetensors(fixtureBytes("model.safetensors")).tensors, c);
     expect(w.size).toBe(21);
     expect([...w.values()].reduce((n, t) => n + t.data.length, 0)).toBe(parameterCount(c));
   });
-  if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});
 });
 
 describe("sharded checkpoints", () => {

@@ -13,14 +13,12 @@ import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import { ForwardSession, GradientSession } from "../src/runtime/train-session.js";
 import type { Tensor } from "../src/tensor.js";
 import { Trainer } from "../src/train/trainer.js";
-import { HAVE_LLAMA_FIXTURE, fixtureBytes, fixtureText } from "./support/fixture.js";
+import { fixtureBytes, fixtureText } from "./support/fixture.js";
 
 const provider = process.env.LSPO_GPU_PROVIDER as Provider | undefined;
-const NOTE = !provider
-  ? "skipped: GPU lane; set LSPO_GPU_PROVIDER=cuda|webgpu on a machine with that provider"
-  : "skipped: GPU lane needs the Hugging Face fixture in ../shared";
+const NOTE = "skipped: GPU lane; set LSPO_GPU_PROVIDER=cuda|webgpu on a machine with that provider";
 
-describe.skipIf(!provider || !HAVE_LLAMA_FIXTURE)(`gpu - fixture on ${provider}`, () => {
+describe.skipIf(!provider)(`gpu - fixture on ${provider}`, () => {
   it("gpu - logits and every gradient within the fixture's tolerances; a training step runs", async () => {
     const config = parseConfigJson(fixtureText("config.json"));
     const weights = weightsFromCheckpoint(parseSafetensors(fixtureBytes("model.safetensors")).tensors, config);
@@ -71,4 +69,4 @@ describe.skipIf(!provider || !HAVE_LLAMA_FIXTURE)(`gpu - fixture on ${provider}`
     await onHost.release();
   });
 });
-if (!provider || !HAVE_LLAMA_FIXTURE) it.skip(NOTE, () => {});
+if (!provider) it.skip(NOTE, () => {});

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { TokenizerError, loadTokenizer } from "../src/tokenizer/tokenizer.js";
-import { FIXTURE_SKIP_NOTE, HAVE_LLAMA_FIXTURE, fixtureText } from "./support/fixture.js";
+import { fixtureText } from "./support/fixture.js";
 
 interface TokenizerCase { text: string; ids: number[]; decoded: string }
 
-describe.skipIf(!HAVE_LLAMA_FIXTURE)("tokenizer - transformers' byte-level BPE fixture", () => {
+describe("tokenizer - transformers' byte-level BPE fixture", () => {
   const load = () => loadTokenizer(fixtureText("tokenizer.json"));
-  const cases = HAVE_LLAMA_FIXTURE ? (JSON.parse(fixtureText("reference.json")).tokenizer_cases as TokenizerCase[]) : [];
+  const cases = JSON.parse(fixtureText("reference.json")).tokenizer_cases as TokenizerCase[];
 
   it("has the fixture's cases", () => {
     expect(cases.length).toBeGreaterThanOrEqual(4);
@@ -56,7 +56,6 @@ describe.skipIf(!HAVE_LLAMA_FIXTURE)("tokenizer - transformers' byte-level BPE f
     expect(() => tok.decode([1.5])).toThrow(/token id 1.5/);
   });
 });
-if (!HAVE_LLAMA_FIXTURE) it.skip(FIXTURE_SKIP_NOTE, () => {});
 
 describe("tokenizer - bad tokenizer files", () => {
   it("names the file and the problem", () => {

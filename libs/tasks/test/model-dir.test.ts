@@ -6,9 +6,7 @@ import { parseSafetensors } from "@lspo/model";
 import { readModelDir, writeModelDir } from "@lspo/tasks";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
-const FIXTURE = path.join(path.resolve(repoRoot, "../shared"), "fixtures/hf/llama");
-const HAVE_FIXTURE = existsSync(path.join(FIXTURE, "config.json"));
-const NOTE = `skipped: Hugging Face fixture not found at ${FIXTURE} (needs ../shared beside the repo)`;
+const FIXTURE = path.join(repoRoot, "test/fixtures/hf/llama");
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lspo-model-dir-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -25,7 +23,7 @@ function fixtureCopy(): string {
   return dir;
 }
 
-describe.skipIf(!HAVE_FIXTURE)("model dir - transformers' checkpoint", () => {
+describe("model dir - transformers' checkpoint", () => {
   it("reads the fixture and writes it back byte-identical where the format allows", () => {
     const model = readModelDir(FIXTURE);
     expect(model.config.numLayers).toBe(2);
@@ -95,4 +93,3 @@ describe.skipIf(!HAVE_FIXTURE)("model dir - transformers' checkpoint", () => {
     expect(() => readModelDir(path.join(scratch, "nope"))).toThrow(/model directory .*nope does not exist/);
   });
 });
-if (!HAVE_FIXTURE) it.skip(NOTE, () => {});

@@ -7,9 +7,7 @@ import { readModelDir } from "@lspo/tasks";
 import { run } from "../src/commands/model.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
-const FIXTURE = path.join(path.resolve(repoRoot, "../shared"), "fixtures/hf/llama");
-const HAVE_FIXTURE = existsSync(path.join(FIXTURE, "reference.safetensors"));
-const NOTE = `skipped: Hugging Face fixture not found at ${FIXTURE} (needs ../shared beside the repo)`;
+const FIXTURE = path.join(repoRoot, "test/fixtures/hf/llama");
 const scratch = mkdtempSync(path.join(tmpdir(), "lspo-model-cmd-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -66,7 +64,7 @@ describe("lspo model init", () => {
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)("lspo model verify", () => {
+describe("lspo model verify", () => {
   const reference = path.join(FIXTURE, "reference.safetensors");
 
   it("passes on transformers' own checkpoint, with every check in the report", async () => {
@@ -106,4 +104,3 @@ describe.skipIf(!HAVE_FIXTURE)("lspo model verify", () => {
     expect((await lspoModel("verify", FIXTURE, "--reference", path.join(scratch, "nope.safetensors"))).err).toMatch(/reference file .*nope.safetensors does not exist/);
   });
 });
-if (!HAVE_FIXTURE) it.skip(NOTE, () => {});

@@ -1,4 +1,4 @@
-// Checks our engine against a transformers reference in the format of ../shared/fixtures/hf/llama:
+// Checks our engine against a transformers reference in the format of test/fixtures/hf/llama:
 //   reference.safetensors: input_ids int64 [B,T], logits [B,T,V], loss_coef [B,T-1], loss [1],
 //                          grad.<param> for every parameter, of
 //                          loss = -mean(loss_coef * log_softmax(logits)[:, :-1] gathered at input_ids[:, 1:])

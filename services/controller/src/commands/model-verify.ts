@@ -11,7 +11,7 @@ import { readModelDir } from "@lspo/tasks";
 export const USAGE = `usage: lspo model verify <hf-model-dir> --reference <reference.safetensors> [--provider cpu|cuda|webgpu]
 
 Loads <hf-model-dir> (config.json, model.safetensors or a sharded index, tokenizer.json) and compares,
-against the reference (the format of ../shared/fixtures/hf/llama, see its README):
+against the reference (the format of test/fixtures/hf/llama, see its README):
   logits      max abs err <= 1e-4
   loss        abs err <= 1e-4
   gradients   every parameter: max abs err <= 1e-4 + 1e-3 * max|reference|
