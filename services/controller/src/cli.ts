@@ -23,15 +23,21 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: () => import("./commands/verify.js"),
 };
 
-function usage(): string {
+/** Every command with its one-line summary (loads each module: --help is the one place that needs them all). */
+async function usage(): Promise<string> {
   const names = Object.keys(commands).sort();
-  return `usage: lspo <command> [options]\n\ncommands:\n${names.map((n) => `  ${n}`).join("\n")}\n\nRun \`lspo <command> --help\` for a command's options.`;
+  const summaries = await Promise.all(names.map(async (n) => (await commands[n]()).summary));
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = names.map((n, i) => `  ${n.padEnd(width)}  ${summaries[i]}`);
+  return `usage: lspo <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun \`lspo <command> --help\` for a command's options.`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
-    console.log(usage());
+    // No command is a usage error (exit 2); asking for help is not.
+    if (name) console.log(await usage());
+    else console.error(await usage());
     return name ? 0 : 2;
   }
   const load = commands[name];
