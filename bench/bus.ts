@@ -20,6 +20,9 @@ import {
 import type { RolloutGroup } from "@lspo/proto";
 import { sizedRolloutGroup, type SizedPayload } from "./lib/payloads.js";
 import { fmt, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const RUNS = 15;
 const IN_FLIGHT = 64; // publishes awaiting their pub-ack at once
@@ -232,6 +235,7 @@ const rows = [...measured].map(([label, m]) => {
 const codec = payloads.map(({ label, payload }) => ({ size: label, envelopeBytes: payload.bytes.byteLength, microsPerCall: codecMicros(payload) }));
 
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- bus",
   date: new Date().toISOString(),
   machine: machine(),

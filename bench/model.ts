@@ -15,6 +15,9 @@ import {
 } from "@lspo/model";
 
 import { timedGreedyDecode } from "./lib/greedy-decode.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const root = new URL("..", import.meta.url).pathname;
 const THREADS = Math.min(availableParallelism(), 16);
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const py = torchPython();
   const results: Record<string, unknown> = {
+    provenance: provenance.finish(),
     date: new Date().toISOString().slice(0, 10),
     command: "npm run bench -- model",
     threads: { decode_and_adamw: THREADS, learner_vs_pytorch: 1 },

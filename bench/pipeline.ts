@@ -19,6 +19,9 @@ import { loadConfigFile } from "@lspo/config";
 import { train, type Summary } from "@lspo/controller";
 import { RunProbe, starvedFraction, tokensAt, utilisation, type Interval, type Sample, type Utilisation } from "./lib/run-probe.js";
 import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const REPEATS = 2; // each repeat runs every variant
 const STEPS = 40;
@@ -162,6 +165,7 @@ const overSync = Object.fromEntries(
 );
 
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- pipeline",
   date: new Date().toISOString(),
   machine: machine(),

@@ -7,6 +7,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const VARIANTS: { name: string; overrides: string[] }[] = [
   { name: "demo (hidden 96, 4 layers, batch 64 x 500)", overrides: [] },
@@ -45,6 +48,7 @@ try {
 }
 const file = join(root, "bench/results/pretrain-sweep.json");
 writeFileSync(file, `${JSON.stringify({
+  provenance: provenance.finish(),
   command: "npm run bench -- pretrain-sweep", machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   held_out_problems: 512, group_probe: "128 prompts x G=8 at temperature 1", results, created: new Date().toISOString(),
 }, null, 2)}\n`);

@@ -27,6 +27,9 @@ import { PromptSource, type PromptItem } from "@lspo/controller";
 import { RolloutServiceService, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { startService } from "./lib/serve.js";
 import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const ROUNDS = 3; // each round: a fresh actor and a fresh bare process
 const RUNS_PER_ROUND = 5; // paired runs per round
@@ -187,6 +190,7 @@ await server.stop();
 const rate = (t: Trial) => t.tokens / t.seconds;
 const ratio = summarize(runs.map((x) => rate(x.service) / rate(x.bare)));
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- rollout",
   date: new Date().toISOString(),
   machine: machine(),

@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createStreamSampler, LengthWindow, meanLength, orderStatisticsNames, UidSet, type Group } from "@lspo/lspo";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const loadAtStart = loadavg()[0];
 setFlagsFromString("--expose-gc");
@@ -170,6 +173,7 @@ const dedupe = dedupeAddsPerSec(1_500_000);
 for (const [name, rate] of Object.entries(dedupe)) console.log(`dedupe ${name.padEnd(6)} ${(rate / 1e6).toFixed(2)}M adds/s into a set growing to 1.5M uids`);
 
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- sampler",
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage1m: { start: loadAtStart, end: loadavg()[0] } },

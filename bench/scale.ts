@@ -23,6 +23,9 @@ import { verifyResponse, writeModelDir } from "@lspo/tasks";
 import { simulatedText } from "./lib/sim-text.js";
 import { cpuSecondsOf, exited, startService, type Service } from "./lib/serve.js";
 import { machine, secondsSince } from "./lib/stats.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const LEVELS = [1, 2, 4, 8, 16, 32, 64];
 const WARM_S = 4;
@@ -232,6 +235,7 @@ const totalSeconds = secondsSince(started);
 
 const best = levels.reduce((m, l) => (l.trainedGroupsPerS > m.trainedGroupsPerS ? l : m));
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- scale",
   date: new Date().toISOString(),
   machine: machine(),

@@ -16,6 +16,9 @@ import { join } from "node:path";
 import { OBJECT_STORES, connectBus, openObjectStore, putBlob, startNatsServer } from "@lspo/bus";
 import { setSha256Backend } from "@nats-io/obj";
 import { fmt, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const MB = 1024 * 1024;
 const SIZES = [1 * MB, 16 * MB, 128 * MB, 1024 * MB];
@@ -221,6 +224,7 @@ await nc.close();
 await server.stop();
 
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- weights",
   date: new Date().toISOString(),
   machine: machine(),

@@ -5,9 +5,10 @@
 // report.html. Rerun with --out <dir> to finish an interrupted experiment: runs with a summary.json are read,
 // not repeated.
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { startProvenance, type Provenance } from "@lspo/telemetry";
 import { aggregate, markdownTables, recordOf, type RunRecord } from "../experiment/aggregate.js";
 import { accuracyBars, accuracyCurves } from "../experiment/charts.js";
 import { loadExperiment, planRuns, type Experiment, type PlannedRun } from "../experiment/config.js";
@@ -23,12 +24,12 @@ directory (default <out>/<name>-<timestamp>). key=value overrides apply to every
   --out <dir>   experiment directory; runs already finished there (summary.json) are reused
   --dry-run     print the planned runs and exit`;
 
-function writeOutputs(dir: string, e: Experiment, records: RunRecord[]): string {
+function writeOutputs(dir: string, e: Experiment, records: RunRecord[], provenance: Provenance): string {
   const variants = Object.keys(e.variants);
   const agg = aggregate(records, e.algorithms, variants);
-  const table = markdownTables(agg);
+  const table = `${markdownTables(agg)}\n_${provenance.label}; ${provenance.machine.cpus} cpus; ${provenance.startedAt}_\n`;
   writeFileSync(join(dir, "table.md"), table);
-  writeFileSync(join(dir, "aggregate.json"), JSON.stringify(agg, null, 1));
+  writeFileSync(join(dir, "aggregate.json"), JSON.stringify({ ...agg, provenance }, null, 1));
   const bars = accuracyBars(agg, records, e.algorithms, variants);
   const curves = accuracyCurves(records, e.algorithms, variants);
   writeFileSync(join(dir, "accuracy.svg"), bars);
@@ -77,6 +78,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log([`experiment ${e.name}: ${runs.length} runs into ${dir}`, ...runs.map(describe)].join("\n"));
     return 0;
   }
+  // The experiment directory may be inside the checkout (the default out): its own files are not "dirty".
+  const outRel = relative(process.cwd(), dir);
+  const provenance = startProvenance({ command: ["lspo", "experiment", ...argv], ignore: outRel.startsWith("..") ? undefined : new RegExp(`^${outRel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/`) });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "experiment.yaml"), stringify({ ...e, commandLineOverrides: positionals }));
   const records: RunRecord[] = [];
@@ -99,9 +103,9 @@ export async function run(argv: string[]): Promise<number> {
       failures.push(`${r.id}: ${(err as Error).message}`);
       process.stderr.write(`experiment: ${r.id} FAILED: ${(err as Error).message}\n`);
     }
-    writeOutputs(dir, e, records);
+    writeOutputs(dir, e, records, provenance.finish());
   }
-  const table = writeOutputs(dir, e, records);
+  const table = writeOutputs(dir, e, records, provenance.finish());
   console.log(table);
   console.log(`experiment: ${records.length}/${runs.length} runs in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${join(dir, "table.md")}, ${join(dir, "report.html")}`);
   if (failures.length) console.error(`experiment: ${failures.length} run(s) failed:\n${failures.join("\n")}`);
