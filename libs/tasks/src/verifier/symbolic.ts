@@ -12,7 +12,7 @@
 
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { CAS_HEADER_BYTES, CAS_STATE, CAS_WORKER_SOURCE } from "./cas-worker-source.js";
+import { CAS_ANSWER, CAS_HEADER_BYTES, CAS_STATE, CAS_WORKER_SOURCE } from "./cas-worker-source.js";
 import { readArgument } from "./latex.js";
 
 export interface SymbolicOptions {
@@ -34,7 +34,16 @@ const ALLOWED_COMMANDS = new Set([
   "frac", "sqrt", "pi", "cdot", "times", "div", "sin", "cos", "tan", "sec", "csc", "cot",
   "arcsin", "arccos", "arctan", "log", "ln", "exp", "alpha", "beta", "gamma", "delta", "theta",
   "lambda", "mu", "phi", "omega", "sigma", "tau", "rho", "epsilon", "varepsilon", "varphi", "psi",
+  "sinh", "cosh", "tanh", "arcsec", "arccsc", "arccot",
 ]);
+
+/** What the CAS made of a comparison; `reason` says why when it could not decide. */
+export type SymbolicOutcome =
+  | { answer: "equal" | "not-shown" | "negative" }
+  | { answer: "refused" | "timeout" | "error" | "unavailable"; reason: string };
+
+/** "equal": is a = b? "proportional": is a = k*b for a constant k != 0 (answer "negative" when k < 0)? */
+export type SymbolicOp = "equal" | "proportional";
 
 /** Why an expression is refused by the budget, or undefined when the CAS may look at it. */
 export function symbolicBudget(s: string): string | undefined {
@@ -85,13 +94,21 @@ export class SymbolicChecker {
 
   /** `limitMs` lowers both limits for this call (the caller's own deadline); it never raises them. */
   equal(a: string, b: string, limitMs = Infinity): boolean | undefined {
-    if (this.unavailable || symbolicBudget(a) !== undefined || symbolicBudget(b) !== undefined) return undefined;
+    const outcome = this.check(a, b, limitMs);
+    return outcome.answer === "equal" ? true : outcome.answer === "not-shown" ? false : undefined;
+  }
+
+  /** The comparison with its outcome named: refused (and why), timed out, failed, or decided. */
+  check(a: string, b: string, limitMs = Infinity, op: SymbolicOp = "equal"): SymbolicOutcome {
+    if (this.unavailable) return { answer: "unavailable", reason: this.unavailable };
+    const refused = symbolicBudget(a) ?? symbolicBudget(b);
+    if (refused !== undefined) return { answer: "refused", reason: `the CAS refuses this input: ${refused}` };
     const hardLimitMs = Math.min(this.options.hardLimitMs, limitMs);
-    if (!(hardLimitMs > 0)) return undefined;
+    if (!(hardLimitMs > 0)) return { answer: "timeout", reason: "the verification's CAS time budget was spent" };
     const engineLimitMs = Math.max(1, Math.min(this.options.engineLimitMs, hardLimitMs));
-    const request = new TextEncoder().encode(JSON.stringify({ a, b, ms: engineLimitMs }));
-    if (request.length > DATA_BYTES) return undefined;
-    if (!this.start()) return undefined;
+    const request = new TextEncoder().encode(JSON.stringify({ op, a, b, ms: engineLimitMs }));
+    if (request.length > DATA_BYTES) return { answer: "refused", reason: "the CAS request is too large" };
+    if (!this.start()) return { answer: "unavailable", reason: this.unavailable ?? "the CAS worker did not start" };
     const ctl = this.ctl!;
     this.bytes!.set(request);
     Atomics.store(ctl, 1, request.length);
@@ -99,11 +116,14 @@ export class SymbolicChecker {
     Atomics.notify(ctl, 0);
     if (!this.waitWhile(CAS_STATE.REQUEST, hardLimitMs)) {
       this.kill(); // stuck in code the engine's own limit does not reach
-      return undefined;
+      return { answer: "timeout", reason: `the CAS did not answer within ${Math.round(hardLimitMs)} ms (worker restarted)` };
     }
     const answer = Atomics.load(ctl, 2);
     Atomics.store(ctl, 0, CAS_STATE.READY);
-    return answer === 1 ? true : answer === 0 ? false : undefined;
+    if (answer === CAS_ANSWER.EQUAL) return { answer: "equal" };
+    if (answer === CAS_ANSWER.NEGATIVE) return { answer: "negative" };
+    if (answer === CAS_ANSWER.NOT_SHOWN) return { answer: "not-shown" };
+    return { answer: "error", reason: `the CAS failed or passed its own ${engineLimitMs} ms limit` };
   }
 
   /** Starts the worker now (it otherwise starts on the first comparison); returns whether it is ready. */
