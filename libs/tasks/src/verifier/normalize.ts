@@ -80,6 +80,7 @@ function braceArguments(s: string, depth = 0): string {
  */
 function removeSpaces(s: string): string {
   return s
+    .replace(/([_^])(\d)\s+/g, "$1{$2}") // `\log_2 8`: a one-digit script is one TeX token, not a number
     .replace(/(\d)\s+(?=\d)/g, "$1\u0000")
     .replace(/(\d,)\s+(?=\d)/g, "$1\u0000")
     .replace(/(\\[A-Za-z]+)\s+(?=[A-Za-z])|\s+/g, (_, cmd: string | undefined) => (cmd ? `${cmd} ` : ""))
@@ -148,7 +149,8 @@ export const RULES: readonly Rule[] = [
   // Before `\,` becomes a space: a well-formed TeX grouping is one number.
   ["tex-digit-groups", (s) => s.replace(TEX_GROUPED, (g) => g.replace(/\\,|\{,\}/g, ""))],
   ["sizing", (s) => s.replace(SIZING, "")],
-  ["spacing", (s) => s.replace(SPACING, " ")],
+  // A row break `\\` is protected first: its second backslash is not the start of `\ ` (a space).
+  ["spacing", (s) => s.replace(/\\\\/g, "\u0001").replace(SPACING, " ").replace(/\u0001/g, "\\\\")],
   // `\dfrac`, `\tfrac` and `\cfrac` (with its optional alignment) are `\frac` at another size.
   ["frac-variants", (s) => s.replace(/\\cfrac\[[lrc]\]/g, "\\frac").replace(/\\[dtc]frac(?![A-Za-z])/g, "\\frac")],
   ["relations", (s) => RELATIONS.reduce((t, [re, to]) => t.replace(re, to), s)],
