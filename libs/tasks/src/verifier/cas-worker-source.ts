@@ -54,7 +54,9 @@ function vanishes(ce, d, scale) {
 }
 function parsePair(ce, a, b) {
   const X = ce.parse(a), Y = ce.parse(b);
-  return X.isValid && Y.isValid ? [X, Y] : undefined;
+  // "Nothing" is what a lone backslash parses to, and Nothing - 0 simplifies to 0: never an answer.
+  const empty = (E) => JSON.stringify(E.json).includes('"Nothing"');
+  return X.isValid && Y.isValid && !empty(X) && !empty(Y) ? [X, Y] : undefined;
 }
 function equal(ce, a, b) {
   const p = parsePair(ce, a, b);

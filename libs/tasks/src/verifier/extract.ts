@@ -95,7 +95,8 @@ function sentence(s: string, from: number): string {
   const line = restOfLine(s, from).trim();
   for (const [open, close] of [["$$", "$$"], ["$", "$"], ["\\(", "\\)"], ["\\[", "\\]"]] as const) {
     if (line.startsWith(open)) {
-      const end = line.indexOf(close, open.length);
+      let end = line.indexOf(close, open.length);
+      while (end > 0 && isEscaped(line, end)) end = line.indexOf(close, end + 1); // `$\$5$`: the currency sign is text
       if (end > 0) return line.slice(open.length, end);
     }
   }
@@ -135,7 +136,8 @@ function lastMathSpan(s: string): { text: string; end: number } | undefined {
       i += open ? open.length : 1;
       continue;
     }
-    const close = s.indexOf(CLOSERS[open], i + open.length);
+    let close = s.indexOf(CLOSERS[open], i + open.length);
+    while (close > 0 && isEscaped(s, close)) close = s.indexOf(CLOSERS[open], close + 1);
     if (close < 0) {
       absent.add(open);
       i += open.length;

@@ -48,6 +48,7 @@ export type SymbolicOp = "equal" | "proportional";
 /** Why an expression is refused by the budget, or undefined when the CAS may look at it. */
 export function symbolicBudget(s: string): string | undefined {
   if (s.length > MAX_SYMBOLIC_CHARS) return `longer than ${MAX_SYMBOLIC_CHARS} characters`;
+  if (!/[A-Za-z0-9]/.test(s)) return "no digit, letter or command: nothing to compare";
   if (s.includes("!")) return "factorial";
   if (/\d[eE][+-]?\d/.test(s)) return "scientific notation";
   if (/\d{16}/.test(s)) return "a literal of more than 15 digits";
