@@ -107,6 +107,36 @@ describe("verifier - pathological input", () => {
   });
 });
 
+describe("verifier - adversarial input gets a status naming what was wrong (issue 19)", () => {
+  const M = 1_000_000;
+  const rows: [name: string, response: string, gold: string, status: string, reason: string][] = [
+    ["million-digit answer", "\\boxed{" + "7".repeat(M) + "}", "7", "no-answer", "the answer is longer than 1000 characters"],
+    ["million-digit last number (lenient)", "the total is " + "7".repeat(M), "7", "no-answer", "the answer is longer than 1000 characters"],
+    ["million-digit gold", "\\boxed{7}", "7".repeat(M), "bad-gold", "the gold answer is empty, unmarked where marked, or longer than the cap"],
+    ["nested \\frac, 300 deep", "\\boxed{" + "\\frac{".repeat(300) + "1" + "}{2}".repeat(300) + "}", "1", "no-answer", "longer than 1000"],
+    ["nested \\frac, 10 deep", "\\boxed{" + "\\frac{".repeat(10) + "1" + "}{2}".repeat(10) + "}", "1", "undecided", "the CAS refuses this input: nesting deeper than 8"],
+    ["huge exponent", "\\boxed{2^{100000000}}", "0", "undecided", "the CAS refuses this input: exponent '100000000'"],
+    ["exponent tower", "\\boxed{9^{9^{9}}}", "5", "undecided", "no tower"],
+    ["huge scientific exponent", "\\boxed{1e999999}", "1", "undecided", "scientific notation"],
+    ["a million unclosed braces", "\\boxed{" + "{".repeat(M), "1", "no-answer", "never closed"],
+    ["half a million unclosed \\(", "\\(".repeat(M / 2), "1", "no-answer", "no final answer"],
+    ["numbers run together by spaces", "\\boxed{32 349}", "32349", "bad-answer", "numbers separated only by a space"],
+    ["division by zero", "\\boxed{\\frac{1}{0}}", "1", "bad-answer", "division by zero"],
+    ["slow in the CAS", "\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}", "undecided", "300 ms limit"],
+  ];
+  for (const [name, response, gold, status, reason] of rows) {
+    it(`${name}: ${status} within the time bound, in both modes`, () => {
+      for (const extract of name.includes("(lenient)") ? (["lenient"] as const) : (["strict", "lenient"] as const)) {
+        const { value, ms } = timed(() => verifyResponse(response, gold, { symbolic, extract }));
+        expect(value.correct).toBe(false);
+        if (extract === "strict" || !name.includes("unclosed")) expect(value.status, extract).toBe(status);
+        expect(value.reason ?? "", extract).toContain(reason.replace(/\\\\/g, "\\"));
+        expect(ms).toBeLessThan(3500); // the CAS's 2 s hard limit plus slack; all but the CAS rows take < 50 ms
+      }
+    });
+  }
+});
+
 describe("verifier - extraction details", () => {
   it("takes the whole nested argument of the last box", () => {
     expect(extractAnswer("a \\boxed{1} b \\boxed{\\frac{a}{\\sqrt{b}}} c")).toEqual({ text: "\\frac{a}{\\sqrt{b}}", marker: "boxed" });

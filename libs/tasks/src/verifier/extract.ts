@@ -143,8 +143,9 @@ function lastMathSpan(s: string): { text: string; end: number } | undefined {
       i += open.length;
       continue;
     }
-    last = { text: s.slice(i + open.length, close), end: close + CLOSERS[open].length };
-    i = last.end;
+    const text = s.slice(i + open.length, close);
+    if (text.trim() !== "") last = { text, end: close + CLOSERS[open].length }; // `$$` alone is no span
+    i = close + CLOSERS[open].length;
   }
   return last;
 }
