@@ -113,7 +113,7 @@ for r, g, e in [
     ("x^2 + y^2 = 25","y^2 + x^2 = 25",True),("x^2 + y^2 = 25","x^2 + y^2 = 5",False),("3 = x","x = 3",True),
     ("y = x^2","x^2 - y = 0",True),("y = x^2","y = x^3",False),
 ]: add("notation","equation",f"\\boxed{{{r}}}",g,e)
-for r, g, e in [("x = 3","3",True),("x=-\\frac{1}{2}","-0.5",True),("x + y = 3","3",False),("y = 7","7",True),("x = 4","3",False)]:
+for r, g, e in [("x = 3","3",True),("x=-\\frac{1}{2}","-0.5",True),("x + y = 3","3",False),("y = 7","7",True),("x = 4","3",False),("x \\in [0, 1]","[0,1]",True),("x \\in (0, 1)","[0,1]",False)]:
     add("notation","assignment",f"\\boxed{{{r}}}",g,e)
 
 # ---- sets, tuples, intervals, pm

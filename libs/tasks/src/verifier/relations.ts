@@ -46,6 +46,6 @@ export function splitRelation(s: string): Relation | undefined {
 
 /** `x = 5` or `x \in [0, 1]` with one variable on the left: the answer is the right side. */
 export function valueOfAssignment(s: string): string | undefined {
-  const m = /^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]\}?)?(?:=|\\in )(?!=)([\s\S]+)$/.exec(s);
+  const m = /^(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]\}?)?(?:=|\\in(?![A-Za-z]))(?!=)([\s\S]+)$/.exec(s);
   return m ? m[1].trim() : undefined;
 }
