@@ -133,7 +133,7 @@ for r, g, e in [("1000,99","1000.99",True),("3,75","3.75",True),("0,5","0.5",Tru
 for r, g, e in [
     ("5\\textnormal{ miles}","5",True),("5 \\text{ miles}","5",True),("12 apples","12",True),("€25","25",True),("25 €","25",True),("£3.50","3.5",True),
     ("4 m²","4",True),("4\\text{ m}^2","4",True),("9 \\mathrm{cm}^3","9",True),("30 \\mbox{ km/h}","30",True),("7 \\textnormal{ feet}","6",False),
-    ("2 xy","2",False),("\\$4.50","4.5",True),("18\\text{ dollars}","18",True),("5 \\text{cm}","50",False),
+    ("2 xy","2",False),("3 squared","3",False),("10 choose 3","10",False),("5 and 6","5",False),("\\$4.50","4.5",True),("18\\text{ dollars}","18",True),("5 \\text{cm}","50",False),
 ]: add("notation","units",f"\\boxed{{{r}}}",g,e)
 
 # ---- matrices
@@ -176,6 +176,7 @@ for r, g, e in [
     ("\\frac{x^2-1}{x-1}","x+1",True),("\\sqrt{x^2}","x",False),("e^{\\ln 2}","2",True),("\\log_2 8","3",True),
     ("(a+b)^2","a^2+2ab+b^2",True),("(a+b)^2","a^2+b^2",False),("\\frac{1}{x}+\\frac{1}{y}","\\frac{x+y}{xy}",True),
     ("\\sqrt{2}","1.4142135623730951",False),("2\\pi r","2r\\pi",True),
+    ("\\ln(x^2)","2\\ln x",False),("\\ln(x^2)","2\\ln|x|",True),("|x|","x",False),("\\frac{x}{x}","1",True),
 ]: add("notation","cas",f"\\boxed{{{r}}}",g,e)
 
 # ---- strict vs lenient extraction

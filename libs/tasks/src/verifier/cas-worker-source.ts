@@ -10,8 +10,8 @@
 // "proportional" (a = k * b for a constant k) also NEGATIVE (k < 0), which an inequality must not accept.
 //
 // op "equal": exact first (the difference simplifies to 0). Only when that fails and the expressions have
-// variables does it probe: the difference is evaluated at fixed points (negative and positive, none a
-// "nice" number) and must vanish at every point where it is defined, at 3 points at least. Constants are
+// the same variables does it probe: both sides are evaluated at fixed points (negative and positive, none
+// a "nice" number) and must agree wherever either is defined, at 3 points at least. Constants are
 // never probed: `\sqrt2` and `1.4142135623730951` stay different. The probe is what catches identities
 // the simplifier misses; a false "equal" would need two different expressions to agree to 1e-9 at all
 // of these points.
@@ -38,16 +38,21 @@ function at(ce, e, point) {
 function points(ce, vars) {
   return POINTS.map((_, i) => Object.fromEntries(vars.map((v, j) => [v, ce.number(POINTS[(i + 2 * j) % POINTS.length])])));
 }
-function vanishes(ce, d, scale) {
-  if (d.simplify().is(0) === true) return true;
-  const vars = d.unknowns;
-  if (vars.length === 0) return false; // constants: exact or nothing
+/**
+ * Is X = k*Y? Exact first; then, with variables, at the probe points: where one side is real and the
+ * other is not (\\ln(x^2) vs 2\\ln x at x < 0) they differ; where both are real they must agree to 1e-9
+ * (relative to |X|); points where neither is defined are skipped, and 3 must remain.
+ */
+function agrees(ce, X, Y, k) {
+  const kY = k ? ce.box(["Multiply", ce.number(k), Y]) : Y;
+  if (ce.box(["Subtract", X, kY]).simplify().is(0) === true) return true;
+  const vars = X.unknowns;
+  if (vars.length === 0 || vars.join() !== Y.unknowns.join()) return false; // constants: exact or nothing
   let valid = 0;
   for (const p of points(ce, vars)) {
-    const v = at(ce, d, p);
-    if (v === undefined) continue;
-    const s = scale(p);
-    if (s === undefined || Math.abs(v) > 1e-9 * Math.max(1, s)) return false;
+    const x = at(ce, X, p), y = at(ce, kY, p);
+    if (x === undefined && y === undefined) continue;
+    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9 * Math.max(1, Math.abs(x))) return false;
     valid++;
   }
   return valid >= 3;
@@ -60,11 +65,7 @@ function parsePair(ce, a, b) {
 }
 function equal(ce, a, b) {
   const p = parsePair(ce, a, b);
-  if (!p) return A.NOT_SHOWN;
-  const [X, Y] = p;
-  const d = ce.box(["Subtract", X, Y]);
-  if (X.unknowns.join() !== Y.unknowns.join()) return d.simplify().is(0) === true ? A.EQUAL : A.NOT_SHOWN;
-  return vanishes(ce, d, (pt) => { const x = at(ce, X, pt); return x === undefined ? undefined : Math.abs(x); }) ? A.EQUAL : A.NOT_SHOWN;
+  return p && agrees(ce, p[0], p[1]) ? A.EQUAL : A.NOT_SHOWN;
 }
 /** The fraction with denominator at most 1000 nearest to x, if within 1e-9 of it. */
 function snap(x) {
@@ -82,9 +83,7 @@ function proportional(ce, a, b) {
     if (x !== undefined && y !== undefined && Math.abs(y) > 1e-6) { k = snap(x / y); break; }
   }
   if (!k || k[0] === 0) return A.NOT_SHOWN;
-  const d = ce.box(["Subtract", X, ["Multiply", ce.number(k), Y]]);
-  const ok = vanishes(ce, d, (pt) => { const x = at(ce, X, pt); return x === undefined ? undefined : Math.abs(x); });
-  return ok ? (k[0] > 0 ? A.EQUAL : A.NEGATIVE) : A.NOT_SHOWN;
+  return agrees(ce, X, Y, k) ? (k[0] > 0 ? A.EQUAL : A.NEGATIVE) : A.NOT_SHOWN;
 }
 function main() {
   let ce;

@@ -109,18 +109,24 @@ const PERCENT_WORDS = /([\d}.])\s*(?:per\s?cent(?:age)?|percentage(?:\s+points?)
 /**
  * Unit words written plainly after a number (`5 miles`, `12 apples`, `3 m^2`, `4 km/h`): dropped when
  * the whole answer is the number and the words. Words of four letters or more are taken as units; shorter
- * ones only from this list, so that `2 xy` (a product) keeps its variables.
+ * ones only from this list, so that `2 xy` (a product) keeps its variables; never an operator word.
  */
 const SHORT_UNITS = new Set([
   "cm", "mm", "km", "kg", "mg", "ml", "mL", "lb", "lbs", "oz", "ft", "in", "yd", "yds", "mi", "mph", "kph",
   "hr", "hrs", "min", "sec", "day", "cal", "per", "sq", "cu", "cc", "usd", "USD", "EUR", "m", "g", "s", "h", "L",
   "kW", "kWh", "km/h", "m/s",
 ]);
+/** Words that make the answer arithmetic, not a unit: `3 squared` is 9, `10 choose 3` is 120. */
+const OPERATOR_WORDS = new Set([
+  "plus", "minus", "times", "over", "choose", "squared", "cubed", "root", "roots", "power", "factorial", "mod",
+  "modulo", "divided", "sqrt", "and", "or", "to", "than", "less", "more",
+]);
 function plainUnits(s: string): string {
   const m = /^([+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\/\d+)?)\s+([A-Za-z][A-Za-z/.\s]*?)(?:\^\{?[23]\}?)?\.?$/.exec(s.trim());
   if (!m) return s;
   const words = m[2].split(/\s+/);
-  return words.every((w) => w.length >= 4 || SHORT_UNITS.has(w.replace(/\.$/, ""))) ? m[1] : s;
+  const unit = (w: string) => !OPERATOR_WORDS.has(w.toLowerCase()) && (w.length >= 4 || SHORT_UNITS.has(w.replace(/\.$/, "")));
+  return words.every(unit) ? m[1] : s;
 }
 
 /** `1\,234` and `1{,}234` group digits only in well-formed threes; such separators are joined first. */
