@@ -176,7 +176,7 @@ for r, g, e in [
     ("\\frac{x^2-1}{x-1}","x+1",True),("\\sqrt{x^2}","x",False),("e^{\\ln 2}","2",True),("\\log_2 8","3",True),
     ("(a+b)^2","a^2+2ab+b^2",True),("(a+b)^2","a^2+b^2",False),("\\frac{1}{x}+\\frac{1}{y}","\\frac{x+y}{xy}",True),
     ("\\sqrt{2}","1.4142135623730951",False),("2\\pi r","2r\\pi",True),
-    ("\\ln(x^2)","2\\ln x",False),("\\ln(x^2)","2\\ln|x|",True),("|x|","x",False),("\\frac{x}{x}","1",True),
+    ("\\ln(x^2)","2\\ln x",False),("\\ln(x^2)","2\\ln|x|",True),("|x|","x",False),("1.4142135623730951x","\\sqrt{2}x",False),("x^2+0.0000000001","x^2",False),("0.5x","\\frac{x}{2}",True),("\\frac{x}{x}","1",True),
 ]: add("notation","cas",f"\\boxed{{{r}}}",g,e)
 
 # ---- strict vs lenient extraction

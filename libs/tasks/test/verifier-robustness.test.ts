@@ -83,6 +83,22 @@ describe("verifier - pathological input", () => {
     );
   });
 
+  it("in both modes, every verdict has a known status, and a reason unless correct or plainly wrong (property)", () => {
+    const latexish = fc.stringMatching(/^[\\{}()[\]$^_0-9a-z,./ +\-=#!%&<>|]{0,80}$/);
+    const statuses = new Set(["correct", "wrong", "no-answer", "bad-answer", "bad-gold", "undecided"]);
+    fc.assert(
+      fc.property(fc.oneof(latexish, fc.string()), fc.oneof(latexish, fc.string()), fc.constantFrom("strict", "lenient" as const), (r, g, extract) => {
+        for (const response of [r, `\\boxed{${r}}`, `Final Answer: ${r}`]) {
+          const v = verifyResponse(response, g, { symbolic: false, extract });
+          if (!statuses.has(v.status) || v.correct !== (v.status === "correct")) return false;
+          if (v.status !== "correct" && v.status !== "wrong" && !v.reason) return false;
+        }
+        return true;
+      }),
+      { numRuns: 1000, seed: 9 },
+    );
+  });
+
   it("an answer always equals itself when it is a number (property)", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), fc.nat({ max: 6 }), (n, scale) => {

@@ -10,10 +10,10 @@
 // "proportional" (a = k * b for a constant k) also NEGATIVE (k < 0), which an inequality must not accept.
 //
 // op "equal": exact first (the difference simplifies to 0). Only when that fails and the expressions have
-// the same variables does it probe: both sides are evaluated at fixed points (negative and positive, none
+// the same variables (and no decimal literal) does it probe: both sides are evaluated at fixed points (negative and positive, none
 // a "nice" number) and must agree wherever either is defined, at 3 points at least. Constants are
 // never probed: `\sqrt2` and `1.4142135623730951` stay different. The probe is what catches identities
-// the simplifier misses; a false "equal" would need two different expressions to agree to 1e-9 at all
+// the simplifier misses; a false "equal" would need two different expressions to agree to 1e-12 at all
 // of these points.
 // op "proportional": k is read off one probe point, snapped to a small fraction, then a - k*b is
 // judged like "equal" (exact, then probed).
@@ -40,19 +40,21 @@ function points(ce, vars) {
 }
 /**
  * Is X = k*Y? Exact first; then, with variables, at the probe points: where one side is real and the
- * other is not (\\ln(x^2) vs 2\\ln x at x < 0) they differ; where both are real they must agree to 1e-9
- * (relative to |X|); points where neither is defined are skipped, and 3 must remain.
+ * other is not (\\ln(x^2) vs 2\\ln x at x < 0) they differ; where both are real they must agree to 1e-12
+ * (relative to |X|; double rounding on these small expressions stays near 1e-15); points where neither
+ * is defined are skipped, and 3 must remain. No probing when either side has a decimal literal: a
+ * decimal is an approximation, and \\sqrt2 x is not 1.4142135623730951 x.
  */
-function agrees(ce, X, Y, k) {
+function agrees(ce, X, Y, k, probe) {
   const kY = k ? ce.box(["Multiply", ce.number(k), Y]) : Y;
   if (ce.box(["Subtract", X, kY]).simplify().is(0) === true) return true;
   const vars = X.unknowns;
-  if (vars.length === 0 || vars.join() !== Y.unknowns.join()) return false; // constants: exact or nothing
+  if (!probe || vars.length === 0 || vars.join() !== Y.unknowns.join()) return false; // constants: exact or nothing
   let valid = 0;
   for (const p of points(ce, vars)) {
     const x = at(ce, X, p), y = at(ce, kY, p);
     if (x === undefined && y === undefined) continue;
-    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-9 * Math.max(1, Math.abs(x))) return false;
+    if (x === undefined || y === undefined || Math.abs(x - y) > 1e-12 * Math.max(1, Math.abs(x))) return false;
     valid++;
   }
   return valid >= 3;
@@ -63,9 +65,10 @@ function parsePair(ce, a, b) {
   const empty = (E) => JSON.stringify(E.json).includes('"Nothing"');
   return X.isValid && Y.isValid && !empty(X) && !empty(Y) ? [X, Y] : undefined;
 }
+const DECIMAL = /\\d?\\.\\d/;
 function equal(ce, a, b) {
   const p = parsePair(ce, a, b);
-  return p && agrees(ce, p[0], p[1]) ? A.EQUAL : A.NOT_SHOWN;
+  return p && agrees(ce, p[0], p[1], undefined, !DECIMAL.test(a + b)) ? A.EQUAL : A.NOT_SHOWN;
 }
 /** The fraction with denominator at most 1000 nearest to x, if within 1e-9 of it. */
 function snap(x) {
@@ -83,7 +86,7 @@ function proportional(ce, a, b) {
     if (x !== undefined && y !== undefined && Math.abs(y) > 1e-6) { k = snap(x / y); break; }
   }
   if (!k || k[0] === 0) return A.NOT_SHOWN;
-  return agrees(ce, X, Y, k) ? (k[0] > 0 ? A.EQUAL : A.NEGATIVE) : A.NOT_SHOWN;
+  return agrees(ce, X, Y, k, !DECIMAL.test(a + b)) ? (k[0] > 0 ? A.EQUAL : A.NEGATIVE) : A.NOT_SHOWN;
 }
 function main() {
   let ce;
