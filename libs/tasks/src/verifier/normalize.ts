@@ -21,17 +21,31 @@ const TEXT_COMMANDS = [
 /** A plain number: what may stand before a unit written in `\text{}`. */
 const NUMBERISH = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:\/\d+)?$|^[+-]?\\frac\{[^{}]*\}\{[^{}]*\}$/;
 
+/** A `\text{}` of words only at the very end, after something else: a unit (`3\sqrt{2}\text{cm}`). */
+const TRAILING_UNIT = new RegExp(`^([\\s\\S]*?\\S)\\\\(?:${TEXT_COMMANDS.join("|")})\\{\\s*([A-Za-z][A-Za-z ./]*)\\}(?:\\^(?:\\{[23]\\}|[23]))?$`);
+
+/** Does a unit's text hold an operator word (`\text{ squared}`): then it is arithmetic, not a unit. */
+function arithmetic(words: string): boolean {
+  return words.split(/[^A-Za-z]+/).some((w) => OPERATOR_WORDS.has(w.toLowerCase()));
+}
+
 /**
- * `\text{...}` after a number is a unit (`5\text{ cm}`, `12 \mbox{apples}`, `3\text{ m}^2`): dropped.
- * Anywhere else its content is the answer's own words (`\text{(A)}`, `\text{no}`): kept, unwrapped.
- * Dropping text that is not after a number would turn `\text{no}` into an empty answer, which is why
- * the rule is this narrow.
+ * `\text{...}` after a number is a unit (`5\text{ cm}`, `12 \mbox{apples}`, `3\text{ m}^2`): dropped; so is
+ * a trailing `\text{}` of words after an expression (`\frac{\pi}{3}\text{ radians}`). Anywhere else its
+ * content is the answer's own words (`\text{(A)}`, `\text{no}`): kept, unwrapped. Dropping text that is
+ * not after a value would turn `\text{no}` into an empty answer, which is why the rule is this narrow;
+ * operator words (`\text{ squared}`) are never units.
  */
 function units(s: string): string {
-  const withoutText = mapCommand(s, TEXT_COMMANDS, () => "\u0000")
+  let words = "";
+  const withoutText = mapCommand(s, TEXT_COMMANDS, (arg) => ((words += ` ${arg}`), "\u0000"))
     .replace(/\u0000(?:\^(?:\{[23]\}|[23]))?/g, "")
     .trim();
-  if (withoutText !== s.trim() && NUMBERISH.test(withoutText)) return withoutText;
+  if (!arithmetic(words)) {
+    if (withoutText !== s.trim() && NUMBERISH.test(withoutText)) return withoutText;
+    const trailing = TRAILING_UNIT.exec(s.trim());
+    if (trailing && !new RegExp(`\\\\(?:${TEXT_COMMANDS.join("|")})\\{`).test(trailing[1])) return trailing[1];
+  }
   return mapCommand(s, TEXT_COMMANDS, (arg) => arg);
 }
 
