@@ -133,7 +133,7 @@ for r, g, e in [("1000,99","1000.99",True),("3,75","3.75",True),("0,5","0.5",Tru
 for r, g, e in [
     ("5\\textnormal{ miles}","5",True),("5 \\text{ miles}","5",True),("12 apples","12",True),("€25","25",True),("25 €","25",True),("£3.50","3.5",True),
     ("4 m²","4",True),("4\\text{ m}^2","4",True),("9 \\mathrm{cm}^3","9",True),("30 \\mbox{ km/h}","30",True),("7 \\textnormal{ feet}","6",False),
-    ("2 xy","2",False),("3 squared","3",False),("3\\sqrt{2}\\text{ cm}","\\sqrt{18}",True),("\\frac{\\pi}{3}\\text{ radians}","\\frac{\\pi}{3}",True),("3\\text{ squared}","3",False),("\\text{no}","\\text{no}",True),("\\text{yes}","\\text{no}",False),("10 choose 3","10",False),("5 and 6","5",False),("\\$4.50","4.5",True),("18\\text{ dollars}","18",True),("5 \\text{cm}","50",False),
+    ("2 xy","2",False),("3 squared","3",False),("3 m","3",False),("3 m^2","3",True),("3\\sqrt{2}\\text{ cm}","\\sqrt{18}",True),("\\frac{\\pi}{3}\\text{ radians}","\\frac{\\pi}{3}",True),("3\\text{ squared}","3",False),("\\text{no}","\\text{no}",True),("\\text{yes}","\\text{no}",False),("10 choose 3","10",False),("5 and 6","5",False),("\\$4.50","4.5",True),("18\\text{ dollars}","18",True),("5 \\text{cm}","50",False),
 ]: add("notation","units",f"\\boxed{{{r}}}",g,e)
 
 # ---- matrices

@@ -125,7 +125,7 @@ describe("verifier - pathological input", () => {
 
 describe("verifier - adversarial input gets a status naming what was wrong (issue 19)", () => {
   const M = 1_000_000;
-  const rows: [name: string, response: string, gold: string, status: string, reason: string][] = [
+  const rows: [name: string, response: string, gold: string, status: string, reason: string | RegExp][] = [
     ["million-digit answer", "\\boxed{" + "7".repeat(M) + "}", "7", "no-answer", "the answer is longer than 1000 characters"],
     ["million-digit last number (lenient)", "the total is " + "7".repeat(M), "7", "no-answer", "the answer is longer than 1000 characters"],
     ["million-digit gold", "\\boxed{7}", "7".repeat(M), "bad-gold", "the gold answer is empty, unmarked where marked, or longer than the cap"],
@@ -138,7 +138,9 @@ describe("verifier - adversarial input gets a status naming what was wrong (issu
     ["half a million unclosed \\(", "\\(".repeat(M / 2), "1", "no-answer", "no final answer"],
     ["numbers run together by spaces", "\\boxed{32 349}", "32349", "bad-answer", "numbers separated only by a space"],
     ["division by zero", "\\boxed{\\frac{1}{0}}", "1", "bad-answer", "division by zero"],
-    ["slow in the CAS", "\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}", "undecided", "300 ms limit"],
+    // Which time limit stops it depends on the machine's load: the engine's own, the hard limit (then the
+    // worker is killed), or, right after a kill, the restart running past the verification's budget.
+    ["slow in the CAS", "\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}", "undecided", /300 ms limit|did not answer within \d+ ms|still starting/],
   ];
   for (const [name, response, gold, status, reason] of rows) {
     it(`${name}: ${status} within the time bound, in both modes`, () => {
@@ -146,7 +148,8 @@ describe("verifier - adversarial input gets a status naming what was wrong (issu
         const { value, ms } = timed(() => verifyResponse(response, gold, { symbolic, extract }));
         expect(value.correct).toBe(false);
         if (extract === "strict" || !name.includes("unclosed")) expect(value.status, extract).toBe(status);
-        expect(value.reason ?? "", extract).toContain(reason.replace(/\\\\/g, "\\"));
+        if (typeof reason === "string") expect(value.reason ?? "", extract).toContain(reason.replace(/\\\\/g, "\\"));
+        else expect(value.reason ?? "", extract).toMatch(reason);
         expect(ms).toBeLessThan(3500); // the CAS's 2 s hard limit plus slack; all but the CAS rows take < 50 ms
       }
     });

@@ -127,20 +127,22 @@ const PERCENT_WORDS = /([\d}.])\s*(?:per\s?cent(?:age)?|percentage(?:\s+points?)
  */
 const SHORT_UNITS = new Set([
   "cm", "mm", "km", "kg", "mg", "ml", "mL", "lb", "lbs", "oz", "ft", "in", "yd", "yds", "mi", "mph", "kph",
-  "hr", "hrs", "min", "sec", "day", "cal", "per", "sq", "cu", "cc", "usd", "USD", "EUR", "m", "g", "s", "h", "L",
-  "kW", "kWh", "km/h", "m/s",
+  "hr", "hrs", "min", "sec", "day", "cal", "per", "sq", "cu", "cc", "usd", "USD", "EUR", "kW", "kWh", "km/h", "m/s",
 ]);
+/** One-letter units only with a power (`4 m^2`, `4 m²`): a bare `3 m` may be the product 3m. */
+const POWERED_UNITS = new Set(["m", "L"]);
 /** Words that make the answer arithmetic, not a unit: `3 squared` is 9, `10 choose 3` is 120. */
 const OPERATOR_WORDS = new Set([
   "plus", "minus", "times", "over", "choose", "squared", "cubed", "root", "roots", "power", "factorial", "mod",
   "modulo", "divided", "sqrt", "and", "or", "to", "than", "less", "more",
 ]);
 function plainUnits(s: string): string {
-  const m = /^([+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\/\d+)?)\s+([A-Za-z][A-Za-z/.\s]*?)(?:\^\{?[23]\}?)?\.?$/.exec(s.trim());
+  const m = /^([+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\/\d+)?)\s+([A-Za-z][A-Za-z/.\s]*?)(\^\{?[23]\}?)?\.?$/.exec(s.trim());
   if (!m) return s;
-  const words = m[2].split(/\s+/);
+  const words = m[2].trim().split(/\s+/);
+  const powered = m[3] !== undefined && words.length === 1 && POWERED_UNITS.has(words[0]);
   const unit = (w: string) => !OPERATOR_WORDS.has(w.toLowerCase()) && (w.length >= 4 || SHORT_UNITS.has(w.replace(/\.$/, "")));
-  return words.every(unit) ? m[1] : s;
+  return powered || words.every(unit) ? m[1] : s;
 }
 
 /** `1\,234` and `1{,}234` group digits only in well-formed threes; such separators are joined first. */
