@@ -65,6 +65,18 @@ export const ModelSchema = z.strictObject({
   threads: positiveInt.default(1),
 });
 
+/** How the reward's verifier reads responses (libs/tasks, "Math answer verifier"). */
+export const TaskVerifierSchema = z.strictObject({
+  /**
+   * strict: only marked answers (`\boxed`, `####`, "the answer is", "Final Answer:"), the default for
+   * rewards, since a policy rewarded for any last number learns to scatter numbers. lenient: also the
+   * last math span or number, as evaluation graders do.
+   */
+  extract: z.enum(["strict", "lenient"]).default("strict"),
+  /** Relative precision a decimal must carry to stand for an exact value (`0.0833333` for 1/12); 0: exact only. */
+  floatTolerance: z.number().min(0).max(0.01).default(1e-6),
+});
+
 export const TaskSchema = z.strictObject({
   kind: z.enum(["synthetic", "dataset"]).default("synthetic"),
   /** Options of the synthetic arithmetic task (libs/tasks), e.g. difficulty. */
@@ -77,6 +89,7 @@ export const TaskSchema = z.strictObject({
   poolSize: positiveInt.default(4096),
   /** zero-one: 1/0; plus-minus-one: +1/-1 (DAPO's paper). */
   reward: z.enum(["zero-one", "plus-minus-one"]).default("zero-one"),
+  verifier: TaskVerifierSchema.default(TaskVerifierSchema.parse({})),
 });
 
 export const RolloutSchema = z.strictObject({

@@ -37,6 +37,13 @@ describe("config - defaults, overrides and errors", () => {
     expect(() => resolveConfig([])).toThrow(/top level must be a mapping/);
   });
 
+  it("task.verifier: strict extraction and a 1e-6 float tolerance by default; a bad mode names the valid ones", () => {
+    expect(resolveConfig({}).task.verifier).toEqual({ extract: "strict", floatTolerance: 1e-6 });
+    expect(resolveConfig({}, ["task.verifier.extract=lenient"]).task.verifier.extract).toBe("lenient");
+    expect(() => resolveConfig({ task: { verifier: { extract: "loose" } } })).toThrow(/task\.verifier\.extract: .*allowed values: strict, lenient/);
+    expect(() => resolveConfig({ task: { verifier: { floatTolerance: -1 } } })).toThrow(/task\.verifier\.floatTolerance/);
+  });
+
   it("reports unreadable and malformed files by path", () => {
     expect(() => loadConfigFile("/nonexistent/x.yaml")).toThrow(/cannot read config file \/nonexistent\/x\.yaml/);
     const dir = mkdtempSync(join(tmpdir(), "lspo-cfg-"));

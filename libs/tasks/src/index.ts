@@ -2,8 +2,8 @@
 // templates, the shuffled cursor, and the synthetic reasoning task of the demo.
 
 // Verifier
-export { extractAnswer, goldAnswer, MAX_ANSWER_CHARS } from "./verifier/extract.js";
-export type { AnswerMarker, ExtractedAnswer } from "./verifier/extract.js";
+export { EXTRACT_MODES, extractAnswer, findAnswer, goldAnswer, MAX_ANSWER_CHARS } from "./verifier/extract.js";
+export type { AnswerMarker, ExtractMode, ExtractedAnswer, Extraction } from "./verifier/extract.js";
 export { normalizeAnswer } from "./verifier/normalize.js";
 export { parseNumber } from "./verifier/numbers.js";
 export type { ParsedNumber } from "./verifier/numbers.js";
@@ -11,11 +11,14 @@ export type { Rational } from "./verifier/rational.js";
 export { DEFAULT_TIME_BUDGET_MS, answersEquivalent } from "./verifier/equivalence.js";
 export type { Comparison, Equivalence, EquivalenceOptions } from "./verifier/equivalence.js";
 export { DEFAULT_SYMBOLIC_OPTIONS, SymbolicChecker, sharedSymbolicChecker, symbolicBudget } from "./verifier/symbolic.js";
-export type { SymbolicOptions } from "./verifier/symbolic.js";
+export type { SymbolicOp, SymbolicOptions, SymbolicOutcome } from "./verifier/symbolic.js";
+export { DEFAULT_FLOAT_TOLERANCE, roundsTo } from "./verifier/tolerance.js";
+export { splitRelation } from "./verifier/relations.js";
+export type { Relation, RelationOp } from "./verifier/relations.js";
 export { REWARD_SCHEMES, rewardScheme } from "./verifier/reward.js";
 export type { RewardScheme, RewardSchemeName } from "./verifier/reward.js";
 export { isCorrect, verifyResponse } from "./verifier/verify.js";
-export type { Verdict, VerifyOptions } from "./verifier/verify.js";
+export type { Verdict, VerdictStatus, VerifyOptions } from "./verifier/verify.js";
 
 // Datasets
 export { DatasetConfigError, DatasetError } from "./datasets/errors.js";

@@ -74,6 +74,25 @@ describe("symbolic - worker", () => {
     expect(c.equal("x+x", "2x")).toBe(true);
   });
 
+  it("waits for a restarted worker only within the caller's limit; the worker goes on starting for the next call", () => {
+    const c = checker({ engineLimitMs: 60_000, hardLimitMs: 300 });
+    expect(c.warmUp()).toBe(true);
+    expect(c.equal("(a+b+c+d)^{30}", "(a+b)^{30}")).toBeUndefined(); // killed at the hard limit
+    const t = performance.now();
+    expect(c.check("x+x", "2x", 20)).toEqual({ answer: "timeout", reason: "the CAS worker was still starting when the time for this comparison ran out" });
+    expect(performance.now() - t).toBeLessThan(500);
+    expect(c.failure).toBeUndefined();
+    expect(c.check("x+x", "2x")).toEqual({ answer: "equal" });
+  });
+
+  it("names why it did not decide: refused by the budget, or the answer", () => {
+    const c = checker();
+    expect(c.check("10^{10^{10}}", "1")).toEqual({ answer: "refused", reason: "the CAS refuses this input: exponent '10^{10}' (at most 8 characters, no tower, integers below 100)" });
+    expect(c.check("2x+4y-3", "y+\\frac12x-\\frac34", Infinity, "proportional")).toEqual({ answer: "equal" });
+    expect(c.check("x-5", "5-x", Infinity, "proportional")).toEqual({ answer: "negative" });
+    expect(c.check("x-5", "x^2-25", Infinity, "proportional")).toEqual({ answer: "not-shown" });
+  });
+
   it("gives up for good when the engine cannot start in time", () => {
     const c = checker({ startupLimitMs: 1 });
     expect(c.equal("x+x", "2x")).toBeUndefined();

@@ -83,6 +83,22 @@ describe("verifier - pathological input", () => {
     );
   });
 
+  it("in both modes, every verdict has a known status, and a reason unless correct or plainly wrong (property)", () => {
+    const latexish = fc.stringMatching(/^[\\{}()[\]$^_0-9a-z,./ +\-=#!%&<>|]{0,80}$/);
+    const statuses = new Set(["correct", "wrong", "no-answer", "bad-answer", "bad-gold", "undecided"]);
+    fc.assert(
+      fc.property(fc.oneof(latexish, fc.string()), fc.oneof(latexish, fc.string()), fc.constantFrom("strict", "lenient" as const), (r, g, extract) => {
+        for (const response of [r, `\\boxed{${r}}`, `Final Answer: ${r}`]) {
+          const v = verifyResponse(response, g, { symbolic: false, extract });
+          if (!statuses.has(v.status) || v.correct !== (v.status === "correct")) return false;
+          if (v.status !== "correct" && v.status !== "wrong" && !v.reason) return false;
+        }
+        return true;
+      }),
+      { numRuns: 1000, seed: 9 },
+    );
+  });
+
   it("an answer always equals itself when it is a number (property)", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), fc.nat({ max: 6 }), (n, scale) => {
@@ -105,6 +121,39 @@ describe("verifier - pathological input", () => {
       { numRuns: 500, seed: 8 },
     );
   });
+});
+
+describe("verifier - adversarial input gets a status naming what was wrong (issue 19)", () => {
+  const M = 1_000_000;
+  const rows: [name: string, response: string, gold: string, status: string, reason: string | RegExp][] = [
+    ["million-digit answer", "\\boxed{" + "7".repeat(M) + "}", "7", "no-answer", "the answer is longer than 1000 characters"],
+    ["million-digit last number (lenient)", "the total is " + "7".repeat(M), "7", "no-answer", "the answer is longer than 1000 characters"],
+    ["million-digit gold", "\\boxed{7}", "7".repeat(M), "bad-gold", "the gold answer is empty, unmarked where marked, or longer than the cap"],
+    ["nested \\frac, 300 deep", "\\boxed{" + "\\frac{".repeat(300) + "1" + "}{2}".repeat(300) + "}", "1", "no-answer", "longer than 1000"],
+    ["nested \\frac, 10 deep", "\\boxed{" + "\\frac{".repeat(10) + "1" + "}{2}".repeat(10) + "}", "1", "undecided", "the CAS refuses this input: nesting deeper than 8"],
+    ["huge exponent", "\\boxed{2^{100000000}}", "0", "undecided", "the CAS refuses this input: exponent '100000000'"],
+    ["exponent tower", "\\boxed{9^{9^{9}}}", "5", "undecided", "no tower"],
+    ["huge scientific exponent", "\\boxed{1e999999}", "1", "undecided", "scientific notation"],
+    ["a million unclosed braces", "\\boxed{" + "{".repeat(M), "1", "no-answer", "never closed"],
+    ["half a million unclosed \\(", "\\(".repeat(M / 2), "1", "no-answer", "no final answer"],
+    ["numbers run together by spaces", "\\boxed{32 349}", "32349", "bad-answer", "numbers separated only by a space"],
+    ["division by zero", "\\boxed{\\frac{1}{0}}", "1", "bad-answer", "division by zero"],
+    // Which time limit stops it depends on the machine's load: the engine's own, the hard limit (then the
+    // worker is killed), or, right after a kill, the restart running past the verification's budget.
+    ["slow in the CAS", "\\boxed{(a+b+c+d)^{30}}", "(a+b)^{30}", "undecided", /300 ms limit|did not answer within \d+ ms|still starting/],
+  ];
+  for (const [name, response, gold, status, reason] of rows) {
+    it(`${name}: ${status} within the time bound, in both modes`, () => {
+      for (const extract of name.includes("(lenient)") ? (["lenient"] as const) : (["strict", "lenient"] as const)) {
+        const { value, ms } = timed(() => verifyResponse(response, gold, { symbolic, extract }));
+        expect(value.correct).toBe(false);
+        if (extract === "strict" || !name.includes("unclosed")) expect(value.status, extract).toBe(status);
+        if (typeof reason === "string") expect(value.reason ?? "", extract).toContain(reason.replace(/\\\\/g, "\\"));
+        else expect(value.reason ?? "", extract).toMatch(reason);
+        expect(ms).toBeLessThan(3500); // the CAS's 2 s hard limit plus slack; all but the CAS rows take < 50 ms
+      }
+    });
+  }
 });
 
 describe("verifier - extraction details", () => {

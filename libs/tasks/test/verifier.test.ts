@@ -89,7 +89,9 @@ const TABLE: Record<string, readonly Row[]> = {
     ["currency, wrong amount", "\\boxed{\\$19}", "18", false],
   ],
   spaces: [
-    ["spaces inside", "\\boxed{ 1 2 }", "12", true],
+    ["spaces around the answer", "\\boxed{ 12 }", "12", true],
+    // Was `\boxed{ 1 2 }` vs 12 -> true: a false positive (two numbers read as one), issue 19.
+    ["a space between digits is two numbers, not 12", "\\boxed{ 1 2 }", "12", false],
     ["spacing commands", "\\boxed{3\\;\\!\\quad}", "3", true],
     ["\\displaystyle", "\\boxed{\\displaystyle \\frac{1}{4}}", "0.25", true],
     ["spaces do not join different numbers into the gold", "\\boxed{1 3}", "12", false],
@@ -164,7 +166,7 @@ describe("verifier - table", () => {
 describe("verifier - verdicts and rewards", () => {
   it("reports the extracted answer, the marker, the compared gold and the deciding comparison", () => {
     const v = verifyResponse("work... \\boxed{\\frac{6}{8}}", "#### 0.75", { symbolic: false });
-    expect(v).toEqual({ correct: true, reward: 1, extracted: "\\frac{6}{8}", marker: "boxed", gold: "0.75", by: "number" });
+    expect(v).toEqual({ correct: true, reward: 1, status: "correct", extracted: "\\frac{6}{8}", marker: "boxed", gold: "0.75", by: "number" });
   });
 
   it("scores 1/0 by default and +1/-1 with plus-minus-one", () => {

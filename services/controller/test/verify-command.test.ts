@@ -53,12 +53,32 @@ describe("lspo verify", () => {
   it("reads stdin with -, and --details reports the extraction and the reward", () => {
     const r = lspo(["verify", "-", "--details", "--reward", "plus-minus-one"], c("\\boxed{\\frac{6}{8}}", "0.7") + "\n");
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.lines[0])).toEqual({ correct: false, reward: -1, extracted: "\\frac{6}{8}", gold: "0.7", marker: "boxed", by: "number" });
+    expect(JSON.parse(r.lines[0])).toEqual({ correct: false, status: "wrong", reward: -1, extracted: "\\frac{6}{8}", gold: "0.7", marker: "boxed", by: "number" });
   });
 
   it("--numeric-only turns the CAS off", () => {
     const r = lspo(["verify", "-", "--numeric-only"], c("\\boxed{2\\sqrt{2}}", "\\sqrt{8}") + "\n");
     expect(r.lines).toEqual(['{"correct":false}']);
+  });
+
+  it("--extract lenient also takes the last math span or number; strict (the default) does not", () => {
+    const input = [c("We conclude\n\\[9\\]", "9"), c("So 12 cookies are left.", "12"), c("Final Answer: The largest $n$ is 34.", "34")].join("\n") + "\n";
+    expect(lspo(["verify", "-"], input).lines.map((l) => JSON.parse(l))).toEqual([{ correct: false }, { correct: false }, { correct: true }]);
+    const lenient = lspo(["verify", "-", "--extract", "lenient", "--details"], input);
+    expect(lenient.lines.map((l) => JSON.parse(l)).map((v) => [v.correct, v.marker])).toEqual([[true, "math"], [true, "last-number"], [true, "final-answer"]]);
+  });
+
+  it("--details names what was wrong: no answer, a malformed answer", () => {
+    const r = lspo(["verify", "-", "--details", "--numeric-only"], [c("I think 42", "42"), c("\\boxed{32 349}", "32349")].join("\n") + "\n");
+    const [none, spaced] = r.lines.map((l) => JSON.parse(l));
+    expect(none).toMatchObject({ correct: false, status: "no-answer", reason: expect.stringContaining("no final answer") });
+    expect(spaced).toMatchObject({ correct: false, status: "bad-answer", reason: "numbers separated only by a space ('32 349'): not one number" });
+  });
+
+  it("names an unknown --extract mode", () => {
+    const r = lspo(["verify", "--extract", "loose", "-"], "");
+    expect(r.stderr).toContain("unknown --extract 'loose'. Valid modes: strict, lenient");
+    expect(r.code).toBe(2);
   });
 
   it("names an unknown flag, a missing file and an unknown reward scheme", () => {

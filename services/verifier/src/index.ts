@@ -1,3 +1,3 @@
 // Public entry of @lspo/verifier: the verifier service (rollout groups -> verified groups).
 export { runVerifier, type VerifierCounters } from "./main.js";
-export { scoreGroup } from "./score.js";
+export { scoreGroup, type ScoreOptions } from "./score.js";

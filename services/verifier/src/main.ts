@@ -20,6 +20,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   const counters: VerifierCounters = { verified: 0, correct: 0, responses: 0, rejected: 0 };
   const startedAt = new Date();
   const reward = config.task.reward;
+  const scoring = config.task.verifier; // extraction mode and float tolerance
   // Token ids inside the vocabulary and a size the run can produce: a forged group stops here, before it
   // could reach the sampler's buffer or the learner's graph.
   const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
@@ -41,7 +42,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
             if (req.group.responses.length === 0) throw invalidArgument("group.responses", "is empty");
             const problem = allOf(validateRolloutGroup, inVocabulary, responsesWithinG)(req.group);
             if (problem) throw invalidMessage("group", "RolloutGroup", problem);
-            return { group: scoreGroup(req.group, reward) };
+            return { group: scoreGroup(req.group, reward, scoring) };
           }),
           status: unary(async () => ({
             status: {
@@ -77,7 +78,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   void (async () => {
     for await (const d of sub) {
       const group = d.body;
-      const scored = scoreGroup(group, reward);
+      const scored = scoreGroup(group, reward, scoring);
       await publishMessage(ctx.js, ctx.subjects.verified, "VerifiedGroup", scored, { msgId: `verified-${group.uid}` });
       d.ack();
       counters.verified++;

@@ -29,7 +29,8 @@ function topLevelSplit(s: string): string[] | undefined {
   }
   if (depth !== 0) return undefined;
   items.push(s.slice(start));
-  return items;
+  return items.map((item) => item.trim()); // normalize.ts keeps a space after a comma between digits
+
 }
 
 function outerBrackets(s: string): { open: string; close: string; inner: string } | undefined {
@@ -58,6 +59,21 @@ export function splitList(s: string): ListAnswer | undefined {
   }
   const items = topLevelSplit(s);
   return items && items.length > 1 ? { open: "", close: "", items, unordered: true } : undefined;
+}
+
+/**
+ * `a \pm b` is the set {a - b, a + b}: `\pm 2021` is {-2021, 2021}, `\frac{1\pm\sqrt5}{2}` is both
+ * roots. Only one `\pm` (or `\mp`) per answer; with more, the combinations are ambiguous.
+ */
+export function expandPlusMinus(s: string): ListAnswer | undefined {
+  const signs = s.match(/\\(?:pm|mp)(?![A-Za-z])/g);
+  if (signs?.length !== 1) return undefined;
+  const at = s.search(/\\(?:pm|mp)(?![A-Za-z])/);
+  const before = s.slice(0, at);
+  const after = s.slice(at + 3);
+  if (after === "") return undefined;
+  const items = [`${before}-${after}`, `${before}+${after}`].map((x) => x.replace(/^\+/, ""));
+  return { open: "", close: "", items, unordered: true };
 }
 
 /** `(5)` → `5`: parentheses around a whole single value change nothing. */

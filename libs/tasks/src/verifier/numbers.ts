@@ -76,10 +76,22 @@ function mixed(s: string, depth: number): ParsedNumber {
   return { kind: "number", value: m[1] === "-" ? negate(value) : value };
 }
 
+/**
+ * Two digits with only a space between them (normalize.ts keeps that one space): `4 4/9` is the mixed
+ * number 40/9 (a proper fraction after a whole number); anything else, `2 3` or `32 349`, is two
+ * numbers, refused rather than read as 23 or 32349.
+ */
+function spaced(s: string, depth: number): ParsedNumber {
+  if (!/\d \d/.test(s)) return OTHER;
+  const m = /^([+-]?)(\d+) (\d+)\/(\d+)$/.exec(s);
+  if (m && BigInt(m[3]) < BigInt(m[4])) return mixed(`${m[1]}${m[2]}\\frac{${m[3]}}{${m[4]}}`, depth);
+  return { kind: "invalid", reason: `numbers separated only by a space ('${s.slice(0, 40)}'): not one number` };
+}
+
 /** Tries each form in turn; the first that is not "other" decides. */
 export function parseNumber(s: string, depth = 0): ParsedNumber {
   if (depth > 4 || s === "") return OTHER;
-  for (const form of [decimal, frac, mixed, slash, scaled]) {
+  for (const form of [spaced, decimal, frac, mixed, slash, scaled]) {
     const r = form(s, depth);
     if (r.kind !== "other") return r;
   }

@@ -5,17 +5,21 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { REWARD_SCHEMES, SymbolicChecker, rewardScheme, verifyResponse } from "@lspo/tasks";
+import { EXTRACT_MODES, REWARD_SCHEMES, SymbolicChecker, rewardScheme, verifyResponse, type ExtractMode } from "@lspo/tasks";
 
 export const summary = "verify answers: reads JSONL {\"response\", \"answer\"} and prints {\"correct\": boolean} per line";
 
-const USAGE = `usage: lspo verify <cases.jsonl | -> [--details] [--reward <scheme>] [--numeric-only]
+const USAGE = `usage: lspo verify <cases.jsonl | -> [--details] [--extract strict|lenient] [--reward <scheme>] [--numeric-only]
 
 Reads one JSON object per line, {"response": string, "answer": string} (other fields are ignored), and
 prints one line per input line, in order: {"correct": true|false}. "-" reads stdin.
 
---details        also print the extracted answer, the compared gold answer, the marker that found the
-                 answer (boxed, hashes, answer-is), the comparison that decided, and the reward
+--details        also print the status (correct, wrong, no-answer, bad-answer, bad-gold, undecided) and
+                 its reason, the extracted answer, the compared gold answer, the marker that found the
+                 answer (boxed, hashes, answer-is, final-answer, math, last-number), the comparison
+                 that decided, and the reward
+--extract        strict (default: \\boxed, ####, "the answer is", "Final Answer:" only, as for rewards)
+                 or lenient (also the last math span or number, as evaluation graders do)
 --reward         reward scheme for --details: ${Object.keys(REWARD_SCHEMES).join(", ")} (default zero-one)
 --numeric-only   no symbolic (CAS) comparison: numbers, lists and exact text only
 
@@ -25,6 +29,7 @@ the exit code is then 1, after all lines are processed. Blank lines are skipped.
 const OPTIONS = {
   details: { type: "boolean" },
   reward: { type: "string" },
+  extract: { type: "string" },
   "numeric-only": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -59,6 +64,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const reward = (values.reward ?? "zero-one") as keyof typeof REWARD_SCHEMES;
   rewardScheme(reward); // an unknown scheme fails here, naming the valid ones, before any line is read
+  const extract = (values.extract ?? "strict") as ExtractMode;
+  if (!EXTRACT_MODES.includes(extract)) {
+    console.error(`lspo verify: unknown --extract '${extract}'. Valid modes: ${EXTRACT_MODES.join(", ")}`);
+    return 2;
+  }
   const path = positionals[0];
   const input = path === "-" ? process.stdin : createReadStream(path);
   const opened = new Promise<void>((resolve, reject) => {
@@ -83,9 +93,12 @@ export async function run(argv: string[]): Promise<number> {
         failures++;
         continue;
       }
-      const v = verifyResponse(parsed.response, parsed.answer, { reward, symbolic });
+      const v = verifyResponse(parsed.response, parsed.answer, { reward, symbolic, extract });
       const out = values.details
-        ? { correct: v.correct, reward: v.reward, extracted: v.extracted ?? null, gold: v.gold ?? null, marker: v.marker ?? null, by: v.by }
+        ? {
+            correct: v.correct, status: v.status, ...(v.reason ? { reason: v.reason } : {}), reward: v.reward,
+            extracted: v.extracted ?? null, gold: v.gold ?? null, marker: v.marker ?? null, by: v.by,
+          }
         : { correct: v.correct };
       process.stdout.write(`${JSON.stringify(out)}\n`);
     }
