@@ -10,6 +10,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { SymbolicChecker, verifyResponse, syntheticProblems, type ExtractMode } from "@lspo/tasks";
+import { startProvenance } from "@lspo/telemetry";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
 
 const RUNS = 5;
 /** Per-case bound for adversarial input: the CAS's 2 s hard limit plus slack for a loaded machine. */
@@ -115,6 +118,7 @@ const adversarialRows = Object.entries(adversarial).map(([input, [response, gold
 symbolic.dispose();
 
 const result = {
+  provenance: provenance.finish(),
   command: "npm run bench -- verifier",
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model.split(" ").slice(0, 2).join(" "), cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
