@@ -3,9 +3,11 @@
 // graph form to this, and this to hand-worked values and finite differences.
 import { aggregations } from "./aggregation.js";
 import { klEstimators } from "./kl.js";
+import { clampLogRatio } from "./log-ratio.js";
 import type { LossInput } from "./loss-input.js";
 import { type AlgorithmParams, normConstant } from "./params.js";
 import { type ClipSide, policyLosses } from "./policy-losses.js";
+import { NonFiniteLossError } from "./errors.js";
 
 /** Per-update statistics, all over the unmasked tokens / responses of the mini-batch. */
 export interface UpdateMetrics {
@@ -75,10 +77,13 @@ export function referenceLoss(p: AlgorithmParams, x: LossInput): ReferenceResult
         l -= p.entropy_coef * x.entropy[i][t];
         entropySum += mask[t] * x.entropy[i][t];
       }
+      // A NaN or infinity would silently become the update (or a NaN loss with no clue where): name it.
+      if (!Number.isFinite(w * l)) throw new NonFiniteLossError(`responses[${i}]`, t, "loss", w * l);
+      if (!Number.isFinite(w * d)) throw new NonFiniteLossError(`responses[${i}]`, t, "gradient", w * d);
       loss += w * l;
       if (mask[t] > 0) counts[terms.clip[t]]++;
       tokens += mask[t];
-      const logR = lp - x.logpOld[i][t];
+      const logR = clampLogRatio(lp - x.logpOld[i][t], p).value;
       approxKl += mask[t] * (Math.exp(logR) - 1 - logR);
       return w * d + 0; // + 0 turns -0 (masked token, negative slope) into 0
     });
