@@ -39,7 +39,7 @@ export {
   forwardGraph, inferenceGraph, trainingGraph, tokenLogprobs,
 } from "./llama/graphs.js";
 export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
-export { BatchError, type TokenBatch, type TokenBatchOptions, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
+export { BatchError, type TokenBatch, type TokenBatchOptions, inverseTemperatures, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
 export { type DecoderOptions, OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
 export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";

@@ -23,8 +23,20 @@ export class BatchShapeError extends Error {
   override name = "BatchShapeError";
 }
 
-export function buildTrainingRows(groups: readonly VerifiedGroup[], params: AlgorithmParams, padId: number, vocabSize: number): TrainingRows {
+/**
+ * The temperature a group was sampled at: its prompt's `sampling.temperature` (the rollout records what it
+ * used), else `fallback` (the run's rollout.temperature) for a group from a rollout that did not record it.
+ */
+export function groupTemperature(vg: VerifiedGroup, fallback: number): number {
+  const t = vg.group?.prompt?.sampling?.temperature;
+  return t === undefined ? fallback : t;
+}
+
+export function buildTrainingRows(
+  groups: readonly VerifiedGroup[], params: AlgorithmParams, padId: number, vocabSize: number, fallbackTemperature = 1,
+): TrainingRows {
   const sequences: number[][] = [];
+  const temperature: number[] = [];
   const spans: Array<{ start: number; length: number }> = [];
   const oldLogp: Float32Array[] = [];
   const rollout: RolloutBatch = { groups: [] };
@@ -35,12 +47,15 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
     if (!g?.prompt) throw new BatchShapeError(`groups[${gi}] has no rollout group or prompt`);
     const prompt = Array.from(int32Of(g.prompt.promptIds));
     if (prompt.length === 0) throw new BatchShapeError(`groups[${gi}].prompt.promptIds is empty (the learner needs token ids)`);
+    const temp = groupTemperature(vg, fallbackTemperature);
+    if (!(Number.isFinite(temp) && temp >= 0)) throw new BatchShapeError(`groups[${gi}].prompt.sampling.temperature is ${temp}: must be a finite number >= 0`);
     const responses = g.responses.map((r, ri) => {
       const ids = Array.from(int32Of(r.tokenIds));
       const lp = float32Of(r.logprobs);
       if (ids.length === 0) throw new BatchShapeError(`groups[${gi}].responses[${ri}] is empty`);
       for (const t of [...prompt, ...ids]) if (t < 0 || t >= vocabSize) throw new BatchShapeError(`groups[${gi}].responses[${ri}]: token id ${t} outside the vocabulary [0, ${vocabSize})`);
       sequences.push([...prompt, ...ids]);
+      temperature.push(temp); // log-probs and entropy at the temperature the rollout sampled at
       spans.push({ start: prompt.length - 1, length: ids.length });
       oldLogp.push(lp);
       lengthSum += ids.length;
@@ -53,6 +68,7 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
   });
   const input = prepareLossInput(params, rollout);
   const batch = makeTokenBatch(sequences, { padId, padSide: "right" });
+  batch.temperature = temperature;
   const [B, T] = batch.inputIds.shape;
   const mask = new Float32Array(B * T);
   const logpOld = new Float32Array(B * T);

@@ -18,6 +18,8 @@ export interface LearnerOptions {
   device: Provider;
   threads: number;
   padId: number;
+  /** The run's rollout.temperature: the temperature of a group whose prompt does not record its sampling. */
+  rolloutTemperature?: number;
 }
 
 export interface UpdateRecord {
@@ -54,7 +56,10 @@ function sliceRows(batch: TokenBatch, from: number, to: number): TokenBatch {
   };
   const extras: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(batch.extras ?? {})) extras[k] = rows(v);
-  return { inputIds: rows(batch.inputIds), targets: rows(batch.targets), positionIds: rows(batch.positionIds), attentionMask: rows(batch.attentionMask), extras };
+  return {
+    inputIds: rows(batch.inputIds), targets: rows(batch.targets), positionIds: rows(batch.positionIds), attentionMask: rows(batch.attentionMask), extras,
+    ...(batch.temperature ? { temperature: batch.temperature.slice(from, to) } : {}),
+  };
 }
 
 export class LearnerCore {
@@ -149,7 +154,7 @@ export class LearnerCore {
       this.trainer = next;
       this.trainerSpec = key;
     }
-    const rows = buildTrainingRows(groups, spec.params, this.opts.padId, this.config.vocabSize);
+    const rows = buildTrainingRows(groups, spec.params, this.opts.padId, this.config.vocabSize, this.opts.rolloutTemperature ?? 1);
     const batch = rows.batch;
     if (this.opts.learner.recomputeOldLogprobs || spec.params.kl_coef > 0) {
       this.forward ??= await ForwardSession.create(this.config, { provider: this.opts.device, threads: this.opts.threads });

@@ -40,7 +40,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const core = await LearnerCore.create(
     model.config,
     model.weights,
-    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0 },
+    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0, rolloutTemperature: config.rollout.temperature },
     checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights } : undefined,
   );
   ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
