@@ -71,5 +71,6 @@ function graphMetrics<D extends FloatDType>(
     mean_abs_advantage: ops.div(ops.sumAll(ops.mul(live, absA)), ops.maximum(ops.sumAll(live), 1)),
     entropy: x.entropy && tokenMean(x.entropy),
     tokens,
+    responses: ops.sumAll(live),
   };
 }

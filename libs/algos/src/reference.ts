@@ -25,8 +25,10 @@ export interface UpdateMetrics {
   mean_abs_advantage: number;
   /** Token mean of the policy entropy; null when no entropy was given. */
   entropy: number | null;
-  /** Unmasked tokens in the mini-batch. */
+  /** Unmasked tokens in the mini-batch: the weight of every token mean when micro-batches are combined. */
   tokens: number;
+  /** Responses with tokens in the loss: the weight of mean_abs_advantage when micro-batches are combined. */
+  responses: number;
 }
 
 export interface ReferenceResult {
@@ -104,6 +106,7 @@ export function referenceLoss(p: AlgorithmParams, x: LossInput): ReferenceResult
       mean_abs_advantage: liveSeqs > 0 ? absAdv / liveSeqs : 0,
       entropy: x.entropy === null ? null : perToken(entropySum),
       tokens,
+      responses: liveSeqs,
     },
   };
 }

@@ -142,6 +142,26 @@ export const LearnerSchema = z.strictObject({
   microBatch: nonNegativeInt.default(0),
   /** Recompute old log-probs with the learner's weights (one forward pass) instead of the rollout's. */
   recomputeOldLogprobs: z.boolean().default(true),
+  /**
+   * Where logp_old comes from, fixed once per batch before its first mini-batch: `recompute` (a forward pass
+   * with the weights the learner holds then) or `rollout` (the rollout's own log-probs). Unset: as
+   * recomputeOldLogprobs says. verl's semantics (shared/docs/ALGORITHMS.md).
+   */
+  oldLogprobs: z.enum(["recompute", "rollout"]).optional(),
+  /**
+   * Groups per optimizer step (a mini-batch); 0 = a quarter of the update's groups, rounded up. Several steps
+   * per batch are what make the clips act: only the first mini-batch has ratios of exactly 1 (DAPO's recipe:
+   * 512 prompts in mini-batches of 32).
+   */
+  ppoMiniBatch: nonNegativeInt.default(0),
+  /** Passes over the batch per update (verl's ppo_epochs). */
+  ppoEpochs: positiveInt.default(1),
+  /**
+   * Truncated importance sampling (verl's TIS): each token's loss times min(exp(logp_old - logp_rollout), C)
+   * with C this cap, correcting for rollouts from an older policy (pipelined mode) or other numerics. Needs
+   * recomputed old log-probs. null = off; verl's default cap is 2.
+   */
+  tisCap: z.number().min(1).nullable().default(null),
   checkpointEvery: nonNegativeInt.default(5),
   keepCheckpoints: positiveInt.default(3),
   maxRestarts: z.number().int().min(-1).default(5),

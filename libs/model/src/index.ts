@@ -48,7 +48,7 @@ export {
   type GradientCheck, type ReferenceJson, ReferenceFormatError, TOLERANCES, type VerifyReport, verifyAgainstReference,
 } from "./verify/reference-check.js";
 // training step (M1)
-export { Trainer, TrainerError, type TrainerOptions, type StepResult } from "./train/trainer.js";
+export { NonFiniteStepError, Trainer, TrainerError, type TrainerOptions, type StepResult } from "./train/trainer.js";
 export { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, OptimizerError, adamwStep, zeroState } from "./train/adamw.js";
 export { OnnxAdamW } from "./train/adamw-graph.js";
 export { type ScheduleConfig, ScheduleError, learningRate } from "./train/schedule.js";

@@ -40,8 +40,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const core = await LearnerCore.create(
     model.config,
     model.weights,
-    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0, rolloutTemperature: config.rollout.temperature },
-    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights } : undefined,
+    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0, rolloutTemperature: config.rollout.temperature, batchSize: config.sampler.batchSize },
+    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights, step: checkpoint.state.step } : undefined,
   );
   ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
   let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
