@@ -275,6 +275,8 @@ export class LearnerCore {
           for (let b = g.from; b < g.to; b++) sameVersion[b] = Number(groups[gi].group!.policyVersion) === this.updates;
         });
         const diff = rolloutLogpDiff(rows, rollout, old.data, sameVersion);
+        // Tokens compared: 0 says why the max/mean are absent (every group came from an older version).
+        metrics.rollout_logp_diff_tokens = diff?.tokens ?? 0;
         if (diff) Object.assign(metrics, { rollout_logp_diff_max: diff.max, rollout_logp_diff_mean: diff.mean });
         if (l.tisCap !== null) {
           const w = tisWeights(rows, rollout, old.data, l.tisCap);

@@ -121,7 +121,9 @@ describe("learner - mini-batches, epochs and old log-probs", () => {
     const groups = await sampledGroups(2, 0.7);
     const core = await learner({ algorithm: { name: "dapo" }, ppoMiniBatch: 2 });
     const stale = groups.map((g) => ({ ...g, group: { ...g.group!, policyVersion: 7n } }));
-    expect((await core.update(stale)).metrics.rollout_logp_diff_max).toBeUndefined();
+    const staleRecord = await core.update(stale);
+    expect(staleRecord.metrics.rollout_logp_diff_max).toBeUndefined();
+    expect(staleRecord.metrics.rollout_logp_diff_tokens).toBe(0);
     // At T = 1 instead of the 0.7 they were sampled at, the same tokens disagree by far more than 1e-3.
     const blind = groups.map((g) => ({ ...g, group: { ...g.group!, prompt: { ...g.group!.prompt!, sampling: { ...g.group!.prompt!.sampling!, temperature: 1 } } } }));
     const fresh = await learner({ algorithm: { name: "dapo" }, ppoMiniBatch: 2 });
