@@ -14,7 +14,7 @@ export { WeightsError, expectedParameters, parameterCount, validateWeights, weig
 export { type DecodeOptions, type EncodeOptions, type TextTokenizer, TokenizerError, loadTokenizer } from "./tokenizer/tokenizer.js";
 export { type GenerationConfig, GenerationConfigError, formatGenerationConfig, parseGenerationConfig } from "./hf/generation-config.js";
 export { type EncodeModelOptions, type HfModel, MODEL_FILES, ModelFilesError, decodeModelFiles, encodeModelFiles } from "./hf/model-files.js";
-export { type Rng, SeedError, createRng, rngFromState, rngStreams } from "./sampling/rng.js";
+export { type Rng, SeedError, createRng, createUnmixedRng, rngFromState, rngStreams } from "./sampling/rng.js";
 export {
   GREEDY, type SampledToken, SamplingError, type SamplingParams, argmax, sampleToken, tokenLogprob, validateSamplingParams,
 } from "./sampling/sample.js";
