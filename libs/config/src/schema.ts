@@ -117,6 +117,18 @@ export const SamplerSchema = z.strictObject({
   window: positiveInt.default(64),
   /** Generation batch in batch mode (prompts per round). */
   genBatch: positiveInt.default(16),
+  /**
+   * Batch mode: generation rounds in a row that fill no training batch before the run fails with
+   * GenRoundsExceededError (the numbers in its message); 0 = no cap. 10 is DAPO's (verl's max_num_gen_batches).
+   */
+  maxGenRounds: nonNegativeInt.default(10),
+  /** Length rule bounds: true keeps L <= Q(lLow) or Q(lHigh) <= L <= Q(lMax); false, the same strictly. */
+  boundInclusive: z.boolean().default(true),
+  /**
+   * Batch mode's quantiles: over this generation batch's survivors (`batch`, the paper), or over every
+   * survivor of the rounds since the last training batch (`window`, the accumulated one).
+   */
+  quantileScope: z.enum(["batch", "window"]).default("batch"),
   lLow: fraction.default(0.3),
   lHigh: fraction.default(0.65),
   lMax: fraction.default(0.95),
