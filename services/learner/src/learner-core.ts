@@ -100,6 +100,8 @@ export class LearnerCore {
   private forward: ForwardSession | null = null;
   /** Between beginUpdate and the end of that update: a swap requested now lands one step later. */
   private updating = false;
+  /** Swaps re-scheduled after a restart (swap-log.ts), by the update they take effect at. */
+  private readonly scheduled = new Map<number, AlgorithmSpec>();
 
   private constructor(
     readonly config: LlamaConfig,
@@ -182,7 +184,19 @@ export class LearnerCore {
    *  step: the one after the update in progress, if one has already begun. */
   requestSwap(spec: { name: string; params?: Record<string, unknown> }): number {
     this.algorithm.requestSwap(withRunDefaults(spec, this.opts.maxResponseLength));
-    return this.updating ? this.step + 2 : this.step + 1;
+    const effective = this.updating ? this.step + 2 : this.step + 1;
+    // A re-scheduled swap due at or before this boundary is superseded by this later request (last wins).
+    for (const s of [...this.scheduled.keys()]) if (s <= effective) this.scheduled.delete(s);
+    return effective;
+  }
+
+  /**
+   * Re-schedules a swap accepted before a restart to take effect at update `step`, as it did (or would
+   * have): the swap log's records after the resumed checkpoint. A later one for the same step wins.
+   */
+  scheduleSwap(step: number, spec: AlgorithmSpec): void {
+    if (!Number.isInteger(step) || step <= this.step) throw new LearnerConfigError(`scheduleSwap: step ${step} is not after the current update ${this.step}`);
+    this.scheduled.set(step, spec);
   }
 
   async update(groups: readonly VerifiedGroup[]): Promise<UpdateRecord> {
@@ -197,6 +211,11 @@ export class LearnerCore {
   private async runUpdate(groups: readonly VerifiedGroup[]): Promise<UpdateRecord> {
     const t0 = performance.now();
     const step = this.step + 1;
+    const due = this.scheduled.get(step);
+    if (due) {
+      this.algorithm.requestSwap(due);
+      this.scheduled.delete(step);
+    }
     const before = this.algorithm.events.length;
     const spec = this.algorithm.beginUpdate(step);
     const swap = this.algorithm.events.length > before ? this.algorithm.events[this.algorithm.events.length - 1] : null;

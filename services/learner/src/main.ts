@@ -14,6 +14,7 @@ import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { WeightsPublisher } from "./weights-publisher.js";
+import { resumeSwaps, swapAlreadyLogged } from "./swap-log.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
 function specField(field: string): string {
@@ -73,6 +74,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   }
 
   const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas);
+  const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
@@ -134,6 +136,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
             try {
               const effective = core.requestSwap({ name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
               const pending = core.algorithm.pending!;
+              await swapLog.append({ effectiveStep: effective, spec: pending }); // before answering: it survives a crash
               ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
               return {
                 effectiveStep: BigInt(effective),
@@ -211,7 +214,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     trainedGroups += fresh.length;
     lastSeq = seq;
     await publisher.publish(core.weights, core.step, core.step);
-    if (rec.swap) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
+    if (rec.swap && !swapAlreadyLogged(metrics.read(), rec.swap)) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
     const { swap: _swap, ...update } = rec;
     metrics.append({
       event: "update",
