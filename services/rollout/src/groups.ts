@@ -40,6 +40,7 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
     maxNewTokens: first?.maxNewTokens || o.maxNewTokens,
     sampling: greedy ? undefined : { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK },
     seed: greedy ? undefined : seedFor(o.seed + Number(first?.seed ?? 0), prompts.map((p) => p.uid)),
+    stopTokenIds: policy.stopTokens(first?.stopTokenIds ?? []),
   });
   const recorded = { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK, maxNewTokens: first?.maxNewTokens || o.maxNewTokens, seed: first?.seed ?? 0n, stopTokenIds: first?.stopTokenIds ?? [] };
   const version = BigInt(policy.version);
