@@ -14,7 +14,7 @@ import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { WeightsPublisher } from "./weights-publisher.js";
-import { resumeSwaps, swapAlreadyLogged } from "./swap-log.js";
+import { requestDurableSwap, resumeSwaps, swapAlreadyLogged } from "./swap-log.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
 function specField(field: string): string {
@@ -134,9 +134,9 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
           swapAlgorithm: unary(async (req: SwapAlgorithmRequest) => {
             if (!req.spec?.name) throw invalidArgument("spec.name", "is required (grpo, dapo, gspo, dr_grpo)");
             try {
-              const effective = core.requestSwap({ name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
+              // Logged to KV before answering, so it survives a crash (swap-log.ts).
+              const effective = await requestDurableSwap(core, swapLog, { name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
               const pending = core.algorithm.pending!;
-              await swapLog.append({ effectiveStep: effective, spec: pending }); // before answering: it survives a crash
               ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
               return {
                 effectiveStep: BigInt(effective),

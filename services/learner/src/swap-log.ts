@@ -69,6 +69,30 @@ export interface SwapTarget {
   scheduleSwap(step: number, spec: AlgorithmSpec): void;
 }
 
+/** What a live swap request needs of the learner. */
+export interface SwapRequester {
+  requestSwap(spec: { name: string; params?: Record<string, unknown> }): number;
+  readonly algorithm: { readonly pending: AlgorithmSpec | null; requestSwap(spec: unknown): unknown; cancelSwap(): boolean };
+}
+
+/**
+ * A live swap, durable before it is answered: validated and queued (throws naming the field), then logged
+ * with its effective step. If the log cannot be written the queue is put back as it was (the earlier
+ * pending swap, or none) and the error goes to the caller: a swap is either durable or not accepted.
+ */
+export async function requestDurableSwap(core: SwapRequester, log: Pick<SwapLog, "append">, spec: { name: string; params?: Record<string, unknown> }): Promise<number> {
+  const before = core.algorithm.pending;
+  const effective = core.requestSwap(spec);
+  try {
+    await log.append({ effectiveStep: effective, spec: core.algorithm.pending! });
+  } catch (err) {
+    if (before) core.algorithm.requestSwap(before);
+    else core.algorithm.cancelSwap();
+    throw err;
+  }
+  return effective;
+}
+
 /** At start-up: re-schedules the logged swaps that take effect after the resumed step; returns the log. */
 export async function resumeSwaps(core: SwapTarget, nc: NatsConnection, runId: string, replicas = 1): Promise<SwapLog> {
   const log = await SwapLog.open(nc, runId, replicas);

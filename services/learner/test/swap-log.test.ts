@@ -8,7 +8,7 @@ import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import type { VerifiedGroup } from "@lspo/proto";
-import { LearnerCore, SwapLogError, readSwapLog, swapAlreadyLogged, swapsAfter } from "@lspo/learner";
+import { LearnerCore, SwapLogError, readSwapLog, requestDurableSwap, swapAlreadyLogged, swapsAfter } from "@lspo/learner";
 
 const spec = { seed: 5, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } };
 
@@ -42,6 +42,27 @@ describe("swap log - records", () => {
     const ev = { step: 3, from: "dapo", to: "gspo", parameters: presetSpec("gspo").params };
     expect(swapAlreadyLogged([{ event: "swap", ...JSON.parse(JSON.stringify(ev)) }], ev)).toBe(true);
     expect(swapAlreadyLogged([{ event: "swap", ...JSON.parse(JSON.stringify(ev)), step: 4 }], ev)).toBe(false);
+  });
+});
+
+describe("learner core - durable swap requests", () => {
+  it("logs the swap with its effective step; a failed write puts the earlier pending swap back", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" } } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const logged: { effectiveStep: number; spec: { name: string } }[] = [];
+      expect(await requestDurableSwap(core, { append: async (r) => void logged.push(r) }, { name: "gspo" })).toBe(1);
+      expect(logged.map((r) => [r.effectiveStep, r.spec.name])).toEqual([[1, "gspo"]]);
+      const failing = { append: async () => Promise.reject(new Error("KV unavailable")) };
+      await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
+      expect(core.algorithm.pending?.name).toBe("gspo"); // not grpo: it was not made durable
+      core.algorithm.cancelSwap();
+      await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
+      expect(core.algorithm.pending).toBeNull();
+    } finally {
+      await core.release();
+    }
   });
 });
 
