@@ -146,6 +146,7 @@ export const LearnerSchema = z.strictObject({
     .strictObject({ name: z.string().default("dapo"), overrides: z.record(z.string(), z.unknown()).default({}) })
     .default({ name: "dapo", overrides: {} }),
   lr: z.number().positive().default(1e-4),
+  /** Linear warmup length in updates (scaled to optimizer steps by the learner: ppoEpochs x mini-batches). */
   warmupSteps: nonNegativeInt.default(0),
   schedule: z.enum(["constant", "cosine"]).default("constant"),
   weightDecay: z.number().min(0).default(0),

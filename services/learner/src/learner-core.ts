@@ -137,17 +137,19 @@ export class LearnerCore {
     return new LearnerCore(config, opts, algorithm, trainer, reference, resume ? (resume.step ?? resume.optimizer.step) : 0);
   }
 
-  /** Optimizer steps per update when every update has B groups: the cosine schedule's length is in those. */
+  /** Optimizer steps per update when every update has B groups (4 assumed when B is not given). */
   private static stepsPerUpdate(o: LearnerOptions): number {
     const B = o.batchSize ?? 4;
     return o.learner.ppoEpochs * Math.ceil(B / miniBatchGroups(B, o.learner.ppoMiniBatch));
   }
 
   private static makeTrainer(config: LlamaConfig, weights: Weights, spec: AlgorithmSpec, o: LearnerOptions, state?: AdamWState): Promise<Trainer> {
-    // Warmup and the cosine length count optimizer steps (verl's); run.steps counts updates.
-    const totalSteps = o.totalSteps * LearnerCore.stepsPerUpdate(o);
+    // The schedule runs per optimizer step; run.steps and learner.warmupSteps count updates (as they did
+    // when an update was one step), so both scale by the optimizer steps an update of B groups takes.
+    const per = LearnerCore.stepsPerUpdate(o);
+    const totalSteps = o.totalSteps * per;
     return Trainer.create(config, weights, trainingLossBuilder(spec.params) as never, {
-      schedule: { kind: o.learner.schedule, lr: o.learner.lr, warmupSteps: o.learner.warmupSteps, ...(o.learner.schedule === "cosine" ? { totalSteps } : {}) },
+      schedule: { kind: o.learner.schedule, lr: o.learner.lr, warmupSteps: o.learner.warmupSteps * per, ...(o.learner.schedule === "cosine" ? { totalSteps } : {}) },
       adamw: { weightDecay: o.learner.weightDecay },
       maxGradNorm: o.learner.maxGradNorm,
       provider: o.device,

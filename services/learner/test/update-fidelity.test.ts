@@ -140,6 +140,16 @@ describe("learner - mini-batches, epochs and old log-probs", () => {
     await expect(learner({ tisCap: 2, oldLogprobs: "rollout" })).rejects.toThrow(LearnerConfigError);
   });
 
+  it("learner.warmupSteps counts updates: 2 updates of 4 optimizer steps warm up over 8 steps", async () => {
+    const groups = await sampledGroups(4, 1);
+    const core = await learner({ algorithm: { name: "dapo" }, ppoMiniBatch: 1, warmupSteps: 2 }, 4);
+    const first = await core.update(groups);
+    expect(first.lr).toBeLessThan(1e-2); // still warming up after the first update's 4 steps
+    expect(first.lr).toBeGreaterThan(0);
+    await core.update(groups.map((g) => ({ ...g, group: { ...g.group!, uid: `${g.group!.uid}-again` } })));
+    expect((await core.update(groups)).lr).toBe(1e-2); // update 3: past the 8 warmup steps
+  });
+
   it("groupsShort records an update with fewer than B groups", async () => {
     const core = await learner({ algorithm: { name: "dapo" } }, 8);
     expect((await core.update(await sampledGroups(3, 1))).groupsShort).toBe(5);
