@@ -56,6 +56,24 @@ const seqMeanTokenMean: Aggregation = {
   },
 };
 
+/**
+ * mean over sequences of sum_t m*l: each sequence's tokens summed, not averaged (longer responses weigh
+ * more). As in seq-mean-token-mean, all-masked sequences are not counted in the mean.
+ */
+const seqMeanTokenSum: Aggregation = {
+  summary: "mean over sequences of the per-sequence token sum",
+  source: "verl loss_agg_mode 'seq-mean-token-sum' (ALGORITHMS.md, Loss aggregation modes)",
+  weights(mask) {
+    const live = mask.filter((row) => tokenCount(row) > 0).length;
+    return mask.map((row) => row.map((m) => (live > 0 ? m / live : 0)));
+  },
+  graph(mask) {
+    const counts = ops.reduceSum(mask, [1], true); // [N, 1]
+    const live = ops.sumAll(ops.cast(ops.greater(counts, 0), mask.dtype)); // []
+    return ops.div(mask, ops.maximum(live, 1)); // [N, T]
+  },
+};
+
 /** sum(m*l) / C with a constant C: no per-length normalisation, so no length bias. */
 const seqMeanTokenSumNorm: Aggregation = {
   summary: "sum(m*l) / C, C constant (default: max_response_length)",
@@ -71,6 +89,7 @@ const seqMeanTokenSumNorm: Aggregation = {
 export const aggregations = new Registry<Aggregation>("loss aggregation");
 aggregations.register("token-mean", tokenMean);
 aggregations.register("seq-mean-token-mean", seqMeanTokenMean);
+aggregations.register("seq-mean-token-sum", seqMeanTokenSum);
 aggregations.register("seq-mean-token-sum-norm", seqMeanTokenSumNorm);
 
 /**

@@ -57,3 +57,22 @@ export class InvalidBatchError extends Error {
 export class SwapProtocolError extends Error {
   override readonly name = "SwapProtocolError";
 }
+
+/**
+ * The loss or its gradient came out NaN or infinite. `where` names the response (by group when the caller
+ * knows the groups: `groups[2].responses[0]`), `token` the position, `quantity` what was non-finite.
+ */
+export class NonFiniteLossError extends Error {
+  override readonly name = "NonFiniteLossError";
+  constructor(
+    readonly where: string,
+    readonly token: number,
+    readonly quantity: "loss" | "gradient",
+    readonly value: number,
+  ) {
+    super(
+      `non-finite ${quantity} (${value}) at ${where} token ${token}: check its logp, logp_old and logp_ref ` +
+        "(a log-ratio beyond log_ratio_clamp, or a KL term that overflows)",
+    );
+  }
+}

@@ -5,6 +5,7 @@ import { type FloatDType, ops, type Value } from "@lspo/model";
 import { aggregations } from "./aggregation.js";
 import type { GraphLossInput } from "./graph-types.js";
 import { klEstimators } from "./kl.js";
+import { graphClampLogRatio } from "./log-ratio.js";
 import { type AlgorithmParams, normConstant } from "./params.js";
 import { policyLosses } from "./policy-losses.js";
 import type { UpdateMetrics } from "./reference.js";
@@ -38,7 +39,7 @@ export function buildGraphLoss<D extends FloatDType>(p: AlgorithmParams, x: Grap
   if (x.entropy !== null && p.entropy_coef > 0) perToken = ops.sub(perToken, ops.mul(x.entropy, p.entropy_coef));
   const w = x.weights ?? aggregations.get(p.loss_agg).graph(x.mask, normConstant(p)); // [N, T]
   const loss = ops.sumAll(ops.mul(w, perToken)); // []
-  return { loss, metrics: graphMetrics(x, a, terms, refKl) };
+  return { loss, metrics: graphMetrics(x, a, terms, refKl, p) };
 }
 
 /** `p` bound: the builder a learner hands to libs/model's training graph. */
@@ -51,12 +52,13 @@ function graphMetrics<D extends FloatDType>(
   a: Value<D>,
   terms: { low: Value<"bool">; high: Value<"bool">; dual: Value<"bool"> },
   refKl: Value<D> | null,
+  p: AlgorithmParams,
 ): GraphMetrics<D> {
   const dt = x.mask.dtype;
   const tokens = ops.sumAll(x.mask); // []
   const tokenMean = (v: Value<D>) => ops.div(ops.sumAll(ops.mul(x.mask, v)), ops.maximum(tokens, 1));
   const frac = (b: Value<"bool">) => tokenMean(ops.cast(b, dt) as Value<D>);
-  const logR = ops.sub(x.logp, x.logpOld); // [N, T]
+  const logR = graphClampLogRatio(ops.sub(x.logp, x.logpOld), p); // [N, T]
   const k3 = ops.sub(ops.sub(ops.exp(logR), 1), logR); // r - 1 - log r
   const live = ops.cast(ops.greater(ops.reduceSum(x.mask, [1], true), 0), dt) as Value<D>; // [N, 1]
   const absA = ops.maximum(a, ops.neg(a)); // [N, 1]
@@ -69,5 +71,6 @@ function graphMetrics<D extends FloatDType>(
     mean_abs_advantage: ops.div(ops.sumAll(ops.mul(live, absA)), ops.maximum(ops.sumAll(live), 1)),
     entropy: x.entropy && tokenMean(x.entropy),
     tokens,
+    responses: ops.sumAll(live),
   };
 }

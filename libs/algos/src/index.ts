@@ -7,6 +7,7 @@ export {
   DuplicateNameError,
   InvalidBatchError,
   InvalidSpecError,
+  NonFiniteLossError,
   type SpecIssue,
   SwapProtocolError,
   UnknownNameError,
@@ -17,6 +18,8 @@ export { graphClippedSurrogate } from "./graph-surrogate.js";
 export { type GraphLossInput, type GraphPolicyTerms, type GraphSequenceInput } from "./graph-types.js";
 export { type AlgorithmStateSnapshot, AlgorithmState, type SwapEvent } from "./hot-swap.js";
 export { type KlEstimator, klEstimators } from "./kl.js";
+export { combineMetrics, MetricCombineError, UPDATE_METRIC_KEYS } from "./metric-combine.js";
+export { type ClampedLogRatio, clampLogRatio, graphClampLogRatio } from "./log-ratio.js";
 export { type LossInput } from "./loss-input.js";
 export { type AlgorithmParams, normConstant, PARAM_DOCS, PARAM_NAMES } from "./params.js";
 export {

@@ -32,6 +32,12 @@ export interface AlgorithmParams {
   overlong_penalty_factor: number;
   /** Overlong filtering: mask responses flagged `truncated` out of the loss. */
   overlong_filter: boolean;
+  /**
+   * Bound c on a log-ratio before it is exponentiated: logp - logp_old per token (PPO clip, approx_kl) and
+   * GSPO's sequence mean are clamped to [-c, c], with no gradient outside (verl clamps at 20 too). exp(20)
+   * is about 4.9e8: far past any clip range, yet far from float32's overflow at about 88. null = no clamp.
+   */
+  log_ratio_clamp: number | null;
 }
 
 /** The per-field one-line docs, in declaration order (for `--help` and error messages). */
@@ -51,6 +57,7 @@ export const PARAM_DOCS: Record<keyof AlgorithmParams, string> = {
   overlong_buffer: "overlong soft-penalty buffer L_cache in tokens",
   overlong_penalty_factor: "overlong penalty scale",
   overlong_filter: "mask truncated responses out of the loss",
+  log_ratio_clamp: "log-ratios (per token; GSPO's sequence mean) clamped to +-this before exp, or null",
 };
 
 export const PARAM_NAMES = Object.keys(PARAM_DOCS) as (keyof AlgorithmParams)[];

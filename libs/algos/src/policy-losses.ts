@@ -3,6 +3,7 @@
 // are shared and applied outside (reference.ts), so a new loss is one registered entry.
 import { type FloatDType, ops } from "@lspo/model";
 import { graphClippedSurrogate } from "./graph-surrogate.js";
+import { clampLogRatio, graphClampLogRatio } from "./log-ratio.js";
 import type { GraphPolicyTerms, GraphSequenceInput } from "./graph-types.js";
 import type { AlgorithmParams } from "./params.js";
 import { Registry } from "./registry.js";
@@ -57,6 +58,13 @@ export function clippedSurrogate(rho: number, a: number, p: AlgorithmParams): To
   return t;
 }
 
+/** The surrogate on exp(clamped log-ratio): no gradient where the clamp holds the log-ratio at a bound. */
+function surrogateOfLogRatio(logRatio: number, a: number, p: AlgorithmParams): TokenTerm {
+  const c = clampLogRatio(logRatio, p);
+  const t = clippedSurrogate(Math.exp(c.value), a, p);
+  return c.slope === 1 ? t : { ...t, dLogp: 0 };
+}
+
 function collect(terms: TokenTerm[]): SequenceTerms {
   return { loss: terms.map((t) => t.loss), dLogp: terms.map((t) => t.dLogp), clip: terms.map((t) => t.clip) };
 }
@@ -66,10 +74,10 @@ const ppoClip: PolicyLoss = {
   summary: "per-token ratio, clip(r, 1-clip_low, 1+clip_high), optional dual clip",
   source: "PPO arXiv 1707.06347; clip-higher DAPO arXiv 2503.14476; dual clip arXiv 1912.09729",
   reference(seq, p) {
-    return collect(seq.logp.map((lp, t) => clippedSurrogate(Math.exp(lp - seq.logpOld[t]), seq.advantage, p)));
+    return collect(seq.logp.map((lp, t) => surrogateOfLogRatio(lp - seq.logpOld[t], seq.advantage, p)));
   },
   graph(x, p) {
-    return graphClippedSurrogate(ops.exp(ops.sub(x.logp, x.logpOld)), x.advantages, p); // [N, T]
+    return graphClippedSurrogate(ops.exp(graphClampLogRatio(ops.sub(x.logp, x.logpOld), p)), x.advantages, p); // [N, T]
   },
 };
 
@@ -89,8 +97,9 @@ const gspo: PolicyLoss = {
       sum += seq.mask[t] * (lp - seq.logpOld[t]);
       count += seq.mask[t];
     });
-    const s = count > 0 ? Math.exp(sum / count) : 1; // no unmasked token: nothing to weigh, any value works
-    return collect(seq.logp.map(() => clippedSurrogate(s, seq.advantage, p)));
+    // No unmasked token: nothing to weigh, any value works (log-ratio 0, s = 1).
+    const term = surrogateOfLogRatio(count > 0 ? sum / count : 0, seq.advantage, p);
+    return collect(seq.logp.map(() => term));
   },
   /**
    * Per sequence: s [N, 1] built differentiably from all of its tokens, the surrogate on s, broadcast over
@@ -101,7 +110,7 @@ const gspo: PolicyLoss = {
   graph(x, p) {
     const count = ops.reduceSum(x.mask, [1], true); // [N, 1] unmasked tokens
     const sum = ops.reduceSum(ops.mul(x.mask, ops.sub(x.logp, x.logpOld)), [1], true); // [N, 1]
-    const s = ops.exp(ops.div(sum, ops.maximum(count, 1))); // [N, 1]; an all-masked row gives s = 1
+    const s = ops.exp(graphClampLogRatio(ops.div(sum, ops.maximum(count, 1)), p)); // [N, 1]; an all-masked row gives s = 1
     return graphClippedSurrogate(s, x.advantages, p);
   },
 };

@@ -25,6 +25,7 @@ const COMMON = {
   overlong_buffer: 4096,
   overlong_penalty_factor: 1,
   overlong_filter: false,
+  log_ratio_clamp: 20,
 } as const satisfies Partial<AlgorithmParams>;
 
 const grpo: Preset = {

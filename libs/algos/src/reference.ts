@@ -3,9 +3,11 @@
 // graph form to this, and this to hand-worked values and finite differences.
 import { aggregations } from "./aggregation.js";
 import { klEstimators } from "./kl.js";
+import { clampLogRatio } from "./log-ratio.js";
 import type { LossInput } from "./loss-input.js";
 import { type AlgorithmParams, normConstant } from "./params.js";
 import { type ClipSide, policyLosses } from "./policy-losses.js";
+import { NonFiniteLossError } from "./errors.js";
 
 /** Per-update statistics, all over the unmasked tokens / responses of the mini-batch. */
 export interface UpdateMetrics {
@@ -23,8 +25,10 @@ export interface UpdateMetrics {
   mean_abs_advantage: number;
   /** Token mean of the policy entropy; null when no entropy was given. */
   entropy: number | null;
-  /** Unmasked tokens in the mini-batch. */
+  /** Unmasked tokens in the mini-batch: the weight of every token mean when micro-batches are combined. */
   tokens: number;
+  /** Responses with tokens in the loss: the weight of mean_abs_advantage when micro-batches are combined. */
+  responses: number;
 }
 
 export interface ReferenceResult {
@@ -75,10 +79,13 @@ export function referenceLoss(p: AlgorithmParams, x: LossInput): ReferenceResult
         l -= p.entropy_coef * x.entropy[i][t];
         entropySum += mask[t] * x.entropy[i][t];
       }
+      // A NaN or infinity would silently become the update (or a NaN loss with no clue where): name it.
+      if (!Number.isFinite(w * l)) throw new NonFiniteLossError(`responses[${i}]`, t, "loss", w * l);
+      if (!Number.isFinite(w * d)) throw new NonFiniteLossError(`responses[${i}]`, t, "gradient", w * d);
       loss += w * l;
       if (mask[t] > 0) counts[terms.clip[t]]++;
       tokens += mask[t];
-      const logR = lp - x.logpOld[i][t];
+      const logR = clampLogRatio(lp - x.logpOld[i][t], p).value;
       approxKl += mask[t] * (Math.exp(logR) - 1 - logR);
       return w * d + 0; // + 0 turns -0 (masked token, negative slope) into 0
     });
@@ -99,6 +106,7 @@ export function referenceLoss(p: AlgorithmParams, x: LossInput): ReferenceResult
       mean_abs_advantage: liveSeqs > 0 ? absAdv / liveSeqs : 0,
       entropy: x.entropy === null ? null : perToken(entropySum),
       tokens,
+      responses: liveSeqs,
     },
   };
 }

@@ -42,6 +42,7 @@ const paramsSchema = z
     overlong_buffer: z.int().positive(),
     overlong_penalty_factor: z.number().min(0),
     overlong_filter: z.boolean(),
+    log_ratio_clamp: z.number().gt(0).nullable(),
   } satisfies Record<keyof AlgorithmParams, z.ZodType>)
   .superRefine((p, ctx) => {
     if (p.overlong_shaping && p.overlong_buffer > p.max_response_length) {

@@ -10,7 +10,7 @@ export interface GraphRun {
   metrics: UpdateMetrics;
 }
 
-const METRICS = ["clip_frac_low", "clip_frac_high", "clip_frac_dual", "approx_kl", "ref_kl", "mean_abs_advantage", "entropy", "tokens"] as const;
+const METRICS = ["clip_frac_low", "clip_frac_high", "clip_frac_dual", "approx_kl", "ref_kl", "mean_abs_advantage", "entropy", "tokens", "responses"] as const;
 
 /** A compiled loss graph for fixed params and input presence; run it on any batch with those inputs. */
 export class GraphLossRunner {

@@ -30,7 +30,7 @@ describe("registry - strict", () => {
     expect(advantageEstimators.names()).toEqual(["group_mean", "group_std"]);
     expect(policyLosses.names()).toEqual(["gspo", "ppo_clip"]);
     expect(klEstimators.names()).toEqual(["k1", "k3"]);
-    expect(aggregations.names()).toEqual(["seq-mean-token-mean", "seq-mean-token-sum-norm", "token-mean"]);
+    expect(aggregations.names()).toEqual(["seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm", "token-mean"]);
     expect(() => policyLosses.register("gspo", policyLosses.get("ppo_clip"))).toThrow(DuplicateNameError);
     expect(() => policyLosses.get("cispo")).toThrow("unknown policy loss 'cispo'; valid: gspo, ppo_clip");
   });

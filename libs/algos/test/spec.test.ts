@@ -79,7 +79,7 @@ describe("spec - overrides and validation", () => {
   it("bad registry name: names the field and the allowed values", () => {
     const e = specError(() => presetSpec("grpo", { loss_agg: "sum" }));
     expect(e.field).toBe("params.loss_agg");
-    expect(e.message).toContain("unknown loss aggregation 'sum'; valid: seq-mean-token-mean, seq-mean-token-sum-norm, token-mean");
+    expect(e.message).toContain("unknown loss aggregation 'sum'; valid: seq-mean-token-mean, seq-mean-token-sum, seq-mean-token-sum-norm, token-mean");
     expect(specError(() => presetSpec("grpo", { kl_estimator: "k2" })).message).toContain("valid: k1, k3");
     expect(specError(() => presetSpec("grpo", { advantage: "rloo" })).message).toContain("valid: group_mean, group_std");
     expect(specError(() => presetSpec("grpo", { policy_loss: "x" })).message).toContain("valid: gspo, ppo_clip");

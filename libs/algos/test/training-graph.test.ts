@@ -77,7 +77,7 @@ for (const [name, overrides, spread] of [
       expect(want.metrics.clip_frac_low).toBeGreaterThan(0);
       expect(want.metrics.clip_frac_high).toBeGreaterThan(0);
       if (p.dual_clip !== null) expect(want.metrics.clip_frac_dual).toBeGreaterThan(0);
-      for (const k of ["clip_frac_low", "clip_frac_high", "clip_frac_dual", "approx_kl", "mean_abs_advantage", "tokens"] as const) {
+      for (const k of ["clip_frac_low", "clip_frac_high", "clip_frac_dual", "approx_kl", "mean_abs_advantage", "tokens", "responses"] as const) {
         expect(Number(out.metrics[k].data[0]), k).toBeCloseTo(want.metrics[k] as number, 12);
       }
 

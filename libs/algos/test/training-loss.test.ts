@@ -54,7 +54,7 @@ describe("training loss builder - inputs", () => {
     const r = trainingLossBuilder(presetSpec("dapo").params, { entropyMetric: true })(withMetric.ctx);
     expect(withMetric.entropyCalls()).toBe(1);
     expect(Object.keys(r.metrics).sort()).toEqual([
-      "approx_kl", "clip_frac_dual", "clip_frac_high", "clip_frac_low", "entropy", "mean_abs_advantage", "tokens",
+      "approx_kl", "clip_frac_dual", "clip_frac_high", "clip_frac_low", "entropy", "mean_abs_advantage", "responses", "tokens",
     ]);
   });
 });

@@ -130,6 +130,18 @@ export const SamplerSchema = z.strictObject({
   window: positiveInt.default(64),
   /** Generation batch in batch mode (prompts per round). */
   genBatch: positiveInt.default(16),
+  /**
+   * Batch mode: generation rounds in a row that fill no training batch before the run fails with
+   * GenRoundsExceededError (the numbers in its message); 0 = no cap. 10 is DAPO's (verl's max_num_gen_batches).
+   */
+  maxGenRounds: nonNegativeInt.default(10),
+  /** Length rule bounds: true keeps L <= Q(lLow) or Q(lHigh) <= L <= Q(lMax); false, the same strictly. */
+  boundInclusive: z.boolean().default(true),
+  /**
+   * Batch mode's quantiles: over this generation batch's survivors (`batch`, the paper), or over every
+   * survivor of the rounds since the last training batch (`window`, the accumulated one).
+   */
+  quantileScope: z.enum(["batch", "window"]).default("batch"),
   lLow: fraction.default(0.3),
   lHigh: fraction.default(0.65),
   lMax: fraction.default(0.95),
@@ -147,6 +159,7 @@ export const LearnerSchema = z.strictObject({
     .strictObject({ name: z.string().default("dapo"), overrides: z.record(z.string(), z.unknown()).default({}) })
     .default({ name: "dapo", overrides: {} }),
   lr: z.number().positive().default(1e-4),
+  /** Linear warmup length in updates (scaled to optimizer steps by the learner: ppoEpochs x mini-batches). */
   warmupSteps: nonNegativeInt.default(0),
   schedule: z.enum(["constant", "cosine"]).default("constant"),
   weightDecay: z.number().min(0).default(0),
@@ -155,6 +168,26 @@ export const LearnerSchema = z.strictObject({
   microBatch: nonNegativeInt.default(0),
   /** Recompute old log-probs with the learner's weights (one forward pass) instead of the rollout's. */
   recomputeOldLogprobs: z.boolean().default(true),
+  /**
+   * Where logp_old comes from, fixed once per batch before its first mini-batch: `recompute` (a forward pass
+   * with the weights the learner holds then) or `rollout` (the rollout's own log-probs). Unset: as
+   * recomputeOldLogprobs says. verl's semantics (shared/docs/ALGORITHMS.md).
+   */
+  oldLogprobs: z.enum(["recompute", "rollout"]).optional(),
+  /**
+   * Groups per optimizer step (a mini-batch); 0 = a quarter of the update's groups, rounded up. Several steps
+   * per batch are what make the clips act: only the first mini-batch has ratios of exactly 1 (DAPO's recipe:
+   * 512 prompts in mini-batches of 32).
+   */
+  ppoMiniBatch: nonNegativeInt.default(0),
+  /** Passes over the batch per update (verl's ppo_epochs). */
+  ppoEpochs: positiveInt.default(1),
+  /**
+   * Truncated importance sampling (verl's TIS): each token's loss times min(exp(logp_old - logp_rollout), C)
+   * with C this cap, correcting for rollouts from an older policy (pipelined mode) or other numerics. Needs
+   * recomputed old log-probs. null = off; verl's default cap is 2.
+   */
+  tisCap: z.number().min(1).nullable().default(null),
   checkpointEvery: nonNegativeInt.default(5),
   keepCheckpoints: positiveInt.default(3),
   maxRestarts: z.number().int().min(-1).default(5),

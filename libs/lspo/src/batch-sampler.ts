@@ -3,7 +3,7 @@
 // survivors of this generation batch (one sort), the inclusive keep rule; kept groups join the pending
 // batch in arrival order; when it holds B, exactly the first B are emitted and the rest are dropped.
 import { resolveBatchConfig, type BatchSamplerConfig } from "./config.js";
-import { GenRoundsExceededError } from "./errors.js";
+import { GenRoundsExceededError, InvalidSnapshotError } from "./errors.js";
 import { accuracyOf, meanLength, plainGroup, validateGroup, type Group } from "./group.js";
 import { decision, zeroCounts, type Decision, type Outcome, type OutcomeCounts } from "./outcomes.js";
 import { PendingBatch, type PendingState, type TrainingBatch } from "./pending.js";
@@ -33,6 +33,8 @@ export interface BatchSamplerSnapshot extends PendingState {
   readonly thresholds: Thresholds | null;
   readonly seen: string[];
   readonly counts: OutcomeCounts;
+  /** quantileScope "window": survivors' lengths of the rounds since the last emitted batch. */
+  readonly accumulated?: number[];
 }
 
 interface BatchState {
@@ -41,6 +43,7 @@ interface BatchState {
   thresholds: Thresholds | null;
   seen: UidSet;
   counts: OutcomeCounts;
+  accumulated: number[];
 }
 
 export class BatchSampler {
@@ -50,6 +53,8 @@ export class BatchSampler {
   private readonly counts: OutcomeCounts;
   private genRounds: number; // since the last emitted batch
   private last: Thresholds | null;
+  /** quantileScope "window": survivors' lengths of every round since the last emitted batch. */
+  private accumulated: number[];
 
   constructor(config: unknown, state?: BatchState) {
     this.config = resolveBatchConfig(config);
@@ -58,6 +63,7 @@ export class BatchSampler {
     this.counts = state?.counts ?? zeroCounts();
     this.genRounds = state?.genRounds ?? 0;
     this.last = state?.thresholds ?? null;
+    this.accumulated = state?.accumulated ?? [];
   }
 
   /**
@@ -74,11 +80,13 @@ export class BatchSampler {
       const acc = accuracyOf(g, config.correctAbove);
       return acc === "mixed" || !config.accuracyFilter ? null : acc; // null: a survivor, judged below
     });
-    const sorted = Float64Array.from(lengths.filter((_, i) => outcomes[i] === null)).sort();
+    const survivors = lengths.filter((_, i) => outcomes[i] === null);
+    if (config.quantileScope === "window") this.accumulated.push(...survivors);
+    const sorted = Float64Array.from(config.quantileScope === "window" ? this.accumulated : survivors).sort();
     const thresholds = sorted.length > 0 ? thresholdsOfSorted(sorted, config) : null;
     const Q = (a: number): number => quantileOfSorted(sorted, a);
     const decisions = groups.map((g, i) => {
-      const outcome = outcomes[i] ?? (config.lengthFilter ? judgeLength(lengths[i], config, Q) : "unfiltered");
+      const outcome = outcomes[i] ?? (config.lengthFilter ? judgeLength(lengths[i], config, Q, config.boundInclusive) : "unfiltered");
       this.counts[outcome]++;
       return decision(g, outcome, lengths[i]);
     });
@@ -86,7 +94,10 @@ export class BatchSampler {
     this.last = thresholds;
     this.genRounds++;
     const [batch = null] = this.pending.append(kept, "discard", () => thresholds);
-    if (batch !== null) this.genRounds = 0;
+    if (batch !== null) {
+      this.genRounds = 0;
+      this.accumulated = [];
+    }
     else if (config.maxGenRounds > 0 && this.genRounds >= config.maxGenRounds) {
       throw new GenRoundsExceededError(this.genRounds, this.pending.groups.length, config.batchSize, config.maxGenRounds);
     }
@@ -120,6 +131,7 @@ export class BatchSampler {
       thresholds: this.last === null ? null : { ...this.last },
       seen: this.seen.values(),
       counts: { ...this.counts },
+      accumulated: [...this.accumulated],
     };
   }
 }
@@ -129,6 +141,15 @@ export function createBatchSampler(config: unknown): BatchSampler {
 }
 
 /** Rebuilds a batch sampler from `snapshot()` output (possibly through JSON); checks every part. */
+/** `accumulated` of a snapshot: absent in snapshots from before quantileScope (then empty). */
+function readLengths(v: unknown): number[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0)) {
+    throw new InvalidSnapshotError("accumulated", `snapshot: accumulated must be an array of lengths >= 0, got ${JSON.stringify(v).slice(0, 80)}`);
+  }
+  return [...v];
+}
+
 export function restoreBatchSampler(snapshot: unknown): BatchSampler {
   const s = readHeader(snapshot, BATCH_SNAPSHOT_FORMAT);
   const config = readConfig(s.config, resolveBatchConfig);
@@ -139,5 +160,6 @@ export function restoreBatchSampler(snapshot: unknown): BatchSampler {
     thresholds: readThresholds(s.thresholds, "thresholds"),
     seen,
     counts: readCounts(s.counts, "counts"),
+    accumulated: readLengths(s.accumulated),
   });
 }

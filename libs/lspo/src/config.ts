@@ -25,11 +25,18 @@ export interface FilterConfig extends LengthLevels {
   readonly accuracyFilter: boolean;
   /** An all-equal group whose shared reward is > this is "all-correct" (statistics only). */
   readonly correctAbove: number;
+  /** true: keep L <= Q(lLow) or Q(lHigh) <= L <= Q(lMax); false: the same with strict bounds. */
+  readonly boundInclusive: boolean;
 }
+
+/** Batch mode's quantile sample: this generation batch's survivors (the paper), or every survivor of the
+ *  rounds since the last emitted training batch (the accumulated one). */
+export type QuantileScope = "batch" | "window";
 
 export interface BatchSamplerConfig extends FilterConfig {
   /** Generation rounds without filling a batch before GenRoundsExceededError; 0 = no cap. */
   readonly maxGenRounds: number;
+  readonly quantileScope: QuantileScope;
 }
 
 export type WindowCounts = "survivors" | "arrivals";
@@ -61,12 +68,16 @@ const FILTER_OPTIONS: OptionTable<FilterConfig> = {
   lengthFilter: { default: true, check: isBoolean, doc: "false = accuracy filter only" },
   accuracyFilter: { default: true, check: isBoolean, doc: "false = all-equal groups survive too (no dynamic sampling)" },
   correctAbove: { default: 0, check: isFiniteNumber, doc: "reward above which an all-equal group counts as all-correct" },
+  // The paper's rule reads "<=" at every bound; it does not say, so both are available (ALGORITHMS.md, open).
+  boundInclusive: { default: true, check: isBoolean, doc: "true: inclusive quantile bounds; false: strict" },
 };
 
 const BATCH_OPTIONS: OptionTable<BatchSamplerConfig> = {
   ...FILTER_OPTIONS,
   // DAPO's recipe uses 10 (verl's max_num_gen_batches); 0 means no cap, as there.
   maxGenRounds: { default: 10, check: isNonNegativeInt, doc: "generation rounds per training batch before an error; 0 = no cap" },
+  // The paper recomputes thresholds for every generation batch; "window" pools the rounds of one training batch.
+  quantileScope: { default: "batch", check: oneOf("batch", "window"), doc: "quantiles over this generation batch's survivors, or over every round's since the last training batch" },
 };
 
 const STREAM_OPTIONS: OptionTable<Omit<StreamSamplerConfig, "refill">> = {

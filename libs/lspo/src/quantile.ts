@@ -38,14 +38,16 @@ export interface Thresholds {
 export type LengthVerdict = "short" | "middle-length" | "long" | "too-long";
 
 /**
- * Keep iff L <= Q(lLow) or Q(lHigh) <= L <= Q(lMax), bounds inclusive. Since lLow <= lHigh <= lMax the
- * quantiles are ordered, so the tests below partition the line in that order. `Q` is called only as far
- * as the answer needs (the streaming window computes quantiles lazily); both modes use this one function.
+ * Keep iff L <= Q(lLow) or Q(lHigh) <= L <= Q(lMax), bounds inclusive (the default); with `inclusive`
+ * false (sampler option boundInclusive, the paper leaves it open) strictly: L < Q(lLow) or
+ * Q(lHigh) < L < Q(lMax). Since lLow <= lHigh <= lMax the quantiles are ordered, so the tests below
+ * partition the line in that order. `Q` is called only as far as the answer needs (the streaming window
+ * computes quantiles lazily); both modes use this one function.
  */
-export function judgeLength(L: number, levels: LengthLevels, Q: (a: number) => number): LengthVerdict {
-  if (L <= Q(levels.lLow)) return "short";
-  if (L < Q(levels.lHigh)) return "middle-length";
-  if (L <= Q(levels.lMax)) return "long";
+export function judgeLength(L: number, levels: LengthLevels, Q: (a: number) => number, inclusive = true): LengthVerdict {
+  if (inclusive ? L <= Q(levels.lLow) : L < Q(levels.lLow)) return "short";
+  if (inclusive ? L < Q(levels.lHigh) : L <= Q(levels.lHigh)) return "middle-length";
+  if (inclusive ? L <= Q(levels.lMax) : L < Q(levels.lMax)) return "long";
   return "too-long";
 }
 

@@ -164,7 +164,7 @@ export class StreamSampler {
       if (c.warmup === "accept") return "warm-up-kept";
       if (c.warmup === "reject") return "warm-up-rejected";
     }
-    return judgeLength(length, c, this.Q);
+    return judgeLength(length, c, this.Q, c.boundInclusive);
   }
 
   private record(outcome: Outcome): boolean {

@@ -14,7 +14,7 @@ export { WeightsError, expectedParameters, parameterCount, validateWeights, weig
 export { type DecodeOptions, type EncodeOptions, type TextTokenizer, TokenizerError, loadTokenizer } from "./tokenizer/tokenizer.js";
 export { type GenerationConfig, GenerationConfigError, formatGenerationConfig, parseGenerationConfig } from "./hf/generation-config.js";
 export { type EncodeModelOptions, type HfModel, MODEL_FILES, ModelFilesError, decodeModelFiles, encodeModelFiles } from "./hf/model-files.js";
-export { type Rng, SeedError, createRng, rngFromState, rngStreams } from "./sampling/rng.js";
+export { type Rng, SeedError, createRng, createUnmixedRng, rngFromState, rngStreams } from "./sampling/rng.js";
 export {
   GREEDY, type SampledToken, SamplingError, type SamplingParams, argmax, sampleToken, tokenLogprob, validateSamplingParams,
 } from "./sampling/sample.js";
@@ -39,7 +39,7 @@ export {
   forwardGraph, inferenceGraph, trainingGraph, tokenLogprobs,
 } from "./llama/graphs.js";
 export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
-export { BatchError, type TokenBatch, type TokenBatchOptions, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
+export { BatchError, type TokenBatch, type TokenBatchOptions, inverseTemperatures, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
 export { type DecoderOptions, OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
 export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";
@@ -48,7 +48,7 @@ export {
   type GradientCheck, type ReferenceJson, ReferenceFormatError, TOLERANCES, type VerifyReport, verifyAgainstReference,
 } from "./verify/reference-check.js";
 // training step (M1)
-export { Trainer, TrainerError, type TrainerOptions, type StepResult } from "./train/trainer.js";
+export { NonFiniteStepError, Trainer, TrainerError, type TrainerOptions, type StepResult } from "./train/trainer.js";
 export { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, OptimizerError, adamwStep, zeroState } from "./train/adamw.js";
 export { OnnxAdamW } from "./train/adamw-graph.js";
 export { type ScheduleConfig, ScheduleError, learningRate } from "./train/schedule.js";

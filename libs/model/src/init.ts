@@ -4,7 +4,7 @@
 import { type LlamaConfig } from "./config.js";
 import { validateLlamaConfig } from "./hf/config-json.js";
 import { expectedParameters } from "./hf/params.js";
-import { createRng } from "./sampling/rng.js";
+import { createUnmixedRng } from "./sampling/rng.js";
 import { type Weights, numel } from "./tensor.js";
 
 export interface InitOptions {
@@ -23,7 +23,7 @@ export function initModel(config: LlamaConfig, seed: number, options: InitOption
   validateLlamaConfig(config);
   const std = options.initializerRange ?? 0.02;
   if (!(std > 0)) throw new Error(`initializerRange must be positive, got ${std}`);
-  const rng = createRng(seed);
+  const rng = createUnmixedRng(seed); // unmixed: the weights a seed gives (and fixtures made from them) stay put
   const weights: Weights = new Map();
   for (const [name, shape] of expectedParameters(config)) {
     const rule = INIT_RULES.find(([re]) => re.test(name))?.[1];

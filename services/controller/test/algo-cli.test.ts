@@ -75,4 +75,17 @@ describe("algo cli - loss", () => {
     expect(path.stderr).toContain("groups[0].responses[1].logp_old: has 2 entries, logp has 1");
     expect(path.stdout).toBe("");
   });
+
+  it("a non-finite loss exits 1 naming the group; the default log-ratio clamp keeps it finite", () => {
+    // groups[1].responses[1]: logp 0 vs logp_old -1000 -> ratio e^1000 = Infinity, A = 0 -> NaN.
+    const ok = { logp: [-1], logp_old: [-1] };
+    const batch = { groups: [{ rewards: [1, 0], responses: [ok, ok] }, { rewards: [1, 1], responses: [ok, { logp: [0], logp_old: [-1000] }] }] };
+    const off = lspo(["algo", "loss", "--algo", "dapo", "--set", "log_ratio_clamp=null", "--in", "-"], JSON.stringify(batch));
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain("non-finite loss (NaN) at groups[1].responses[1] token 0");
+    expect(off.stdout).toBe("");
+    const on = lspo(["algo", "loss", "--algo", "dapo", "--in", "-"], JSON.stringify(batch));
+    expect(on.code).toBe(0);
+    expect(Number.isFinite(JSON.parse(on.stdout).loss)).toBe(true);
+  });
 });

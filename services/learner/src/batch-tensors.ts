@@ -17,14 +17,50 @@ export interface TrainingRows {
   meanLength: number;
   /** Where each row's response starts (position of its first predicted token) and its length. */
   spans: Array<{ start: number; length: number }>;
+  /** [row][i] 1 = response token i is in the loss (0: overlong-filtered): the input of the aggregation weights. */
+  masks: number[][];
+  /** Rows [from, to) of each group, in order: mini-batches are cut at group boundaries. */
+  groupRows: Array<{ from: number; to: number }>;
+}
+
+/**
+ * The `loss_weight` rows for a mini-batch of rows [from, to) of `rows`: `aggregationWeights` over THAT
+ * mini-batch's mask (each optimizer step's loss is its mini-batch's; the trainer sums micro-batches), times
+ * an optional per-position factor (TIS). [to - from, T], 0 off the response tokens.
+ */
+export function lossWeights(rows: TrainingRows, params: AlgorithmParams, from: number, to: number, factor?: Float32Array): Float32Array {
+  const T = rows.batch.inputIds.shape[1];
+  const ragged = aggregationWeights(params, rows.masks.slice(from, to));
+  const out = new Float32Array((to - from) * T);
+  for (let b = from; b < to; b++) {
+    const s = rows.spans[b];
+    for (let i = 0; i < s.length; i++) {
+      const pos = b * T + s.start + i;
+      out[(b - from) * T + s.start + i] = ragged[b - from][i] * (factor ? factor[pos] : 1);
+    }
+  }
+  return out;
 }
 
 export class BatchShapeError extends Error {
   override name = "BatchShapeError";
 }
 
-export function buildTrainingRows(groups: readonly VerifiedGroup[], params: AlgorithmParams, padId: number, vocabSize: number): TrainingRows {
+/**
+ * The temperature a group was sampled at: its prompt's `sampling.temperature` (the rollout records what it
+ * used), else `fallback` (the run's rollout.temperature) for a group from a rollout that did not record it.
+ */
+export function groupTemperature(vg: VerifiedGroup, fallback: number): number {
+  const t = vg.group?.prompt?.sampling?.temperature;
+  return t === undefined ? fallback : t;
+}
+
+export function buildTrainingRows(
+  groups: readonly VerifiedGroup[], params: AlgorithmParams, padId: number, vocabSize: number, fallbackTemperature = 1,
+): TrainingRows {
   const sequences: number[][] = [];
+  const temperature: number[] = [];
+  const groupRows: Array<{ from: number; to: number }> = [];
   const spans: Array<{ start: number; length: number }> = [];
   const oldLogp: Float32Array[] = [];
   const rollout: RolloutBatch = { groups: [] };
@@ -35,12 +71,16 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
     if (!g?.prompt) throw new BatchShapeError(`groups[${gi}] has no rollout group or prompt`);
     const prompt = Array.from(int32Of(g.prompt.promptIds));
     if (prompt.length === 0) throw new BatchShapeError(`groups[${gi}].prompt.promptIds is empty (the learner needs token ids)`);
+    const temp = groupTemperature(vg, fallbackTemperature);
+    groupRows.push({ from: sequences.length, to: sequences.length + g.responses.length });
+    if (!(Number.isFinite(temp) && temp >= 0)) throw new BatchShapeError(`groups[${gi}].prompt.sampling.temperature is ${temp}: must be a finite number >= 0`);
     const responses = g.responses.map((r, ri) => {
       const ids = Array.from(int32Of(r.tokenIds));
       const lp = float32Of(r.logprobs);
       if (ids.length === 0) throw new BatchShapeError(`groups[${gi}].responses[${ri}] is empty`);
       for (const t of [...prompt, ...ids]) if (t < 0 || t >= vocabSize) throw new BatchShapeError(`groups[${gi}].responses[${ri}]: token id ${t} outside the vocabulary [0, ${vocabSize})`);
       sequences.push([...prompt, ...ids]);
+      temperature.push(temp); // log-probs and entropy at the temperature the rollout sampled at
       spans.push({ start: prompt.length - 1, length: ids.length });
       oldLogp.push(lp);
       lengthSum += ids.length;
@@ -53,6 +93,7 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
   });
   const input = prepareLossInput(params, rollout);
   const batch = makeTokenBatch(sequences, { padId, padSide: "right" });
+  batch.temperature = temperature;
   const [B, T] = batch.inputIds.shape;
   const mask = new Float32Array(B * T);
   const logpOld = new Float32Array(B * T);
@@ -82,5 +123,7 @@ export function buildTrainingRows(groups: readonly VerifiedGroup[], params: Algo
     meanReward: rewardSum / Math.max(1, B),
     meanLength: lengthSum / Math.max(1, B),
     spans,
+    masks: input.mask,
+    groupRows,
   };
 }

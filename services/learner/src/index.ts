@@ -1,6 +1,8 @@
 // Public entry of @lspo/learner: the learner service and its parts.
 export { runLearner } from "./main.js";
-export { LearnerCore, type LearnerOptions, type UpdateRecord } from "./learner-core.js";
+export { LearnerConfigError, LearnerCore, type LearnerOptions, NonFiniteUpdateError, oldLogprobsSource, type UpdateRecord } from "./learner-core.js";
+export { type MiniBatch, microBatchRows, miniBatchGroups, planUpdate, UpdatePlanError } from "./update-plan.js";
 export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-tensors.js";
 export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
 export { WeightsPublisher } from "./weights-publisher.js";
+export { SWAP_LOG_BUCKET, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapAlreadyLogged, swapsAfter } from "./swap-log.js";

@@ -14,6 +14,7 @@ import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { WeightsPublisher } from "./weights-publisher.js";
+import { requestDurableSwap, resumeSwaps, swapAlreadyLogged } from "./swap-log.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
 function specField(field: string): string {
@@ -40,8 +41,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const core = await LearnerCore.create(
     model.config,
     model.weights,
-    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0 },
-    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights } : undefined,
+    { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0, rolloutTemperature: config.rollout.temperature, batchSize: config.sampler.batchSize },
+    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights, step: checkpoint.state.step } : undefined,
   );
   ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
   let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
@@ -73,6 +74,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   }
 
   const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas);
+  const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
@@ -132,7 +134,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
           swapAlgorithm: unary(async (req: SwapAlgorithmRequest) => {
             if (!req.spec?.name) throw invalidArgument("spec.name", "is required (grpo, dapo, gspo, dr_grpo)");
             try {
-              const effective = core.requestSwap({ name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
+              // Logged to KV before answering, so it survives a crash (swap-log.ts).
+              const effective = await requestDurableSwap(core, swapLog, { name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
               const pending = core.algorithm.pending!;
               ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
               return {
@@ -211,7 +214,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     trainedGroups += fresh.length;
     lastSeq = seq;
     await publisher.publish(core.weights, core.step, core.step);
-    if (rec.swap) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
+    if (rec.swap && !swapAlreadyLogged(metrics.read(), rec.swap)) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
     const { swap: _swap, ...update } = rec;
     metrics.append({
       event: "update",

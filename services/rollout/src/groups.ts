@@ -40,7 +40,9 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
     maxNewTokens: first?.maxNewTokens || o.maxNewTokens,
     sampling: greedy ? undefined : { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK },
     seed: greedy ? undefined : seedFor(o.seed + Number(first?.seed ?? 0), prompts.map((p) => p.uid)),
+    stopTokenIds: policy.stopTokens(first?.stopTokenIds ?? []),
   });
+  const recorded = { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK, maxNewTokens: first?.maxNewTokens || o.maxNewTokens, seed: first?.seed ?? 0n, stopTokenIds: first?.stopTokenIds ?? [] };
   const version = BigInt(policy.version);
   const out: RolloutGroup[] = [];
   let k = 0;
@@ -56,8 +58,9 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
         text: policy.tokenizer.decode(tokens, { skipSpecialTokens: true }),
       });
     }
-    // The group carries the exact prompt tokens it was sampled from: the learner trains on those.
-    const prompt = { ...p, promptIds: bytesOf(Int32Array.from(promptIds[pi])) };
+    // The group carries the exact prompt tokens it was sampled from, and the temperature: the learner
+    // trains on those tokens and takes its log-probs at that temperature, as recorded here.
+    const prompt = { ...p, promptIds: bytesOf(Int32Array.from(promptIds[pi])), sampling: { ...recorded, ...p.sampling, temperature } };
     out.push({ uid: p.uid, prompt, responses, policyVersion: version, actor: o.actor, generatedAt: new Date() });
   }
   return out;

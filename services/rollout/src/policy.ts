@@ -15,19 +15,41 @@ export interface PolicyOptions {
   threads: number;
 }
 
+/**
+ * The tokens that end a response: config.json's eos ids, generation_config.json's (a checkpoint may list
+ * more there, e.g. an end-of-turn token, as transformers' generate honours), and the request's own
+ * `sampling.stopTokenIds`, which add to the model's rather than replace them (an empty list adds none).
+ * Checked against the vocabulary: an id outside it could never be sampled and would silently stop nothing.
+ */
+export function stopTokenIds(config: LlamaConfig, generationEos: readonly number[], requested: readonly number[] = []): number[] {
+  requested.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
+      throw new RangeError(`sampling.stopTokenIds[${i}] is ${id}: not a token id of this model (vocabulary [0, ${config.vocabSize}))`);
+    }
+  });
+  return [...new Set([...config.eosTokenIds, ...generationEos, ...requested])].sort((a, b) => a - b);
+}
+
 export class Policy {
   private constructor(
     readonly config: LlamaConfig,
     readonly tokenizer: TextTokenizer,
     private readonly decoder: OnnxDecoder,
     private currentVersion: number,
+    /** generation_config.json's eos ids ([] without the file). */
+    private readonly generationEos: readonly number[] = [],
   ) {}
 
   static async load(opts: PolicyOptions): Promise<Policy> {
     const model: HfModel = readModelDir(opts.modelDir);
     const tokenizer = loadTokenizer(model.tokenizerJson, model.tokenizerConfigJson, `${opts.modelDir}/tokenizer.json`);
     const decoder = await OnnxDecoder.create(model.config, model.weights, { provider: opts.device, threads: opts.threads });
-    return new Policy(model.config, tokenizer, decoder, 0);
+    return new Policy(model.config, tokenizer, decoder, 0, model.generationConfig?.eosTokenIds ?? []);
+  }
+
+  /** The stop tokens for a request: the model's (config.json and generation_config.json) plus `requested`. */
+  stopTokens(requested: readonly number[] = []): number[] {
+    return stopTokenIds(this.config, this.generationEos, requested);
   }
 
   /** Weights and the KV cache kept on the device between decode steps (the default under webgpu). */

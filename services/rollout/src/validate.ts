@@ -48,6 +48,10 @@ export function promptProblem(p: PromptRequest, field: string, limits: PromptLim
       const problem = check((s as unknown as Record<string, unknown>)[key] ?? 0);
       if (problem) return { field: `${field}.sampling.${key}`, problem };
     }
+    // Stop tokens add to the model's (policy.ts): one outside the vocabulary could never be sampled.
+    const stops = s.stopTokenIds ?? [];
+    const bad = stops.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= limits.vocabSize);
+    if (bad >= 0) return { field: `${field}.sampling.stopTokenIds[${bad}]`, problem: `${stops[bad]} is outside the vocabulary [0, ${limits.vocabSize})` };
   }
   const maxNew = s?.maxNewTokens || limits.defaultMaxNewTokens;
   if (ids.length + maxNew > limits.maxPositions) {

@@ -4,7 +4,7 @@
 // One plain snapshot of all of it is written before a message is acked, so a restarted sampler continues
 // exactly where it stopped.
 import {
-  UidSet, createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
+  GenRoundsExceededError, UidSet, createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
   type BatchSampler, type Group, type SamplerStats, type StreamSampler, type Thresholds,
 } from "@lspo/lspo";
 import type { SamplerConfig as ProtoSamplerConfig, VerifiedGroup } from "@lspo/proto";
@@ -37,6 +37,18 @@ export interface CoreSnapshot {
   seen?: string[];
   duplicates?: number;
   retired?: RetiredCounts;
+  /** Set once the run cannot go on (absent: none); persisted so a restart does not replay into it again. */
+  failure?: SamplerFailure | null;
+}
+
+/** Why the sampler stopped judging: the run must end, once, with this message. */
+export interface SamplerFailure {
+  name: string;
+  message: string;
+  genRounds: number;
+  pending: number;
+  batchSize: number;
+  maxGenRounds: number;
 }
 
 /** What library samplers replaced by UpdateConfig had counted (see SamplerCore.retired). */
@@ -62,9 +74,12 @@ export function asGroup(vg: VerifiedGroup): Group {
 }
 
 function coreConfig(s: SamplerSettings) {
-  const filter = { batchSize: s.batchSize, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter, accuracyFilter: s.accuracyFilter };
+  const filter = {
+    batchSize: s.batchSize, lLow: s.lLow, lHigh: s.lHigh, lMax: s.lMax, lengthFilter: s.lengthFilter, accuracyFilter: s.accuracyFilter,
+    boundInclusive: s.boundInclusive ?? true,
+  };
   return s.mode === "batch"
-    ? filter
+    ? { ...filter, maxGenRounds: s.maxGenRounds ?? 10, quantileScope: s.quantileScope ?? "batch" }
     : { ...filter, window: s.window, warmup: s.warmup, refill: s.maxInFlight > 0 ? { maxInFlight: s.maxInFlight } : {} };
 }
 
@@ -89,6 +104,12 @@ export class SamplerCore {
    * new batch as a duplicate: its groups lost) and summary.json keeps every judgement made before.
    */
   private retired: RetiredCounts = structuredClone(NOTHING_RETIRED);
+  /**
+   * GenRoundsExceededError, caught: thrown out of the consume loop it crashed the sampler, the unacked group
+   * was redelivered after the restart and threw again, until the agent gave up. Now it is recorded (and
+   * persisted with the snapshot), every later group is acked as "failed", and the run ends once on it.
+   */
+  private failed: SamplerFailure | null = null;
 
   constructor(
     private settings: SamplerSettings,
@@ -106,6 +127,7 @@ export class SamplerCore {
       this.seen = new UidSet(snapshot.seen ?? []);
       this.duplicates = snapshot.duplicates ?? 0;
       this.retired = structuredClone(snapshot.retired ?? NOTHING_RETIRED);
+      this.failed = snapshot.failure ?? null;
     } else {
       this.sampler = settings.mode === "batch" ? createBatchSampler(coreConfig(settings)) : createStreamSampler(coreConfig(settings));
     }
@@ -115,8 +137,14 @@ export class SamplerCore {
     return this.settings.mode;
   }
 
+  /** Set when the run cannot go on (GenRoundsExceededError); the service reports it and the run ends. */
+  get failure(): SamplerFailure | null {
+    return this.failed;
+  }
+
   /** Judges one verified group sampled by policy `group.policyVersion` while the learner is at `learnerVersion`. */
   offer(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+    if (this.failed) return { outcome: "failed", batches: [] };
     if (!this.seen.add(vg.group!.uid)) {
       this.duplicates++;
       return { outcome: "duplicate", batches: [] };
@@ -144,7 +172,16 @@ export class SamplerCore {
     if (this.round.length < this.settings.genBatch) return { outcome: "gathering", batches: [] };
     const groups = this.round.map((u) => asGroup(this.payloads.get(u)!));
     this.round = [];
-    const result = (this.sampler as BatchSampler).addGenerationBatch(groups);
+    let result: ReturnType<BatchSampler["addGenerationBatch"]>;
+    try {
+      result = (this.sampler as BatchSampler).addGenerationBatch(groups);
+    } catch (e) {
+      if (!(e instanceof GenRoundsExceededError)) throw e;
+      this.failed = {
+        name: e.name, message: e.message, genRounds: e.rounds, pending: e.pending, batchSize: e.batchSize, maxGenRounds: e.maxGenRounds,
+      };
+      return { outcome: "failed", batches: [] };
+    }
     for (const d of result.decisions) if (!d.kept) this.payloads.delete(d.uid);
     const batches = result.batch ? [this.emit(result.batch)] : [];
     // Kept beyond B in the round that filled the batch: dropped, as in the paper.
@@ -236,6 +273,7 @@ export class SamplerCore {
       seen: this.seen.values(),
       duplicates: this.duplicates,
       retired: structuredClone(this.retired),
+      failure: this.failed,
     };
   }
 }

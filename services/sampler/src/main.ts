@@ -17,6 +17,7 @@ import {
   type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
 } from "@lspo/proto";
 import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
+import { runFailedError } from "./failure.js";
 
 // SamplerMode values UpdateConfig accepts (0 = keep the current mode).
 const MODES: Record<number, SamplerSettings["mode"]> = { [SamplerMode.SAMPLER_MODE_BATCH]: "batch", [SamplerMode.SAMPLER_MODE_STREAM]: "stream" };
@@ -115,7 +116,10 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         definition: SamplerServiceService,
         protectedMethods: ["updateConfig"],
         implementation: {
-          stats: unary(async () => stats()),
+          stats: unary(async () => {
+            if (core.failure) throw runFailedError(core.failure); // ends the run, once (failure.ts)
+            return stats();
+          }),
           refill: unary(async (req: RefillRequest) => ({ prompts: core.refill(req.inFlight), acceptanceRate: core.stats().smoothedAcceptance ?? core.stats().acceptanceRate ?? 0 })),
           updateConfig: unary(async (req: UpdateConfigRequest) => {
             const c = req.config;

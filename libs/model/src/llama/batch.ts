@@ -13,6 +13,23 @@ export interface TokenBatch {
   attentionMask: Tensor<"int64">;
   /** Inputs the loss builder declared, by name (e.g. advantages [B], old log-probs [B, T]). */
   extras?: Record<string, Tensor>;
+  /**
+   * [B] the temperature each row was sampled at: log-probs and entropy are of softmax(logits / T), as the
+   * sampler records them (sampling/sample.ts). Absent = 1 for every row; 0 (greedy) counts as 1, as there.
+   */
+  temperature?: readonly number[];
+}
+
+/** The inverse temperatures a batch's graphs multiply logits by, [B] ([B] ones without `temperature`). */
+export function inverseTemperatures(batch: TokenBatch): number[] {
+  const B = batch.inputIds.shape[0];
+  const t = batch.temperature;
+  if (t === undefined) return new Array<number>(B).fill(1);
+  if (t.length !== B) throw new BatchError(`batch.temperature has ${t.length} entries, the batch has ${B} rows`);
+  return t.map((v, b) => {
+    if (!(Number.isFinite(v) && v >= 0)) throw new BatchError(`batch.temperature[${b}] is ${v}: a temperature is a finite number >= 0 (0 = greedy)`);
+    return v > 0 ? 1 / v : 1;
+  });
 }
 
 export class BatchError extends Error {
@@ -102,6 +119,7 @@ export function splitBatch(batch: TokenBatch, rows: number): TokenBatch[] {
       attentionMask: cut(batch.attentionMask, "attentionMask", from, to),
     };
     if (batch.extras) part.extras = Object.fromEntries(Object.entries(batch.extras).map(([k, t]) => [k, cut(t, `extras.${k}`, from, to)]));
+    if (batch.temperature) part.temperature = batch.temperature.slice(from, to);
     parts.push(part);
   }
   return parts;

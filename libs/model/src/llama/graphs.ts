@@ -12,7 +12,7 @@ import { decoder, lastPosition, lmHead, type Params } from "./decoder.js";
 import { validateLlamaConfig } from "../hf/config-json.js";
 import { expectedParameters } from "../hf/params.js";
 
-export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets" } as const;
+export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets", invTemperature: "inv_temperature" } as const;
 export const pastName = (i: number, kind: "key" | "value") => `past.${i}.${kind}`;
 export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
 export const cacheName = (i: number, kind: "key" | "value") => `cache.${i}.${kind}`;
@@ -70,39 +70,52 @@ export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {
   return g;
 }
 
-function fullSequenceInputs(g: Graph) {
+function fullSequenceInputs<D extends FloatDType>(g: Graph, dtype: D) {
   return {
     ids: g.input(INPUT.ids, "int64", ["B", "T"]),
     positions: g.input(INPUT.positions, "int64", ["B", "T"]),
     mask: g.input(INPUT.mask, "int64", ["B", "T"]),
     targets: g.input(INPUT.targets, "int64", ["B", "T"]),
+    /** [B] 1 / the temperature each row was sampled at (1 for T = 1 and for greedy rows). */
+    invTemperature: g.input(INPUT.invTemperature, dtype, ["B"]),
   };
 }
 
 /**
- * One forward pass, no gradient: outputs `logits` [B, T, V] and `logprobs` [B, T] of `targets` (PPO's old
- * log-probs; a runner fetches only what it needs, since ORT -> JS copies are what cost).
+ * logits [N, V] (N = B*T) times each row's inverse temperature: the distribution the rollout sampled from
+ * and recorded log-probs of, log softmax(logits / T) (sampling/sample.ts; verl's actor does the same). A
+ * multiply by 1 is exact, so T = 1 rows keep their log-probs bit for bit.
+ */
+function temperatureScaled<D extends FloatDType>(logits: Value<D>, invTemperature: Value<D>, V: number): Value<D> {
+  const scaled = mul(reshape(logits, ["B", "T", V]), reshape(invTemperature, ["B", 1, 1])); // [B, T, V]
+  return reshape(scaled, [-1, V]); // [N, V]
+}
+
+/**
+ * One forward pass, no gradient: outputs `logits` [B, T, V] (raw, before any temperature) and `logprobs`
+ * [B, T] of `targets` at each row's temperature (PPO's old log-probs; a runner fetches only what it needs,
+ * since ORT -> JS copies are what cost).
  */
 export function forwardGraph(cfg: LlamaConfig, dtype: FloatDType = "float32"): Graph {
   const g = new Graph("llama_forward");
-  const inp = fullSequenceInputs(g);
+  const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
   const logits = lmHead(cfg, p.lookup, out.hidden); // [N, V]
   g.output("logits", reshape(logits, ["B", "T", cfg.vocabSize]));
-  g.output("logprobs", tokenLogprobs(logits, inp.targets).logprobs);
+  g.output("logprobs", tokenLogprobs(temperatureScaled(logits, inp.invTemperature, cfg.vocabSize), inp.targets).logprobs);
   return g;
 }
 
 /** What a loss builder sees. */
 export interface LossContext<D extends FloatDType = "float32"> {
-  /** log p(targets[b,t]) under the current parameters, [B, T]. */
+  /** log p(targets[b,t]) under the current parameters at each row's temperature (log softmax(logits / T)), [B, T]. */
   logprobs: Value<D>;
   /** The attention mask as floats, [B, T] (1 = real token). */
   mask: Value<D>;
   /** Declares an extra graph input the caller feeds with each batch (advantages, old log-probs, loss masks...). */
   input<E extends DType>(name: string, dtype: E, shape: readonly Dim[]): Value<E>;
-  /** Per-token entropy of the predictive distribution, [B, T] (built on first call: a pass over the vocabulary). */
+  /** Per-token entropy of the predictive distribution at each row's temperature, [B, T] (built on first call: a pass over the vocabulary). */
   entropy(): Value<D>;
   /** The symbolic batch and time dims of [B, T] inputs. */
   dims: { B: "B"; T: "T" };
@@ -131,10 +144,11 @@ export interface TrainingGraph {
  */
 export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig, build: LossBuilder<D>, dtype: D = "float32" as D): TrainingGraph {
   const g = new Graph("llama_training");
-  const inp = fullSequenceInputs(g);
+  const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
-  const { logprobs, logp } = tokenLogprobs(lmHead(cfg, p.lookup, out.hidden), inp.targets);
+  const logits = temperatureScaled(lmHead(cfg, p.lookup, out.hidden), inp.invTemperature, cfg.vocabSize); // [N, V]
+  const { logprobs, logp } = tokenLogprobs(logits, inp.targets);
   const extraInputs: TrainingGraph["extraInputs"] = [];
   let entropy: Value<D> | null = null;
   const ctx: LossContext<D> = {

@@ -4,18 +4,22 @@ import type { LlamaConfig } from "../config.js";
 import type { FloatDType } from "../graph/graph.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import { splitBatch, type TokenBatch } from "../llama/batch.js";
+import { inverseTemperatures, splitBatch, type TokenBatch } from "../llama/batch.js";
 import { gradName, INPUT, forwardGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
 import type { Tensor, Weights } from "../tensor.js";
 import { type AnyTensor, type DeviceTensor, isDeviceTensor } from "./device-tensor.js";
 import { OrtSession, type SessionOptions } from "./session.js";
 
-function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, AnyTensor>): Record<string, AnyTensor> {
+function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, AnyTensor>, dtype: FloatDType = "float32"): Record<string, AnyTensor> {
+  const inv = inverseTemperatures(batch);
   const feeds: Record<string, AnyTensor> = {
     [INPUT.ids]: batch.inputIds,
     [INPUT.positions]: batch.positionIds,
     [INPUT.mask]: batch.attentionMask,
     [INPUT.targets]: batch.targets,
+    [INPUT.invTemperature]: dtype === "float64"
+      ? { dtype: "float64", shape: [inv.length], data: Float64Array.from(inv) }
+      : { dtype: "float32", shape: [inv.length], data: Float32Array.from(inv) },
   };
   const shape = batch.inputIds.shape.join(",");
   for (const k of ["targets", "positionIds", "attentionMask"] as const) {
@@ -80,6 +84,7 @@ export class GradientSession<D extends FloatDType = "float32"> {
     readonly config: LlamaConfig,
     readonly spec: Omit<TrainingGraph, "graph">,
     private readonly session: OrtSession,
+    private readonly dtype: D,
   ) {
     this.fetch = ["loss", ...spec.metrics.map(metricName), ...spec.params.map(gradName)];
   }
@@ -91,7 +96,7 @@ export class GradientSession<D extends FloatDType = "float32"> {
     const { dtype, gradsOnDevice, ...session } = options;
     const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D));
     const keepOnDevice = gradsOnDevice ? spec.params.map(gradName) : [];
-    return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), { ...session, keepOnDevice }));
+    return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), { ...session, keepOnDevice }), dtype ?? ("float32" as D));
   }
 
   async run(weights: ReadonlyMap<string, Tensor<D>>, batch: TokenBatch): Promise<ForwardBackward<D>> {
@@ -118,7 +123,7 @@ export class GradientSession<D extends FloatDType = "float32"> {
   }
 
   private feeds(weights: ReadonlyMap<string, AnyTensor<D>>, batch: TokenBatch): Record<string, AnyTensor> {
-    const feeds = batchFeeds(batch, weights);
+    const feeds = batchFeeds(batch, weights, this.dtype);
     const extras = batch.extras ?? {};
     for (const x of this.spec.extraInputs) {
       const t = extras[x.name];

@@ -40,14 +40,30 @@ export class TrainerError extends Error {
   override name = "TrainerError";
 }
 
+/** A micro-batch's loss or gradient was NaN or infinite; `microBatch` is its index in the step's list (null
+ *  where only the summed gradient was checked, on the device). Parameters are left unchanged. */
+export class NonFiniteStepError extends TrainerError {
+  override name = "NonFiniteStepError";
+  constructor(
+    readonly quantity: "loss" | "gradient",
+    readonly value: number,
+    readonly microBatch: number | null,
+  ) {
+    super(`train: ${quantity} is ${value}${microBatch === null ? "" : ` in micro-batch ${microBatch}`}; parameters left unchanged`);
+  }
+}
+
 export interface StepResult {
   /** Updates done after this one (1 after the first step). */
   step: number;
   lr: number;
   /** Sum of the micro-batch losses. */
   loss: number;
-  /** Sums of each (scalar) metric over the micro-batches. */
+  /** Sums of each (scalar) metric over the micro-batches: right only for metrics that are sums. */
   metrics: Record<string, number>;
+  /** Each micro-batch's scalar metrics, in order: for means, which must be combined with their weights
+   *  (a sum of micro-batch means grows with the number of micro-batches). */
+  microBatchMetrics: Record<string, number>[];
   /** Global L2 norm of the summed gradient, before clipping. */
   gradNorm: number;
   /** Factor the gradient was scaled by (1 = not clipped). */
@@ -114,26 +130,30 @@ export class Trainer {
     const t0 = performance.now();
     const acc = new Map<string, Float32Array>();
     const sums = newSums();
-    for (const mb of microBatches) {
+    for (const [k, mb] of microBatches.entries()) {
       const r = await this.grad.run(this.weights, mb);
+      if (!Number.isFinite(r.loss)) throw new NonFiniteStepError("loss", r.loss, k);
       addMicroBatch(sums, r, mb);
       for (const [name, g] of r.grads) {
+        const d = g.data as Float32Array;
+        const bad = firstNonFinite(d);
+        if (bad !== null) throw new NonFiniteStepError("gradient", bad, k);
         const a = acc.get(name);
-        if (!a) acc.set(name, g.data as Float32Array);
-        else for (let i = 0; i < a.length; i++) a[i] += g.data[i];
+        if (!a) acc.set(name, d);
+        else for (let i = 0; i < a.length; i++) a[i] += d[i];
       }
     }
-    const { loss, tokens, metrics } = sums;
-    if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
+    const { loss, tokens, metrics, microBatchMetrics } = sums;
+    if (!Number.isFinite(loss)) throw new NonFiniteStepError("loss", loss, null);
     const t1 = performance.now();
     const gradNorm = globalNorm(acc.values());
-    if (!Number.isFinite(gradNorm)) throw new TrainerError(`train: gradient norm is ${gradNorm}; parameters left unchanged`);
+    if (!Number.isFinite(gradNorm)) throw new NonFiniteStepError("gradient", gradNorm, null);
     const scale = clipScale(gradNorm, this.options.maxGradNorm ?? null);
     const lr = learningRate(this.options.schedule, this.opt.step);
     if (this.onnxAdamW) await this.onnxAdamW.step(this.weights, acc, this.opt, lr, scale);
     else adamwStep(this.weights, acc, this.opt, this.adamw, lr, scale);
     const t2 = performance.now();
-    return { step: this.opt.step, lr, loss, metrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
+    return { step: this.opt.step, lr, loss, metrics, microBatchMetrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
   }
 
   /** The same step with state on the device: gradients summed, normed and applied there (device-state.ts). */
@@ -142,21 +162,22 @@ export class Trainer {
     let acc: DeviceMap | null = null;
     const sums = newSums();
     try {
-      for (const mb of microBatches) {
+      for (const [k, mb] of microBatches.entries()) {
         const r = await this.grad.runOnDevice(device.params(), mb);
+        if (!Number.isFinite(r.loss)) throw new NonFiniteStepError("loss", r.loss, k);
         addMicroBatch(sums, r, mb);
         acc = acc ? await device.accumulate(acc, r.grads as DeviceMap) : (r.grads as DeviceMap);
       }
-      const { loss, tokens, metrics } = sums;
-      if (!Number.isFinite(loss)) throw new TrainerError(`train: loss is ${loss}; parameters left unchanged`);
+      const { loss, tokens, metrics, microBatchMetrics } = sums;
+      if (!Number.isFinite(loss)) throw new NonFiniteStepError("loss", loss, null);
       const t1 = performance.now();
       const gradNorm = Math.sqrt(await device.sumOfSquares(acc!));
-      if (!Number.isFinite(gradNorm)) throw new TrainerError(`train: gradient norm is ${gradNorm}; parameters left unchanged`);
+      if (!Number.isFinite(gradNorm)) throw new NonFiniteStepError("gradient", gradNorm, null);
       const scale = clipScale(gradNorm, this.options.maxGradNorm ?? null);
       const lr = learningRate(this.options.schedule, this.opt.step);
       await device.step(acc!, this.opt, lr, scale, this.weights);
       const t2 = performance.now();
-      return { step: this.opt.step, lr, loss, metrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
+      return { step: this.opt.step, lr, loss, metrics, microBatchMetrics, gradNorm, clipScale: scale, tokens, seconds: { forwardBackward: (t1 - t0) / 1000, optimizer: (t2 - t1) / 1000 } };
     } finally {
       if (acc) for (const g of acc.values()) g.dispose();
     }
@@ -185,17 +206,27 @@ interface StepSums {
   loss: number;
   tokens: number;
   metrics: Record<string, number>;
+  microBatchMetrics: Record<string, number>[];
 }
 
-const newSums = (): StepSums => ({ loss: 0, tokens: 0, metrics: {} });
+const newSums = (): StepSums => ({ loss: 0, tokens: 0, metrics: {}, microBatchMetrics: [] });
 
 function addMicroBatch(sums: StepSums, r: { loss: number; metrics: Record<string, { shape: number[]; data: ArrayLike<number | bigint> }> }, mb: TokenBatch): void {
   sums.loss += r.loss;
   for (const v of mb.attentionMask.data) sums.tokens += Number(v);
+  const own: Record<string, number> = {};
   for (const [k, m] of Object.entries(r.metrics)) {
     if (m.data.length !== 1) throw new TrainerError(`metric '${k}' has shape [${m.shape}]; the trainer sums scalar metrics only`);
-    sums.metrics[k] = (sums.metrics[k] ?? 0) + Number(m.data[0]);
+    own[k] = Number(m.data[0]);
+    sums.metrics[k] = (sums.metrics[k] ?? 0) + own[k];
   }
+  sums.microBatchMetrics.push(own);
+}
+
+/** The first NaN or infinity in `d`, or null (x - x is 0 exactly for every finite x). */
+function firstNonFinite(d: ArrayLike<number>): number | null {
+  for (let i = 0; i < d.length; i++) if (d[i] - d[i] !== 0) return d[i];
+  return null;
 }
 
 function copyState(s: AdamWState): AdamWState {

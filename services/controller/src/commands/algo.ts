@@ -6,6 +6,7 @@ import {
   type AlgorithmSpec,
   InvalidBatchError,
   InvalidSpecError,
+  NonFiniteLossError,
   PARAM_DOCS,
   evaluateBatch,
   parseOverrides,
@@ -28,6 +29,7 @@ const USAGE = `usage:
 --metrics  also print "metrics" (clip fractions, approx KL, mean |A|, entropy) and "advantages"
 
 Prints one JSON object {"loss": number, "grad_logp": [[[...]]]} (groups -> responses -> tokens).
+A NaN or infinite loss or gradient is an error naming the group, response and token (exit code 1).
 
 parameters:
 ${Object.entries(PARAM_DOCS).map(([k, doc]) => `  ${k.padEnd(26)}${doc}`).join("\n")}`;
@@ -102,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     // parseArgs errors (unknown flag, missing value) name the flag; ours name the field or path.
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (usage || e instanceof InvalidSpecError || e instanceof InvalidBatchError || (e as { code?: string }).code === "ENOENT") {
+    if (usage || e instanceof InvalidSpecError || e instanceof InvalidBatchError || e instanceof NonFiniteLossError || (e as { code?: string }).code === "ENOENT") {
       console.error(`lspo algo ${sub}: ${(e as Error).message}`);
       return usage ? 2 : 1;
     }

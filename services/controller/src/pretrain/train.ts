@@ -1,7 +1,7 @@
 // Supervised pretraining of the demo policy on worked solutions of the synthetic task: a fresh model from
 // the spec, batches drawn from the TRAIN split's stream (held-out prompts can never appear: the split is a
 // hash of the prompt text), the SFT loss, AdamW with warmup + cosine. Returns the trained model, in memory.
-import { type HfModel, Trainer, createModelFromSpec, createRng, loadTokenizer, parameterCount } from "@lspo/model";
+import { type HfModel, Trainer, createModelFromSpec, createUnmixedRng, loadTokenizer, parameterCount } from "@lspo/model";
 import { syntheticStream } from "@lspo/tasks";
 import type { PretrainConfig } from "./config.js";
 import { encodeSyntheticExample } from "./format.js";
@@ -48,7 +48,8 @@ export async function pretrain(cfg: PretrainConfig, onProgress: (p: PretrainProg
   const { answerOnlyFraction, ...task } = cfg.task;
   const stream = syntheticStream("train", task);
   // Its own stream, so the problems drawn are the same whatever the fraction.
-  const answerOnlyDraw = createRng((cfg.seed ^ 0x0a5e_0001) >>> 0);
+  // Unmixed seeding, as when the shipped demo base was trained: `lspo pretrain` still reproduces it.
+  const answerOnlyDraw = createUnmixedRng((cfg.seed ^ 0x0a5e_0001) >>> 0);
   const trainPrompts = new Set<string>();
   const lossCurve: PretrainOutcome["lossCurve"] = [];
   let tokens = 0, firstLoss = NaN, lastLoss = NaN;

@@ -1,0 +1,88 @@
+// The pure parts of the durable swap (swap-log.ts) and LearnerCore's scheduling: stored logs are checked and
+// re-validated, only swaps after the resumed step are re-applied, each lands on its own update, and a live
+// request supersedes a re-scheduled one due at or before its boundary. The KV round trip and the SIGKILL
+// are in test/e2e/learner-swap-resume.int.test.ts.
+import { describe, expect, it } from "vitest";
+import { presetSpec } from "@lspo/algos";
+import { bytesOf } from "@lspo/bus";
+import { resolveConfig } from "@lspo/config";
+import { createModelFromSpec } from "@lspo/model";
+import type { VerifiedGroup } from "@lspo/proto";
+import { LearnerCore, SwapLogError, readSwapLog, requestDurableSwap, swapAlreadyLogged, swapsAfter } from "@lspo/learner";
+
+const spec = { seed: 5, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } };
+
+function group(): VerifiedGroup {
+  const ids = [[20, 21, 1], [30, 1]];
+  return {
+    group: {
+      uid: `g${Math.random()}`,
+      prompt: { uid: "p", runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([5, 6, 7])), answer: "", groupSize: 2, cursor: 0n },
+      responses: ids.map((t) => ({ tokenIds: bytesOf(Int32Array.from(t)), logprobs: bytesOf(new Float32Array(t.length).fill(-3)), truncated: false, text: "" })),
+      policyVersion: 0n,
+      actor: "t",
+    },
+    rewards: [1, 0],
+    correct: [true, false],
+  };
+}
+
+describe("swap log - records", () => {
+  it("reads a stored log, re-validating each spec; bad records are named", () => {
+    const gspo = presetSpec("gspo");
+    expect(readSwapLog({ swaps: [{ effectiveStep: 3, spec: gspo }] }, "kv")).toEqual([{ effectiveStep: 3, spec: gspo }]);
+    expect(() => readSwapLog({ swaps: [{ effectiveStep: 0, spec: gspo }] }, "kv")).toThrow(/kv: swaps\[0\]\.effectiveStep must be an integer >= 1, got 0/);
+    expect(() => readSwapLog({}, "kv")).toThrow(SwapLogError);
+    expect(() => readSwapLog({ swaps: [{ effectiveStep: 2, spec: { name: "ppo" } }] }, "kv")).toThrow(/unknown algorithm 'ppo'/);
+  });
+
+  it("only swaps after the resumed step are re-applied; a replayed swap event is not logged twice", () => {
+    const r = (effectiveStep: number) => ({ effectiveStep, spec: presetSpec("grpo") });
+    expect(swapsAfter([r(2), r(5), r(3)], 3).map((x) => x.effectiveStep)).toEqual([5]);
+    const ev = { step: 3, from: "dapo", to: "gspo", parameters: presetSpec("gspo").params };
+    expect(swapAlreadyLogged([{ event: "swap", ...JSON.parse(JSON.stringify(ev)) }], ev)).toBe(true);
+    expect(swapAlreadyLogged([{ event: "swap", ...JSON.parse(JSON.stringify(ev)), step: 4 }], ev)).toBe(false);
+  });
+});
+
+describe("learner core - durable swap requests", () => {
+  it("logs the swap with its effective step; a failed write puts the earlier pending swap back", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" } } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const logged: { effectiveStep: number; spec: { name: string } }[] = [];
+      expect(await requestDurableSwap(core, { append: async (r) => void logged.push(r) }, { name: "gspo" })).toBe(1);
+      expect(logged.map((r) => [r.effectiveStep, r.spec.name])).toEqual([[1, "gspo"]]);
+      const failing = { append: async () => Promise.reject(new Error("KV unavailable")) };
+      await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
+      expect(core.algorithm.pending?.name).toBe("gspo"); // not grpo: it was not made durable
+      core.algorithm.cancelSwap();
+      await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
+      expect(core.algorithm.pending).toBeNull();
+    } finally {
+      await core.release();
+    }
+  });
+});
+
+describe("learner core - scheduled swaps", () => {
+  it("a re-scheduled swap lands on its own update; a live request supersedes one due at its boundary", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      core.scheduleSwap(2, presetSpec("gspo", { max_response_length: 8, overlong_buffer: 2 }));
+      core.scheduleSwap(4, presetSpec("grpo", { max_response_length: 8, overlong_buffer: 2 }));
+      expect(() => core.scheduleSwap(0, presetSpec("grpo"))).toThrow(/step 0 is not after the current update 0/);
+      expect((await core.update([group()])).algorithm).toBe("dapo");
+      const second = await core.update([group()]);
+      expect([second.algorithm, second.swap?.step]).toEqual(["gspo", 2]);
+      expect(core.requestSwap({ name: "dr_grpo" })).toBe(3); // live: also drops nothing due later than 3
+      expect((await core.update([group()])).algorithm).toBe("dr_grpo");
+      expect((await core.update([group()])).algorithm).toBe("grpo"); // the step-4 one still applies
+    } finally {
+      await core.release();
+    }
+  });
+});
