@@ -62,7 +62,7 @@ describe("security - a run with NATS auth + TLS, gRPC mutual TLS and a control t
     // Reach the running system as an operator would: NATS with the credentials, gRPC with the deployment's
     // client certificate, and (only for control calls) the token.
     const nc = await connectBus({ url, user: "lspo", password: NATS_PASSWORD, tlsCa: pki.ca });
-    const registry = await ActorRegistry.open(nc);
+    const registry = await ActorRegistry.open(nc, { runId: "secured" }); // run.name above
     const deadline = Date.now() + 120_000;
     let learner = "";
     let sampler = "";

@@ -23,7 +23,12 @@ export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
 export { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
 export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
 export { parseLabels } from "./labels.js";
-export { planPlacement, placeActors, matchesSelector, type PlacementRequest } from "./placement.js";
+export { planPlacement, placeActors, stopActors, matchesSelector, type PlacementRequest } from "./placement.js";
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
 } from "./service-context.js";
+export { Reconciler, observe, type ReconcilerOptions, type ReconcileEvent } from "./reconciler.js";
+export {
+  planReconcile, deadNodes, silenceOf, backoffMs, DEFAULT_NODE_DEAD_AFTER_MS,
+  type DesiredActor, type Decision, type Observation, type ObservedActor, type ObservedNode, type PlanOptions,
+} from "./reconcile-plan.js";

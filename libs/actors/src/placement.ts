@@ -107,3 +107,21 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
   }
   return out;
 }
+
+/** Stops the run's actors that `which` selects, each through the agent on its node (wherever that is). */
+export async function stopActors(registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {}): Promise<ActorRecord[]> {
+  const view = await registry.view();
+  const out: ActorRecord[] = [];
+  for (const e of view.actors().filter((x) => which(x.record))) {
+    const node = view.node(e.record.node);
+    if (!node) continue; // its agent is gone, and its processes with it
+    const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, opts);
+    try {
+      const res = await agent.call.stopActor({ name: e.record.name });
+      if (res.actor) out.push(res.actor);
+    } finally {
+      agent.close();
+    }
+  }
+  return out;
+}
