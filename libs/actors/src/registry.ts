@@ -147,7 +147,9 @@ async function ensureBucketSettings(nc: NatsConnection, replicas: number): Promi
   const maxAge = RECORD_TTL_MS * 1_000_000;
   if (info.config.num_replicas === replicas && info.config.max_age === maxAge) return;
   try {
-    await jsm.streams.update(name, { ...info.config, num_replicas: replicas, max_age: maxAge });
+    // The server refuses a duplicates window longer than the max age (the default is 2 minutes).
+    const duplicateWindow = Math.min(info.config.duplicate_window || maxAge, maxAge);
+    await jsm.streams.update(name, { ...info.config, num_replicas: replicas, max_age: maxAge, duplicate_window: duplicateWindow });
   } catch (err) {
     throw new Error(
       `registry bucket ${KV_BUCKETS.actors}: could not set replicas ${replicas} (has ${info.config.num_replicas}) and max age ${RECORD_TTL_MS} ms: ${(err as Error).message}`,
