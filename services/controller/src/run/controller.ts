@@ -135,7 +135,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
   try {
     let nats: NatsServer | null = null;
     if (!config.nats.url) {
-      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024 });
+      // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
+      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST });
       owned.push(() => nats!.stop());
       config.nats.url = nats.url;
     }
