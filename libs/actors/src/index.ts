@@ -32,3 +32,4 @@ export {
   planReconcile, deadNodes, silenceOf, backoffMs, DEFAULT_NODE_DEAD_AFTER_MS,
   type DesiredActor, type Decision, type Observation, type ObservedActor, type ObservedNode, type PlanOptions,
 } from "./reconcile-plan.js";
+export { defineActor, definedActor, definedKinds, type ActorSpec, type DefinedActor, type Handlers } from "./define.js";
