@@ -174,13 +174,13 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     cleanup.push(() => nc.close());
     // Valid requests start a harmless process (the agent's validation is under test, not an actor).
     const agent = await NodeAgent.start(nc, {
-      node: "fuzz-node", cpus: 64, kinds: ["sleeper"], stdio: "ignore", drainMs: 2000,
+      runId: "fuzz", node: "fuzz-node", cpus: 64, kinds: ["sleeper"], stdio: "ignore", drainMs: 2000,
       launcher: () => ({ command: process.execPath, args: ["-e", "setTimeout(() => {}, 600000)"] }),
     });
     cleanup.push(() => agent.stop());
     const client = connectClient(NodeAgentServiceService, agent.address);
     cleanup.push(async () => client.close());
-    const start = { kind: "sleeper", namePrefix: "", count: 1, configJson: "{}", maxRestarts: 0 };
+    const start = { kind: "sleeper", namePrefix: "", count: 1, names: [] as string[], configJson: "{}", maxRestarts: 0 };
     await refused(client.call.startActors({ ...start, kind: "" }), "kind");
     await refused(client.call.startActors({ ...start, kind: "rolout" }), "kind");
     await refused(client.call.startActors({ ...start, count: 0 }), "count");
@@ -189,6 +189,8 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     await refused(client.call.startActors({ ...start, perActor: { cpus: NaN, gpuIds: [], gpus: 0, memoryBytes: 0n } }), "perActor.cpus");
     await refused(client.call.startActors({ ...start, perActor: { cpus: 1, gpuIds: [], gpus: 0.5, memoryBytes: 0n } }), "perActor.gpus");
     await refused(client.call.startActors({ ...start, maxRestarts: -5 }), "maxRestarts");
+    await refused(client.call.startActors({ ...start, names: ["a", "b"] }), "names");
+    await refused(client.call.startActors({ ...start, names: ["../x"] }), "names[0]");
     await refused(client.call.startActors({ ...start, configJson: "{not json" }), "configJson");
     await refused(client.call.startActors({ ...start, configJson: JSON.stringify({ rollout: { actors: "two" } }) }), "configJson");
     await refused(client.call.stopActor({ name: "" }), "name");
