@@ -200,7 +200,7 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     const arbs = requestArbitraries(64, 4);
     const report: Outcome[] = [];
     // A valid request the node cannot fit (GPUs on a CPU node) is RESOURCE_EXHAUSTED: the caller may try elsewhere.
-    report.push(await fuzzMethod((r) => client.call.startActors(r as never), "agent.startActors", samples(arbs.startActors, RANDOM_PER_METHOD, SEED), /^(kind|count|namePrefix|perActor|maxRestarts|configJson)/, [grpc.status.RESOURCE_EXHAUSTED]));
+    report.push(await fuzzMethod((r) => client.call.startActors(r as never), "agent.startActors", samples(arbs.startActors, RANDOM_PER_METHOD, SEED), /^(kind|count|namePrefix|names|perActor|maxRestarts|configJson)/, [grpc.status.RESOURCE_EXHAUSTED]));
     report.push(await fuzzMethod((r) => client.call.stopActor(r as never), "agent.stopActor", samples(arbs.stopActor, RANDOM_PER_METHOD, SEED), /^name/));
     report.push(await fuzzMethod((r) => client.call.listActors(r as never), "agent.listActors", samples(arbs.listActors, 10, SEED), /^$/));
     report.push(...(await fuzzRaw(agent.address, NodeAgentServiceService as unknown as Definition, SEED, undefined, undefined, [grpc.status.RESOURCE_EXHAUSTED])));

@@ -84,7 +84,10 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
     });
   }, HEARTBEAT_MS);
   beat.unref();
-  const unwatch = watchParent(agentPidFromEnv(), () => terminateSelf());
+  const agentPid = agentPidFromEnv();
+  // Ours only: a process this actor starts must not mistake our agent for its own parent.
+  delete process.env.LSPO_AGENT_PID;
+  const unwatch = watchParent(agentPid, () => terminateSelf());
 
   const stop = async () => {
     if (stopping) return;

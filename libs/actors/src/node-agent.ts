@@ -70,6 +70,8 @@ interface Supervised {
   state: ComponentState;
   stopping: boolean;
   timer: NodeJS.Timeout | null;
+  /** The pid of the process that has written its own record (the agent then leaves the record to it). */
+  registeredPid?: number;
 }
 
 /** Restarts of a name in one request before giving up on free indices (a bound, not a limit in practice). */
@@ -180,9 +182,14 @@ export class NodeAgent implements AsyncDisposable {
         await this.registry.putActor(this.claimOf(sup));
         continue;
       }
+      // Once this process has registered itself it keeps its own record: no read per heartbeat after that.
+      if (sup.child && sup.registeredPid === sup.child.pid) continue;
       const now = await this.registry.getActor(sup.spec.name);
       const selfWritten = now && now.record.grpcAddress !== "" && sup.child && now.record.pid === sup.child.pid;
-      if (selfWritten) continue;
+      if (selfWritten) {
+        sup.registeredPid = sup.child!.pid!;
+        continue;
+      }
       if (now) await this.registry.updateActor(this.claimOf(sup), now.revision);
       else await this.registry.claimActor(this.claimOf(sup));
     }
