@@ -17,7 +17,7 @@ const agents: ChildProcess[] = [];
 
 function startAgent(node: string, labels: string): ChildProcess {
   const child = spawn(process.execPath, [join(root, "scripts/lspo.mjs"), "agent", "--run", RUN], {
-    env: { ...process.env, LSPO_NATS_URL: nats.url, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels, LSPO_GRPC_PORT: "0" },
+    env: { ...process.env, LSPO_NATS_URL: nats.url, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels, LSPO_GRPC_PORT: "0", LSPO_AGENT_CPUS: "8" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   agents.push(child);

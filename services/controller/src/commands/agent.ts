@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "usage: lspo agent [--config <file>] [--run <id>] [key=value ...]\n\nEnv: LSPO_NATS_URL, LSPO_RUN_ID, LSPO_NODE_NAME, LSPO_NODE_LABELS (e.g. role=rollout,zone=a), LSPO_GPU_IDS (e.g. 0,1,2,3),\nLSPO_ACTORS_PER_GPU, LSPO_GRPC_PORT (agent), LSPO_ACTOR_PORT_BASE, LSPO_ADVERTISE_HOST (the address other hosts dial).",
+      "usage: lspo agent [--config <file>] [--run <id>] [key=value ...]\n\nEnv: LSPO_NATS_URL, LSPO_RUN_ID, LSPO_NODE_NAME, LSPO_NODE_LABELS (e.g. role=rollout,zone=a), LSPO_AGENT_CPUS, LSPO_GPU_IDS (e.g. 0,1,2,3),\nLSPO_ACTORS_PER_GPU, LSPO_GRPC_PORT (agent), LSPO_ACTOR_PORT_BASE, LSPO_ADVERTISE_HOST (the address other hosts dial).",
     );
     return 0;
   }
@@ -31,6 +31,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const runId = checkRunId(values.run ?? process.env.LSPO_RUN_ID ?? config.run.name, "run id (--run, LSPO_RUN_ID or run.name)");
   const labels = parseLabels(process.env.LSPO_NODE_LABELS ?? "");
+  // The CPUs placement may hand out here: the machine's by default; more oversubscribes (actors mostly wait).
+  const cpus = Number(process.env.LSPO_AGENT_CPUS ?? availableParallelism());
+  if (!Number.isFinite(cpus) || cpus <= 0) throw new Error(`LSPO_AGENT_CPUS must be a number > 0, got ${process.env.LSPO_AGENT_CPUS}`);
   const gpuIds = (process.env.LSPO_GPU_IDS ?? "").split(",").filter(Boolean).map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 0) throw new Error(`LSPO_GPU_IDS: '${s}' is not a GPU index`);
@@ -44,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     runId,
     replicas: config.nats.replicas,
     labels,
-    cpus: availableParallelism(),
+    cpus,
     gpuIds,
     actorsPerGpu: perGpu,
     launcher: selfLauncher,
