@@ -17,7 +17,8 @@ export const RECORD_TTL_MS = 30_000;
 export interface RegistryOptions {
   /** The run: only its records are read and written. */
   runId: string;
-  /** Bucket replicas (config.nats.replicas): 3 on a 3-server NATS so the registry survives one loss. */
+  /** Bucket replicas (config.nats.replicas): 3 on a 3-server NATS so the registry survives one loss.
+   *  Unset: an existing bucket keeps its replicas (a new one gets 1). */
   replicas?: number;
 }
 
@@ -33,9 +34,9 @@ export class ActorRegistry {
   static async open(nc: NatsConnection, opts: RegistryOptions): Promise<ActorRegistry> {
     if (!opts || typeof opts !== "object") throw new Error("ActorRegistry.open(nc, { runId, replicas }): options are required (the run id scopes every key)");
     const runId = checkRunId(opts.runId, "ActorRegistry.open: runId");
-    const replicas = opts.replicas ?? 1;
-    const kv = await openKv(nc, KV_BUCKETS.actors, { replicas });
-    await ensureBucketSettings(nc, replicas);
+    // Replicas unset (a CLI reading the registry): create with 1 if missing, never change an existing bucket's.
+    const kv = await openKv(nc, KV_BUCKETS.actors, { replicas: opts.replicas ?? 1 });
+    await ensureBucketSettings(nc, opts.replicas);
     return new ActorRegistry(kv, nc, runId);
   }
 
@@ -140,10 +141,11 @@ export function resolveIn(view: RegistryView, target: string, now?: number): Act
 
 /** Brings an existing bucket to the asked replicas and the record TTL (NATS updates both in place where it
  *  can: replicas only on a cluster). A refusal names what was asked. */
-async function ensureBucketSettings(nc: NatsConnection, replicas: number): Promise<void> {
+async function ensureBucketSettings(nc: NatsConnection, asked: number | undefined): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = `KV_${KV_BUCKETS.actors}`;
   const info = await jsm.streams.info(name);
+  const replicas = asked ?? info.config.num_replicas;
   const maxAge = RECORD_TTL_MS * 1_000_000;
   if (info.config.num_replicas === replicas && info.config.max_age === maxAge) return;
   try {
