@@ -47,6 +47,18 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
     resources: { cpus: 0, gpuIds: [], gpus: 0, memoryBytes: 0n, ...opts.resources },
     runId,
   });
+  const agentPid = agentPidFromEnv();
+  // Ours only: a process this actor starts must not mistake our agent for its own parent.
+  delete process.env.LSPO_AGENT_PID;
+  if (agentPid !== undefined) {
+    // Started by an agent: the name must still be our agent's claim. Held by another node, it was handed
+    // on (this agent was cut off and its actors re-placed): registering would steal it back.
+    const held = await registry.getActor(opts.name);
+    if (held && held.record.node !== record().node) {
+      await server.stop();
+      throw new Error(`actor ${opts.name}: the name is held by node ${held.record.node} in run '${runId}'; not registering here`);
+    }
+  }
   let revision = await registry.putActor(record());
   let lastWrite = Date.now();
   let superseded = false;
@@ -84,9 +96,6 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
     });
   }, HEARTBEAT_MS);
   beat.unref();
-  const agentPid = agentPidFromEnv();
-  // Ours only: a process this actor starts must not mistake our agent for its own parent.
-  delete process.env.LSPO_AGENT_PID;
   const unwatch = watchParent(agentPid, () => terminateSelf());
 
   const stop = async () => {

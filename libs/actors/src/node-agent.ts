@@ -178,10 +178,6 @@ export class NodeAgent implements AsyncDisposable {
     await this.advertise();
     for (const sup of this.actors.values()) {
       if (sup.stopping || sup.state === ComponentState.COMPONENT_STATE_STOPPED) continue;
-      if (sup.state === ComponentState.COMPONENT_STATE_FAILED) {
-        await this.registry.putActor(this.claimOf(sup));
-        continue;
-      }
       // Once this process has registered itself it keeps its own record: no read per heartbeat after that.
       if (sup.child && sup.registeredPid === sup.child.pid) continue;
       const now = await this.registry.getActor(sup.spec.name);
@@ -190,9 +186,29 @@ export class NodeAgent implements AsyncDisposable {
         sup.registeredPid = sup.child!.pid!;
         continue;
       }
-      if (now) await this.registry.updateActor(this.claimOf(sup), now.revision);
-      else await this.registry.claimActor(this.claimOf(sup));
+      await this.keepClaim(sup, now);
     }
+  }
+
+  /**
+   * Writes the agent's record for an actor (compare-and-set), unless the name now belongs to another node:
+   * a reconciler re-placed it while this agent was cut off. Then this agent lets it go (no restart, no
+   * more writes). Returns whether the agent still holds the name.
+   */
+  private async keepClaim(sup: Supervised, now?: { record: ActorRecord; revision: number } | null): Promise<boolean> {
+    now ??= await this.registry.getActor(sup.spec.name);
+    if (now && now.record.node !== this.node) {
+      sup.stopping = true;
+      if (sup.timer) clearTimeout(sup.timer);
+      sup.timer = null;
+      sup.state = ComponentState.COMPONENT_STATE_STOPPED;
+      process.stderr.write(`[agent ${this.node}] ${sup.spec.name} now runs on ${now.record.node}: no longer supervised here\n`);
+      sup.child?.kill("SIGTERM");
+      return false;
+    }
+    const written = now ? await this.registry.updateActor(this.claimOf(sup), now.revision) : await this.registry.claimActor(this.claimOf(sup));
+    // Lost a race with another writer: look again next heartbeat.
+    return written !== null || (await this.registry.getActor(sup.spec.name))?.record.node === this.node;
   }
 
   /** The record the agent writes for an actor: no address (its process writes that itself). */
@@ -352,8 +368,7 @@ export class NodeAgent implements AsyncDisposable {
     const unlimited = sup.maxRestarts < 0;
     if (!unlimited && sup.restarts >= sup.maxRestarts) {
       sup.state = ComponentState.COMPONENT_STATE_FAILED;
-      void this.registry
-        .putActor(this.claimOf(sup))
+      void this.keepClaim(sup)
         .then(() => this.advertise())
         .catch(() => undefined);
       process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}) after ${sup.restarts} restarts: FAILED\n`);
@@ -362,13 +377,14 @@ export class NodeAgent implements AsyncDisposable {
     sup.restarts++;
     const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.backoffMs ?? 200) * 2 ** (sup.restarts - 1));
     sup.state = ComponentState.COMPONENT_STATE_STARTING;
-    // Its address is dead: handles must stop dialing it now, not when the record goes stale.
-    void this.registry.putActor(this.claimOf(sup)).catch(() => undefined);
     process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}): restart ${sup.restarts} in ${delay} ms\n`);
     sup.timer = setTimeout(() => {
       sup.timer = null;
       if (!sup.stopping) this.launch(sup);
     }, delay);
+    // Its address is dead: handles must stop dialing it now, not when the record goes stale. If the name
+    // went to another node meanwhile, keepClaim cancels the restart. NATS away: restart anyway.
+    void this.keepClaim(sup).catch(() => undefined);
   }
 
   private recordOf(sup: Supervised): ActorRecord {
@@ -403,7 +419,7 @@ export class NodeAgent implements AsyncDisposable {
     const sup = this.actors.get(name);
     if (!sup) throw invalidArgument("name", `no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
     await this.terminate(sup);
-    await this.registry.removeActor(name).catch(() => undefined);
+    await this.releaseName(name).catch(() => undefined);
     await this.advertise().catch(() => undefined);
     return this.recordOf(sup);
   }
@@ -425,12 +441,25 @@ export class NodeAgent implements AsyncDisposable {
     sup.state = ComponentState.COMPONENT_STATE_STOPPED;
   }
 
+  /** Deletes an actor's key when this node still holds it (a name handed to another node stays theirs). */
+  private async releaseName(name: string): Promise<void> {
+    const now = await this.registry.getActor(name);
+    if (now && now.record.node === this.node) await this.registry.removeActor(name);
+  }
+
   /** Drains every actor (SIGTERM, grace, SIGKILL) and stops serving. */
   async stop(): Promise<void> {
+    this.stopped ??= this.drain();
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | null = null;
+
+  private async drain(): Promise<void> {
     if (this.beat) clearInterval(this.beat);
     await Promise.all([...this.actors.values()].map((s) => this.terminate(s)));
     // Released names and a node that no longer takes work: a reconciler need not wait for the TTL.
-    await Promise.all([...this.actors.keys()].map((name) => this.registry.removeActor(name).catch(() => undefined)));
+    await Promise.all([...this.actors.keys()].map((name) => this.releaseName(name).catch(() => undefined)));
     await this.registry.removeNode(this.node).catch(() => undefined);
     this.registry.close();
     await this.server?.stop();

@@ -110,6 +110,25 @@ describe("cluster - registry scope and names", () => {
   });
 });
 
+describe("cluster - a name handed on", { timeout: 180_000 }, () => {
+  it("an actor whose name another node took stands down, and its agent does not restart it", async () => {
+    await using agent = await NodeAgent.start(nc, { runId: "handover", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 100 });
+    const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
+    const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
+    // What a reconciler does while this host is cut off: the claim goes, and another node claims the name.
+    await agent.registry.removeActor(placed.name);
+    await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
+    await until("the old copy to exit", () => !alive(mine.pid), 20_000);
+    const after = await until("the agent to let it go", () => agent.list().find((a) => a.name === placed.name && a.state === ComponentState.COMPONENT_STATE_STOPPED), 20_000);
+    expect(after.restarts).toBe(0);
+    expect((await agent.registry.getActor(placed.name))!.record.node).toBe("elsewhere");
+    // Stopping this agent releases only what it still holds: the other node's claim stays.
+    const registry = agent.registry;
+    await agent.stop();
+    expect((await registry.getActor(placed.name))!.record.node).toBe("elsewhere");
+  });
+});
+
 describe("cluster - the view across a nats-server restart", { timeout: 120_000 }, () => {
   it("re-establishes its watch: new heartbeats arrive and handles resolve again", async () => {
     const own = await startNatsServer();
