@@ -16,6 +16,8 @@ export interface PlacementRequest {
   names?: string[];
   /** Labels a node must all carry to be chosen. */
   nodeSelector?: Record<string, string>;
+  /** Nodes never to choose (a reconciler's dead nodes, which may still look live for a moment). */
+  avoidNodes?: string[];
   cpus?: number;
   gpus?: 0 | 1;
   strategy?: "pack" | "spread";
@@ -49,10 +51,11 @@ export function planPlacement(allNodes: NodeRecord[], req: PlacementRequest): Ma
   if (req.names && req.names.length !== req.count) {
     throw new PlacementError(`placement of ${req.kind}: count ${req.count} differs from the ${req.names.length} names given (${req.names.join(", ")})`);
   }
-  const nodes = allNodes.filter((n) => matchesSelector(n.labels, req.nodeSelector));
+  const avoid = new Set(req.avoidNodes ?? []);
+  const nodes = allNodes.filter((n) => !avoid.has(n.node) && matchesSelector(n.labels, req.nodeSelector));
   if (allNodes.length > 0 && nodes.length === 0) {
     throw new PlacementError(
-      `cannot place ${req.count} x ${req.kind}: no live node agent has labels ${selectorText(req.nodeSelector)}; nodes: ${allNodes.map((n) => `${n.node} {${selectorText(n.labels)}}`).join("; ")}`,
+      `cannot place ${req.count} x ${req.kind}: no live node agent has labels ${selectorText(req.nodeSelector)}${avoid.size ? ` (avoiding ${[...avoid].join(", ")})` : ""}; nodes: ${allNodes.map((n) => `${n.node} {${selectorText(n.labels)}}`).join("; ")}`,
     );
   }
   const free: Free[] = nodes.map((n) => ({

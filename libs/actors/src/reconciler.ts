@@ -8,7 +8,7 @@ import type { ClientOptions } from "./grpc-client.js";
 import { placeActors } from "./placement.js";
 import type { ActorRegistry } from "./registry.js";
 import type { RegistryView } from "./registry-view.js";
-import { DEFAULT_NODE_DEAD_AFTER_MS, backoffMs, planReconcile, type DesiredActor, type Observation } from "./reconcile-plan.js";
+import { DEFAULT_NODE_DEAD_AFTER_MS, backoffMs, deadNodes, planReconcile, type DesiredActor, type Observation } from "./reconcile-plan.js";
 
 export type ReconcileEvent =
   | { event: "replaced"; actor: string; from: string | null; to: string; afterMs: number }
@@ -78,7 +78,10 @@ export class Reconciler {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const decisions = planReconcile(observe(this.view, now), [...this.desired.values()], { nodeDeadAfterMs: this.opts.nodeDeadAfterMs! }, this.inFlight);
+      const obs = observe(this.view, now);
+      const planOpts = { nodeDeadAfterMs: this.opts.nodeDeadAfterMs! };
+      const decisions = planReconcile(obs, [...this.desired.values()], planOpts, this.inFlight);
+      const dead = [...deadNodes(obs, planOpts).keys()];
       for (const d of decisions) {
         if (d.type === "failed") {
           const key = `${d.name}@${d.node}#${d.restarts}`;
@@ -90,21 +93,21 @@ export class Reconciler {
         }
         const r = this.retry.get(d.actor.name);
         if (r && r.at > now) continue;
-        await this.replace(d.actor, d.from, d.silentMs);
+        await this.replace(d.actor, d.from, d.silentMs, dead);
       }
     } finally {
       this.ticking = false;
     }
   }
 
-  private async replace(actor: DesiredActor, from: string | null, silentMs: number): Promise<void> {
+  private async replace(actor: DesiredActor, from: string | null, silentMs: number, dead: string[]): Promise<void> {
     this.inFlight.add(actor.name);
     try {
       // The dead agent's claim blocks the name: free it, then claim it anew on a live agent.
       if (from !== null) await this.registry.removeActor(actor.name);
       const [rec] = await placeActors(
         this.registry,
-        { kind: actor.kind, count: 1, names: [actor.name], cpus: actor.cpus, gpus: actor.gpus, nodeSelector: actor.nodeSelector, configJson: actor.configJson, maxRestarts: actor.maxRestarts },
+        { kind: actor.kind, count: 1, names: [actor.name], cpus: actor.cpus, gpus: actor.gpus, nodeSelector: actor.nodeSelector, avoidNodes: from === null ? dead : [...new Set([...dead, from])], configJson: actor.configJson, maxRestarts: actor.maxRestarts },
         this.opts.client,
       );
       this.retry.delete(actor.name);

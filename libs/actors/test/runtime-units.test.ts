@@ -53,6 +53,8 @@ describe("runtime - labels and selectors", () => {
       "cannot place 1 x rollout: no live node agent has labels role=gpu; nodes: a {role=learner}; b {role=rollout}",
     );
     expect(() => planPlacement(nodes, { kind: "rollout", count: 2, names: ["x"] })).toThrow(/count 2 differs from the 1 names given/);
+    // A reconciler's dead node may still look live for a moment: it is never chosen.
+    expect(() => planPlacement(nodes, { kind: "rollout", count: 1, nodeSelector: { role: "rollout" }, avoidNodes: ["b"] })).toThrow(/no live node agent has labels role=rollout \(avoiding b\)/);
   });
 });
 
