@@ -14,7 +14,7 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import type { RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import {
-  ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
+  LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
 } from "@lspo/proto";
 import { readModelConfig, writeModelDir } from "@lspo/tasks";
 import { MetricsFile, createLogger } from "@lspo/telemetry";
