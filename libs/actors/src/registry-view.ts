@@ -47,7 +47,7 @@ export class RegistryView {
 
   static async start(kv: KV, nc: NatsConnection, runId: string): Promise<RegistryView> {
     const view = new RegistryView(kv, nc, runId);
-    void view.followConnection();
+    void view.followConnection().catch(() => undefined); // the connection closed: nothing left to follow
     await view.watch();
     return view;
   }
