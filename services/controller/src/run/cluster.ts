@@ -66,8 +66,10 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     registry = await ActorRegistry.open(nc, { runId, replicas: config.nats.replicas });
     await waitForAgents(registry, config);
   } else {
-    // One machine: everything on loopback (the embedded NATS listens there too), unless told otherwise.
-    const advertiseHost = process.env.LSPO_ADVERTISE_HOST ?? "127.0.0.1";
+    // One machine: the agent and its actors listen on loopback only, as the embedded NATS does (nothing of
+    // a single-host run is exposed on the network), unless LSPO_GRPC_HOST / LSPO_ADVERTISE_HOST say otherwise.
+    const bindHost = process.env.LSPO_GRPC_HOST ?? "127.0.0.1";
+    const advertiseHost = process.env.LSPO_ADVERTISE_HOST ?? (bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost);
     agent = await NodeAgent.start(nc, {
       runId,
       replicas: config.nats.replicas,
@@ -75,12 +77,13 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
       launcher: (spec) => {
         const l = selfLauncher(spec);
-        return { ...l, env: { ...l.env, LSPO_ADVERTISE_HOST: advertiseHost } };
+        return { ...l, env: { ...l.env, LSPO_GRPC_HOST: bindHost, LSPO_ADVERTISE_HOST: advertiseHost } };
       },
       kinds: ACTOR_KINDS,
       logDir: join(d.dir, "logs"),
       backoffMs: 500,
       ...d.security.server,
+      host: bindHost,
       advertiseHost,
     });
     registry = agent.registry;
