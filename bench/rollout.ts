@@ -49,7 +49,6 @@ const nc = await connectBus({ url: server.url, name: "bench-rollout" });
 const jsm = await jetstreamManager(nc);
 await ensureStreams(jsm);
 const js = jetstream(nc);
-const registry = await ActorRegistry.open(nc);
 const source = await PromptSource.create(config);
 
 type BareReply = { ready?: true; error?: string; seconds: number; cpuSeconds: number; tokens: number; byUid: Array<[string, string]> };
@@ -81,6 +80,8 @@ async function startRound(round: number) {
       });
     });
   await Promise.all([actor.ready, bareReply()]);
+  // The registry is run-scoped: each round's actor registers under its own run name.
+  const registry = await ActorRegistry.open(nc, { runId: cfg.run.name });
   const handle = actorHandle(registry, RolloutServiceService, `rollout`);
   const durable = `bench-rollout-${round}`;
   await ensureConsumer(jsm, STREAMS.rollouts.name, durable, { filterSubject: subjectFor("rollouts", cfg.run.name), ackWaitMs: 120_000 });

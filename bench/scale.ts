@@ -71,7 +71,6 @@ const nc = await connectBus({ url: server.url, name: "bench-scale" });
 const jsm = await jetstreamManager(nc);
 await ensureStreams(jsm);
 const js = jetstream(nc);
-const registry = await ActorRegistry.open(nc);
 
 /**
  * One level's run: fresh verifier, sampler and learner processes under a run name of its own, so no level
@@ -87,6 +86,8 @@ async function startRun(run: string) {
   const services: Service[] = (["learner", "sampler", "verifier"] as const).map((kind) => startService(kind, config, { name: `${kind}-${run}`, logDir: dir }));
   await Promise.all(services.map((x) => x.ready));
   const [learnerSvc, samplerSvc, verifierSvc] = services;
+  // The registry is run-scoped: each level's actors register under its own run name.
+  const registry = await ActorRegistry.open(nc, { runId: run });
   const learner = actorHandle(registry, LearnerServiceService, `learner-${run}`);
   const source = await PromptSource.create(config);
   // The feeder: prompts as the controller makes them, kept queued ahead of the actors.

@@ -174,13 +174,13 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     cleanup.push(() => nc.close());
     // Valid requests start a harmless process (the agent's validation is under test, not an actor).
     const agent = await NodeAgent.start(nc, {
-      node: "fuzz-node", cpus: 64, kinds: ["sleeper"], stdio: "ignore", drainMs: 2000,
+      runId: "fuzz", node: "fuzz-node", cpus: 64, kinds: ["sleeper"], stdio: "ignore", drainMs: 2000,
       launcher: () => ({ command: process.execPath, args: ["-e", "setTimeout(() => {}, 600000)"] }),
     });
     cleanup.push(() => agent.stop());
     const client = connectClient(NodeAgentServiceService, agent.address);
     cleanup.push(async () => client.close());
-    const start = { kind: "sleeper", namePrefix: "", count: 1, configJson: "{}", maxRestarts: 0 };
+    const start = { kind: "sleeper", namePrefix: "", count: 1, names: [] as string[], configJson: "{}", maxRestarts: 0 };
     await refused(client.call.startActors({ ...start, kind: "" }), "kind");
     await refused(client.call.startActors({ ...start, kind: "rolout" }), "kind");
     await refused(client.call.startActors({ ...start, count: 0 }), "count");
@@ -189,6 +189,8 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     await refused(client.call.startActors({ ...start, perActor: { cpus: NaN, gpuIds: [], gpus: 0, memoryBytes: 0n } }), "perActor.cpus");
     await refused(client.call.startActors({ ...start, perActor: { cpus: 1, gpuIds: [], gpus: 0.5, memoryBytes: 0n } }), "perActor.gpus");
     await refused(client.call.startActors({ ...start, maxRestarts: -5 }), "maxRestarts");
+    await refused(client.call.startActors({ ...start, names: ["a", "b"] }), "names");
+    await refused(client.call.startActors({ ...start, names: ["../x"] }), "names[0]");
     await refused(client.call.startActors({ ...start, configJson: "{not json" }), "configJson");
     await refused(client.call.startActors({ ...start, configJson: JSON.stringify({ rollout: { actors: "two" } }) }), "configJson");
     await refused(client.call.stopActor({ name: "" }), "name");
@@ -198,7 +200,7 @@ describe("fuzz - every gRPC method validates its request", { timeout: LONG ? 900
     const arbs = requestArbitraries(64, 4);
     const report: Outcome[] = [];
     // A valid request the node cannot fit (GPUs on a CPU node) is RESOURCE_EXHAUSTED: the caller may try elsewhere.
-    report.push(await fuzzMethod((r) => client.call.startActors(r as never), "agent.startActors", samples(arbs.startActors, RANDOM_PER_METHOD, SEED), /^(kind|count|namePrefix|perActor|maxRestarts|configJson)/, [grpc.status.RESOURCE_EXHAUSTED]));
+    report.push(await fuzzMethod((r) => client.call.startActors(r as never), "agent.startActors", samples(arbs.startActors, RANDOM_PER_METHOD, SEED), /^(kind|count|namePrefix|names|perActor|maxRestarts|configJson)/, [grpc.status.RESOURCE_EXHAUSTED]));
     report.push(await fuzzMethod((r) => client.call.stopActor(r as never), "agent.stopActor", samples(arbs.stopActor, RANDOM_PER_METHOD, SEED), /^name/));
     report.push(await fuzzMethod((r) => client.call.listActors(r as never), "agent.listActors", samples(arbs.listActors, 10, SEED), /^$/));
     report.push(...(await fuzzRaw(agent.address, NodeAgentServiceService as unknown as Definition, SEED, undefined, undefined, [grpc.status.RESOURCE_EXHAUSTED])));

@@ -62,7 +62,7 @@ describe("security - a run with NATS auth + TLS, gRPC mutual TLS and a control t
     // Reach the running system as an operator would: NATS with the credentials, gRPC with the deployment's
     // client certificate, and (only for control calls) the token.
     const nc = await connectBus({ url, user: "lspo", password: NATS_PASSWORD, tlsCa: pki.ca });
-    const registry = await ActorRegistry.open(nc);
+    const registry = await ActorRegistry.open(nc, { runId: "secured" }); // run.name above
     const deadline = Date.now() + 120_000;
     let learner = "";
     let sampler = "";
@@ -84,7 +84,7 @@ describe("security - a run with NATS auth + TLS, gRPC mutual TLS and a control t
     await call("swapAlgorithm without token", learner, LearnerServiceService, mtls, "swapAlgorithm", { spec: { name: "gspo", overrides: {} } });
     await call("checkpoint without token", learner, LearnerServiceService, mtls, "checkpoint", {});
     await call("updateConfig without token", sampler, SamplerServiceService, mtls, "updateConfig", { config: samplerConfig });
-    await call("startActors without token", agentAddress, NodeAgentServiceService, mtls, "startActors", { kind: "rollout", namePrefix: "", count: 1, configJson: "{}", maxRestarts: 0 });
+    await call("startActors without token", agentAddress, NodeAgentServiceService, mtls, "startActors", { kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 0 });
     await call("checkpoint with a wrong token", learner, LearnerServiceService, { ...mtls, token: "guess" }, "checkpoint", {});
     await call("status (read-only) with mTLS, no token", learner, LearnerServiceService, mtls, "status", {});
     await call("checkpoint with token + mTLS", learner, LearnerServiceService, { ...mtls, token: GRPC_TOKEN }, "checkpoint", {});

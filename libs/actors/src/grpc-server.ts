@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
+import { advertisedHost } from "./advertise.js";
 
 export interface ServiceBinding {
   /** Fully-qualified service name, e.g. `lspo.v1.RolloutService` (for health status). */
@@ -26,7 +27,10 @@ export interface TlsFiles {
 }
 
 export interface GrpcServerOptions {
+  /** The host to bind: every interface (0.0.0.0) by default, so other machines can reach the server. */
   host?: string;
+  /** The host put in the registry (others dial it); default: LSPO_ADVERTISE_HOST, else see advertise.ts. */
+  advertiseHost?: string;
   /** 0 = any free port. */
   port?: number;
   tls?: TlsFiles;
@@ -114,7 +118,8 @@ export async function startGrpcServer(bindings: ServiceBinding[], opts: GrpcServ
         Boolean(opts.tls.ca),
       )
     : grpc.ServerCredentials.createInsecure();
-  const host = opts.host ?? "127.0.0.1";
+  const host = opts.host || "0.0.0.0";
+  const advertised = advertisedHost({ bindHost: host, explicit: opts.advertiseHost ?? process.env.LSPO_ADVERTISE_HOST });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${opts.port ?? 0}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -133,7 +138,7 @@ export async function startGrpcServer(bindings: ServiceBinding[], opts: GrpcServ
       });
     });
   };
-  return { address: `${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, health, stop, [Symbol.asyncDispose]: () => stop() };
+  return { address: `${advertised}:${port}`, port, health, stop, [Symbol.asyncDispose]: () => stop() };
 }
 
 /** A gRPC error with a status code, for handlers: `throw invalidArgument("spec.name", "unknown algorithm ...")`. */

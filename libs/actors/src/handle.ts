@@ -1,10 +1,11 @@
-// A typed handle to a named actor or actor group: discovers replicas in the registry and load-balances
+// A typed handle to a named actor or an actor kind: finds replicas in the registry's shared live view (no
+// listing per call; exact name or exact kind, within the run) and load-balances
 // calls across them round-robin; a replica that fails with UNAVAILABLE is skipped and the call retried on
 // the next (Ray's handle semantics, minus the object store).
 import * as grpc from "@grpc/grpc-js";
 import { connectClient, type CallOpts, type ClientOptions, type TypedClient, type UnaryCalls } from "./grpc-client.js";
 import { ActorNotFoundError } from "./errors.js";
-import type { ActorRegistry } from "./registry.js";
+import { resolveIn, type ActorRegistry } from "./registry.js";
 
 export interface ActorHandle<D extends Record<string, any>> {
   readonly group: string;
@@ -36,10 +37,11 @@ export function actorHandle<D extends Record<string, any>>(
     get(_t, method: string | symbol) {
       if (typeof method !== "string") return undefined;
       return async (request: unknown, callOpts?: CallOpts) => {
-        const replicas = await registry.resolve(group);
+        const view = await registry.view();
+        const replicas = resolveIn(view, group);
         if (replicas.length === 0) {
-          const known = (await registry.listActors()).map((a) => `${a.name} (${a.kind})`);
-          throw new ActorNotFoundError(`no running actor '${group}'; registered: ${known.join(", ") || "none"}`);
+          const known = view.actors().map((e) => `${e.record.name} (${e.record.kind}, ${view.isLive(e) ? "live" : "silent"})`);
+          throw new ActorNotFoundError(`no running actor '${group}' in run '${registry.runId}'; registered: ${known.join(", ") || "none"}`);
         }
         let lastErr: unknown;
         for (let i = 0; i < replicas.length; i++) {

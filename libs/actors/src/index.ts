@@ -13,12 +13,23 @@ export {
   type TlsFiles,
 } from "./grpc-server.js";
 export { connectClient, credentialsFor, type TypedClient, type UnaryCalls, type CallOpts, type ClientOptions } from "./grpc-client.js";
-export { ActorRegistry, isLive, HEARTBEAT_MS, STALE_AFTER_MS } from "./registry.js";
+export { ActorRegistry, resolveIn, HEARTBEAT_MS, STALE_AFTER_MS, RECORD_TTL_MS, type RegistryOptions } from "./registry.js";
+export { RegistryView, type ViewEntry } from "./registry-view.js";
+export { checkRunId, actorKey, nodeKey } from "./registry-keys.js";
+export { advertisedHost, type AdvertiseInputs, type InterfaceTable } from "./advertise.js";
+export { watchParent, agentPidFromEnv, PARENT_CHECK_MS } from "./parent-watch.js";
 export { actorHandle, type ActorHandle } from "./handle.js";
 export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
 export { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
 export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
-export { planPlacement, placeActors, type PlacementRequest } from "./placement.js";
+export { parseLabels } from "./labels.js";
+export { planPlacement, placeActors, stopActors, matchesSelector, type PlacementRequest } from "./placement.js";
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
 } from "./service-context.js";
+export { Reconciler, observe, type ReconcilerOptions, type ReconcileEvent } from "./reconciler.js";
+export {
+  planReconcile, deadNodes, silenceOf, backoffMs, DEFAULT_NODE_DEAD_AFTER_MS,
+  type DesiredActor, type Decision, type Observation, type ObservedActor, type ObservedNode, type PlanOptions,
+} from "./reconcile-plan.js";
+export { defineActor, definedActor, definedKinds, type ActorSpec, type DefinedActor, type Handlers } from "./define.js";

@@ -1,7 +1,8 @@
 // The node agent (the raylet's role): one per machine. It advertises the machine's resources in the
 // registry, starts actor processes on request with their share (CUDA_VISIBLE_DEVICES, threads), scales
 // actors per GPU (`actorsPerGpu`), restarts crashed ones with exponential backoff up to `maxRestarts`
-// (then marks them FAILED), and drains them on shutdown (SIGTERM, grace, SIGKILL).
+// (then marks them FAILED), and drains them on shutdown (SIGTERM, grace, SIGKILL). Actor names are claimed
+// run-wide before a process starts (an atomic KV create), so two agents never both run `rollout-0`.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +14,8 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import { GrpcStatusError, startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
 import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
 import { PlacementError } from "./errors.js";
+import { checkNodeName } from "./registry-keys.js";
+import { parseLabels } from "./labels.js";
 
 export interface LaunchSpec {
   kind: string;
@@ -24,7 +27,13 @@ export interface LaunchSpec {
 export type ActorLauncher = (spec: LaunchSpec) => { command: string; args: string[]; env?: Record<string, string> };
 
 export interface NodeAgentOptions extends GrpcServerOptions {
+  /** The run this agent serves: its registry scope (run ids are [A-Za-z0-9_-]). */
+  runId: string;
+  /** Registry bucket replicas (config.nats.replicas). */
+  replicas?: number;
   node?: string;
+  /** What placement selectors match, e.g. { role: "rollout", zone: "a" }. */
+  labels?: Record<string, string>;
   cpus?: number;
   gpuIds?: number[];
   /** Rollout actors sharing one GPU (each gets the same CUDA_VISIBLE_DEVICES). */
@@ -61,7 +70,12 @@ interface Supervised {
   state: ComponentState;
   stopping: boolean;
   timer: NodeJS.Timeout | null;
+  /** The pid of the process that has written its own record (the agent then leaves the record to it). */
+  registeredPid?: number;
 }
+
+/** Restarts of a name in one request before giving up on free indices (a bound, not a limit in practice). */
+const MAX_NAME_PROBES = 10_000;
 
 // Actor processes of every agent in this process: killed when it exits, so a controller that ends without
 // draining (a crash, a test timing out) never leaves actors running against a dead run.
@@ -89,7 +103,10 @@ export class NodeAgent implements AsyncDisposable {
   }
 
   static async start(nc: NatsConnection, opts: NodeAgentOptions): Promise<NodeAgent> {
-    const agent = new NodeAgent(await ActorRegistry.open(nc), opts);
+    if (!opts.runId) throw new Error("NodeAgent.start: runId is required (it scopes the registry: two runs on one NATS must not see each other)");
+    for (const [k, v] of Object.entries(opts.labels ?? {})) parseLabels(`${k}=${v}`, "NodeAgent.start: labels");
+    const agent = new NodeAgent(await ActorRegistry.open(nc, { runId: opts.runId, replicas: opts.replicas }), opts);
+    checkNodeName(agent.node, "NodeAgent node (LSPO_NODE_NAME or the host name)");
     agent.server = await startGrpcServer(
       [
         {
@@ -118,7 +135,7 @@ export class NodeAgent implements AsyncDisposable {
       opts,
     );
     await agent.advertise();
-    agent.beat = setInterval(() => void agent.advertise().catch(() => undefined), HEARTBEAT_MS);
+    agent.beat = setInterval(() => void agent.heartbeat().catch(() => undefined), HEARTBEAT_MS);
     agent.beat.unref();
     return agent;
   }
@@ -146,7 +163,58 @@ export class NodeAgent implements AsyncDisposable {
       capacity: { cpus: this.cpus, gpuIds: [...new Set(this.gpuSlots)], gpus: this.gpuSlots.length, memoryBytes: 0n },
       allocated: { cpus: used.cpus, gpuIds: [], gpus: used.gpuSlots, memoryBytes: 0n },
       actorsPerGpu: Math.max(1, this.opts.actorsPerGpu ?? 1),
+      runId: this.registry.runId,
+      labels: { ...this.opts.labels },
     });
+  }
+
+  /**
+   * Every HEARTBEAT_MS: the node record, and the records of actors that cannot write their own: FAILED
+   * ones (kept visible while the run is on, not left to expire silently) and ones whose process has not
+   * registered yet (a slow start must not lose its claim to the bucket's TTL). A compare-and-set on the
+   * revision read, so an actor's own first write is never overwritten.
+   */
+  private async heartbeat(): Promise<void> {
+    await this.advertise();
+    for (const sup of this.actors.values()) {
+      if (sup.stopping || sup.state === ComponentState.COMPONENT_STATE_STOPPED) continue;
+      // Once this process has registered itself it keeps its own record: no read per heartbeat after that.
+      if (sup.child && sup.registeredPid === sup.child.pid) continue;
+      const now = await this.registry.getActor(sup.spec.name);
+      const selfWritten = now && now.record.grpcAddress !== "" && sup.child && now.record.pid === sup.child.pid;
+      if (selfWritten) {
+        sup.registeredPid = sup.child!.pid!;
+        continue;
+      }
+      await this.keepClaim(sup, now);
+    }
+  }
+
+  /**
+   * Writes the agent's record for an actor (compare-and-set), unless the name now belongs to another node:
+   * a reconciler re-placed it while this agent was cut off. Then this agent lets it go (no restart, no
+   * more writes). Returns whether the agent still holds the name.
+   */
+  private async keepClaim(sup: Supervised, now?: { record: ActorRecord; revision: number } | null): Promise<boolean> {
+    now ??= await this.registry.getActor(sup.spec.name);
+    if (now && now.record.node !== this.node) {
+      sup.stopping = true;
+      if (sup.timer) clearTimeout(sup.timer);
+      sup.timer = null;
+      sup.state = ComponentState.COMPONENT_STATE_STOPPED;
+      process.stderr.write(`[agent ${this.node}] ${sup.spec.name} now runs on ${now.record.node}: no longer supervised here\n`);
+      sup.child?.kill("SIGTERM");
+      return false;
+    }
+    const written = now ? await this.registry.updateActor(this.claimOf(sup), now.revision) : await this.registry.claimActor(this.claimOf(sup));
+    // Lost a race with another writer: look again next heartbeat.
+    return written !== null || (await this.registry.getActor(sup.spec.name))?.record.node === this.node;
+  }
+
+  /** The record the agent writes for an actor: no address (its process writes that itself). */
+  private claimOf(sup: Supervised): ActorRecord {
+    const state = sup.state === ComponentState.COMPONENT_STATE_RUNNING ? ComponentState.COMPONENT_STATE_STARTING : sup.state;
+    return { ...this.recordOf(sup), state, grpcAddress: "", runId: this.registry.runId };
   }
 
   private freeGpuSlot(): number | null {
@@ -172,6 +240,14 @@ export class NodeAgent implements AsyncDisposable {
     }
     // Names become log file names and registry keys: no path separators, no dots.
     if (req.namePrefix && !NAME_RE.test(req.namePrefix)) throw invalidArgument("namePrefix", `'${req.namePrefix}' may contain only letters, digits, '_' and '-'`);
+    const names = req.names ?? [];
+    if (names.length > 0) {
+      if (names.length !== req.count) throw invalidArgument("names", `${names.length} names given for count ${req.count}: give one name per actor`);
+      names.forEach((n, i) => {
+        if (!NAME_RE.test(n)) throw invalidArgument(`names[${i}]`, `'${n}' may contain only letters, digits, '_' and '-'`);
+      });
+      if (new Set(names).size !== names.length) throw invalidArgument("names", `duplicates in ${names.join(", ")}`);
+    }
     const { cpus = 0, gpus = 0 } = req.perActor ?? {};
     if (!Number.isFinite(cpus) || cpus < 0) throw invalidArgument("perActor.cpus", `must be a finite number >= 0, got ${cpus}`);
     if (!Number.isInteger(gpus) || gpus < 0) throw invalidArgument("perActor.gpus", `must be an integer >= 0, got ${gpus}`);
@@ -196,12 +272,10 @@ export class NodeAgent implements AsyncDisposable {
     }
     const prefix = req.namePrefix || req.kind;
     const out: ActorRecord[] = [];
+    let n = 0;
     for (let i = 0; i < req.count; i++) {
-      let n = 0;
-      while (this.actors.has(`${prefix}-${n}`)) n++;
-      const name = `${prefix}-${n}`;
       const sup: Supervised = {
-        spec: { kind: req.kind, name, configJson: req.configJson },
+        spec: { kind: req.kind, name: "", configJson: req.configJson },
         slot: this.actors.size,
         maxRestarts: req.maxRestarts,
         restarts: 0,
@@ -211,12 +285,39 @@ export class NodeAgent implements AsyncDisposable {
         stopping: false,
         timer: null,
       };
-      this.actors.set(name, sup);
+      sup.spec.name = await this.claimName(sup, req.names?.[i], prefix, () => n++);
+      this.actors.set(sup.spec.name, sup);
       this.launch(sup);
       out.push(this.recordOf(sup));
     }
     await this.advertise();
     return out;
+  }
+
+  /**
+   * Claims the actor's name in the run's registry before its process starts: the explicit name (taken:
+   * ALREADY_EXISTS), or the first free `<prefix>-<n>` run-wide. A name this agent held for a stopped actor
+   * is reused only once its key is gone.
+   */
+  private async claimName(sup: Supervised, explicit: string | undefined, prefix: string, nextIndex: () => number): Promise<string> {
+    const claim = (name: string) => {
+      sup.spec.name = name;
+      return this.registry.claimActor(this.claimOf(sup));
+    };
+    if (explicit) {
+      const live = this.actors.get(explicit);
+      if ((live && live.state !== ComponentState.COMPONENT_STATE_STOPPED) || (await claim(explicit)) === null) {
+        throw new GrpcStatusError(grpcStatus.ALREADY_EXISTS, `names: actor '${explicit}' is already claimed in run '${this.registry.runId}' (delete its record before re-placing it)`);
+      }
+      return explicit;
+    }
+    for (let probes = 0; probes < MAX_NAME_PROBES; probes++) {
+      const name = `${prefix}-${nextIndex()}`;
+      const mine = this.actors.get(name);
+      if (mine && mine.state !== ComponentState.COMPONENT_STATE_STOPPED) continue;
+      if ((await claim(name)) !== null) return name;
+    }
+    throw new PlacementError(`node ${this.node}: no free name '${prefix}-<n>' in run '${this.registry.runId}' after ${MAX_NAME_PROBES} tries`);
   }
 
   private launch(sup: Supervised): void {
@@ -238,6 +339,9 @@ export class NodeAgent implements AsyncDisposable {
         LSPO_ACTOR_CONFIG: sup.spec.configJson,
         LSPO_ACTOR_RESTARTS: String(sup.restarts),
         LSPO_NODE_NAME: this.node,
+        LSPO_RUN_ID: this.registry.runId,
+        // The actor exits when this process is gone (SIGKILL leaves no chance to stop it): parent-watch.ts.
+        LSPO_AGENT_PID: String(process.pid),
         LSPO_THREADS: String(threads),
         LSPO_GRPC_PORT: this.opts.portBase ? String(this.opts.portBase + sup.slot) : "0",
         ...(sup.share.gpuSlot !== null ? { CUDA_VISIBLE_DEVICES: String(sup.share.gpuSlot) } : {}),
@@ -264,8 +368,7 @@ export class NodeAgent implements AsyncDisposable {
     const unlimited = sup.maxRestarts < 0;
     if (!unlimited && sup.restarts >= sup.maxRestarts) {
       sup.state = ComponentState.COMPONENT_STATE_FAILED;
-      void this.registry
-        .putActor({ ...this.recordOf(sup), grpcAddress: "" })
+      void this.keepClaim(sup)
         .then(() => this.advertise())
         .catch(() => undefined);
       process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}) after ${sup.restarts} restarts: FAILED\n`);
@@ -279,6 +382,9 @@ export class NodeAgent implements AsyncDisposable {
       sup.timer = null;
       if (!sup.stopping) this.launch(sup);
     }, delay);
+    // Its address is dead: handles must stop dialing it now, not when the record goes stale. If the name
+    // went to another node meanwhile, keepClaim cancels the restart. NATS away: restart anyway.
+    void this.keepClaim(sup).catch(() => undefined);
   }
 
   private recordOf(sup: Supervised): ActorRecord {
@@ -290,6 +396,7 @@ export class NodeAgent implements AsyncDisposable {
       grpcAddress: "",
       state: sup.state,
       restarts: sup.restarts,
+      runId: this.registry.runId,
       resources: {
         cpus: sup.share.cpus,
         gpuIds: sup.share.gpuSlot === null ? [] : [sup.share.gpuSlot],
@@ -312,6 +419,7 @@ export class NodeAgent implements AsyncDisposable {
     const sup = this.actors.get(name);
     if (!sup) throw invalidArgument("name", `no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
     await this.terminate(sup);
+    await this.releaseName(name).catch(() => undefined);
     await this.advertise().catch(() => undefined);
     return this.recordOf(sup);
   }
@@ -333,10 +441,27 @@ export class NodeAgent implements AsyncDisposable {
     sup.state = ComponentState.COMPONENT_STATE_STOPPED;
   }
 
+  /** Deletes an actor's key when this node still holds it (a name handed to another node stays theirs). */
+  private async releaseName(name: string): Promise<void> {
+    const now = await this.registry.getActor(name);
+    if (now && now.record.node === this.node) await this.registry.removeActor(name);
+  }
+
   /** Drains every actor (SIGTERM, grace, SIGKILL) and stops serving. */
   async stop(): Promise<void> {
+    this.stopped ??= this.drain();
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | null = null;
+
+  private async drain(): Promise<void> {
     if (this.beat) clearInterval(this.beat);
     await Promise.all([...this.actors.values()].map((s) => this.terminate(s)));
+    // Released names and a node that no longer takes work: a reconciler need not wait for the TTL.
+    await Promise.all([...this.actors.keys()].map((name) => this.releaseName(name).catch(() => undefined)));
+    await this.registry.removeNode(this.node).catch(() => undefined);
+    this.registry.close();
     await this.server?.stop();
   }
 

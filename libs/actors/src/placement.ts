@@ -1,16 +1,23 @@
 // Placement: the controller asks node agents for actors by resource requirement. `pack` fills the fullest
 // node that still fits (fewer nodes busy); `spread` deals actors round-robin over nodes (fault isolation).
 // A request that no set of agents can satisfy fails before anything starts, saying what was asked and
-// what is free.
+// what is free. A `nodeSelector` keeps actors on agents whose labels all match (role=rollout, zone=a).
 import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import { connectClient, type ClientOptions } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
-import { isLive, type ActorRegistry } from "./registry.js";
+import type { ActorRegistry } from "./registry.js";
 
 export interface PlacementRequest {
   kind: string;
   namePrefix?: string;
+  /** Actors to start; with `names`, may be omitted (then names.length). */
   count: number;
+  /** Explicit names (a reconciler re-placing named actors); count must then equal names.length. */
+  names?: string[];
+  /** Labels a node must all carry to be chosen. */
+  nodeSelector?: Record<string, string>;
+  /** Nodes never to choose (a reconciler's dead nodes, which may still look live for a moment). */
+  avoidNodes?: string[];
   cpus?: number;
   gpus?: 0 | 1;
   strategy?: "pack" | "spread";
@@ -28,10 +35,29 @@ function fits(f: Free, cpus: number, gpus: number): boolean {
   return f.cpus + 1e-9 >= cpus && f.gpuSlots >= gpus;
 }
 
+/** Whether a node's labels satisfy every key of the selector (an empty selector matches every node). */
+export function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string> | undefined): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+function selectorText(selector: Record<string, string> | undefined): string {
+  return Object.entries(selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
 /** Pure: how many actors go to each node, or a PlacementError. */
-export function planPlacement(nodes: NodeRecord[], req: PlacementRequest): Map<string, number> {
+export function planPlacement(allNodes: NodeRecord[], req: PlacementRequest): Map<string, number> {
   const cpus = req.cpus ?? 0;
   const gpus = req.gpus ?? 0;
+  if (req.names && req.names.length !== req.count) {
+    throw new PlacementError(`placement of ${req.kind}: count ${req.count} differs from the ${req.names.length} names given (${req.names.join(", ")})`);
+  }
+  const avoid = new Set(req.avoidNodes ?? []);
+  const nodes = allNodes.filter((n) => !avoid.has(n.node) && matchesSelector(n.labels, req.nodeSelector));
+  if (allNodes.length > 0 && nodes.length === 0) {
+    throw new PlacementError(
+      `cannot place ${req.count} x ${req.kind}: no live node agent has labels ${selectorText(req.nodeSelector)}${avoid.size ? ` (avoiding ${[...avoid].join(", ")})` : ""}; nodes: ${allNodes.map((n) => `${n.node} {${selectorText(n.labels)}}`).join("; ")}`,
+    );
+  }
   const free: Free[] = nodes.map((n) => ({
     node: n,
     cpus: (n.capacity?.cpus ?? 0) - (n.allocated?.cpus ?? 0),
@@ -60,8 +86,9 @@ export function planPlacement(nodes: NodeRecord[], req: PlacementRequest): Map<s
 
 /** Plans over the live agents in the registry, then asks each agent to start its share. */
 export async function placeActors(registry: ActorRegistry, req: PlacementRequest, opts: ClientOptions = {}): Promise<ActorRecord[]> {
-  const nodes = (await registry.listNodes()).filter((n) => isLive(n.heartbeatAt));
+  const nodes = (await registry.liveNodes()).map((e) => e.record);
   const plan = planPlacement(nodes, req);
+  const names = [...(req.names ?? [])];
   const out: ActorRecord[] = [];
   for (const [node, count] of plan) {
     const record = nodes.find((n) => n.node === node)!;
@@ -71,11 +98,30 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
         kind: req.kind,
         namePrefix: req.namePrefix ?? req.kind,
         count,
+        names: names.splice(0, req.names ? count : 0),
         perActor: { cpus: req.cpus ?? 0, gpus: req.gpus ?? 0, gpuIds: [], memoryBytes: 0n },
         configJson: req.configJson ?? "{}",
         maxRestarts: req.maxRestarts ?? 3,
       });
       out.push(...res.actors);
+    } finally {
+      agent.close();
+    }
+  }
+  return out;
+}
+
+/** Stops the run's actors that `which` selects, each through the agent on its node (wherever that is). */
+export async function stopActors(registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {}): Promise<ActorRecord[]> {
+  const view = await registry.view();
+  const out: ActorRecord[] = [];
+  for (const e of view.actors().filter((x) => which(x.record))) {
+    const node = view.node(e.record.node);
+    if (!node) continue; // its agent is gone, and its processes with it
+    const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, opts);
+    try {
+      const res = await agent.call.stopActor({ name: e.record.name });
+      if (res.actor) out.push(res.actor);
     } finally {
       agent.close();
     }

@@ -1,72 +1,160 @@
-// The actor registry lives in NATS KV (bucket `lspo-actors`): `actor.<name>` -> ActorRecord,
-// `node.<name>` -> NodeRecord. Records carry a heartbeat time; readers treat a record whose heartbeat is
-// older than `staleAfterMs` as not running, so a crashed process stops receiving calls without cleanup.
-import { KV_BUCKETS, kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
+// The actor registry lives in NATS KV (bucket `lspo-actors`), scoped by run: `<runId>.actor.<name>` ->
+// ActorRecord, `<runId>.node.<node>` -> NodeRecord. Every live writer re-puts its record within
+// HEARTBEAT_MS; the bucket's max age (RECORD_TTL_MS) lets the server drop records of writers that died
+// without cleanup. Readers judge liveness from a RegistryView (their own clock), never from heartbeatAt.
+import { KV_BUCKETS, encodeEnvelope, jetstreamManager, kvGet, openKv, type NatsConnection } from "@lspo/bus";
 import { ComponentState, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import type { KV } from "@nats-io/kv";
+import { actorKey, checkActorName, checkNodeName, checkRunId, nodeKey } from "./registry-keys.js";
+import { RegistryView, type ViewEntry } from "./registry-view.js";
 
-export const HEARTBEAT_MS = 2000;
-export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+export { HEARTBEAT_MS, STALE_AFTER_MS } from "./registry-view.js";
+
+/** Server-side expiry of every record: far above HEARTBEAT_MS (a live writer always refreshes in time),
+ *  short enough that a dead run's records do not linger for long. */
+export const RECORD_TTL_MS = 30_000;
+
+export interface RegistryOptions {
+  /** The run: only its records are read and written. */
+  runId: string;
+  /** Bucket replicas (config.nats.replicas): 3 on a 3-server NATS so the registry survives one loss.
+   *  Unset: an existing bucket keeps its replicas (a new one gets 1). */
+  replicas?: number;
+}
 
 export class ActorRegistry {
-  private constructor(readonly kv: KV) {}
+  private viewing: Promise<RegistryView> | null = null;
 
-  static async open(nc: NatsConnection, replicas = 1): Promise<ActorRegistry> {
-    return new ActorRegistry(await openKv(nc, KV_BUCKETS.actors, { replicas }));
+  private constructor(
+    readonly kv: KV,
+    private readonly nc: NatsConnection,
+    readonly runId: string,
+  ) {}
+
+  static async open(nc: NatsConnection, opts: RegistryOptions): Promise<ActorRegistry> {
+    if (!opts || typeof opts !== "object") throw new Error("ActorRegistry.open(nc, { runId, replicas }): options are required (the run id scopes every key)");
+    const runId = checkRunId(opts.runId, "ActorRegistry.open: runId");
+    // Replicas unset (a CLI reading the registry): create with 1 if missing, never change an existing bucket's.
+    const kv = await openKv(nc, KV_BUCKETS.actors, { replicas: opts.replicas ?? 1 });
+    await ensureBucketSettings(nc, opts.replicas);
+    return new ActorRegistry(kv, nc, runId);
   }
 
-  async putActor(record: ActorRecord): Promise<void> {
-    await kvPut(this.kv, `actor.${record.name}`, "ActorRecord", { ...record, heartbeatAt: new Date() });
+  private encode(kind: "ActorRecord" | "NodeRecord", body: ActorRecord | NodeRecord): Uint8Array {
+    return encodeEnvelope(kind, { ...body, runId: this.runId, heartbeatAt: new Date() });
   }
 
-  async getActor(name: string): Promise<ActorRecord | null> {
-    return (await kvGet<ActorRecord>(this.kv, `actor.${name}`, "ActorRecord"))?.value ?? null;
+  async putActor(record: ActorRecord): Promise<number> {
+    return this.kv.put(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record));
+  }
+
+  /** Claims an actor's name for the whole run (atomic create): its revision, or null when the name is
+   *  held already (by any agent of the run). */
+  async claimActor(record: ActorRecord): Promise<number | null> {
+    try {
+      return await this.kv.create(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record));
+    } catch (err) {
+      if (isWrongLastSequence(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Puts only when the key is still at `revision` (compare-and-set): the new revision, or null when
+   *  someone wrote (or deleted) since. */
+  async updateActor(record: ActorRecord, revision: number): Promise<number | null> {
+    try {
+      return await this.kv.update(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record), revision);
+    } catch (err) {
+      if (isWrongLastSequence(err)) return null;
+      throw err;
+    }
+  }
+
+  async getActor(name: string): Promise<{ record: ActorRecord; revision: number } | null> {
+    const e = await kvGet<ActorRecord>(this.kv, actorKey(this.runId, checkActorName(name)), "ActorRecord");
+    return e ? { record: e.value, revision: e.revision } : null;
   }
 
   async removeActor(name: string): Promise<void> {
-    await this.kv.delete(`actor.${name}`);
+    await this.kv.delete(actorKey(this.runId, checkActorName(name)));
   }
 
-  async putNode(record: NodeRecord): Promise<void> {
-    await kvPut(this.kv, `node.${record.node}`, "NodeRecord", { ...record, heartbeatAt: new Date() });
+  async putNode(record: NodeRecord): Promise<number> {
+    return this.kv.put(nodeKey(this.runId, checkNodeName(record.node)), this.encode("NodeRecord", record));
   }
 
-  private async listPrefix<T>(prefix: string, kind: string): Promise<T[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(`${prefix}.>`)) keys.push(k);
-    const out: T[] = [];
-    for (const k of keys.sort()) {
-      try {
-        const e = await kvGet<T>(this.kv, k, kind);
-        if (e) out.push(e.value);
-      } catch {
-        // A malformed record is skipped, never fatal to a listing.
-      }
-    }
-    return out;
+  async removeNode(node: string): Promise<void> {
+    await this.kv.delete(nodeKey(this.runId, checkNodeName(node)));
   }
 
-  listActors(): Promise<ActorRecord[]> {
-    return this.listPrefix<ActorRecord>("actor", "ActorRecord");
+  /** The run's live view (one per registry, shared by every handle on it; started on first use). */
+  view(): Promise<RegistryView> {
+    this.viewing ??= RegistryView.start(this.kv, this.nc, this.runId).then(async (v) => {
+      await v.ready;
+      return v;
+    });
+    return this.viewing;
   }
 
-  listNodes(): Promise<NodeRecord[]> {
-    return this.listPrefix<NodeRecord>("node", "NodeRecord");
+  /** Every actor record of the run (live or not), from the view: no listing of the bucket. */
+  async listActors(): Promise<ActorRecord[]> {
+    return (await this.view()).actors().map((e) => e.record);
   }
 
-  /** Running actors of a group: the name itself, or `<group>-<n>` replicas; live heartbeats only. */
-  async resolve(group: string, now = Date.now()): Promise<ActorRecord[]> {
-    const all = await this.listActors();
-    return all.filter(
-      (a) =>
-        (a.name === group || a.name.startsWith(`${group}-`) || a.kind === group) &&
-        a.state === ComponentState.COMPONENT_STATE_RUNNING &&
-        a.grpcAddress !== "" &&
-        isLive(a.heartbeatAt, now),
-    );
+  /** Node agents of the run whose records arrived recently (this reader's clock). */
+  async liveNodes(): Promise<ViewEntry<NodeRecord>[]> {
+    const view = await this.view();
+    return view.nodes().filter((e) => view.isLive(e));
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (await this.view()).nodes().map((e) => e.record);
+  }
+
+  /** Running, live replicas answering to `target`: an exact actor name, or an exact kind. */
+  async resolve(target: string): Promise<ActorRecord[]> {
+    return resolveIn(await this.view(), target);
+  }
+
+  close(): void {
+    void this.viewing?.then((v) => v.close());
   }
 }
 
-export function isLive(heartbeatAt: Date | undefined, now = Date.now()): boolean {
-  return heartbeatAt !== undefined && now - heartbeatAt.getTime() <= STALE_AFTER_MS;
+/** JetStream's answer to a create/update whose expected revision no longer holds (10071). */
+function isWrongLastSequence(err: unknown): boolean {
+  return (err as { code?: number }).code === 10071 || /wrong last sequence|key exists/i.test((err as Error).message ?? "");
+}
+
+export function resolveIn(view: RegistryView, target: string, now?: number): ActorRecord[] {
+  return view
+    .actors()
+    .filter(
+      (e) =>
+        (e.record.name === target || e.record.kind === target) &&
+        e.record.state === ComponentState.COMPONENT_STATE_RUNNING &&
+        e.record.grpcAddress !== "" &&
+        view.isLive(e, now),
+    )
+    .map((e) => e.record);
+}
+
+/** Brings an existing bucket to the asked replicas and the record TTL (NATS updates both in place where it
+ *  can: replicas only on a cluster). A refusal names what was asked. */
+async function ensureBucketSettings(nc: NatsConnection, asked: number | undefined): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const name = `KV_${KV_BUCKETS.actors}`;
+  const info = await jsm.streams.info(name);
+  const replicas = asked ?? info.config.num_replicas;
+  const maxAge = RECORD_TTL_MS * 1_000_000;
+  if (info.config.num_replicas === replicas && info.config.max_age === maxAge) return;
+  try {
+    // The server refuses a duplicates window longer than the max age (the default is 2 minutes).
+    const duplicateWindow = Math.min(info.config.duplicate_window || maxAge, maxAge);
+    await jsm.streams.update(name, { ...info.config, num_replicas: replicas, max_age: maxAge, duplicate_window: duplicateWindow });
+  } catch (err) {
+    throw new Error(
+      `registry bucket ${KV_BUCKETS.actors}: could not set replicas ${replicas} (has ${info.config.num_replicas}) and max age ${RECORD_TTL_MS} ms: ${(err as Error).message}`,
+    );
+  }
 }

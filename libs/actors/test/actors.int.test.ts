@@ -13,6 +13,7 @@ let server: NatsServer;
 let nc: NatsConnection;
 const tsx = createRequire(import.meta.url).resolve("tsx");
 const fixture = fileURLToPath(new URL("./fixtures/status-actor.ts", import.meta.url));
+const RUN = "actors-test";
 
 beforeAll(async () => {
   server = await startNatsServer();
@@ -46,9 +47,9 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, timeout
 
 describe("actors - serving and handles", () => {
   it("registers actors in KV and load-balances a group's calls across replicas", async () => {
-    await using a = await serveActor(nc, [rolloutBinding("gen-0")], { name: "gen-0", kind: "gen" });
-    await using b = await serveActor(nc, [rolloutBinding("gen-1")], { name: "gen-1", kind: "gen" });
-    const registry = await ActorRegistry.open(nc);
+    await using a = await serveActor(nc, [rolloutBinding("gen-0")], { name: "gen-0", kind: "gen", runId: RUN });
+    await using b = await serveActor(nc, [rolloutBinding("gen-1")], { name: "gen-1", kind: "gen", runId: RUN });
+    const registry = await ActorRegistry.open(nc, { runId: RUN });
     expect((await registry.resolve("gen")).map((r) => r.name).sort()).toEqual(["gen-0", "gen-1"]);
     const handle = actorHandle(registry, RolloutServiceService, "gen");
     const names = new Set<string>();
@@ -62,7 +63,7 @@ describe("actors - serving and handles", () => {
   });
 
   it("answers the gRPC health protocol", async () => {
-    await using a = await serveActor(nc, [rolloutBinding("health-0")], { name: "health-0", kind: "h" });
+    await using a = await serveActor(nc, [rolloutBinding("health-0")], { name: "health-0", kind: "h", runId: RUN });
     const client = new grpc.Client(a.server.address, grpc.credentials.createInsecure());
     const check = (service: string) => {
       // HealthCheckRequest { string service = 1 } by hand: tag 0x0a, length, bytes.
@@ -79,7 +80,7 @@ describe("actors - serving and handles", () => {
   });
 
   it("reports a missing actor with the registered names, and a wrong method with the right form", async () => {
-    const registry = await ActorRegistry.open(nc);
+    const registry = await ActorRegistry.open(nc, { runId: RUN });
     await expect(actorHandle(registry, RolloutServiceService, "nobody").call.status({})).rejects.toBeInstanceOf(ActorNotFoundError);
     const client = connectClient(RolloutServiceService, "127.0.0.1:1");
     expect(() => (client.call as any).generat).toThrow(/call\.generate\(request\).*call\.status\(request\)/);
@@ -99,7 +100,7 @@ describe("actors - serving and handles", () => {
           status: unary(async () => ({ step: 0n, policyVersion: 0n })),
         },
       }],
-      { name: "learner-auth", kind: "learner", controlToken: "s3cret" },
+      { name: "learner-auth", kind: "learner", controlToken: "s3cret", runId: RUN },
     );
     const anon = connectClient(LearnerServiceService, a.server.address);
     await expect(anon.call.swapAlgorithm({ spec: { name: "gspo" } })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
@@ -118,7 +119,7 @@ describe("actors - node agent", { timeout: 240_000 }, () => {
   const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: server.url } });
 
   it("starts actor processes with their GPU share, restarts a SIGKILLed one, then marks it FAILED past maxRestarts", async () => {
-    await using agent = await NodeAgent.start(nc, { node: "node-a", cpus: 4, gpuIds: [0, 1], actorsPerGpu: 2, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000 });
+    await using agent = await NodeAgent.start(nc, { runId: RUN, node: "node-a", cpus: 4, gpuIds: [0, 1], actorsPerGpu: 2, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000 });
     const registry = agent.registry;
     const started = await placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1, maxRestarts: 1 });
     expect(started.map((a) => a.name)).toEqual(["rollout-0", "rollout-1", "rollout-2"]);
@@ -156,7 +157,7 @@ describe("actors - node agent", { timeout: 240_000 }, () => {
 
 describe("actors - placement plan", () => {
   const node = (name: string, cpus: number, gpus: number, usedGpus = 0): NodeRecord => ({
-    node: name, agentAddress: "x", capacity: { cpus, gpus, gpuIds: [], memoryBytes: 0n }, allocated: { cpus: 0, gpus: usedGpus, gpuIds: [], memoryBytes: 0n }, actorsPerGpu: 1,
+    node: name, agentAddress: "x", capacity: { cpus, gpus, gpuIds: [], memoryBytes: 0n }, allocated: { cpus: 0, gpus: usedGpus, gpuIds: [], memoryBytes: 0n }, actorsPerGpu: 1, runId: RUN, labels: {},
   });
   it("packs onto the fullest node that fits and spreads across nodes on request", () => {
     const nodes = [node("a", 8, 4, 2), node("b", 8, 4)];

@@ -12,6 +12,9 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** 0 (default) = a random free port chosen by the server. */
   port?: number;
+  /** Interface to listen on: loopback by default (one machine: `lspo train`, tests); "0.0.0.0" lets
+   *  agents on other hosts connect (then secure it: `config` can carry an authorization block). */
+  host?: string;
   /** Extra server configuration (NATS config syntax), e.g. an `authorization {}` or `accounts {}` block. */
   config?: string;
   /** Max payload in bytes (server default 1 MB). */
@@ -101,11 +104,15 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const storeDir = opts.storeDir ?? join(workDir, "jetstream");
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
   const confPath = join(workDir, "nats.conf");
+  const listenHost = opts.host ?? "127.0.0.1";
+  if (!/^[A-Za-z0-9.:_-]+$/.test(listenHost)) throw new NatsServerError(`nats-server host '${listenHost}' is not a host name or IP address`);
+  // Clients on this machine dial loopback even when the server listens on every interface.
+  const dialHost = listenHost === "0.0.0.0" || listenHost === "::" ? "127.0.0.1" : listenHost;
   const writeConf = (port: number) =>
     writeFileSync(
       confPath,
       [
-        `listen: "127.0.0.1:${port === 0 ? -1 : port}"`,
+        `listen: "${listenHost}:${port === 0 ? -1 : port}"`,
         opts.maxPayload ? `max_payload: ${opts.maxPayload}` : "",
         `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
         opts.config ?? "",
@@ -118,7 +125,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   const server: NatsServer = {
     get url() {
-      return `nats://127.0.0.1:${port}`;
+      return `nats://${dialHost.includes(":") ? `[${dialHost}]` : dialHost}:${port}`;
     },
     get port() {
       return port;

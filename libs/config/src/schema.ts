@@ -212,6 +212,34 @@ export const EvalSchema = z.strictObject({
   metric: z.enum(["greedy", "sampled"]).default("greedy"),
 });
 
+const PlacementSchema = z.strictObject({
+  /** Labels an agent must all carry (LSPO_NODE_LABELS) to run this kind, e.g. { role: "rollout" }. */
+  nodeSelector: z.record(z.string(), z.string()).default({}),
+});
+
+export const ClusterSchema = z.strictObject({
+  /**
+   * "local": `lspo train` starts its own node agent (one machine: tests, demo). "remote": no agent in the
+   * controller; it waits for `lspo agent` processes registered under run.name and places actors on them.
+   */
+  agents: z.enum(["local", "remote"]).default("local"),
+  /** Remote: how long to wait for agents whose labels satisfy every kind's nodeSelector. */
+  agentWaitS: positiveInt.default(60),
+  /**
+   * A node agent with no new registry record for this long is dead and its actors are re-placed. Above
+   * a brief network partition (10 s) on purpose: a host that was cut off for a moment is not replaced.
+   */
+  nodeDeadAfterS: positiveInt.default(15),
+  placement: z
+    .strictObject({
+      learner: PlacementSchema.default(PlacementSchema.parse({})),
+      sampler: PlacementSchema.default(PlacementSchema.parse({})),
+      verifier: PlacementSchema.default(PlacementSchema.parse({})),
+      rollout: PlacementSchema.default(PlacementSchema.parse({})),
+    })
+    .default({ learner: { nodeSelector: {} }, sampler: { nodeSelector: {} }, verifier: { nodeSelector: {} }, rollout: { nodeSelector: {} } }),
+});
+
 export const RunConfigSchema = z.strictObject({
   run: RunSchema.default(RunSchema.parse({})),
   nats: NatsSchema.default(NatsSchema.parse({})),
@@ -223,6 +251,7 @@ export const RunConfigSchema = z.strictObject({
   sampler: SamplerSchema.default(SamplerSchema.parse({})),
   learner: LearnerSchema.default(LearnerSchema.parse({})),
   eval: EvalSchema.default(EvalSchema.parse({})),
+  cluster: ClusterSchema.default(ClusterSchema.parse({})),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -174,7 +174,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         },
       },
     ],
-    { name: ctx.name, kind: "learner", host: process.env.LSPO_GRPC_HOST ?? "127.0.0.1", port: Number(process.env.LSPO_GRPC_PORT ?? 0), ...ctx.grpc.server },
+    { name: ctx.name, kind: "learner", runId: ctx.runId, replicas: ctx.config.nats.replicas, host: process.env.LSPO_GRPC_HOST, port: Number(process.env.LSPO_GRPC_PORT ?? 0), ...ctx.grpc.server },
   );
   ctx.own(() => actor.stop());
   ctx.own(() => core.release());

@@ -105,6 +105,8 @@ export function requestArbitraries(vocab: number, groupSize: number): Record<str
       kind: fc.oneof(fc.constant("sleeper"), fc.constantFrom("", "rollout", "../bin/sh", "sleeper ")),
       namePrefix: fc.oneof(fc.constantFrom("", "ok"), fc.constantFrom("../etc", "a b", "x.y")),
       count: fc.oneof(fc.constant(1), fc.constantFrom(0, 257, 2 ** 32 - 1)),
+      // Only names that are always wrong (a valid explicit name may meet ALREADY_EXISTS, a different answer).
+      names: mostly(fc.constant([] as string[]), fc.constantFrom<string[]>(["../x"], ["a b"], ["dup", "dup"], ["", "y"])),
       perActor: mostly(
         fc.option(fc.record({ cpus: fc.constantFrom(0, 0.5, 1), gpuIds: fc.constant([]), gpus: fc.constantFrom(0, 0, 0, 1), memoryBytes: fc.constant(0n) }), { nil: undefined }),
         fc.record({ cpus: edge, gpuIds: fc.constant([]), gpus: fc.constantFrom(1.5, -2, NaN), memoryBytes: fc.constant(0n) }),

@@ -1,4 +1,4 @@
-// `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)`
+// `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])`
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
@@ -10,11 +10,12 @@ import { readRunInfo } from "../run/run-dir.js";
 
 export const summary = "hot-swap the learner's base algorithm at its next update: swap-algorithm <grpo|dapo|gspo|dr_grpo> [--set k=v ...]";
 
-const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)
+const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])
                           [--token-file <file>] [--tls-ca <pem>] [--tls-cert <pem> --tls-key <pem>]
 
 Takes effect at the learner's next update boundary and swaps the whole preset (GSPO's clip range is
-3e-4/4e-4, not 0.2); optimizer state is kept. Without --learner, the learner is found in the run's registry.`;
+3e-4/4e-4, not 0.2); optimizer state is kept. Without --learner, the learner is found in the run's registry
+(the run id from --run, the run directory's run.json, or LSPO_RUN_ID; default "run").`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
       learner: { type: "string" },
       "run-dir": { type: "string" },
       nats: { type: "string" },
+      run: { type: "string" },
       "token-file": { type: "string" },
       "tls-ca": { type: "string" },
       "tls-cert": { type: "string" },
@@ -72,7 +74,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "lspo-swap" });
     try {
-      const h = actorHandle(await ActorRegistry.open(nc), LearnerServiceService, "learner", client);
+      const runId = values.run ?? (values["run-dir"] ? readRunInfo(values["run-dir"]).runId : process.env.LSPO_RUN_ID) ?? "run";
+      const h = actorHandle(await ActorRegistry.open(nc, { runId }), LearnerServiceService, "learner", client);
       res = await h.call.swapAlgorithm(request);
       h.close();
     } finally {

@@ -3,23 +3,22 @@
 // supervised process), evaluates the base policy, then feeds prompts as the sampler asks for them until the
 // learner has made `run.steps` updates, evaluates again, winds the pipeline down so every prompt is
 // accounted for, and writes summary.json. `--resume <run-dir>` continues a run from its last checkpoint.
-import { availableParallelism } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, openKv,
   openObjectStore, publishMessage, putBlob, startNatsServer, subjectFor, type NatsServer,
 } from "@lspo/bus";
-import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom, placeActors } from "@lspo/actors";
+import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import {
-  ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
+  LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
 } from "@lspo/proto";
 import { readModelConfig, writeModelDir } from "@lspo/tasks";
 import { MetricsFile, createLogger } from "@lspo/telemetry";
-import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
+import { startCluster } from "./cluster.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
 import { readJsonl } from "./jsonl.js";
 import { Progress } from "./progress.js";
@@ -38,6 +37,7 @@ export interface TrainOptions {
 export interface RunningRun {
   dir: string;
   config: RunConfig;
+  /** The in-process node agent (cluster.agents "local"; reading it in "remote" mode throws). */
   agent: NodeAgent;
   registry: ActorRegistry;
   natsUrl: string;
@@ -135,7 +135,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
   try {
     let nats: NatsServer | null = null;
     if (!config.nats.url) {
-      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024 });
+      // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
+      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST });
       owned.push(() => nats!.stop());
       config.nats.url = nats.url;
     }
@@ -163,24 +164,20 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
     const source = await PromptSource.create(config, sourceState);
 
-    const agent = await NodeAgent.start(nc, {
-      node: process.env.LSPO_NODE_NAME ?? "local",
-      cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
-      launcher: selfLauncher,
-      kinds: ACTOR_KINDS,
-      logDir: join(dir, "logs"),
-      backoffMs: 500,
-      ...security.server,
-    });
-    owned.push(() => agent.stop());
-    const registry = agent.registry;
-    const configJson = JSON.stringify(config);
-    const place = (kind: string, count: number, maxRestarts: number) => placeActors(registry, { kind, count, cpus: 1, configJson, maxRestarts }, security.client);
-    await place("learner", 1, config.learner.maxRestarts);
-    await place("sampler", 1, config.sampler.maxRestarts);
-    await place("verifier", config.verifier.actors, config.verifier.maxRestarts);
-    await place("rollout", config.rollout.actors, config.rollout.maxRestarts);
-    const running: RunningRun = { dir, config, agent, registry, natsUrl: config.nats.url, nats };
+    const cluster = await startCluster({ nc, config, dir, configJson: JSON.stringify(config), security, onEvent: (e) => metrics.append({ ...e }) });
+    owned.push(() => cluster.close());
+    const registry = cluster.registry;
+    await cluster.place("learner", 1, config.learner.maxRestarts);
+    await cluster.place("sampler", 1, config.sampler.maxRestarts);
+    await cluster.place("verifier", config.verifier.actors, config.verifier.maxRestarts);
+    await cluster.place("rollout", config.rollout.actors, config.rollout.maxRestarts);
+    const running: RunningRun = {
+      dir, config, registry, natsUrl: config.nats.url, nats,
+      get agent(): NodeAgent {
+        if (!cluster.agent) throw new Error('run.agent: cluster.agents is "remote": there is no in-process agent (use run.registry)');
+        return cluster.agent;
+      },
+    };
 
     const learner = actorHandle(registry, LearnerServiceService, "learner", security.client);
     const sampler = actorHandle(registry, SamplerServiceService, "sampler", security.client);
@@ -190,8 +187,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       sampler.close();
       rollout.close();
     });
-    // Waiting on the actors fails fast, naming the actor and its log, when one has given up.
-    const failed = () => agent.list().find((a) => a.state === ComponentState.COMPONENT_STATE_FAILED);
+    // Waiting on the actors fails fast, naming the actor and its log, when one has given up (on any agent).
+    const failed = () => cluster.failed();
     const upOrFailed = <T>(fn: () => Promise<T>) => async () => {
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
@@ -335,7 +332,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
-    for (const a of agent.list().filter((x) => x.kind === "rollout")) await agent.stopActor(a.name);
+    await cluster.stopKind("rollout");
     const purged = await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
     const cancelled = purged.purged;
     await until(
@@ -359,8 +356,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       cancelled,
       sampler: finalStats,
       learner: learnerStatus,
-      restarts: agent.list().reduce((n, a) => n + a.restarts, 0),
-      actors: agent.list(),
+      restarts: cluster.actors().reduce((n, a) => n + a.restarts, 0),
+      actors: cluster.actors(),
       evals,
       metrics: metrics.read(),
       judged: readJsonl<{ uid?: string; length: number; outcome: string }>(join(dir, "sampler.jsonl")),

@@ -42,8 +42,15 @@ export interface ActorRecord {
   grpcAddress: string;
   state: ComponentState;
   restarts: number;
-  resources?: Resources | undefined;
-  heartbeatAt?: Date | undefined;
+  resources?:
+    | Resources
+    | undefined;
+  /** Writer's clock: informational only. Liveness is judged from the reader's own clock (RegistryView). */
+  heartbeatAt?:
+    | Date
+    | undefined;
+  /** The run this actor belongs to: registry keys are `<run_id>.actor.<name>`. */
+  runId: string;
 }
 
 /** One node agent's entry in the NATS KV registry: what the machine has and what is handed out. */
@@ -54,6 +61,14 @@ export interface NodeRecord {
   allocated?: Resources | undefined;
   heartbeatAt?: Date | undefined;
   actorsPerGpu: number;
+  runId: string;
+  /** What placement selectors match (e.g. role=rollout, zone=a). */
+  labels: { [key: string]: string };
+}
+
+export interface NodeRecord_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface StartActorsRequest {
@@ -67,6 +82,8 @@ export interface StartActorsRequest {
   configJson: string;
   /** Restarts after a crash before the actor is marked FAILED: 0 = never restart, -1 = unlimited. */
   maxRestarts: number;
+  /** Explicit names (then count must equal their number): a reconciler re-places a named actor elsewhere. */
+  names: string[];
 }
 
 export interface StartActorsResponse {
@@ -243,6 +260,7 @@ function createBaseActorRecord(): ActorRecord {
     restarts: 0,
     resources: undefined,
     heartbeatAt: undefined,
+    runId: "",
   };
 }
 
@@ -274,6 +292,9 @@ export const ActorRecord: MessageFns<ActorRecord> = {
     }
     if (message.heartbeatAt !== undefined) {
       Timestamp.encode(toTimestamp(message.heartbeatAt), writer.uint32(74).fork()).join();
+    }
+    if (message.runId !== "") {
+      writer.uint32(82).string(message.runId);
     }
     return writer;
   },
@@ -363,6 +384,14 @@ export const ActorRecord: MessageFns<ActorRecord> = {
             message.heartbeatAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -394,6 +423,11 @@ export const ActorRecord: MessageFns<ActorRecord> = {
         : isSet(object.heartbeat_at)
         ? fromJsonTimestamp(object.heartbeat_at)
         : undefined,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
     };
   },
 
@@ -426,6 +460,9 @@ export const ActorRecord: MessageFns<ActorRecord> = {
     if (message.heartbeatAt !== undefined) {
       obj.heartbeatAt = message.heartbeatAt.toISOString();
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
     return obj;
   },
 
@@ -445,6 +482,7 @@ export const ActorRecord: MessageFns<ActorRecord> = {
       ? Resources.fromPartial(object.resources)
       : undefined;
     message.heartbeatAt = object.heartbeatAt ?? undefined;
+    message.runId = object.runId ?? "";
     return message;
   },
 };
@@ -457,6 +495,8 @@ function createBaseNodeRecord(): NodeRecord {
     allocated: undefined,
     heartbeatAt: undefined,
     actorsPerGpu: 0,
+    runId: "",
+    labels: {},
   };
 }
 
@@ -480,6 +520,12 @@ export const NodeRecord: MessageFns<NodeRecord> = {
     if (message.actorsPerGpu !== 0) {
       writer.uint32(48).uint32(message.actorsPerGpu);
     }
+    if (message.runId !== "") {
+      writer.uint32(58).string(message.runId);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      NodeRecord_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
     return writer;
   },
 
@@ -544,6 +590,25 @@ export const NodeRecord: MessageFns<NodeRecord> = {
             message.actorsPerGpu = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = NodeRecord_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels[entry8.key] = entry8.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -576,6 +641,25 @@ export const NodeRecord: MessageFns<NodeRecord> = {
         : isSet(object.actors_per_gpu)
         ? globalThis.Number(object.actors_per_gpu)
         : 0,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -599,6 +683,18 @@ export const NodeRecord: MessageFns<NodeRecord> = {
     if (message.actorsPerGpu !== 0) {
       obj.actorsPerGpu = Math.round(message.actorsPerGpu);
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -617,12 +713,107 @@ export const NodeRecord: MessageFns<NodeRecord> = {
       : undefined;
     message.heartbeatAt = object.heartbeatAt ?? undefined;
     message.actorsPerGpu = object.actorsPerGpu ?? 0;
+    message.runId = object.runId ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseNodeRecord_LabelsEntry(): NodeRecord_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const NodeRecord_LabelsEntry: MessageFns<NodeRecord_LabelsEntry> = {
+  encode(message: NodeRecord_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeRecord_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeRecord_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeRecord_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: NodeRecord_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NodeRecord_LabelsEntry>, I>>(base?: I): NodeRecord_LabelsEntry {
+    return NodeRecord_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NodeRecord_LabelsEntry>, I>>(object: I): NodeRecord_LabelsEntry {
+    const message = createBaseNodeRecord_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseStartActorsRequest(): StartActorsRequest {
-  return { kind: "", namePrefix: "", count: 0, perActor: undefined, configJson: "", maxRestarts: 0 };
+  return { kind: "", namePrefix: "", count: 0, perActor: undefined, configJson: "", maxRestarts: 0, names: [] };
 }
 
 export const StartActorsRequest: MessageFns<StartActorsRequest> = {
@@ -644,6 +835,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
     }
     if (message.maxRestarts !== 0) {
       writer.uint32(48).int32(message.maxRestarts);
+    }
+    for (const v of message.names) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -709,6 +903,14 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
             message.maxRestarts = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -745,6 +947,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
         : isSet(object.max_restarts)
         ? globalThis.Number(object.max_restarts)
         : 0,
+      names: globalThis.Array.isArray(object?.names)
+        ? object.names.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -768,6 +973,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
     if (message.maxRestarts !== 0) {
       obj.maxRestarts = Math.round(message.maxRestarts);
     }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
     return obj;
   },
 
@@ -784,6 +992,7 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
       : undefined;
     message.configJson = object.configJson ?? "";
     message.maxRestarts = object.maxRestarts ?? 0;
+    message.names = object.names?.map((e) => e) || [];
     return message;
   },
 };
@@ -1246,6 +1455,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -1,0 +1,138 @@
+// Where the run's actors live, for the controller: "local" (an in-process node agent on this machine:
+// single-host `lspo train`, tests, demo) or "remote" (`lspo agent` processes on other hosts, registered
+// under run.name; the controller waits for agents matching every kind's selector, places each kind there
+// and runs the reconciler). In both modes what the controller knows about actors (FAILED, restarts,
+// the summary's list) comes from the run's registry view, so a remote actor's failure is seen too.
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import {
+  ActorRegistry, NodeAgent, Reconciler, matchesSelector, placeActors, stopActors,
+  type ClientOptions, type DesiredActor, type GrpcServerOptions, type ReconcileEvent, type RegistryView,
+} from "@lspo/actors";
+import type { NatsConnection } from "@lspo/bus";
+import type { RunConfig } from "@lspo/config";
+import { ComponentState, type ActorRecord } from "@lspo/proto";
+import { ACTOR_KINDS, selfLauncher } from "../launcher.js";
+
+type Kind = (typeof ACTOR_KINDS)[number];
+
+export interface Cluster {
+  readonly registry: ActorRegistry;
+  /** The in-process agent (local mode); null in remote mode. */
+  readonly agent: NodeAgent | null;
+  /** Starts `count` actors of a kind with its configured selector (remote: kept placed by the reconciler). */
+  place(kind: Kind, count: number, maxRestarts: number): Promise<ActorRecord[]>;
+  /** A FAILED actor of the run, on any agent. */
+  failed(): ActorRecord | undefined;
+  /** Every actor the run has had: the latest record of each name (a deleted one as STOPPED). */
+  actors(): ActorRecord[];
+  /** Stops every actor of a kind on whichever agent runs it (wind-down); the reconciler lets them go. */
+  stopKind(kind: Kind): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClusterDeps {
+  nc: NatsConnection;
+  config: RunConfig;
+  dir: string;
+  configJson: string;
+  security: { server: GrpcServerOptions; client: ClientOptions };
+  onEvent: (e: ReconcileEvent) => void;
+}
+
+/** Remembers each actor's latest record, so actors stopped on purpose still count in the summary. */
+function trackActors(view: RegistryView): { all(): ActorRecord[]; stop(): void } {
+  const seen = new Map<string, ActorRecord>();
+  const sync = () => {
+    const live = new Set<string>();
+    for (const e of view.actors()) {
+      live.add(e.record.name);
+      seen.set(e.record.name, e.record);
+    }
+    for (const [name, rec] of seen) if (!live.has(name)) seen.set(name, { ...rec, state: ComponentState.COMPONENT_STATE_STOPPED });
+  };
+  sync();
+  const off = view.onChange(sync);
+  return { all: () => [...seen.values()], stop: off };
+}
+
+export async function startCluster(d: ClusterDeps): Promise<Cluster> {
+  const { nc, config } = d;
+  const runId = config.run.name;
+  const remote = config.cluster.agents === "remote";
+  let agent: NodeAgent | null = null;
+  let registry: ActorRegistry;
+  if (remote) {
+    registry = await ActorRegistry.open(nc, { runId, replicas: config.nats.replicas });
+    await waitForAgents(registry, config);
+  } else {
+    // One machine: the agent and its actors listen on loopback only, as the embedded NATS does (nothing of
+    // a single-host run is exposed on the network), unless LSPO_GRPC_HOST / LSPO_ADVERTISE_HOST say otherwise.
+    const bindHost = process.env.LSPO_GRPC_HOST ?? "127.0.0.1";
+    const advertiseHost = process.env.LSPO_ADVERTISE_HOST ?? (bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost);
+    agent = await NodeAgent.start(nc, {
+      runId,
+      replicas: config.nats.replicas,
+      node: process.env.LSPO_NODE_NAME ?? "local",
+      cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
+      launcher: (spec) => {
+        const l = selfLauncher(spec);
+        return { ...l, env: { ...l.env, LSPO_GRPC_HOST: bindHost, LSPO_ADVERTISE_HOST: advertiseHost } };
+      },
+      kinds: ACTOR_KINDS,
+      logDir: join(d.dir, "logs"),
+      backoffMs: 500,
+      ...d.security.server,
+      host: bindHost,
+      advertiseHost,
+    });
+    registry = agent.registry;
+  }
+  const view = await registry.view();
+  const tracked = trackActors(view);
+  const reconciler = remote
+    ? await Reconciler.start(registry, { desired: [], nodeDeadAfterMs: config.cluster.nodeDeadAfterS * 1000, client: d.security.client, onEvent: d.onEvent })
+    : null;
+
+  return {
+    registry,
+    agent,
+    async place(kind, count, maxRestarts) {
+      const nodeSelector = config.cluster.placement[kind].nodeSelector;
+      const spec = { kind, cpus: 1, configJson: d.configJson, maxRestarts, nodeSelector };
+      const placed = await placeActors(registry, { ...spec, count }, d.security.client);
+      for (const a of placed) reconciler?.want({ ...spec, name: a.name } satisfies DesiredActor);
+      return placed;
+    },
+    failed: () => view.actors().find((e) => e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
+    actors: () => tracked.all(),
+    async stopKind(kind) {
+      for (const e of view.actors()) if (e.record.kind === kind) reconciler?.release(e.record.name);
+      await stopActors(registry, (a) => a.kind === kind, d.security.client);
+    },
+    async close() {
+      reconciler?.stop();
+      tracked.stop();
+      if (agent) await agent.stop();
+      else registry.close();
+    },
+  };
+}
+
+/** Remote mode: waits until live agents of the run satisfy every kind's selector, or says which is missing. */
+async function waitForAgents(registry: ActorRegistry, config: RunConfig): Promise<void> {
+  const end = Date.now() + config.cluster.agentWaitS * 1000;
+  for (;;) {
+    const nodes = (await registry.liveNodes()).map((e) => e.record);
+    const missing = ACTOR_KINDS.filter((k) => !nodes.some((n) => matchesSelector(n.labels, config.cluster.placement[k].nodeSelector)));
+    if (nodes.length > 0 && missing.length === 0) return;
+    if (Date.now() > end) {
+      const have = nodes.map((n) => `${n.node} {${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",")}}`).join("; ") || "none";
+      const want = missing.map((k) => `${k}: ${JSON.stringify(config.cluster.placement[k].nodeSelector)}`).join("; ");
+      throw new Error(
+        `cluster.agents is "remote" but after ${config.cluster.agentWaitS} s (cluster.agentWaitS) no live agent of run '${config.run.name}' matches ${want}; agents: ${have}. Start \`lspo agent --run ${config.run.name}\` with LSPO_NODE_LABELS on the hosts`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
