@@ -3,7 +3,7 @@ export { NatsServerError, DecodeError, type DecodeFailure } from "./errors.js";
 export { SCHEMA_VERSION, encodeEnvelope, decodeEnvelope, int32Of, float32Of, bytesOf, type Envelope } from "./codec.js";
 export { leaseEnvelope, leasePoolStats, type LeasedEnvelope } from "./lease.js";
 export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
-export { connectBus, busOptionsFromEnv, type BusOptions } from "./connection.js";
+export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
 export { STREAMS, KV_BUCKETS, OBJECT_STORES, subjectFor, type StreamSpec } from "./subjects.js";
 export { ensureStream, ensureStreams, ensureConsumer, type StreamOptions, type ConsumerOptions } from "./streams.js";
 export {
