@@ -1,6 +1,7 @@
 // Thin synchronous wrappers over iproute2. Synchronous on purpose: teardown must also run from an `exit`
 // handler or a signal handler, where nothing asynchronous completes.
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 
 export class IpCommandError extends Error {
   override name = "IpCommandError";
@@ -38,7 +39,15 @@ export function linkNames(ns?: string): string[] {
   return out.split("\n").filter(Boolean).map((l) => l.split(":")[1].trim().split("@")[0]);
 }
 
+/** Whether a process runs: a zombie (killed, not yet reaped by its parent) counts as gone. */
 export function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    /* no /proc entry: gone (or no procfs: ask the kernel below) */
+  }
+  if (existsSync("/proc/self")) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -6,7 +6,10 @@ import { clusterPreflight, skipIsFailure } from "./preflight.js";
 /** Runs `body` as a describe block when a cluster can be built here; otherwise skips (or fails, in CI). */
 export function describeCluster(title: string, body: () => void): void {
   const pre = clusterPreflight();
-  if (pre.ok) return describe(title, body);
+  if (pre.ok) {
+    describe(title, body);
+    return;
+  }
   describe(title, () => {
     if (skipIsFailure) {
       it(`${title} - can run (CI=true: a skipped cluster suite fails the run)`, () => {
