@@ -8,9 +8,12 @@
 //   probe.ts stream-current <url> <name> <timeoutMs>     → {leader, replicas} once every replica is current
 //   probe.ts publish <url> <subject> <from> <to>         → {published, retries}
 //   probe.ts consume <url> <stream> <durable> <count> <timeoutMs> → {ids, extra}
+//   probe.ts replicas <url>                              → {streams: {name: replicas}} (KV and object stores are streams too)
+//   probe.ts actors <url>                                → {actors: [{name, kind, node, state, live}]}
 import { connect as netConnect } from "node:net";
 import { connectBus, jetstream, jetstreamManager, type NatsConnection } from "@lspo/bus";
 import { AckPolicy } from "@nats-io/jetstream";
+import { ActorRegistry, isLive } from "@lspo/actors";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,6 +131,19 @@ async function main(argv: string[]): Promise<unknown> {
       return withBus(a[0], (nc) => publish(nc, a[1], Number(a[2]), Number(a[3])));
     case "consume":
       return withBus(a[0], (nc) => consume(nc, a[1], a[2], Number(a[3]), Number(a[4])));
+    case "replicas":
+      return withBus(a[0], async (nc) => {
+        const streams: Record<string, number> = {};
+        for await (const si of (await jetstreamManager(nc)).streams.list()) streams[si.config.name] = si.config.num_replicas;
+        return { streams };
+      });
+    case "actors":
+      // The registry as today's runtime writes it (KV lspo-actors). NEEDS the run-scoped registry to list
+      // only this run's actors; until then it lists every run's.
+      return withBus(a[0], async (nc) => {
+        const actors = await (await ActorRegistry.open(nc)).listActors();
+        return { actors: actors.map((r) => ({ name: r.name, kind: r.kind, node: r.node, state: r.state, live: isLive(r.heartbeatAt) })) };
+      });
     default:
       throw new Error(`probe: unknown op '${op}'`);
   }
