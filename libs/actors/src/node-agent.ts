@@ -25,6 +25,9 @@ export type ActorLauncher = (spec: LaunchSpec) => { command: string; args: strin
 
 export interface NodeAgentOptions extends GrpcServerOptions {
   node?: string;
+  /** JetStream replicas of the registry bucket when this agent is the first to open it (nats.replicas):
+   *  an R1 registry on a clustered NATS is unreachable while its one server is down. */
+  replicas?: number;
   cpus?: number;
   gpuIds?: number[];
   /** Rollout actors sharing one GPU (each gets the same CUDA_VISIBLE_DEVICES). */
@@ -89,7 +92,7 @@ export class NodeAgent implements AsyncDisposable {
   }
 
   static async start(nc: NatsConnection, opts: NodeAgentOptions): Promise<NodeAgent> {
-    const agent = new NodeAgent(await ActorRegistry.open(nc), opts);
+    const agent = new NodeAgent(await ActorRegistry.open(nc, opts.replicas), opts);
     agent.server = await startGrpcServer(
       [
         {

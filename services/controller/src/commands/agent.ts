@@ -37,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   const nc = await connectBus(busOptionsFor(config, "node-agent"));
   const agent = await NodeAgent.start(nc, {
     cpus: availableParallelism(),
+    replicas: config.nats.replicas,
     gpuIds,
     actorsPerGpu: perGpu,
     launcher: selfLauncher,

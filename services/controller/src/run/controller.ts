@@ -165,6 +165,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     const agent = await NodeAgent.start(nc, {
       node: process.env.LSPO_NODE_NAME ?? "local",
+      replicas: config.nats.replicas,
       cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
       launcher: selfLauncher,
       kinds: ACTOR_KINDS,
