@@ -53,6 +53,14 @@ export interface RunOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A process's last non-JSON log lines (the CLI's error and stack), kept in the report because the host
+ *  directories are gone after teardown. */
+function errorOf(log: string): string {
+  if (!existsSync(log)) return "(no log)";
+  const lines = readFileSync(log, "utf8").split("\n").filter((l) => l && !l.startsWith("{"));
+  return lines.slice(-12).join("\n") || "(no error line in its log)";
+}
 const CLI = join(root, "services/controller/src/cli.ts");
 
 /** The controller's config: the smoke model, pipelined, the cluster's NATS with R3, short ack waits so a
@@ -140,7 +148,7 @@ export async function runClusterTraining(opts: RunOptions): Promise<ClusterRepor
 
     const runDir = join(cluster.host("controller").dir, "run");
     const [node, args] = nodeTs(CLI, trainArgs(runId, runDir, steps, nats.url, features));
-    const controller = cluster.exec("controller", node, args.slice(0), { name: "lspo-train", env: { LSPO_NODE_NAME: "controller", LSPO_RUN_ID: runId } });
+    const controller = cluster.exec("controller", node, args.slice(0), { name: "lspo-train", env: { LSPO_NODE_NAME: "controller", LSPO_RUN_ID: runId, LSPO_DEBUG: "1" } });
     log(`controller started: run ${runId}, ${steps} steps, pipelined (log: ${controller.log})`);
 
     let second: Promise<ClusterReport["secondRun"]> | null = null;
@@ -156,7 +164,7 @@ export async function runClusterTraining(opts: RunOptions): Promise<ClusterRepor
       failures.push("the controller did not finish within 15 min");
       cluster.killProcess(controller);
     } else if (exit.code !== 0) {
-      failures.push(`the controller exited with ${exit.code ?? exit.signal}; its log: ${controller.log}`);
+      failures.push(`the controller exited with ${exit.code ?? exit.signal}: ${errorOf(controller.log)}`);
     }
     const { ledger, steps: trainedSteps } = ledgerOf(runDir, pending);
     if (!ledger) failures.push(`no summary.json in ${runDir}`);
