@@ -1,7 +1,7 @@
 // The actor registry lives in NATS KV (bucket `lspo-actors`): `actor.<name>` -> ActorRecord,
 // `node.<name>` -> NodeRecord. Records carry a heartbeat time; readers treat a record whose heartbeat is
 // older than `staleAfterMs` as not running, so a crashed process stops receiving calls without cleanup.
-import { KV_BUCKETS, kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
+import { KV_BUCKETS, kvGet, kvPut, openKv, retryTransient, type NatsConnection } from "@lspo/bus";
 import { ComponentState, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import type { KV } from "@nats-io/kv";
 
@@ -32,8 +32,13 @@ export class ActorRegistry {
   }
 
   private async listPrefix<T>(prefix: string, kind: string): Promise<T[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(`${prefix}.>`)) keys.push(k);
+    // Listing keys makes a consumer: on a loaded or failing-over cluster that request can time out, and
+    // one timeout must not end a caller's run.
+    const keys = await retryTransient(async () => {
+      const out: string[] = [];
+      for await (const k of await this.kv.keys(`${prefix}.>`)) out.push(k);
+      return out;
+    });
     const out: T[] = [];
     for (const k of keys.sort()) {
       try {

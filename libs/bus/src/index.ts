@@ -19,6 +19,6 @@ export {
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
 export { consume, inBatches, deadLetter, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
-export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob } from "./stores.js";
+export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob, retryTransient } from "./stores.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";

@@ -20,7 +20,7 @@ export async function openKv(nc: NatsConnection, bucket: string, opts: { replica
 const KV_RETRY_MS = 30_000;
 
 /** Retries `fn` on NATS errors (never on DecodeError) for up to KV_RETRY_MS, with backoff. */
-async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + KV_RETRY_MS;
   for (let attempt = 0; ; attempt++) {
     try {
