@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable with nothing but Node 20 and apt: installs npm dependencies when
-// node_modules is missing or older than package-lock.json, and nats-server when it is not on PATH.
+// node_modules is missing or older than package-lock.json, nats-server when it is not on PATH, and
+// iproute2 (for the cluster suite) when `ip` is missing and we are root.
 // Dependency-free on purpose: it runs before anything is installed.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -58,5 +59,24 @@ function ensureNatsServer() {
   process.exit(1);
 }
 
+// iproute2's `ip` builds the cluster suite's hosts (test/cluster: network namespaces). Only worth installing
+// as root: without root the suite skips (saying why) whether or not `ip` is there.
+function ensureIproute2() {
+  if (onPath("ip") || existsSync("/usr/sbin/ip") || existsSync("/sbin/ip")) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot || !onPath("apt-get")) {
+    say("iproute2 (`ip`) not found: the cluster suite (test/cluster) will skip. Debian/Ubuntu: apt-get install iproute2");
+    return;
+  }
+  say("iproute2 not found: installing Debian's iproute2 package (the cluster suite needs `ip netns`)");
+  try {
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+    execFileSync("apt-get", ["install", "-y", "-qq", "iproute2"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  } catch {
+    say("apt-get install iproute2 failed: the cluster suite (test/cluster) will skip.");
+  }
+}
+
 ensureNodeModules();
 ensureNatsServer();
+ensureIproute2();

@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export interface BusOptions {
+  /** One server, or a comma-separated list of a cluster's servers (`nats://a:4222,nats://b:4222`): the
+   *  client tries them in turn and fails over to another when the one it is on goes away. */
   url: string;
   user?: string;
   password?: string;
@@ -40,13 +42,19 @@ export function busOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
   return out;
 }
 
+/** The server list of a `url` option: the client takes an array, so a comma list is split (a single URL with
+ *  a comma would otherwise be parsed as one malformed host). */
+export function serverList(url: string): string[] {
+  return url.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
   const tls =
     opts.tlsCa || opts.tlsCert
       ? { caFile: opts.tlsCa, certFile: opts.tlsCert, keyFile: opts.tlsKey }
       : undefined;
   return connect({
-    servers: opts.url,
+    servers: serverList(opts.url),
     user: opts.user,
     pass: opts.password,
     token: opts.token,

@@ -3,7 +3,7 @@ export { NatsServerError, DecodeError, type DecodeFailure } from "./errors.js";
 export { SCHEMA_VERSION, encodeEnvelope, decodeEnvelope, int32Of, float32Of, bytesOf, type Envelope } from "./codec.js";
 export { leaseEnvelope, leasePoolStats, type LeasedEnvelope } from "./lease.js";
 export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
-export { connectBus, busOptionsFromEnv, type BusOptions } from "./connection.js";
+export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
 export { STREAMS, KV_BUCKETS, OBJECT_STORES, subjectFor, type StreamSpec } from "./subjects.js";
 export { ensureStream, ensureStreams, ensureConsumer, type StreamOptions, type ConsumerOptions } from "./streams.js";
 export {
@@ -19,6 +19,6 @@ export {
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
 export { consume, inBatches, deadLetter, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
-export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob } from "./stores.js";
+export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob, retryTransient } from "./stores.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";

@@ -15,13 +15,32 @@ export async function openKv(nc: NatsConnection, bucket: string, opts: { replica
   return new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 });
 }
 
+/** How long a KV call keeps retrying while a clustered NATS elects a new leader for the bucket (a killed
+ *  server's buckets answer "no responders" / "jetstream not enabled" / time out for a few seconds). */
+const KV_RETRY_MS = 30_000;
+
+/** Retries `fn` on NATS errors (never on DecodeError) for up to KV_RETRY_MS, with backoff. */
+export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + KV_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DecodeError || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+    }
+  }
+}
+
+/** A plain put (last writer wins), so a retry after a put that did land only writes the same value again. */
 export async function kvPut<T>(kv: KV, key: string, kind: string, body: T): Promise<number> {
-  return kv.put(key, encodeEnvelope(kind, body));
+  const bytes = encodeEnvelope(kind, body);
+  return retryTransient(() => kv.put(key, bytes));
 }
 
 /** The decoded value under `key`, or null when absent/deleted. Throws DecodeError when malformed. */
 export async function kvGet<T>(kv: KV, key: string, kind: string): Promise<{ value: T; revision: number } | null> {
-  const e = await kv.get(key);
+  const e = await retryTransient(() => kv.get(key));
   if (!e || e.operation !== "PUT" || e.value.byteLength === 0) return null;
   const body = decodeEnvelope(e.value, kind).body;
   const problem = VALIDATORS[kind]?.(body) ?? null;

@@ -52,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`lspo: ${err instanceof Error ? err.message : String(err)}`);
+    // LSPO_DEBUG=1 prints the stack: a bare "timeout" from deep in the NATS client names no call site.
+    const detail = err instanceof Error ? (process.env.LSPO_DEBUG ? err.stack : err.message) : String(err);
+    console.error(`lspo: ${detail}`);
     process.exit(1);
   },
 );
