@@ -6,6 +6,7 @@ import { decodeEnvelope } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
 import { publishMessage } from "./publish.js";
+import { publishEvent } from "./events.js";
 
 /** One consumed message. `ack`/`nak`/`working`/`term` are methods: call them on the delivery (`d.ack()`). */
 export interface Delivery<T> {
@@ -124,6 +125,15 @@ export async function deadLetter(
     await publishMessage(js, deadLetterSubject(what.stream), "DeadLetter", letter, { msgId: `dlq-${what.stream}-${m.seq}` });
   } catch {
     // The dead-letter stream being unavailable must not block the data plane; the caller's count records it.
+  }
+  // The run's ledger hears of it too (its uids, when known, end as dropped "dead-letter"), and the controller
+  // names the message and the reason. The run is the subject's last token (`lspo.<area>.<run>`).
+  const run = /^lspo\.[a-z]+\.([A-Za-z0-9_-]+)$/.exec(m.subject)?.[1];
+  if (run) {
+    await publishEvent(js, run, "ledger", {
+      type: "dropped", reason: "dead-letter", uids: what.uids ?? [], stream: what.stream, subject: m.subject, seq: m.seq, kind: what.kind,
+      failure: what.failure, error: what.reason, consumer: what.consumer ?? null, deliveries: what.deliveries ?? null,
+    }, `dlq-${what.stream}-${m.seq}`).catch(() => undefined);
   }
   // A bare TERM: servers before 2.10 do not parse `+TERM <reason>` and leave the message pending, so it
   // would come back after every ack wait. The reason is in the dead letter.

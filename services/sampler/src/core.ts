@@ -89,6 +89,12 @@ export class SamplerCore {
    * new batch as a duplicate: its groups lost) and summary.json keeps every judgement made before.
    */
   private retired: RetiredCounts = structuredClone(NOTHING_RETIRED);
+  /**
+   * Groups dropped other than as the offered group's own outcome (batch mode's rejected and overflow groups,
+   * the pending groups at close or at UpdateConfig), for the ledger: the service publishes and clears them
+   * (takeDropped) before it persists the snapshot, so a crash in between re-decides and re-reports them.
+   */
+  private dropped: Array<{ uid: string; reason: string }> = [];
 
   constructor(
     private settings: SamplerSettings,
@@ -145,10 +151,18 @@ export class SamplerCore {
     const groups = this.round.map((u) => asGroup(this.payloads.get(u)!));
     this.round = [];
     const result = (this.sampler as BatchSampler).addGenerationBatch(groups);
-    for (const d of result.decisions) if (!d.kept) this.payloads.delete(d.uid);
+    for (const d of result.decisions) {
+      if (d.kept) continue;
+      this.payloads.delete(d.uid);
+      this.dropped.push({ uid: d.uid, reason: d.outcome });
+    }
     const batches = result.batch ? [this.emit(result.batch)] : [];
     // Kept beyond B in the round that filled the batch: dropped, as in the paper.
-    if (result.batch) for (const d of result.decisions) if (d.kept && !result.batch.uids.includes(d.uid)) this.payloads.delete(d.uid);
+    if (result.batch) {
+      for (const d of result.decisions) {
+        if (d.kept && !result.batch.uids.includes(d.uid) && this.payloads.delete(d.uid)) this.dropped.push({ uid: d.uid, reason: "overflow" });
+      }
+    }
     return { outcome: "judged", batches };
   }
 
@@ -196,6 +210,7 @@ export class SamplerCore {
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
   closeRun(): number {
     const n = this.payloads.size;
+    this.dropPending("unused");
     this.unused += n;
     this.payloads.clear();
     this.round = [];
@@ -213,10 +228,22 @@ export class SamplerCore {
     const { offered, duplicates, accepted, rejected, outcomes, batchesEmitted, groupsEmitted, discardedOverflow } = this.stats();
     this.retired = { offered, duplicates: duplicates - this.duplicates, accepted, rejected, outcomes: { ...outcomes }, batchesEmitted, groupsEmitted, discardedOverflow };
     this.settings = next;
+    this.dropPending("unused-at-config-change");
     this.unused += this.payloads.size;
     this.payloads.clear();
     this.round = [];
     this.sampler = fresh;
+  }
+
+  private dropPending(reason: string): void {
+    for (const uid of new Set([...this.payloads.keys(), ...this.round])) this.dropped.push({ uid, reason });
+  }
+
+  /** The drops since the last call (see `dropped`). */
+  takeDropped(): Array<{ uid: string; reason: string }> {
+    const out = this.dropped;
+    this.dropped = [];
+    return out;
   }
 
   get currentSettings(): SamplerSettings {
