@@ -4,7 +4,7 @@
 // host (LSPO_STATE_DIR, else run.dir). On start it resumes from the newest valid checkpoint there,
 // replaying the batches after it.
 import {
-  OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, kvPut, allOf, payloadLimits, publishEvent, runBoundsOf,
+  OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
   vocabularyValidator, int32Of, type EventKind, type RunEvent,
 } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
@@ -17,6 +17,7 @@ import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
+import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
@@ -200,27 +201,27 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   ctx.own(() => core.release());
 
   // Poison batches. The batch consumer is re-created from the checkpoint at every start, so the server's
-  // delivery count restarts with the process; the learner counts its own attempts per batch in KV instead.
+  // delivery count restarts with the process; the learner counts its own attempts per batch (attempts.ts).
   // An attempt that fails before bus.maxDeliver crashes the learner (restart from the checkpoint, the usual
   // recovery); the last one dead-letters the batch. A batch that kept killing the process outright (no
   // exception to catch) is dead-lettered without another try once its attempts are used up; one already
   // dead-lettered (met again on a replay) is skipped the same way.
-  const attempts = (seq: number) => `${ctx.runId}.learner-attempts.${seq}`;
-  type Attempt = "done" | { reason: string; attempts: number };
-  const attempt = async (seq: number, work: () => Promise<void>): Promise<Attempt> => {
+  const attempts = new BatchAttempts(runDir);
+  type Outcome = "done" | { reason: string; attempts: number };
+  const attempt = async (seq: number, work: () => Promise<void>): Promise<Outcome> => {
     const max = config.bus.maxDeliver;
-    const before = (await kvGet<{ n: number; reason?: string }>(samplerKv, attempts(seq), "LearnerAttempts").catch(() => null))?.value;
+    const before = attempts.get(seq);
     const n = (before?.n ?? 0) + 1;
     if (n > max) return { reason: before?.reason ?? `the learner died on each of its ${max} attempts at this batch`, attempts: n - 1 };
-    await kvPut(samplerKv, attempts(seq), "LearnerAttempts", { n });
+    attempts.set(seq, { n });
     try {
       await work();
-      await samplerKv.purge(attempts(seq)).catch(() => undefined);
+      attempts.set(seq, null);
       return "done";
     } catch (err) {
       if (n < max) throw err;
       const reason = `update failed on attempt ${n} of ${max}: ${(err as Error).message}`;
-      await kvPut(samplerKv, attempts(seq), "LearnerAttempts", { n: max + 1, reason });
+      attempts.set(seq, { n: max + 1, reason });
       return { reason, attempts: n };
     }
   };

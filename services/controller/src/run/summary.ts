@@ -1,13 +1,16 @@
-// summary.json: every prompt of the run accounted for. A requested prompt ends in exactly one place:
-// judged by the sampler (then kept -> trained or unused, or dropped by a named reason, or stale), or
-// cancelled at the end before any actor took it. `lost` is what is left over and must be 0; `duplicates`
-// counts groups trained twice and must be 0 (redeliveries the sampler caught are `duplicatesSuppressed`).
+// summary.json: every prompt of the run accounted for, by uid (ledger.ts). A requested prompt ends in exactly
+// one terminal state: trained at a step, or dropped with a reason (the sampler's outcomes, stale at the
+// sampler or at the learner, overflow, unused, cancelled at wind-down, dead-lettered). `lost` (uids with no
+// terminal state) must be 0; `duplicates` (uids trained twice in the learner's surviving history, across
+// restarts) must be 0. Redeliveries the sampler caught are `duplicatesSuppressed`. The counters beside the
+// ledger (kept, dropped, unused, ...) are the actors' own tallies, kept for comparison.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "@lspo/config";
 import type { ActorRecord, LearnerServiceStatusResponse, StatsResponse } from "@lspo/proto";
 import type { MetricRecord } from "@lspo/telemetry";
 import type { EvalResult } from "./evaluate.js";
+import type { LedgerReport } from "./ledger.js";
 
 export interface Summary {
   run: string;
@@ -24,9 +27,12 @@ export interface Summary {
   trained: number;
   unused: number;
   cancelled: number;
+  /** From the ledger: uids trained twice / uids without a terminal state. */
   duplicates: number;
   duplicatesSuppressed: number;
   lost: number;
+  /** Every requested uid's terminal state, counted; lostUids/duplicateUids capped for debugging. */
+  ledger: LedgerReport;
   restarts: number;
   actors: Array<{ name: string; kind: string; restarts: number; state: number }>;
   /** Held-out problems per evaluation (eval.prompts) and the rollout temperature (the sampled accuracy's). */
@@ -64,6 +70,7 @@ export interface SummaryInput {
   metrics: MetricRecord[];
   /** The sampler's judgement log (sampler.jsonl): one line per judged group with its mean response length. */
   judged: Array<{ uid?: string; length: number; outcome: string }>;
+  ledger: LedgerReport;
   wallSeconds: number;
   dir: string;
 }
@@ -100,9 +107,10 @@ export function buildSummary(i: SummaryInput): Summary {
     // Kept groups never trained: still pending in the sampler at the end, or in batches past run.steps.
     unused: Number(i.sampler.unused) + Math.max(0, Number(i.sampler.batchesEmitted) - (counters.batchesConsumed ?? 0)) * i.config.sampler.batchSize,
     cancelled: i.cancelled,
-    duplicates: counters.duplicates ?? 0,
+    duplicates: i.ledger.duplicates,
     duplicatesSuppressed,
-    lost: i.requested - judged - i.cancelled,
+    lost: i.ledger.lost,
+    ledger: i.ledger,
     restarts: i.restarts,
     actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, state: a.state })),
     evalPrompts: i.evals[0]?.total ?? i.config.eval.prompts,
