@@ -23,3 +23,4 @@ export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob } from "./store
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";
 export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";
+export { watchMaxDeliveries, type WatchedConsumer, type MaxDeliveriesWatcher } from "./max-deliveries.js";

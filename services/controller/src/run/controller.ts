@@ -25,6 +25,7 @@ import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
+import { watchRunDeadLetters } from "./dead-letters.js";
 import { buildSummary, type Summary } from "./summary.js";
 
 export interface TrainOptions {
@@ -152,6 +153,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // the controller keeps its own copies in its run dir and never reads a file another process wrote.
     const events = await RunEvents.open(js, jsm, runId, dir);
     owned.push(() => events.stop());
+    const givenUp = watchRunDeadLetters(nc, js, jsm, runId);
+    owned.push(async () => givenUp.stop());
     const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
     const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
 
