@@ -24,3 +24,4 @@ export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 export { type NatsConnection } from "@nats-io/nats-core";
 export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";
 export { watchMaxDeliveries, type WatchedConsumer, type MaxDeliveriesWatcher } from "./max-deliveries.js";
+export { publishModelDir, localModelDir, type ModelManifest } from "./model-store.js";

@@ -1,11 +1,13 @@
-// `lspo status [--run-dir <dir> | --nats <url>] [--json]`: the actors of a running system, from the registry.
+// `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: the actors of a running system, from the
+// registry, and with a run id the run's progress from its events (LSPO_EVENTS): from any host that reaches
+// NATS, without the run directory.
 import { parseArgs } from "node:util";
-import { connectBus, busOptionsFromEnv } from "@lspo/bus";
+import { connectBus, busOptionsFromEnv, jetstreamManager, lastEvent } from "@lspo/bus";
 import { ActorRegistry, isLive } from "@lspo/actors";
 import { ComponentState } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
 
-export const summary = "list actors (name, kind, node, pid, state, restarts): status [--run-dir <dir> | --nats <url>] [--json]";
+export const summary = "list actors (name, kind, node, pid, state, restarts) and a run's progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
 
 const STATE_NAMES: Record<number, string> = {
   [ComponentState.COMPONENT_STATE_UNSPECIFIED]: "unknown",
@@ -19,14 +21,16 @@ const STATE_NAMES: Record<number, string> = {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { "run-dir": { type: "string" }, nats: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: { "run-dir": { type: "string" }, nats: { type: "string" }, run: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     strict: true,
   });
   if (values.help) {
-    console.log("usage: lspo status [--run-dir <dir> | --nats <url>] [--json]\n\nThe NATS URL comes from --nats, the run directory's run.json, or LSPO_NATS_URL.");
+    console.log("usage: lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]\n\nThe NATS URL comes from --nats, the run directory's run.json, or LSPO_NATS_URL; the run id from --run or run.json.");
     return 0;
   }
-  const url = values.nats ?? (values["run-dir"] ? readRunInfo(values["run-dir"]).natsUrl : busOptionsFromEnv().url);
+  const info = values["run-dir"] ? readRunInfo(values["run-dir"]) : null;
+  const url = values.nats ?? info?.natsUrl ?? busOptionsFromEnv().url;
+  const runId = values.run ?? info?.runId;
   if (!url) {
     console.error("lspo status: no NATS to ask: pass --nats <url> or --run-dir <dir>, or set LSPO_NATS_URL");
     return 2;
@@ -43,15 +47,32 @@ export async function run(argv: string[]): Promise<number> {
       state: a.state === ComponentState.COMPONENT_STATE_RUNNING && !isLive(a.heartbeatAt) ? "unresponsive" : STATE_NAMES[a.state] ?? "unknown",
       restarts: a.restarts,
     }));
+    const progress = runId ? await runProgress(nc, runId) : undefined;
     if (values.json) {
-      console.log(JSON.stringify({ actors }));
+      console.log(JSON.stringify(progress ? { actors, run: progress } : { actors }));
     } else {
       const rows = [["NAME", "KIND", "NODE", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, String(a.pid), a.state, String(a.restarts)])];
       const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
       for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
+      if (progress) console.log(`\nrun ${runId}: ${JSON.stringify(progress)}`);
     }
     return 0;
   } finally {
     await nc.close();
   }
+}
+
+/** The run's newest metric record, evaluation and checkpoint manifest, from its events over NATS. */
+async function runProgress(nc: Awaited<ReturnType<typeof connectBus>>, runId: string): Promise<Record<string, unknown>> {
+  const jsm = await jetstreamManager(nc);
+  const [metric, evaluation, checkpoint] = await Promise.all(
+    (["metric", "eval", "checkpoint"] as const).map((k) => lastEvent(jsm, runId, k).catch((err: Error) => ({ seq: 0, kind: k, body: { unreadable: err.message } }))),
+  );
+  if (!metric && !evaluation && !checkpoint) return { events: `none for run '${runId}' on this NATS (wrong --run, or the run has not started)` };
+  const pick = (b: Record<string, unknown> | undefined, keys: string[]) => (b ? Object.fromEntries(keys.filter((k) => k in b).map((k) => [k, b[k]])) : null);
+  return {
+    last: pick(metric?.body, ["event", "step", "time", "loss", "meanReward", "algorithm", "error"]),
+    eval: pick(evaluation?.body, ["step", "accuracy", "sampledAccuracy", "time"]),
+    checkpoint: pick(checkpoint?.body, ["step", "node", "dir", "time"]),
+  };
 }

@@ -1,16 +1,16 @@
-// `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)`
+// `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])`
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
 import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, type ClientOptions } from "@lspo/actors";
 import { resolveConfig } from "@lspo/config";
-import { busOptionsFromEnv, connectBus } from "@lspo/bus";
+import { busOptionsFromEnv, connectBus, jetstreamManager, lastEvent } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
 
 export const summary = "hot-swap the learner's base algorithm at its next update: swap-algorithm <grpo|dapo|gspo|dr_grpo> [--set k=v ...]";
 
-const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url>)
+const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])
                           [--token-file <file>] [--tls-ca <pem>] [--tls-cert <pem> --tls-key <pem>]
 
 Takes effect at the learner's next update boundary and swaps the whole preset (GSPO's clip range is
@@ -24,6 +24,7 @@ export async function run(argv: string[]): Promise<number> {
       learner: { type: "string" },
       "run-dir": { type: "string" },
       nats: { type: "string" },
+      run: { type: "string" },
       "token-file": { type: "string" },
       "tls-ca": { type: "string" },
       "tls-cert": { type: "string" },
@@ -72,6 +73,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "lspo-swap" });
     try {
+      // With a run id, refuse to swap on a NATS that has never seen that run (a wrong URL or id would
+      // otherwise reach whatever learner is registered there).
+      if (values.run && !(await lastEvent(await jetstreamManager(nc), values.run, "metric").catch(() => null)) && !(await lastEvent(await jetstreamManager(nc), values.run, "ledger").catch(() => null))) {
+        console.error(`lspo swap-algorithm: no events of run '${values.run}' on ${url}: check --run and --nats`);
+        return 2;
+      }
       const h = actorHandle(await ActorRegistry.open(nc), LearnerServiceService, "learner", client);
       res = await h.call.swapAlgorithm(request);
       h.close();

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
-  openObjectStore, publishMessage, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
+  openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom, placeActors } from "@lspo/actors";
 import { status as grpcStatus } from "@grpc/grpc-js";
@@ -155,6 +155,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     owned.push(() => events.stop());
     const givenUp = watchRunDeadLetters(nc, js, jsm, runId);
     owned.push(async () => givenUp.stop());
+    // Hosts without model.dir fetch the base model from NATS (commands/serve.ts): put it there first.
+    await publishModelDir(nc, runId, config.model.dir, { replicas: config.nats.replicas });
     const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
     const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
 
