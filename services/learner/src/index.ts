@@ -4,3 +4,5 @@ export { LearnerCore, type LearnerOptions, type UpdateRecord } from "./learner-c
 export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-tensors.js";
 export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
 export { WeightsPublisher } from "./weights-publisher.js";
+export { encodeTrainedUids, decodeTrainedUids } from "./trained-uids.js";
+export { BatchAttempts, type Attempt } from "./attempts.js";
