@@ -64,10 +64,17 @@ function logTail(path: string, lines = 5): string {
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn().catch((err: unknown) => {
-      if (err instanceof ActorFailedError) throw err;
-      return null;
-    });
+    // One attempt that never settles (a registry listing whose KV consumer stalls on a loaded NATS was seen
+    // to hang for minutes) must not hold the wait: it is abandoned after 15 s and the next one starts.
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.min(15_000, timeoutMs))));
+    const v = await Promise.race([
+      fn().catch((err: unknown) => {
+        if (err instanceof ActorFailedError) throw err;
+        return null;
+      }),
+      abandoned,
+    ]).finally(() => clearTimeout(timer));
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     await sleep(everyMs);
