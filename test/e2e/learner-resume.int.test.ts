@@ -2,14 +2,14 @@
 // it: its next updates match an uninterrupted learner's bit for bit (same batches, same seed, same weights
 // published). Real processes (`lspo serve learner`), real NATS, real ORT.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync, openSync } from "node:fs";
+import { mkdtempSync, existsSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  KV_BUCKETS, bytesOf, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, openKv, publishMessage, startNatsServer,
-  subjectFor, type NatsConnection, type NatsServer,
+  KV_BUCKETS, bytesOf, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, openKv, publishMessage, readEvents, startNatsServer,
+  subjectFor, type EventReader, type NatsConnection, type NatsServer,
 } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
@@ -32,6 +32,7 @@ beforeAll(async () => {
   writeModelDir(modelDir, createModelFromSpec({ seed: 3, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } }));
 });
 afterAll(async () => {
+  for (const r of readers) await r.stop();
   await nc?.close();
   await server?.stop();
 });
@@ -78,10 +79,15 @@ function startLearner(run: string, dir: string): ChildProcess {
   });
 }
 
-const updates = (dir: string) =>
-  existsSync(join(dir, "metrics.jsonl"))
-    ? readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.event === "update")
-    : [];
+// The learner reports its updates over NATS (LSPO_EVENTS), not to a file: collected per run as they arrive.
+const received = new Map<string, Array<Record<string, any>>>();
+const readers: EventReader[] = [];
+async function collectUpdates(run: string): Promise<void> {
+  const list: Array<Record<string, any>> = [];
+  received.set(run, list);
+  readers.push(await readEvents(jetstream(nc), await jetstreamManager(nc), run, 1, (e) => void (e.kind === "metric" && e.body.event === "update" && list.push(e.body))));
+}
+const updates = (run: string) => received.get(run) ?? [];
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 120_000) {
   const end = Date.now() + ms;
@@ -99,10 +105,12 @@ describe("learner - resume from checkpoint", { timeout: 300_000 }, () => {
     const publish = async (run: string, from: number, to: number) => {
       for (let k = from; k < to; k++) await publishMessage(js, subjectFor("batches", run), "TrainingBatch", batch(k), { msgId: `${run}-${k}` });
     };
+    await collectUpdates("straight");
+    await collectUpdates("resumed");
     await publish("straight", 0, STEPS);
     const straightDir = mkdtempSync(join(tmpdir(), "lspo-straight-"));
     const a = startLearner("straight", straightDir);
-    await until("6 straight updates", () => updates(straightDir).length >= STEPS);
+    await until("6 straight updates", () => updates("straight").length >= STEPS);
     a.kill("SIGTERM");
     await exited(a);
 
@@ -110,19 +118,19 @@ describe("learner - resume from checkpoint", { timeout: 300_000 }, () => {
     // Three batches only: the learner checkpoints at step 2, makes step 3, and is killed before the rest exist.
     await publish("resumed", 0, 3);
     const b1 = startLearner("resumed", resumedDir);
-    await until("a checkpoint at step 2 and a third update", () => existsSync(join(resumedDir, "checkpoints/step-000002")) && updates(resumedDir).length >= 3);
+    await until("a checkpoint at step 2 and a third update", () => existsSync(join(resumedDir, "checkpoints/step-000002")) && updates("resumed").length >= 3);
     b1.kill("SIGKILL");
     await exited(b1);
-    const before = updates(resumedDir).length;
+    const before = updates("resumed").length;
     expect(before).toBe(3);
     await publish("resumed", 3, STEPS);
     const b2 = startLearner("resumed", resumedDir);
-    await until("the resumed learner to finish", () => updates(resumedDir).length >= before + (STEPS - 2));
+    await until("the resumed learner to finish", () => updates("resumed").length >= before + (STEPS - 2));
     b2.kill("SIGTERM");
     await exited(b2);
 
-    const straight = updates(straightDir);
-    const resumed = updates(resumedDir).slice(before);
+    const straight = updates("straight");
+    const resumed = updates("resumed").slice(before);
     // Resumed at step 2 (the checkpoint), it redoes steps 3..6 on batches 2..5.
     expect(resumed.map((u) => u.step)).toEqual([3, 4, 5, 6]);
     expect(resumed.map((u) => u.batchIndex)).toEqual([2, 3, 4, 5]);

@@ -6,6 +6,7 @@ import { decodeEnvelope } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
 import { publishMessage } from "./publish.js";
+import { publishEvent } from "./events.js";
 
 /** One consumed message. `ack`/`nak`/`working`/`term` are methods: call them on the delivery (`d.ack()`). */
 export interface Delivery<T> {
@@ -22,6 +23,8 @@ export interface Delivery<T> {
   working(): void;
   /** Never redeliver. */
   term(): void;
+  /** Moves the message to the dead-letter stream with `reason` (and the uids it carried) and terminates it. */
+  deadLetter(reason: string, extra?: { uids?: string[]; consumer?: string }): Promise<void>;
 }
 
 export interface ConsumeOptions {
@@ -54,6 +57,11 @@ export interface DeadLetter {
   /** The first 64 KB of the original payload, for inspection. */
   payload: Uint8Array;
   at: Date;
+  /** The durable consumer that gave up on it and the deliveries it had (absent for a refused payload's first look). */
+  consumer?: string;
+  deliveries?: number;
+  /** Prompt uids the message carried, when it could be decoded: the run's ledger drops them as dead-lettered. */
+  uids?: string[];
 }
 
 /**
@@ -65,6 +73,8 @@ class JsDelivery<T> implements Delivery<T> {
   constructor(
     readonly body: T,
     private readonly msg: JsMsg,
+    private readonly js: JetStreamClient,
+    private readonly opts: ConsumeOptions,
   ) {}
   get subject(): string {
     return this.msg.subject;
@@ -88,6 +98,12 @@ class JsDelivery<T> implements Delivery<T> {
     // Without a reason: servers before 2.10 ignore `+TERM <reason>` and redeliver (see deadLetter()).
     this.msg.term();
   }
+  deadLetter(reason: string, extra: { uids?: string[]; consumer?: string } = {}): Promise<void> {
+    return deadLetter(this.js, this.msg, {
+      stream: this.opts.stream, kind: this.opts.kind, failure: "processing", reason,
+      consumer: extra.consumer ?? this.opts.durable, deliveries: this.deliveryCount, ...(extra.uids ? { uids: extra.uids } : {}),
+    });
+  }
 }
 
 export function deadLetterSubject(stream: string): string {
@@ -102,13 +118,22 @@ export function deadLetterSubject(stream: string): string {
 export async function deadLetter(
   js: JetStreamClient,
   m: JsMsg,
-  what: { stream: string; kind: string; failure: string; reason: string },
+  what: { stream: string; kind: string; failure: string; reason: string; consumer?: string; deliveries?: number; uids?: string[] },
 ): Promise<void> {
   const letter: DeadLetter = { ...what, subject: m.subject, seq: m.seq, payload: m.data.subarray(0, 65536), at: new Date() };
   try {
     await publishMessage(js, deadLetterSubject(what.stream), "DeadLetter", letter, { msgId: `dlq-${what.stream}-${m.seq}` });
   } catch {
     // The dead-letter stream being unavailable must not block the data plane; the caller's count records it.
+  }
+  // The run's ledger hears of it too (its uids, when known, end as dropped "dead-letter"), and the controller
+  // names the message and the reason. The run is the subject's last token (`lspo.<area>.<run>`).
+  const run = /^lspo\.[a-z]+\.([A-Za-z0-9_-]+)$/.exec(m.subject)?.[1];
+  if (run) {
+    await publishEvent(js, run, "ledger", {
+      type: "dropped", reason: "dead-letter", uids: what.uids ?? [], stream: what.stream, subject: m.subject, seq: m.seq, kind: what.kind,
+      failure: what.failure, error: what.reason, consumer: what.consumer ?? null, deliveries: what.deliveries ?? null,
+    }, `dlq-${what.stream}-${m.seq}`).catch(() => undefined);
   }
   // A bare TERM: servers before 2.10 do not parse `+TERM <reason>` and leave the message pending, so it
   // would come back after every ack wait. The reason is in the dead letter.
@@ -141,7 +166,7 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
         await reject(m, failure, (err as Error).message);
         continue;
       }
-      yield new JsDelivery<T>(body as T, m);
+      yield new JsDelivery<T>(body as T, m, js, opts);
     }
   }
 
@@ -188,5 +213,34 @@ export async function* inBatches<T>(source: AsyncIterable<T>, max: number, linge
       batch.push(r.value);
     }
     yield batch;
+  }
+}
+
+/**
+ * Runs `work` for one delivery with bounded retries (bus.maxDeliver). A failure before the last delivery is
+ * rethrown: the caller's own recovery runs (a service exits and is restarted from its snapshot) and the
+ * server redelivers. A failure on the last delivery dead-letters the message with the error text, the
+ * stream, the consumer and the deliveries, terminates it, and returns "dead-lettered" so the loop goes on:
+ * a well-formed message that always breaks processing stops here instead of crash-looping its consumer.
+ */
+export async function processOrDeadLetter<T>(
+  d: Delivery<T>,
+  maxDeliver: number,
+  work: () => Promise<void>,
+  uidsOf: (body: T) => string[] = () => [],
+): Promise<"done" | "dead-lettered"> {
+  try {
+    await work();
+    return "done";
+  } catch (err) {
+    if (maxDeliver <= 0 || d.deliveryCount < maxDeliver) throw err;
+    let uids: string[] = [];
+    try {
+      uids = uidsOf(d.body);
+    } catch {
+      // the letter still goes, without uids
+    }
+    await d.deadLetter(`processing failed on delivery ${d.deliveryCount} of ${maxDeliver}: ${(err as Error).message ?? String(err)}`, { uids });
+    return "dead-lettered";
   }
 }

@@ -4,8 +4,8 @@ export { SCHEMA_VERSION, encodeEnvelope, decodeEnvelope, int32Of, float32Of, byt
 export { leaseEnvelope, leasePoolStats, type LeasedEnvelope } from "./lease.js";
 export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
-export { STREAMS, KV_BUCKETS, OBJECT_STORES, subjectFor, type StreamSpec } from "./subjects.js";
-export { ensureStream, ensureStreams, ensureConsumer, type StreamOptions, type ConsumerOptions } from "./streams.js";
+export { STREAMS, KV_BUCKETS, OBJECT_STORES, EVENT_KINDS, subjectFor, eventSubject, type StreamSpec, type EventKind } from "./subjects.js";
+export { ensureStream, ensureStreams, ensureConsumer, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
 export {
   VALIDATORS,
   validatePromptRequest,
@@ -18,7 +18,10 @@ export {
 } from "./messages.js";
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
-export { consume, inBatches, deadLetter, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
+export { consume, inBatches, deadLetter, processOrDeadLetter, deadLetterSubject, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
 export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob, retryTransient } from "./stores.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";
+export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";
+export { watchMaxDeliveries, type WatchedConsumer, type MaxDeliveriesWatcher } from "./max-deliveries.js";
+export { publishModelDir, localModelDir, type ModelManifest } from "./model-store.js";

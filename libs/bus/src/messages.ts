@@ -139,4 +139,6 @@ export const VALIDATORS: Record<string, Validator> = {
   VerifiedGroup: validateVerifiedGroup,
   TrainingBatch: validateTrainingBatch,
   WeightsRef: validateWeightsRef,
+  // Run events are free-form records (metrics); only their being an object is checked here.
+  RunEvent: (body) => (typeof body === "object" && body !== null && !Array.isArray(body) ? null : "RunEvent body should be an object"),
 };

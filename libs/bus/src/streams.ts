@@ -11,6 +11,22 @@ export interface StreamOptions {
   /** Window in which a repeated message id is dropped as a duplicate (idempotent publish). */
   duplicateWindowMs?: number;
   maxMsgSize?: number;
+  /** Bounds per stream name (e.g. LSPO_BATCHES, LSPO_DLQ); 0 or absent = unbounded. */
+  limits?: Record<string, StreamLimits>;
+}
+
+export interface StreamLimits {
+  maxAgeMs?: number;
+  maxBytes?: number;
+}
+
+/** The bounds `bus.*` gives the kept streams (work queues empty themselves as they are acked). */
+export function streamLimitsOf(bus: { batchesMaxAgeS: number; batchesMaxBytes: number; deadLettersMaxAgeS: number; deadLettersMaxBytes: number; eventsMaxAgeS: number; eventsMaxBytes: number }): Record<string, StreamLimits> {
+  return {
+    [STREAMS.batches.name]: { maxAgeMs: bus.batchesMaxAgeS * 1000, maxBytes: bus.batchesMaxBytes },
+    [STREAMS.deadLetters.name]: { maxAgeMs: bus.deadLettersMaxAgeS * 1000, maxBytes: bus.deadLettersMaxBytes },
+    [STREAMS.events.name]: { maxAgeMs: bus.eventsMaxAgeS * 1000, maxBytes: bus.eventsMaxBytes },
+  };
 }
 
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts: StreamOptions = {}): Promise<void> {
@@ -23,6 +39,9 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts
     num_replicas: opts.replicas ?? 1,
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
     ...(opts.maxMsgSize ? { max_msg_size: opts.maxMsgSize } : {}),
+    // Limits drop the oldest messages first (discard old): new work is never refused for old work's sake.
+    ...(opts.limits?.[spec.name]?.maxAgeMs ? { max_age: nanos(opts.limits[spec.name].maxAgeMs!) } : {}),
+    ...(opts.limits?.[spec.name]?.maxBytes ? { max_bytes: opts.limits[spec.name].maxBytes } : {}),
   };
   try {
     await jsm.streams.info(spec.name);
@@ -43,7 +62,7 @@ export async function ensureStreams(jsm: JetStreamManager, opts: StreamOptions =
 export interface ConsumerOptions {
   /** How long a delivered message may stay unacknowledged before it is redelivered. */
   ackWaitMs?: number;
-  /** Deliveries before the server gives up on a message (-1 = unlimited). */
+  /** Deliveries before the server gives up on a message (-1 = unlimited; runs use bus.maxDeliver). */
   maxDeliver?: number;
   filterSubject?: string;
   maxAckPending?: number;

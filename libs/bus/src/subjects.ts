@@ -51,6 +51,16 @@ export const STREAMS = {
     kind: "DeadLetter",
     description: "rejected payloads with the reason, for inspection; never consumed automatically",
   },
+  events: {
+    name: "LSPO_EVENTS",
+    // lspo.events.<run>.<kind>: what the actors report to the controller (metrics records, the sampler's
+    // judgements, ledger records, checkpoint manifests, evaluations). Kept, so a controller on any host
+    // (or one resumed) reads the whole run from NATS instead of from another process's disk.
+    subjects: ["lspo.events.>"],
+    retention: "limits",
+    kind: "RunEvent",
+    description: "run events (metrics, judgements, ledger, checkpoint manifests), read by the controller",
+  },
 } as const satisfies Record<string, StreamSpec>;
 
 /** Subject for a run's messages on a stream: `lspo.<area>.<runId>`. */
@@ -60,6 +70,15 @@ export function subjectFor(stream: keyof typeof STREAMS, runId: string): string 
     throw new Error(`run id '${runId}' may contain only letters, digits, '_' and '-' (it becomes a NATS subject token)`);
   }
   return `${base}.${runId}`;
+}
+
+/** What travels on LSPO_EVENTS, one subject token each. */
+export const EVENT_KINDS = ["metric", "judged", "ledger", "checkpoint", "eval"] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** `lspo.events.<runId>.<kind>`; `*` for kind gives the run's filter. */
+export function eventSubject(runId: string, kind: EventKind | "*"): string {
+  return `${subjectFor("events", runId)}.${kind}`;
 }
 
 export const KV_BUCKETS = {
@@ -73,5 +92,7 @@ export const KV_BUCKETS = {
 
 export const OBJECT_STORES = {
   weights: "lspo-weights",
+  /** The run's base model files, for hosts that do not have model.dir (`model-<runId>/<file>`). */
+  models: "lspo-models",
   batches: "lspo-batches",
 } as const;

@@ -1,6 +1,6 @@
 // Public entry of @lspo/config: the run configuration schema, loading, overrides and secrets.
 export {
-  RunConfigSchema, RunSchema, NatsSchema, SecuritySchema, ModelSchema, TaskSchema, RolloutSchema, VerifierSchema,
+  RunConfigSchema, RunSchema, NatsSchema, SecuritySchema, BusSchema, ModelSchema, TaskSchema, RolloutSchema, VerifierSchema,
   SamplerSchema, LearnerSchema, EvalSchema, ClusterSchema, type RunConfig,
 } from "./schema.js";
 export { ConfigError, resolveConfig, loadConfigFile, applyOverride, parseOverrideValue, formatIssues, readSecret } from "./load.js";

@@ -46,6 +46,25 @@ export const NatsSchema = z.strictObject({
   replicas: positiveInt.default(1),
 });
 
+/**
+ * The data plane's bounds. A message whose processing fails on its `maxDeliver`-th delivery is dead-lettered
+ * with the reason instead of coming back forever; the kept streams are bounded by age and bytes so a long
+ * deployment never fills the NATS disk (0 = no bound of that kind).
+ */
+export const BusSchema = z.strictObject({
+  /** Deliveries of one message before it is dead-lettered (a poison message stops here). */
+  maxDeliver: z.number().int().min(2).default(5),
+  /** LSPO_BATCHES: the learner replays from its checkpoint, so batches must outlive the checkpoint interval. */
+  batchesMaxAgeS: nonNegativeInt.default(7 * 24 * 3600),
+  batchesMaxBytes: nonNegativeInt.default(8 * 1024 ** 3),
+  /** LSPO_DLQ: kept for inspection, not forever. */
+  deadLettersMaxAgeS: nonNegativeInt.default(14 * 24 * 3600),
+  deadLettersMaxBytes: nonNegativeInt.default(1024 ** 3),
+  /** LSPO_EVENTS: metrics, judgements, ledger records, checkpoint manifests (the controller keeps local copies). */
+  eventsMaxAgeS: nonNegativeInt.default(30 * 24 * 3600),
+  eventsMaxBytes: nonNegativeInt.default(4 * 1024 ** 3),
+});
+
 export const SecuritySchema = z.strictObject({
   /** File holding the bearer token that state-changing gRPC calls need; empty = no token. */
   grpcTokenFile: z.string().default(""),
@@ -244,6 +263,7 @@ export const RunConfigSchema = z.strictObject({
   run: RunSchema.default(RunSchema.parse({})),
   nats: NatsSchema.default(NatsSchema.parse({})),
   security: SecuritySchema.default(SecuritySchema.parse({})),
+  bus: BusSchema.default(BusSchema.parse({})),
   model: ModelSchema.default(ModelSchema.parse({})),
   task: TaskSchema.default(TaskSchema.parse({})),
   rollout: RolloutSchema.default(RolloutSchema.parse({})),

@@ -16,6 +16,10 @@ export interface BatchMessage {
   batch: TrainingBatch;
   /** Marks the batch done (after the update it fed). */
   done(): void;
+  /** Extends the ack deadline while a long update runs (instead of the batch being redelivered). */
+  working(): void;
+  /** Gives up on the batch: dead letter with the reason (and its uids, for the ledger), terminated. */
+  deadLetter(reason: string, uids: string[], deliveries: number): Promise<void>;
 }
 
 export async function* readBatches(
@@ -27,6 +31,7 @@ export async function* readBatches(
   store: ObjectStore,
   onReject: (seq: number, reason: string) => void,
   check: { maxBytes: number; validate: Validator },
+  maxDeliver = -1,
 ): AsyncGenerator<BatchMessage> {
   await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
   await jsm.consumers.add(STREAMS.batches.name, {
@@ -37,6 +42,9 @@ export async function* readBatches(
     // costs nothing.
     ack_wait: nanos(30 * 60_000),
     max_ack_pending: 4,
+    // Bounded like every consumer (bus.maxDeliver); the learner keeps the ack alive with working() during an
+    // update, so a redelivery means the learner died, and its own attempt count decides on a poison batch.
+    max_deliver: maxDeliver,
     deliver_policy: fromSeq > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
     ...(fromSeq > 1 ? { opt_start_seq: fromSeq } : {}),
   });
@@ -64,7 +72,14 @@ export async function* readBatches(
         onReject(m.seq, (err as Error).message);
         continue;
       }
-      yield { seq: m.seq, batch, done: () => m.ack() };
+      yield {
+        seq: m.seq,
+        batch,
+        done: () => m.ack(),
+        working: () => m.working(),
+        deadLetter: (reason, uids, deliveries) =>
+          deadLetter(js, m, { stream: STREAMS.batches.name, kind: "TrainingBatch", failure: "processing", reason, consumer: durable, deliveries, uids }),
+      };
     }
   } finally {
     messages.stop();

@@ -26,6 +26,10 @@ export interface CheckpointState {
    *  checkpoints written before they were recorded. */
   batchesConsumed?: number;
   staleGroups?: number;
+  /** The uids trained so far (trained-uids.ts); absent in older checkpoints. */
+  trainedUids?: string;
+  /** Groups of batches dead-lettered (poison) so far. */
+  deadLetteredGroups?: number;
   files: Record<string, string>;
 }
 

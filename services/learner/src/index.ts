@@ -6,3 +6,5 @@ export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-t
 export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
 export { WeightsPublisher } from "./weights-publisher.js";
 export { SWAP_LOG_BUCKET, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapAlreadyLogged, swapsAfter } from "./swap-log.js";
+export { encodeTrainedUids, decodeTrainedUids } from "./trained-uids.js";
+export { BatchAttempts, type Attempt } from "./attempts.js";

@@ -1,20 +1,25 @@
 // The learner service: training batches in (LSPO_BATCHES, read in order), one update each, weights out
-// (object store + KV pointer), metrics to the run's metrics.jsonl, checkpoints every K steps. On start it
-// resumes from the newest valid checkpoint in the run directory, replaying the batches after it.
-import { join } from "node:path";
-import { OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, runBoundsOf, vocabularyValidator, int32Of } from "@lspo/bus";
+// (object store + KV pointer), metrics and ledger records and checkpoint manifests out as run events
+// (LSPO_EVENTS: the controller may be on another host), checkpoints every K steps into a directory on this
+// host (LSPO_STATE_DIR, else run.dir). On start it resumes from the newest valid checkpoint there,
+// replaying the batches after it.
+import {
+  OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
+  vocabularyValidator, int32Of, type EventKind, type RunEvent,
+} from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
 import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
-import { MetricsFile } from "@lspo/telemetry";
 import { readModelDir } from "@lspo/tasks";
 import * as grpc from "@grpc/grpc-js";
 import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
+import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
+import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
-import { requestDurableSwap, resumeSwaps, swapAlreadyLogged } from "./swap-log.js";
+import { requestDurableSwap, resumeSwaps } from "./swap-log.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
 function specField(field: string): string {
@@ -26,9 +31,16 @@ function specField(field: string): string {
 
 export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("learner", config);
-  const runDir = config.run.dir;
-  if (!runDir) throw new Error("learner: run.dir is not set (the controller sets it; pass run.dir=<path> when starting by hand)");
-  const metrics = new MetricsFile(join(runDir, "metrics.jsonl"));
+  // The learner's own state (checkpoints) lives on its host: LSPO_STATE_DIR there, else run.dir (one host).
+  const runDir = process.env.LSPO_STATE_DIR || config.run.dir;
+  if (!runDir) throw new Error("learner: neither LSPO_STATE_DIR nor run.dir is set (the controller sets run.dir; pass run.dir=<path> when starting by hand)");
+  // This process's identity in the ledger: a restarted learner is a new incarnation (see the controller's ledger.ts).
+  const incarnation = `${ctx.name}-${process.pid}-${Date.now().toString(36)}`;
+  let eventN = 0;
+  // Every record travels over NATS; a record the learner cannot publish (NATS gone for the whole retry
+  // budget) fails the loop, and the restarted learner replays from its checkpoint: no record is skipped.
+  const emit = (kind: EventKind, body: RunEvent) => publishEvent(ctx.js, ctx.runId, kind, body, `${incarnation}-${eventN++}`);
+  const metrics = { append: (r: RunEvent) => emit("metric", r) };
   const startedAt = new Date();
   // model.device, with LSPO_DEVICE already applied and validated by `lspo serve` (commands/serve.ts).
   const device = config.model.device;
@@ -47,7 +59,9 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
   let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
   let trainedGroups = checkpoint?.state.trainedGroups ?? 0;
-  const trainedUids = new Set<string>();
+  // Restored with the checkpoint: a uid trained before it and offered again is a duplicate across restarts.
+  const trainedUids = checkpoint ? decodeTrainedUids(checkpoint.state.trainedUids, `${checkpoint.dir}/state.json`) : new Set<string>();
+  let deadLetteredGroups = checkpoint?.state.deadLetteredGroups ?? 0;
   let duplicates = 0;
   let rejected = 0;
   // A batch the learner can train on: token ids inside the vocabulary, and every group with prompt token
@@ -70,8 +84,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   let batchesConsumed = checkpoint ? (checkpoint.state.batchesConsumed ?? core.step) : 0;
   if (checkpoint) {
     ctx.log.info({ step: core.step, dir: checkpoint.dir, batchSeq: lastSeq }, "resumed from checkpoint");
-    metrics.append({ event: "resume", step: core.step, checkpoint: checkpoint.dir, skipped });
+    await metrics.append({ event: "resume", step: core.step, checkpoint: checkpoint.dir, node: ctx.node, skipped });
   }
+  // The ledger's rollback point: what this incarnation trains replaces whatever came after this batch.
+  await emit("ledger", { type: "restore", incarnation, batchSeq: lastSeq, step: core.step });
 
   const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas);
   const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
@@ -116,10 +132,18 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         trainedGroups,
         batchesConsumed,
         staleGroups: stale,
+        trainedUids: encodeTrainedUids(trainedUids),
+        deadLetteredGroups,
       },
       config.learner.keepCheckpoints,
     );
-    metrics.append({ event: "checkpoint", step: core.step, dir });
+    // The manifest: what `lspo train --resume` on another host needs (the checkpoint itself stays here).
+    // The sampler snapshot rides along when small; a big one stays in the checkpoint on this host.
+    const snapshot = samplerSnap && samplerSnap.byteLength <= 512 * 1024 ? Buffer.from(samplerSnap).toString("base64") : null;
+    await emit("checkpoint", {
+      event: "checkpoint", step: core.step, dir, node: ctx.node, incarnation, batchSeq: lastSeq, cursor: cursorEntry?.value ?? null,
+      sampler: snapshot, samplerBytes: samplerSnap?.byteLength ?? 0, trainedGroups, batchesConsumed, staleGroups: stale,
+    });
     return dir;
   };
 
@@ -163,7 +187,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
             status: {
               name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
               counters: {
-                step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected,
+                step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected, deadLetteredGroups,
                 busySeconds: busySeconds + (busySince ? (performance.now() - busySince) / 1000 : 0),
               },
             },
@@ -179,6 +203,32 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   ctx.own(() => actor.stop());
   ctx.own(() => core.release());
 
+  // Poison batches. The batch consumer is re-created from the checkpoint at every start, so the server's
+  // delivery count restarts with the process; the learner counts its own attempts per batch (attempts.ts).
+  // An attempt that fails before bus.maxDeliver crashes the learner (restart from the checkpoint, the usual
+  // recovery); the last one dead-letters the batch. A batch that kept killing the process outright (no
+  // exception to catch) is dead-lettered without another try once its attempts are used up; one already
+  // dead-lettered (met again on a replay) is skipped the same way.
+  const attempts = new BatchAttempts(runDir);
+  type Outcome = "done" | { reason: string; attempts: number };
+  const attempt = async (seq: number, work: () => Promise<void>): Promise<Outcome> => {
+    const max = config.bus.maxDeliver;
+    const before = attempts.get(seq);
+    const n = (before?.n ?? 0) + 1;
+    if (n > max) return { reason: before?.reason ?? `the learner died on each of its ${max} attempts at this batch`, attempts: n - 1 };
+    attempts.set(seq, { n });
+    try {
+      await work();
+      attempts.set(seq, null);
+      return "done";
+    } catch (err) {
+      if (n < max) throw err;
+      const reason = `update failed on attempt ${n} of ${max}: ${(err as Error).message}`;
+      attempts.set(seq, { n: max + 1, reason });
+      return { reason, attempts: n };
+    }
+  };
+
   // Seconds spent on batches (update, weights publish, checkpoint), the one in hand included: the rest of
   // the wall clock the learner waited for a batch (bench/pipeline.ts reports it as idle time).
   let busySeconds = 0;
@@ -191,6 +241,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
 
   const train = async (seq: number, batch: TrainingBatch) => {
     batchesConsumed++;
+    const staleUids: string[] = [];
     const fresh = batch.groups.filter((g) => {
       const uid = g.group!.uid;
       if (trainedUids.has(uid)) {
@@ -201,12 +252,16 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       // learner moved on is dropped and counted here, never silently trained on.
       if (core.step - Number(g.group!.policyVersion) > config.run.maxOffPolicySteps) {
         stale++;
+        staleUids.push(uid);
         return false;
       }
       return true;
     });
+    const record = (trained: string[]) =>
+      emit("ledger", { type: "learner", incarnation, batchSeq: seq, batchIndex: Number(batch.batchIndex), step: core.step, trained, stale: staleUids });
     if (fresh.length === 0) {
       lastSeq = seq;
+      await record([]);
       return;
     }
     const rec = await core.update(fresh);
@@ -214,9 +269,12 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     trainedGroups += fresh.length;
     lastSeq = seq;
     await publisher.publish(core.weights, core.step, core.step);
-    if (rec.swap && !swapAlreadyLogged(metrics.read(), rec.swap)) metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
+    await record(fresh.map((g) => g.group!.uid));
+    // A swap replayed after a crash is published again (a new incarnation's event id): summary.json keeps
+    // one per (step, algorithm, parameters) (services/controller run/summary.ts).
+    if (rec.swap) await metrics.append({ event: "swap", step: rec.swap.step, from: rec.swap.from, to: rec.swap.to, parameters: rec.swap.parameters });
     const { swap: _swap, ...update } = rec;
-    metrics.append({
+    await metrics.append({
       event: "update",
       ...update,
       batchIndex: Number(batch.batchIndex),
@@ -231,7 +289,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       } catch (err) {
         // Loud, but training goes on: the last good checkpoint is still there.
         ctx.log.error({ err: (err as Error).message }, "checkpoint failed");
-        metrics.append({ event: "checkpoint-failed", step: core.step, error: (err as Error).message });
+        await metrics.append({ event: "checkpoint-failed", step: core.step, error: (err as Error).message });
       }
     }
   };
@@ -249,8 +307,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         ctx.log.warn({ seq, reason }, "rejected a training batch (dead-lettered)");
       },
       { maxBytes: payloadLimits(bounds).TrainingBatch, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
+      config.bus.maxDeliver,
     );
-    for await (const { seq, batch, done } of batches) {
+    for await (const msg of batches) {
+      const { seq, batch, done } = msg;
       if (stopping) break;
       // The run is `run.steps` updates long: batches beyond it stay in the stream (unused, counted).
       if (core.step >= config.run.steps) {
@@ -258,9 +318,25 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         break;
       }
       busySince = performance.now();
+      // A long update keeps its batch: the ack deadline is extended while it runs.
+      const keepAlive = setInterval(() => msg.working(), 60_000);
+      // A failed attempt may have counted part of the batch: the counters go back to before it.
+      const counted = { batchesConsumed, stale, duplicates };
       try {
-        await exclusive(() => train(seq, batch));
+        const outcome = await attempt(seq, () => exclusive(() => train(seq, batch)));
+        if (outcome !== "done") {
+          // Poison: its groups end in the ledger as dead-lettered and the run goes on with the next batch.
+          ({ batchesConsumed, stale, duplicates } = counted);
+          const uids = batch.groups.map((g) => g.group!.uid);
+          await msg.deadLetter(outcome.reason, uids, outcome.attempts);
+          batchesConsumed++;
+          deadLetteredGroups += uids.length;
+          lastSeq = seq;
+          ctx.log.error({ seq, batchIndex: Number(batch.batchIndex), reason: outcome.reason }, "training batch dead-lettered");
+          await metrics.append({ event: "error", step: core.step, error: `training batch ${seq} (index ${batch.batchIndex}) dead-lettered: ${outcome.reason}` });
+        }
       } finally {
+        clearInterval(keepAlive);
         busySeconds += (performance.now() - busySince) / 1000;
         busySince = 0;
       }
@@ -268,8 +344,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     }
   })().catch((err: Error) => {
     ctx.log.error({ err: err.message, stack: err.stack }, "learner loop failed");
-    metrics.append({ event: "error", step: core.step, error: err.message });
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
+    void metrics.append({ event: "error", step: core.step, error: err.message }).catch(() => undefined)
+      .finally(() => void ctx.shutdown("loop failure").then(() => process.exit(1)));
   });
   ctx.log.info({ address: actor.server.address, step: core.step, algorithm: core.algorithm.active.name }, "learner ready");
   return ctx;

@@ -89,6 +89,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
 
   const durable = await ctx.consumerFor(STREAMS.prompts.name, ctx.subjects.prompts, {
     ackWaitMs: config.rollout.ackWaitMs,
+    maxDeliver: config.bus.maxDeliver,
     maxAckPending: Math.max(config.rollout.promptsPerCall * config.rollout.actors * 2, 16),
   });
   const sub = await consume<PromptRequest>(ctx.js, {
@@ -162,6 +163,18 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
           }
         });
         await publishGroups(groups, deliveries);
+      } catch (err) {
+        // A generation that throws: the prompts on their last delivery (bus.maxDeliver) are dead-lettered
+        // with the error, the others go back for another try; with none at the limit the actor restarts as
+        // before (the usual recovery). A well-formed prompt that always breaks generation stops here.
+        const last = deliveries.filter((d) => d.deliveryCount >= config.bus.maxDeliver);
+        if (last.length === 0) throw err;
+        const reason = `generation failed on delivery ${config.bus.maxDeliver} of ${config.bus.maxDeliver}: ${(err as Error).message}`;
+        for (const d of deliveries) {
+          if (last.includes(d)) await d.deadLetter(reason, { uids: [d.body.uid] });
+          else d.nak(1000);
+        }
+        ctx.log.error({ uids: last.map((d) => d.body.uid), err: (err as Error).message }, "prompts dead-lettered after their last delivery");
       } finally {
         clearInterval(keepAlive);
         promptsInHand = 0;

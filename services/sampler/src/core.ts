@@ -110,6 +110,12 @@ export class SamplerCore {
    * persisted with the snapshot), every later group is acked as "failed", and the run ends once on it.
    */
   private failed: SamplerFailure | null = null;
+  /**
+   * Groups dropped other than as the offered group's own outcome (batch mode's rejected and overflow groups,
+   * the pending groups at close or at UpdateConfig), for the ledger: the service publishes and clears them
+   * (takeDropped) before it persists the snapshot, so a crash in between re-decides and re-reports them.
+   */
+  private dropped: Array<{ uid: string; reason: string }> = [];
 
   constructor(
     private settings: SamplerSettings,
@@ -182,10 +188,18 @@ export class SamplerCore {
       };
       return { outcome: "failed", batches: [] };
     }
-    for (const d of result.decisions) if (!d.kept) this.payloads.delete(d.uid);
+    for (const d of result.decisions) {
+      if (d.kept) continue;
+      this.payloads.delete(d.uid);
+      this.dropped.push({ uid: d.uid, reason: d.outcome });
+    }
     const batches = result.batch ? [this.emit(result.batch)] : [];
     // Kept beyond B in the round that filled the batch: dropped, as in the paper.
-    if (result.batch) for (const d of result.decisions) if (d.kept && !result.batch.uids.includes(d.uid)) this.payloads.delete(d.uid);
+    if (result.batch) {
+      for (const d of result.decisions) {
+        if (d.kept && !result.batch.uids.includes(d.uid) && this.payloads.delete(d.uid)) this.dropped.push({ uid: d.uid, reason: "overflow" });
+      }
+    }
     return { outcome: "judged", batches };
   }
 
@@ -233,6 +247,7 @@ export class SamplerCore {
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
   closeRun(): number {
     const n = this.payloads.size;
+    this.dropPending("unused");
     this.unused += n;
     this.payloads.clear();
     this.round = [];
@@ -250,10 +265,22 @@ export class SamplerCore {
     const { offered, duplicates, accepted, rejected, outcomes, batchesEmitted, groupsEmitted, discardedOverflow } = this.stats();
     this.retired = { offered, duplicates: duplicates - this.duplicates, accepted, rejected, outcomes: { ...outcomes }, batchesEmitted, groupsEmitted, discardedOverflow };
     this.settings = next;
+    this.dropPending("unused-at-config-change");
     this.unused += this.payloads.size;
     this.payloads.clear();
     this.round = [];
     this.sampler = fresh;
+  }
+
+  private dropPending(reason: string): void {
+    for (const uid of new Set([...this.payloads.keys(), ...this.round])) this.dropped.push({ uid, reason });
+  }
+
+  /** The drops since the last call (see `dropped`). */
+  takeDropped(): Array<{ uid: string; reason: string }> {
+    const out = this.dropped;
+    this.dropped = [];
+    return out;
   }
 
   get currentSettings(): SamplerSettings {

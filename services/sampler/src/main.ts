@@ -2,11 +2,9 @@
 // (LSPO_BATCHES). For every message: judge -> publish any completed batch (idempotent id) -> persist the
 // snapshot -> ack. A crash anywhere in that sequence replays the message against the last snapshot and
 // reaches the same decision, and JetStream drops the republished batch as a duplicate.
-import { appendFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, allOf, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
-  payloadLimits, publishMessage, putBlob, runBoundsOf, vocabularyValidator,
+  payloadLimits, processOrDeadLetter, publishEvent, publishMessage, putBlob, runBoundsOf, vocabularyValidator,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -47,15 +45,16 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
   let rejected = 0;
 
-  let core: SamplerCore;
-  const saved = await store.info(snapshotName).catch(() => null);
-  if (saved && !saved.deleted) {
+  /** The core as last persisted (a fresh one before the first snapshot). */
+  const restoreCore = async (): Promise<SamplerCore> => {
+    const saved = await store.info(snapshotName).catch(() => null);
+    if (!saved || saved.deleted) return new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
     const snap = decodeEnvelope(await getBlob(store, snapshotName), "SamplerSnapshot").body as CoreSnapshot;
-    core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snap);
-    ctx.log.info({ stats: core.stats() }, "restored sampler snapshot");
-  } else {
-    core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
-  }
+    const restored = new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snap);
+    ctx.log.info({ stats: restored.stats() }, "restored sampler snapshot");
+    return restored;
+  };
+  let core = await restoreCore();
 
   let learnerVersion = 0;
   const refreshVersion = async () => {
@@ -65,6 +64,12 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   await refreshVersion();
 
   const persist = async () => putBlob(store, snapshotName, encodeEnvelope("SamplerSnapshot", core.snapshot()));
+  // Ledger records of groups dropped away from their own judgement (batch mode, close, UpdateConfig).
+  const reportDropped = async () => {
+    const byReason = new Map<string, string[]>();
+    for (const d of core.takeDropped()) byReason.set(d.reason, [...(byReason.get(d.reason) ?? []), d.uid]);
+    for (const [reason, uids] of byReason) await publishEvent(ctx.js, ctx.runId, "ledger", { type: "dropped", reason, uids }, `sampler-drop-${reason}-${uids[0]}`);
+  };
 
   const publishBatch = async (b: EmittedBatch) => {
     const batch: TrainingBatch = {
@@ -83,6 +88,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       body = { ...batch, groups: [], objectRef: ref };
       byReference = true;
     }
+    // The ledger hears of the batch before the learner can: its uids are then trained, stale or unused.
+    await publishEvent(ctx.js, ctx.runId, "ledger", { type: "batch", index: b.index, uids: b.groups.map((g) => g.group!.uid) }, `sampler-batch-${b.index}`);
     await publishMessage(ctx.js, ctx.subjects.batches, "TrainingBatch", body, { msgId: `batch-${ctx.runId}-${b.index}` });
     ctx.log.info({ batch: b.index, groups: b.groups.length, thresholds: b.thresholds, byReference }, "published training batch");
   };
@@ -147,6 +154,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
               if (err instanceof InvalidConfigError) throw invalidArgument(FIELD_OF[err.option] ?? `config.${err.option}`, err.message);
               throw err;
             }
+            await reportDropped();
             await persist();
             return { config: settingsToProto(next) };
           }),
@@ -164,7 +172,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: config.sampler.ackWaitMs });
+  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver });
   const sub = await consume<VerifiedGroup>(ctx.js, {
     stream: STREAMS.verified.name,
     durable,
@@ -188,24 +196,39 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     for await (const e of watcher) {
       if (e.operation === "PUT" && e.value.byteLength > 0) {
         const n = core.closeRun();
+        await reportDropped();
         await persist();
         ctx.log.info({ unused: n }, "run closed");
       }
     }
   })().catch(() => undefined);
 
-  // Each judgement, for the run's report (length distribution vs thresholds), when the run directory is here.
-  const judgedLog = config.run.dir && existsSync(config.run.dir) ? join(config.run.dir, "sampler.jsonl") : null;
+  // TEST-ONLY fault injection (the poison-message tests): LSPO_FAULT_SAMPLER_THROW_UID=<uid> makes judging
+  // that group throw, as a bug triggered by one well-formed message would. Unset in every real deployment.
+  const poisonUid = process.env.LSPO_FAULT_SAMPLER_THROW_UID;
 
   void (async () => {
     for await (const d of sub) {
-      await refreshVersion();
-      const result = core.offer(d.body, learnerVersion);
-      if (judgedLog) {
+      // Each judgement goes to the controller (its sampler.jsonl: the length distribution vs thresholds) and
+      // the ledger. A judgement that throws is retried by a restarted sampler from its snapshot, and on the
+      // last delivery the group is dead-lettered (its uid dropped "dead-letter") with the restored state.
+      const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
+        await refreshVersion();
+        if (poisonUid && d.body.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
+        const result = core.offer(d.body, learnerVersion);
         const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
-        appendFileSync(judgedLog, JSON.stringify({ uid: d.body.group!.uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }) + "\n");
+        const uid = d.body.group!.uid;
+        // A redelivery's "duplicate" judgement gets its own id: it must not hide the first one's record.
+        await publishEvent(ctx.js, ctx.runId, "judged", { uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }, `judged-${uid}-${result.outcome === "duplicate" ? d.seq : "first"}`);
+        for (const b of result.batches) await publishBatch(b);
+        await reportDropped();
+      }, (vg) => [vg.group!.uid]);
+      if (outcome === "dead-lettered") {
+        // Judging may have changed the core before it threw: go back to the last persisted snapshot.
+        core = await restoreCore();
+        ctx.log.error({ uid: d.body.group!.uid, seq: d.seq }, "verified group dead-lettered after its last delivery");
+        continue;
       }
-      for (const b of result.batches) await publishBatch(b);
       await persist();
       d.ack();
     }

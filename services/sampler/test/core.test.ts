@@ -46,4 +46,25 @@ describe("sampler core", () => {
     const out = restored.offer(vg("c", 0, [0, 1]), 0);
     expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["b", "c"]);
   });
+
+  it("reports by uid the groups it drops away from their own judgement (for the ledger)", () => {
+    const core = new SamplerCore(settings, 1);
+    core.offer(vg("a", 0, [1, 0]), 0);
+    expect(core.takeDropped()).toEqual([]);
+    core.closeRun();
+    expect(core.takeDropped()).toEqual([{ uid: "a", reason: "unused" }]);
+    expect(core.takeDropped()).toEqual([]); // taken once
+    // Batch mode: rejected groups of a generation batch, and kept ones beyond B (overflow).
+    const batch = new SamplerCore({ ...settings, mode: "batch", genBatch: 4, batchSize: 2 }, 1);
+    batch.offer(vg("w", 0, [0, 0]), 0);
+    batch.offer(vg("x", 0, [1, 0]), 0);
+    batch.offer(vg("y", 0, [0, 1]), 0);
+    const out = batch.offer(vg("z", 0, [1, 0]), 0);
+    const emitted = out.batches[0].groups.map((g) => g.group!.uid);
+    expect(emitted).toHaveLength(2);
+    const dropped = batch.takeDropped();
+    expect(dropped).toContainEqual({ uid: "w", reason: "all-wrong" });
+    const overflow = ["x", "y", "z"].filter((u) => !emitted.includes(u));
+    expect(dropped.filter((d) => d.reason === "overflow").map((d) => d.uid)).toEqual(overflow);
+  });
 });

@@ -1,7 +1,7 @@
 // The verifier service: rollout groups in (LSPO_ROLLOUTS), verified groups out (LSPO_VERIFIED).
 // At-least-once in, idempotent out: the published message id is the group uid, so a redelivered group
 // (verifier killed after publishing, before acking) is dropped by JetStream's duplicate window.
-import { STREAMS, allOf, consume, payloadLimits, publishMessage, runBoundsOf, validateRolloutGroup, vocabularyValidator } from "@lspo/bus";
+import { STREAMS, allOf, consume, payloadLimits, publishMessage, runBoundsOf, validateRolloutGroup, vocabularyValidator, processOrDeadLetter } from "@lspo/bus";
 import { readModelConfig } from "@lspo/tasks";
 import { createServiceContext, invalidArgument, invalidMessage, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
@@ -57,7 +57,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: config.verifier.ackWaitMs });
+  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: config.verifier.ackWaitMs, maxDeliver: config.bus.maxDeliver });
   const sub = await consume<RolloutGroup>(ctx.js, {
     stream: STREAMS.rollouts.name,
     durable,
@@ -78,12 +78,18 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   void (async () => {
     for await (const d of sub) {
       const group = d.body;
-      const scored = scoreGroup(group, reward, scoring);
-      await publishMessage(ctx.js, ctx.subjects.verified, "VerifiedGroup", scored, { msgId: `verified-${group.uid}` });
+      // A group whose scoring throws is retried by a restarted verifier, and dead-lettered (its uid dropped
+      // "dead-letter" in the ledger) on its last delivery instead of crash-looping the verifiers.
+      let scored: ReturnType<typeof scoreGroup> | null = null;
+      const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
+        scored = scoreGroup(group, reward, scoring);
+        await publishMessage(ctx.js, ctx.subjects.verified, "VerifiedGroup", scored, { msgId: `verified-${group.uid}` });
+      }, (g) => [g.uid]);
+      if (outcome === "dead-lettered" || !scored) continue;
       d.ack();
       counters.verified++;
       counters.responses += group.responses.length;
-      counters.correct += scored.correct.filter(Boolean).length;
+      counters.correct += (scored as ReturnType<typeof scoreGroup>).correct.filter(Boolean).length;
       if (stopping) break;
     }
   })().catch((err: Error) => {

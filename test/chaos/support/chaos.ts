@@ -50,6 +50,11 @@ export const updatesOf = (dir: string) => metricsOf(dir).filter((r) => r.event =
 export function expectAccounted(s: Summary): void {
   expect(s.lost, "lost").toBe(0);
   expect(s.duplicates, "duplicates").toBe(0);
+  // By uid: every requested uid in exactly one terminal state, none trained twice across restarts.
+  expect(s.ledger.requested, "ledger.requested").toBe(s.requested);
+  expect(s.ledger.lost, `ledger.lost (${s.ledger.lostUids.join(", ")})`).toBe(0);
+  expect(s.ledger.duplicates, `ledger.duplicates (${s.ledger.duplicateUids.join(", ")})`).toBe(0);
+  expect(s.ledger.trained + Object.values(s.ledger.dropped).reduce((a, b) => a + b, 0), "ledger terminal states = requested").toBe(s.requested);
   const dropped = Object.entries(s.dropped).filter(([k]) => k !== "staleAtLearner").reduce((n, [, v]) => n + v, 0);
   expect(s.kept + dropped - s.dropped.overflow + s.cancelled, "kept + dropped + cancelled = requested").toBe(s.requested);
   expect(s.trained + s.dropped.staleAtLearner + s.unused, "trained + staleAtLearner + unused = kept").toBe(s.kept - s.dropped.overflow);

@@ -1,6 +1,10 @@
 // `lspo serve <kind>`: run one service process (what the node agent launches, and what a container runs).
-import { configFromEnvOrArgs } from "@lspo/actors";
-import { resolveConfig } from "@lspo/config";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { busOptionsFor, configFromEnvOrArgs } from "@lspo/actors";
+import { connectBus, localModelDir } from "@lspo/bus";
+import { resolveConfig, type RunConfig } from "@lspo/config";
 
 export const summary = "run one service process: serve <rollout|verifier|sampler|learner> [--config <file> key=value ...]";
 
@@ -25,7 +29,23 @@ export async function run(argv: string[]): Promise<number> {
   let config = configFromEnvOrArgs(rest);
   // LSPO_DEVICE (set per node pool in Kubernetes) overrides model.device, validated like any override.
   if (process.env.LSPO_DEVICE) config = resolveConfig(config, [`model.device=${process.env.LSPO_DEVICE}`], "LSPO_DEVICE");
+  config = await withLocalModel(config, kind);
   await (await load())(config);
   // The service runs until SIGTERM (its context drains and exits).
   return new Promise<number>(() => undefined);
+}
+
+/**
+ * model.dir is the controller's path; on a host without it the run's model is fetched from NATS (the
+ * controller published it) into LSPO_STATE_DIR or a temporary directory, digests checked.
+ */
+async function withLocalModel(config: RunConfig, kind: string): Promise<RunConfig> {
+  if (!config.model.dir || existsSync(join(config.model.dir, "config.json"))) return config;
+  const nc = await connectBus(busOptionsFor(config, `${kind}-model-fetch`));
+  try {
+    const dir = await localModelDir(nc, config.run.name, config.model.dir, process.env.LSPO_STATE_DIR || tmpdir());
+    return { ...config, model: { ...config.model, dir } };
+  } finally {
+    await nc.close();
+  }
 }

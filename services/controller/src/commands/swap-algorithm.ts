@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
 import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, type ClientOptions } from "@lspo/actors";
 import { resolveConfig } from "@lspo/config";
-import { busOptionsFromEnv, connectBus } from "@lspo/bus";
+import { busOptionsFromEnv, connectBus, jetstreamManager, lastEvent } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
 
@@ -74,6 +74,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "lspo-swap" });
     try {
+      // With a run id, refuse to swap on a NATS that has never seen that run (a wrong URL or id would
+      // otherwise reach whatever learner is registered there).
+      if (values.run && !(await lastEvent(await jetstreamManager(nc), values.run, "metric").catch(() => null)) && !(await lastEvent(await jetstreamManager(nc), values.run, "ledger").catch(() => null))) {
+        console.error(`lspo swap-algorithm: no events of run '${values.run}' on ${url}: check --run and --nats`);
+        return 2;
+      }
       const runId = values.run ?? (values["run-dir"] ? readRunInfo(values["run-dir"]).runId : process.env.LSPO_RUN_ID) ?? "run";
       const h = actorHandle(await ActorRegistry.open(nc, { runId }), LearnerServiceService, "learner", client);
       res = await h.call.swapAlgorithm(request);

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, openKv,
-  openObjectStore, publishMessage, putBlob, startNatsServer, subjectFor, type NatsServer,
+  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
+  openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
 import { status as grpcStatus } from "@grpc/grpc-js";
@@ -17,13 +17,14 @@ import {
   LearnerServiceService, RolloutServiceService, SamplerServiceService, type PromptRequest, type WeightsRef,
 } from "@lspo/proto";
 import { readModelConfig, writeModelDir } from "@lspo/tasks";
-import { MetricsFile, createLogger } from "@lspo/telemetry";
+import { createLogger, type MetricRecord } from "@lspo/telemetry";
 import { startCluster } from "./cluster.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
-import { readJsonl } from "./jsonl.js";
 import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
+import { RunEvents } from "./run-events.js";
+import { watchRunDeadLetters } from "./dead-letters.js";
 import { buildSummary, type Summary } from "./summary.js";
 
 export interface TrainOptions {
@@ -63,10 +64,17 @@ function logTail(path: string, lines = 5): string {
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await fn().catch((err: unknown) => {
-      if (err instanceof ActorFailedError) throw err;
-      return null;
-    });
+    // One attempt that never settles (a registry listing whose KV consumer stalls on a loaded NATS was seen
+    // to hang for minutes) must not hold the wait: it is abandoned after 15 s and the next one starts.
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.min(15_000, timeoutMs))));
+    const v = await Promise.race([
+      fn().catch((err: unknown) => {
+        if (err instanceof ActorFailedError) throw err;
+        return null;
+      }),
+      abandoned,
+    ]).finally(() => clearTimeout(timer));
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     await sleep(everyMs);
@@ -127,7 +135,6 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
   const dir = opts.resume ? resolve(opts.resume) : createRunDir(config);
   config.run.dir = dir;
   config.model.dir = prepareModel(config, dir);
-  const metrics = new MetricsFile(join(dir, "metrics.jsonl"));
   const cleanup = async () => {
     for (const d of owned.splice(0).reverse()) await d().catch(() => undefined);
   };
@@ -147,9 +154,17 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const nc = await connectBus(busOptionsFor(config, "controller"));
     owned.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, { replicas: config.nats.replicas });
+    await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus) });
     const js = jetstream(nc);
     const runId = config.run.name;
+    // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;
+    // the controller keeps its own copies in its run dir and never reads a file another process wrote.
+    const events = await RunEvents.open(js, jsm, runId, dir);
+    owned.push(() => events.stop());
+    const givenUp = watchRunDeadLetters(nc, js, jsm, runId);
+    owned.push(async () => givenUp.stop());
+    // Hosts without model.dir fetch the base model from NATS (commands/serve.ts): put it there first.
+    await publishModelDir(nc, runId, config.model.dir, { replicas: config.nats.replicas });
     const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
     const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
 
@@ -158,13 +173,18 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     let sourceState: PromptSourceState | undefined;
     if (opts.resume) {
       const live = await kvGet<PromptSourceState>(samplerKv, `${runId}.cursor`, "Cursor").catch(() => null);
-      sourceState = live?.value ?? (await restoreFromCheckpoint(dir, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
-      metrics.append({ event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0 });
+      await events.caughtUp();
+      const manifest = await latestManifest(jsm, runId, events);
+      sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
+      await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, checkpoint: manifest?.dir ?? null, checkpointNode: manifest?.node ?? null });
     }
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
     const source = await PromptSource.create(config, sourceState);
 
-    const cluster = await startCluster({ nc, config, dir, configJson: JSON.stringify(config), security, onEvent: (e) => metrics.append({ ...e }) });
+    const cluster = await startCluster({ nc, config, dir, configJson: JSON.stringify(config), security, onEvent: (e) => {
+      log.warn({ ...e }, `reconciler: ${e.event} ${e.actor}`);
+      void events.publish("metric", { ...e }).catch(() => undefined);
+    } });
     owned.push(() => cluster.close());
     const registry = cluster.registry;
     await cluster.place("learner", 1, config.learner.maxRestarts);
@@ -205,7 +225,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const evaluate = async (step: number) => {
       const r = await evaluateHeldOut(rollout, source, { maxNewTokens: config.eval.maxNewTokens, samples: config.eval.samples, temperature: config.rollout.temperature });
       evals.push({ ...r, step });
-      metrics.append({ event: "eval", step, ...r });
+      await events.publish("eval", { step, ...r });
       return r;
     };
     const startStep = Number((await learner.call.status({})).step);
@@ -214,8 +234,10 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     const progress = opts.quiet ? null : new Progress(config.run.steps);
     const publishPrompt = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const item = source.next();
+      const items = Array.from({ length: Math.max(0, n) }, () => source.next());
+      // Into the ledger before the prompts go out: every uid the run asks for must reach a terminal state.
+      if (items.length) await events.publish("ledger", { type: "requested", uids: items.map((x) => x.uid) }, `requested-${items[0].uid}`);
+      for (const item of items) {
         const req: PromptRequest = {
           uid: item.uid, runId, task: config.task.kind, promptText: item.text, promptIds: Buffer.alloc(0), answer: item.answer,
           groupSize: config.rollout.groupSize, cursor: BigInt(item.cursor), requestedAt: new Date(),
@@ -262,7 +284,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const budget = config.run.maxGroups > 0 ? config.run.maxGroups : Infinity;
     while (step < config.run.steps) {
       const f = failed();
-      if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
+      if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}${events.deadLetters.length ? `\n${events.describeDeadLetters()}` : ""}`);
       if (Date.now() > deadline) {
         // Say where the pipeline stood, so a stall can be located from the error alone.
         const where: string[] = [];
@@ -270,7 +292,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
           const info = await jsm.consumers.info(stream, durable).catch(() => null);
           where.push(`${durable}: ${info ? `${info.num_pending} pending, ${info.num_ack_pending} unacked, ${info.num_redelivered} redelivered` : "no consumer"}`);
         }
-        throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}; ${JSON.stringify(lastTick)}; ${where.join("; ")}`);
+        // A dead letter is the likeliest reason a run stops making progress: name each one.
+        const dead = events.describeDeadLetters();
+        throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}; ${JSON.stringify(lastTick)}; ${where.join("; ")}${dead ? `; ${dead}` : ""}`);
       }
       // An actor being restarted by the agent is a pause, not an error (a FAILED one is caught above).
       const stats = await sampler.call.stats({}).catch(transient);
@@ -303,13 +327,13 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       const status: typeof lastStatus = lastStatus;
       if (status) step = Number(status.step);
       if (source.requested >= budget && resolved >= source.requested && status && batchesSettled(status, emitted, config.sampler.batchSize)) break;
-      lastRecord = lastUpdate(metrics) ?? lastRecord;
+      lastRecord = events.lastUpdate() ?? lastRecord;
       progress?.update({
         step,
         reward: Number(lastRecord.meanReward ?? 0),
         accuracy: evals[evals.length - 1]?.accuracy ?? null,
         kept: stats.acceptanceRate || null,
-        tokensPerSecond: tokensPerSecond(metrics, t0),
+        tokensPerSecond: tokensPerSecond(events.records, t0),
         lag: Number(lastRecord.policyLag ?? 0),
         algorithm: String(lastRecord.algorithm ?? config.learner.algorithm.name),
       });
@@ -333,8 +357,11 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
     await cluster.stopKind("rollout");
+    // The prompts nobody took end in the ledger as cancelled: their uids are read before they are purged.
+    const unclaimed = await promptUidsIn(jsm, subjectFor("prompts", runId));
     const purged = await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
     const cancelled = purged.purged;
+    if (unclaimed.length) await events.publish("ledger", { type: "dropped", reason: "cancelled", uids: unclaimed }, `cancelled-${runId}-${unclaimed[0]}`);
     await until(
       "the verifier and sampler to drain",
       async () => {
@@ -348,6 +375,14 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     );
     await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
     await sleep(500);
+    // The sampler reports the groups it still held (unused) after the close: give its records a moment to
+    // arrive before the ledger is read (a uid still without a terminal state after that is lost).
+    const settleEnd = Date.now() + 10_000;
+    do {
+      await events.caughtUp();
+      if (events.ledger.report(0).lost === 0) break;
+      await sleep(250);
+    } while (Date.now() < settleEnd);
     const finalStats = await sampler.call.stats({});
     const learnerStatus = await learner.call.status({});
     const summary = buildSummary({
@@ -359,12 +394,14 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       restarts: cluster.actors().reduce((n, a) => n + a.restarts, 0),
       actors: cluster.actors(),
       evals,
-      metrics: metrics.read(),
-      judged: readJsonl<{ uid?: string; length: number; outcome: string }>(join(dir, "sampler.jsonl")),
+      metrics: events.records,
+      judged: events.judged,
+      ledger: events.ledger.report(),
       wallSeconds: (Date.now() - t0) / 1000,
       dir,
     });
-    metrics.append({ event: "summary", step, lost: summary.lost, duplicates: summary.duplicates });
+    await events.publish("metric", { event: "summary", step, lost: summary.lost, duplicates: summary.duplicates, ledger: { ...summary.ledger, lostUids: undefined, duplicateUids: undefined } });
+    await events.caughtUp();
     return summary;
   } finally {
     await cleanup();
@@ -386,8 +423,9 @@ export function batchesWaiting(info: { num_pending: number; num_ack_pending: num
  * trained count moves only after the update, so equality means no update is in progress.
  */
 export function batchesSettled(status: { status?: { counters?: unknown } }, emitted: number, batchSize: number): boolean {
-  const c = (status.status?.counters ?? {}) as { trainedGroups?: number; stale?: number; duplicates?: number };
-  return (c.trainedGroups ?? 0) + (c.stale ?? 0) + (c.duplicates ?? 0) >= emitted * batchSize;
+  // A dead-lettered batch (poison) is settled too: its groups are dropped, the learner moved past it.
+  const c = (status.status?.counters ?? {}) as { trainedGroups?: number; stale?: number; duplicates?: number; deadLetteredGroups?: number };
+  return (c.trainedGroups ?? 0) + (c.stale ?? 0) + (c.duplicates ?? 0) + (c.deadLetteredGroups ?? 0) >= emitted * batchSize;
 }
 
 /** Errors that mean "an actor is restarting": swallowed (null) so the loop tries again. */
@@ -397,30 +435,51 @@ function transient(err: unknown): null {
   throw err;
 }
 
-function lastUpdate(metrics: MetricsFile): Record<string, unknown> | null {
-  const recs = metrics.read().filter((r) => r.event === "update");
-  return recs.length ? recs[recs.length - 1] : null;
-}
-
-function tokensPerSecond(metrics: MetricsFile, t0: number): number {
-  const tokens = metrics.read().filter((r) => r.event === "update").reduce((n, r) => n + Number(r.responseTokens ?? 0), 0);
+function tokensPerSecond(records: readonly MetricRecord[], t0: number): number {
+  const tokens = records.filter((r) => r.event === "update").reduce((n, r) => n + Number(r.responseTokens ?? 0), 0);
   return tokens / Math.max(1e-3, (Date.now() - t0) / 1000);
 }
 
-/** Puts the checkpoint's sampler snapshot back and returns the data cursor saved with it. */
-async function restoreFromCheckpoint(
-  dir: string,
+/**
+ * The newest checkpoint manifest: from NATS (the learner's `checkpoint` event), else from the controller's own
+ * copy of the run's events (a NATS started afresh). The checkpoint itself stays on the learner's host.
+ */
+async function latestManifest(jsm: JetStreamManager, runId: string, events: RunEvents): Promise<RunEvent | null> {
+  const live = await lastEvent(jsm, runId, "checkpoint").catch(() => null);
+  return live?.body ?? events.lastCheckpoint;
+}
+
+/** Puts the manifest's sampler snapshot back and returns the data cursor saved with it. */
+async function restoreFromManifest(
+  manifest: RunEvent | null,
   runId: string,
   samplerKv: Awaited<ReturnType<typeof openKv>>,
   store: Awaited<ReturnType<typeof openObjectStore>>,
 ): Promise<PromptSourceState | null> {
-  const { latestValidCheckpoint } = await import("@lspo/learner");
-  const { checkpoint } = latestValidCheckpoint(dir);
-  if (!checkpoint) return null;
-  if (checkpoint.state.sampler) await putBlob(store, `sampler-${runId}.snapshot`, Buffer.from(checkpoint.state.sampler, "base64"));
-  const cursor = (checkpoint.state.cursor as { data?: PromptSourceState | null } | null)?.data ?? null;
+  if (!manifest) return null;
+  if (typeof manifest.sampler === "string" && manifest.sampler) await putBlob(store, `sampler-${runId}.snapshot`, Buffer.from(manifest.sampler, "base64"));
+  else if (Number(manifest.samplerBytes ?? 0) > 0) log.warn({ step: manifest.step, bytes: manifest.samplerBytes }, "the checkpoint's sampler snapshot was too big for its manifest; the sampler starts afresh");
+  const cursor = (manifest.cursor as PromptSourceState | null) ?? null;
   if (cursor) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", cursor);
   return cursor;
+}
+
+/** The uids of the prompts still in the stream under `subject` (read one by one: the work queue allows no second consumer). */
+async function promptUidsIn(jsm: JetStreamManager, subject: string): Promise<string[]> {
+  const info = await jsm.streams.info(STREAMS.prompts.name, { subjects_filter: subject }).catch(() => null);
+  if (!info || info.state.messages === 0) return [];
+  const uids: string[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(STREAMS.prompts.name, { seq }).catch(() => null);
+    if (!m || m.subject !== subject) continue;
+    try {
+      const uid = (decodeEnvelope(m.data, "PromptRequest").body as PromptRequest).uid;
+      if (typeof uid === "string") uids.push(uid);
+    } catch {
+      // A malformed prompt has no uid to account for; the ledger counts by the uids the controller requested.
+    }
+  }
+  return uids;
 }
 
 export function readSummary(dir: string): Summary {

@@ -1,13 +1,16 @@
-// summary.json: every prompt of the run accounted for. A requested prompt ends in exactly one place:
-// judged by the sampler (then kept -> trained or unused, or dropped by a named reason, or stale), or
-// cancelled at the end before any actor took it. `lost` is what is left over and must be 0; `duplicates`
-// counts groups trained twice and must be 0 (redeliveries the sampler caught are `duplicatesSuppressed`).
+// summary.json: every prompt of the run accounted for, by uid (ledger.ts). A requested prompt ends in exactly
+// one terminal state: trained at a step, or dropped with a reason (the sampler's outcomes, stale at the
+// sampler or at the learner, overflow, unused, cancelled at wind-down, dead-lettered). `lost` (uids with no
+// terminal state) must be 0; `duplicates` (uids trained twice in the learner's surviving history, across
+// restarts) must be 0. Redeliveries the sampler caught are `duplicatesSuppressed`. The counters beside the
+// ledger (kept, dropped, unused, ...) are the actors' own tallies, kept for comparison.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "@lspo/config";
 import type { ActorRecord, LearnerServiceStatusResponse, StatsResponse } from "@lspo/proto";
 import type { MetricRecord } from "@lspo/telemetry";
 import type { EvalResult } from "./evaluate.js";
+import type { LedgerReport } from "./ledger.js";
 
 export interface Summary {
   run: string;
@@ -24,9 +27,12 @@ export interface Summary {
   trained: number;
   unused: number;
   cancelled: number;
+  /** From the ledger: uids trained twice / uids without a terminal state. */
   duplicates: number;
   duplicatesSuppressed: number;
   lost: number;
+  /** Every requested uid's terminal state, counted; lostUids/duplicateUids capped for debugging. */
+  ledger: LedgerReport;
   restarts: number;
   actors: Array<{ name: string; kind: string; restarts: number; state: number }>;
   /** Held-out problems per evaluation (eval.prompts) and the rollout temperature (the sampled accuracy's). */
@@ -64,6 +70,7 @@ export interface SummaryInput {
   metrics: MetricRecord[];
   /** The sampler's judgement log (sampler.jsonl): one line per judged group with its mean response length. */
   judged: Array<{ uid?: string; length: number; outcome: string }>;
+  ledger: LedgerReport;
   wallSeconds: number;
   dir: string;
 }
@@ -76,7 +83,9 @@ export function buildSummary(i: SummaryInput): Summary {
   const stale = Number(i.sampler.stale);
   const judged = detail.received ?? offered - duplicatesSuppressed + stale;
   const counters = (i.learner.status?.counters ?? {}) as { trainedGroups?: number; duplicates?: number; stale?: number; batchesConsumed?: number };
-  const updates = i.metrics.filter((r) => r.event === "update");
+  // A learner that crashed replays the batches after its checkpoint: the updates (and swaps) it had made
+  // since are published again. The run's history is the surviving one: the last record per step.
+  const updates = lastPerKey(i.metrics.filter((r) => r.event === "update"), (r) => String(r.step));
   // stale: at the sampler on arrival; staleAtLearner: kept, but past the bound by the time of the update.
   const dropped: Record<string, number> = { stale, staleAtLearner: counters.stale ?? 0 };
   for (const [k, v] of Object.entries(outcomes)) if (!["short", "long", "unfiltered", "warm-up-kept", "duplicate"].includes(k)) dropped[k] = v;
@@ -100,9 +109,10 @@ export function buildSummary(i: SummaryInput): Summary {
     // Kept groups never trained: still pending in the sampler at the end, or in batches past run.steps.
     unused: Number(i.sampler.unused) + Math.max(0, Number(i.sampler.batchesEmitted) - (counters.batchesConsumed ?? 0)) * i.config.sampler.batchSize,
     cancelled: i.cancelled,
-    duplicates: counters.duplicates ?? 0,
+    duplicates: i.ledger.duplicates,
     duplicatesSuppressed,
-    lost: i.requested - judged - i.cancelled,
+    lost: i.ledger.lost,
+    ledger: i.ledger,
     restarts: i.restarts,
     actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, state: a.state })),
     evalPrompts: i.evals[0]?.total ?? i.config.eval.prompts,
@@ -116,7 +126,8 @@ export function buildSummary(i: SummaryInput): Summary {
     sampled_accuracy_after: i.evals.length ? i.evals[i.evals.length - 1].sampledAccuracy : null,
     evals: i.evals.map((e) => ({ step: e.step, accuracy: e.accuracy, sampledAccuracy: e.sampledAccuracy, policyVersion: e.policyVersion })),
     rewardCurve: updates.map((r) => ({ step: Number(r.step), reward: Number(r.meanReward), algorithm: String(r.algorithm) })),
-    swaps: i.metrics.filter((r) => r.event === "swap").map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
+    swaps: lastPerKey(i.metrics.filter((r) => r.event === "swap"), (r) => `${r.step}:${r.to}:${JSON.stringify(r.parameters ?? null)}`)
+      .map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
     rolloutTokens: updates.reduce((n, r) => n + Number(r.responseTokens ?? 0), 0),
     generatedTokens: generatedTokens(i.judged, i.config.rollout.groupSize),
     wallSeconds: i.wallSeconds,
@@ -138,4 +149,11 @@ export function generatedTokens(judged: ReadonlyArray<{ uid?: string; length: nu
     n += Math.round(j.length * groupSize);
   }
   return n;
+}
+
+/** The last record of each key, in the order of those last records. */
+function lastPerKey<T>(records: readonly T[], key: (r: T) => string): T[] {
+  const last = new Map<string, number>();
+  records.forEach((r, n) => last.set(key(r), n));
+  return records.filter((r, n) => last.get(key(r)) === n);
 }
