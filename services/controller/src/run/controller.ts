@@ -176,7 +176,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       await events.caughtUp();
       const manifest = await latestManifest(jsm, runId, events);
       sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
-      await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, checkpoint: manifest?.dir ?? null, checkpointNode: manifest?.node ?? null });
+      await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, manifest: manifest ? { step: manifest.step, dir: manifest.dir, node: manifest.node } : null });
     }
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
     const source = await PromptSource.create(config, sourceState);
