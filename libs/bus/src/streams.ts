@@ -43,14 +43,37 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts
     ...(opts.limits?.[spec.name]?.maxAgeMs ? { max_age: nanos(opts.limits[spec.name].maxAgeMs!) } : {}),
     ...(opts.limits?.[spec.name]?.maxBytes ? { max_bytes: opts.limits[spec.name].maxBytes } : {}),
   };
-  try {
-    await jsm.streams.info(spec.name);
-    await jsm.streams.update(spec.name, config);
-  } catch (err) {
-    if ((err as Error).name === "StreamNotFoundError" || /stream not found/i.test((err as Error).message)) {
-      await jsm.streams.add(config);
-    } else {
-      throw err;
+  // Creating an R3 stream waits for the cluster to agree; on a loaded machine or during a leader change
+  // the API request may time out although the stream was made. Each try starts from info, so a retry
+  // after such a timeout updates what the first try created. Only timeouts are retried: a refused
+  // config fails at once with the server's reason.
+  await retryOnTimeout(async () => {
+    try {
+      await jsm.streams.info(spec.name);
+      await jsm.streams.update(spec.name, config);
+    } catch (err) {
+      if ((err as Error).name === "StreamNotFoundError" || /stream not found/i.test((err as Error).message)) {
+        await jsm.streams.add(config);
+      } else {
+        throw err;
+      }
+    }
+  }, `stream ${spec.name}`);
+}
+
+const API_RETRY_MS = 30_000;
+
+/** Retries `fn` while JetStream's API times out or has no responders (a leader election), up to 30 s. */
+export async function retryOnTimeout<T>(fn: () => Promise<T>, what: string): Promise<T> {
+  const deadline = Date.now() + API_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = (err as Error).name === "TimeoutError" || /timeout|no responders|jetstream not (enabled|available)/i.test((err as Error).message);
+      if (!transient) throw err;
+      if (Date.now() > deadline) throw new Error(`${what}: JetStream did not answer for ${API_RETRY_MS / 1000} s (${(err as Error).message})`);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
 }
@@ -83,14 +106,17 @@ export async function ensureConsumer(
     ...(opts.filterSubject ? { filter_subject: opts.filterSubject } : {}),
     ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
   };
-  try {
-    await jsm.consumers.info(stream, durable);
-    await jsm.consumers.update(stream, durable, config);
-  } catch (err) {
-    if (/consumer not found/i.test((err as Error).message) || (err as Error).name === "ConsumerNotFoundError") {
-      await jsm.consumers.add(stream, config);
-    } else {
-      throw err;
+  // As for streams: a timed-out create may have landed, so each try starts from info.
+  await retryOnTimeout(async () => {
+    try {
+      await jsm.consumers.info(stream, durable);
+      await jsm.consumers.update(stream, durable, config);
+    } catch (err) {
+      if (/consumer not found/i.test((err as Error).message) || (err as Error).name === "ConsumerNotFoundError") {
+        await jsm.consumers.add(stream, config);
+      } else {
+        throw err;
+      }
     }
-  }
+  }, `consumer ${durable} on ${stream}`);
 }

@@ -9,11 +9,11 @@
 //   probe.ts publish <url> <subject> <from> <to>         → {published, retries}
 //   probe.ts consume <url> <stream> <durable> <count> <timeoutMs> → {ids, extra}
 //   probe.ts replicas <url>                              → {streams: {name: replicas}} (KV and object stores are streams too)
-//   probe.ts actors <url>                                → {actors: [{name, kind, node, state, live}]}
+//   probe.ts actors <url> <runId>                        → {actors: [{name, kind, node, state, live}]}
 import { connect as netConnect } from "node:net";
 import { connectBus, jetstream, jetstreamManager, type NatsConnection } from "@lspo/bus";
 import { AckPolicy } from "@nats-io/jetstream";
-import { ActorRegistry, isLive } from "@lspo/actors";
+import { ActorRegistry, STALE_AFTER_MS } from "@lspo/actors";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,11 +138,15 @@ async function main(argv: string[]): Promise<unknown> {
         return { streams };
       });
     case "actors":
-      // The registry as today's runtime writes it (KV lspo-actors). NEEDS the run-scoped registry to list
-      // only this run's actors; until then it lists every run's.
+      // One run's actors, with liveness as this reader sees it: a record that got no new revision within
+      // STALE_AFTER_MS of watching is not live (the runtime's rule; no writer's clock involved).
       return withBus(a[0], async (nc) => {
-        const actors = await (await ActorRegistry.open(nc)).listActors();
-        return { actors: actors.map((r) => ({ name: r.name, kind: r.kind, node: r.node, state: r.state, live: isLive(r.heartbeatAt) })) };
+        const registry = await ActorRegistry.open(nc, { runId: a[1] });
+        const view = await registry.view();
+        await sleep(STALE_AFTER_MS + 500);
+        const actors = view.actors().map((e) => ({ name: e.record.name, kind: e.record.kind, node: e.record.node, state: e.record.state, live: view.isLive(e) }));
+        registry.close();
+        return { actors };
       });
     default:
       throw new Error(`probe: unknown op '${op}'`);

@@ -72,6 +72,9 @@ function trainArgs(runId: string, runDir: string, steps: number, natsUrl: string
     `nats.url=${natsUrl}`, "nats.replicas=3",
     "rollout.ackWaitMs=5000", "verifier.ackWaitMs=5000", "sampler.ackWaitMs=5000",
     "rollout.maxRestarts=-1", "verifier.maxRestarts=-1", "sampler.maxRestarts=-1", "learner.maxRestarts=-1",
+    // Two rollout actors per rollout host and longer responses than the smoke config's: steps slow enough
+    // that the faults land while the run trains (the smoke model still trains 20 steps in ~10 s otherwise).
+    "rollout.actors=4", "rollout.groupSize=8", "rollout.maxNewTokens=48", "sampler.batchSize=8", "sampler.window=32",
     // NEEDS remoteAgents: without it the controller's own agent hosts every actor (today's behaviour).
     ...(features.remoteAgents ? PLACEMENT_OVERRIDES : []),
   ];
@@ -157,7 +160,7 @@ export async function runClusterTraining(opts: RunOptions): Promise<ClusterRepor
       else pending.push(`a second run on the same NATS at the same time: NEEDS ${NEEDS.runScopedRegistry}`);
     }
 
-    await injectFaults({ cluster, nats, topo, features, runDir, controller, faults, failures, pending, steps, log });
+    await injectFaults({ cluster, nats, topo, features, runDir, runId, controller, faults, failures, pending, steps, log });
 
     const exit = await Promise.race([controller.exited, sleep(15 * 60_000).then(() => null)]);
     if (!exit) {
@@ -201,7 +204,9 @@ export async function runClusterTraining(opts: RunOptions): Promise<ClusterRepor
 }
 
 function startAgent(cluster: Cluster, host: string, role: string, runId: string, nats: NatsCluster, name = "lspo-agent"): Proc {
-  const [node, args] = nodeTs(CLI, ["agent"]);
+  // The agent opens the registry first: it must create the bucket with the cluster's replicas. It offers
+  // more CPUs than a namespace host has (actors mostly wait), so a dead host's actors fit on a survivor.
+  const [node, args] = nodeTs(CLI, ["agent", "nats.replicas=3"]);
   return cluster.exec(host, node, args, {
     name,
     env: {
@@ -210,6 +215,7 @@ function startAgent(cluster: Cluster, host: string, role: string, runId: string,
       LSPO_RUN_ID: runId,
       LSPO_NODE_LABELS: `role=${role}`,
       LSPO_ADVERTISE_HOST: cluster.host(host).ip,
+      LSPO_AGENT_CPUS: "8",
     },
   });
 }
@@ -220,6 +226,7 @@ interface FaultContext {
   topo: ReturnType<typeof topology>;
   features: Features;
   runDir: string;
+  runId: string;
   controller: Proc;
   faults: Fault[];
   failures: string[];
@@ -232,6 +239,7 @@ interface FaultContext {
  *  crashes and comes back (~2/5), the learner host is cut off for 10 s (~3/5). */
 async function injectFaults(c: FaultContext): Promise<void> {
   const at = (f: number) => Math.max(1, Math.floor(c.steps * f));
+  // Fault i starts at step steps*(0.15 + 0.2 i): early enough that the run still trains through each.
   const reach = async (step: number) => {
     const ok = await until(() => stepOf(c.runDir) >= step, c.controller, 10 * 60_000);
     if (!ok) c.failures.push(`the run never reached step ${step} (controller ${c.controller.alive() ? "still running" : "exited"})`);
@@ -241,7 +249,7 @@ async function injectFaults(c: FaultContext): Promise<void> {
   // 1. A whole rollout host dies. NEEDS remoteAgents + reconciler: today no actor runs there.
   const victim = c.topo.rolloutHosts[0];
   if (c.features.remoteAgents) {
-    if (!(await reach(at(0.2)))) return;
+    if (!(await reach(at(0.15)))) return;
     const before = await actorsOn(c, victim);
     const t = Date.now();
     c.cluster.killHost(victim);
@@ -258,7 +266,7 @@ async function injectFaults(c: FaultContext): Promise<void> {
 
   // 2. A NATS server crashes (SIGKILL, store kept) and is restarted 5 s later. Works with today's code:
   // every client has the three-server list and the run's streams are R3.
-  if (!(await reach(at(0.4)))) return;
+  if (!(await reach(at(0.35)))) return;
   const server = "nats-2";
   c.faults.push({ kind: "kill-nats-server", target: server, atStep: stepOf(c.runDir) });
   await c.nats.kill(server);
@@ -270,7 +278,7 @@ async function injectFaults(c: FaultContext): Promise<void> {
   // 3. The learner host's link is cut for 10 s and restored. NEEDS remoteAgents: today the learner runs
   // on the controller host, and cutting that would test another thing.
   if (c.features.remoteAgents) {
-    if (!(await reach(at(0.6)))) return;
+    if (!(await reach(at(0.55)))) return;
     c.faults.push({ kind: "cut-link", target: "learner", atStep: stepOf(c.runDir) });
     c.log(`cutting learner's link for 10 s at step ${stepOf(c.runDir)}`);
     await c.cluster.cutLink("learner", 10_000);
@@ -282,7 +290,7 @@ async function injectFaults(c: FaultContext): Promise<void> {
 type ActorView = { name: string; kind: string; node: string; state: number; live: boolean };
 
 async function actorsOn(c: FaultContext, host: string): Promise<ActorView[]> {
-  const { actors } = await runProbe<{ actors: ActorView[] }>(c.cluster, "controller", ["actors", c.nats.url]);
+  const { actors } = await runProbe<{ actors: ActorView[] }>(c.cluster, "controller", ["actors", c.nats.url, c.runId]);
   return actors.filter((a) => a.node === host && a.live);
 }
 

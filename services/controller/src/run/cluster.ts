@@ -99,7 +99,9 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     agent,
     async place(kind, count, maxRestarts) {
       const nodeSelector = config.cluster.placement[kind].nodeSelector;
-      const spec = { kind, cpus: 1, configJson: d.configJson, maxRestarts, nodeSelector };
+      // Rollout actors are spread over the nodes (one host lost costs the fewest of them); the others pack.
+      const strategy = kind === "rollout" ? ("spread" as const) : ("pack" as const);
+      const spec = { kind, cpus: 1, configJson: d.configJson, maxRestarts, nodeSelector, strategy };
       const placed = await placeActors(registry, { ...spec, count }, d.security.client);
       for (const a of placed) reconciler?.want({ ...spec, name: a.name } satisfies DesiredActor);
       return placed;
