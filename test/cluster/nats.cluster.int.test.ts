@@ -30,6 +30,14 @@ describeCluster("cluster nats", () => {
     for (const h of NATS) expect(readFileSync(join(cluster.host(h).dir, "nats.conf"), "utf8")).toContain(join(cluster.host(h).dir, "jetstream"));
   });
 
+  it("cluster nats - a host sees its own directory and no other host's files", async () => {
+    const { code, stdout } = await cluster.run("client", "/bin/sh", ["-c", `ls -A ${cluster.tmpDir}; cat ${join(cluster.host("nats-1").dir, "nats.conf")} 2>&1 || true`]);
+    expect(code).toBe(0);
+    const [listing, ...rest] = stdout.trim().split("\n");
+    expect(listing).toBe("client");
+    expect(rest.join("\n")).toMatch(/No such file/);
+  });
+
   it("cluster nats - three servers form one JetStream cluster with a meta leader", async () => {
     expect(NATS).toContain(await nats.waitMeta());
   });

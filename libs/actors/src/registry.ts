@@ -2,7 +2,7 @@
 // ActorRecord, `<runId>.node.<node>` -> NodeRecord. Every live writer re-puts its record within
 // HEARTBEAT_MS; the bucket's max age (RECORD_TTL_MS) lets the server drop records of writers that died
 // without cleanup. Readers judge liveness from a RegistryView (their own clock), never from heartbeatAt.
-import { KV_BUCKETS, encodeEnvelope, jetstreamManager, kvGet, openKv, type NatsConnection } from "@lspo/bus";
+import { KV_BUCKETS, encodeEnvelope, jetstreamManager, kvGet, openKv, retryOnTimeout, type NatsConnection } from "@lspo/bus";
 import { ComponentState, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import type { KV } from "@nats-io/kv";
 import { actorKey, checkActorName, checkNodeName, checkRunId, nodeKey } from "./registry-keys.js";
@@ -142,6 +142,12 @@ export function resolveIn(view: RegistryView, target: string, now?: number): Act
 /** Brings an existing bucket to the asked replicas and the record TTL (NATS updates both in place where it
  *  can: replicas only on a cluster). A refusal names what was asked. */
 async function ensureBucketSettings(nc: NatsConnection, asked: number | undefined): Promise<void> {
+  // Several agents start at once on a loaded cluster: an update may time out although it landed, so each
+  // try reads the bucket's settings again.
+  await retryOnTimeout(() => ensureBucketSettingsOnce(nc, asked), `registry bucket ${KV_BUCKETS.actors}`);
+}
+
+async function ensureBucketSettingsOnce(nc: NatsConnection, asked: number | undefined): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = `KV_${KV_BUCKETS.actors}`;
   const info = await jsm.streams.info(name);
@@ -153,6 +159,7 @@ async function ensureBucketSettings(nc: NatsConnection, asked: number | undefine
     const duplicateWindow = Math.min(info.config.duplicate_window || maxAge, maxAge);
     await jsm.streams.update(name, { ...info.config, num_replicas: replicas, max_age: maxAge, duplicate_window: duplicateWindow });
   } catch (err) {
+    if ((err as Error).name === "TimeoutError") throw err; // retried by ensureBucketSettings
     throw new Error(
       `registry bucket ${KV_BUCKETS.actors}: could not set replicas ${replicas} (has ${info.config.num_replicas}) and max age ${RECORD_TTL_MS} ms: ${(err as Error).message}`,
     );

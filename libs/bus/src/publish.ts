@@ -1,5 +1,8 @@
 // Typed, idempotent publishing: the message id makes JetStream drop a retried publish inside the
-// stream's duplicate window, so a retry never duplicates a group downstream.
+// stream's duplicate window, so a retry never duplicates a group downstream. JetStream deduplicates per
+// stream, and several runs share a stream (one subject each) with uids that may coincide (the same seed
+// and data), so the id on the wire is scoped by the subject: one run's message is never dropped as a
+// duplicate of another run's.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { leaseEnvelope } from "./lease.js";
 
@@ -26,7 +29,7 @@ export async function publishMessage<T>(
   const retries = opts.retries ?? 20;
   for (let attempt = 0; ; attempt++) {
     try {
-      const ack = await js.publish(subject, lease.bytes, opts.msgId ? { msgID: opts.msgId } : undefined);
+      const ack = await js.publish(subject, lease.bytes, opts.msgId ? { msgID: scopedMsgId(subject, opts.msgId) } : undefined);
       lease.release(); // acknowledged: the client holds no reference to the bytes any more
       return Object.assign(ack, { bytes });
     } catch (err) {
@@ -35,4 +38,9 @@ export async function publishMessage<T>(
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     }
   }
+}
+
+/** The message id JetStream sees: the caller's key within its subject. */
+export function scopedMsgId(subject: string, msgId: string): string {
+  return `${subject}|${msgId}`;
 }

@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
 import { DecodeError } from "./errors.js";
+import { retryOnTimeout } from "./streams.js";
 
 // The object store checks a blob's SHA-256 on every put and get. Its default hash is pure JS (browser-safe);
 // Node's crypto makes a 128 MB weights put or get 4-5x faster (bench/weights.ts). Process-wide, so it is set
@@ -12,7 +13,8 @@ import { DecodeError } from "./errors.js";
 setSha256Backend("native");
 
 export async function openKv(nc: NatsConnection, bucket: string, opts: { replicas?: number; history?: number } = {}): Promise<KV> {
-  return new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 });
+  // Creating an R3 bucket may time out on a loaded cluster although it landed: create is idempotent.
+  return retryOnTimeout(() => new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 }), `KV bucket ${bucket}`);
 }
 
 /** How long a KV call keeps retrying while a clustered NATS elects a new leader for the bucket (a killed

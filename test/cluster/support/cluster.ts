@@ -15,6 +15,9 @@ import { ip, ipQuiet, netnsList, netnsPids, pidAlive } from "./ip.js";
 /** Every namespace this harness makes is named `lspoc-<id>-<role>`; the sweep looks for this prefix. */
 export const NS_PREFIX = "lspoc-";
 const NS_RE = /^lspoc-([0-9a-f]{6})-/;
+/** Where a host's own directory waits while the tmpfs covers the cluster's (see exec): outside tmpDir. */
+const HANDOVER = "/run/lspo-cluster-handover";
+
 /** Who owns which cluster: `<id>.json` {pid, tmpDir}; a namespace whose owner is dead is swept. */
 const OWNERS = "/run/lspo-cluster";
 
@@ -157,7 +160,15 @@ export class Cluster {
       ...(process.env.CI ? { CI: process.env.CI } : {}),
       ...opts.env,
     };
-    const child = spawn("ip", ["netns", "exec", host.ns, cmd, ...args], { cwd: opts.cwd ?? host.dir, env, detached: true, stdio: ["ignore", opts.stdout === "pipe" ? "pipe" : fd, fd] });
+    // Its own mount namespace too: the cluster's directory is covered by an empty tmpfs with only this
+    // host's directory put back, so a process cannot read another host's files (the repository checkout,
+    // standing in for the installed image, stays visible). `exec` all the way: the pid is the command's.
+    const isolate = [
+      "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+      'set -e; mkdir -p "$3"; mount --bind "$1" "$3"; mount -t tmpfs -o size=1m,mode=0755 lspo-cluster "$2"; mkdir -p "$1"; mount --move "$3" "$1"; shift 3; exec "$@"',
+      "sh", host.dir, this.tmpDir, join(HANDOVER, `${this.id}-${host.name}`),
+    ];
+    const child = spawn("ip", ["netns", "exec", host.ns, ...isolate, cmd, ...args], { cwd: opts.cwd ?? host.dir, env, detached: true, stdio: ["ignore", opts.stdout === "pipe" ? "pipe" : fd, fd] });
     closeSync(fd);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -224,6 +235,7 @@ export class Cluster {
     const ownPids = this.procs.map((p) => p.pid);
     teardownNamespaces(this.namespaces, ownPids);
     if (!this.opts.keepDirs) rmSync(this.tmpDir, { recursive: true, force: true });
+    for (const h of this.hosts) rmSync(join(HANDOVER, `${this.id}-${h.name}`), { recursive: true, force: true });
     rmSync(join(OWNERS, `${this.id}.json`), { force: true });
   }
 }
