@@ -53,41 +53,74 @@ export async function readEvents(
   onMalformed: (seq: number, reason: string) => void = () => undefined,
 ): Promise<EventReader> {
   const prefix = eventSubject(runId, "*").slice(0, -1);
-  const consumer = await js.consumers.get(STREAMS.events.name, {
-    filter_subjects: `${prefix}>`,
-    ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : { deliver_policy: DeliverPolicy.All }),
-  });
-  const messages = await consumer.consume();
   let lastSeq = fromSeq - 1;
+  let stopped = false;
+  let messages: Awaited<ReturnType<Awaited<ReturnType<typeof js.consumers.get>>["consume"]>> | null = null;
+  const open = async () => {
+    const next = lastSeq + 1;
+    const consumer = await js.consumers.get(STREAMS.events.name, {
+      filter_subjects: `${prefix}>`,
+      ...(next > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next } : { deliver_policy: DeliverPolicy.All }),
+    });
+    return consumer.consume();
+  };
+  messages = await open();
+  // The ordered consumer recovers from gaps by itself, but a server crash or a long partition can end its
+  // iterator (or make it throw): then a new one starts after the last event read, until stop().
   const done = (async () => {
-    for await (const m of messages) {
-      lastSeq = m.seq;
-      const kind = m.subject.slice(prefix.length) as EventKind;
+    while (!stopped) {
       try {
-        if (!EVENT_KINDS.includes(kind)) throw new DecodeError("invalid", `subject ${m.subject}: unknown event kind '${kind}' (known: ${EVENT_KINDS.join(", ")})`);
-        const body = decodeEnvelope(m.data, "RunEvent").body;
-        const problem = validateRunEvent(body);
-        if (problem) throw new DecodeError("invalid", problem);
-        onEvent({ seq: m.seq, kind, body: body as RunEvent });
-      } catch (err) {
-        onMalformed(m.seq, (err as Error).message);
+        for await (const m of messages!) {
+          lastSeq = m.seq;
+          const kind = m.subject.slice(prefix.length) as EventKind;
+          try {
+            if (!EVENT_KINDS.includes(kind)) throw new DecodeError("invalid", `subject ${m.subject}: unknown event kind '${kind}' (known: ${EVENT_KINDS.join(", ")})`);
+            const body = decodeEnvelope(m.data, "RunEvent").body;
+            const problem = validateRunEvent(body);
+            if (problem) throw new DecodeError("invalid", problem);
+            onEvent({ seq: m.seq, kind, body: body as RunEvent });
+          } catch (err) {
+            onMalformed(m.seq, (err as Error).message);
+          }
+        }
+      } catch {
+        // the iterator failed: reopened below
+      }
+      while (!stopped) {
+        await new Promise((r) => setTimeout(r, 500));
+        try {
+          if (!stopped) messages = await open();
+          break;
+        } catch {
+          // NATS still away: try again
+        }
       }
     }
   })();
   return {
     async stop() {
-      messages.stop();
+      stopped = true;
+      messages?.stop();
       await done.catch(() => undefined);
     },
     async caughtUp() {
       const target = (await jsm.streams.info(STREAMS.events.name)).state.last_seq;
-      const end = Date.now() + 30_000;
+      const end = Date.now() + 60_000;
       // Only this run's subjects count: the stream's last message may be another run's, so compare against
       // the last sequence of this run's filter.
       const mine = await jsm.streams.getMessage(STREAMS.events.name, { last_by_subj: `${prefix}>` }).catch(() => null);
       const want = Math.min(target, mine?.seq ?? 0);
+      let seen = lastSeq;
+      let movedAt = Date.now();
       while (lastSeq < want) {
-        if (Date.now() > end) throw new Error(`run events: read up to ${lastSeq} of ${want} within 30 s (is NATS reachable?)`);
+        if (Date.now() > end) throw new Error(`run events: read up to ${lastSeq} of ${want} within 60 s (is NATS reachable?)`);
+        if (lastSeq !== seen) [seen, movedAt] = [lastSeq, Date.now()];
+        // Behind and not moving for 5 s: a consumer that outlived a server restart without noticing. Ending
+        // its iterator makes the loop above open a fresh one after the last event read.
+        if (Date.now() - movedAt > 5000) {
+          messages?.stop();
+          movedAt = Date.now();
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },
