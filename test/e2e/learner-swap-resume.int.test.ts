@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  KV_BUCKETS, bytesOf, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, openKv, publishMessage, startNatsServer,
-  subjectFor, type NatsConnection, type NatsServer,
+  KV_BUCKETS, bytesOf, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, openKv, publishMessage, readEvents, startNatsServer,
+  subjectFor, type EventReader, type NatsConnection, type NatsServer,
 } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { ActorRegistry, actorHandle } from "@lspo/actors";
@@ -35,6 +35,7 @@ beforeAll(async () => {
   writeModelDir(modelDir, createModelFromSpec({ seed: 3, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } }));
 });
 afterAll(async () => {
+  for (const r of readers) await r.stop();
   await nc?.close();
   await server?.stop();
 });
@@ -81,10 +82,13 @@ function startLearner(run: string, dir: string): ChildProcess {
   });
 }
 
-const updates = (dir: string) =>
-  existsSync(join(dir, "metrics.jsonl"))
-    ? readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.event === "update")
-    : [];
+// The learner reports its records over NATS (LSPO_EVENTS), not to a file: collected as they arrive.
+const metricRecords: Array<Record<string, any>> = [];
+const readers: EventReader[] = [];
+async function collectMetrics(run: string): Promise<void> {
+  readers.push(await readEvents(jetstream(nc), await jetstreamManager(nc), run, 1, (e) => void (e.kind === "metric" && metricRecords.push(e.body))));
+}
+const updates = (_dir: string) => metricRecords.filter((r) => r.event === "update");
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 120_000) {
   const end = Date.now() + ms;
@@ -104,10 +108,11 @@ describe("learner - a hot swap survives SIGKILL", { timeout: 300_000 }, () => {
       for (let k = from; k < to; k++) await publishMessage(js, subjectFor("batches", run), "TrainingBatch", batch(k), { msgId: `${run}-${k}` });
     };
     const dir = mkdtempSync(join(tmpdir(), "lspo-swapkill-run-"));
+    await collectMetrics(run);
     await publish(0, 2);
     const first = startLearner(run, dir);
     await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002")) && updates(dir).length >= 2);
-    const registry = await ActorRegistry.open(nc);
+    const registry = await ActorRegistry.open(nc, { runId: run });
     const learner = actorHandle(registry, LearnerServiceService, "learner");
     const res = await learner.call.swapAlgorithm({ spec: { name: "gspo", overrides: {} } });
     learner.close();
@@ -127,7 +132,7 @@ describe("learner - a hot swap survives SIGKILL", { timeout: 300_000 }, () => {
 
     const after = updates(dir).filter((u) => u.step >= 3);
     expect(after.map((u) => [u.step, u.algorithm])).toEqual([[3, "gspo"], [4, "gspo"]]);
-    const swaps = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.event === "swap");
+    const swaps = metricRecords.filter((r) => r.event === "swap");
     expect(swaps.map((s) => [s.step, s.from, s.to])).toEqual([[3, "dapo", "gspo"]]);
     const stateAt4 = JSON.parse(readFileSync(join(dir, "checkpoints/step-000004/state.json"), "utf8"));
     expect(stateAt4.algorithm.active.name).toBe("gspo");

@@ -44,7 +44,7 @@ describe("model files - a host without model.dir", { timeout: 120_000 }, () => {
       stdio: ["ignore", openSync(join(stateDir, "out.log"), "a"), openSync(join(stateDir, "err.log"), "a")],
     });
     try {
-      const registry = await ActorRegistry.open(nc);
+      const registry = await ActorRegistry.open(nc, { runId: "farhost" });
       const end = Date.now() + 90_000;
       let up = false;
       while (!up && Date.now() < end && p.exitCode === null) {

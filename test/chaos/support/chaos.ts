@@ -105,17 +105,35 @@ export class KillSchedule {
       [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
     }
     const first = opts.firstStep ?? 1;
-    // Targets stop three steps short of the end: a fault fired late must still land inside training.
-    const span = Math.max(1, opts.lastStep - 2 - first);
+    // Targets stop a third of the run short of the end (at least three steps): a fault fired late must still
+    // land inside training, and under load one tick of the controller's loop (where onStep runs) can span
+    // several steps of a pipelined run.
+    const span = Math.max(1, opts.lastStep - Math.max(2, Math.ceil(opts.lastStep / 3)) - first);
     this.targets = Array.from({ length: opts.kills }, () => first + Math.floor(rng.float() * span)).sort((a, b) => a - b);
   }
 
   readonly onStep = (step: number, run: RunningRun): void => {
     this.run = run;
     this.step = step;
-    if (step >= this.opts.lastStep) this.stop();
-    else this.armIfDue();
+    if (step >= this.opts.lastStep) {
+      // A learner replaying after its restart can jump past several targets in one tick of the controller's
+      // loop: kills still owed fire now, while the run winds down (the sampler and verifier still drain),
+      // rather than not at all.
+      while (!this.done && this.faults.length < this.opts.kills && this.killNext()) {}
+      this.stop();
+    } else this.armIfDue();
   };
+
+  /** Kills one actor of the next kind in the order; false when none of that kind is running. */
+  private killNext(): boolean {
+    const kind = this.order[this.faults.length % this.order.length];
+    const candidates = this.run!.agent.list().filter((a) => a.kind === kind && a.pid > 0);
+    if (candidates.length === 0) return false;
+    const victim = pick(this.rng, candidates);
+    process.kill(victim.pid, "SIGKILL");
+    this.faults.push({ at: Date.now(), step: this.step, actor: victim.name, pid: victim.pid, signal: "SIGKILL" });
+    return true;
+  }
 
   private armIfDue(): void {
     if (this.done || this.timer || this.faults.length >= this.opts.kills) return;
@@ -123,13 +141,7 @@ export class KillSchedule {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.done || !this.run) return;
-      const kind = this.order[this.faults.length % this.order.length];
-      const candidates = this.run.agent.list().filter((a) => a.kind === kind && a.pid > 0);
-      if (candidates.length > 0) {
-        const victim = pick(this.rng, candidates);
-        process.kill(victim.pid, "SIGKILL");
-        this.faults.push({ at: Date.now(), step: this.step, actor: victim.name, pid: victim.pid, signal: "SIGKILL" });
-      }
+      this.killNext();
       // Several targets may already be behind the learner (or the victim was mid-restart): go on.
       this.armIfDue();
     }, this.rng.float() * this.opts.gapMs);

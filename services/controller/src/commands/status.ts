@@ -32,7 +32,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const info = values["run-dir"] ? readRunInfo(values["run-dir"]) : null;
   const url = values.nats ?? info?.natsUrl ?? busOptionsFromEnv().url;
-  const runId = values.run ?? info?.runId ?? process.env.LSPO_RUN_ID ?? "run";
+  // A run named (--run, the run dir, LSPO_RUN_ID) also gets its progress; the registry is always per run.
+  const namedRun = values.run ?? info?.runId ?? process.env.LSPO_RUN_ID;
+  const runId = namedRun ?? "run";
   if (!url) {
     console.error("lspo status: no NATS to ask: pass --nats <url> or --run-dir <dir>, or set LSPO_NATS_URL");
     return 2;
@@ -52,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       restarts: a.restarts,
     }));
     registry.close();
-    const progress = await runProgress(nc, runId);
+    const progress = namedRun ? await runProgress(nc, namedRun) : undefined;
     if (values.json) {
       console.log(JSON.stringify(progress ? { actors, run: progress } : { actors }));
     } else {

@@ -383,8 +383,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       if (events.ledger.report(0).lost === 0) break;
       await sleep(250);
     } while (Date.now() < settleEnd);
-    const finalStats = await sampler.call.stats({});
-    const learnerStatus = await learner.call.status({});
+    // An actor may be restarting right now (a crash during wind-down): wait for it, as the loop does.
+    const finalStats = await until("the sampler's final stats", () => sampler.call.stats({}).catch(transient), 120_000);
+    const learnerStatus = await until("the learner's final status", () => learner.call.status({}).catch(transient), 120_000);
     const summary = buildSummary({
       config,
       requested: source.requested,
