@@ -235,7 +235,7 @@ export class Cluster {
     const ownPids = this.procs.map((p) => p.pid);
     teardownNamespaces(this.namespaces, ownPids);
     if (!this.opts.keepDirs) rmSync(this.tmpDir, { recursive: true, force: true });
-    for (const h of this.hosts) rmSync(join(HANDOVER, `${this.id}-${h.name}`), { recursive: true, force: true });
+    removeHandovers(this.id);
     rmSync(join(OWNERS, `${this.id}.json`), { force: true });
   }
 }
@@ -276,6 +276,17 @@ function teardownNamespaces(namespaces: string[], groups: number[]): void {
 
 /** Removes what a crashed earlier run left: namespaces with this harness's prefix whose owner process is
  *  gone (a cluster of a live run, e.g. a second suite running now, is left alone). */
+/** The handover mount points of cluster `id` (empty directories once its processes are gone). */
+function removeHandovers(id: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(HANDOVER);
+  } catch {
+    return; // none made yet
+  }
+  for (const n of names) if (n.startsWith(`${id}-`)) rmSync(join(HANDOVER, n), { recursive: true, force: true });
+}
+
 export function sweepStale(): string[] {
   const byId = new Map<string, string[]>();
   for (const ns of netnsList()) {
@@ -302,6 +313,7 @@ export function sweepStale(): string[] {
     teardownNamespaces(namespaces, []);
     if (owner?.tmpDir) rmSync(owner.tmpDir, { recursive: true, force: true });
     rmSync(join(OWNERS, `${id}.json`), { force: true });
+    removeHandovers(id);
     swept.push(...namespaces);
   }
   if (swept.length) process.stderr.write(`[cluster] swept leftovers of a crashed run: ${swept.join(", ")}\n`);
