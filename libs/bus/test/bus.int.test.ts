@@ -119,4 +119,17 @@ describe("bus - JetStream data plane", () => {
       await nc2.close();
     }
   });
+
+  // Two runs on one NATS share each stage's stream (a subject per run), and their uids can coincide (same
+  // seed, same data): a message id deduplicates a retry within its run, never a message of another run.
+  it("bus - the same message id in two runs' subjects is stored twice; a retry in one run is dropped", async () => {
+    const js = jetstream(nc);
+    const a = await publishMessage(js, subjectFor("rollouts", "run-a"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
+    const b = await publishMessage(js, subjectFor("rollouts", "run-b"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
+    const again = await publishMessage(js, subjectFor("rollouts", "run-a"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
+    expect([a.duplicate, b.duplicate, again.duplicate]).toEqual([false, false, true]);
+    const info = await (await jetstreamManager(nc)).streams.info(STREAMS.rollouts.name, { subjects_filter: "lspo.rollouts.>" });
+    const counts = info.state.subjects ?? {};
+    expect([counts[subjectFor("rollouts", "run-a")], counts[subjectFor("rollouts", "run-b")]]).toEqual([1, 1]);
+  });
 });
