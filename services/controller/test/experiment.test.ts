@@ -5,13 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { aggregate, markdownTables, stat, type RunRecord } from "../src/experiment/aggregate.js";
+import { aggregate, ci95, markdownTables, stat, type RunRecord } from "../src/experiment/aggregate.js";
+import { archiveExperiment } from "../src/experiment/archive.js";
 import { accuracyBars, accuracyCurves } from "../src/experiment/charts.js";
 import { ExperimentConfigError, loadExperiment, parseExperiment, planRuns } from "../src/experiment/config.js";
 import { run } from "../src/commands/experiment.js";
 import { resolveConfig } from "@lspo/config";
 import { batchesSettled, batchesWaiting, train } from "../src/run/controller.js";
-import { generatedTokens } from "../src/run/summary.js";
+import { generatedTokens, trainingMetrics } from "../src/run/summary.js";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "lspo-experiment-"));
@@ -21,7 +24,7 @@ function rec(algorithm: string, variant: string, seed: number, after: number, ex
   return {
     id: `${algorithm}-${variant}-s${seed}`, algorithm, variant, seed, dir: "/x", accuracyBefore: 0.3, accuracyAfter: after, greedyAfter: after - 0.1,
     steps: 10, groups: 100, generatedTokens: 20_000, trainedTokens: 5_000, kept: 40, wallSeconds: 60,
-    evals: [{ step: 0, accuracy: 0.3 }, { step: 10, accuracy: after }], ...extra,
+    clipLow: 0.01, clipHigh: 0.002, clipDual: 0, evals: [{ step: 0, accuracy: 0.3 }, { step: 10, accuracy: after }], ...extra,
   };
 }
 
@@ -72,9 +75,50 @@ describe("experiment aggregation", () => {
   it("writes the Markdown tables with percentages and signed paired differences", () => {
     const agg = aggregate([rec("dapo", "base", 1, 0.4), rec("dapo", "base", 2, 0.44), rec("dapo", "lspo", 1, 0.45), rec("dapo", "lspo", 2, 0.43)], ["dapo"], ["base", "lspo"]);
     const md = markdownTables(agg);
-    expect(md).toContain("| dapo | base | 2 | 30.0 ± 0.0 | **42.0 ± 2.8** | +12.0 ± 2.8 | 32.0 ± 2.8 | 10.0 | 100 | 20000 | 60 |");
-    expect(md).toContain("| dapo | lspo − base | 2 | +2.0 ± 4.2 | 1 / 1 |");
+    expect(md).toContain("| dapo | base | 2 | 30.0 ± 0.0 | **42.0 ± 2.8** | +12.0 ± 2.8 | 32.0 ± 2.8 | 10.0 | 100 | 20000 | 1.00 / 0.20 / 0.00 | 60 |");
+    // mean 0.02, std sqrt(0.0018) = 0.0424, n 2: half width t(0.975, 1) 12.706 x 0.0424 / sqrt(2) = 0.3812
+    expect(md).toContain("| dapo | lspo − base | 2 | +2.0 ± 4.2 | [-36.1, +40.1] | 1 / 1 |");
     expect(md).not.toContain("| all |"); // one algorithm: no pooled row
+  });
+
+  it("ci95: Student's t interval of the mean (t(0.975, 4) = 2.776), none below two values", () => {
+    const ci = ci95(stat([0.01, 0.03, -0.01, 0.02, 0.0]))!; // mean 0.01, std sqrt(0.00025)
+    const half = 2.7764451051977987 * Math.sqrt(0.00025) / Math.sqrt(5);
+    expect(ci.low).toBeCloseTo(0.01 - half, 12);
+    expect(ci.high).toBeCloseTo(0.01 + half, 12);
+    expect(ci95(stat([0.5]))).toBeNull();
+  });
+
+  it("clip fractions per cell over the runs that recorded them; '-' where none did", () => {
+    const agg = aggregate([rec("dapo", "base", 1, 0.4, { clipHigh: 0.004 }), rec("dapo", "base", 2, 0.4, { clipHigh: 0.002 }), rec("gspo", "base", 1, 0.4, { clipLow: null, clipHigh: null, clipDual: null })], ["dapo", "gspo"], ["base"]);
+    expect(agg.rows[0].clipHigh.mean).toBeCloseTo(0.003, 15);
+    expect(agg.rows[1].clipHigh.n).toBe(0);
+    expect(markdownTables(agg)).toContain("| - / - / - |");
+  });
+
+  it("trainingMetrics: every update's per-token metrics weighted by its tokens; null without updates", () => {
+    const u = (tokens: number, high: number, kl: number) => ({ event: "update", metrics: { tokens, clip_frac_low: 0, clip_frac_high: high, clip_frac_dual: 0, approx_kl: kl } });
+    const t = trainingMetrics([u(100, 0.1, 0.02), u(300, 0.02, 0.001), { event: "update", metrics: { tokens: 0, clip_frac_high: 1 } }])!;
+    expect(t.tokens).toBe(400);
+    expect(t.clip_frac_high).toBeCloseTo((10 + 6) / 400, 15); // not the mean of the fractions (0.06)
+    expect(t.approx_kl).toBeCloseTo((2 + 0.3) / 400, 15);
+    expect(trainingMetrics([])).toBeNull();
+  });
+
+  it("archives the outputs and each run's summary and gzipped metrics, nothing else of the run", () => {
+    const exp = path.join(scratch, "archive-src");
+    const runDir = path.join(exp, "runs", "dapo-base-s1");
+    mkdirSync(path.join(runDir, "checkpoints"), { recursive: true });
+    writeFileSync(path.join(exp, "table.md"), "| t |\n");
+    writeFileSync(path.join(runDir, "summary.json"), '{"steps":3}');
+    writeFileSync(path.join(runDir, "metrics.jsonl"), '{"event":"update","step":1}\n');
+    writeFileSync(path.join(runDir, "checkpoints", "big.bin"), "x");
+    const out = path.join(scratch, "archive-out");
+    archiveExperiment(exp, out, [rec("dapo", "base", 1, 0.4, { dir: runDir })]);
+    expect(readFileSync(path.join(out, "table.md"), "utf8")).toBe("| t |\n");
+    expect(readFileSync(path.join(out, "runs/dapo-base-s1/summary.json"), "utf8")).toBe('{"steps":3}');
+    expect(gunzipSync(readFileSync(path.join(out, "runs/dapo-base-s1/metrics.jsonl.gz"))).toString()).toBe('{"event":"update","step":1}\n');
+    expect(existsSync(path.join(out, "runs/dapo-base-s1/checkpoints"))).toBe(false);
   });
 
   it("draws a bar per (algorithm, variant), a dot per run and a curve per run", () => {

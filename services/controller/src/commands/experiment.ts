@@ -2,26 +2,28 @@
 // seed of the experiment file, one full `lspo train` run after another (the machine's cores go to one run
 // at a time, so wall times compare). Writes into the experiment directory: runs/<id>/ (each run's own
 // directory), results.jsonl (one record per run), table.md, aggregate.json, accuracy.svg, curves.svg and
-// report.html. Rerun with --out <dir> to finish an interrupted experiment: runs with a summary.json are read,
-// not repeated.
+// report.html; with --archive, a compact copy to commit (experiment/archive.ts). Rerun with --out <dir>
+// to finish an interrupted experiment: runs with a summary.json are read, not repeated.
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { startProvenance, type Provenance } from "@lspo/telemetry";
 import { aggregate, markdownTables, recordOf, type RunRecord } from "../experiment/aggregate.js";
+import { archiveExperiment } from "../experiment/archive.js";
 import { accuracyBars, accuracyCurves } from "../experiment/charts.js";
 import { loadExperiment, planRuns, type Experiment, type PlannedRun } from "../experiment/config.js";
 import { readSummary, train } from "../run/controller.js";
 
-export const summary = "base algorithm vs base + LSPO over algorithms and seeds: experiment -c <experiment.yaml> [--out <dir>] [key=value ...]";
+export const summary = "base algorithm vs base + LSPO over algorithms and seeds: experiment -c <experiment.yaml> [--out <dir>] [--archive <dir>] [key=value ...]";
 
-const USAGE = `usage: lspo experiment -c <experiment.yaml> [--out <dir>] [--dry-run] [key=value ...]
+const USAGE = `usage: lspo experiment -c <experiment.yaml> [--out <dir>] [--archive <dir>] [--dry-run] [key=value ...]
 
 Runs every (algorithm, variant, seed) of the experiment file as an \`lspo train\` run, one at a time, and
 writes table.md (mean ± std over seeds), aggregate.json, results.jsonl and SVG charts into the experiment
 directory (default <out>/<name>-<timestamp>). key=value overrides apply to every run's config.
-  --out <dir>   experiment directory; runs already finished there (summary.json) are reused
+  --out <dir>      experiment directory; runs already finished there (summary.json) are reused
+  --archive <dir>  also copy the outputs, each run's summary.json and gzipped metrics.jsonl there (to commit)
   --dry-run     print the planned runs and exit`;
 
 function writeOutputs(dir: string, e: Experiment, records: RunRecord[], provenance: Provenance): string {
@@ -54,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       config: { type: "string", short: "c" },
       out: { type: "string" },
+      archive: { type: "string" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -79,8 +82,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // The experiment directory may be inside the checkout (the default out): its own files are not "dirty".
-  const outRel = relative(process.cwd(), dir);
-  const provenance = startProvenance({ command: ["lspo", "experiment", ...argv], ignore: outRel.startsWith("..") ? undefined : new RegExp(`^${outRel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/`) });
+  // So may the archive, which is written at the end.
+  const inside = [dir, ...(values.archive ? [resolve(values.archive)] : [])].map((d) => relative(process.cwd(), d)).filter((r) => !r.startsWith(".."));
+  const escape = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const provenance = startProvenance({ command: ["lspo", "experiment", ...argv], ignore: inside.length ? new RegExp(`^(${inside.map(escape).join("|")})/`) : undefined });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "experiment.yaml"), stringify({ ...e, commandLineOverrides: positionals }));
   const records: RunRecord[] = [];
@@ -106,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
     writeOutputs(dir, e, records, provenance.finish());
   }
   const table = writeOutputs(dir, e, records, provenance.finish());
+  if (values.archive) archiveExperiment(dir, resolve(values.archive), records);
   console.log(table);
   console.log(`experiment: ${records.length}/${runs.length} runs in ${((Date.now() - t0) / 60000).toFixed(1)} min; ${join(dir, "table.md")}, ${join(dir, "report.html")}`);
   if (failures.length) console.error(`experiment: ${failures.length} run(s) failed:\n${failures.join("\n")}`);

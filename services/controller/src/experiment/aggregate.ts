@@ -1,6 +1,8 @@
 // An experiment's numbers: one record per finished run, aggregated per (algorithm, variant) as mean ± std
 // over seeds, and each variant compared with the baseline variant seed by seed (paired: same seed, same
-// prompt order and sampling streams at the start). Pure: the command reads and writes the files.
+// prompt order and sampling streams at the start), with a 95% t-interval on the mean paired difference.
+// Pure: the command reads and writes the files.
+import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import type { Summary } from "../run/summary.js";
 
 export interface RunRecord {
@@ -23,6 +25,10 @@ export interface RunRecord {
   trainedTokens: number;
   kept: number;
   wallSeconds: number;
+  /** Fractions of trained tokens whose ratio was clipped below / above / by the dual clip (null: not recorded). */
+  clipLow: number | null;
+  clipHigh: number | null;
+  clipDual: number | null;
   evals: Array<{ step: number; accuracy: number }>;
 }
 
@@ -40,6 +46,10 @@ export function recordOf(run: { id: string; algorithm: string; variant: string; 
     trainedTokens: s.rolloutTokens,
     kept: s.kept,
     wallSeconds: s.wallSeconds,
+    // Summaries written before the field existed have none: those runs show "-", not 0.
+    clipLow: s.training?.clip_frac_low ?? null,
+    clipHigh: s.training?.clip_frac_high ?? null,
+    clipDual: s.training?.clip_frac_dual ?? null,
     // The curve in the headline metric, like accuracyBefore/After.
     evals: s.evals.map((e) => ({ step: e.step, accuracy: s.accuracy_metric === "sampled" ? (e.sampledAccuracy ?? e.accuracy) : e.accuracy })),
   };
@@ -60,6 +70,21 @@ export function stat(xs: readonly number[]): Stat {
   return { mean, std, n };
 }
 
+/**
+ * Two-sided 95% confidence interval of a mean from its sample statistics (Student's t with n - 1 degrees
+ * of freedom: the seeds are few, so the normal 1.96 would be too narrow). Null below two values.
+ */
+export function ci95(s: Stat): { low: number; high: number } | null {
+  if (s.n < 2) return null;
+  const half = tQuantile(0.975, s.n - 1) * (s.std / Math.sqrt(s.n));
+  return { low: s.mean - half, high: s.mean + half };
+}
+
+/** A stat over the values present: runs without the figure are left out (n says how many had it). */
+function statPresent(xs: ReadonlyArray<number | null>): Stat {
+  return stat(xs.filter((x): x is number => x !== null));
+}
+
 export interface CellRow {
   algorithm: string;
   variant: string;
@@ -72,6 +97,9 @@ export interface CellRow {
   groups: Stat;
   generatedTokens: Stat;
   wallSeconds: Stat;
+  clipLow: Stat;
+  clipHigh: Stat;
+  clipDual: Stat;
 }
 
 export interface Comparison {
@@ -83,6 +111,8 @@ export interface Comparison {
   seeds: number[];
   /** (variant - baseline) final held-out accuracy, per seed, then mean ± std. */
   difference: Stat;
+  /** 95% t-interval of the mean difference (null with fewer than two pairs). */
+  ci95: { low: number; high: number } | null;
   wins: number;
   losses: number;
 }
@@ -99,7 +129,7 @@ export function aggregate(records: readonly RunRecord[], algorithms: readonly st
   const pooled = new Map<string, Array<{ seed: number; d: number }>>();
   const compare = (algorithm: string, variant: string, pairs: Array<{ seed: number; d: number }>): Comparison => ({
     algorithm, variant, baseline: variants[0], seeds: pairs.map((p) => p.seed),
-    difference: stat(pairs.map((p) => p.d)), wins: pairs.filter((p) => p.d > 0).length, losses: pairs.filter((p) => p.d < 0).length,
+    difference: stat(pairs.map((p) => p.d)), ci95: ci95(stat(pairs.map((p) => p.d))), wins: pairs.filter((p) => p.d > 0).length, losses: pairs.filter((p) => p.d < 0).length,
   });
   const cell = (a: string, v: string) => records.filter((r) => r.algorithm === a && r.variant === v).sort((x, y) => x.seed - y.seed);
   for (const a of algorithms) {
@@ -112,6 +142,7 @@ export function aggregate(records: readonly RunRecord[], algorithms: readonly st
         accuracyBefore: of((r) => r.accuracyBefore), accuracyAfter: of((r) => r.accuracyAfter), gain: of((r) => r.accuracyAfter - r.accuracyBefore),
         greedyAfter: of((r) => r.greedyAfter),
         steps: of((r) => r.steps), groups: of((r) => r.groups), generatedTokens: of((r) => r.generatedTokens), wallSeconds: of((r) => r.wallSeconds),
+        clipLow: statPresent(rs.map((r) => r.clipLow)), clipHigh: statPresent(rs.map((r) => r.clipHigh)), clipDual: statPresent(rs.map((r) => r.clipDual)),
       });
     }
     const baseline = new Map(cell(a, variants[0]).map((r) => [r.seed, r]));
@@ -130,23 +161,27 @@ export function aggregate(records: readonly RunRecord[], algorithms: readonly st
 const pct = (s: Stat) => `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}`;
 const signedPct = (s: Stat) => `${s.mean >= 0 ? "+" : ""}${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}`;
 const num = (s: Stat, digits = 0) => s.mean.toFixed(digits);
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
+const interval = (c: Comparison) => (c.ci95 ? `[${signed(c.ci95.low)}, ${signed(c.ci95.high)}]` : "-");
+// Clip fractions are small: percent of trained tokens with two decimals; "-" where no run recorded them.
+const clipPct = (s: Stat) => (s.n === 0 ? "-" : (100 * s.mean).toFixed(2));
 
 /** The results as Markdown tables (held-out accuracies in percent). */
 export function markdownTables(agg: Aggregate): string {
   const head = [
-    "| algorithm | variant | seeds | held-out before (%) | held-out after (%) | gain (points) | greedy after (%) | steps | groups generated | rollout tokens | wall s |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| algorithm | variant | seeds | held-out before (%) | held-out after (%) | gain (points) | greedy after (%) | steps | groups generated | rollout tokens | clipped low / high / dual (% of tokens) | wall s |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const rows = agg.rows.map(
     (r) =>
-      `| ${r.algorithm} | ${r.variant} | ${r.seeds.length} | ${pct(r.accuracyBefore)} | **${pct(r.accuracyAfter)}** | ${signedPct(r.gain)} | ${pct(r.greedyAfter)} | ${num(r.steps, 1)} | ${num(r.groups)} | ${num(r.generatedTokens)} | ${num(r.wallSeconds)} |`,
+      `| ${r.algorithm} | ${r.variant} | ${r.seeds.length} | ${pct(r.accuracyBefore)} | **${pct(r.accuracyAfter)}** | ${signedPct(r.gain)} | ${pct(r.greedyAfter)} | ${num(r.steps, 1)} | ${num(r.groups)} | ${num(r.generatedTokens)} | ${clipPct(r.clipLow)} / ${clipPct(r.clipHigh)} / ${clipPct(r.clipDual)} | ${num(r.wallSeconds)} |`,
   );
   const cmpHead = [
-    "| algorithm | comparison | paired seeds | difference in held-out after (points) | seeds better / worse |",
-    "| --- | --- | ---: | ---: | ---: |",
+    "| algorithm | comparison | paired seeds | difference in held-out after (points) | 95% interval (points) | seeds better / worse |",
+    "| --- | --- | ---: | ---: | ---: | ---: |",
   ];
   const cmp = agg.comparisons.map(
-    (c) => `| ${c.algorithm} | ${c.variant} − ${c.baseline} | ${c.seeds.length} | ${signedPct(c.difference)} | ${c.wins} / ${c.losses} |`,
+    (c) => `| ${c.algorithm} | ${c.variant} − ${c.baseline} | ${c.seeds.length} | ${signedPct(c.difference)} | ${interval(c)} | ${c.wins} / ${c.losses} |`,
   );
   return [...head, ...rows, "", ...cmpHead, ...cmp].join("\n") + "\n";
 }

@@ -50,6 +50,8 @@ export interface Summary {
   sampled_accuracy_after: number | null;
   evals: Array<{ step: number; accuracy: number; sampledAccuracy: number | null; policyVersion: number }>;
   rewardCurve: Array<{ step: number; reward: number; algorithm: string }>;
+  /** The updates' clip fractions and approximate KL, token-weighted over every update (null: no update). */
+  training: TrainingMetrics | null;
   swaps: Array<{ step: number; from: string; to: string }>;
   /** Response tokens in the updates (trained groups only). */
   rolloutTokens: number;
@@ -126,6 +128,7 @@ export function buildSummary(i: SummaryInput): Summary {
     sampled_accuracy_after: i.evals.length ? i.evals[i.evals.length - 1].sampledAccuracy : null,
     evals: i.evals.map((e) => ({ step: e.step, accuracy: e.accuracy, sampledAccuracy: e.sampledAccuracy, policyVersion: e.policyVersion })),
     rewardCurve: updates.map((r) => ({ step: Number(r.step), reward: Number(r.meanReward), algorithm: String(r.algorithm) })),
+    training: trainingMetrics(updates),
     swaps: lastPerKey(i.metrics.filter((r) => r.event === "swap"), (r) => `${r.step}:${r.to}:${JSON.stringify(r.parameters ?? null)}`)
       .map((r) => ({ step: Number(r.step), from: String(r.from), to: String(r.to) })),
     rolloutTokens: updates.reduce((n, r) => n + Number(r.responseTokens ?? 0), 0),
@@ -149,6 +152,34 @@ export function generatedTokens(judged: ReadonlyArray<{ uid?: string; length: nu
     n += Math.round(j.length * groupSize);
   }
   return n;
+}
+
+export interface TrainingMetrics {
+  /** Response tokens the fractions are over. */
+  tokens: number;
+  clip_frac_low: number;
+  clip_frac_high: number;
+  clip_frac_dual: number;
+  approx_kl: number;
+}
+
+/**
+ * The run's clip fractions and KL as one number each: every update's per-token metric weighted by its
+ * tokens, so the run's figure is the fraction of all trained tokens (as each update's is of its own).
+ */
+export function trainingMetrics(updates: readonly MetricRecord[]): TrainingMetrics | null {
+  const names = ["clip_frac_low", "clip_frac_high", "clip_frac_dual", "approx_kl"] as const;
+  const sums = { clip_frac_low: 0, clip_frac_high: 0, clip_frac_dual: 0, approx_kl: 0 };
+  let tokens = 0;
+  for (const u of updates) {
+    const m = (u.metrics ?? {}) as Record<string, unknown>;
+    const n = Number(m.tokens ?? 0);
+    if (!(n > 0)) continue;
+    tokens += n;
+    for (const k of names) sums[k] += n * Number(m[k] ?? 0);
+  }
+  if (tokens === 0) return null;
+  return { tokens, ...Object.fromEntries(names.map((k) => [k, sums[k] / tokens])) } as TrainingMetrics;
 }
 
 /** The last record of each key, in the order of those last records. */
