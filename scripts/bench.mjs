@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- <name> ...]`: runs bench/<name>.ts from source with tsx; with no name, every benchmark
+// `npm run bench [-- <name> ... | -- <name> --flag value ...]`: runs bench/<name>.ts from source with tsx; with no name, every benchmark
 // except those in BY_NAME_ONLY (too long for the default run's 15 minutes, or not a benchmark), which run
 // when named. Each benchmark writes bench/results/<name>.json; docs/BENCHMARKS.md quotes those files.
 // Prints each benchmark's wall time and the total.
@@ -21,7 +21,16 @@ const available = readdirSync(join(root, "bench"))
   .filter((f) => f.endsWith(".ts"))
   .map((f) => f.slice(0, -3))
   .sort();
-const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+// Names first, then the benchmark's own flags: `npm run bench -- scale --rollout-hosts 2,4` passes
+// `--rollout-hosts 2,4` to bench/scale.ts.
+const argv = process.argv.slice(2);
+const firstFlag = argv.findIndex((a) => a.startsWith("-"));
+const names = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
+if (flags.length && names.length !== 1) {
+  console.error(`bench: flags (${flags.join(" ")}) go to one named benchmark: npm run bench -- <name> ${flags.join(" ")}`);
+  process.exit(2);
+}
 for (const n of names) {
   if (!available.includes(n)) {
     console.error(`bench: unknown benchmark '${n}'. Available: ${available.join(", ") || "(none yet)"}`);
@@ -35,7 +44,7 @@ const took = [];
 for (const name of chosen) {
   console.log(`\n== bench ${name}`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ["--conditions=source", "--import", tsx, join(root, "bench", `${name}.ts`)], {
+  const r = spawnSync(process.execPath, ["--conditions=source", "--import", tsx, join(root, "bench", `${name}.ts`), ...flags], {
     cwd: root,
     stdio: "inherit",
   });

@@ -4,7 +4,7 @@
 // `cpuSeconds()` reads the process's user + system CPU time from /proc, so a bench can report CPU beside
 // wall clock on this shared machine.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import type { RunConfig } from "@lspo/config";
@@ -61,35 +61,49 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-export function startService(kind: keyof typeof READY & string, config: RunConfig, o: StartOptions): Service {
+/**
+ * Resolves when the service's log says it is ready; rejects, with the log's tail, when it exits first or
+ * stays silent past the timeout. Used for services started here and on the hosts of a cluster.
+ */
+export function waitUntilReady(kind: string, logPath: string, hasExited: () => boolean, name: string, timeoutMs = 120_000): Promise<void> {
   const marker = READY[kind];
-  if (!marker) throw new Error(`startService: unknown service kind '${kind}'. Valid: ${Object.keys(READY).join(", ")}`);
+  if (!marker) throw new Error(`waitUntilReady: unknown service kind '${kind}'. Valid: ${Object.keys(READY).join(", ")}`);
+  return new Promise<void>((res, rej) => {
+    const deadline = Date.now() + timeoutMs;
+    const read = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+    const tail = () => read().trimEnd().split("\n").slice(-5).join("\n");
+    const poll = setInterval(() => {
+      if (read().includes(`"msg":"${marker}"`)) {
+        clearInterval(poll);
+        res();
+      } else if (hasExited()) {
+        clearInterval(poll);
+        rej(new Error(`${name} exited before it was ready; its log ${logPath}:\n${tail()}`));
+      } else if (Date.now() > deadline) {
+        clearInterval(poll);
+        rej(new Error(`${name} was not ready within ${timeoutMs} ms; its log ${logPath}:\n${tail()}`));
+      }
+    }, 100);
+  });
+}
+
+/** The argv that runs the lspo CLI from source (`lspo serve <kind>` and friends). */
+export function cliArgs(...args: string[]): string[] {
+  return ["--conditions=source", "--import", tsx, cli, ...args];
+}
+
+export function startService(kind: keyof typeof READY & string, config: RunConfig, o: StartOptions): Service {
+  if (!READY[kind]) throw new Error(`startService: unknown service kind '${kind}'. Valid: ${Object.keys(READY).join(", ")}`);
   const logPath = join(o.logDir, `${o.name}.log`);
   const fd = openSync(logPath, "a");
-  const child = spawn(process.execPath, ["--conditions=source", "--import", tsx, cli, "serve", kind], {
+  const child = spawn(process.execPath, cliArgs("serve", kind), {
     env: { ...process.env, LSPO_ACTOR_CONFIG: JSON.stringify(config), LSPO_ACTOR_NAME: o.name, LSPO_THREADS: String(o.threads ?? 1) },
     stdio: ["ignore", fd, fd],
   });
   closeSync(fd);
   live.add(child);
   child.once("exit", () => live.delete(child));
-  const ready = new Promise<void>((res, rej) => {
-    const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
-    const tail = () => readFileSync(logPath, "utf8").trimEnd().split("\n").slice(-5).join("\n");
-    const poll = setInterval(() => {
-      const log = readFileSync(logPath, "utf8");
-      if (log.includes(`"msg":"${marker}"`)) {
-        clearInterval(poll);
-        res();
-      } else if (child.exitCode !== null || child.signalCode !== null) {
-        clearInterval(poll);
-        rej(new Error(`${o.name} exited (${child.exitCode ?? child.signalCode}) before it was ready; its log ${logPath}:\n${tail()}`));
-      } else if (Date.now() > deadline) {
-        clearInterval(poll);
-        rej(new Error(`${o.name} was not ready within ${o.readyTimeoutMs ?? 120_000} ms; its log ${logPath}:\n${tail()}`));
-      }
-    }, 100);
-  });
+  const ready = waitUntilReady(kind, logPath, () => child.exitCode !== null || child.signalCode !== null, o.name, o.readyTimeoutMs);
   return {
     name: o.name,
     child,

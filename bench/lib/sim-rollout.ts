@@ -6,12 +6,14 @@
 // publishes the RolloutGroups on LSPO_ROLLOUTS together (message id = prompt uid) and acks each prompt
 // once its group is stored. Each response is correct with probability 1/2, so most groups are mixed and
 // pass the accuracy filter.
-//   argv: JSON { natsUrl, name, tokensPerSecond, promptsPerCall, minTokens, maxTokens, vocabSize, seed }
-//   IPC:  parent -> { run }: serve that run from now on (the generation in hand is finished and published
-//         first); the child answers "serving" once it consumes the run's prompts.
+//   argv: JSON { natsUrl, name, tokensPerSecond, promptsPerCall, minTokens, maxTokens, vocabSize, seed, replicas? }
+//   control over NATS, so the bench may run it on any host: a request on `simControlSubject(name)` with
+//   { run } makes it serve that run from now on (the generation in hand is finished and published first);
+//   it replies "serving" once it consumes the run's prompts. It prints SIM_READY when it listens.
 // SIGTERM: stop taking prompts, finish the generation in hand, exit.
 import { KV_BUCKETS, STREAMS, bytesOf, connectBus, consume, inBatches, jetstream, kvGet, openKv, publishMessage, subjectFor } from "@lspo/bus";
 import type { PromptRequest, RolloutGroup, WeightsRef } from "@lspo/proto";
+import { SIM_READY, simControlSubject } from "./sim-control.js";
 import { simulatedText } from "./sim-text.js";
 
 interface SimOptions {
@@ -23,6 +25,8 @@ interface SimOptions {
   maxTokens: number;
   vocabSize: number;
   seed: number;
+  /** Replicas of the weights bucket, as the run's (opening it with another count fails). */
+  replicas?: number;
 }
 
 const o = JSON.parse(process.argv[2] ?? "null") as SimOptions | null;
@@ -42,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const nc = await connectBus({ url: o.natsUrl, name: o.name });
 const js = jetstream(nc);
-const weightsKv = await openKv(nc, KV_BUCKETS.weights);
+const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: o.replicas ?? 1 });
 
 function fakeGroup(p: PromptRequest, version: bigint): { group: RolloutGroup; tokens: number } {
   const G = Math.max(1, p.groupSize);
@@ -66,31 +70,45 @@ async function serve(run: string, sub: Awaited<ReturnType<typeof consume<PromptR
 
 let current: { sub: Awaited<ReturnType<typeof consume<PromptRequest>>>; done: Promise<void> } | null = null;
 let switching: Promise<void> = Promise.resolve();
-process.on("message", (msg: { run: string }) => {
-  switching = switching.then(async () => {
-    if (current) {
-      await current.sub.stop();
-      await current.done;
+/** Stops serving the current run, if any: the generation in hand is finished and published first. */
+async function stopServing(): Promise<void> {
+  if (!current) return;
+  await current.sub.stop();
+  await current.done;
+  current = null;
+}
+nc.subscribe(simControlSubject(o.name), {
+  callback: (err, msg) => {
+    if (err) return;
+    let run = "";
+    try {
+      run = String((JSON.parse(new TextDecoder().decode(msg.data)) as { run?: unknown }).run ?? "");
+    } catch {
+      /* answered below */
     }
-    const sub = await consume<PromptRequest>(js, { stream: STREAMS.prompts.name, durable: `rollout-${msg.run}`, kind: "PromptRequest", batch: o.promptsPerCall });
-    current = { sub, done: serve(msg.run, sub) };
-    process.send!("serving");
-  }).catch((err: Error) => {
-    console.error(`${o.name}: ${err.stack ?? err.message}`);
-    process.exit(1);
-  });
+    if (!run) return void msg.respond(new TextEncoder().encode(`error: ${o.name}: a control request needs {"run": "<name>"}`));
+    switching = switching
+      .then(async () => {
+        await stopServing();
+        const sub = await consume<PromptRequest>(js, { stream: STREAMS.prompts.name, durable: `rollout-${run}`, kind: "PromptRequest", batch: o.promptsPerCall });
+        current = { sub, done: serve(run, sub) };
+        msg.respond(new TextEncoder().encode("serving"));
+      })
+      .catch((e: Error) => {
+        console.error(`${o.name}: ${e.stack ?? e.message}`);
+        process.exit(1);
+      });
+  },
 });
+await nc.flush(); // the subscription is on the server before anyone is told it listens
 process.once("SIGTERM", () => {
   void switching.then(async () => {
-    if (current) {
-      await current.sub.stop();
-      await current.done;
-    }
+    await stopServing();
     await nc.close();
     process.exit(0);
   });
 });
-process.send!("ready");
+console.log(SIM_READY);
 
 async function generation(run: string, deliveries: Array<{ body: PromptRequest; ack(): void }>): Promise<void> {
   const t0 = performance.now();
