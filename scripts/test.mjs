@@ -4,7 +4,7 @@
 // Under CI (CI=true) a skipped test fails the run unless its file is on SKIP_ALLOWED: a skip there means a
 // check that silently did not happen on the machine that decides whether a change lands.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SKIP_ALLOWED, unexpectedSkips } from "./skips.mjs";
@@ -21,6 +21,10 @@ const stages = [
   ["buf lint (proto/ contracts)", bin("buf"), ["lint"]],
   ["codegen drift (libs/proto matches proto/)", process.execPath, [join(root, "scripts/proto-gen.mjs"), "--check"]],
   ["tsc -b (strict type check of every package)", bin("tsc"), ["-b"]],
+  // Suites with their own tsconfig (outside the packages' build) and the benchmarks.
+  ...[...readdirSync(join(root, "test")).map((d) => `test/${d}`), "bench"]
+    .filter((d) => existsSync(join(root, d, "tsconfig.json")))
+    .map((d) => [`tsc -p ${d} (type check)`, bin("tsc"), ["-p", d]]),
   ["vitest (unit, integration, end to end)", bin("vitest"), ["run", ...process.argv.slice(2)], { LSPO_SKIP_REPORT: skipReport }],
 ];
 
