@@ -19,7 +19,7 @@ import {
 } from "@lspo/bus";
 import type { RolloutGroup } from "@lspo/proto";
 import { sizedRolloutGroup, type SizedPayload } from "./lib/payloads.js";
-import { fmt, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
+import { fmt, judgeGoal, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
 import { startProvenance } from "@lspo/telemetry";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
@@ -228,7 +228,7 @@ const rows = [...measured].map(([label, m]) => {
   const endToEnd = phaseStats(m, n, mb, PHASES.endToEnd);
   return {
     size: label, envelopeBytes: payload.bytes.byteLength, groupSize: payload.groupSize, promptTokens: payload.promptTokens,
-    tokensPerResponse: payload.tokensPerResponse, messages: n, goalMet: endToEnd.ratio.median >= 0.9,
+    tokensPerResponse: payload.tokensPerResponse, messages: n, goalVerdict: judgeGoal(endToEnd.ratio, 0.9),
     publish: phaseStats(m, n, mb, PHASES.publish), consume: phaseStats(m, n, mb, PHASES.consume), endToEnd,
   };
 });

@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { loadConfigFile } from "@lspo/config";
 import { train, type Summary } from "@lspo/controller";
 import { RunProbe, starvedFraction, tokensAt, utilisation, type Interval, type Sample, type Utilisation } from "./lib/run-probe.js";
-import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
+import { fmt, judgeGoal, machine, secondsSince, summarize } from "./lib/stats.js";
 import { startProvenance } from "@lspo/telemetry";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
@@ -170,7 +170,7 @@ const result = {
   date: new Date().toISOString(),
   machine: machine(),
   goal: "pipelined mode: rollout actors generating >= 90% of wall time",
-  goalMet: { pipelined: perMode.pipelined.rolloutGenerating.median >= 0.9, "pipelined-2": perMode["pipelined-2"].rolloutGenerating.median >= 0.9 },
+  goalVerdict: { pipelined: judgeGoal(perMode.pipelined.rolloutGenerating, 0.9), "pipelined-2": judgeGoal(perMode["pipelined-2"].rolloutGenerating, 0.9) },
   setup: {
     config: `configs/demo.yaml (2 rollout actors) with run.steps=${STEPS}, eval.every=${EVAL_EVERY}`,
     variants: VARIANTS,
@@ -201,5 +201,5 @@ for (const m of MODES) {
 for (const [m, o] of Object.entries(overSync)) {
   console.log(`${m} vs sync: speedup ${fmt(o.speedup, 2)}, rollout tokens ${fmt(o.rolloutTokensRatio, 2)}${o.toTargetSpeedup ? `, to target ${fmt(o.toTargetSpeedup, 2)}` : ""}`);
 }
-console.log(`goal (pipelined rollout generating >= 0.9): ${Object.entries(result.goalMet).map(([m, ok]) => `${m} ${ok ? "met" : "not met"}`).join(", ")}; total ${totalSeconds.toFixed(0)} s`);
+console.log(`goal (pipelined rollout generating >= 0.9): ${Object.entries(result.goalVerdict).map(([m, verdict]) => `${m} ${verdict}`).join(", ")}; total ${totalSeconds.toFixed(0)} s`);
 process.exit(0);

@@ -4,13 +4,16 @@
 // weights into the sampler. Every `evalEvery` steps: greedy held-out accuracy and sampled accuracy on a
 // fixed set of training prompts. Settings are key=value arguments; prints one JSON line per eval.
 //   npx tsx --conditions=source bench/rl-probe.ts lr=5e-5 steps=60 B=16 G=8
+// out=<file> writes the settings and every evaluation with the run's provenance (an artifact a doc can quote).
 import { writeFileSync } from "node:fs";
 import { LearnerCore } from "@lspo/learner/core";
 import { OnnxDecoder, generate, loadTokenizer } from "@lspo/model";
 import { RunConfigSchema } from "@lspo/config";
 import type { VerifiedGroup } from "@lspo/proto";
 import { readModelDir, syntheticProblems, verifyResponse } from "@lspo/tasks";
+import { startProvenance } from "@lspo/telemetry";
 
+const provenance = startProvenance({ ignore: /^(bench\/results|docs\/results)\// });
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split("=") as [string, string]));
 const num = (k: string, d: number) => (args[k] === undefined ? d : Number(args[k]));
 const lr = num("lr", 5e-5), steps = num("steps", 40), B = num("B", 16), G = num("G", 8), T = num("T", 1.0);
@@ -92,4 +95,4 @@ for (let step = 1; step <= steps; step++) {
   if (step % 5 === 0) console.error(JSON.stringify({ step, loss: +rec.loss.toFixed(4), meanRewardKept: +rec.meanReward.toFixed(3), sampledAll: +(rewardAll / n).toFixed(3), gradNorm: +rec.gradNorm.toFixed(3), clip: rec.metrics }));
   if (step % evalEvery === 0) emit({ ...(await evaluate(step)), generated });
 }
-if (args.out) writeFileSync(args.out, JSON.stringify({ args, log }, null, 1));
+if (args.out) writeFileSync(args.out, JSON.stringify({ args, log, provenance: provenance.finish() }, null, 1));

@@ -26,7 +26,7 @@ import { loadConfigFile } from "@lspo/config";
 import { PromptSource, type PromptItem } from "@lspo/controller";
 import { RolloutServiceService, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { startService } from "./lib/serve.js";
-import { fmt, machine, secondsSince, summarize } from "./lib/stats.js";
+import { fmt, judgeGoal, machine, secondsSince, summarize } from "./lib/stats.js";
 import { startProvenance } from "@lspo/telemetry";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
@@ -196,7 +196,7 @@ const result = {
   date: new Date().toISOString(),
   machine: machine(),
   goal: "service tokens/s / bare tokens/s >= 0.9",
-  goalMet: ratio.median >= 0.9,
+  goalVerdict: judgeGoal(ratio, 0.9),
   setup: {
     config: "configs/demo.yaml (demo-base policy), rollout.actors=1",
     rounds: ROUNDS,
@@ -227,7 +227,7 @@ const result = {
   })),
 };
 writeFileSync(join(import.meta.dirname, "results", "rollout.json"), `${JSON.stringify(result, null, 2)}\n`);
-console.log(`service/bare tokens/s ${fmt(ratio, 3)} (goal >= 0.9: ${result.goalMet ? "met" : "not met"})`);
+console.log(`service/bare tokens/s ${fmt(ratio, 3)} (goal >= 0.9: ${result.goalVerdict})`);
 console.log(`service ${fmt(result.serviceTokensPerS, 0)} tok/s, bare ${fmt(result.bareTokensPerS, 0)} tok/s; per CPU-s service ${fmt(result.serviceTokensPerCpuS, 0)}, bare ${fmt(result.bareTokensPerCpuS, 0)}`);
 console.log(`actor generating ${fmt(result.serviceGenerateShare, 3)}, checking weights ${fmt(result.serviceSyncShare, 3)} of the service trial; total ${totalSeconds.toFixed(0)} s, load ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

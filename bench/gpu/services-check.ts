@@ -3,8 +3,9 @@
 // provider's outputs"). On the shipped demo policy (configs/models/demo-base):
 // - rollout: Policy.load({device}) then Policy.generate over held-out problems, greedy and sampled (T = 1, seeded):
 //   identical token sequences, and the per-token log-probs of the sampled ones against the CPU's;
-// - learner: LearnerCore.create({device}) then two DAPO updates on groups the CPU policy generated: loss, gradient
-//   norm and the new weights against the CPU learner's.
+// - learner: LearnerCore.create({device}) then two DAPO updates on groups the CPU policy generated: loss and
+//   gradient norm against the CPU learner's, held to SERVICE_RTOL; the weight updates are compared and the
+//   worst reported (worstUpdate), but the check does not pass or fail on them (see SERVICE_RTOL).
 import { LearnerCore } from "@lspo/learner/core";
 import { RunConfigSchema } from "@lspo/config";
 import type { VerifiedGroup } from "@lspo/proto";
@@ -73,7 +74,12 @@ async function learn(provider: ProviderName, policy: Policy, groups: VerifiedGro
   return { records: records.map((r) => ({ loss: r.loss, gradNorm: r.gradNorm, tokens: r.tokens })), weights, before: model.weights, seconds };
 }
 
-/** Relative tolerance on learner outputs (loss, gradient norm) and on each weight tensor's update. */
+/**
+ * Relative tolerance on the learner's loss and gradient norm, which the check passes or fails on. The weight
+ * updates are not held to it: AdamW's first steps move each weight by about lr x sign(gradient), so a weight
+ * whose gradient is almost 0 may move either way on either provider (19% of the largest update on an H100,
+ * docs/BENCHMARKS.md). Their gap is only reported.
+ */
 export const SERVICE_RTOL = 1e-3;
 
 export async function servicesCheck(providers: ProviderName[]) {

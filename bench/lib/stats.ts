@@ -24,6 +24,19 @@ export function fmt(s: Summary, digits = 2): string {
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
 
+/**
+ * A goal judged on the wall-clock median with its spread (docs/BENCHMARKS.md, "The rule"): "met" when every
+ * run reaches it, "not met" when the median does not, and "not settled" when the median reaches it but some
+ * runs do not, since then the median alone would claim more than the runs show. `higherIsBetter: false` for
+ * goals that are ceilings.
+ */
+export function judgeGoal(s: Pick<Summary, "median" | "min" | "max"> & { runs?: number[] }, goal: number, higherIsBetter = true): string {
+  const misses = (x: number) => (higherIsBetter ? x < goal : x > goal);
+  if (misses(s.median)) return "not met";
+  if (!misses(higherIsBetter ? s.min : s.max)) return "met";
+  return s.runs ? `not settled (${s.runs.filter(misses).length} of ${s.runs.length} runs miss it)` : "not settled (some runs miss it)";
+}
+
 function version(bin: string, args: string[]): string {
   try {
     return execFileSync(bin, args, { encoding: "utf8" }).trim();

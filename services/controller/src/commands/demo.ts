@@ -1,9 +1,12 @@
 // `lspo demo` (what `npm run demo` runs): DAPO + LSPO on the synthetic task from the shipped demo policy,
-// with a progress bar, then a short report and `report.html` in the run directory.
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+// with a progress bar, then a short report and `report.html` in the run directory. Its summary.json
+// carries the run's provenance (commit, clean tree, machine, load), so a kept demo run can be quoted as an
+// artifact (docs/results/README.md).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "@lspo/config";
+import { startProvenance } from "@lspo/telemetry";
 import { train } from "../run/controller.js";
 import { writeReport } from "../run/report.js";
 
@@ -35,8 +38,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   config.model.dir = modelDir;
   process.stderr.write(`demo: ${config.rollout.actors} rollout actors, ${config.learner.algorithm.name} + LSPO (stream, W=${config.sampler.window}), ${config.run.steps} steps\n`);
+  // A run directory inside the checkout (runs/ is ignored by git; --run-dir may be elsewhere) is the run's
+  // own output, not a change to the measured tree.
+  const runDirRel = config.run.dir ? relative(root, resolve(config.run.dir)) : "";
+  const inTree = runDirRel !== "" && !runDirRel.startsWith("..");
+  const provenance = startProvenance({
+    cwd: root,
+    command: ["lspo", "demo", ...argv],
+    ignore: inTree ? new RegExp(`^${runDirRel.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/`) : undefined,
+  });
   const s = await train(config);
+  const summaryFile = join(s.dir, "summary.json");
+  const measured = provenance.finish();
+  writeFileSync(summaryFile, JSON.stringify({ ...JSON.parse(readFileSync(summaryFile, "utf8")), provenance: measured }, null, 1));
   const report = writeReport(s.dir, s);
-  console.log(["", ...report.lines, `report: ${report.html}`, `summary: ${join(s.dir, "summary.json")}`].join("\n"));
+  console.log(["", ...report.lines, `measured ${measured.label}`, `report: ${report.html}`, `summary: ${summaryFile}`].join("\n"));
   return s.lost === 0 && s.duplicates === 0 ? 0 : 1;
 }

@@ -1,0 +1,15 @@
+// Every view a doc's marker can name, by module (the file in this folder) and name: <module>/<name>.
+import { views as bus } from "./bus.js";
+import { views as gpu } from "./gpu.js";
+import { views as markdown } from "./markdown.js";
+import { views as model } from "./model.js";
+import { views as pipeline } from "./pipeline.js";
+import { views as pretrain } from "./pretrain.js";
+import { views as rollout } from "./rollout.js";
+import { views as sampler } from "./sampler.js";
+import { views as scale } from "./scale.js";
+import { views as verifier } from "./verifier.js";
+import type { View } from "./view.js";
+import { views as weights } from "./weights.js";
+
+export const VIEWS: Record<string, Record<string, View>> = { bus, gpu, markdown, model, pipeline, pretrain, rollout, sampler, scale, verifier, weights };
