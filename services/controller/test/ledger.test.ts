@@ -26,6 +26,33 @@ describe("ledger", () => {
     expect(r.dropped).toEqual({ "stale-at-learner": 1, "all-wrong": 1, "stale-at-sampler": 1, unused: 1, cancelled: 1, "dead-letter": 1 });
   });
 
+  it("the sampler's latest judgement wins: kept, then stale on the replay after a sampler crash", () => {
+    const l = new Ledger();
+    l.request(["a", "b"]);
+    l.judged("a", "short"); // reported, then the sampler died before its snapshot held it
+    l.judged("a", "stale"); // the redelivery, judged again from the older state once the learner moved on
+    l.judged("b", "stale");
+    l.judged("b", "long"); // and the other way round: kept on the replay, then batched
+    l.batch(0, ["b"]);
+    const r = l.report();
+    expect(r).toMatchObject({ lost: 0, trained: 0 });
+    expect(r.dropped).toEqual({ "stale-at-sampler": 1, unused: 1 });
+  });
+
+  it("a cancellation ends only a uid nobody judged (a crashed NATS server can bring an acked prompt back)", () => {
+    const l = new Ledger();
+    l.request(["a", "b", "c"]);
+    l.judged("a", "short");
+    l.batch(0, ["a"]);
+    l.restore("L1", 0);
+    l.learner(rec("L1", 1, 1, ["a"]));
+    l.judged("b", "all-wrong");
+    l.drop(["a", "b", "c"], "cancelled"); // all three still in the prompts stream at wind-down
+    const r = l.report();
+    expect(r).toMatchObject({ requested: 3, trained: 1, lost: 0 });
+    expect(r.dropped).toEqual({ "all-wrong": 1, cancelled: 1 });
+  });
+
   it("a crash after the checkpoint and the replay of the same batches is not a duplicate", () => {
     const l = new Ledger();
     l.request(["a", "b", "c"]);

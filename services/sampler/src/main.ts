@@ -218,8 +218,10 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         const result = core.offer(d.body, learnerVersion);
         const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
         const uid = d.body.group!.uid;
-        // A redelivery's "duplicate" judgement gets its own id: it must not hide the first one's record.
-        await publishEvent(ctx.js, ctx.runId, "judged", { uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }, `judged-${uid}-${result.outcome === "duplicate" ? d.seq : "first"}`);
+        // One id per delivery: a publish retried for this delivery is deduplicated, but a redelivery judged
+        // again (a sampler restarted from an older snapshot, possibly judging otherwise) is recorded, and
+        // the ledger takes the latest judgement.
+        await publishEvent(ctx.js, ctx.runId, "judged", { uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }, `judged-${uid}-${d.seq}-${d.deliveryCount}`);
         for (const b of result.batches) await publishBatch(b);
         await reportDropped();
       }, (vg) => [vg.group!.uid]);

@@ -359,8 +359,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await cluster.stopKind("rollout");
     // The prompts nobody took end in the ledger as cancelled: their uids are read before they are purged.
     const unclaimed = await promptUidsIn(jsm, subjectFor("prompts", runId));
-    const purged = await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
-    const cancelled = purged.purged;
+    await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
     if (unclaimed.length) await events.publish("ledger", { type: "dropped", reason: "cancelled", uids: unclaimed }, `cancelled-${runId}-${unclaimed[0]}`);
     await until(
       "the verifier and sampler to drain",
@@ -389,7 +388,6 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const summary = buildSummary({
       config,
       requested: source.requested,
-      cancelled,
       sampler: finalStats,
       learner: learnerStatus,
       restarts: cluster.actors().reduce((n, a) => n + a.restarts, 0),

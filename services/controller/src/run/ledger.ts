@@ -12,6 +12,12 @@
 // ignored. What remains is the one history that reaches the final step. A uid is a DUPLICATE when it is
 // trained in two records of that surviving history; a uid trained after a checkpoint and trained again on
 // replay is not (the model kept only the second update).
+//
+// The sampler's latest judgement of a uid wins: a sampler killed after it reported a judgement and before
+// its snapshot held it judges the redelivered group again from its older state, possibly otherwise (kept,
+// then stale once the learner moved on), and its counts and batches follow the second judgement. A
+// cancellation at wind-down (the prompt was still in the prompts stream) ends only a uid nobody judged: a
+// NATS server that crashed can bring back a prompt whose ack it had not yet persisted.
 export const KEPT_OUTCOMES = new Set(["short", "long", "unfiltered", "warm-up-kept", "gathering", "judged"]);
 
 /** How a sampler outcome reads as a drop reason (the rest keep their library names: all-correct, ...). */
@@ -39,10 +45,12 @@ export interface LedgerReport {
 
 export class Ledger {
   private readonly requested = new Set<string>();
-  /** Terminal drops reported by the sampler, the controller or a dead letter: first reason wins. */
+  /** Terminal drops reported by the sampler away from a judgement, or a dead letter: first reason wins. */
   private readonly drops = new Map<string, string>();
-  /** Kept by the sampler, waiting for a batch. */
-  private readonly kept = new Set<string>();
+  /** The sampler's latest judgement of each uid (a kept outcome, or the library's drop reason). */
+  private readonly judgement = new Map<string, string>();
+  /** Prompts cancelled at wind-down: a terminal state only for a uid without any other. */
+  private readonly cancelled = new Set<string>();
   /** uid -> the batch index the sampler put it in. */
   private readonly inBatch = new Map<string, number>();
   /** The surviving learner history, by batch sequence. */
@@ -57,11 +65,14 @@ export class Ledger {
   /** One judgement by the sampler; "duplicate" is a redelivery of a uid already judged, not a state. */
   judged(uid: string, outcome: string): void {
     if (outcome === "duplicate") return;
-    if (KEPT_OUTCOMES.has(outcome)) this.kept.add(uid);
-    else this.drop([uid], SAMPLER_REASON[outcome] ?? outcome);
+    this.judgement.set(uid, outcome);
   }
 
   drop(uids: Iterable<string>, reason: string): void {
+    if (reason === "cancelled") {
+      for (const u of uids) this.cancelled.add(u);
+      return;
+    }
     for (const u of uids) if (!this.drops.has(u)) this.drops.set(u, reason);
   }
 
@@ -100,10 +111,13 @@ export class Ledger {
     const steps = trained.get(uid);
     if (steps) return `trained@${steps[0]}`;
     if (staleAtLearner.has(uid)) return "stale-at-learner";
+    const judged = this.judgement.get(uid);
+    if (judged !== undefined && !KEPT_OUTCOMES.has(judged)) return SAMPLER_REASON[judged] ?? judged;
     const d = this.drops.get(uid);
     if (d) return d;
     // In a batch the learner never trained (past run.steps, or dropped with its batch).
     if (this.inBatch.has(uid)) return "unused";
+    if (judged === undefined && this.cancelled.has(uid)) return "cancelled";
     return null;
   }
 

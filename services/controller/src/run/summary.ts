@@ -63,7 +63,6 @@ export interface Summary {
 export interface SummaryInput {
   config: RunConfig;
   requested: number;
-  cancelled: number;
   sampler: StatsResponse;
   learner: LearnerServiceStatusResponse;
   restarts: number;
@@ -110,7 +109,9 @@ export function buildSummary(i: SummaryInput): Summary {
     trained: counters.trainedGroups ?? 0,
     // Kept groups never trained: still pending in the sampler at the end, or in batches past run.steps.
     unused: Number(i.sampler.unused) + Math.max(0, Number(i.sampler.batchesEmitted) - (counters.batchesConsumed ?? 0)) * i.config.sampler.batchSize,
-    cancelled: i.cancelled,
+    // From the ledger, not the purge count: a prompt a crashed NATS server brought back (its ack not yet
+    // persisted) was judged once already and is purged again at wind-down, but it was not cancelled.
+    cancelled: i.ledger.dropped.cancelled ?? 0,
     duplicates: i.ledger.duplicates,
     duplicatesSuppressed,
     lost: i.ledger.lost,
