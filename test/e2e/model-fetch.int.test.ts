@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActorRegistry } from "@lspo/actors";
-import { connectBus, ensureStreams, jetstreamManager, publishModelDir, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { publishModelDir, startLocalBus, type LocalBus } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import { ComponentState } from "@lspo/proto";
@@ -18,33 +18,26 @@ import { writeModelDir } from "@lspo/tasks";
 const root = resolve(import.meta.dirname, "../..");
 const tsx = createRequire(import.meta.url).resolve("tsx");
 const cli = join(root, "services/controller/src/cli.ts");
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
-  await ensureStreams(await jetstreamManager(nc));
+  bus = await startLocalBus({ streams: true });
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("model files - a host without model.dir", { timeout: 120_000 }, () => {
   it("fetches the run's model from NATS into its state dir and serves from the copy", async () => {
     const controllerDir = join(mkdtempSync(join(tmpdir(), "lspo-ctl-")), "base-model");
     writeModelDir(controllerDir, createModelFromSpec({ seed: 1, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } }));
-    await publishModelDir(nc, "farhost", controllerDir);
+    await publishModelDir(bus.nc, "farhost", controllerDir);
     const stateDir = mkdtempSync(join(tmpdir(), "lspo-rollout-host-"));
     // The controller's path as this host sees it: nothing there.
-    const config = resolveConfig({ run: { name: "farhost", dir: "/nonexistent/controller/run" }, nats: { url: server.url }, model: { dir: "/nonexistent/controller/run/base-model" } });
+    const config = resolveConfig({ run: { name: "farhost", dir: "/nonexistent/controller/run" }, nats: { url: bus.server.url }, model: { dir: "/nonexistent/controller/run/base-model" } });
     const p = spawn(process.execPath, ["--conditions=source", "--import", tsx, cli, "serve", "rollout"], {
       env: { ...process.env, LSPO_ACTOR_CONFIG: JSON.stringify(config), LSPO_ACTOR_NAME: "rollout-farhost", LSPO_STATE_DIR: stateDir, LSPO_THREADS: "1" },
       stdio: ["ignore", openSync(join(stateDir, "out.log"), "a"), openSync(join(stateDir, "err.log"), "a")],
     });
     try {
-      const registry = await ActorRegistry.open(nc, { runId: "farhost" });
+      const registry = await ActorRegistry.open(bus.nc, { runId: "farhost" });
       const end = Date.now() + 90_000;
       let up = false;
       while (!up && Date.now() < end && p.exitCode === null) {

@@ -3,26 +3,21 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { startLocalBus, type LocalBus } from "@lspo/bus";
 import {
   ActorNotFoundError, ActorRegistry, NodeAgent, PlacementError, actorHandle, connectClient, placeActors, planPlacement, serveActor, unary,
 } from "@lspo/actors";
 import { ComponentState, LearnerServiceService, RolloutServiceService, type NodeRecord } from "@lspo/proto";
 
-let server: NatsServer;
-let nc: NatsConnection;
+let bus: LocalBus;
 const tsx = createRequire(import.meta.url).resolve("tsx");
 const fixture = fileURLToPath(new URL("./fixtures/status-actor.ts", import.meta.url));
 const RUN = "actors-test";
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
+  bus = await startLocalBus();
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 function rolloutBinding(name: string) {
   return {
@@ -47,9 +42,9 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, timeout
 
 describe("actors - serving and handles", () => {
   it("registers actors in KV and load-balances a group's calls across replicas", async () => {
-    await using a = await serveActor(nc, [rolloutBinding("gen-0")], { name: "gen-0", kind: "gen", runId: RUN });
-    await using b = await serveActor(nc, [rolloutBinding("gen-1")], { name: "gen-1", kind: "gen", runId: RUN });
-    const registry = await ActorRegistry.open(nc, { runId: RUN });
+    await using a = await serveActor(bus.nc, [rolloutBinding("gen-0")], { name: "gen-0", kind: "gen", runId: RUN });
+    await using b = await serveActor(bus.nc, [rolloutBinding("gen-1")], { name: "gen-1", kind: "gen", runId: RUN });
+    const registry = await ActorRegistry.open(bus.nc, { runId: RUN });
     expect((await registry.resolve("gen")).map((r) => r.name).sort()).toEqual(["gen-0", "gen-1"]);
     const handle = actorHandle(registry, RolloutServiceService, "gen");
     const names = new Set<string>();
@@ -63,7 +58,7 @@ describe("actors - serving and handles", () => {
   });
 
   it("answers the gRPC health protocol", async () => {
-    await using a = await serveActor(nc, [rolloutBinding("health-0")], { name: "health-0", kind: "h", runId: RUN });
+    await using a = await serveActor(bus.nc, [rolloutBinding("health-0")], { name: "health-0", kind: "h", runId: RUN });
     const client = new grpc.Client(a.server.address, grpc.credentials.createInsecure());
     const check = (service: string) => {
       // HealthCheckRequest { string service = 1 } by hand: tag 0x0a, length, bytes.
@@ -80,7 +75,7 @@ describe("actors - serving and handles", () => {
   });
 
   it("reports a missing actor with the registered names, and a wrong method with the right form", async () => {
-    const registry = await ActorRegistry.open(nc, { runId: RUN });
+    const registry = await ActorRegistry.open(bus.nc, { runId: RUN });
     await expect(actorHandle(registry, RolloutServiceService, "nobody").call.status({})).rejects.toBeInstanceOf(ActorNotFoundError);
     const client = connectClient(RolloutServiceService, "127.0.0.1:1");
     expect(() => (client.call as any).generat).toThrow(/call\.generate\(request\).*call\.status\(request\)/);
@@ -89,7 +84,7 @@ describe("actors - serving and handles", () => {
 
   it("refuses protected control calls without the token", async () => {
     await using a = await serveActor(
-      nc,
+      bus.nc,
       [{
         name: "lspo.v1.LearnerService",
         definition: LearnerServiceService,
@@ -116,10 +111,10 @@ describe("actors - serving and handles", () => {
 // runtime from source through tsx: seconds apiece on an idle machine, tens of seconds when the whole suite
 // shares two cores. The bound is generous because the test is about what happens, not how fast.
 describe("actors - node agent", { timeout: 240_000 }, () => {
-  const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: server.url } });
+  const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: bus.server.url } });
 
   it("starts actor processes with their GPU share, restarts a SIGKILLed one, then marks it FAILED past maxRestarts", async () => {
-    await using agent = await NodeAgent.start(nc, { runId: RUN, node: "node-a", cpus: 4, gpuIds: [0, 1], actorsPerGpu: 2, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000 });
+    await using agent = await NodeAgent.start(bus.nc, { runId: RUN, node: "node-a", cpus: 4, gpuIds: [0, 1], actorsPerGpu: 2, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000 });
     const registry = agent.registry;
     const started = await placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1, maxRestarts: 1 });
     expect(started.map((a) => a.name)).toEqual(["rollout-0", "rollout-1", "rollout-2"]);

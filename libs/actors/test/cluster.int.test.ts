@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { connectBus, startLocalBus, startNatsServer, type LocalBus } from "@lspo/bus";
 import {
   ActorRegistry, NodeAgent, Reconciler, actorHandle, placeActors, serveActor, unary, type ReconcileEvent,
 } from "@lspo/actors";
@@ -15,16 +15,11 @@ const tsx = createRequire(import.meta.url).resolve("tsx");
 const statusActor = fileURLToPath(new URL("./fixtures/status-actor.ts", import.meta.url));
 const agentProcess = fileURLToPath(new URL("./fixtures/agent-process.ts", import.meta.url));
 
-let server: NatsServer;
-let nc: NatsConnection;
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
+  bus = await startLocalBus();
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 const binding = (name: string) => ({
   name: "lspo.v1.RolloutService",
@@ -57,7 +52,7 @@ const alive = (pid: number) => {
 /** `lspo agent` as its own process (killable with SIGKILL), started for one run with labels. */
 async function agentProcessFor(runId: string, node: string, labels: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--conditions=source", "--import", tsx, agentProcess], {
-    env: { ...process.env, LSPO_NATS_URL: server.url, LSPO_RUN_ID: runId, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels },
+    env: { ...process.env, LSPO_NATS_URL: bus.server.url, LSPO_RUN_ID: runId, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels },
     stdio: ["ignore", "pipe", "inherit"],
   });
   process.once("exit", () => child.kill("SIGKILL"));
@@ -72,14 +67,14 @@ async function agentProcessFor(runId: string, node: string, labels: string): Pro
   return child;
 }
 
-const quietLauncher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, statusActor], env: { LSPO_NATS_URL: server.url } });
+const quietLauncher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, statusActor], env: { LSPO_NATS_URL: bus.server.url } });
 
 describe("cluster - registry scope and names", () => {
   it("two runs on one NATS never see each other's actors", async () => {
-    await using a = await serveActor(nc, [binding("learner-a")], { name: "learner", kind: "learner", runId: "run-a" });
-    await using b = await serveActor(nc, [binding("learner-b")], { name: "learner", kind: "learner", runId: "run-b" });
-    const regA = await ActorRegistry.open(nc, { runId: "run-a" });
-    const regB = await ActorRegistry.open(nc, { runId: "run-b" });
+    await using a = await serveActor(bus.nc, [binding("learner-a")], { name: "learner", kind: "learner", runId: "run-a" });
+    await using b = await serveActor(bus.nc, [binding("learner-b")], { name: "learner", kind: "learner", runId: "run-b" });
+    const regA = await ActorRegistry.open(bus.nc, { runId: "run-a" });
+    const regB = await ActorRegistry.open(bus.nc, { runId: "run-b" });
     expect((await regA.resolve("learner")).map((r) => r.grpcAddress)).toEqual([a.server.address]);
     expect((await regB.resolve("learner")).map((r) => r.grpcAddress)).toEqual([b.server.address]);
     expect((await regA.resolve("learner"))[0].runId).toBe("run-a");
@@ -91,8 +86,8 @@ describe("cluster - registry scope and names", () => {
   });
 
   it("names are claimed run-wide: two agents asked for the same kind get different names", async () => {
-    await using one = await NodeAgent.start(nc, { runId: "claims", node: "n1", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
-    await using two = await NodeAgent.start(nc, { runId: "claims", node: "n2", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
+    await using one = await NodeAgent.start(bus.nc, { runId: "claims", node: "n1", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
+    await using two = await NodeAgent.start(bus.nc, { runId: "claims", node: "n2", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
     const req = { kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 0 };
     const [x] = await one.startActors(req);
     const [y] = await two.startActors(req);
@@ -105,14 +100,14 @@ describe("cluster - registry scope and names", () => {
   });
 
   it("rejects a registry without a run id, naming it", async () => {
-    await expect(ActorRegistry.open(nc, { runId: "a.b" })).rejects.toThrow(/runId: 'a.b' may contain only/);
-    await expect(ActorRegistry.open(nc, undefined as never)).rejects.toThrow(/options are required/);
+    await expect(ActorRegistry.open(bus.nc, { runId: "a.b" })).rejects.toThrow(/runId: 'a.b' may contain only/);
+    await expect(ActorRegistry.open(bus.nc, undefined as never)).rejects.toThrow(/options are required/);
   });
 });
 
 describe("cluster - a name handed on", { timeout: 180_000 }, () => {
   it("an actor whose name another node took stands down, and its agent does not restart it", async () => {
-    await using agent = await NodeAgent.start(nc, { runId: "handover", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 100 });
+    await using agent = await NodeAgent.start(bus.nc, { runId: "handover", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 100 });
     const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
     const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
     // What a reconciler does while this host is cut off: the claim goes, and another node claims the name.
@@ -156,7 +151,7 @@ describe("cluster - the view across a nats-server restart", { timeout: 120_000 }
 describe("cluster - node failure", { timeout: 240_000 }, () => {
   it("an agent killed with SIGKILL leaves no orphan: its actor exits within seconds", async () => {
     const agent = await agentProcessFor("orphans", "doomed", "role=rollout");
-    const registry = await ActorRegistry.open(nc, { runId: "orphans" });
+    const registry = await ActorRegistry.open(bus.nc, { runId: "orphans" });
     await until("the agent's node record", async () => (await registry.liveNodes()).length === 1);
     const [placed] = await placeActors(registry, { kind: "rollout", count: 1, maxRestarts: 0 });
     const rec = await until("the actor's own record", async () => (await registry.resolve(placed.name))[0], 120_000);
@@ -170,7 +165,7 @@ describe("cluster - node failure", { timeout: 240_000 }, () => {
 
   it("the reconciler re-places a dead node's actor by name on a surviving agent", async () => {
     const runId = "reconcile";
-    await using survivor = await NodeAgent.start(nc, { runId, node: "node-a", labels: { role: "rollout", zone: "a" }, cpus: 4, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
+    await using survivor = await NodeAgent.start(bus.nc, { runId, node: "node-a", labels: { role: "rollout", zone: "a" }, cpus: 4, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
     const doomed = await agentProcessFor(runId, "node-b", "role=rollout,zone=b");
     const registry = survivor.registry;
     await until("both agents", async () => (await registry.liveNodes()).length === 2);

@@ -1,21 +1,16 @@
 // The five-minute actor API: the README's example file itself, served and called on a real nats-server.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectBus, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { startLocalBus, type LocalBus } from "@lspo/bus";
 import { ActorRegistry, defineActor, definedActor, definedKinds } from "@lspo/actors";
 import { VerifierServiceService } from "@lspo/proto";
 import { answerChecker } from "../examples/answer-checker.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
+  bus = await startLocalBus();
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("actors - defineActor", () => {
   it("the README shows the example file verbatim", () => {
@@ -24,8 +19,8 @@ describe("actors - defineActor", () => {
   });
 
   it("serves the example kind and calls it through its typed handle", async () => {
-    await using served = await answerChecker.serve(nc, { name: "answer-checker-0", runId: "define" });
-    const registry = await ActorRegistry.open(nc, { runId: "define" });
+    await using served = await answerChecker.serve(bus.nc, { name: "answer-checker-0", runId: "define" });
+    const registry = await ActorRegistry.open(bus.nc, { runId: "define" });
     const handle = answerChecker.handle(registry);
     const group = { uid: "u", prompt: { uid: "u", runId: "define", task: "t", promptText: "6*7?", promptIds: Buffer.alloc(0), answer: "42", groupSize: 2, cursor: 0n }, responses: [{ tokenIds: Buffer.alloc(0), logprobs: Buffer.alloc(0), truncated: false, text: "it is 42" }, { tokenIds: Buffer.alloc(0), logprobs: Buffer.alloc(0), truncated: false, text: "41" }], policyVersion: 0n, actor: "r" };
     const res = await handle.call.verify({ group });

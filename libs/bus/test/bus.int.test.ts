@@ -1,23 +1,15 @@
 // Real nats-server (private, random port, temporary store) — no mocks.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, bytesOf, connectBus, consume, encodeEnvelope, ensureConsumer, ensureStreams, getBlob, jetstream, jetstreamManager,
-  kvGet, kvPut, openKv, openObjectStore, publishMessage, putBlob, startNatsServer, subjectFor,
-  type Delivery, type NatsConnection, type NatsServer,
+  STREAMS, bytesOf, connectBus, consume, encodeEnvelope, ensureConsumer, getBlob, jetstream, jetstreamManager, kvGet, kvPut, openKv,
+  openObjectStore, publishMessage, putBlob, startLocalBus, subjectFor, type Delivery, type LocalBus,
 } from "@lspo/bus";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
-  await ensureStreams(await jetstreamManager(nc));
+  bus = await startLocalBus({ streams: true });
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 const prompt = (uid: string) => ({
   uid, runId: "r1", task: "t", promptText: "1+1", promptIds: bytesOf(new Int32Array([5, 6])), answer: "2", groupSize: 4, cursor: 3n,
@@ -36,7 +28,7 @@ async function take<T>(it: AsyncIterator<Delivery<T>>, n: number, timeoutMs = 50
 
 describe("bus - JetStream data plane", () => {
   it("publishes idempotently: a repeated message id is a duplicate, stored once", async () => {
-    const js = jetstream(nc);
+    const js = jetstream(bus.nc);
     const subject = subjectFor("prompts", "dedupe");
     const a = await publishMessage(js, subject, "PromptRequest", prompt("p-1"), { msgId: "p-1" });
     const b = await publishMessage(js, subject, "PromptRequest", prompt("p-1"), { msgId: "p-1" });
@@ -46,8 +38,8 @@ describe("bus - JetStream data plane", () => {
   });
 
   it("delivers typed messages and redelivers what was not acked within ack-wait", async () => {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
     const subject = subjectFor("prompts", "redeliver");
     await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-redeliver", { ackWaitMs: 500, filterSubject: subject });
     for (const uid of ["a", "b"]) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `redeliver-${uid}` });
@@ -65,8 +57,8 @@ describe("bus - JetStream data plane", () => {
   });
 
   it("dead-letters malformed payloads and keeps consuming", async () => {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
     const subject = subjectFor("prompts", "fuzz");
     await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-fuzz", { filterSubject: subject });
     const bad = [
@@ -92,13 +84,13 @@ describe("bus - JetStream data plane", () => {
   });
 
   it("stores typed KV entries and blobs far larger than the max payload", async () => {
-    const kv = await openKv(nc, "test-kv");
+    const kv = await openKv(bus.nc, "test-kv");
     const ref = { version: 3n, step: 2n, objectName: "w-3", sizeBytes: 10n, sha256: "ab" };
     await kvPut(kv, "run1", "WeightsRef", ref);
     expect((await kvGet(kv, "run1", "WeightsRef"))?.value).toEqual(ref);
     expect(await kvGet(kv, "missing", "WeightsRef")).toBeNull();
 
-    const store = await openObjectStore(nc, "test-blobs");
+    const store = await openObjectStore(bus.nc, "test-blobs");
     const big = new Uint8Array(3 * 1024 * 1024 + 17);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
     await putBlob(store, "big", big);
@@ -106,11 +98,11 @@ describe("bus - JetStream data plane", () => {
   });
 
   it("keeps acknowledged publishes across a server restart (file storage)", async () => {
-    const js = jetstream(nc);
+    const js = jetstream(bus.nc);
     const subject = subjectFor("verified", "restart");
     const ack = await js.publish(subject, encodeEnvelope("Raw", { n: 1 }), { msgID: "restart-1" });
-    await server.restart();
-    const nc2 = await connectBus({ url: server.url });
+    await bus.server.restart();
+    const nc2 = await connectBus({ url: bus.server.url });
     try {
       const jsm = await jetstreamManager(nc2);
       const msg = await jsm.streams.getMessage(STREAMS.verified.name, { seq: ack.seq });
@@ -123,12 +115,12 @@ describe("bus - JetStream data plane", () => {
   // Two runs on one NATS share each stage's stream (a subject per run), and their uids can coincide (same
   // seed, same data): a message id deduplicates a retry within its run, never a message of another run.
   it("bus - the same message id in two runs' subjects is stored twice; a retry in one run is dropped", async () => {
-    const js = jetstream(nc);
+    const js = jetstream(bus.nc);
     const a = await publishMessage(js, subjectFor("rollouts", "run-a"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
     const b = await publishMessage(js, subjectFor("rollouts", "run-b"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
     const again = await publishMessage(js, subjectFor("rollouts", "run-a"), "Raw", { n: 1 }, { msgId: "rollout-uid-7" });
     expect([a.duplicate, b.duplicate, again.duplicate]).toEqual([false, false, true]);
-    const info = await (await jetstreamManager(nc)).streams.info(STREAMS.rollouts.name, { subjects_filter: "lspo.rollouts.>" });
+    const info = await (await jetstreamManager(bus.nc)).streams.info(STREAMS.rollouts.name, { subjects_filter: "lspo.rollouts.>" });
     const counts = info.state.subjects ?? {};
     expect([counts[subjectFor("rollouts", "run-a")], counts[subjectFor("rollouts", "run-b")]]).toEqual([1, 1]);
   });

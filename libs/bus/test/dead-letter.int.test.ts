@@ -3,27 +3,20 @@
 // term with a reason left the message pending and it was refused again after every ack wait.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, connectBus, consume, deadLetterSubject, decodeEnvelope, ensureConsumer, ensureStreams, jetstream, jetstreamManager,
-  startNatsServer, subjectFor, type DeadLetter, type NatsConnection, type NatsServer,
+  STREAMS, consume, deadLetterSubject, decodeEnvelope, ensureConsumer, jetstream, jetstreamManager, startLocalBus, subjectFor,
+  type DeadLetter, type LocalBus,
 } from "@lspo/bus";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
-  await ensureStreams(await jetstreamManager(nc));
+  bus = await startLocalBus({ streams: true });
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("bus - dead letters", () => {
   it("refuses a malformed payload exactly once, with its reason, and never redelivers it", async () => {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
     const subject = subjectFor("rollouts", "dlq-once");
     await ensureConsumer(jsm, STREAMS.rollouts.name, "verifier-dlq-once", { filterSubject: subject, ackWaitMs: 500 });
     const ack = await js.publish(subject, new Uint8Array([0xc1, 0xff, 0x00]));

@@ -3,27 +3,20 @@
 // run's events are not read. Real nats-server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  connectBus, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, lastEvent, publishEvent, readEvents, startNatsServer,
-  type NatsConnection, type NatsServer, type ReceivedEvent,
+  encodeEnvelope, eventSubject, jetstream, jetstreamManager, lastEvent, publishEvent, readEvents, startLocalBus, type LocalBus,
+  type ReceivedEvent,
 } from "@lspo/bus";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
-  await ensureStreams(await jetstreamManager(nc));
+  bus = await startLocalBus({ streams: true });
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("bus - run events", () => {
   it("reads a run's events in order, skips malformed ones with the reason, and catches up", async () => {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
     await publishEvent(js, "ev1", "metric", { event: "update", step: 1n });
     await js.publish(eventSubject("ev1", "metric"), new Uint8Array([0xc1]));
     await js.publish(eventSubject("ev1", "judged"), encodeEnvelope("RunEvent", [1, 2]));

@@ -4,19 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBJECT_STORES, connectBus, localModelDir, openObjectStore, publishModelDir, startNatsServer, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { OBJECT_STORES, localModelDir, openObjectStore, publishModelDir, startLocalBus, type LocalBus } from "@lspo/bus";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
+  bus = await startLocalBus();
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("bus - model files over NATS", { timeout: 60_000 }, () => {
   it("fetches a digest-checked copy where model.dir does not exist, and uses model.dir where it does", async () => {
@@ -26,29 +20,29 @@ describe("bus - model files over NATS", { timeout: 60_000 }, () => {
     const weights = Buffer.alloc(3 * 1024 * 1024 + 17, 7); // several object-store chunks
     weights[12345] = 1;
     writeFileSync(join(src, "model.safetensors"), weights);
-    const manifest = await publishModelDir(nc, "mrun", src);
+    const manifest = await publishModelDir(bus.nc, "mrun", src);
     expect(Object.keys(manifest.files).sort()).toEqual(["config.json", "model.safetensors", "tokenizer.json"]);
 
-    expect(await localModelDir(nc, "mrun", src, tmpdir())).toBe(src);
+    expect(await localModelDir(bus.nc, "mrun", src, tmpdir())).toBe(src);
     const cache = mkdtempSync(join(tmpdir(), "lspo-model-cache-"));
-    const got = await localModelDir(nc, "mrun", "/nonexistent/controller/path", cache);
+    const got = await localModelDir(bus.nc, "mrun", "/nonexistent/controller/path", cache);
     expect(got).toBe(join(cache, "lspo-models", "mrun"));
     expect(readFileSync(join(got, "model.safetensors")).equals(weights)).toBe(true);
     expect(readFileSync(join(got, "config.json"), "utf8")).toBe(JSON.stringify({ model_type: "llama" }));
 
     // A damaged cached copy is fetched again.
     writeFileSync(join(got, "tokenizer.json"), "tampered");
-    await localModelDir(nc, "mrun", "/nonexistent", cache);
+    await localModelDir(bus.nc, "mrun", "/nonexistent", cache);
     expect(readFileSync(join(got, "tokenizer.json"), "utf8")).toBe("{}");
 
     // A stored file that does not match the manifest's digest is refused, naming the file.
-    const store = await openObjectStore(nc, OBJECT_STORES.models);
+    const store = await openObjectStore(bus.nc, OBJECT_STORES.models);
     await store.putBlob({ name: "mrun/tokenizer.json" }, new TextEncoder().encode("not the tokenizer"));
     writeFileSync(join(got, "tokenizer.json"), "x");
-    await expect(localModelDir(nc, "mrun", "/nonexistent", cache)).rejects.toThrow(/model file 'tokenizer.json' of run 'mrun' fetched with SHA-256 .* but the manifest says/);
+    await expect(localModelDir(bus.nc, "mrun", "/nonexistent", cache)).rejects.toThrow(/model file 'tokenizer.json' of run 'mrun' fetched with SHA-256 .* but the manifest says/);
 
     // A run that never published a model: the error says so.
-    await expect(localModelDir(nc, "other", "/nonexistent", cache)).rejects.toThrow(/does not exist on this host, and run 'other' has no model/);
+    await expect(localModelDir(bus.nc, "other", "/nonexistent", cache)).rejects.toThrow(/does not exist on this host, and run 'other' has no model/);
     expect(existsSync(join(cache, "lspo-models", "other"))).toBe(false);
   });
 });

@@ -4,24 +4,17 @@
 // nats-server; the "processing" is the test's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, bytesOf, connectBus, consume, deadLetterSubject, decodeEnvelope, ensureConsumer, ensureStreams, jetstream, jetstreamManager,
-  lastEvent, processOrDeadLetter, publishMessage, startNatsServer, streamLimitsOf, subjectFor, type DeadLetter, type NatsConnection, type NatsServer,
+  STREAMS, bytesOf, consume, deadLetterSubject, decodeEnvelope, ensureConsumer, ensureStreams, jetstream, jetstreamManager, lastEvent,
+  processOrDeadLetter, publishMessage, startLocalBus, streamLimitsOf, subjectFor, type DeadLetter, type LocalBus,
 } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import type { PromptRequest } from "@lspo/proto";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
-  await ensureStreams(await jetstreamManager(nc), { limits: streamLimitsOf(resolveConfig({}).bus) });
+  bus = await startLocalBus({ streams: { limits: streamLimitsOf(resolveConfig({}).bus) } });
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 const prompt = (uid: string): PromptRequest => ({
   uid, runId: "poison", task: "t", promptText: "1+1=", promptIds: bytesOf(Int32Array.from([1, 2])), answer: "2", groupSize: 2, cursor: 0n, requestedAt: new Date(),
@@ -29,8 +22,8 @@ const prompt = (uid: string): PromptRequest => ({
 
 describe("bus - poison messages", { timeout: 60_000 }, () => {
   it("a message whose processing always throws is dead-lettered after maxDeliver deliveries, with its reason", async () => {
-    const js = jetstream(nc);
-    const jsm = await jetstreamManager(nc);
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
     const maxDeliver = 3;
     const subject = subjectFor("prompts", "poison");
     await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-poison", { filterSubject: subject, ackWaitMs: 300, maxDeliver });
@@ -77,12 +70,12 @@ describe("bus - poison messages", { timeout: 60_000 }, () => {
   });
 
   it("bounds LSPO_BATCHES, LSPO_DLQ and LSPO_EVENTS by age and bytes (bus.* config)", async () => {
-    const jsm = await jetstreamManager(nc);
-    const bus = resolveConfig({}, ["bus.batchesMaxAgeS=3600", "bus.deadLettersMaxBytes=1048576"]).bus;
-    await ensureStreams(jsm, { limits: streamLimitsOf(bus) });
+    const jsm = await jetstreamManager(bus.nc);
+    const busConfig = resolveConfig({}, ["bus.batchesMaxAgeS=3600", "bus.deadLettersMaxBytes=1048576"]).bus;
+    await ensureStreams(jsm, { limits: streamLimitsOf(busConfig) });
     const batches = (await jsm.streams.info(STREAMS.batches.name)).config;
     expect(batches.max_age).toBe(3600 * 1e9);
-    expect(batches.max_bytes).toBe(bus.batchesMaxBytes);
+    expect(batches.max_bytes).toBe(busConfig.batchesMaxBytes);
     expect((await jsm.streams.info(STREAMS.deadLetters.name)).config.max_bytes).toBe(1048576);
     const events = (await jsm.streams.info(STREAMS.events.name)).config;
     expect(events.max_age).toBeGreaterThan(0);

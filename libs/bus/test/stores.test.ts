@@ -3,21 +3,13 @@
 import { randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getSha256Backend } from "@nats-io/obj";
-import {
-  connectBus, getBlob, jetstream, jetstreamManager, openObjectStore, putBlob, startNatsServer, type NatsConnection, type NatsServer,
-} from "@lspo/bus";
+import { getBlob, jetstream, jetstreamManager, openObjectStore, putBlob, startLocalBus, type LocalBus } from "@lspo/bus";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
+let bus: LocalBus;
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connectBus({ url: server.url });
+  bus = await startLocalBus();
 });
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => bus?.stop());
 
 describe("stores - object store", () => {
   it("hashes with node:crypto, not the object store's pure-JS default", () => {
@@ -25,7 +17,7 @@ describe("stores - object store", () => {
   });
 
   it("round-trips a multi-chunk blob byte for byte, and names a missing object", async () => {
-    const store = await openObjectStore(nc, "test-blobs");
+    const store = await openObjectStore(bus.nc, "test-blobs");
     const blob = randomFillSync(new Uint8Array(3 * 1024 * 1024 + 17)); // 25 chunks of 128 KB, the last partial
     await putBlob(store, "w-1", blob);
     const got = await getBlob(store, "w-1");
@@ -35,9 +27,9 @@ describe("stores - object store", () => {
   });
 
   it("refuses an object whose chunks were tampered with: the digest no longer matches", async () => {
-    const store = await openObjectStore(nc, "test-tamper");
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
+    const store = await openObjectStore(bus.nc, "test-tamper");
+    const jsm = await jetstreamManager(bus.nc);
+    const js = jetstream(bus.nc);
     const blob = randomFillSync(new Uint8Array(512 * 1024)); // 4 chunks of 128 KB
     const tampers = {
       // Replace the first chunk with different bytes of the same length.
@@ -60,9 +52,9 @@ describe("stores - object store", () => {
   });
 
   it("refuses bytes that disagree with the object's recorded size, even when the digest matches", async () => {
-    const store = await openObjectStore(nc, "test-size");
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
+    const store = await openObjectStore(bus.nc, "test-size");
+    const jsm = await jetstreamManager(bus.nc);
+    const js = jetstream(bus.nc);
     const blob = randomFillSync(new Uint8Array(300 * 1024));
     for (const [name, delta, message] of [
       ["recorded-smaller", -1, /has more than its recorded 307199 bytes/],

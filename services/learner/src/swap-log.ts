@@ -4,7 +4,7 @@
 // same update as before the crash: the replayed updates train with the algorithm they trained with, and
 // summary.json (the swap events) and the checkpoints (AlgorithmState) agree.
 import { kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
-import { resolveSpec, type AlgorithmSpec, type SwapEvent } from "@lspo/algos";
+import { resolveSpec, type AlgorithmSpec } from "@lspo/algos";
 
 export const SWAP_LOG_BUCKET = "lspo-learner";
 const KIND = "AlgorithmSwapLog";
@@ -34,11 +34,6 @@ export function readSwapLog(body: unknown, where: string): SwapRecord[] {
 /** The swaps still to apply after resuming at update `step` (those taking effect later), in request order. */
 export function swapsAfter(records: readonly SwapRecord[], step: number): SwapRecord[] {
   return records.filter((r) => r.effectiveStep > step);
-}
-
-/** Whether `ev` is already among the logged swap events (a replayed update re-applies a logged swap). */
-export function swapAlreadyLogged(events: readonly Record<string, unknown>[], ev: SwapEvent): boolean {
-  return events.some((r) => r.event === "swap" && Number(r.step) === ev.step && r.to === ev.to && JSON.stringify(r.parameters) === JSON.stringify(ev.parameters));
 }
 
 export class SwapLog {

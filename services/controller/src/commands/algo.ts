@@ -13,6 +13,7 @@ import {
   presets,
   presetSpec,
 } from "@lspo/algos";
+import { UsageError, runSubcommand } from "../subcommands.js";
 
 export const summary = "base algorithms: `algo loss` (reference loss + d loss/d logp for a batch), `algo show` (resolved spec)";
 
@@ -33,8 +34,6 @@ A NaN or infinite loss or gradient is an error naming the group, response and to
 
 parameters:
 ${Object.entries(PARAM_DOCS).map(([k, doc]) => `  ${k.padEnd(26)}${doc}`).join("\n")}`;
-
-class UsageError extends Error {}
 
 const OPTIONS = {
   algo: { type: "string" },
@@ -86,28 +85,11 @@ async function show(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { loss, show };
-
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === "--help" || sub === "-h") {
-    console.log(USAGE);
-    return sub === undefined ? 2 : 0;
-  }
-  const handler = SUBCOMMANDS[sub];
-  if (!handler) {
-    console.error(`lspo algo: unknown subcommand '${sub}'; valid: ${Object.keys(SUBCOMMANDS).join(", ")}`);
-    return 2;
-  }
-  try {
-    return await handler(rest);
-  } catch (e) {
-    // parseArgs errors (unknown flag, missing value) name the flag; ours name the field or path.
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (usage || e instanceof InvalidSpecError || e instanceof InvalidBatchError || e instanceof NonFiniteLossError || (e as { code?: string }).code === "ENOENT") {
-      console.error(`lspo algo ${sub}: ${(e as Error).message}`);
-      return usage ? 2 : 1;
-    }
-    throw e;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runSubcommand(argv, {
+    command: "algo",
+    usage: USAGE,
+    handlers: { loss, show },
+    inputErrors: [InvalidSpecError, InvalidBatchError, NonFiniteLossError],
+  });
 }

@@ -16,6 +16,7 @@ import {
   type TrainingBatch,
   validateGroup,
 } from "@lspo/lspo";
+import { UsageError, runSubcommand } from "../subcommands.js";
 
 export const summary = "LSPO sampler: `sampler simulate` runs batch or stream mode over a groups.jsonl file and prints each training batch";
 
@@ -47,8 +48,6 @@ thresholds in force when the batch filled), then the sampler's statistics as one
 
 With --mode stream --feed gen-batch --window-counts arrivals --overflow discard and W = N, stream mode
 prints exactly what batch mode prints.`;
-
-class UsageError extends Error {}
 
 const OPTIONS = {
   mode: { type: "string" },
@@ -182,7 +181,14 @@ async function simulateCommand(argv: string[]): Promise<number> {
   const source = positionals[0] === "-" ? "<stdin>" : positionals[0];
   const text = positionals[0] === "-" ? await readStdin() : await readFile(positionals[0], "utf8");
   const groups = parseGroups(text, source);
-  const stats = simulate(groups, options, (b) => console.log(JSON.stringify({ batch: b.index, uids: b.uids, thresholds: b.thresholds })));
+  let stats: SamplerStats;
+  try {
+    stats = simulate(groups, options, (b) => console.log(JSON.stringify({ batch: b.index, uids: b.uids, thresholds: b.thresholds })));
+  } catch (e) {
+    // The sampler refuses an option out of range: a usage error, named by the flag the user typed.
+    if (e instanceof InvalidConfigError) throw new UsageError(`${FLAG_OF[e.option] ?? e.option}: ${e.message}`);
+    throw e;
+  }
   console.error(JSON.stringify({ stats }));
   return 0;
 }
@@ -193,32 +199,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { simulate: simulateCommand };
-
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === "--help" || sub === "-h") {
-    console.log(USAGE);
-    return sub === undefined ? 2 : 0;
-  }
-  const handler = SUBCOMMANDS[sub];
-  if (!handler) {
-    console.error(`lspo sampler: unknown subcommand '${sub}'; valid: ${Object.keys(SUBCOMMANDS).join(", ")}`);
-    return 2;
-  }
-  try {
-    return await handler(rest);
-  } catch (e) {
-    // parseArgs errors (unknown flag, missing value) name the flag; ours name the flag, line or field.
-    const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (e instanceof InvalidConfigError) {
-      console.error(`lspo sampler ${sub}: ${FLAG_OF[e.option] ?? e.option}: ${e.message}`);
-      return 2;
-    }
-    if (usage || e instanceof InvalidGroupError || e instanceof GenRoundsExceededError || (e as { code?: string }).code === "ENOENT") {
-      console.error(`lspo sampler ${sub}: ${(e as Error).message}`);
-      return usage ? 2 : 1;
-    }
-    throw e;
-  }
+export function run(argv: string[]): Promise<number> {
+  return runSubcommand(argv, {
+    command: "sampler",
+    usage: USAGE,
+    handlers: { simulate: simulateCommand },
+    inputErrors: [InvalidGroupError, GenRoundsExceededError],
+  });
 }
