@@ -10,12 +10,12 @@ import { parseDoc } from "./support/markdown.js";
 const root = resolve(import.meta.dirname, "../..");
 
 /** Docs that quote measurements: every table in them is marked, every marked figure is checked. */
-const MEASURED_DOCS = ["README.md", "docs/BENCHMARKS.md", "docs/DEMO.md"];
+const MEASURED_DOCS = ["README.md", "docs/BENCHMARKS.md", "docs/DEMO.md", "docs/RESULTS.md"];
 /**
  * Being regenerated under issue 21 (RESULTS.md from a new experiment's aggregate.json and table.md,
  * RELIABILITY.md from a committed chaos log): they join MEASURED_DOCS once they carry markers.
  */
-const PENDING_DOCS = ["docs/RESULTS.md", "docs/RELIABILITY.md"];
+const PENDING_DOCS = ["docs/RELIABILITY.md"];
 
 const scratch: string[] = [];
 afterEach(() => scratch.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
