@@ -17,6 +17,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 interface Update {
   step: number;
   optimizerSteps: number;
+  groups: number;
   metrics: { clip_frac_low: number; clip_frac_high: number; rollout_logp_diff_tokens: number; rollout_logp_diff_max?: number };
 }
 
@@ -40,8 +41,11 @@ describe("mini-batch updates: the clips act", { timeout: 200_000 }, () => {
     it(`${algorithm}: 4 optimizer steps per update, rollout log-probs match at T = 0.7, some tokens clipped`, () => {
       const updates = train(algorithm);
       expect(updates.map((u) => u.step)).toEqual([1, 2, 3, 4]);
-      // B = 4 groups, mini-batch 1, ppoEpochs 1.
-      for (const u of updates) expect(u.optimizerSteps).toBe(4);
+      // Mini-batches of 1 group, ppoEpochs 1: one optimizer step per group trained. A batch can reach the
+      // learner short of B = 4 (groups stale by then are dropped there), so count its groups, and require
+      // that some update made several steps: the ratios left 1 within it.
+      for (const u of updates) expect(u.optimizerSteps).toBe(u.groups);
+      expect(Math.max(...updates.map((u) => u.optimizerSteps))).toBeGreaterThan(1);
       // Compared only where rollout and learner share the policy version (sync mode: at least the first).
       const compared = updates.filter((u) => u.metrics.rollout_logp_diff_tokens > 0);
       expect(compared.length).toBeGreaterThan(0);
