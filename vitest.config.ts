@@ -5,7 +5,6 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["source"] } },
   resolve: { conditions: ["source"] },
   test: {
-    include: ["libs/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     // Real nats-server processes and ORT sessions: keep concurrency modest on a 2-core machine.
     pool: "forks",
@@ -13,5 +12,28 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "suite",
+          include: ["libs/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", "test/cluster/**"],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // The namespace cluster runs after everything else, one file at a time, alone on the machine: its
+        // checks hold the runtime to wall-clock goals (a dead host's actors run again within 30 s), which a
+        // neighbouring test's load would turn into a measure of that test.
+        extends: true,
+        test: {
+          name: "cluster",
+          include: ["test/cluster/**/*.test.ts"],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -10,10 +10,14 @@
 //   probe.ts consume <url> <stream> <durable> <count> <timeoutMs> → {ids, extra}
 //   probe.ts replicas <url>                              → {streams: {name: replicas}} (KV and object stores are streams too)
 //   probe.ts actors <url> <runId>                        → {actors: [{name, kind, node, state, live}]}
+//   probe.ts await-actors <url> <runId> <kind> <hosts,…> <count> <timeoutMs> <sinceEpochMs>
+//                                                        → {count, atMs, afterS}: when `count` actors of `kind`
+//                                                          first ran on those hosts (atMs null: never)
 import { connect as netConnect } from "node:net";
 import { connectBus, jetstream, jetstreamManager, type NatsConnection } from "@lspo/bus";
 import { AckPolicy } from "@nats-io/jetstream";
 import { ActorRegistry, STALE_AFTER_MS } from "@lspo/actors";
+import { ComponentState } from "@lspo/proto";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,6 +109,37 @@ async function consume(nc: NatsConnection, stream: string, durable: string, coun
   return { ids, extra };
 }
 
+/**
+ * Watches one run's registry until `count` actors of `kind` run on `hosts`, polling the open view every
+ * 250 ms, so the time it reports is the moment they ran (give or take a heartbeat), not a poller's
+ * cadence. An actor counts once a revision of its record arrived after the watch began (its process wrote
+ * it, or its agent heartbeat it) and its state is RUNNING: a record found already there may be a dead
+ * writer's last word. `sinceEpochMs` is the fault's wall-clock time; afterS is measured from it.
+ */
+async function awaitActors(nc: NatsConnection, runId: string, kind: string, hosts: string[], count: number, timeoutMs: number, sinceEpochMs: number) {
+  const registry = await ActorRegistry.open(nc, { runId });
+  try {
+    const view = await registry.view();
+    const opened = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      const now = performance.now();
+      seen = view
+        .actors()
+        .filter((e) => e.record.kind === kind && hosts.includes(e.record.node) && e.record.state === ComponentState.COMPONENT_STATE_RUNNING && e.arrivedAt > opened && view.isLive(e, now)).length;
+      if (seen >= count) {
+        const atMs = Date.now();
+        return { count: seen, atMs, afterS: (atMs - sinceEpochMs) / 1000 };
+      }
+      if (Date.now() > deadline) return { count: seen, atMs: null, afterS: null };
+      await sleep(250);
+    }
+  } finally {
+    registry.close();
+  }
+}
+
 async function main(argv: string[]): Promise<unknown> {
   const [op, ...a] = argv;
   switch (op) {
@@ -148,6 +183,8 @@ async function main(argv: string[]): Promise<unknown> {
         registry.close();
         return { actors };
       });
+    case "await-actors":
+      return withBus(a[0], (nc) => awaitActors(nc, a[1], a[2], a[3].split(","), Number(a[4]), Number(a[5]), Number(a[6])));
     default:
       throw new Error(`probe: unknown op '${op}'`);
   }
