@@ -1,7 +1,12 @@
 // The sampler service: verified groups in (LSPO_VERIFIED), training batches of exactly B groups out
-// (LSPO_BATCHES). For every message: judge -> publish any completed batch (idempotent id) -> persist the
-// snapshot -> ack. A crash anywhere in that sequence replays the message against the last snapshot and
-// reaches the same decision, and JetStream drops the republished batch as a duplicate.
+// (LSPO_BATCHES). For every message: judge -> persist the snapshot WITH what the judgement owes the bus
+// (its outbox: the ledger records and any completed batch) -> publish the outbox -> ack. Nothing is
+// published before the state that decided it is durable, so a replay never contradicts what others saw:
+// - a crash before the persist loses the decision and its outputs together; the redelivered group is
+//   judged afresh (maybe otherwise: the learner version moves), and nobody heard the first judgement;
+// - a crash after it republishes the same outbox, same ids and content, at the restart (outbox.ts).
+// Judging depends on the learner version read at that moment; the outbox, not a deterministic replay,
+// is what keeps the ledger, the batches and the sampler's counts telling one story.
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, allOf, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
   payloadLimits, processOrDeadLetter, publishEvent, publishMessage, putBlob, runBoundsOf, vocabularyValidator,
@@ -15,6 +20,7 @@ import {
   type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
 } from "@lspo/proto";
 import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
+import { batchOwed, droppedOwed, flushOutbox, judgedOwed, type Outbound, type PersistedSampler } from "./outbox.js";
 import { runFailedError } from "./failure.js";
 
 // SamplerMode values UpdateConfig accepts (0 = keep the current mode).
@@ -45,16 +51,18 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
   let rejected = 0;
 
-  /** The core as last persisted (a fresh one before the first snapshot). */
-  const restoreCore = async (): Promise<SamplerCore> => {
+  /** The core as last persisted (a fresh one before the first snapshot), and the outbox persisted with it. */
+  const restore = async (): Promise<{ core: SamplerCore; outbox: Outbound[] }> => {
     const saved = await store.info(snapshotName).catch(() => null);
-    if (!saved || saved.deleted) return new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
-    const snap = decodeEnvelope(await getBlob(store, snapshotName), "SamplerSnapshot").body as CoreSnapshot;
+    if (!saved || saved.deleted) return { core: new SamplerCore(config.sampler, config.run.maxOffPolicySteps), outbox: [] };
+    const snap = decodeEnvelope(await getBlob(store, snapshotName), "SamplerSnapshot").body as PersistedSampler;
     const restored = new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snap);
-    ctx.log.info({ stats: restored.stats() }, "restored sampler snapshot");
-    return restored;
+    ctx.log.info({ stats: restored.stats(), owed: (snap.outbox ?? []).length }, "restored sampler snapshot");
+    return { core: restored, outbox: snap.outbox ?? [] };
   };
-  let core = await restoreCore();
+  let { core, outbox } = await restore();
+  // Whether the outbox was published since it was persisted. A restored one may not have been.
+  let owing = outbox.length > 0;
 
   let learnerVersion = 0;
   const refreshVersion = async () => {
@@ -63,36 +71,37 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
   await refreshVersion();
 
-  const persist = async () => putBlob(store, snapshotName, encodeEnvelope("SamplerSnapshot", core.snapshot()));
+  // One decision at a time (a verified group, an UpdateConfig, the run's close): each persists its state
+  // with its outbox and publishes it before the next begins.
+  let turn: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = turn.then(fn, fn);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+  /** Publishes what the last persisted decision owes, if anything (a previous publish may have failed). */
+  const settle = async () => {
+    if (!owing) return;
+    await flushOutbox({ ctx, store, log: (line, fields) => ctx.log.info(fields, line) }, outbox);
+    owing = false;
+  };
+  // TEST-ONLY fault injection (test/e2e/sampler-outbox.int.test.ts): LSPO_FAULT_SAMPLER_KILL_AT_BATCH=<n> makes
+  // the first incarnation SIGKILL itself after persisting its n-th batch and before publishing it. Unset in
+  // every real deployment.
+  let killAtBatch = process.env.LSPO_ACTOR_RESTARTS === "0" ? Number(process.env.LSPO_FAULT_SAMPLER_KILL_AT_BATCH ?? 0) : 0;
+  /** Persists the core with what `owed` records, then publishes it. */
+  const commit = async (owed: Outbound[]) => {
+    await settle();
+    outbox = owed;
+    owing = owed.length > 0;
+    const snap: PersistedSampler = { ...core.snapshot(), outbox };
+    await putBlob(store, snapshotName, encodeEnvelope("SamplerSnapshot", snap));
+    if (killAtBatch > 0 && owed.some((o) => o.kind === "batch") && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
+    await settle();
+  };
   // Ledger records of groups dropped away from their own judgement (batch mode, close, UpdateConfig).
-  const reportDropped = async () => {
-    const byReason = new Map<string, string[]>();
-    for (const d of core.takeDropped()) byReason.set(d.reason, [...(byReason.get(d.reason) ?? []), d.uid]);
-    for (const [reason, uids] of byReason) await publishEvent(ctx.js, ctx.runId, "ledger", { type: "dropped", reason, uids }, `sampler-drop-${reason}-${uids[0]}`);
-  };
-
-  const publishBatch = async (b: EmittedBatch) => {
-    const batch: TrainingBatch = {
-      batchIndex: BigInt(b.index),
-      groups: b.groups,
-      thresholds: b.thresholds ? { low: b.thresholds.low, high: b.thresholds.high, max: b.thresholds.max, windowFill: 0 } : undefined,
-      objectRef: "",
-    };
-    let body = batch;
-    let byReference = false;
-    // A batch that would not fit the server's max payload (with room for headers) travels by reference.
-    const inlineLimit = Math.floor((ctx.nc.info?.max_payload ?? 1024 * 1024) * 0.9);
-    if (encodeEnvelope("TrainingBatch", batch).byteLength > inlineLimit) {
-      const ref = `batch-${ctx.runId}-${b.index}`;
-      await putBlob(store, ref, encodeEnvelope("TrainingBatch", batch));
-      body = { ...batch, groups: [], objectRef: ref };
-      byReference = true;
-    }
-    // The ledger hears of the batch before the learner can: its uids are then trained, stale or unused.
-    await publishEvent(ctx.js, ctx.runId, "ledger", { type: "batch", index: b.index, uids: b.groups.map((g) => g.group!.uid) }, `sampler-batch-${b.index}`);
-    await publishMessage(ctx.js, ctx.subjects.batches, "TrainingBatch", body, { msgId: `batch-${ctx.runId}-${b.index}` });
-    ctx.log.info({ batch: b.index, groups: b.groups.length, thresholds: b.thresholds, byReference }, "published training batch");
-  };
+  const dropsOwed = () => droppedOwed(core.takeDropped());
+  const batchesOwed = (batches: EmittedBatch[]) => batches.flatMap(batchOwed);
 
   const stats = () => {
     const s = core.stats();
@@ -148,15 +157,16 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
             if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
             // Optional in the contract: an update that does not mention the length filter leaves it as it is.
             if (c.lengthFilter !== undefined) next.lengthFilter = c.lengthFilter;
-            try {
-              core.updateSettings(next);
-            } catch (err) {
-              if (err instanceof InvalidConfigError) throw invalidArgument(FIELD_OF[err.option] ?? `config.${err.option}`, err.message);
-              throw err;
-            }
-            await reportDropped();
-            await persist();
-            return { config: settingsToProto(next) };
+            return exclusive(async () => {
+              try {
+                core.updateSettings(next);
+              } catch (err) {
+                if (err instanceof InvalidConfigError) throw invalidArgument(FIELD_OF[err.option] ?? `config.${err.option}`, err.message);
+                throw err;
+              }
+              await commit(dropsOwed());
+              return { config: settingsToProto(next) };
+            });
           }),
           status: unary(async () => ({
             status: {
@@ -195,9 +205,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   void (async () => {
     for await (const e of watcher) {
       if (e.operation === "PUT" && e.value.byteLength > 0) {
-        const n = core.closeRun();
-        await reportDropped();
-        await persist();
+        const n = await exclusive(async () => {
+          const unused = core.closeRun();
+          await commit(dropsOwed());
+          return unused;
+        });
         ctx.log.info({ unused: n }, "run closed");
       }
     }
@@ -207,32 +219,32 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   // that group throw, as a bug triggered by one well-formed message would. Unset in every real deployment.
   const poisonUid = process.env.LSPO_FAULT_SAMPLER_THROW_UID;
 
+  // What a restart owes from before it crashed goes out before anything new is judged.
+  await exclusive(settle);
+
   void (async () => {
     for await (const d of sub) {
       // Each judgement goes to the controller (its sampler.jsonl: the length distribution vs thresholds) and
       // the ledger. A judgement that throws is retried by a restarted sampler from its snapshot, and on the
       // last delivery the group is dead-lettered (its uid dropped "dead-letter") with the restored state.
-      const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
-        await refreshVersion();
-        if (poisonUid && d.body.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
-        const result = core.offer(d.body, learnerVersion);
-        const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
-        const uid = d.body.group!.uid;
-        // One id per delivery: a publish retried for this delivery is deduplicated, but a redelivery judged
-        // again (a sampler restarted from an older snapshot, possibly judging otherwise) is recorded, and
-        // the ledger takes the latest judgement.
-        await publishEvent(ctx.js, ctx.runId, "judged", { uid, length: lengths.reduce((a, b) => a + b, 0) / lengths.length, outcome: result.outcome }, `judged-${uid}-${d.seq}-${d.deliveryCount}`);
-        for (const b of result.batches) await publishBatch(b);
-        await reportDropped();
-      }, (vg) => [vg.group!.uid]);
-      if (outcome === "dead-lettered") {
-        // Judging may have changed the core before it threw: go back to the last persisted snapshot.
-        core = await restoreCore();
-        ctx.log.error({ uid: d.body.group!.uid, seq: d.seq }, "verified group dead-lettered after its last delivery");
-        continue;
-      }
-      await persist();
-      d.ack();
+      await exclusive(async () => {
+        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
+          await refreshVersion();
+          if (poisonUid && d.body.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
+          const result = core.offer(d.body, learnerVersion);
+          const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
+          const judged = judgedOwed(d.body.group!.uid, lengths.reduce((a, b) => a + b, 0) / lengths.length, result.outcome, d.seq, d.deliveryCount);
+          await commit([judged, ...batchesOwed(result.batches), ...dropsOwed()]);
+        }, (vg) => [vg.group!.uid]);
+        if (outcome === "dead-lettered") {
+          // Judging may have changed the core before it threw: go back to the last persisted snapshot.
+          ({ core, outbox } = await restore());
+          owing = outbox.length > 0;
+          ctx.log.error({ uid: d.body.group!.uid, seq: d.seq }, "verified group dead-lettered after its last delivery");
+          return;
+        }
+        d.ack();
+      });
     }
   })().catch((err: Error) => {
     ctx.log.error({ err: err.message }, "sampler loop failed");
