@@ -12,6 +12,8 @@ import { join } from "node:path";
 const BY_NAME_ONLY = {
   "pretrain-sweep": "about 10 minutes on its own (quoted in docs/DEMO.md)",
   "rl-probe": "a learning probe driven by key=value arguments, not a benchmark",
+  // W = 100k and 1M rewrite a multi-megabyte snapshot per group; each window needs its own service start.
+  "sampler-service": "about 10 minutes: 5 time-bounded runs at each of W = 1k, 100k, 1M, with the window filled first",
 };
 
 const root = new URL("..", import.meta.url).pathname;

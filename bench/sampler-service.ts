@@ -1,0 +1,606 @@
+// `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 2000] [--seconds 30] [--runs 5]`
+// (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside the raw JetStream
+// path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state per group.
+//   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
+//            subject -> the sampler (stream mode, B = 16, accuracy and length filters on) judges each one:
+//            it reads the learner version from KV, offers the group, persists its whole snapshot with the
+//            decision's outbox to the object store (`sampler-<run>.snapshot` in lspo-batches), publishes
+//            the outbox (a `judged` event, and for a completed batch a ledger record and the batch on
+//            LSPO_BATCHES), then acks -> this process consumes the batches (typed consume() and ack, as
+//            the learner does). A group is done when its `judged` event arrives; the trial ends at the last
+//            judgement or the last batch consumed, whichever is later.
+//   raw:     the same kind of envelope (same pool of bodies, a uid of the same length) published to the same
+//            stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the sampler
+//            pulls) and acked with no processing: what the bus alone sustains, as bench/bus.ts's raw path.
+// groups/s = groups done / (last done - first publish). Both paths publish the same way: up to 64 publishes
+// in flight, each pub-acked, and at most `cap` groups published and not yet done, where cap is the path's
+// own rate so far times 0.5 s (2..512): enough queued that the consumer never waits for the publisher,
+// few enough that a slow service (W = 1M) has at most about 0.5 s of work, or 2 groups, left when a
+// trial's time bound stops the publishing. A trial publishes at most --groups groups (a service trial: at
+// most 1.5x what its last measured rate fills --seconds with) and stops publishing after --seconds, then
+// waits for what it published; a trial stopped by the time bound is marked `bounded`, and its rate is what
+// the service did in that time (at W = 1k the service runs are bounded by --seconds, not by --groups).
+// Uids are ~20 characters, like the controller's `<example id>@<epoch>.<position>`.
+//
+// The window is full before anything is timed. Filling W = 100k through the service would take ~143k
+// groups (70% survive the accuracy filter), hours at the rates the service reaches with a large window,
+// so the bench fills it in this process instead: the service's own SamplerCore (services/sampler) is
+// offered fresh-uid groups from the same pool until W survivors' lengths are held, and its snapshot
+// (with an empty outbox) is written to the object store as `sampler-<run>.snapshot` before the service
+// starts, which restores it, exactly as a restarted sampler does. The snapshot is then the one a sampler
+// that had judged those groups would hold, with one difference in scale: its dedupe sets hold every uid of
+// the run, so in a long run (more groups than W / 0.7 seen) they and the snapshot are larger than here.
+//
+// Bytes written to durable state per group, from what the service wrote during the service trials:
+//   snapshot: every object-store write (the object store's metadata messages, `$O.lspo-batches.M.>`, each
+//             carrying the object's size) of `sampler-<run>.snapshot`, over the groups judged; writes per
+//             group (1 today) and bytes per group. The outbox is inside the snapshot, so counted there.
+//   outbox:   the bytes the service then publishes to kept streams: LSPO_EVENTS (judged + ledger) and
+//             LSPO_BATCHES (batches; and any batch too big to travel inline, put in the object store).
+//   and, as a cross-check, nats-server's write-syscall bytes (/proc/<pid>/io wchar) over the service
+//   trials per group (every stream's file store: the incoming verified groups too).
+// After each window: the snapshot's size from the object store (info) and what it holds (the window's
+// lengths, the two dedupe sets of uids, pending payloads, outbox), each part msgpack-encoded on its own.
+//
+// Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
+// median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
+// with its spread). CPU seconds per group of the sampler process, nats-server and this process are
+// recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
+// Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
+// Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import {
+  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  jetstream, jetstreamManager, kvPut, openKv, openObjectStore, payloadLimits, putBlob, runBoundsOf, startNatsServer, subjectFor,
+  type JetStreamClient, type JetStreamManager, type NatsConnection,
+} from "@lspo/bus";
+import { resolveConfig, type RunConfig } from "@lspo/config";
+import { createModelFromSpec } from "@lspo/model";
+import type { TrainingBatch, WeightsRef } from "@lspo/proto";
+import { SamplerCore, type CoreSnapshot } from "@lspo/sampler";
+import { writeModelDir } from "@lspo/tasks";
+import { startProvenance } from "@lspo/telemetry";
+import { cpuSecondsOf, startService, type Service } from "./lib/serve.js";
+import { fmt, judgeGoal, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
+import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
+// Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
+const provenance = startProvenance({ ignore: /^bench\/results\// });
+
+const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 2000] [--seconds 30] [--runs 5]";
+const { values: flags } = parseArgs({
+  options: {
+    windows: { type: "string", default: "1000,100000,1000000" },
+    groups: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "30" },
+    runs: { type: "string", default: "5" },
+  },
+  strict: true,
+});
+const positiveInts = (s: string, what: string): number[] => {
+  const xs = s.split(",").map(Number);
+  if (!s || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`bench sampler-service: --${what} takes positive integers, got '${s}'\n${USAGE}`);
+  return xs;
+};
+const WINDOWS = positiveInts(flags.windows!, "windows");
+/** Groups per trial at most, each path. */
+const GROUPS = positiveInts(flags.groups!, "groups")[0];
+/** A trial stops publishing after this long, and waits only for what it published. */
+const SECONDS = positiveInts(flags.seconds!, "seconds")[0];
+const RUNS = positiveInts(flags.runs!, "runs")[0];
+
+const G = 8;
+const B = 16;
+const GOAL_WINDOW = 100_000;
+const GOAL = 0.8;
+const LEARNER_VERSION = 1n; // in the weights KV; the groups are sampled by this version too, so none is stale
+const IN_FLIGHT = 64; // publishes awaiting their pub-ack at once (bench/bus.ts)
+const PULL_BATCH = 64; // the sampler's pull batch (services/sampler/src/main.ts), used by the raw consumer too
+const CAP_SECONDS = 0.5;
+const MIN_CAP = 2;
+const MAX_CAP = 512;
+const POOL = 256; // distinct group bodies; every message has its own uid
+/** Beyond --seconds, how long a trial may take to finish what it published before the bench fails. */
+const FINISH_LIMIT_S = 600;
+const RUN_PREFIX = "bench-ssb";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.now();
+
+/** Bytes this process's children wrote through write syscalls (/proc/<pid>/io wchar); NaN when unreadable. */
+function wcharOf(pid: number): number {
+  try {
+    const m = /^wchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Groups done in the current trial, with the time of the last one; wakes the publisher on each. */
+class Progress {
+  done = 0;
+  lastAt = 0;
+  private waiters: Array<() => void> = [];
+  mark(): void {
+    this.done++;
+    this.lastAt = now();
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Resolves on the next group done, or after `ms` (so time bounds are checked while nothing finishes). */
+  changed(ms = 200): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(r, ms);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+}
+
+/** What the service wrote, cumulative over a window's life (a trial takes differences). */
+interface Written {
+  snapshotWrites: number;
+  snapshotBytes: number;
+  otherObjectWrites: number;
+  otherObjectBytes: number;
+  events: number;
+  eventsBytes: number;
+  batches: number;
+  batchesBytes: number;
+}
+const zeroWritten = (): Written => ({ snapshotWrites: 0, snapshotBytes: 0, otherObjectWrites: 0, otherObjectBytes: 0, events: 0, eventsBytes: 0, batches: 0, batchesBytes: 0 });
+const minus = (a: Written, b: Written): Written => Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Written] - b[k as keyof Written]])) as unknown as Written;
+
+type Path = "service" | "raw";
+interface Trial {
+  path: Path;
+  /** Groups the trial meant to publish (service: sized from the rate measured before, at most --groups). */
+  planned: number;
+  published: number;
+  done: number;
+  seconds: number;
+  groupsPerS: number;
+  /** The time bound stopped the publishing before `planned`. */
+  bounded: boolean;
+  /** CPU seconds per group of each process over the trial. */
+  cpuMicrosPerGroup: { sampler: number; natsServer: number; bench: number };
+  /** Service trials: what the service wrote, and the batches this process consumed. */
+  written?: Written;
+  natsWcharBytes: number;
+  batchesConsumed?: number;
+  groupsInBatches?: number;
+}
+
+/** One window's live setup: the service, its consumers and the counters they feed. */
+interface Level {
+  W: number;
+  run: string;
+  rawSubject: string;
+  service: Service;
+  natsPid: number;
+  written: Written;
+  /** The current trial's progress per path (null between trials). */
+  current: { service: { progress: Progress; prefix: string; seen: Set<string> } | null; raw: Progress | null };
+  batchesConsumed: number;
+  groupsInBatches: number;
+  lastBatchAt: number;
+}
+
+/** Runs `window` publishing lanes side by side until each returns. */
+async function lanes(window: number, lane: () => Promise<void>): Promise<void> {
+  await Promise.all(Array.from({ length: window }, lane));
+}
+
+async function waitFor(what: string, deadline: number, ok: () => boolean | Promise<boolean>, alive: () => void): Promise<void> {
+  for (;;) {
+    if (await ok()) return;
+    alive();
+    if (now() > deadline) throw new Error(`bench sampler-service: ${what} did not happen in time`);
+    await sleep(20);
+  }
+}
+
+async function trial(
+  path: Path, level: Level, js: JetStreamClient, jsm: JetStreamManager, pool: GroupPool, n: number, seconds: number, initialRate: number, tag: string,
+): Promise<Trial> {
+  // Envelopes first, untimed: a fresh uid each, the same length on both paths (the tag differs by its letter).
+  const uids = Array.from({ length: n }, (_, i) => `${tag}-${String(i).padStart(7, "0")}@0`);
+  const msgs = uids.map((u, i) => pool.envelope(i, u));
+  const subject = path === "service" ? subjectFor("verified", level.run) : level.rawSubject;
+  const progress = new Progress();
+  if (path === "service") level.current.service = { progress, prefix: `${tag}-`, seen: new Set() };
+  else level.current.raw = progress;
+  const alive = () => {
+    const c = level.service.child;
+    if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the sampler exited (${c.exitCode ?? c.signalCode}); its log: ${level.service.logPath}`);
+  };
+  gc();
+  const written0 = { ...level.written };
+  const batches0 = { n: level.batchesConsumed, groups: level.groupsInBatches };
+  const cpu0 = { sampler: level.service.cpuSeconds(), nats: cpuSecondsOf(level.natsPid), bench: process.cpuUsage() };
+  const wchar0 = wcharOf(level.natsPid);
+
+  const t0 = now();
+  let next = 0;
+  let published = 0;
+  let bounded = false;
+  const cap = () => {
+    const elapsed = (now() - t0) / 1000;
+    const rate = progress.done >= 8 && elapsed > 0.2 ? progress.done / elapsed : initialRate;
+    return Math.min(MAX_CAP, Math.max(MIN_CAP, Math.ceil(rate * CAP_SECONDS)));
+  };
+  await lanes(IN_FLIGHT, async () => {
+    while (next < n) {
+      if (now() - t0 > seconds * 1000) {
+        bounded = true;
+        return;
+      }
+      if (published - progress.done >= cap()) {
+        alive();
+        await progress.changed();
+        continue;
+      }
+      const i = next++;
+      published++;
+      const ack = await js.publish(subject, msgs[i], { msgID: uids[i] });
+      if (ack.duplicate) throw new Error(`${path}: publish of ${uids[i]} was dropped as a duplicate`);
+    }
+  });
+  const deadline = now() + (seconds + FINISH_LIMIT_S) * 1000;
+  await waitFor(`${path} finishing ${published} groups`, deadline, () => progress.done >= published, alive);
+  let end = progress.lastAt;
+  if (path === "service") {
+    // Every judged group acked (so every batch it completed is on LSPO_BATCHES), then every batch consumed.
+    const durable = `sampler-${level.run}`;
+    await waitFor("the sampler's acks", deadline, async () => {
+      const i = await jsm.consumers.info(STREAMS.verified.name, durable);
+      return i.num_ack_pending === 0 && i.num_pending === 0;
+    }, alive);
+    await waitFor("the batches' consumption", deadline, async () => {
+      const i = await jsm.consumers.info(STREAMS.batches.name, `bench-learner-${level.run}`);
+      return i.num_ack_pending === 0 && i.num_pending === 0 && level.batchesConsumed - batches0.n === level.written.batches - written0.batches;
+    }, alive);
+    if (level.batchesConsumed > batches0.n) end = Math.max(end, level.lastBatchAt);
+  }
+  const seconds_ = (end - t0) / 1000;
+  const benchCpu = process.cpuUsage(cpu0.bench);
+  const done = progress.done;
+  const per = (s: number) => (s * 1e6) / done;
+  if (path === "service") level.current.service = null;
+  else level.current.raw = null;
+  const out: Trial = {
+    path, planned: n, published, done, seconds: seconds_, groupsPerS: done / seconds_, bounded,
+    cpuMicrosPerGroup: {
+      sampler: per(level.service.cpuSeconds() - cpu0.sampler), natsServer: per(cpuSecondsOf(level.natsPid) - cpu0.nats), bench: per((benchCpu.user + benchCpu.system) / 1e6),
+    },
+    natsWcharBytes: wcharOf(level.natsPid) - wchar0,
+  };
+  if (path === "service") {
+    out.written = minus(level.written, written0);
+    out.batchesConsumed = level.batchesConsumed - batches0.n;
+    out.groupsInBatches = level.groupsInBatches - batches0.groups;
+  }
+  return out;
+}
+
+/** The service's state after judging enough fresh groups to hold W survivor lengths: its own core, snapshotted. */
+function seedSnapshot(config: RunConfig, pool: GroupPool, W: number): { bytes: Uint8Array; groups: number; seconds: number } {
+  const t = process.hrtime.bigint();
+  const core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
+  // Checked every `step` offers (stats() is not free), a step small beside W so the fill stops near W / 0.7.
+  const step = Math.max(1, Math.min(1000, Math.floor(W / 100)));
+  let i = 0;
+  while ((core.stats().window?.slots ?? 0) < W) {
+    for (const end = i + step; i < end; i++) core.offer(pool.group(i, `seed-${W}-${i}@0`), Number(LEARNER_VERSION));
+  }
+  core.takeDropped(); // none in stream mode; a sampler publishes them before it persists
+  const snap: CoreSnapshot & { outbox: [] } = { ...core.snapshot(), outbox: [] };
+  const bytes = encodeEnvelope("SamplerSnapshot", snap);
+  return { bytes, groups: i, seconds: secondsSince(t) };
+}
+
+/** The snapshot object after the run: its size from the object store, and what its parts weigh encoded alone. */
+async function snapshotAtEnd(store: Awaited<ReturnType<typeof openObjectStore>>, name: string) {
+  const info = await store.info(name);
+  if (!info) throw new Error(`object ${name} is missing`);
+  const snap = decodeEnvelope(await getBlob(store, name), "SamplerSnapshot").body as CoreSnapshot & { outbox?: unknown[] };
+  const lib = snap.sampler as { window: unknown[]; seen: string[]; pending: unknown[] };
+  const size = (v: unknown) => encodeEnvelope("SamplerSnapshot", v).byteLength;
+  return {
+    objectBytes: info.size,
+    chunks: info.chunks,
+    windowSlots: lib.window.length,
+    uidsHeld: { service: snap.seen?.length ?? 0, library: lib.seen.length },
+    pendingGroups: snap.payloads.length,
+    encodedBytesOfParts: {
+      windowLengths: size(lib.window),
+      libraryUids: size(lib.seen),
+      serviceUids: size(snap.seen ?? []),
+      pendingPayloads: size(snap.payloads),
+      outbox: size(snap.outbox ?? []),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const started = process.hrtime.bigint();
+const loadBefore = loadavg();
+const dir = mkdtempSync(join(tmpdir(), "lspo-bench-ssb-"));
+// A tiny model: the sampler reads only its config.json (vocabulary, context) to bound payloads.
+const model = createModelFromSpec({
+  seed: 0,
+  model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 4096, tie_word_embeddings: true },
+});
+const modelDir = join(dir, "model");
+writeModelDir(modelDir, model);
+const pool = groupPool(POOL, G, 48, model.config.vocabSize, LEARNER_VERSION);
+const envelopeBytes = summarize(Array.from({ length: POOL }, (_, i) => pool.envelope(i, `x-${String(i).padStart(7, "0")}@0`).byteLength));
+
+// 8 MB max payload, as `lspo train`'s embedded server: batches of 16 such groups travel inline.
+const server = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024 });
+const nc: NatsConnection = await connectBus({ url: server.url, name: "bench-sampler-service" });
+const jsm = await jetstreamManager(nc);
+const js = jetstream(nc);
+await ensureStreams(jsm);
+const store = await openObjectStore(nc, OBJECT_STORES.batches);
+const weightsKv = await openKv(nc, KV_BUCKETS.weights);
+
+const configFor = (run: string, W: number): RunConfig =>
+  resolveConfig({
+    // Staleness is not what this measures: every group is sampled by the learner's version.
+    run: { name: run, dir: join(dir, run), steps: 1_000_000, maxOffPolicySteps: 1_000_000 },
+    nats: { url: server.url },
+    model: { dir: modelDir },
+    rollout: { groupSize: G, maxNewTokens: MAX_LEN },
+    // ackWait 10 min: at W = 1M one judgement takes seconds, and a group waiting in the sampler's pull
+    // buffer must not be redelivered (judged again as a duplicate) while the one before it is persisted.
+    sampler: { mode: "stream", batchSize: B, window: W, accuracyFilter: true, lengthFilter: true, ackWaitMs: 600_000 },
+  });
+
+interface Row {
+  window: number;
+  seed: { groups: number; seconds: number; snapshotBytes: number };
+  serviceStartSeconds: number;
+  warmUp: { service: Trial; raw: Trial };
+  runs: Array<{ service: Trial; raw: Trial; ratio: number }>;
+  serviceGroupsPerS: Summary;
+  rawGroupsPerS: Summary;
+  ratio: Summary;
+  boundedServiceRuns: number;
+  durable: {
+    snapshotWritesPerGroup: Summary;
+    snapshotBytesPerGroup: Summary;
+    outboxBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
+    totalBytesPerGroup: Summary;
+    natsServerWcharBytesPerGroup: Summary;
+  };
+  keptFraction: number;
+  cpuMicrosPerGroup: { serviceSampler: Summary; serviceNatsServer: Summary; serviceBench: Summary; rawNatsServer: Summary; rawBench: Summary };
+  snapshotAtEnd: Awaited<ReturnType<typeof snapshotAtEnd>>;
+}
+
+async function measureWindow(W: number): Promise<Row> {
+  const run = `${RUN_PREFIX}-${W}`;
+  const config = configFor(run, W);
+  const snapshotName = `sampler-${run}.snapshot`;
+  const bounds = runBoundsOf(config, { vocabSize: model.config.vocabSize, maxPositionEmbeddings: model.config.maxPositionEmbeddings });
+
+  const seed = seedSnapshot(config, pool, W);
+  await putBlob(store, snapshotName, seed.bytes);
+  console.log(`W=${W}: window filled with ${seed.groups} groups in ${seed.seconds.toFixed(1)} s; snapshot ${(seed.bytes.byteLength / 1e6).toFixed(2)} MB`);
+  gc();
+  const ref: WeightsRef = { version: LEARNER_VERSION, step: LEARNER_VERSION, objectName: `weights-${run}-1`, sizeBytes: 0n, sha256: "", publishedAt: new Date() };
+  await kvPut(weightsKv, run, "WeightsRef", ref);
+  // The learner's side: a durable on the run's batches subject, consumed through the typed path.
+  await ensureConsumer(jsm, STREAMS.batches.name, `bench-learner-${run}`, { filterSubject: subjectFor("batches", run), ackWaitMs: 600_000 });
+  const rawSubject = `${subjectFor("verified", run)}-raw`;
+  await ensureConsumer(jsm, STREAMS.verified.name, `bench-raw-${run}`, { filterSubject: rawSubject, ackWaitMs: 600_000 });
+
+  const t = process.hrtime.bigint();
+  const service = startService("sampler", config, { name: `sampler-${run}`, logDir: dir, readyTimeoutMs: 900_000 });
+  await service.ready;
+  const serviceStartSeconds = secondsSince(t);
+  const level: Level = {
+    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0,
+  };
+
+  // What the service writes: object-store metadata (one message per put, with the object's size), its events
+  // (the `judged` ones also mark groups done) and its batches, seen by core subscriptions on their subjects.
+  const metaSub = nc.subscribe(`$O.${OBJECT_STORES.batches}.M.>`, {
+    callback: (_err, m) => {
+      const info = m.json<{ name: string; size: number; deleted?: boolean }>();
+      if (info.deleted) return;
+      if (info.name === snapshotName) {
+        level.written.snapshotWrites++;
+        level.written.snapshotBytes += info.size;
+      } else if (info.name.includes(run)) {
+        level.written.otherObjectWrites++;
+        level.written.otherObjectBytes += info.size;
+      }
+    },
+  });
+  const judgedSubject = eventSubject(run, "judged");
+  const eventsSub = nc.subscribe(eventSubject(run, "*"), {
+    callback: (_err, m) => {
+      level.written.events++;
+      level.written.eventsBytes += m.data.byteLength;
+      const cur = level.current.service;
+      if (m.subject !== judgedSubject || !cur) return;
+      const uid = String((decodeEnvelope(m.data, "RunEvent").body as { uid?: unknown }).uid);
+      if (uid.startsWith(cur.prefix) && !cur.seen.has(uid)) {
+        cur.seen.add(uid);
+        cur.progress.mark();
+      }
+    },
+  });
+  const batchesSub = nc.subscribe(subjectFor("batches", run), {
+    callback: (_err, m) => {
+      level.written.batches++;
+      level.written.batchesBytes += m.data.byteLength;
+    },
+  });
+  await nc.flush();
+  const learner = await consume<TrainingBatch>(js, {
+    stream: STREAMS.batches.name, durable: `bench-learner-${run}`, kind: "TrainingBatch", batch: 4, maxBytes: payloadLimits(bounds).TrainingBatch,
+  });
+  const learnerLoop = (async () => {
+    for await (const d of learner) {
+      if (d.body.groups.length !== B && !d.body.objectRef) throw new Error(`batch ${d.body.batchIndex} has ${d.body.groups.length} groups, not ${B}`);
+      level.batchesConsumed++;
+      level.groupsInBatches += d.body.objectRef ? B : d.body.groups.length;
+      d.ack();
+      level.lastBatchAt = now();
+    }
+  })();
+  // The raw path's consumer: ack each message, nothing else.
+  const rawMessages = await (await js.consumers.get(STREAMS.verified.name, `bench-raw-${run}`)).consume({ max_messages: PULL_BATCH });
+  const rawLoop = (async () => {
+    for await (const m of rawMessages) {
+      m.ack();
+      level.current.raw?.mark();
+    }
+  })();
+
+  let tagNo = 0;
+  const tag = (p: Path) => `${p === "service" ? "s" : "r"}${W}t${String(tagNo++).padStart(3, "0")}`;
+  // Untimed warm-up (JIT, connections, the first snapshot write after the restore); its rates size the runs.
+  const warmService = await trial("service", level, js, jsm, pool, Math.min(GROUPS, 32), Math.min(SECONDS, 5), 0, tag("service"));
+  const warmRaw = await trial("raw", level, js, jsm, pool, Math.min(GROUPS, 200), Math.min(SECONDS, 5), 0, tag("raw"));
+  let serviceRate = warmService.groupsPerS;
+  let rawRate = warmRaw.groupsPerS;
+  const runs: Row["runs"] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const order: Path[] = r % 2 ? ["service", "raw"] : ["raw", "service"];
+    const got: Partial<Record<Path, Trial>> = {};
+    for (const p of order) {
+      // The service trial is sized to about 1.5x what the last rate fills --seconds with; the time bound
+      // stops the publishing when the rate falls below that.
+      const n = p === "service" ? Math.min(GROUPS, Math.ceil(serviceRate * SECONDS * 1.5) + MIN_CAP) : GROUPS;
+      got[p] = await trial(p, level, js, jsm, pool, n, SECONDS, p === "service" ? serviceRate : rawRate, tag(p));
+    }
+    const { service: s, raw } = got as Record<Path, Trial>;
+    serviceRate = s.groupsPerS;
+    rawRate = raw.groupsPerS;
+    runs.push({ service: s, raw, ratio: s.groupsPerS / raw.groupsPerS });
+    console.log(
+      `W=${W} run ${r + 1}/${RUNS}: service ${s.groupsPerS.toFixed(1)} groups/s (${s.done} groups, ${s.seconds.toFixed(1)} s${s.bounded ? ", time-bounded" : ""}), ` +
+        `raw ${raw.groupsPerS.toFixed(0)} groups/s (${raw.done}), ratio ${(s.groupsPerS / raw.groupsPerS).toFixed(4)}; ` +
+        `snapshot ${(s.written!.snapshotBytes / s.done / 1e6).toFixed(3)} MB/group in ${(s.written!.snapshotWrites / s.done).toFixed(2)} writes`,
+    );
+  }
+
+  await service.stop();
+  rawMessages.stop();
+  await learner.stop();
+  await Promise.allSettled([rawLoop, learnerLoop]);
+  metaSub.unsubscribe();
+  eventsSub.unsubscribe();
+  batchesSub.unsubscribe();
+  const atEnd = await snapshotAtEnd(store, snapshotName);
+  // Free the disk before the next window: the snapshot, the consumers, what the run left on the streams.
+  await store.delete(snapshotName);
+  await jsm.consumers.delete(STREAMS.verified.name, `bench-raw-${run}`);
+  await jsm.consumers.delete(STREAMS.verified.name, `sampler-${run}`);
+  await jsm.consumers.delete(STREAMS.batches.name, `bench-learner-${run}`);
+  for (const [stream, subject] of [
+    [STREAMS.verified.name, subjectFor("verified", run)], [STREAMS.verified.name, rawSubject], [STREAMS.batches.name, subjectFor("batches", run)], [STREAMS.events.name, eventSubject(run, "*").replace(/\*$/, ">")],
+  ] as const) {
+    await jsm.streams.purge(stream, { filter: subject });
+  }
+
+  const svc = runs.map((x) => x.service);
+  const perGroup = (f: (t: Trial) => number) => summarize(svc.map((t) => f(t) / t.done));
+  const w = (t: Trial) => t.written!;
+  const totalGroups = svc.reduce((a, t) => a + t.done, 0);
+  return {
+    window: W,
+    seed: { groups: seed.groups, seconds: seed.seconds, snapshotBytes: seed.bytes.byteLength },
+    serviceStartSeconds,
+    warmUp: { service: warmService, raw: warmRaw },
+    runs,
+    serviceGroupsPerS: summarize(svc.map((t) => t.groupsPerS)),
+    rawGroupsPerS: summarize(runs.map((x) => x.raw.groupsPerS)),
+    ratio: summarize(runs.map((x) => x.ratio)),
+    boundedServiceRuns: svc.filter((t) => t.bounded).length,
+    durable: {
+      snapshotWritesPerGroup: perGroup((t) => w(t).snapshotWrites),
+      snapshotBytesPerGroup: perGroup((t) => w(t).snapshotBytes),
+      outboxBytesPerGroup: { events: perGroup((t) => w(t).eventsBytes), batches: perGroup((t) => w(t).batchesBytes), objectsByReference: perGroup((t) => w(t).otherObjectBytes) },
+      totalBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).eventsBytes + w(t).batchesBytes + w(t).otherObjectBytes),
+      natsServerWcharBytesPerGroup: perGroup((t) => t.natsWcharBytes),
+    },
+    keptFraction: svc.reduce((a, t) => a + t.groupsInBatches!, 0) / totalGroups,
+    cpuMicrosPerGroup: {
+      serviceSampler: summarize(svc.map((t) => t.cpuMicrosPerGroup.sampler)),
+      serviceNatsServer: summarize(svc.map((t) => t.cpuMicrosPerGroup.natsServer)),
+      serviceBench: summarize(svc.map((t) => t.cpuMicrosPerGroup.bench)),
+      rawNatsServer: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.natsServer)),
+      rawBench: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.bench)),
+    },
+    snapshotAtEnd: atEnd,
+  };
+}
+
+const rows: Row[] = [];
+for (const W of WINDOWS) {
+  const row = await measureWindow(W);
+  rows.push(row);
+  const d = row.durable;
+  console.log(
+    `W=${W}: service ${fmt(row.serviceGroupsPerS, 1)} groups/s, raw ${fmt(row.rawGroupsPerS, 0)}, service/raw ${fmt(row.ratio, 4)}` +
+      `${row.boundedServiceRuns ? ` (${row.boundedServiceRuns} of ${RUNS} service runs time-bounded)` : ""}; durable bytes per group: ` +
+      `snapshot ${fmt(d.snapshotBytesPerGroup, 0)} in ${fmt(d.snapshotWritesPerGroup, 2)} writes, events ${fmt(d.outboxBytesPerGroup.events, 0)}, ` +
+      `batches ${fmt(d.outboxBytesPerGroup.batches, 0)}, total ${fmt(d.totalBytesPerGroup, 0)}; snapshot at end ${row.snapshotAtEnd.objectBytes} bytes ` +
+      `(${Object.entries(row.snapshotAtEnd.encodedBytesOfParts).map(([k, v]) => `${k} ${v}`).join(", ")})`,
+  );
+}
+const totalSeconds = secondsSince(started);
+await nc.close();
+await server.stop();
+rmSync(dir, { recursive: true, force: true });
+
+const goalRow = rows.find((r) => r.window === GOAL_WINDOW);
+const result = {
+  provenance: provenance.finish(),
+  command: ["npm run bench -- sampler-service", ...process.argv.slice(2)].join(" "),
+  date: new Date().toISOString(),
+  machine: machine(),
+  goal: `service groups/s >= ${GOAL} x raw groups/s at W = ${GOAL_WINDOW}`,
+  goalVerdict: goalRow ? judgeGoal(goalRow.ratio, GOAL) : `not measured (W = ${GOAL_WINDOW} not in --windows)`,
+  setup: {
+    windows: WINDOWS,
+    groupsPerTrialAtMost: GROUPS,
+    publishSecondsPerTrialAtMost: SECONDS,
+    runs: RUNS,
+    groupSize: G,
+    batchSize: B,
+    groups: `${POOL} bodies shared by all messages, each with a fresh uid; responses of 64..${MAX_LEN - 1} tokens (uniform), 10% truncated at ${MAX_LEN}; int32 token ids, float32 log-probs, ~3.5 characters of text per token; 15% all correct, 15% all wrong, 70% mixed`,
+    envelopeBytes,
+    sampler: "`lspo serve sampler`: stream mode, B = 16, window W, accuracy and length filters on (0.30 / 0.65 / 0.95), maxOffPolicySteps 1e6, ackWait 10 min; the weights KV holds a WeightsRef at version 1",
+    windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, snapshotted (empty outbox) into the object store; the service restores it",
+    nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; one connection for this process",
+    pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
+    rawPath: `the same stream (LSPO_VERIFIED, work queue) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
+    metric:
+      "groups/s = groups done / (last done - first publish); service: done = its `judged` event arrived, and the trial ends at the last judgement or the last batch consumed; raw: done = acked; " +
+      "ratio = service/raw of the same run. Durable bytes per group over the service trials: snapshot = object-store puts of sampler-<run>.snapshot (sizes from the store's metadata messages), " +
+      "events/batches = bytes the service published to LSPO_EVENTS / LSPO_BATCHES, objectsByReference = batches put in the object store; natsServerWcharBytesPerGroup = nats-server's write-syscall bytes (all streams) over the service trials",
+  },
+  totalSeconds,
+  // The machine is shared: its load average (1, 5, 15 min) before and after says how noisy the run was.
+  loadAverage: { before: loadBefore, after: loadavg() },
+  rows,
+};
+writeFileSync(join(import.meta.dirname, "results", "sampler-service.json"), `${JSON.stringify(result, null, 2)}\n`);
+console.log(`goal (${result.goal}): ${result.goalVerdict}`);
+console.log(`total ${totalSeconds.toFixed(0)} s, load average ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
+process.exit(0);
