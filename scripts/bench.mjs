@@ -12,6 +12,8 @@ import { join } from "node:path";
 const BY_NAME_ONLY = {
   "pretrain-sweep": "about 10 minutes on its own (quoted in docs/DEMO.md)",
   "rl-probe": "a learning probe driven by key=value arguments, not a benchmark",
+  // Its levels run once on this machine and again across 2 and 4 namespace rollout hosts (test/cluster).
+  scale: "about 11 minutes with its cross-host levels (root and ip netns; --rollout-hosts 0 for this machine only, about 3)",
   // W = 100k and 1M rewrite a multi-megabyte snapshot per group; each window needs its own service start.
   "sampler-service": "about 10 minutes: 5 time-bounded runs at each of W = 1k, 100k, 1M, with the window filled first",
 };

@@ -14,7 +14,13 @@ interface Level {
   cpu: { verifier: number; sampler: number; learner: number; natsServer: number; sims: number };
   verifierBacklog: number;
 }
-type Scale = { levels: Level[] };
+interface AcrossHosts {
+  rolloutHosts: number;
+  natsServers: number;
+  replicas: number;
+  levels: Level[];
+}
+type Scale = { levels: Level[]; acrossHosts?: AcrossHosts[] };
 
 const one = (x: number) => fixed(x, 1);
 const at = (d: Scale, actors: number) => d.levels.find((l) => l.actors === actors)!;
@@ -48,7 +54,37 @@ export const views: Record<string, View> = {
         `Trained peaks at ${trained.actors} actors: ${one(trained.trainedGroupsPerS)} groups/s (${trained.updatesPerS.toFixed(0)} updates/s)`,
         `Judged peaks at ${judged.actors} actors: ${judged.judgedGroupsPerS.toFixed(0)} groups/s`,
         `judged falls to ${last.judgedGroupsPerS.toFixed(0)} groups/s`,
-        `${last.verifiedGroupsPerS.toFixed(0)} of ${last.publishedGroupsPerS.toFixed(0)} groups/s, with ${grouped(last.verifierBacklog)} waiting`,
+        `${grouped(last.verifierBacklog)} groups waiting for the verifier`,
+      ],
+    };
+  },
+  // One row per level: judged and trained groups/s on this machine alone, then across each count of
+  // rollout hosts (the namespace cluster), from the same run of the bench.
+  hosts: (d: Scale) => {
+    const across = d.acrossHosts ?? [];
+    const pair = (l: Level | undefined) => (l ? `${one(l.judgedGroupsPerS)} / ${one(l.trainedGroupsPerS)}` : "—");
+    return {
+      table: [
+        ["actors", "one host: judged / trained", ...across.map((h) => `${h.rolloutHosts} rollout hosts: judged / trained`), "machine busy (one host / " + across.map((h) => `${h.rolloutHosts} hosts`).join(" / ") + ")"],
+        ...d.levels.map((l) => [
+          `${l.actors}`,
+          pair(l),
+          ...across.map((h) => pair(h.levels.find((x) => x.actors === l.actors))),
+          [l, ...across.map((h) => h.levels.find((x) => x.actors === l.actors))].map((x) => (x ? `${(x.machineBusy * 100).toFixed(0)}%` : "—")).join(" / "),
+        ]),
+      ],
+    };
+  },
+  "hosts-peak": (d: Scale) => {
+    const best = (levels: Level[]) => levels.reduce((a, b) => (b.trainedGroupsPerS > a.trainedGroupsPerS ? b : a));
+    const local = best(d.levels);
+    return {
+      quotes: [
+        `one host: ${one(local.trainedGroupsPerS)} groups/s at ${local.actors} actors`,
+        ...(d.acrossHosts ?? []).map((h) => {
+          const b = best(h.levels);
+          return `${h.rolloutHosts} rollout hosts: ${one(b.trainedGroupsPerS)} groups/s at ${b.actors} actors`;
+        }),
       ],
     };
   },
