@@ -1,6 +1,7 @@
 // Every view a doc's marker can name, by module (the file in this folder) and name: <module>/<name>.
 import { views as bus } from "./bus.js";
 import { views as chaos } from "./chaos.js";
+import { views as demo } from "./demo.js";
 import { views as gpu } from "./gpu.js";
 import { views as markdown } from "./markdown.js";
 import { views as model } from "./model.js";
@@ -14,4 +15,4 @@ import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, gpu, markdown, model, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, scale, verifier, weights };
