@@ -34,5 +34,7 @@ export const views: Record<string, View> = {
       ["held-out greedy (512 problems)", ...d.evals.map((e) => pct(e.accuracy))],
     ],
   }),
-  readme: (d: Demo) => ({ quotes: [`from ${pct(d.accuracy_before)} to ${pct(d.accuracy_after)}`, `greedy ${pct(d.greedy_accuracy_before)} -> ${pct(d.greedy_accuracy_after)}`] }),
+  readme: (d: Demo) => ({
+    quotes: [`from ${pct(d.accuracy_before)} to ${pct(d.accuracy_after)}`, `greedy ${pct(d.greedy_accuracy_before)} -> ${pct(d.greedy_accuracy_after)}`, `in ${Math.round(d.wallSeconds)} s`],
+  }),
 };
