@@ -1,7 +1,8 @@
 // The clips act: with mini-batches (learner.ppoMiniBatch = B/4) the old log-probs are computed once per
 // batch, so after the first optimizer step the ratios leave 1 and each algorithm's clip engages. Run on the
 // shipped demo base (configs/models/demo-base), not smoke.yaml's random model: a random policy answers
-// nothing right, every advantage is 0, and no clip can act whatever the learner does. Also checks that the
+// nothing right, every advantage is 0, and no clip can act whatever the learner does. For the same reason
+// the run keeps only mixed groups (the accuracy filter) and gives responses room to be right. Also checks that the
 // learner's log-probs at the rollout temperature match the rollout's (the training/inference mismatch).
 // Real processes, NATS, gRPC and ORT (`lspo train`).
 import { spawnSync } from "node:child_process";
@@ -28,6 +29,10 @@ function train(algorithm: string): Update[] {
     [
       join(root, "scripts/lspo.mjs"), "train", "-c", "configs/smoke.yaml", "--quiet",
       "model.dir=configs/models/demo-base", "learner.ppoMiniBatch=1", "rollout.temperature=0.7",
+      // Room to work a problem (smoke's 12 tokens cut the base's worked answers short, so nearly every group
+      // was all wrong), and only mixed groups trained: every group then carries an advantage for a clip to
+      // act on. Without these a whole run could train only zero-advantage groups (seen under CI for gspo).
+      "rollout.maxNewTokens=48", "sampler.accuracyFilter=true",
       `learner.algorithm.name=${algorithm}`, "run.steps=4", "run.timeoutS=120", `run.dir=${dir}`,
     ],
     { cwd: root, encoding: "utf8", timeout: 150_000 },
