@@ -54,9 +54,14 @@ export async function openObjectStore(nc: NatsConnection, bucket: string, opts: 
   return new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
 }
 
-/** Puts bytes under `name` (chunked by the object store, so far larger than the max payload). */
+/**
+ * Puts bytes under `name` (chunked by the object store, so far larger than the max payload). Retried like a
+ * KV put while a server restarts or a leader moves: a put cut off there can leave the name's metadata
+ * pointing at chunks the store never kept (seen in the cluster test: the sampler then could not read its
+ * own snapshot back, ever), and a complete put of the same bytes writes fresh chunks and metadata over it.
+ */
 export async function putBlob(store: ObjectStore, name: string, bytes: Uint8Array): Promise<void> {
-  await store.putBlob({ name }, bytes);
+  await retryTransient(() => store.putBlob({ name }, bytes));
 }
 
 /**
