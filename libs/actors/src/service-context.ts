@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { loadConfigFile, resolveConfig, type RunConfig } from "@lspo/config";
 import {
-  connectBus, ensureConsumer, ensureStreams, jetstream, jetstreamManager, subjectFor,
+  connectBus, ensureConsumer, ensureStreams, streamLimitsOf, jetstream, jetstreamManager, subjectFor,
   type ConsumerOptions, type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { createLogger, type Logger } from "@lspo/telemetry";
@@ -65,7 +65,7 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
   const grpc = grpcSecurityFrom(config.security, env);
   const nc = await connectBus(busOptionsFor(config, name, env));
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, { replicas: config.nats.replicas });
+  await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
   const js = jetstream(nc);
   const disposers: Array<() => Promise<void> | void> = [];
   let shuttingDown: Promise<void> | null = null;

@@ -140,10 +140,26 @@ export async function deadLetter(
   m.term();
 }
 
+/**
+ * A payload as consume() delivers it: decoded, checked by its kind's validator and `opts.validate`; or why
+ * not. For a reader that gets messages outside consume() (the sampler re-reading its unacked tail).
+ */
+export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kind" | "maxBytes" | "validate">): { body: T } | { failure: string; reason: string } {
+  try {
+    const body = decodeEnvelope(data, opts.kind, opts.maxBytes).body;
+    const problem = VALIDATORS[opts.kind]?.(body) ?? null;
+    if (problem) throw new DecodeError("invalid", problem);
+    const extra = opts.validate?.(body) ?? null;
+    if (extra) throw new DecodeError("invalid", extra);
+    return { body: body as T };
+  } catch (err) {
+    return { failure: err instanceof DecodeError ? err.failure : "invalid", reason: (err as Error).message };
+  }
+}
+
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
   const consumer = await js.consumers.get(opts.stream, opts.durable);
   const messages = await consumer.consume({ max_messages: opts.batch ?? 16 });
-  const structural = VALIDATORS[opts.kind];
   let rejected = 0;
 
   async function reject(m: JsMsg, failure: string, reason: string): Promise<void> {
@@ -154,19 +170,12 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
 
   async function* iterate(): AsyncGenerator<Delivery<T>> {
     for await (const m of messages) {
-      let body: unknown;
-      try {
-        body = decodeEnvelope(m.data, opts.kind, opts.maxBytes).body;
-        const problem = structural?.(body) ?? null;
-        if (problem) throw new DecodeError("invalid", problem);
-        const extra = opts.validate?.(body) ?? null;
-        if (extra) throw new DecodeError("invalid", extra);
-      } catch (err) {
-        const failure = err instanceof DecodeError ? err.failure : "invalid";
-        await reject(m, failure, (err as Error).message);
+      const read = readPayload<T>(m.data, opts);
+      if ("failure" in read) {
+        await reject(m, read.failure, read.reason);
         continue;
       }
-      yield new JsDelivery<T>(body as T, m, js, opts);
+      yield new JsDelivery<T>(read.body, m, js, opts);
     }
   }
 

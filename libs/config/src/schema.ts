@@ -63,6 +63,11 @@ export const BusSchema = z.strictObject({
   /** LSPO_EVENTS: metrics, judgements, ledger records, checkpoint manifests (the controller keeps local copies). */
   eventsMaxAgeS: nonNegativeInt.default(30 * 24 * 3600),
   eventsMaxBytes: nonNegativeInt.default(4 * 1024 ** 3),
+  /**
+   * JetStream's duplicate window on every stream: a message id repeated within it is dropped. Retried
+   * publishes rely on it; nothing's correctness does beyond it (a sampler restart checks the batches stream).
+   */
+  duplicateWindowS: positiveInt.default(120),
 });
 
 export const SecuritySchema = z.strictObject({
@@ -169,7 +174,17 @@ export const SamplerSchema = z.strictObject({
   maxInFlight: nonNegativeInt.default(0),
   /** A verified group not acked within this time (the sampler died) is redelivered to its successor. */
   ackWaitMs: positiveInt.default(30_000),
+  /**
+   * The sampler's durable state: a snapshot after this many groups judged, or this long after the first
+   * group judged since the last one, whichever comes first. Judged groups are acked only once a snapshot
+   * covers them (a crash replays the unacked ones, in stream order, from the last snapshot).
+   */
+  snapshotEveryGroups: positiveInt.default(1024),
+  snapshotEveryMs: positiveInt.default(2000),
   maxRestarts: z.number().int().min(-1).default(5),
+}).refine((s) => s.snapshotEveryMs * 2 <= s.ackWaitMs, {
+  message: "sampler.snapshotEveryMs must be at most half of sampler.ackWaitMs: a judged group waits for the next snapshot before its ack, and must be acked before the server redelivers it",
+  path: ["snapshotEveryMs"],
 });
 
 export const LearnerSchema = z.strictObject({

@@ -58,9 +58,9 @@ export class UidSet {
     }
   }
 
-  /** Every uid, in the order first added. */
-  values(): string[] {
-    return this.keys.slice();
+  /** Every uid from the `from`-th added on, in the order first added (a persisted set appends only these). */
+  values(from = 0): string[] {
+    return this.keys.slice(from);
   }
 
   /** Bytes of typed storage and key references (not the strings themselves). */

@@ -1,8 +1,10 @@
 // The sampler service's state, without I/O: the LSPO sampler core (stream or batch mode) plus what the
 // service adds around it: the verified groups' payloads until their batch is emitted, the staleness rule
 // (`maxOffPolicySteps`), batch mode's generation-batch buffer, and the accounting for summary.json.
-// One plain snapshot of all of it is written before a message is acked, so a restarted sampler continues
-// exactly where it stopped.
+//
+// Every decision is a function of this state and the group offered, nothing else (no clock, no learner
+// version read from outside): a restarted sampler that restores a snapshot and is offered the same groups
+// in the same order makes the same decisions and emits the same batches (durable.ts, main.ts).
 import {
   GenRoundsExceededError, UidSet, createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
   type BatchSampler, type Group, type SamplerStats, type StreamSampler, type Thresholds,
@@ -33,9 +35,16 @@ export interface CoreSnapshot {
   stale: number;
   unused: number;
   received: number;
-  /** Every uid that reached the sampler, and the redeliveries of them refused (absent in older snapshots). */
+  /**
+   * Every uid that reached the sampler. Persisted apart (durable.ts appends only the new ones to a segment
+   * per snapshot), so a snapshot's size does not grow with the run; present here only in older snapshots.
+   */
   seen?: string[];
   duplicates?: number;
+  /** The newest policy version any group offered so far was sampled with: the staleness reference. */
+  newestPolicy?: number;
+  /** The highest stream sequence judged (0: none). */
+  lastSeq?: number;
   retired?: RetiredCounts;
   /** Set once the run cannot go on (absent: none); persisted so a restart does not replay into it again. */
   failure?: SamplerFailure | null;
@@ -99,6 +108,14 @@ export class SamplerCore {
   private seen = new UidSet();
   private duplicates = 0;
   /**
+   * Staleness is judged against the newest policy version seen in the input, a lower bound of the
+   * learner's version, not against the learner's version read at that moment: that read made a decision
+   * depend on timing, so a replay after a crash could judge otherwise. The learner drops, at training
+   * time, what is stale by its own version; the sampler drops early only what it can prove stale.
+   */
+  private newestPolicy = 0;
+  private lastSeq = 0;
+  /**
    * Counts of the library samplers UpdateConfig replaced, added to the current one's: batch indices keep
    * increasing (a restarted index would reuse a published batch's message id, and JetStream would drop the
    * new batch as a duplicate: its groups lost) and summary.json keeps every judgement made before.
@@ -121,17 +138,24 @@ export class SamplerCore {
     private settings: SamplerSettings,
     private readonly maxOffPolicySteps: number,
     snapshot?: CoreSnapshot,
+    /** The uids persisted apart from the snapshot (durable.ts); an older snapshot carries its own. */
+    uids: readonly string[] = snapshot?.seen ?? [],
   ) {
     if (snapshot) {
       this.settings = snapshot.settings;
-      this.sampler = snapshot.settings.mode === "batch" ? restoreBatchSampler(snapshot.sampler) : restoreStreamSampler(snapshot.sampler);
+      // The library's own dedupe set is not persisted: every uid it saw is in the service's set, which is
+      // checked first, so restoring it as the service's set decides every later offer the same way.
+      const library = { ...(snapshot.sampler as Record<string, unknown>), seen: uids };
+      this.sampler = snapshot.settings.mode === "batch" ? restoreBatchSampler(library) : restoreStreamSampler(library);
       for (const vg of snapshot.payloads) this.payloads.set(vg.group!.uid, vg);
       this.round = [...snapshot.round];
       this.stale = snapshot.stale;
       this.unused = snapshot.unused;
       this.received = snapshot.received ?? 0;
-      this.seen = new UidSet(snapshot.seen ?? []);
+      this.seen = new UidSet(uids);
       this.duplicates = snapshot.duplicates ?? 0;
+      this.newestPolicy = snapshot.newestPolicy ?? 0;
+      this.lastSeq = snapshot.lastSeq ?? 0;
       this.retired = structuredClone(snapshot.retired ?? NOTHING_RETIRED);
       this.failed = snapshot.failure ?? null;
     } else {
@@ -148,21 +172,43 @@ export class SamplerCore {
     return this.failed;
   }
 
-  /** Judges one verified group sampled by policy `group.policyVersion` while the learner is at `learnerVersion`. */
-  offer(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+  /** Judges one verified group, the message at stream sequence `seq` (0 when it came from no stream). */
+  offer(vg: VerifiedGroup, seq = 0): OfferResult {
+    if (seq > this.lastSeq) this.lastSeq = seq;
     if (this.failed) return { outcome: "failed", batches: [] };
     if (!this.seen.add(vg.group!.uid)) {
       this.duplicates++;
       return { outcome: "duplicate", batches: [] };
     }
-    const result = this.judge(vg, learnerVersion);
+    const result = this.judge(vg);
     if (result.outcome !== "duplicate") this.received++;
     return result;
   }
 
-  private judge(vg: VerifiedGroup, learnerVersion: number): OfferResult {
+  /** Whether `uid` reached the sampler before (judged, or refused as a duplicate of one judged). */
+  hasSeen(uid: string): boolean {
+    return this.seen.has(uid);
+  }
+
+  /** The highest stream sequence judged so far (0: none). */
+  get lastJudgedSeq(): number {
+    return this.lastSeq;
+  }
+
+  /** The uids from the `from`-th on, in the order first seen (durable.ts persists only new ones). */
+  uidsFrom(from: number): string[] {
+    return this.seen.values(from);
+  }
+
+  get uidCount(): number {
+    return this.seen.size;
+  }
+
+  private judge(vg: VerifiedGroup): OfferResult {
     const uid = vg.group!.uid;
-    if (Number(vg.group!.policyVersion) + this.maxOffPolicySteps < learnerVersion) {
+    const policy = Number(vg.group!.policyVersion);
+    if (policy > this.newestPolicy) this.newestPolicy = policy;
+    if (policy + this.maxOffPolicySteps < this.newestPolicy) {
       this.stale++;
       return { outcome: "stale", batches: [] };
     }
@@ -287,18 +333,20 @@ export class SamplerCore {
     return this.settings;
   }
 
+  /** The state, without the uid set (uidsFrom/uidCount: persisted apart). */
   snapshot(): CoreSnapshot {
     return {
       settings: this.settings,
       maxOffPolicySteps: this.maxOffPolicySteps,
-      sampler: this.sampler.snapshot(),
+      sampler: { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), seen: [] },
       payloads: [...this.payloads.values()],
       round: [...this.round],
       stale: this.stale,
       unused: this.unused,
       received: this.received,
-      seen: this.seen.values(),
       duplicates: this.duplicates,
+      newestPolicy: this.newestPolicy,
+      lastSeq: this.lastSeq,
       retired: structuredClone(this.retired),
       failure: this.failed,
     };

@@ -1,15 +1,16 @@
 // The sampler service: verified groups in (LSPO_VERIFIED), training batches of exactly B groups out
-// (LSPO_BATCHES). For every message: judge -> persist the snapshot WITH what the judgement owes the bus
-// (its outbox: the ledger records and any completed batch) -> publish the outbox -> ack. Nothing is
-// published before the state that decided it is durable, so a replay never contradicts what others saw:
-// - a crash before the persist loses the decision and its outputs together; the redelivered group is
-//   judged afresh (maybe otherwise: the learner version moves), and nobody heard the first judgement;
-// - a crash after it republishes the same outbox, same ids and content, at the restart (outbox.ts).
-// Judging depends on the learner version read at that moment; the outbox, not a deterministic replay,
-// is what keeps the ledger, the batches and the sampler's counts telling one story.
+// (LSPO_BATCHES). For every message: judge -> publish what the judgement produced (its `judged` record,
+// a completed batch) -> hold the ack. Every sampler.snapshotEveryGroups groups (or snapshotEveryMs) the
+// state is saved (durable.ts) and the held messages are acked.
+//
+// A judgement depends only on the state and the group (core.ts), so the verified stream's unacked tail is
+// the journal: a restarted sampler restores its last snapshot and judges that tail again, in stream
+// order, before it takes anything new. It makes the same decisions, so it emits the same records and the
+// same batches, under the same ids, which are no-ops where they were published before (batches.ts). The
+// batches emitted, by uid and in order, are those of a run that never crashed.
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, allOf, consume, decodeEnvelope, encodeEnvelope, getBlob, kvGet, openKv, openObjectStore,
-  payloadLimits, processOrDeadLetter, publishEvent, publishMessage, putBlob, runBoundsOf, vocabularyValidator,
+  OBJECT_STORES, STREAMS, allOf, consume, openKv, openObjectStore, KV_BUCKETS,
+  payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, vocabularyValidator, type Delivery, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -17,24 +18,25 @@ import { createServiceContext, invalidArgument, serveActor, unary, type ServiceC
 import type { RunConfig } from "@lspo/config";
 import {
   ComponentState, SamplerMode, SamplerServiceService,
-  type RefillRequest, type TrainingBatch, type UpdateConfigRequest, type VerifiedGroup, type WeightsRef,
+  type RefillRequest, type UpdateConfigRequest, type VerifiedGroup,
 } from "@lspo/proto";
-import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type EmittedBatch, type SamplerSettings } from "./core.js";
-import { batchOwed, droppedOwed, flushOutbox, judgedOwed, type Outbound, type PersistedSampler } from "./outbox.js";
+import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type SamplerSettings } from "./core.js";
+import { BatchPublisher, droppedEvents, judgedEvent } from "./batches.js";
+import { DurableState } from "./durable.js";
 import { runFailedError } from "./failure.js";
 
 // SamplerMode values UpdateConfig accepts (0 = keep the current mode).
 const MODES: Record<number, SamplerSettings["mode"]> = { [SamplerMode.SAMPLER_MODE_BATCH]: "batch", [SamplerMode.SAMPLER_MODE_STREAM]: "stream" };
 // The library's option names -> the request's fields, so a refused setting names what the caller sent.
 const FIELD_OF: Record<string, string> = { batchSize: "config.batchSize", window: "config.window", lLow: "config.lLow", lHigh: "config.lHigh", lMax: "config.lMax" };
-
+/** Events published and not yet acknowledged, at most (then the next judgement waits for them). */
+const EVENTS_IN_FLIGHT = 256;
 
 export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("sampler", config);
   const store = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
-  const weightsKv = await openKv(ctx.nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
-  const snapshotName = `sampler-${ctx.runId}.snapshot`;
   const startedAt = new Date();
+  const log = (line: string, fields: Record<string, unknown>) => ctx.log.info(fields, line);
   // What a verified group must be before the sampler judges it: token ids inside the vocabulary, a size the
   // run can produce, and a group the LSPO library accepts (so offer() never throws mid-message).
   const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
@@ -49,59 +51,150 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       throw err;
     }
   };
+  const payload = { kind: "VerifiedGroup", maxBytes: payloadLimits(bounds).VerifiedGroup, validate: allOf(vocabularyValidator("VerifiedGroup", bounds.vocabSize), groupProblem) };
   let rejected = 0;
 
-  /** The core as last persisted (a fresh one before the first snapshot), and the outbox persisted with it. */
-  const restore = async (): Promise<{ core: SamplerCore; outbox: Outbound[] }> => {
-    const saved = await store.info(snapshotName).catch(() => null);
-    if (!saved || saved.deleted) return { core: new SamplerCore(config.sampler, config.run.maxOffPolicySteps), outbox: [] };
-    const snap = decodeEnvelope(await getBlob(store, snapshotName), "SamplerSnapshot").body as PersistedSampler;
-    const restored = new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snap);
-    ctx.log.info({ stats: restored.stats(), owed: (snap.outbox ?? []).length }, "restored sampler snapshot");
-    return { core: restored, outbox: snap.outbox ?? [] };
+  const durable = new DurableState(store, `sampler-${ctx.runId}.snapshot`);
+  const newCore = (snapshot?: CoreSnapshot, uids?: string[]) => new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snapshot, uids);
+  /** The core as last saved (a fresh one before the first save) and the batches published since then. */
+  const restore = async (): Promise<{ core: SamplerCore; publisher: BatchPublisher }> => {
+    const saved = await durable.load(newCore);
+    const publisher = new BatchPublisher(ctx, store, log);
+    const onStream = await publisher.loadPublishedAfter(saved?.batchesSeq ?? 0);
+    const core = saved?.core ?? newCore();
+    if (saved || onStream) ctx.log.info({ stats: core.stats(), uids: core.uidCount, batchesSinceSnapshot: onStream }, "restored sampler snapshot");
+    return { core, publisher };
   };
-  let { core, outbox } = await restore();
-  // Whether the outbox was published since it was persisted. A restored one may not have been.
-  let owing = outbox.length > 0;
+  let { core, publisher } = await restore();
 
-  let learnerVersion = 0;
-  const refreshVersion = async () => {
-    const ref = await kvGet<WeightsRef>(weightsKv, ctx.runId, "WeightsRef").catch(() => null);
-    if (ref) learnerVersion = Number(ref.value.version);
-  };
-  await refreshVersion();
-
-  // One decision at a time (a verified group, an UpdateConfig, the run's close): each persists its state
-  // with its outbox and publishes it before the next begins.
+  // One decision at a time (a verified group, an UpdateConfig, the run's close, a snapshot).
   let turn: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = turn.then(fn, fn);
     turn = run.catch(() => undefined);
     return run;
   };
-  /** Publishes what the last persisted decision owes, if anything (a previous publish may have failed). */
-  const settle = async () => {
-    if (!owing) return;
-    await flushOutbox({ ctx, store, log: (line, fields) => ctx.log.info(fields, line) }, outbox);
-    owing = false;
+
+  // Events go out without waiting for each pub-ack (a replay republishes any that were lost); all are
+  // acknowledged before a snapshot that covers them is written.
+  let events: Array<Promise<unknown>> = [];
+  const flushEvents = async () => {
+    const out = events;
+    events = [];
+    await Promise.all(out);
   };
-  // TEST-ONLY fault injection (test/e2e/sampler-outbox.int.test.ts): LSPO_FAULT_SAMPLER_KILL_AT_BATCH=<n> makes
-  // the first incarnation SIGKILL itself after persisting its n-th batch and before publishing it. Unset in
-  // every real deployment.
+  const emit = async (e: { event: "judged" | "ledger"; body: RunEvent; msgId: string }) => {
+    events.push(publishEvent(ctx.js, ctx.runId, e.event, e.body, e.msgId));
+    if (events.length >= EVENTS_IN_FLIGHT) await flushEvents();
+  };
+
+  // TEST-ONLY fault injection (test/e2e/sampler-replay.int.test.ts): LSPO_FAULT_SAMPLER_KILL_AT_BATCH=<n> makes
+  // the first incarnation SIGKILL itself right after publishing its n-th batch, before a snapshot covers
+  // it. Unset in every real deployment.
   let killAtBatch = process.env.LSPO_ACTOR_RESTARTS === "0" ? Number(process.env.LSPO_FAULT_SAMPLER_KILL_AT_BATCH ?? 0) : 0;
-  /** Persists the core with what `owed` records, then publishes it. */
-  const commit = async (owed: Outbound[]) => {
-    await settle();
-    outbox = owed;
-    owing = owed.length > 0;
-    const snap: PersistedSampler = { ...core.snapshot(), outbox };
-    await putBlob(store, snapshotName, encodeEnvelope("SamplerSnapshot", snap));
-    if (killAtBatch > 0 && owed.some((o) => o.kind === "batch") && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
-    await settle();
+  // TEST-ONLY fault injection (the poison-message tests): LSPO_FAULT_SAMPLER_THROW_UID=<uid> makes judging
+  // that group throw, as a bug triggered by one well-formed message would. Unset in every real deployment.
+  const poisonUid = process.env.LSPO_FAULT_SAMPLER_THROW_UID;
+
+  /** Judges one group and publishes what the judgement produced. */
+  const decide = async (vg: VerifiedGroup, seq: number) => {
+    if (poisonUid && vg.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
+    const result = core.offer(vg, seq);
+    const lengths = vg.group!.responses.map((r) => r.tokenIds.byteLength / 4);
+    await emit(judgedEvent(vg.group!.uid, lengths.reduce((a, b) => a + b, 0) / lengths.length, result.outcome, seq));
+    for (const b of result.batches) {
+      await publisher.publish(b);
+      if (killAtBatch > 0 && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
+    }
+    for (const e of droppedEvents(core.takeDropped())) await emit(e);
   };
-  // Ledger records of groups dropped away from their own judgement (batch mode, close, UpdateConfig).
-  const dropsOwed = () => droppedOwed(core.takeDropped());
-  const batchesOwed = (batches: EmittedBatch[]) => batches.flatMap(batchOwed);
+
+  // Messages judged since the last snapshot, by stream sequence: acked once a snapshot covers them. A null
+  // handle is a message re-read at startup (its delivery handle died with the last incarnation): once
+  // covered it is deleted from the work queue instead, and a redelivery of it is acked unjudged.
+  const held = new Map<number, Delivery<VerifiedGroup> | null>();
+  const coveredTail = new Set<number>();
+  let heldSince = 0;
+  const removeFromQueue = (seq: number) => ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
+  /** Saves the state and acks every message it covers. */
+  const checkpoint = async () => {
+    await flushEvents();
+    await durable.save(core, publisher.lastSeq);
+    for (const [seq, d] of held) {
+      if (d) d.ack();
+      else {
+        coveredTail.add(seq);
+        void removeFromQueue(seq);
+      }
+    }
+    held.clear();
+    heldSince = 0;
+  };
+  const hold = async (seq: number, d: Delivery<VerifiedGroup> | null) => {
+    held.set(seq, d);
+    heldSince ||= Date.now();
+    if (held.size >= config.sampler.snapshotEveryGroups) await checkpoint();
+  };
+
+  const failed = (err: Error) => {
+    ctx.log.error({ err: err.message }, "sampler loop failed");
+    void ctx.shutdown("loop failure").then(() => process.exit(1));
+  };
+
+  const consumerName = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, {
+    ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver,
+    // Judged messages wait for a snapshot before their ack: room for a full snapshot period and the pull buffer.
+    maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256,
+  });
+
+  /**
+   * The journal's replay: the messages the last incarnation was delivered and did not get acked (judged
+   * after its last snapshot, or never judged), judged again in stream order before anything new. A message
+   * whose judgement throws is left to its redelivery (where bus.maxDeliver bounds it) and the replay starts
+   * over without it, from the snapshot: the throw may have left the core half-changed.
+   */
+  const replayTail = async (): Promise<number> => {
+    const skip = new Set<number>();
+    for (;;) {
+      const info = await ctx.jsm.consumers.info(STREAMS.verified.name, consumerName);
+      let judged = 0;
+      let thrown: number | null = null;
+      for (let seq = info.ack_floor.stream_seq + 1; seq <= info.delivered.stream_seq; ) {
+        const m = await ctx.jsm.streams.getMessage(STREAMS.verified.name, { seq, next_by_subj: ctx.subjects.verified } as never).catch((err: Error) => {
+          if (/no message found|not found/i.test(err.message)) return null;
+          throw err;
+        });
+        if (!m || m.seq > info.delivered.stream_seq) break;
+        seq = m.seq + 1;
+        if (skip.has(m.seq)) continue;
+        const read = readPayload<VerifiedGroup>(m.data, payload);
+        if ("failure" in read) continue; // refused (dead-lettered) when it was delivered
+        if (m.seq <= core.lastJudgedSeq && core.hasSeen(read.body.group!.uid)) {
+          coveredTail.add(m.seq); // saved in the snapshot; its ack was lost with the last incarnation
+          void removeFromQueue(m.seq);
+          continue;
+        }
+        try {
+          await decide(read.body, m.seq);
+        } catch (err) {
+          ctx.log.warn({ seq: m.seq, err: (err as Error).message }, "replaying the unacked tail: judging threw; left to its redelivery");
+          thrown = m.seq;
+          break;
+        }
+        held.set(m.seq, null);
+        heldSince ||= Date.now();
+        judged++;
+      }
+      if (thrown === null) return judged;
+      skip.add(thrown);
+      await flushEvents();
+      held.clear();
+      coveredTail.clear();
+      ({ core, publisher } = await restore());
+    }
+  };
+  // Before anything else is decided (UpdateConfig waits for it too).
+  const replayed = await exclusive(replayTail);
 
   const stats = () => {
     const s = core.stats();
@@ -164,7 +257,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
                 if (err instanceof InvalidConfigError) throw invalidArgument(FIELD_OF[err.option] ?? `config.${err.option}`, err.message);
                 throw err;
               }
-              await commit(dropsOwed());
+              for (const e of droppedEvents(core.takeDropped())) await emit(e);
+              await checkpoint();
               return { config: settingsToProto(next) };
             });
           }),
@@ -182,14 +276,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver });
   const sub = await consume<VerifiedGroup>(ctx.js, {
     stream: STREAMS.verified.name,
-    durable,
-    kind: "VerifiedGroup",
+    durable: consumerName,
     batch: 64,
-    maxBytes: payloadLimits(bounds).VerifiedGroup,
-    validate: allOf(vocabularyValidator("VerifiedGroup", bounds.vocabSize), groupProblem),
+    ...payload,
     onReject: (reason) => {
       rejected++;
       ctx.log.warn({ reason }, "rejected verified group (dead-lettered)");
@@ -207,7 +298,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       if (e.operation === "PUT" && e.value.byteLength > 0) {
         const n = await exclusive(async () => {
           const unused = core.closeRun();
-          await commit(dropsOwed());
+          for (const ev of droppedEvents(core.takeDropped())) await emit(ev);
+          await checkpoint();
           return unused;
         });
         ctx.log.info({ unused: n }, "run closed");
@@ -215,41 +307,35 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     }
   })().catch(() => undefined);
 
-  // TEST-ONLY fault injection (the poison-message tests): LSPO_FAULT_SAMPLER_THROW_UID=<uid> makes judging
-  // that group throw, as a bug triggered by one well-formed message would. Unset in every real deployment.
-  const poisonUid = process.env.LSPO_FAULT_SAMPLER_THROW_UID;
-
-  // What a restart owes from before it crashed goes out before anything new is judged.
-  await exclusive(settle);
+  // A snapshot at most snapshotEveryMs after the first judgement it will cover, also when nothing follows.
+  const timer = setInterval(() => {
+    if (heldSince && Date.now() - heldSince >= config.sampler.snapshotEveryMs) {
+      void exclusive(async () => (held.size ? checkpoint() : undefined)).catch(failed);
+    }
+  }, Math.max(50, Math.floor(config.sampler.snapshotEveryMs / 4)));
+  ctx.own(() => clearInterval(timer));
 
   void (async () => {
     for await (const d of sub) {
       // Each judgement goes to the controller (its sampler.jsonl: the length distribution vs thresholds) and
-      // the ledger. A judgement that throws is retried by a restarted sampler from its snapshot, and on the
-      // last delivery the group is dead-lettered (its uid dropped "dead-letter") with the restored state.
+      // the ledger. A judgement that throws is retried by a restarted sampler (from its snapshot and the
+      // unacked tail), and on the last delivery the group is dead-lettered (its uid dropped "dead-letter").
       await exclusive(async () => {
-        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
-          await refreshVersion();
-          if (poisonUid && d.body.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
-          const result = core.offer(d.body, learnerVersion);
-          const lengths = d.body.group!.responses.map((r) => r.tokenIds.byteLength / 4);
-          const judged = judgedOwed(d.body.group!.uid, lengths.reduce((a, b) => a + b, 0) / lengths.length, result.outcome, d.seq, d.deliveryCount);
-          await commit([judged, ...batchesOwed(result.batches), ...dropsOwed()]);
-        }, (vg) => [vg.group!.uid]);
+        if (held.has(d.seq)) return void held.set(d.seq, d); // redelivered before its snapshot: ack it then
+        if (coveredTail.delete(d.seq)) return d.ack(); // re-read at startup and saved since
+        // Saved before, its ack lost (a crash between the snapshot and the acks, or a lost ack).
+        if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.group!.uid)) return d.ack();
+        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, () => decide(d.body, d.seq), (vg) => [vg.group!.uid]);
         if (outcome === "dead-lettered") {
-          // Judging may have changed the core before it threw: go back to the last persisted snapshot.
-          ({ core, outbox } = await restore());
-          owing = outbox.length > 0;
-          ctx.log.error({ uid: d.body.group!.uid, seq: d.seq }, "verified group dead-lettered after its last delivery");
-          return;
+          // Judging may have changed the core before it threw: restart from the snapshot and the tail, where
+          // this message no longer is.
+          await removeFromQueue(d.seq);
+          throw new Error(`verified group ${d.body.group!.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
         }
-        d.ack();
+        await hold(d.seq, d);
       });
     }
-  })().catch((err: Error) => {
-    ctx.log.error({ err: err.message }, "sampler loop failed");
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
-  });
-  ctx.log.info({ address: actor.server.address, mode: core.mode }, "sampler ready");
+  })().catch(failed);
+  ctx.log.info({ address: actor.server.address, mode: core.mode, replayed }, "sampler ready");
   return ctx;
 }

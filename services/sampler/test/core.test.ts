@@ -1,5 +1,5 @@
 // The sampler service's core without NATS: staleness, payloads kept until their batch, closing a run, and
-// snapshot -> restore continuing identically.
+// snapshot -> restore continuing identically. offer()'s second argument is the message's stream sequence.
 import { describe, expect, it } from "vitest";
 import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
@@ -25,15 +25,28 @@ function vg(uid: string, version: number, rewards: number[], len = 3): VerifiedG
 describe("sampler core", () => {
   it("drops stale groups, keeps payloads until a batch of exactly B is emitted", () => {
     const core = new SamplerCore(settings, 1);
+    expect(core.offer(vg("a", 2, [1, 0]), 1).batches).toEqual([]);
+    // Stale: sampled by version 0 when version 2 was seen already (more than maxOffPolicySteps = 1 behind).
     expect(core.offer(vg("old", 0, [1, 0]), 2).outcome).toBe("stale");
-    expect(core.offer(vg("a", 2, [1, 0]), 2).batches).toEqual([]);
-    expect(core.offer(vg("w", 2, [0, 0]), 2).outcome).toBe("all-wrong");
-    const out = core.offer(vg("b", 1, [0, 1]), 2);
+    expect(core.offer(vg("w", 2, [0, 0]), 3).outcome).toBe("all-wrong");
+    const out = core.offer(vg("b", 1, [0, 1]), 4);
     expect(out.batches).toHaveLength(1);
     expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["a", "b"]);
     expect(core.stats()).toMatchObject({ stale: 1, received: 4, pending: 0 });
-    expect(core.offer(vg("a", 2, [1, 0]), 2).outcome).toBe("duplicate");
+    expect(core.offer(vg("a", 2, [1, 0]), 5).outcome).toBe("duplicate");
     expect(core.stats().received).toBe(4);
+    expect(core.lastJudgedSeq).toBe(5);
+  });
+
+  it("judges staleness by the newest policy version in its input, so the same input in the same order decides the same", () => {
+    const input = [vg("a", 0, [1, 0]), vg("b", 3, [0, 1]), vg("c", 1, [1, 0]), vg("d", 2, [1, 0]), vg("e", 3, [0, 1]), vg("f", 1, [1, 1])];
+    const run = () => {
+      const core = new SamplerCore(settings, 1);
+      return input.map((g, i) => core.offer(g, i + 1).outcome);
+    };
+    // c (version 1) is 2 behind the newest seen (3): stale; d (2) is 1 behind: kept.
+    expect(run()).toEqual(["unfiltered", "unfiltered", "stale", "unfiltered", "unfiltered", "stale"]);
+    expect(run()).toEqual(run());
   });
 
   it("closing a run counts pending groups as unused and starts the next batch afresh", () => {
@@ -41,7 +54,7 @@ describe("sampler core", () => {
     core.offer(vg("a", 0, [1, 0]), 0);
     expect(core.closeRun()).toBe(1);
     expect(core.stats()).toMatchObject({ unused: 1, pending: 0 });
-    const restored = new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))));
+    const restored = new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))), core.uidsFrom(0));
     restored.offer(vg("b", 0, [1, 0]), 0);
     const out = restored.offer(vg("c", 0, [0, 1]), 0);
     expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["b", "c"]);

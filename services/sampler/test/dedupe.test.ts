@@ -1,6 +1,6 @@
 // The sampler's dedupe is checked before anything else: a redelivered or late group (a rollout actor that
 // was paused past its ack wait, a verifier that died after publishing) is a duplicate whatever happened
-// meanwhile — the learner moved on (it would now be stale), UpdateConfig replaced the library sampler, or
+// meanwhile — newer policies arrived (it would now be stale), UpdateConfig replaced the library sampler, or
 // the sampler restarted from its snapshot. Counted once in `received`, never twice.
 import { describe, expect, it } from "vitest";
 import { bytesOf } from "@lspo/bus";
@@ -25,21 +25,23 @@ function vg(uid: string, version: number, rewards: number[]): VerifiedGroup {
 }
 
 const roundTrip = (core: SamplerCore) =>
-  new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))));
+  new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))), core.uidsFrom(0));
 
 describe("sampler core - dedupe before staleness", () => {
   it("a redelivered stale group is a duplicate, not a second stale arrival", () => {
     const core = new SamplerCore(settings, 1);
-    expect(core.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("stale");
+    core.offer(vg("n", 3, [0, 0]), 1);
+    expect(core.offer(vg("s", 0, [1, 0]), 2).outcome).toBe("stale");
     expect(core.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("duplicate");
-    expect(core.stats()).toMatchObject({ stale: 1, received: 1, duplicates: 1 });
+    expect(core.stats()).toMatchObject({ stale: 1, received: 2, duplicates: 1 });
   });
 
-  it("a kept group delivered again after the learner moved on is a duplicate, not stale", () => {
+  it("a kept group delivered again after newer policies arrived is a duplicate, not stale", () => {
     const core = new SamplerCore(settings, 1);
-    expect(core.offer(vg("k", 2, [1, 0]), 2).outcome).toBe("unfiltered");
-    expect(core.offer(vg("k", 2, [1, 0]), 9).outcome).toBe("duplicate");
-    expect(core.stats()).toMatchObject({ stale: 0, received: 1, duplicates: 1, accepted: 1 });
+    expect(core.offer(vg("k", 2, [1, 0]), 1).outcome).toBe("unfiltered");
+    expect(core.offer(vg("n", 9, [0, 0]), 2).outcome).toBe("all-wrong");
+    expect(core.offer(vg("k", 2, [1, 0]), 3).outcome).toBe("duplicate");
+    expect(core.stats()).toMatchObject({ stale: 0, received: 2, duplicates: 1, accepted: 1 });
   });
 
   it("UpdateConfig does not forget what was seen", () => {
@@ -52,8 +54,8 @@ describe("sampler core - dedupe before staleness", () => {
 
   it("the seen set and duplicate count survive snapshot -> restore", () => {
     const core = new SamplerCore(settings, 1);
-    core.offer(vg("s", 0, [1, 0]), 3);
-    core.offer(vg("k", 3, [1, 0]), 3);
+    core.offer(vg("k", 3, [1, 0]), 1);
+    core.offer(vg("s", 0, [1, 0]), 2); // stale
     core.offer(vg("k", 3, [1, 0]), 3);
     const restored = roundTrip(core);
     expect(restored.offer(vg("s", 0, [1, 0]), 3).outcome).toBe("duplicate");

@@ -154,7 +154,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const nc = await connectBus(busOptionsFor(config, "controller"));
     owned.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus) });
+    await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
     const js = jetstream(nc);
     const runId = config.run.name;
     // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;
