@@ -3,12 +3,14 @@
 // path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state per group.
 //   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
 //            subject -> the sampler (stream mode, B = 16, accuracy and length filters on) judges each one:
-//            it reads the learner version from KV, offers the group, persists its whole snapshot with the
-//            decision's outbox to the object store (`sampler-<run>.snapshot` in lspo-batches), publishes
-//            the outbox (a `judged` event, and for a completed batch a ledger record and the batch on
-//            LSPO_BATCHES), then acks -> this process consumes the batches (typed consume() and ack, as
-//            the learner does). A group is done when its `judged` event arrives; the trial ends at the last
-//            judgement or the last batch consumed, whichever is later.
+//            it offers the group, publishes its `judged` event and, for a completed batch, a ledger record
+//            and the batch on LSPO_BATCHES, and holds the ack; every sampler.snapshotEveryGroups (1,024)
+//            groups or 2 s it saves its state (`sampler-<run>.snapshot` and a segment of new uids in
+//            lspo-batches) and acks what the snapshot covers -> this process consumes the batches (typed
+//            consume() and ack, as the learner does). A group is done when its `judged` event arrives; the
+//            trial ends at the last judgement or the last batch consumed, whichever is later. The time
+//            from there until every message is acked (the last snapshot, at most 2 s later) is recorded
+//            beside it as `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
 //   raw:     the same kind of envelope (same pool of bodies, a uid of the same length) published to the same
 //            stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the sampler
 //            pulls) and acked with no processing: what the bus alone sustains, as bench/bus.ts's raw path.
@@ -25,22 +27,20 @@
 // The window is full before anything is timed. Filling W = 100k through the service would take ~143k
 // groups (70% survive the accuracy filter), hours at the rates the service reaches with a large window,
 // so the bench fills it in this process instead: the service's own SamplerCore (services/sampler) is
-// offered fresh-uid groups from the same pool until W survivors' lengths are held, and its snapshot
-// (with an empty outbox) is written to the object store as `sampler-<run>.snapshot` before the service
-// starts, which restores it, exactly as a restarted sampler does. The snapshot is then the one a sampler
-// that had judged those groups would hold, with one difference in scale: its dedupe sets hold every uid of
-// the run, so in a long run (more groups than W / 0.7 seen) they and the snapshot are larger than here.
+// offered fresh-uid groups from the same pool until W survivors' lengths are held, and saved by the
+// service's own DurableState (snapshot + uid segment) before the service starts, which restores it,
+// exactly as a restarted sampler does.
 //
 // Bytes written to durable state per group, from what the service wrote during the service trials:
-//   snapshot: every object-store write (the object store's metadata messages, `$O.lspo-batches.M.>`, each
-//             carrying the object's size) of `sampler-<run>.snapshot`, over the groups judged; writes per
-//             group (1 today) and bytes per group. The outbox is inside the snapshot, so counted there.
-//   outbox:   the bytes the service then publishes to kept streams: LSPO_EVENTS (judged + ledger) and
+//   state:    every object-store write (the object store's metadata messages, `$O.lspo-batches.M.>`, each
+//             carrying the object's size) of `sampler-<run>.snapshot` and of its uid segments
+//             (`sampler-<run>.snapshot.uids.*`), over the groups judged; writes per group and bytes per group.
+//   output:   the bytes the service publishes to kept streams: LSPO_EVENTS (judged + ledger) and
 //             LSPO_BATCHES (batches; and any batch too big to travel inline, put in the object store).
 //   and, as a cross-check, nats-server's write-syscall bytes (/proc/<pid>/io wchar) over the service
 //   trials per group (every stream's file store: the incoming verified groups too).
 // After each window: the snapshot's size from the object store (info) and what it holds (the window's
-// lengths, the two dedupe sets of uids, pending payloads, outbox), each part msgpack-encoded on its own.
+// lengths, pending payloads, the uid segments), each part msgpack-encoded on its own.
 //
 // Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
 // median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
@@ -55,14 +55,14 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
-  jetstream, jetstreamManager, kvPut, openKv, openObjectStore, payloadLimits, putBlob, runBoundsOf, startNatsServer, subjectFor,
+  OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
-import type { TrainingBatch, WeightsRef } from "@lspo/proto";
-import { SamplerCore, type CoreSnapshot } from "@lspo/sampler";
+import type { TrainingBatch } from "@lspo/proto";
+import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 import { writeModelDir } from "@lspo/tasks";
 import { startProvenance } from "@lspo/telemetry";
 import { cpuSecondsOf, startService, type Service } from "./lib/serve.js";
@@ -97,7 +97,7 @@ const G = 8;
 const B = 16;
 const GOAL_WINDOW = 100_000;
 const GOAL = 0.8;
-const LEARNER_VERSION = 1n; // in the weights KV; the groups are sampled by this version too, so none is stale
+const POLICY_VERSION = 1n; // every group's: none is stale
 const IN_FLIGHT = 64; // publishes awaiting their pub-ack at once (bench/bus.ts)
 const PULL_BATCH = 64; // the sampler's pull batch (services/sampler/src/main.ts), used by the raw consumer too
 const CAP_SECONDS = 0.5;
@@ -148,6 +148,8 @@ class Progress {
 /** What the service wrote, cumulative over a window's life (a trial takes differences). */
 interface Written {
   snapshotWrites: number;
+  uidSegmentWrites: number;
+  uidSegmentBytes: number;
   snapshotBytes: number;
   otherObjectWrites: number;
   otherObjectBytes: number;
@@ -156,7 +158,7 @@ interface Written {
   batches: number;
   batchesBytes: number;
 }
-const zeroWritten = (): Written => ({ snapshotWrites: 0, snapshotBytes: 0, otherObjectWrites: 0, otherObjectBytes: 0, events: 0, eventsBytes: 0, batches: 0, batchesBytes: 0 });
+const zeroWritten = (): Written => ({ snapshotWrites: 0, snapshotBytes: 0, uidSegmentWrites: 0, uidSegmentBytes: 0, otherObjectWrites: 0, otherObjectBytes: 0, events: 0, eventsBytes: 0, batches: 0, batchesBytes: 0 });
 const minus = (a: Written, b: Written): Written => Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Written] - b[k as keyof Written]])) as unknown as Written;
 
 type Path = "service" | "raw";
@@ -177,6 +179,8 @@ interface Trial {
   natsWcharBytes: number;
   batchesConsumed?: number;
   groupsInBatches?: number;
+  /** Service trials: from the last judgement until every message was acked (the covering snapshot). */
+  ackLagSeconds?: number;
 }
 
 /** One window's live setup: the service, its consumers and the counters they feed. */
@@ -257,6 +261,7 @@ async function trial(
   const deadline = now() + (seconds + FINISH_LIMIT_S) * 1000;
   await waitFor(`${path} finishing ${published} groups`, deadline, () => progress.done >= published, alive);
   let end = progress.lastAt;
+  let ackLagSeconds: number | undefined;
   if (path === "service") {
     // Every judged group acked (so every batch it completed is on LSPO_BATCHES), then every batch consumed.
     const durable = `sampler-${level.run}`;
@@ -264,6 +269,7 @@ async function trial(
       const i = await jsm.consumers.info(STREAMS.verified.name, durable);
       return i.num_ack_pending === 0 && i.num_pending === 0;
     }, alive);
+    ackLagSeconds = (now() - progress.lastAt) / 1000;
     await waitFor("the batches' consumption", deadline, async () => {
       const i = await jsm.consumers.info(STREAMS.batches.name, `bench-learner-${level.run}`);
       return i.num_ack_pending === 0 && i.num_pending === 0 && level.batchesConsumed - batches0.n === level.written.batches - written0.batches;
@@ -287,45 +293,44 @@ async function trial(
     out.written = minus(level.written, written0);
     out.batchesConsumed = level.batchesConsumed - batches0.n;
     out.groupsInBatches = level.groupsInBatches - batches0.groups;
+    out.ackLagSeconds = ackLagSeconds;
   }
   return out;
 }
 
-/** The service's state after judging enough fresh groups to hold W survivor lengths: its own core, snapshotted. */
-function seedSnapshot(config: RunConfig, pool: GroupPool, W: number): { bytes: Uint8Array; groups: number; seconds: number } {
+/** The service's state after judging enough fresh groups to hold W survivor lengths: its own core, saved by its own DurableState. */
+async function seedSnapshot(config: RunConfig, pool: GroupPool, W: number, durable: DurableState): Promise<{ bytes: number; groups: number; seconds: number }> {
   const t = process.hrtime.bigint();
   const core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
   // Checked every `step` offers (stats() is not free), a step small beside W so the fill stops near W / 0.7.
   const step = Math.max(1, Math.min(1000, Math.floor(W / 100)));
   let i = 0;
   while ((core.stats().window?.slots ?? 0) < W) {
-    for (const end = i + step; i < end; i++) core.offer(pool.group(i, `seed-${W}-${i}@0`), Number(LEARNER_VERSION));
+    for (const end = i + step; i < end; i++) core.offer(pool.group(i, `seed-${W}-${i}@0`));
   }
-  core.takeDropped(); // none in stream mode; a sampler publishes them before it persists
-  const snap: CoreSnapshot & { outbox: [] } = { ...core.snapshot(), outbox: [] };
-  const bytes = encodeEnvelope("SamplerSnapshot", snap);
-  return { bytes, groups: i, seconds: secondsSince(t) };
+  core.takeDropped(); // none in stream mode
+  const saved = await durable.save(core, 0);
+  return { bytes: saved.snapshotBytes + saved.uidBytes, groups: i, seconds: secondsSince(t) };
 }
 
-/** The snapshot object after the run: its size from the object store, and what its parts weigh encoded alone. */
+/** The snapshot after the run: its size from the object store, and what its parts weigh encoded alone. */
 async function snapshotAtEnd(store: Awaited<ReturnType<typeof openObjectStore>>, name: string) {
   const info = await store.info(name);
   if (!info) throw new Error(`object ${name} is missing`);
-  const snap = decodeEnvelope(await getBlob(store, name), "SamplerSnapshot").body as CoreSnapshot & { outbox?: unknown[] };
-  const lib = snap.sampler as { window: unknown[]; seen: string[]; pending: unknown[] };
+  const snap = decodeEnvelope(await getBlob(store, name), "SamplerSnapshot").body as PersistedSampler;
+  const lib = snap.core.sampler as { window: unknown[]; pending: unknown[] };
   const size = (v: unknown) => encodeEnvelope("SamplerSnapshot", v).byteLength;
+  const segments = await Promise.all(snap.uidSegments.map(async (g) => (await store.info(g.name))?.size ?? Number.NaN));
   return {
     objectBytes: info.size,
     chunks: info.chunks,
     windowSlots: lib.window.length,
-    uidsHeld: { service: snap.seen?.length ?? 0, library: lib.seen.length },
-    pendingGroups: snap.payloads.length,
+    uids: snap.uidSegments.reduce((n, g) => n + g.count, 0),
+    uidSegments: { count: segments.length, bytes: segments.reduce((a, b) => a + b, 0) },
+    pendingGroups: snap.core.payloads.length,
     encodedBytesOfParts: {
       windowLengths: size(lib.window),
-      libraryUids: size(lib.seen),
-      serviceUids: size(snap.seen ?? []),
-      pendingPayloads: size(snap.payloads),
-      outbox: size(snap.outbox ?? []),
+      pendingPayloads: size(snap.core.payloads),
     },
   };
 }
@@ -342,7 +347,7 @@ const model = createModelFromSpec({
 });
 const modelDir = join(dir, "model");
 writeModelDir(modelDir, model);
-const pool = groupPool(POOL, G, 48, model.config.vocabSize, LEARNER_VERSION);
+const pool = groupPool(POOL, G, 48, model.config.vocabSize, POLICY_VERSION);
 const envelopeBytes = summarize(Array.from({ length: POOL }, (_, i) => pool.envelope(i, `x-${String(i).padStart(7, "0")}@0`).byteLength));
 
 // 8 MB max payload, as `lspo train`'s embedded server: batches of 16 such groups travel inline.
@@ -352,7 +357,6 @@ const jsm = await jetstreamManager(nc);
 const js = jetstream(nc);
 await ensureStreams(jsm);
 const store = await openObjectStore(nc, OBJECT_STORES.batches);
-const weightsKv = await openKv(nc, KV_BUCKETS.weights);
 
 const configFor = (run: string, W: number): RunConfig =>
   resolveConfig({
@@ -368,7 +372,7 @@ const configFor = (run: string, W: number): RunConfig =>
 
 interface Row {
   window: number;
-  seed: { groups: number; seconds: number; snapshotBytes: number };
+  seed: { groups: number; seconds: number; stateBytes: number };
   serviceStartSeconds: number;
   warmUp: { service: Trial; raw: Trial };
   runs: Array<{ service: Trial; raw: Trial; ratio: number }>;
@@ -379,7 +383,9 @@ interface Row {
   durable: {
     snapshotWritesPerGroup: Summary;
     snapshotBytesPerGroup: Summary;
-    outboxBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
+    uidSegmentBytesPerGroup: Summary;
+    stateBytesPerGroup: Summary;
+    outputBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
     totalBytesPerGroup: Summary;
     natsServerWcharBytesPerGroup: Summary;
   };
@@ -394,12 +400,9 @@ async function measureWindow(W: number): Promise<Row> {
   const snapshotName = `sampler-${run}.snapshot`;
   const bounds = runBoundsOf(config, { vocabSize: model.config.vocabSize, maxPositionEmbeddings: model.config.maxPositionEmbeddings });
 
-  const seed = seedSnapshot(config, pool, W);
-  await putBlob(store, snapshotName, seed.bytes);
-  console.log(`W=${W}: window filled with ${seed.groups} groups in ${seed.seconds.toFixed(1)} s; snapshot ${(seed.bytes.byteLength / 1e6).toFixed(2)} MB`);
+  const seed = await seedSnapshot(config, pool, W, new DurableState(store, snapshotName));
+  console.log(`W=${W}: window filled with ${seed.groups} groups in ${seed.seconds.toFixed(1)} s; snapshot and uids ${(seed.bytes / 1e6).toFixed(2)} MB`);
   gc();
-  const ref: WeightsRef = { version: LEARNER_VERSION, step: LEARNER_VERSION, objectName: `weights-${run}-1`, sizeBytes: 0n, sha256: "", publishedAt: new Date() };
-  await kvPut(weightsKv, run, "WeightsRef", ref);
   // The learner's side: a durable on the run's batches subject, consumed through the typed path.
   await ensureConsumer(jsm, STREAMS.batches.name, `bench-learner-${run}`, { filterSubject: subjectFor("batches", run), ackWaitMs: 600_000 });
   const rawSubject = `${subjectFor("verified", run)}-raw`;
@@ -422,6 +425,9 @@ async function measureWindow(W: number): Promise<Row> {
       if (info.name === snapshotName) {
         level.written.snapshotWrites++;
         level.written.snapshotBytes += info.size;
+      } else if (info.name.startsWith(`${snapshotName}.uids.`)) {
+        level.written.uidSegmentWrites++;
+        level.written.uidSegmentBytes += info.size;
       } else if (info.name.includes(run)) {
         level.written.otherObjectWrites++;
         level.written.otherObjectBytes += info.size;
@@ -494,7 +500,7 @@ async function measureWindow(W: number): Promise<Row> {
     console.log(
       `W=${W} run ${r + 1}/${RUNS}: service ${s.groupsPerS.toFixed(1)} groups/s (${s.done} groups, ${s.seconds.toFixed(1)} s${s.bounded ? ", time-bounded" : ""}), ` +
         `raw ${raw.groupsPerS.toFixed(0)} groups/s (${raw.done}), ratio ${(s.groupsPerS / raw.groupsPerS).toFixed(4)}; ` +
-        `snapshot ${(s.written!.snapshotBytes / s.done / 1e6).toFixed(3)} MB/group in ${(s.written!.snapshotWrites / s.done).toFixed(2)} writes`,
+        `state ${((s.written!.snapshotBytes + s.written!.uidSegmentBytes) / s.done / 1e3).toFixed(1)} kB/group in ${(s.written!.snapshotWrites / s.done).toFixed(4)} snapshots/group`,
     );
   }
 
@@ -523,7 +529,7 @@ async function measureWindow(W: number): Promise<Row> {
   const totalGroups = svc.reduce((a, t) => a + t.done, 0);
   return {
     window: W,
-    seed: { groups: seed.groups, seconds: seed.seconds, snapshotBytes: seed.bytes.byteLength },
+    seed: { groups: seed.groups, seconds: seed.seconds, stateBytes: seed.bytes },
     serviceStartSeconds,
     warmUp: { service: warmService, raw: warmRaw },
     runs,
@@ -534,8 +540,10 @@ async function measureWindow(W: number): Promise<Row> {
     durable: {
       snapshotWritesPerGroup: perGroup((t) => w(t).snapshotWrites),
       snapshotBytesPerGroup: perGroup((t) => w(t).snapshotBytes),
-      outboxBytesPerGroup: { events: perGroup((t) => w(t).eventsBytes), batches: perGroup((t) => w(t).batchesBytes), objectsByReference: perGroup((t) => w(t).otherObjectBytes) },
-      totalBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).eventsBytes + w(t).batchesBytes + w(t).otherObjectBytes),
+      uidSegmentBytesPerGroup: perGroup((t) => w(t).uidSegmentBytes),
+      stateBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).uidSegmentBytes),
+      outputBytesPerGroup: { events: perGroup((t) => w(t).eventsBytes), batches: perGroup((t) => w(t).batchesBytes), objectsByReference: perGroup((t) => w(t).otherObjectBytes) },
+      totalBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).uidSegmentBytes + w(t).eventsBytes + w(t).batchesBytes + w(t).otherObjectBytes),
       natsServerWcharBytesPerGroup: perGroup((t) => t.natsWcharBytes),
     },
     keptFraction: svc.reduce((a, t) => a + t.groupsInBatches!, 0) / totalGroups,
@@ -558,8 +566,8 @@ for (const W of WINDOWS) {
   console.log(
     `W=${W}: service ${fmt(row.serviceGroupsPerS, 1)} groups/s, raw ${fmt(row.rawGroupsPerS, 0)}, service/raw ${fmt(row.ratio, 4)}` +
       `${row.boundedServiceRuns ? ` (${row.boundedServiceRuns} of ${RUNS} service runs time-bounded)` : ""}; durable bytes per group: ` +
-      `snapshot ${fmt(d.snapshotBytesPerGroup, 0)} in ${fmt(d.snapshotWritesPerGroup, 2)} writes, events ${fmt(d.outboxBytesPerGroup.events, 0)}, ` +
-      `batches ${fmt(d.outboxBytesPerGroup.batches, 0)}, total ${fmt(d.totalBytesPerGroup, 0)}; snapshot at end ${row.snapshotAtEnd.objectBytes} bytes ` +
+      `state ${fmt(d.stateBytesPerGroup, 0)} (snapshots ${fmt(d.snapshotBytesPerGroup, 0)} in ${fmt(d.snapshotWritesPerGroup, 4)} writes, uids ${fmt(d.uidSegmentBytesPerGroup, 0)}), ` +
+      `events ${fmt(d.outputBytesPerGroup.events, 0)}, batches ${fmt(d.outputBytesPerGroup.batches, 0)}, total ${fmt(d.totalBytesPerGroup, 0)}; snapshot at end ${row.snapshotAtEnd.objectBytes} bytes ` +
       `(${Object.entries(row.snapshotAtEnd.encodedBytesOfParts).map(([k, v]) => `${k} ${v}`).join(", ")})`,
   );
 }
@@ -585,15 +593,15 @@ const result = {
     batchSize: B,
     groups: `${POOL} bodies shared by all messages, each with a fresh uid; responses of 64..${MAX_LEN - 1} tokens (uniform), 10% truncated at ${MAX_LEN}; int32 token ids, float32 log-probs, ~3.5 characters of text per token; 15% all correct, 15% all wrong, 70% mixed`,
     envelopeBytes,
-    sampler: "`lspo serve sampler`: stream mode, B = 16, window W, accuracy and length filters on (0.30 / 0.65 / 0.95), maxOffPolicySteps 1e6, ackWait 10 min; the weights KV holds a WeightsRef at version 1",
-    windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, snapshotted (empty outbox) into the object store; the service restores it",
+    sampler: "`lspo serve sampler`: stream mode, B = 16, window W, accuracy and length filters on (0.30 / 0.65 / 0.95), maxOffPolicySteps 1e6, ackWait 10 min, a snapshot every 1,024 groups or 2 s (the defaults)",
+    windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
     nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; one connection for this process",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
     rawPath: `the same stream (LSPO_VERIFIED, work queue) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
     metric:
       "groups/s = groups done / (last done - first publish); service: done = its `judged` event arrived, and the trial ends at the last judgement or the last batch consumed; raw: done = acked; " +
-      "ratio = service/raw of the same run. Durable bytes per group over the service trials: snapshot = object-store puts of sampler-<run>.snapshot (sizes from the store's metadata messages), " +
-      "events/batches = bytes the service published to LSPO_EVENTS / LSPO_BATCHES, objectsByReference = batches put in the object store; natsServerWcharBytesPerGroup = nats-server's write-syscall bytes (all streams) over the service trials",
+      "ratio = service/raw of the same run. Durable bytes per group over the service trials: state = object-store puts of sampler-<run>.snapshot and its uid segments (sizes from the store's metadata messages), " +
+      "output: events/batches = bytes the service published to LSPO_EVENTS / LSPO_BATCHES, objectsByReference = batches put in the object store; natsServerWcharBytesPerGroup = nats-server's write-syscall bytes (all streams) over the service trials",
   },
   totalSeconds,
   // The machine is shared: its load average (1, 5, 15 min) before and after says how noisy the run was.

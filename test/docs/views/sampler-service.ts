@@ -14,8 +14,13 @@ interface Row {
   rawGroupsPerS: Summary;
   ratio: Summary;
   boundedServiceRuns: number;
-  durable: { snapshotWritesPerGroup: Summary; snapshotBytesPerGroup: Summary; totalBytesPerGroup: Summary };
-  snapshotAtEnd: { objectBytes: number };
+  durable: {
+    snapshotWritesPerGroup: Summary;
+    stateBytesPerGroup: Summary;
+    outputBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
+  };
+  snapshotAtEnd: { objectBytes: number; uidSegments: { count: number; bytes: number } };
+  cpuMicrosPerGroup: Record<"serviceSampler" | "serviceNatsServer" | "serviceBench" | "rawNatsServer" | "rawBench", Summary>;
 }
 interface SamplerService {
   goal: string;
@@ -26,27 +31,47 @@ interface SamplerService {
 
 /** median (min–max), `digits` after the point. */
 const spread = (s: Summary, digits: number) => `${fixed(s.median, digits)} (${fixed(s.min, digits)}–${fixed(s.max, digits)})`;
+const kb = (bytes: number) => `${fixed(bytes / 1e3, 1)} kB`;
 const mb = (bytes: number) => `${fixed(bytes / 1e6, 2)} MB`;
+const ms = (micros: number) => fixed(micros / 1000, 2);
 const windowLabel = (w: number) => (w >= 1e6 ? `${w / 1e6}M` : w >= 1e3 ? `${w / 1e3}k` : `${w}`);
 
 export const views: Record<string, View> = {
   rates: (d: SamplerService) => ({
     table: [
-      ["W", "service groups/s", "raw JetStream groups/s", "service / raw", "time-bounded service runs", "durable bytes per group", "snapshot writes per group", "snapshot at the end"],
-      ...d.rows.map((r) => [
-        windowLabel(r.window),
-        spread(r.serviceGroupsPerS, 1),
-        spread(r.rawGroupsPerS, 0),
-        spread(r.ratio, 4),
-        `${r.boundedServiceRuns} of ${d.setup.runs}`,
-        mb(r.durable.totalBytesPerGroup.median),
-        fixed(r.durable.snapshotWritesPerGroup.median, 2),
-        mb(r.snapshotAtEnd.objectBytes),
-      ]),
+      ["W", "service groups/s", "raw JetStream groups/s", "service / raw", "time-bounded service runs", "durable state per group", "snapshots per 1,000 groups", "output per group (events + batches)", "snapshot and uids at the end"],
+      ...d.rows.map((r) => {
+        const o = r.durable.outputBytesPerGroup;
+        return [
+          windowLabel(r.window),
+          spread(r.serviceGroupsPerS, 1),
+          spread(r.rawGroupsPerS, 0),
+          spread(r.ratio, 3),
+          `${r.boundedServiceRuns} of ${d.setup.runs}`,
+          kb(r.durable.stateBytesPerGroup.median),
+          fixed(r.durable.snapshotWritesPerGroup.median * 1000, 2),
+          kb(o.events.median + o.batches.median + o.objectsByReference.median),
+          `${mb(r.snapshotAtEnd.objectBytes + r.snapshotAtEnd.uidSegments.bytes)} (${grouped(r.snapshotAtEnd.uidSegments.count)} uid segments)`,
+        ];
+      }),
+    ],
+  }),
+  cpu: (d: SamplerService) => ({
+    table: [
+      ["W", "service path: sampler", "service path: nats-server", "service path: bench process", "service path: total", "raw path: nats-server", "raw path: bench process", "raw path: total"],
+      ...d.rows.map((r) => {
+        const c = r.cpuMicrosPerGroup;
+        return [
+          windowLabel(r.window),
+          ms(c.serviceSampler.median), ms(c.serviceNatsServer.median), ms(c.serviceBench.median),
+          ms(c.serviceSampler.median + c.serviceNatsServer.median + c.serviceBench.median),
+          ms(c.rawNatsServer.median), ms(c.rawBench.median), ms(c.rawNatsServer.median + c.rawBench.median),
+        ];
+      }),
     ],
   }),
   goal: (d: SamplerService) => {
     const g = d.rows.find((r) => r.window === 100_000);
-    return { quotes: [d.goalVerdict, ...(g ? [`${spread(g.ratio, 4)}`] : []), `${grouped(d.rows.length)} windows`] };
+    return { quotes: [d.goalVerdict, ...(g ? [spread(g.ratio, 3)] : [])] };
   },
 };
