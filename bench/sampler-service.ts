@@ -1,4 +1,4 @@
-// `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 2000] [--seconds 30] [--runs 5]`
+// `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]`
 // (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside the raw JetStream
 // path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state per group.
 //   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
@@ -71,11 +71,11 @@ import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
 
-const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 2000] [--seconds 30] [--runs 5]";
+const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]";
 const { values: flags } = parseArgs({
   options: {
     windows: { type: "string", default: "1000,100000,1000000" },
-    groups: { type: "string", default: "2000" },
+    groups: { type: "string", default: "8000" },
     seconds: { type: "string", default: "30" },
     runs: { type: "string", default: "5" },
   },

@@ -14,8 +14,8 @@ const BY_NAME_ONLY = {
   "rl-probe": "a learning probe driven by key=value arguments, not a benchmark",
   // Its levels run once on this machine and again across 2 and 4 namespace rollout hosts (test/cluster).
   scale: "about 11 minutes with its cross-host levels (root and ip netns; --rollout-hosts 0 for this machine only, about 3)",
-  // W = 100k and 1M rewrite a multi-megabyte snapshot per group; each window needs its own service start.
-  "sampler-service": "about 10 minutes: 5 time-bounded runs at each of W = 1k, 100k, 1M, with the window filled first",
+  // Each window needs its own service start, and 8,000 groups per trial and path.
+  "sampler-service": "about 8 minutes: 5 runs at each of W = 1k, 100k, 1M, with the window filled first",
 };
 
 const root = new URL("..", import.meta.url).pathname;
