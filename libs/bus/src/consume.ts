@@ -2,11 +2,24 @@
 // validated before it reaches the caller; one that fails is dead-lettered (with the reason), terminated so
 // it is never redelivered, counted, and skipped: a malformed message never crashes a consumer.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
 import { publishMessage } from "./publish.js";
 import { publishEvent } from "./events.js";
+
+/** An ack to send later (Delivery.deferAck, sendAck). */
+export interface DeferredAck {
+  readonly reply: string;
+}
+
+const ACK = new TextEncoder().encode("+ACK");
+
+/** Acks a deferred delivery: JetStream's ack protocol is a "+ACK" published to the delivery's reply subject. */
+export function sendAck(nc: NatsConnection, a: DeferredAck): void {
+  nc.publish(a.reply, ACK);
+}
 
 /** One consumed message. `ack`/`nak`/`working`/`term` are methods: call them on the delivery (`d.ack()`). */
 export interface Delivery<T> {
@@ -17,6 +30,12 @@ export interface Delivery<T> {
   /** 1 on first delivery. */
   readonly deliveryCount: number;
   ack(): void;
+  /**
+   * What acking this delivery later takes (sendAck), holding nothing of the message but its reply subject:
+   * a consumer that holds its acks (the sampler, until a snapshot covers them) must not hold every
+   * payload with them.
+   */
+  deferAck(): DeferredAck;
   /** Redeliver (after `delayMs`). */
   nak(delayMs?: number): void;
   /** Extend the ack deadline while still working (long generations). */
@@ -87,6 +106,13 @@ class JsDelivery<T> implements Delivery<T> {
   }
   ack(): void {
     this.msg.ack();
+  }
+  deferAck(): DeferredAck {
+    // nats.js keeps the ack subject on the message's `reply`, which its public JsMsg type does not list; a
+    // client without it fails here, loudly, rather than leave messages unacked.
+    const reply = (this.msg as unknown as { reply?: string }).reply;
+    if (!reply) throw new Error(`deferAck: message ${this.msg.seq} of ${this.opts.stream} has no reply subject to ack on`);
+    return { reply };
   }
   nak(delayMs?: number): void {
     this.msg.nak(delayMs);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   STREAMS, bytesOf, connectBus, consume, encodeEnvelope, ensureConsumer, getBlob, jetstream, jetstreamManager, kvGet, kvPut, openKv,
-  openObjectStore, publishMessage, putBlob, startLocalBus, subjectFor, type Delivery, type LocalBus,
+  openObjectStore, publishMessage, putBlob, sendAck, startLocalBus, subjectFor, type Delivery, type LocalBus,
 } from "@lspo/bus";
 
 let bus: LocalBus;
@@ -53,6 +53,29 @@ describe("bus - JetStream data plane", () => {
     expect(again.map((d) => d.body.uid)).toEqual(["b"]);
     expect(again[0].deliveryCount).toBe(2);
     again[0].ack();
+    await sub.stop();
+  });
+
+  it("acks a delivery later through its reply subject alone (deferAck, sendAck)", async () => {
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
+    const subject = subjectFor("prompts", "deferred");
+    await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-deferred", { ackWaitMs: 60_000, filterSubject: subject });
+    for (const uid of ["a", "b"]) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `deferred-${uid}` });
+    const sub = await consume<ReturnType<typeof prompt>>(js, { stream: STREAMS.prompts.name, durable: "rollout-deferred", kind: "PromptRequest" });
+    const acks = (await take(sub[Symbol.asyncIterator](), 2)).map((d) => d.deferAck());
+    expect(acks.map((a) => Object.keys(a))).toEqual([["reply"], ["reply"]]); // nothing of the message but where to ack
+    expect((await jsm.consumers.info(STREAMS.prompts.name, "rollout-deferred")).num_ack_pending).toBe(2);
+    for (const a of acks) sendAck(bus.nc, a);
+    await bus.nc.flush();
+    // The consumer applies acks on its own schedule after the server read them: poll briefly.
+    let info = await jsm.consumers.info(STREAMS.prompts.name, "rollout-deferred");
+    for (let i = 0; i < 40 && info.num_ack_pending > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      info = await jsm.consumers.info(STREAMS.prompts.name, "rollout-deferred");
+    }
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.ack_floor.stream_seq).toBe(info.delivered.stream_seq);
     await sub.stop();
   });
 

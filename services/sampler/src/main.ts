@@ -10,7 +10,7 @@
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
   OBJECT_STORES, STREAMS, allOf, consume, openKv, openObjectStore, KV_BUCKETS,
-  payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, vocabularyValidator, type Delivery, type RunEvent,
+  payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, vocabularyValidator, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -109,10 +109,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     for (const e of droppedEvents(core.takeDropped())) await emit(e);
   };
 
-  // Messages judged since the last snapshot, by stream sequence: acked once a snapshot covers them. A null
-  // handle is a message re-read at startup (its delivery handle died with the last incarnation): once
-  // covered it is deleted from the work queue instead, and a redelivery of it is acked unjudged.
-  const held = new Map<number, Delivery<VerifiedGroup> | null>();
+  // Messages judged since the last snapshot, by stream sequence: acked once a snapshot covers them (only
+  // their reply subjects are held, not their payloads). A null one is a message re-read at startup (its
+  // delivery died with the last incarnation): once covered it is deleted from the work queue instead, and a
+  // redelivery of it is acked unjudged.
+  const held = new Map<number, DeferredAck | null>();
   const coveredTail = new Set<number>();
   let heldSince = 0;
   const removeFromQueue = (seq: number) => ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
@@ -121,7 +122,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     await flushEvents();
     await durable.save(core, publisher.lastSeq);
     for (const [seq, d] of held) {
-      if (d) d.ack();
+      if (d) sendAck(ctx.nc, d);
       else {
         coveredTail.add(seq);
         void removeFromQueue(seq);
@@ -130,7 +131,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     held.clear();
     heldSince = 0;
   };
-  const hold = async (seq: number, d: Delivery<VerifiedGroup> | null) => {
+  const hold = async (seq: number, d: DeferredAck | null) => {
     held.set(seq, d);
     heldSince ||= Date.now();
     if (held.size >= config.sampler.snapshotEveryGroups) await checkpoint();
@@ -321,7 +322,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       // the ledger. A judgement that throws is retried by a restarted sampler (from its snapshot and the
       // unacked tail), and on the last delivery the group is dead-lettered (its uid dropped "dead-letter").
       await exclusive(async () => {
-        if (held.has(d.seq)) return void held.set(d.seq, d); // redelivered before its snapshot: ack it then
+        if (held.has(d.seq)) return void held.set(d.seq, d.deferAck()); // redelivered before its snapshot: ack it then
         if (coveredTail.delete(d.seq)) return d.ack(); // re-read at startup and saved since
         // Saved before, its ack lost (a crash between the snapshot and the acks, or a lost ack).
         if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.group!.uid)) return d.ack();
@@ -332,7 +333,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
           await removeFromQueue(d.seq);
           throw new Error(`verified group ${d.body.group!.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
         }
-        await hold(d.seq, d);
+        await hold(d.seq, d.deferAck());
       });
     }
   })().catch(failed);
