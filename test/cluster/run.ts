@@ -8,14 +8,14 @@ import { cleanupOnUncaught } from "./support/cleanup.js";
 import { clusterPreflight } from "./support/preflight.js";
 import { runClusterTraining } from "./support/training-run.js";
 
-const USAGE = "usage: npm run test:cluster -- [--rollout-hosts N (default 2)] [--report <file>] [--steps N (default 100)] [--no-second-run] [--keep (host dirs and logs)]";
+const USAGE = "usage: npm run test:cluster -- [--rollout-hosts N (default 2)] [--report <file>] [--steps N (default 300)] [--no-second-run] [--keep (host dirs and logs)]";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       "rollout-hosts": { type: "string", default: "2" },
       report: { type: "string" },
-      steps: { type: "string", default: "100" },
+      steps: { type: "string", default: "300" },
       "no-second-run": { type: "boolean" },
       keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },

@@ -8,19 +8,21 @@ import { NEEDS, detectFeatures } from "./support/topology.js";
 import { runClusterTraining, type ClusterReport } from "./support/training-run.js";
 
 const features = detectFeatures();
+// Long enough that every fault lands while the run trains (a fault due past the last step fails the run).
+const STEPS = 300;
 const remote = features.remoteAgents;
 
 describeCluster("cluster training", () => {
   let report: ClusterReport;
 
   beforeAll(async () => {
-    report = await runClusterTraining({ rolloutHosts: 2, steps: 100, secondRun: remote });
+    report = await runClusterTraining({ rolloutHosts: 2, steps: STEPS, secondRun: remote });
     process.stderr.write(`[cluster training] report: ${JSON.stringify({ ...report, hosts: report.hosts.length })}\n`);
   }, 20 * 60_000);
 
-  it("cluster training - the pipelined run trains 100 steps with nothing lost and nothing trained twice", () => {
+  it(`cluster training - the pipelined run trains ${STEPS} steps with nothing lost and nothing trained twice`, () => {
     expect(report.failures.filter((f) => !f.includes("replicas")), "failures").toEqual([]);
-    expect(report.steps).toBeGreaterThanOrEqual(100);
+    expect(report.steps).toBeGreaterThanOrEqual(STEPS);
     expect(report.ledger).toMatchObject({ lost: 0, duplicates: 0 });
     expect(report.natsServers).toBe(3);
   });

@@ -2,6 +2,7 @@
 // node that still fits (fewer nodes busy); `spread` deals actors round-robin over nodes (fault isolation).
 // A request that no set of agents can satisfy fails before anything starts, saying what was asked and
 // what is free. A `nodeSelector` keeps actors on agents whose labels all match (role=rollout, zone=a).
+import * as grpc from "@grpc/grpc-js";
 import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import { connectClient, type ClientOptions } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
@@ -111,20 +112,34 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
   return out;
 }
 
-/** Stops the run's actors that `which` selects, each through the agent on its node (wherever that is). */
-export async function stopActors(registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {}): Promise<ActorRecord[]> {
+/**
+ * Stops the run's actors that `which` selects, each through the agent on its node (wherever that is). A node
+ * whose agent no longer heartbeats is skipped: its record outlives it for up to the bucket's max age, and
+ * calling its address (a host that died) only fails. A live agent that cannot be reached is reported in
+ * `unreachable`, not thrown: stopping is the run's wind-down, and one lost host must not fail a run that
+ * finished (its actors exit with their agent, which exits when it loses NATS).
+ */
+export async function stopActors(
+  registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {},
+): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; node: string; error: string }> }> {
   const view = await registry.view();
-  const out: ActorRecord[] = [];
+  const stopped: ActorRecord[] = [];
+  const unreachable: Array<{ actor: string; node: string; error: string }> = [];
   for (const e of view.actors().filter((x) => which(x.record))) {
     const node = view.node(e.record.node);
-    if (!node) continue; // its agent is gone, and its processes with it
+    if (!node || !view.isLive(node)) continue; // its agent is gone, and its processes with it
     const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, opts);
     try {
       const res = await agent.call.stopActor({ name: e.record.name });
-      if (res.actor) out.push(res.actor);
+      if (res.actor) stopped.push(res.actor);
+    } catch (err) {
+      const code = (err as grpc.ServiceError).code;
+      if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw err;
+      unreachable.push({ actor: e.record.name, node: e.record.node, error: (err as Error).message });
     } finally {
       agent.close();
     }
   }
-  return out;
+  return { stopped, unreachable };
 }
+

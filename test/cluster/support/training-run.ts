@@ -238,9 +238,15 @@ interface FaultContext {
 /** The issue's three faults, spread over the run: a rollout host dies (step ~steps/5), a NATS server
  *  crashes and comes back (~2/5), the learner host is cut off for 10 s (~3/5). */
 async function injectFaults(c: FaultContext): Promise<void> {
-  const at = (f: number) => Math.max(1, Math.floor(c.steps * f));
-  // Fault i starts at step steps*(0.15 + 0.2 i): early enough that the run still trains through each.
+  // Fault i starts at step steps*f_i, or a few steps after the fault before it ended when that one took
+  // longer: each lands while the run trains. One that would land after the last step is a failure (the
+  // run is too short for its faults), not a silent pass.
+  const at = (f: number) => Math.max(1, Math.floor(c.steps * f), stepOf(c.runDir) + 3);
   const reach = async (step: number) => {
+    if (step >= c.steps) {
+      c.failures.push(`a fault was due at step ${step}, past the run's last step (${c.steps}): the run is too short for its faults`);
+      return false;
+    }
     const ok = await until(() => stepOf(c.runDir) >= step, c.controller, 10 * 60_000);
     if (!ok) c.failures.push(`the run never reached step ${step} (controller ${c.controller.alive() ? "still running" : "exited"})`);
     return ok;

@@ -27,7 +27,8 @@ export interface Cluster {
   /** Every actor the run has had: the latest record of each name (a deleted one as STOPPED). */
   actors(): ActorRecord[];
   /** Stops every actor of a kind on whichever agent runs it (wind-down); the reconciler lets them go. */
-  stopKind(kind: Kind): Promise<void>;
+  /** Stops every actor of `kind`; returns those whose (live) agent did not answer. */
+  stopKind(kind: Kind): Promise<Array<{ actor: string; node: string; error: string }>>;
   close(): Promise<void>;
 }
 
@@ -110,7 +111,7 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     actors: () => tracked.all(),
     async stopKind(kind) {
       for (const e of view.actors()) if (e.record.kind === kind) reconciler?.release(e.record.name);
-      await stopActors(registry, (a) => a.kind === kind, d.security.client);
+      return (await stopActors(registry, (a) => a.kind === kind, d.security.client)).unreachable;
     },
     async close() {
       reconciler?.stop();

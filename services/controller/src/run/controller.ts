@@ -356,7 +356,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
-    await cluster.stopKind("rollout");
+    for (const u of await cluster.stopKind("rollout")) log.warn(u, "could not stop a rollout actor: its agent did not answer (its host lost?)");
     // The prompts nobody took end in the ledger as cancelled: their uids are read before they are purged.
     const unclaimed = await promptUidsIn(jsm, subjectFor("prompts", runId));
     await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
