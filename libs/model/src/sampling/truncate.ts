@@ -1,0 +1,213 @@
+// Top-k and top-p over one row's weights w[i] = exp(logits[i] / T - max / T) (softmax up to 1 / z), without
+// V-sized JS arrays or a sort of the vocabulary: at V = 152k those cost tens of ms per token.
+//
+// A histogram of the weights by distance below the max says where the k largest weights, or the top-p mass,
+// end; only tokens at or above that threshold are gathered into typed scratch, and only those are selected
+// (top-k) or sorted (top-p). Every token left out weighs less than every token gathered, so the result is the
+// one a full sort gives; when the gathered tokens fall short (the histogram is an estimate, see below), every
+// token is gathered instead: correct, just slower.
+//
+// The histogram is built from every stride-th token (about SAMPLE of them), since counting all of a 152k row
+// costs half as much again as its exp pass. Sampling alone misjudges top-p on a peaked row, whose mass sits in
+// a few tokens the stride may skip, so for top-p every token heavy enough to matter is counted exactly.
+//
+// Draws match a full sort draw by draw: the same masses summed in the same order, the same walk for the
+// inverse CDF. Tokens of equal weight are interchangeable in both sums, so sorting the weights alone is
+// enough; the token at a sorted position is then found by id among its ties.
+import { type Rng } from "./rng.js";
+import { type SamplingParams, type WeightedRow } from "./sample.js";
+import { sortWeights } from "./sort-weights.js";
+
+const BUCKETS = 2048;
+const LAST = BUCKETS - 1;
+/** exp(-746) is 0 in float64: farther below the max every weight is 0, so the buckets need not reach there. */
+const UNDERFLOW_NATS = 746;
+/** A bucket's lower edge, lowered by this relative margin, is a weight every token in it reaches despite rounding. */
+const EDGE_MARGIN = 1e-9;
+/** About this many tokens of a row go into its histogram (all of them below 2 * SAMPLE). */
+const SAMPLE = 16384;
+/** Top-k gathers this many standard deviations of the sampled count's error beyond k. */
+const COUNT_SIGMAS = 3;
+/** Top-p leaves below its threshold at most this share of the mass it may drop (z - target), by the estimate. */
+const BELOW_SHARE = 0.7;
+/** Top-p counts exactly every token weighing more than 1/HEAVY_PARTS of that mass, divided by the stride. */
+const HEAVY_PARTS = 128;
+
+/** Estimated count and mass of the weights by distance below the max, in equal buckets over [0, span]; the
+ *  last bucket also takes every token beyond (masked tokens, underflowed weights). */
+const count = new Float64Array(BUCKETS);
+const mass = new Float64Array(BUCKETS);
+let bucketsPerNat = 0;
+
+// Candidates: token ids in id order and their weights, reused (sampling is synchronous).
+let ids = new Int32Array(0);
+let values = new Float64Array(0);
+
+/** The token drawn after top-k, then top-p on the renormalised survivors (at least one of them on). */
+export function drawTruncated(row: WeightedRow, p: SamplingParams, rng: Rng): number {
+  const { w, z } = row;
+  const V = row.logits.length;
+  if (ids.length < V) {
+    ids = new Int32Array(V);
+    values = new Float64Array(V);
+  }
+  const stride = Math.max(1, Math.floor(V / SAMPLE));
+  if (p.topK > 0 && p.topK < V) {
+    const { n, keptMass } = topK(row, p.topK, stride);
+    if (p.topP === 1) return drawInIdOrder(w, n, keptMass, rng);
+    for (let i = 0; i < n; i++) values[i] = w[ids[i]];
+    return drawNucleus(w, n, p.topP * keptMass, n, rng);
+  }
+  const target = p.topP * z;
+  const leftOut = z - target; // the mass the nucleus may leave out
+  countWeights(row, stride, stride > 1 ? leftOut / (HEAVY_PARTS * stride) : Infinity);
+  let j = LAST;
+  for (let below = 0; j > 0 && below + mass[j] <= BELOW_SHARE * leftOut; ) below += mass[j--];
+  return drawNucleus(w, gather(w, V, edgeOf(j)), target, V, rng);
+}
+
+/**
+ * The top-k survivors, left as the first n candidates: every token whose weight reaches the k-th largest (ties
+ * at the k-th kept, as transformers does), in id order, and their mass summed in id order.
+ */
+function topK(row: WeightedRow, k: number, stride: number): { n: number; keptMass: number } {
+  const { w } = row;
+  const V = row.logits.length;
+  countWeights(row, stride, Infinity);
+  const goal = k + (stride > 1 ? COUNT_SIGMAS * Math.sqrt(k * stride) + stride : 0);
+  let j = 0;
+  for (let total = count[0]; total < goal && j < LAST; ) total += count[++j];
+  let n = gather(w, V, edgeOf(j));
+  if (n < k) n = gather(w, V, 0);
+  const kth = kthLargest(values.subarray(0, n), k);
+  let kept = 0, keptMass = 0;
+  for (let i = 0; i < n; i++) {
+    const id = ids[i];
+    if (w[id] >= kth) {
+      ids[kept++] = id;
+      keptMass += w[id];
+    }
+  }
+  return { n: kept, keptMass };
+}
+
+function drawInIdOrder(w: Float64Array, n: number, total: number, rng: Rng): number {
+  let u = rng.float() * total;
+  for (let i = 0; i < n; i++) if ((u -= w[ids[i]]) < 0) return ids[i];
+  // u landed on the rounding residue: the last survivor that has any weight
+  for (let i = n - 1; i > 0; i--) if (w[ids[i]] > 0) return ids[i];
+  return ids[0];
+}
+
+/**
+ * Top-p: the smallest set of most likely candidates whose mass, summed from the largest weight down, reaches
+ * `target` (the crossing token included; all of them if rounding keeps the sum below it); ties order by lower
+ * token id first. Candidates are the first n ids and values; when they are the part of a row of `rowLength`
+ * tokens above a threshold and fall short of the target, every token of the row is gathered instead.
+ */
+function drawNucleus(w: Float64Array, n: number, target: number, rowLength: number, rng: Rng): number {
+  let sorted = values.subarray(0, n); // ascending: the nucleus is read from the end
+  sortWeights(sorted);
+  let { kept, keptMass } = prefixReaching(sorted, target);
+  if (keptMass < target && n < rowLength) {
+    n = gather(w, rowLength, 0);
+    sorted = values.subarray(0, n);
+    sortWeights(sorted);
+    ({ kept, keptMass } = prefixReaching(sorted, target));
+  }
+  let u = rng.float() * keptMass;
+  let at = n - 1; // the drawn position in `sorted`, walking down from the largest weight
+  const last = n - kept;
+  while (at >= last && (u -= sorted[at]) >= 0) at--;
+  if (at < last) for (at = last; at < n - 1 && sorted[at] === 0; ) at++; // residue: the last kept token with weight
+  return tieAt(w, sorted, at);
+}
+
+/** How many of the largest `sorted` values it takes for their sum, from the largest down, to reach `target`. */
+function prefixReaching(sorted: Float64Array, target: number): { kept: number; keptMass: number } {
+  let kept = 0, keptMass = 0;
+  while (kept < sorted.length && keptMass < target) keptMass += sorted[sorted.length - 1 - kept++];
+  return { kept, keptMass };
+}
+
+/** The token at position `at` of the ascending `sorted` candidate weights, whose ties stand in descending order of id. */
+function tieAt(w: Float64Array, sorted: Float64Array, at: number): number {
+  const v = sorted[at];
+  let rank = 0; // equal weights drawn before it, i.e. standing above it, which belong to lower ids
+  while (at + rank + 1 < sorted.length && sorted[at + rank + 1] === v) rank++;
+  for (let i = 0; i < sorted.length; i++) if (w[ids[i]] === v && rank-- === 0) return ids[i];
+  throw new Error("unreachable: a sorted weight is not among the candidates");
+}
+
+/**
+ * The histogram of every stride-th token, each standing for `stride` tokens, and of every token weighing at
+ * least `heavy` exactly, once. Its buckets span the distances of the sampled tokens.
+ */
+function countWeights(row: WeightedRow, stride: number, heavy: number): void {
+  const { logits, inv, m, w } = row;
+  const V = logits.length;
+  let span = 0;
+  for (let i = 0; i < V; i += stride) if (w[i] > 0) span = Math.max(span, m - logits[i] * inv);
+  const perNat = (bucketsPerNat = span > 0 ? LAST / Math.min(span, UNDERFLOW_NATS) : 0);
+  count.fill(0);
+  mass.fill(0);
+  for (let i = 0; i < V; i += stride) {
+    const wi = w[i];
+    if (wi < heavy) {
+      const j = bucketOf((m - logits[i] * inv) * perNat);
+      count[j] += stride;
+      mass[j] += stride * wi;
+    }
+  }
+  if (heavy === Infinity) return;
+  for (let i = 0; i < V; i++) {
+    const wi = w[i];
+    if (wi >= heavy) {
+      const j = bucketOf((m - logits[i] * inv) * perNat);
+      count[j]++;
+      mass[j] += wi;
+    }
+  }
+}
+
+/** Distances beyond the last bucket, and NaN (a masked token when perNat is 0), land in the last bucket. */
+const bucketOf = (b: number): number => (b < LAST ? b | 0 : LAST);
+
+/** A weight that every token in buckets 0..j reaches: bucket j's lower edge less a margin; 0 for the last bucket. */
+function edgeOf(j: number): number {
+  return j < LAST ? Math.exp(-(j + 1) / bucketsPerNat) * (1 - EDGE_MARGIN) : 0;
+}
+
+/** Puts every token of the first V of the row whose weight reaches `floor` into ids/values, in id order. */
+function gather(w: Float64Array, V: number, floor: number): number {
+  let n = 0;
+  for (let i = 0; i < V; i++) {
+    if (w[i] >= floor) {
+      ids[n] = i;
+      values[n++] = w[i];
+    }
+  }
+  return n;
+}
+
+/** The k-th largest value (1-based) by quickselect, reordering `a` in place: O(n) expected. */
+function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i]; a[i] = a[j]; a[j] = t;
+        i++; j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}
