@@ -90,8 +90,9 @@ export function sampleToken(logits: Row, p: SamplingParams, rng: Rng | null): Sa
  */
 function greedy(logits: Row): SampledToken {
   if (logits.length === 0) throw new SamplingError("logits row is empty");
+  const V = logits.length;
   let max = -Infinity, token = -1, sum = 0;
-  for (let i = 0; i < logits.length; i++) {
+  for (let i = 0; i < V; i++) {
     const x = logits[i];
     if (x > max) {
       if (x === Infinity) throw nonFinite(i, x);
@@ -107,8 +108,9 @@ function greedy(logits: Row): SampledToken {
 
 /** w[i] = exp(logits[i] * inv - m); returns their sum in id order. */
 function weigh(logits: Row, inv: number, m: number, w: Float64Array): number {
+  const V = logits.length; // a local bound: the loop's stores would otherwise make V8 reload the length
   let z = 0;
-  for (let i = 0; i < logits.length; i++) z += (w[i] = Math.exp(logits[i] * inv - m));
+  for (let i = 0; i < V; i++) z += (w[i] = Math.exp(logits[i] * inv - m));
   return z;
 }
 
@@ -131,8 +133,9 @@ function scratch(n: number): Float64Array {
 /** Max of a row, after checking it is samplable (no NaN or +Infinity, not all -Infinity). */
 function rowMax(logits: Row): number {
   if (logits.length === 0) throw new SamplingError("logits row is empty");
+  const V = logits.length;
   let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) {
+  for (let i = 0; i < V; i++) {
     const x = logits[i];
     if (Number.isNaN(x) || x === Infinity) throw nonFinite(i, x);
     if (x > max) max = x;

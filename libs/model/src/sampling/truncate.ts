@@ -7,9 +7,10 @@
 // one a full sort gives; when the gathered tokens fall short (the histogram is an estimate, see below), every
 // token is gathered instead: correct, just slower.
 //
-// The histogram is built from every stride-th token (about SAMPLE of them), since counting all of a 152k row
-// costs half as much again as its exp pass. Sampling alone misjudges top-p on a peaked row, whose mass sits in
-// a few tokens the stride may skip, so for top-p every token heavy enough to matter is counted exactly.
+// The histogram is built from every stride-th token (about SAMPLE of them): counting all of a 152k row costs
+// half as much again as its exp pass. Sampling alone misjudges top-p on a peaked row, whose mass sits in a few
+// tokens the stride may skip, so top-p also gathers every token heavy enough to matter, and then judges its
+// threshold exactly on what it gathered: the mass it left out is z minus the mass it gathered.
 //
 // Draws match a full sort draw by draw: the same masses summed in the same order, the same walk for the
 // inverse CDF. Tokens of equal weight are interchangeable in both sums, so sorting the weights alone is
@@ -28,12 +29,14 @@ const EDGE_MARGIN = 1e-9;
 const SAMPLE = 16384;
 /** Top-k gathers this many standard deviations of the sampled count's error beyond k. */
 const COUNT_SIGMAS = 3;
-/** Top-p leaves below its threshold at most this share of the mass it may drop (z - target), by the estimate. */
-const BELOW_SHARE = 0.7;
-/** Top-p counts exactly every token weighing more than 1/HEAVY_PARTS of that mass, divided by the stride. */
+/** Top-p gathers what the sampled histogram puts above this share of the mass it may leave out (z - target)... */
+const ESTIMATE_SHARE = 0.7;
+/** ...and every token weighing more than 1/HEAVY_PARTS of that mass divided by the stride, which the sample may miss. */
 const HEAVY_PARTS = 128;
+/** Of the gathered tokens, top-p then sorts those above this share of the mass it may leave out, judged exactly. */
+const EXACT_SHARE = 0.99;
 
-/** Estimated count and mass of the weights by distance below the max, in equal buckets over [0, span]; the
+/** Count and mass of the weights (estimated, or exact for gathered candidates) by distance below the max, in equal buckets over [0, span]; the
  *  last bucket also takes every token beyond (masked tokens, underflowed weights). */
 const count = new Float64Array(BUCKETS);
 const mass = new Float64Array(BUCKETS);
@@ -59,11 +62,40 @@ export function drawTruncated(row: WeightedRow, p: SamplingParams, rng: Rng): nu
     return drawNucleus(w, n, p.topP * keptMass, n, rng);
   }
   const target = p.topP * z;
-  const leftOut = z - target; // the mass the nucleus may leave out
-  countWeights(row, stride, stride > 1 ? leftOut / (HEAVY_PARTS * stride) : Infinity);
+  return drawNucleus(w, nucleusCandidates(row, stride, z - target), target, V, rng);
+}
+
+/**
+ * Gathers the candidates of the nucleus, which may leave out a mass of `leftOut`, in one pass over the row:
+ * the tokens above the sampled histogram's estimate of its edge, and every heavy one. The edge is then found
+ * again exactly, from a histogram of what was gathered, and only the tokens above it are kept.
+ */
+function nucleusCandidates(row: WeightedRow, stride: number, leftOut: number): number {
+  const { w, z } = row;
+  histogramOfSample(row, stride);
+  const floor = Math.min(edgeOf(edgeBucket(ESTIMATE_SHARE * leftOut, 0)), leftOut / (HEAVY_PARTS * stride));
+  const n = gather(w, row.logits.length, floor);
+  let gatheredMass = 0;
+  for (let i = 0; i < n; i++) gatheredMass += values[i];
+  histogramOfCandidates(row, n);
+  const edge = edgeOf(edgeBucket(EXACT_SHARE * leftOut, z - gatheredMass));
+  if (edge <= floor) return n;
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (values[i] >= edge) {
+      ids[kept] = ids[i];
+      values[kept++] = values[i];
+    }
+  }
+  return kept;
+}
+
+/** The bucket where the nucleus's edge lies: walking up from the lightest bucket, starting from a mass `below`
+ *  that the histogram does not hold, the first bucket whose mass would take what is left out above `allowed`. */
+function edgeBucket(allowed: number, below: number): number {
   let j = LAST;
-  for (let below = 0; j > 0 && below + mass[j] <= BELOW_SHARE * leftOut; ) below += mass[j--];
-  return drawNucleus(w, gather(w, V, edgeOf(j)), target, V, rng);
+  while (j > 0 && below + mass[j] <= allowed) below += mass[j--];
+  return j;
 }
 
 /**
@@ -73,7 +105,7 @@ export function drawTruncated(row: WeightedRow, p: SamplingParams, rng: Rng): nu
 function topK(row: WeightedRow, k: number, stride: number): { n: number; keptMass: number } {
   const { w } = row;
   const V = row.logits.length;
-  countWeights(row, stride, Infinity);
+  histogramOfSample(row, stride);
   const goal = k + (stride > 1 ? COUNT_SIGMAS * Math.sqrt(k * stride) + stride : 0);
   let j = 0;
   for (let total = count[0]; total < goal && j < LAST; ) total += count[++j];
@@ -139,11 +171,8 @@ function tieAt(w: Float64Array, sorted: Float64Array, at: number): number {
   throw new Error("unreachable: a sorted weight is not among the candidates");
 }
 
-/**
- * The histogram of every stride-th token, each standing for `stride` tokens, and of every token weighing at
- * least `heavy` exactly, once. Its buckets span the distances of the sampled tokens.
- */
-function countWeights(row: WeightedRow, stride: number, heavy: number): void {
+/** The histogram of every stride-th token, each standing for `stride` tokens; its buckets span their distances. */
+function histogramOfSample(row: WeightedRow, stride: number): void {
   const { logits, inv, m, w } = row;
   const V = logits.length;
   let span = 0;
@@ -152,22 +181,17 @@ function countWeights(row: WeightedRow, stride: number, heavy: number): void {
   count.fill(0);
   mass.fill(0);
   for (let i = 0; i < V; i += stride) {
-    const wi = w[i];
-    if (wi < heavy) {
-      const j = bucketOf((m - logits[i] * inv) * perNat);
-      count[j] += stride;
-      mass[j] += stride * wi;
-    }
+    const j = bucketOf((m - logits[i] * inv) * perNat);
+    count[j] += stride;
+    mass[j] += stride * w[i];
   }
-  if (heavy === Infinity) return;
-  for (let i = 0; i < V; i++) {
-    const wi = w[i];
-    if (wi >= heavy) {
-      const j = bucketOf((m - logits[i] * inv) * perNat);
-      count[j]++;
-      mass[j] += wi;
-    }
-  }
+}
+
+/** The exact mass histogram of the first n candidates, in the sample's buckets. */
+function histogramOfCandidates(row: WeightedRow, n: number): void {
+  const { logits, inv, m } = row;
+  mass.fill(0);
+  for (let i = 0; i < n; i++) mass[bucketOf((m - logits[ids[i]] * inv) * bucketsPerNat)] += values[i];
 }
 
 /** Distances beyond the last bucket, and NaN (a masked token when perNat is 0), land in the last bucket. */
