@@ -72,9 +72,12 @@ export function drawTruncated(row: WeightedRow, p: SamplingParams, rng: Rng): nu
  */
 function nucleusCandidates(row: WeightedRow, stride: number, leftOut: number): number {
   const { w, z } = row;
-  histogramOfSample(row, stride);
+  const V = row.logits.length;
+  // Tokens farther than ln(V z / leftOut) = ln(V / (1 - topP)) below the max weigh less than (1 - topP) / V
+  // each, and since z >= 1 (the max weighs 1) all of them together less than leftOut: no bucket need reach there.
+  histogramOfSample(row, stride, Math.log((V * z) / leftOut));
   const floor = Math.min(edgeOf(edgeBucket(ESTIMATE_SHARE * leftOut, 0)), leftOut / (HEAVY_PARTS * stride));
-  const n = gather(w, row.logits.length, floor);
+  const n = gather(w, V, floor);
   let gatheredMass = 0;
   for (let i = 0; i < n; i++) gatheredMass += values[i];
   histogramOfCandidates(row, n);
@@ -103,9 +106,11 @@ function edgeBucket(allowed: number, below: number): number {
  * at the k-th kept, as transformers does), in id order, and their mass summed in id order.
  */
 function topK(row: WeightedRow, k: number, stride: number): { n: number; keptMass: number } {
-  const { w } = row;
-  const V = row.logits.length;
-  histogramOfSample(row, stride);
+  const { logits, inv, m, w } = row;
+  const V = logits.length;
+  let span = 0; // the farthest sampled token with any weight
+  for (let i = 0; i < V; i += stride) if (w[i] > 0) span = Math.max(span, m - logits[i] * inv);
+  histogramOfSample(row, stride, span);
   const goal = k + (stride > 1 ? COUNT_SIGMAS * Math.sqrt(k * stride) + stride : 0);
   let j = 0;
   for (let total = count[0]; total < goal && j < LAST; ) total += count[++j];
@@ -171,12 +176,10 @@ function tieAt(w: Float64Array, sorted: Float64Array, at: number): number {
   throw new Error("unreachable: a sorted weight is not among the candidates");
 }
 
-/** The histogram of every stride-th token, each standing for `stride` tokens; its buckets span their distances. */
-function histogramOfSample(row: WeightedRow, stride: number): void {
+/** The histogram of every stride-th token, each standing for `stride` tokens, with buckets over [0, span]. */
+function histogramOfSample(row: WeightedRow, stride: number, span: number): void {
   const { logits, inv, m, w } = row;
   const V = logits.length;
-  let span = 0;
-  for (let i = 0; i < V; i += stride) if (w[i] > 0) span = Math.max(span, m - logits[i] * inv);
   const perNat = (bucketsPerNat = span > 0 ? LAST / Math.min(span, UNDERFLOW_NATS) : 0);
   count.fill(0);
   mass.fill(0);
