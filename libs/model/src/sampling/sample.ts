@@ -71,11 +71,12 @@ export function tokenLogprob(logits: Row, token: number, temperature = 1): numbe
 export function sampleToken(logits: Row, p: SamplingParams, rng: Rng | null): SampledToken {
   if (p.temperature === 0) return greedy(logits);
   const max = rowMax(logits);
-  if (!rng) throw new SamplingError("sampling at temperature > 0 needs a seeded rng");
   const inv = 1 / p.temperature;
   const m = max * inv;
   const w = scratch(logits.length);
   const z = weigh(logits, inv, m, w);
+  if (Number.isNaN(z)) checkRow(logits); // a NaN logit, which rowMax's comparisons pass over
+  if (!rng) throw new SamplingError("sampling at temperature > 0 needs a seeded rng");
   const row: WeightedRow = { logits, inv, m, w, z };
   // Truncation, as transformers' warpers and vLLM do it: top-k, then top-p on the renormalised survivors.
   const truncated = (p.topK > 0 && p.topK < logits.length) || p.topP < 1;
@@ -130,18 +131,26 @@ function scratch(n: number): Float64Array {
   return scratchBuf;
 }
 
-/** Max of a row, after checking it is samplable (no NaN or +Infinity, not all -Infinity). */
+/**
+ * Max of a row, checked for +Infinity and for every logit being -Infinity. The comparisons pass over NaN; the
+ * caller finds it in the sum of the weights (exp(NaN) is NaN), which saves a test per logit here.
+ */
 function rowMax(logits: Row): number {
   if (logits.length === 0) throw new SamplingError("logits row is empty");
   const V = logits.length;
   let max = -Infinity;
-  for (let i = 0; i < V; i++) {
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  if (max === Infinity || max === -Infinity) checkRow(logits);
+  return max;
+}
+
+/** Throws for the first NaN or +Infinity logit, or for a row of -Infinity only, as the scan finds them. */
+function checkRow(logits: Row): void {
+  for (let i = 0; i < logits.length; i++) {
     const x = logits[i];
     if (Number.isNaN(x) || x === Infinity) throw nonFinite(i, x);
-    if (x > max) max = x;
   }
-  if (max === -Infinity) throw allMasked();
-  return max;
+  if (logits.every((x) => x === -Infinity)) throw allMasked();
 }
 
 const nonFinite = (i: number, x: number) => new SamplingError(`logits[${i}] is ${x}: the model produced non-finite logits`);
