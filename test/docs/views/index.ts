@@ -10,9 +10,10 @@ import { views as pretrain } from "./pretrain.js";
 import { views as rollout } from "./rollout.js";
 import { views as sampler } from "./sampler.js";
 import { views as samplerService } from "./sampler-service.js";
+import { views as sampling } from "./sampling.js";
 import { views as scale } from "./scale.js";
 import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };

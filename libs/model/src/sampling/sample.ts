@@ -7,7 +7,12 @@
 // log_softmax), so rollout log-probs and recomputed old log-probs agree and PPO ratios start at 1.
 // Truncation is not part of it: it is a sampling-time filter the learner's distribution does not have.
 // Greedy decoding (T = 0) reports log softmax(logits)[token], i.e. T = 1.
+//
+// Cost per row is a few passes over typed arrays and no V-sized JS array (issue 22): greedy is one pass,
+// sampling a check of the row, one exp pass and the draw; top-k and top-p add a sampled histogram, a gather
+// and a selection or sort of the candidates only (truncate.ts).
 import { type Rng } from "./rng.js";
+import { drawTruncated } from "./truncate.js";
 
 export class SamplingError extends Error {
   override name = "SamplingError";
@@ -39,6 +44,16 @@ export function validateSamplingParams(p: SamplingParams): void {
 
 type Row = Float32Array | Float64Array;
 
+/** One row's weights w[i] = exp(logits[i] * inv - m) (softmax(logits / T) up to the factor 1 / z), m = max * inv,
+ *  and their sum z in id order. */
+export interface WeightedRow {
+  logits: Row;
+  inv: number;
+  m: number;
+  w: Float64Array;
+  z: number;
+}
+
 /** Index of the largest logit (the first one on ties, as torch.argmax). */
 export function argmax(logits: Row): number {
   let best = 0;
@@ -54,65 +69,59 @@ export function tokenLogprob(logits: Row, token: number, temperature = 1): numbe
 
 /** Draws one token. `rng` may be null only for greedy decoding. */
 export function sampleToken(logits: Row, p: SamplingParams, rng: Rng | null): SampledToken {
+  if (p.temperature === 0) return greedy(logits);
   const max = rowMax(logits);
-  if (p.temperature === 0) {
-    const token = argmax(logits);
-    return { token, logprob: tokenLogprob(logits, token, 1) };
-  }
-  if (!rng) throw new SamplingError("sampling at temperature > 0 needs a seeded rng");
-  const V = logits.length;
   const inv = 1 / p.temperature;
   const m = max * inv;
-  // e[i] = exp(logits[i] / T - m): softmax(logits / T) up to the factor 1 / z   [V], float64
-  const e = scratch(V);
-  let z = 0;
-  for (let i = 0; i < V; i++) z += (e[i] = Math.exp(logits[i] * inv - m));
-  const lse = m + Math.log(z);
-
+  const w = scratch(logits.length);
+  const z = weigh(logits, inv, m, w);
+  if (Number.isNaN(z)) checkRow(logits); // a NaN logit, which rowMax's comparisons pass over
+  if (!rng) throw new SamplingError("sampling at temperature > 0 needs a seeded rng");
+  const row: WeightedRow = { logits, inv, m, w, z };
   // Truncation, as transformers' warpers and vLLM do it: top-k, then top-p on the renormalised survivors.
-  let kept: number[] | null = null; // null = the whole vocabulary
-  let mass = z;
-  if (p.topK > 0 && p.topK < V) {
-    const kth = kthLargest(e.subarray(0, V), p.topK);
-    kept = [];
-    mass = 0;
-    for (let i = 0; i < V; i++) if (e[i] >= kth) { kept.push(i); mass += e[i]; }
-  }
-  if (p.topP < 1) ({ kept, mass } = nucleus(e, kept ?? null, V, p.topP * mass));
-
-  // Inverse CDF over the kept tokens.
-  let u = rng.float() * mass;
-  let token = -1;
-  if (kept) {
-    for (const i of kept) if ((u -= e[i]) < 0) { token = i; break; }
-    if (token < 0) token = kept[kept.length - 1]; // u landed on the rounding residue
-  } else {
-    for (let i = 0; i < V; i++) if ((u -= e[i]) < 0) { token = i; break; }
-    if (token < 0) token = lastNonZero(e.subarray(0, V));
-  }
-  return { token, logprob: logits[token] * inv - lse };
+  const truncated = (p.topK > 0 && p.topK < logits.length) || p.topP < 1;
+  const token = truncated ? drawTruncated(row, p, rng) : drawInRowOrder(w, logits.length, z, rng);
+  return { token, logprob: logits[token] * inv - (m + Math.log(z)) };
 }
 
 /**
- * The smallest set of most likely candidates whose (unnormalised) mass reaches `target`, the crossing
- * token included. Sorting a whole 150k vocabulary per token is slow, so only tokens above a threshold
- * are sorted: when those alone reach the target, the nucleus is a prefix of them (every other token is
- * smaller); otherwise the threshold drops and we try again.
+ * Greedy: the first argmax with log softmax(logits)[argmax], in one pass that also checks the row. The sum of
+ * exp(logit - max) is kept relative to the running max and rescaled when the max moves (as online softmax
+ * does), so at the end log-sum-exp = max + log(sum).
  */
-function nucleus(e: Float64Array, candidates: number[] | null, V: number, target: number): { kept: number[]; mass: number } {
-  const all = candidates ?? Array.from({ length: V }, (_, i) => i);
-  let top = 0;
-  for (const i of all) top = Math.max(top, e[i]);
-  for (let t = top / 64; ; t /= 1024) {
-    const above = t > 1e-300 ? all.filter((i) => e[i] >= t) : all;
-    let sum = 0;
-    for (const i of above) sum += e[i];
-    if (sum < target && above.length < all.length) continue;
-    above.sort((a, b) => e[b] - e[a] || a - b);
-    let mass = 0, n = 0;
-    while (n < above.length && mass < target) mass += e[above[n++]];
-    return { kept: above.slice(0, n), mass };
+function greedy(logits: Row): SampledToken {
+  if (logits.length === 0) throw new SamplingError("logits row is empty");
+  const V = logits.length;
+  let max = -Infinity, token = -1, sum = 0;
+  for (let i = 0; i < V; i++) {
+    const x = logits[i];
+    if (x > max) {
+      if (x === Infinity) throw nonFinite(i, x);
+      sum = sum * Math.exp(max - x) + 1;
+      max = x;
+      token = i;
+    } else if (x > -Infinity) sum += Math.exp(x - max);
+    else if (x !== -Infinity) throw nonFinite(i, x); // NaN
   }
+  if (token < 0) throw allMasked();
+  return { token, logprob: max - (max + Math.log(sum)) };
+}
+
+/** w[i] = exp(logits[i] * inv - m); returns their sum in id order. */
+function weigh(logits: Row, inv: number, m: number, w: Float64Array): number {
+  const V = logits.length; // a local bound: the loop's stores would otherwise make V8 reload the length
+  let z = 0;
+  for (let i = 0; i < V; i++) z += (w[i] = Math.exp(logits[i] * inv - m));
+  return z;
+}
+
+/** Inverse CDF over the whole row. */
+function drawInRowOrder(w: Float64Array, V: number, z: number, rng: Rng): number {
+  let u = rng.float() * z;
+  for (let i = 0; i < V; i++) if ((u -= w[i]) < 0) return i;
+  // u landed on the rounding residue: the last token that has any weight
+  for (let i = V - 1; i > 0; i--) if (w[i] > 0) return i;
+  return 0;
 }
 
 let scratchBuf = new Float64Array(0);
@@ -122,18 +131,30 @@ function scratch(n: number): Float64Array {
   return scratchBuf;
 }
 
-/** Max of a row, after checking it is samplable (no NaN or +Infinity, not all -Infinity). */
+/**
+ * Max of a row, checked for +Infinity and for every logit being -Infinity. The comparisons pass over NaN; the
+ * caller finds it in the sum of the weights (exp(NaN) is NaN), which saves a test per logit here.
+ */
 function rowMax(logits: Row): number {
   if (logits.length === 0) throw new SamplingError("logits row is empty");
+  const V = logits.length;
   let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) {
-    const x = logits[i];
-    if (Number.isNaN(x) || x === Infinity) throw new SamplingError(`logits[${i}] is ${x}: the model produced non-finite logits`);
-    if (x > max) max = x;
-  }
-  if (max === -Infinity) throw new SamplingError("every logit is -Infinity: no token can be sampled");
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  if (max === Infinity || max === -Infinity) checkRow(logits);
   return max;
 }
+
+/** Throws for the first NaN or +Infinity logit, or for a row of -Infinity only, as the scan finds them. */
+function checkRow(logits: Row): void {
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i];
+    if (Number.isNaN(x) || x === Infinity) throw nonFinite(i, x);
+  }
+  if (logits.every((x) => x === -Infinity)) throw allMasked();
+}
+
+const nonFinite = (i: number, x: number) => new SamplingError(`logits[${i}] is ${x}: the model produced non-finite logits`);
+const allMasked = () => new SamplingError("every logit is -Infinity: no token can be sampled");
 
 /** log sum_i exp(x_i * scale), stable. */
 function logSumExp(x: Row, scale: number): number {
@@ -142,32 +163,4 @@ function logSumExp(x: Row, scale: number): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += Math.exp(x[i] * scale - m);
   return m + Math.log(s);
-}
-
-function lastNonZero(p: Float64Array): number {
-  for (let i = p.length - 1; i >= 0; i--) if (p[i] > 0) return i;
-  return 0;
-}
-
-/** The k-th largest value (1-based) by quickselect on a copy: O(V) expected. */
-function kthLargest(values: Float64Array, k: number): number {
-  const a = Float64Array.from(values);
-  let lo = 0, hi = a.length - 1;
-  const target = k - 1; // index in descending order
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] > pivot) i++;
-      while (a[j] < pivot) j--;
-      if (i <= j) {
-        const t = a[i]; a[i] = a[j]; a[j] = t;
-        i++; j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return a[target];
 }
