@@ -121,6 +121,15 @@ describe("device state - sessions, tensors and transfers", () => {
     await t.release();
   });
 
+  it("refuses keepOnDevice under cuda, saying why, before any session is made (nothing would stay on the GPU)", async () => {
+    const g = new Graph("mm");
+    g.output("y", ops.matmul(g.input("x", "float32", [2, 2]), g.input("w", "float32", [2, 2])));
+    const made = OrtSession.create(encodeModel(g), { provider: "cuda", keepOnDevice: ["y"] });
+    // This onnxruntime-node lists the cuda backend on linux/x64, so the check runs without a GPU.
+    await expect(made).rejects.toThrow(SessionRunError);
+    await expect(made).rejects.toThrow(/keepOnDevice \(y\) is not supported under the cuda provider: onnxruntime-node returns every output to the host/);
+  });
+
   it("names the mistake: unknown kept output, fetching a kept output with run, a disposed or foreign DeviceTensor", async () => {
     await expect(matmul(["nope"])).rejects.toThrow(/keepOnDevice names unknown outputs: nope/);
     const s = await matmul(["y"]);

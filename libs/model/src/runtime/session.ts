@@ -56,6 +56,14 @@ export class OrtSession {
   static async create(model: Uint8Array, o: SessionOptions = {}): Promise<OrtSession> {
     const provider = checkProvider(o.provider ?? "cpu");
     const keep = o.keepOnDevice ?? [];
+    // onnxruntime-node can leave an output in GPU memory only as a WebGPU buffer (preferredOutputLocation
+    // "gpu-buffer"); under CUDA every output comes back to the host. Refused, rather than a "device" tensor
+    // that is a host copy made every run.
+    if (provider === "cuda" && keep.length) {
+      throw new SessionRunError(
+        `keepOnDevice (${keep.join(", ")}) is not supported under the cuda provider: onnxruntime-node returns every output to the host there, so weights, KV cache and optimizer state would be copied each run. Use provider webgpu to keep state on the GPU, or leave keepOnDevice unset (the default under cuda)`,
+      );
+    }
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: o.optimization ?? "all",
