@@ -92,6 +92,16 @@ for (const [overlay, resources] of Object.entries(renders)) {
       expect(openToAll.map((r) => r.metadata.name).sort()).toEqual(["allow-dns", "default-deny-all"]);
     });
 
+    it("DNS egress reaches kube-dns and node-local DNS (169.254.20.10), on port 53 only", () => {
+      const dns = find(resources, "NetworkPolicy", "allow-dns") as any;
+      expect(dns.spec.egress).toHaveLength(1);
+      const [rule] = dns.spec.egress;
+      expect(rule.to).toContainEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } });
+      expect(rule.to).toContainEqual({ ipBlock: { cidr: "169.254.20.10/32" } });
+      expect(rule.to).toHaveLength(2);
+      expect(rule.ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    });
+
     it("every port a policy opens to a pod is a port that pod serves", () => {
       for (const np of resources.filter((r) => r.kind === "NetworkPolicy") as any[]) {
         for (const rule of np.spec.ingress ?? []) {
