@@ -10,31 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, bytesOf, connectBus, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor,
+  STREAMS, bytesOf, connectBus, nextOnSubject, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import type { TrainingBatch, VerifiedGroup } from "@lspo/proto";
 import { writeModelDir } from "@lspo/tasks";
+import { prng } from "../../bench/lib/payloads.js";
 import { exited, startService, type Service } from "../../bench/lib/serve.js";
 import { until } from "./support/wait.js";
 
 const GROUPS = 50_000;
 const KILLS = 20;
 const G = 4;
-
-/** mulberry32: the same input for both runs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Group i: lengths 1..48, 30% all-correct or all-wrong, policy version i / 1500 (4% sampled 3 versions back: stale). */
 function inputGroups(vocab: number): Uint8Array[] {
@@ -161,7 +150,7 @@ interface Replays {
 async function runSampler(run: string, kills: number[]): Promise<Replays> {
   const config = configFor(run);
   await publishInput(run);
-  const first = (await jsm.streams.getMessage(STREAMS.verified.name, { seq: 1, next_by_subj: subjectFor("verified", run) } as never)).seq;
+  const first = (await nextOnSubject(jsm, STREAMS.verified.name, subjectFor("verified", run), 1))!.seq;
   const start = (i: number): Service => startService("sampler", config, { name: `sampler-${run}-${i}`, logDir: dir, readyTimeoutMs: 120_000 });
   let service = start(0);
   await service.ready;

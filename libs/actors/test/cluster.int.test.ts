@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectBus, startLocalBus, startNatsServer, type LocalBus } from "@lspo/bus";
 import {
-  ActorRegistry, NodeAgent, Reconciler, actorHandle, placeActors, serveActor, unary, type ReconcileEvent,
+  ActorRegistry, NodeAgent, Reconciler, actorHandle, placeActors, serveActor, stopActors, unary, type ReconcileEvent,
 } from "@lspo/actors";
 import { ComponentState, RolloutServiceService } from "@lspo/proto";
 
@@ -83,6 +83,22 @@ describe("cluster - registry scope and names", () => {
     h.close();
     regA.close();
     regB.close();
+  });
+
+  it("stopping actors reports an agent it cannot reach instead of failing the wind-down", async () => {
+    const registry = await ActorRegistry.open(bus.nc, { runId: "stop-lost" });
+    const node = (name: string, heartbeatAt: Date) => ({ node: name, agentAddress: "127.0.0.1:1", heartbeatAt, actorsPerGpu: 1, runId: "stop-lost", labels: {} });
+    const actor = (name: string, on: string) => ({
+      name, kind: "rollout", node: on, pid: 1, grpcAddress: "127.0.0.1:1", state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId: "stop-lost",
+    });
+    // A live node record whose agent refuses connections (a partitioned host), with one actor on it.
+    await registry.putNode(node("partitioned", new Date()));
+    await registry.putActor(actor("rollout-0", "partitioned"));
+    const { stopped, unreachable } = await stopActors(registry, (a) => a.kind === "rollout");
+    expect(stopped).toEqual([]);
+    expect(unreachable).toMatchObject([{ actor: "rollout-0", node: "partitioned" }]);
+    expect(unreachable[0].error).toMatch(/UNAVAILABLE|ECONNREFUSED/);
+    registry.close();
   });
 
   it("names are claimed run-wide: two agents asked for the same kind get different names", async () => {

@@ -1,5 +1,5 @@
 // Creating (idempotently) the streams and consumers the data plane runs on.
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { STREAMS, type StreamSpec } from "./subjects.js";
 
@@ -119,4 +119,16 @@ export async function ensureConsumer(
       }
     }
   }, `consumer ${durable} on ${stream}`);
+}
+
+/**
+ * The first message on `subject` at or after stream sequence `seq`, or null when there is none (a stream
+ * shared by several runs holds other subjects in between). For readers that walk one subject by sequence.
+ */
+export async function nextOnSubject(jsm: JetStreamManager, stream: string, subject: string, seq: number): Promise<StoredMsg | null> {
+  // next_by_subj is in the server's message-get API (2.9+); this client's MsgRequest type does not list it.
+  return jsm.streams.getMessage(stream, { seq, next_by_subj: subject } as unknown as { seq: number }).catch((err: Error) => {
+    if (/no message found|not found/i.test(err.message)) return null;
+    throw err;
+  });
 }

@@ -23,6 +23,11 @@ describe("config - defaults, overrides and errors", () => {
     expect(c.learner.algorithm).toEqual({ name: "gspo", overrides: { clip_low: 0.001 } });
   });
 
+  it("refuses a sampler snapshot period longer than half its ack wait, naming both", () => {
+    expect(() => resolveConfig({ sampler: { ackWaitMs: 4000, snapshotEveryMs: 3000 } })).toThrow(/sampler\.snapshotEveryMs must be at most half of sampler\.ackWaitMs/);
+    expect(resolveConfig({ sampler: { ackWaitMs: 4000, snapshotEveryMs: 2000 } }).sampler.snapshotEveryMs).toBe(2000);
+  });
+
   it("names an unknown key and lists the valid ones", () => {
     expect(() => resolveConfig({ rollout: { actor: 2 } })).toThrow(/unknown key rollout\.actor; valid keys under rollout: actors, groupSize/);
     expect(() => resolveConfig({}, ["rollout.actor=2"])).toThrow(/override rollout\.actor: unknown key 'actor'; valid keys under rollout: actors/);

@@ -11,7 +11,7 @@
 //   and the learner must not train two batches under one index). A duplicate ack inside the window is
 //   checked the same way.
 import { createHash } from "node:crypto";
-import { STREAMS, decodeEnvelope, encodeEnvelope, publishEvent, publishMessage, putBlob, type RunEvent, type openObjectStore } from "@lspo/bus";
+import { STREAMS, decodeEnvelope, encodeEnvelope, nextOnSubject, publishEvent, publishMessage, putBlob, type RunEvent, type openObjectStore } from "@lspo/bus";
 import type { ServiceContext } from "@lspo/actors";
 import type { TrainingBatch } from "@lspo/proto";
 import type { EmittedBatch } from "./core.js";
@@ -51,11 +51,7 @@ export class BatchPublisher {
   async loadPublishedAfter(afterSeq: number): Promise<number> {
     this.lastSeq = afterSeq;
     for (let seq = afterSeq + 1; ; ) {
-      // next_by_subj: the first message on the run's subject at or after `seq` (other runs share the stream).
-      const m = await this.ctx.jsm.streams.getMessage(STREAMS.batches.name, { seq, next_by_subj: this.ctx.subjects.batches } as never).catch((err: Error) => {
-        if (/no message found|not found/i.test(err.message)) return null;
-        throw err;
-      });
+      const m = await nextOnSubject(this.ctx.jsm, STREAMS.batches.name, this.ctx.subjects.batches, seq);
       if (!m) break;
       const body = decodeEnvelope(m.data, "TrainingBatch").body as TrainingBatch;
       this.onStream.set(Number(body.batchIndex), digestOnStream(body));

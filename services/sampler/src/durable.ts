@@ -81,7 +81,7 @@ export class DurableState {
     const total = core.uidCount;
     let uidBytes = 0;
     let segments = this.segments;
-    const compact = segments.length >= MAX_SEGMENTS || held > total;
+    const compact = segments.length >= MAX_SEGMENTS;
     if (compact) {
       segments = [await this.writeSegment(`${this.name}.uids.all-${total}`, 0, core.uidsFrom(0), (b) => (uidBytes += b))];
     } else if (total > held) {

@@ -10,7 +10,7 @@
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
   OBJECT_STORES, STREAMS, allOf, consume, openKv, openObjectStore, KV_BUCKETS,
-  payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, vocabularyValidator, type DeferredAck, type RunEvent,
+  nextOnSubject, payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, vocabularyValidator, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -161,10 +161,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       let judged = 0;
       let thrown: number | null = null;
       for (let seq = info.ack_floor.stream_seq + 1; seq <= info.delivered.stream_seq; ) {
-        const m = await ctx.jsm.streams.getMessage(STREAMS.verified.name, { seq, next_by_subj: ctx.subjects.verified } as never).catch((err: Error) => {
-          if (/no message found|not found/i.test(err.message)) return null;
-          throw err;
-        });
+        const m = await nextOnSubject(ctx.jsm, STREAMS.verified.name, ctx.subjects.verified, seq);
         if (!m || m.seq > info.delivered.stream_seq) break;
         seq = m.seq + 1;
         if (skip.has(m.seq)) continue;
