@@ -23,6 +23,7 @@ export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
 export { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
 export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
 export { parseLabels } from "./labels.js";
+export { detectGpus, type DetectedGpus } from "./gpus.js";
 export { planPlacement, placeActors, stopActors, matchesSelector, type PlacementRequest } from "./placement.js";
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,

@@ -51,6 +51,10 @@ export interface NodeAgentOptions extends GrpcServerOptions {
   /** When set, actor k on this node serves gRPC on portBase + k (Kubernetes: fixed, policy-visible ports);
    *  otherwise each actor takes a free port. */
   portBase?: number;
+  /** How many ports from portBase the actors may use (the range a NetworkPolicy opens); default 64. */
+  portCount?: number;
+  /** When set, actor k serves its metrics registry as JSON on 127.0.0.1:metricsPortBase + k (the agent merges them). */
+  metricsPortBase?: number;
   /** Actor kinds the launcher can start; StartActors refuses others (a typo would otherwise crash-loop). */
   kinds?: readonly string[];
 }
@@ -61,7 +65,7 @@ const NAME_RE = /^[A-Za-z0-9_-]+$/;
 
 interface Supervised {
   spec: LaunchSpec;
-  /** Index among this agent's actors (fixed port offset). */
+  /** Its port offset: the lowest one no running actor of this agent holds (a stopped actor's is reused). */
   slot: number;
   maxRestarts: number;
   restarts: number;
@@ -276,7 +280,7 @@ export class NodeAgent implements AsyncDisposable {
     for (let i = 0; i < req.count; i++) {
       const sup: Supervised = {
         spec: { kind: req.kind, name: "", configJson: req.configJson },
-        slot: this.actors.size,
+        slot: this.freeSlot(),
         maxRestarts: req.maxRestarts,
         restarts: 0,
         share: { cpus, gpuSlot: gpus > 0 ? this.freeGpuSlot() : null },
@@ -292,6 +296,26 @@ export class NodeAgent implements AsyncDisposable {
     }
     await this.advertise();
     return out;
+  }
+
+  /** The lowest port offset no live actor holds; past portCount the request is refused (no port to give). */
+  private freeSlot(): number {
+    const gone = (a: Supervised) => a.state === ComponentState.COMPONENT_STATE_STOPPED || a.state === ComponentState.COMPONENT_STATE_FAILED;
+    const taken = new Set([...this.actors.values()].filter((a) => !gone(a)).map((a) => a.slot));
+    let slot = 0;
+    while (taken.has(slot)) slot++;
+    const count = this.opts.portCount ?? 64;
+    if (this.opts.portBase && slot >= count) {
+      throw new PlacementError(`node ${this.node}: all ${count} actor ports ${this.opts.portBase}-${this.opts.portBase + count - 1} are taken`);
+    }
+    return slot;
+  }
+
+  /** Every running actor's metrics port (the agent's /metrics merges them). */
+  metricsPorts(): number[] {
+    const base = this.opts.metricsPortBase;
+    if (!base) return [];
+    return [...this.actors.values()].filter((a) => a.child).map((a) => base + a.slot);
   }
 
   /**
@@ -344,6 +368,10 @@ export class NodeAgent implements AsyncDisposable {
         LSPO_AGENT_PID: String(process.pid),
         LSPO_THREADS: String(threads),
         LSPO_GRPC_PORT: this.opts.portBase ? String(this.opts.portBase + sup.slot) : "0",
+        // The agent's own health and metrics ports are its, not the actor's.
+        LSPO_HEALTH_PORT: "",
+        LSPO_METRICS_PORT: this.opts.metricsPortBase ? String(this.opts.metricsPortBase + sup.slot) : "",
+        LSPO_METRICS_HOST: "127.0.0.1",
         ...(sup.share.gpuSlot !== null ? { CUDA_VISIBLE_DEVICES: String(sup.share.gpuSlot) } : {}),
       },
     });

@@ -7,7 +7,7 @@ import {
   connectBus, ensureConsumer, ensureStreams, streamLimitsOf, jetstream, jetstreamManager, subjectFor,
   type ConsumerOptions, type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
-import { createLogger, type Logger } from "@lspo/telemetry";
+import { createLogger, createRegistry, serveMetrics, type Logger, type Registry } from "@lspo/telemetry";
 import { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
 
 export interface RunSubjects {
@@ -28,6 +28,9 @@ export interface ServiceContext {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly log: Logger;
+  /** This process's Prometheus metrics (process defaults, labelled component and actor); served on
+   *  LSPO_METRICS_PORT when set (an agent's actors: on loopback, merged into the agent's /metrics). */
+  readonly metrics: Registry;
   /** Bearer token for state-changing gRPC calls ("" = none). */
   readonly controlToken: string;
   /** gRPC TLS and token, for serving (`...ctx.grpc.server` in serveActor's options) and for calling. */
@@ -68,6 +71,11 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
   await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
   const js = jetstream(nc);
   const disposers: Array<() => Promise<void> | void> = [];
+  const metrics = createRegistry(kind, true, { actor: name });
+  if (env.LSPO_METRICS_PORT) {
+    const server = await serveMetrics(metrics, Number(env.LSPO_METRICS_PORT), env.LSPO_METRICS_HOST || "0.0.0.0");
+    disposers.push(() => server.close());
+  }
   let shuttingDown: Promise<void> | null = null;
 
   const ctx: ServiceContext = {
@@ -81,6 +89,7 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
     js,
     jsm,
     log,
+    metrics,
     controlToken: grpc.server.controlToken ?? "",
     grpc,
     own: (d) => void disposers.push(d),

@@ -117,7 +117,12 @@ export const TaskSchema = z.strictObject({
 });
 
 export const RolloutSchema = z.strictObject({
-  actors: positiveInt.default(2),
+  /**
+   * Rollout actors to place. 0 = one per slot of the agents the rollout selector matches (cluster.agents
+   * "remote" only): GPUs x actorsPerGpu on a GPU node, actorsPerGpu on a node without GPUs. Kubernetes
+   * overlays use 0, so adding nodes or GPUs scales the actors without editing the run.
+   */
+  actors: nonNegativeInt.default(2),
   /** G: responses per prompt. */
   groupSize: positiveInt.default(8),
   /** Prompts generated together in one batched call (G x this sequences). */
@@ -130,12 +135,16 @@ export const RolloutSchema = z.strictObject({
   ackWaitMs: positiveInt.default(60_000),
   /** Node agent restarts before an actor is marked FAILED (-1 = unlimited). */
   maxRestarts: z.number().int().min(-1).default(5),
-  /** Actors per GPU on GPU nodes. */
+  /** Actors per GPU on GPU nodes (an agent's LSPO_ACTORS_PER_GPU overrides it for its node). */
   actorsPerGpu: positiveInt.default(1),
 });
 
 export const VerifierSchema = z.strictObject({
-  actors: positiveInt.default(1),
+  /**
+   * Verifiers the controller places. 0: none; they run as their own workload (Kubernetes: Deployment
+   * lspo-verifier, `lspo serve verifier`, scaled by KEDA on the rollout backlog), as stateless consumers need.
+   */
+  actors: nonNegativeInt.default(1),
   /** A rollout group not acked within this time (its verifier died) is redelivered to another. */
   ackWaitMs: positiveInt.default(30_000),
   maxRestarts: z.number().int().min(-1).default(5),
@@ -274,19 +283,24 @@ export const ClusterSchema = z.strictObject({
     .default({ learner: { nodeSelector: {} }, sampler: { nodeSelector: {} }, verifier: { nodeSelector: {} }, rollout: { nodeSelector: {} } }),
 });
 
-export const RunConfigSchema = z.strictObject({
-  run: RunSchema.default(RunSchema.parse({})),
-  nats: NatsSchema.default(NatsSchema.parse({})),
-  security: SecuritySchema.default(SecuritySchema.parse({})),
-  bus: BusSchema.default(BusSchema.parse({})),
-  model: ModelSchema.default(ModelSchema.parse({})),
-  task: TaskSchema.default(TaskSchema.parse({})),
-  rollout: RolloutSchema.default(RolloutSchema.parse({})),
-  verifier: VerifierSchema.default(VerifierSchema.parse({})),
-  sampler: SamplerSchema.default(SamplerSchema.parse({})),
-  learner: LearnerSchema.default(LearnerSchema.parse({})),
-  eval: EvalSchema.default(EvalSchema.parse({})),
-  cluster: ClusterSchema.default(ClusterSchema.parse({})),
-});
+export const RunConfigSchema = z
+  .strictObject({
+    run: RunSchema.default(RunSchema.parse({})),
+    nats: NatsSchema.default(NatsSchema.parse({})),
+    security: SecuritySchema.default(SecuritySchema.parse({})),
+    bus: BusSchema.default(BusSchema.parse({})),
+    model: ModelSchema.default(ModelSchema.parse({})),
+    task: TaskSchema.default(TaskSchema.parse({})),
+    rollout: RolloutSchema.default(RolloutSchema.parse({})),
+    verifier: VerifierSchema.default(VerifierSchema.parse({})),
+    sampler: SamplerSchema.default(SamplerSchema.parse({})),
+    learner: LearnerSchema.default(LearnerSchema.parse({})),
+    eval: EvalSchema.default(EvalSchema.parse({})),
+    cluster: ClusterSchema.default(ClusterSchema.parse({})),
+  })
+  .refine((c) => c.rollout.actors > 0 || c.cluster.agents === "remote", {
+    path: ["rollout", "actors"],
+    message: 'rollout.actors 0 (one per agent slot) needs cluster.agents "remote": a local run has no agents to count',
+  });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

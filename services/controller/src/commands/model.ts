@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { createModelFromSpec, parameterCount } from "@lspo/model";
-import { writeModelDir } from "@lspo/tasks";
+import { readModelDir, writeModelDir } from "@lspo/tasks";
 
 export const summary = "Llama-family models: `model init` writes a fresh model dir, `model verify` checks one against a reference";
 
@@ -14,6 +14,10 @@ interface Sub {
 }
 
 const INIT_USAGE = `usage: lspo model init --config <spec.yaml|spec.json> --out <dir>
+       lspo model init --from <hf-model-dir> --out <dir>
+
+--from copies an existing model directory (the shipped demo policy configs/models/demo-base, a checkpoint on
+a volume) after checking it loads: what a Kubernetes init container runs to fill the model volume.
 
 Writes a Hugging Face model directory (config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json, generation_config.json) with random weights and the demo tokenizer.
@@ -52,13 +56,24 @@ export async function run(argv: string[]): Promise<number> {
 async function runInit(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: "string", short: "c" }, out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+    options: { config: { type: "string", short: "c" }, from: { type: "string" }, out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
     strict: true,
     allowPositionals: true,
   });
   if (values.help) return (console.log(INIT_USAGE), 0);
   if (positionals.length > 0) {
     console.error(`lspo model init: unexpected argument '${positionals[0]}'\n\n${INIT_USAGE}`);
+    return 2;
+  }
+  if (values.from && values.out && !values.config) {
+    // Loading it is the check: an architecture we cannot run or a missing file fails here, named.
+    const model = readModelDir(values.from);
+    const files = writeModelDir(values.out, model);
+    console.log(JSON.stringify({ out: values.out, from: values.from, files, model_type: model.config.modelType, parameters: parameterCount(model.config) }));
+    return 0;
+  }
+  if (values.from && values.config) {
+    console.error(`lspo model init: give --config (a fresh model) or --from (a copy), not both\n\n${INIT_USAGE}`);
     return 2;
   }
   if (!values.config || !values.out) {

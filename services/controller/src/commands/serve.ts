@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { busOptionsFor, configFromEnvOrArgs } from "@lspo/actors";
 import { connectBus, localModelDir } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
+import { serveHealth } from "@lspo/telemetry";
+import { envInt } from "../env.js";
 
 export const summary = "run one service process: serve <rollout|verifier|sampler|learner> [--config <file> key=value ...]";
 
@@ -29,8 +31,12 @@ export async function run(argv: string[]): Promise<number> {
   let config = configFromEnvOrArgs(rest);
   // LSPO_DEVICE (set per node pool in Kubernetes) overrides model.device, validated like any override.
   if (process.env.LSPO_DEVICE) config = resolveConfig(config, [`model.device=${process.env.LSPO_DEVICE}`], "LSPO_DEVICE");
+  // A service run as its own workload (Kubernetes: the verifiers) answers the kubelet on a plaintext port.
+  let ready = false;
+  if (process.env.LSPO_HEALTH_PORT) await serveHealth({ ready: () => (ready ? null : "starting") }, envInt("LSPO_HEALTH_PORT", 0, 1));
   config = await withLocalModel(config, kind);
   await (await load())(config);
+  ready = true;
   // The service runs until SIGTERM (its context drains and exits).
   return new Promise<number>(() => undefined);
 }

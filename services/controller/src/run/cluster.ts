@@ -22,6 +22,11 @@ export interface Cluster {
   readonly agent: NodeAgent | null;
   /** Starts `count` actors of a kind with its configured selector (remote: kept placed by the reconciler). */
   place(kind: Kind, count: number, maxRestarts: number): Promise<ActorRecord[]>;
+  /**
+   * Remote mode: the rollout slots of the live agents the rollout selector matches (GPUs x actorsPerGpu, or
+   * actorsPerGpu on a node without GPUs), what `rollout.actors: 0` places; 0 in local mode.
+   */
+  rolloutSlots(): Promise<number>;
   /** A FAILED actor of the run, on any agent. */
   failed(): ActorRecord | undefined;
   /** Every actor the run has had: the latest record of each name (a deleted one as STOPPED). */
@@ -36,7 +41,8 @@ export interface ClusterDeps {
   nc: NatsConnection;
   config: RunConfig;
   dir: string;
-  configJson: string;
+  /** The run config handed to each actor: read at placement (rollout.actors may be resolved just before). */
+  configJson: () => string;
   security: { server: GrpcServerOptions; client: ClientOptions };
   onEvent: (e: ReconcileEvent) => void;
 }
@@ -102,10 +108,16 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       const nodeSelector = config.cluster.placement[kind].nodeSelector;
       // Rollout actors are spread over the nodes (one host lost costs the fewest of them); the others pack.
       const strategy = kind === "rollout" ? ("spread" as const) : ("pack" as const);
-      const spec = { kind, cpus: 1, configJson: d.configJson, maxRestarts, nodeSelector, strategy };
+      // On GPU nodes a rollout actor takes a GPU slot (its CUDA_VISIBLE_DEVICES; actorsPerGpu share one GPU).
+      const gpus = kind === "rollout" && remote && (await rolloutNodes(registry, config)).some((n) => (n.capacity?.gpus ?? 0) > 0) ? (1 as const) : (0 as const);
+      const spec = { kind, cpus: gpus ? 0 : 1, gpus, configJson: d.configJson(), maxRestarts, nodeSelector, strategy };
       const placed = await placeActors(registry, { ...spec, count }, d.security.client);
       for (const a of placed) reconciler?.want({ ...spec, name: a.name } satisfies DesiredActor);
       return placed;
+    },
+    async rolloutSlots() {
+      if (!remote) return 0;
+      return (await rolloutNodes(registry, config)).reduce((n, node) => n + ((node.capacity?.gpus ?? 0) > 0 ? node.capacity!.gpus : Math.max(1, node.actorsPerGpu)), 0);
     },
     failed: () => view.actors().find((e) => e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
     actors: () => tracked.all(),
@@ -120,6 +132,11 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       else registry.close();
     },
   };
+}
+
+/** The live agents the rollout selector matches. */
+async function rolloutNodes(registry: ActorRegistry, config: RunConfig) {
+  return (await registry.liveNodes()).map((e) => e.record).filter((n) => matchesSelector(n.labels, config.cluster.placement.rollout.nodeSelector));
 }
 
 /** Remote mode: waits until live agents of the run satisfy every kind's selector, or says which is missing. */

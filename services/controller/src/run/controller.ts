@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
+  KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, decodeEnvelope, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
   openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
@@ -141,6 +141,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
   try {
     let nats: NatsServer | null = null;
+    // A NATS named in the environment (Kubernetes: LSPO_NATS_URL from ConfigMap lspo-env) is the run's NATS.
+    config.nats.url ||= busOptionsFromEnv().url ?? "";
     if (!config.nats.url) {
       // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
       nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST });
@@ -181,7 +183,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
     const source = await PromptSource.create(config, sourceState);
 
-    const cluster = await startCluster({ nc, config, dir, configJson: JSON.stringify(config), security, onEvent: (e) => {
+    const cluster = await startCluster({ nc, config, dir, configJson: () => JSON.stringify(config), security, onEvent: (e) => {
       log.warn({ ...e }, `reconciler: ${e.event} ${e.actor}`);
       void events.publish("metric", { ...e }).catch(() => undefined);
     } });
@@ -189,7 +191,13 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const registry = cluster.registry;
     await cluster.place("learner", 1, config.learner.maxRestarts);
     await cluster.place("sampler", 1, config.sampler.maxRestarts);
-    await cluster.place("verifier", config.verifier.actors, config.verifier.maxRestarts);
+    if (config.verifier.actors > 0) await cluster.place("verifier", config.verifier.actors, config.verifier.maxRestarts);
+    if (config.rollout.actors === 0) {
+      // One per slot of the rollout agents up now (each actor's config carries the resolved count).
+      config.rollout.actors = await cluster.rolloutSlots();
+      if (config.rollout.actors === 0) throw new Error("rollout.actors is 0 (one per agent slot) but no live agent matches cluster.placement.rollout.nodeSelector");
+      log.info({ actors: config.rollout.actors }, "rollout.actors 0: one per slot of the rollout agents");
+    }
     await cluster.place("rollout", config.rollout.actors, config.rollout.maxRestarts);
     const running: RunningRun = {
       dir, config, registry, natsUrl: config.nats.url, nats,
