@@ -44,7 +44,14 @@ describe("k8s - docs", () => {
     const out = renderKustomization(dir);
     const job = workload(out, "Job", "lspo-train").spec.containers[0] as any;
     expect(job.args).toEqual(["train", "--resume", "/var/lib/lspo/runs/lspo-k8s"]);
-    expect(workload(out, "DaemonSet", "lspo-agent").spec.containers[0].image).toBe("registry.example.com/lspo:0.1.0-webgpu");
+    expect(workload(out, "DaemonSet", "lspo-agent").spec.containers[0].image).toBe("registry.example.com/lspo-webgpu:0.1.0");
     expect(workload(out, "Deployment", "lspo-verifier").spec.containers[0].image).toBe("registry.example.com/lspo:0.1.0");
+    // The same block on top of gpu-cuda reaches the CUDA variant and the controller's init container too.
+    const cudaDir = mkdtempSync(join(tmpdir(), "lspo-docs-"));
+    writeFileSync(join(cudaDir, "kustomization.yaml"), `resources:\n  - ${overlayDirs(root)["gpu-cuda"]}\n${images!.replace(/^\s+/gm, (s) => s.slice(3))}`);
+    const cuda = renderKustomization(cudaDir);
+    expect(workload(cuda, "DaemonSet", "lspo-agent").spec.containers[0].image).toBe("registry.example.com/lspo-cuda:0.1.0");
+    expect(workload(cuda, "StatefulSet", "lspo-learner").spec.containers[0].image).toBe("registry.example.com/lspo-cuda:0.1.0");
+    expect((workload(cuda, "Job", "lspo-train").spec as any).initContainers[0].image).toBe("registry.example.com/lspo:0.1.0");
   });
 });

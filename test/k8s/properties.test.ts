@@ -41,7 +41,8 @@ for (const [overlay, resources] of Object.entries(renders)) {
       for (const w of pods) {
         for (const c of w.spec.containers) {
           const where = `${w.id} ${c.name}`;
-          expect(c.readinessProbe, where).toBeDefined();
+          // A Job's pod is never a Service endpoint: liveness only.
+          if (w.resource.kind !== "Job") expect(c.readinessProbe, where).toBeDefined();
           expect(c.livenessProbe, where).toBeDefined();
           expect(c.resources?.requests?.cpu, where).toBeDefined();
           expect(c.resources?.requests?.memory, where).toBeDefined();
@@ -50,15 +51,22 @@ for (const [overlay, resources] of Object.entries(renders)) {
       }
     });
 
-    it("lspo containers serve gRPC on their port (LSPO_GRPC_PORT), register the pod IP, and are probed there natively", () => {
+    it("lspo servers serve gRPC on their port (LSPO_GRPC_PORT), register the pod IP, and are probed on the plaintext health port", () => {
       for (const w of pods.filter((p) => p.labels["app.kubernetes.io/name"] === "lspo")) {
         const c = w.spec.containers[0];
+        const health = c.ports?.find((p) => p.name === "health")?.containerPort;
+        expect(envValue(c, "LSPO_HEALTH_PORT"), w.id).toBe(String(health));
+        // Under mutual TLS a kubelet gRPC probe (no client certificate) always fails: HTTP on the health port.
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe].filter(Boolean) as any[]) {
+          expect(probe.grpc, w.id).toBeUndefined();
+          expect(probe.httpGet?.port, w.id).toBe("health");
+          expect(["/healthz", "/readyz"], w.id).toContain(probe.httpGet?.path);
+        }
+        expect(c.livenessProbe?.httpGet?.path, w.id).toBe("/healthz");
+        if (w.resource.kind === "Job") continue; // the controller serves no gRPC
         const grpcPort = c.ports?.find((p) => p.name === "grpc")?.containerPort;
         expect(envValue(c, "LSPO_GRPC_PORT"), w.id).toBe(String(grpcPort));
         expect(c.env?.find((e) => e.name === "LSPO_GRPC_HOST")?.valueFrom?.fieldRef?.fieldPath, w.id).toBe("status.podIP");
-        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe] as any[]) {
-          expect(probe?.grpc?.port, w.id).toBe(grpcPort);
-        }
       }
     });
 
@@ -69,7 +77,7 @@ for (const [overlay, resources] of Object.entries(renders)) {
           const { name, tag } = splitImage(c.image);
           expect(tag, `${w.id} ${c.image}`).toMatch(/^[0-9]+\.[0-9]+\.[0-9]+/);
           expect(tag).not.toBe("latest");
-          if (name === "lspo") versions.add(tag!.replace(/-(webgpu|cuda)$/, ""));
+          if (/^lspo(-webgpu|-cuda)?$/.test(name)) versions.add(tag!);
         }
       }
       expect(versions.size).toBe(1);
@@ -110,8 +118,8 @@ for (const [overlay, resources] of Object.entries(renders)) {
           for (const port of rule.ports ?? []) {
             for (const w of targets) {
               const served = w.spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.containerPort);
-              // A range (endPort) is the rollout actors' ports, started by the agent at run time.
-              if (port.endPort) expect(w.labels["app.kubernetes.io/component"], np.metadata.name).toBe("agent");
+              // A range (endPort) is the actors' ports, started by a node agent at run time.
+              if (port.endPort) expect(envValue(w.spec.containers[0], "LSPO_ACTOR_PORT_BASE"), np.metadata.name).toBe(String(port.port));
               else expect(served, `${np.metadata.name} -> ${w.id}`).toContain(port.port);
             }
           }
@@ -180,7 +188,7 @@ for (const [overlay, resources] of Object.entries(renders)) {
           expect(w.spec.tolerations, w.id).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
           expect(w.spec.nodeSelector?.["lspo.io/pool"], w.id).toBe(kind === "DaemonSet" ? "rollout" : "learner");
           const device = envValue(c, "LSPO_DEVICE");
-          expect(splitImage(c.image).tag!.endsWith(`-${device}`), `${w.id} ${c.image} with LSPO_DEVICE=${device}`).toBe(true);
+          expect(splitImage(c.image).name, `${w.id} ${c.image} with LSPO_DEVICE=${device}`).toBe(`lspo-${device}`);
           if (device === "webgpu") {
             expect(envValue(c, "VK_DRIVER_FILES"), w.id).toMatch(/nvidia_icd\.json$/);
             expect(envValue(c, "__EGL_VENDOR_LIBRARY_FILENAMES"), w.id).toMatch(/10_nvidia\.json$/);

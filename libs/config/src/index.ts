@@ -4,3 +4,4 @@ export {
   SamplerSchema, LearnerSchema, EvalSchema, ClusterSchema, type RunConfig,
 } from "./schema.js";
 export { ConfigError, resolveConfig, loadConfigFile, applyOverride, parseOverrideValue, formatIssues, readSecret } from "./load.js";
+export { ENVIRONMENT, envEntry, type EnvName, type EnvNeed, type EnvSetter, type EnvVar } from "./environment.js";

@@ -61,9 +61,23 @@ export function envValue(c: Container, name: string): string | undefined {
   return c.env?.find((e) => e.name === name)?.value;
 }
 
-/** Does a label selector (matchLabels only) select these labels? */
-export function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined, labels: Record<string, string>): boolean {
+interface Requirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+/** Does a label selector (matchLabels and matchExpressions: In, NotIn, Exists, DoesNotExist) select these labels? */
+export function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: Requirement[] } | undefined, labels: Record<string, string>): boolean {
   if (!selector) return false;
-  if (selector.matchExpressions?.length) throw new Error("matchExpressions are not used in k8s/; extend selects() first");
-  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((r) => {
+    switch (r.operator) {
+      case "In": return labels[r.key] !== undefined && (r.values ?? []).includes(labels[r.key]);
+      case "NotIn": return labels[r.key] === undefined || !(r.values ?? []).includes(labels[r.key]);
+      case "Exists": return labels[r.key] !== undefined;
+      case "DoesNotExist": return labels[r.key] === undefined;
+      default: throw new Error(`selector operator '${r.operator}' is not a Kubernetes label selector operator`);
+    }
+  });
+  return byExpression && Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }

@@ -144,7 +144,9 @@ async function waitForAgents(registry: ActorRegistry, config: RunConfig): Promis
   const end = Date.now() + config.cluster.agentWaitS * 1000;
   for (;;) {
     const nodes = (await registry.liveNodes()).map((e) => e.record);
-    const missing = ACTOR_KINDS.filter((k) => !nodes.some((n) => matchesSelector(n.labels, config.cluster.placement[k].nodeSelector)));
+    // Verifiers run as their own workload when the controller places none (verifier.actors 0).
+    const placed = ACTOR_KINDS.filter((k) => k !== "verifier" || config.verifier.actors > 0);
+    const missing = placed.filter((k) => !nodes.some((n) => matchesSelector(n.labels, config.cluster.placement[k].nodeSelector)));
     if (nodes.length > 0 && missing.length === 0) return;
     if (Date.now() > end) {
       const have = nodes.map((n) => `${n.node} {${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",")}}`).join("; ") || "none";
