@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes a fresh clone runnable with nothing but Node 20 and apt: installs npm dependencies when
 // node_modules is missing or older than package-lock.json, nats-server when it is not on PATH, and
-// iproute2 (for the cluster suite) when `ip` is missing and we are root.
+// iproute2 (for the cluster suite) when `ip` is missing and we are root, and nftables (for the live k8s
+// check, test/k8s-live) when `nft` is missing and we are root.
 // Dependency-free on purpose: it runs before anything is installed.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -77,6 +78,25 @@ function ensureIproute2() {
   }
 }
 
+// nftables' `nft` enforces NetworkPolicies and Service virtual IPs in the live k8s check (test/k8s-live).
+// Like iproute2: only worth installing as root, since without root the check cannot run anyway.
+function ensureNftables() {
+  if (onPath("nft") || existsSync("/usr/sbin/nft") || existsSync("/sbin/nft")) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!isRoot || !onPath("apt-get")) {
+    say("nftables (`nft`) not found: the live k8s check (test/k8s-live) will skip. Debian/Ubuntu: apt-get install nftables");
+    return;
+  }
+  say("nftables not found: installing Debian's nftables package (the live k8s check enforces NetworkPolicies with it)");
+  try {
+    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
+    execFileSync("apt-get", ["install", "-y", "-qq", "nftables"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  } catch {
+    say("apt-get install nftables failed: the live k8s check (test/k8s-live) will skip.");
+  }
+}
+
 ensureNodeModules();
 ensureNatsServer();
 ensureIproute2();
+ensureNftables();
