@@ -150,6 +150,29 @@ describe("actors - node agent", { timeout: 240_000 }, () => {
   });
 });
 
+describe("actors - node agent ports", { timeout: 240_000 }, () => {
+  const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: bus.server.url } });
+
+  it("gives actor k port base + k, reuses a stopped actor's port, and refuses past the range", async () => {
+    const base = 42_000 + Math.floor(Math.random() * 1000) * 4;
+    await using agent = await NodeAgent.start(bus.nc, { runId: RUN, node: "node-ports", cpus: 8, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000, portBase: base, portCount: 2, kinds: ["verifier"] });
+    const registry = agent.registry;
+    const portOf = async (name: string) => {
+      const rec = await until(async () => (await registry.getActor(name))?.record.grpcAddress || null);
+      return Number(rec.split(":").pop());
+    };
+    await placeActors(registry, { kind: "verifier", count: 2, cpus: 1, nodeSelector: {} });
+    expect([await portOf("verifier-0"), await portOf("verifier-1")]).toEqual([base, base + 1]);
+    // Both ports of the range are taken: a third actor has no port to serve on.
+    await expect(agent.startActors({ kind: "verifier", count: 1, namePrefix: "", names: [], perActor: { cpus: 1, gpus: 0, gpuIds: [], memoryBytes: 0n }, configJson: "{}", maxRestarts: 0 } as never)).rejects.toThrow(/all 2 actor ports .* are taken/);
+    await agent.stopActor("verifier-0");
+    const [again] = await agent.startActors({ kind: "verifier", count: 1, namePrefix: "again", names: [], perActor: { cpus: 1, gpus: 0, gpuIds: [], memoryBytes: 0n }, configJson: "{}", maxRestarts: 0 } as never);
+    expect(await portOf(again.name)).toBe(base);
+    // A kind this agent does not start is refused, named.
+    await expect(agent.startActors({ kind: "learner", count: 1, namePrefix: "", names: [], perActor: { cpus: 1, gpus: 0, gpuIds: [], memoryBytes: 0n }, configJson: "{}", maxRestarts: 0 } as never)).rejects.toThrow(/unknown actor kind 'learner'; valid: verifier/);
+  });
+});
+
 describe("actors - placement plan", () => {
   const node = (name: string, cpus: number, gpus: number, usedGpus = 0): NodeRecord => ({
     node: name, agentAddress: "x", capacity: { cpus, gpus, gpuIds: [], memoryBytes: 0n }, allocated: { cpus: 0, gpus: usedGpus, gpuIds: [], memoryBytes: 0n }, actorsPerGpu: 1, runId: RUN, labels: {},

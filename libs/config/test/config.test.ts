@@ -28,6 +28,12 @@ describe("config - defaults, overrides and errors", () => {
     expect(resolveConfig({ sampler: { ackWaitMs: 4000, snapshotEveryMs: 2000 } }).sampler.snapshotEveryMs).toBe(2000);
   });
 
+  it("rollout.actors 0 (one per agent slot) needs remote agents; verifier.actors 0 means verifiers of their own", () => {
+    expect(() => resolveConfig({}, ["rollout.actors=0"])).toThrow(/rollout\.actors 0 \(one per agent slot\) needs cluster\.agents "remote"/);
+    const c = resolveConfig({}, ["rollout.actors=0", "cluster.agents=remote", "verifier.actors=0"]);
+    expect([c.rollout.actors, c.verifier.actors]).toEqual([0, 0]);
+  });
+
   it("names an unknown key and lists the valid ones", () => {
     expect(() => resolveConfig({ rollout: { actor: 2 } })).toThrow(/unknown key rollout\.actor; valid keys under rollout: actors, groupSize/);
     expect(() => resolveConfig({}, ["rollout.actor=2"])).toThrow(/override rollout\.actor: unknown key 'actor'; valid keys under rollout: actors/);

@@ -26,6 +26,22 @@ async function lspoModel(...argv: string[]): Promise<{ code: number; out: string
 }
 
 describe("lspo model init", () => {
+  it("--from copies a model directory it could load (what the controller's init container runs)", async () => {
+    const out = path.join(scratch, "from-demo-base");
+    const r = await lspoModel("init", "--from", path.join(repoRoot, "configs/models/demo-base"), "--out", out);
+    expect(r.code).toBe(0);
+    const copy = readModelDir(out);
+    const original = readModelDir(path.join(repoRoot, "configs/models/demo-base"));
+    expect(copy.config).toEqual(original.config);
+    for (const [name, t] of original.weights) expect(Buffer.from(copy.weights.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).toBe(true);
+    const missing = await lspoModel("init", "--from", path.join(scratch, "no-such-model"), "--out", path.join(scratch, "never"));
+    expect(missing.code).not.toBe(0);
+    expect(existsSync(path.join(scratch, "never"))).toBe(false);
+    const both = await lspoModel("init", "--from", out, "--config", path.join(repoRoot, "configs/model-demo.yaml"), "--out", path.join(scratch, "x"));
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--config .* or --from .*, not both/);
+  });
+
   it("writes a loadable model dir from the demo config (YAML)", async () => {
     const out = path.join(scratch, "demo");
     const r = await lspoModel("init", "--config", path.join(repoRoot, "configs/model-demo.yaml"), "--out", out);

@@ -67,7 +67,13 @@ async function runInit(argv: string[]): Promise<number> {
   }
   if (values.from && values.out && !values.config) {
     // Loading it is the check: an architecture we cannot run or a missing file fails here, named.
-    const model = readModelDir(values.from);
+    let model: ReturnType<typeof readModelDir>;
+    try {
+      model = readModelDir(values.from);
+    } catch (e) {
+      console.error(`lspo model init: --from ${values.from}: ${(e as Error).message}`);
+      return 1;
+    }
     const files = writeModelDir(values.out, model);
     console.log(JSON.stringify({ out: values.out, from: values.from, files, model_type: model.config.modelType, parameters: parameterCount(model.config) }));
     return 0;
