@@ -127,6 +127,21 @@ for (const [overlay, resources] of Object.entries(renders)) {
       }
     });
 
+    it("every lspo pod serves /metrics on its port named metrics (9464, LSPO_METRICS_PORT), which a PodMonitor scrapes where the overlay has one", () => {
+      const lspoPods = pods.filter((w) => w.labels["app.kubernetes.io/name"] === "lspo");
+      for (const w of lspoPods) {
+        const c = w.spec.containers[0];
+        expect(c.ports?.find((p) => p.name === "metrics")?.containerPort, w.id).toBe(9464);
+        expect(envValue(c, "LSPO_METRICS_PORT"), w.id).toBe("9464");
+      }
+      const monitors = resources.filter((r) => r.kind === "PodMonitor") as any[];
+      if (overlay === "gpu" || overlay === "gpu-cuda" || overlay === "external-nats") expect(monitors.length).toBe(1);
+      for (const pm of monitors) {
+        expect(lspoPods.filter((w) => selects(pm.spec.selector, w.labels)).length).toBe(lspoPods.length);
+        expect(pm.spec.podMetricsEndpoints.map((e: any) => e.port)).toEqual(["metrics"]);
+      }
+    });
+
     it("Services select pods that serve their target ports", () => {
       for (const svc of resources.filter((r) => r.kind === "Service") as any[]) {
         const targets = pods.filter((w) => selects({ matchLabels: svc.spec.selector }, w.labels));

@@ -1,4 +1,4 @@
-// Kubernetes and KEDA schema checks for rendered objects: the schema library (kubernetes-models 4.x,
+// Kubernetes, KEDA and Prometheus Operator schema checks for rendered objects: the schema library (kubernetes-models 4.x,
 // @kubernetes-models/keda) validates types and required fields; `unknownFields` adds what it does not
 // check, fields the schema does not define (a misspelt `imagePullPolcy` would otherwise pass silently).
 import { Namespace, ServiceAccount, ConfigMap, Secret, Service, PersistentVolumeClaim } from "kubernetes-models/v1";
@@ -7,6 +7,7 @@ import { Job } from "kubernetes-models/batch/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { Resource } from "./kustomize.js";
 
 interface ModelClass {
@@ -33,6 +34,7 @@ register("batch/v1", "Job", Job);
 register("networking.k8s.io/v1", "NetworkPolicy", NetworkPolicy);
 register("policy/v1", "PodDisruptionBudget", PodDisruptionBudget);
 register("keda.sh/v1alpha1", "ScaledObject", ScaledObject);
+register("monitoring.coreos.com/v1", "PodMonitor", PodMonitor);
 
 function modelFor(r: Resource): ModelClass {
   const model = MODELS.get(`${r.apiVersion}/${r.kind}`);
