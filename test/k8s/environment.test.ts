@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { ENVIRONMENT, envEntry } from "@lspo/config";
 import { overlayDirs, renderKustomization } from "./support/kustomize.js";
 import { workloads } from "./support/pods.js";
@@ -42,6 +43,13 @@ describe("k8s - environment", () => {
     expect(read.size).toBeGreaterThan(30);
     expect([...read].filter((v) => !(v in ENVIRONMENT)).sort(), "read by the code, missing from libs/config/src/environment.ts").toEqual([]);
     expect(Object.keys(ENVIRONMENT).filter((v) => !read.has(v)).sort(), "in the table, read by no code").toEqual([]);
+  });
+
+  it("compose sets only variables the code reads and a deployment may set", () => {
+    const compose = parse(readFileSync(join(root, "deploy/compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    const set = Object.values(compose.services).flatMap((svc) => Object.keys(svc.environment ?? {})).filter((n) => n.startsWith("LSPO_"));
+    expect(set.length).toBeGreaterThan(20);
+    for (const name of set) expect(envEntry(name)?.setBy, `compose sets ${name}`).toBe("deploy");
   });
 
   for (const [overlay, dir] of Object.entries(overlayDirs(root))) {
