@@ -24,6 +24,8 @@ export interface PodContext {
   env: EnvSources;
   volumes: VolumeSources;
   onChange(): void;
+  /** A pod that can never start (a missing ConfigMap, an unknown image): the check stops with the reason. */
+  fatal(msg: string): void;
   log(msg: string): void;
 }
 
@@ -114,8 +116,14 @@ export class PodRuntime {
       for (const cr of this.containers) this.launch(cr);
       this.ctx.onChange();
     } catch (e) {
-      this.fail((e as Error).message);
+      this.cannotStart(e as Error);
     }
+  }
+
+  /** On a real cluster the pod would sit in ContainerCreating / CreateContainerConfigError for ever. */
+  private cannotStart(e: Error): void {
+    this.fail(e.message);
+    this.ctx.fatal(`pod ${this.p.name} (namespace ${this.p.namespace}) cannot start: ${e.message}`);
   }
 
   private fail(reason: string): void {
@@ -176,7 +184,7 @@ export class PodRuntime {
     try {
       child = this.spawn(cr);
     } catch (e) {
-      return this.fail((e as Error).message);
+      return this.cannotStart(e as Error);
     }
     child.once("exit", (code, signal) => {
       cr.running = false;

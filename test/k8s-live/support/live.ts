@@ -168,6 +168,7 @@ class Live {
           claim: (c) => this.claim(c),
         },
         onChange: () => this.scheduleSync(),
+        fatal: (msg) => (this.failure ??= msg),
         log: this.cfg.log,
       },
     );

@@ -53,7 +53,7 @@ export function materializeVolumes(podName: string, spec: PodSpec, podDir: strin
     const what = `volume ${v.name} of pod ${podName}`;
     if (v.configMap) {
       const data = src.configMap(v.configMap.name);
-      if (!data) throw new Error(`${what}: ConfigMap ${v.configMap.name} does not exist`);
+      if (!data) throw new Error(`${what}: ConfigMap ${v.configMap.name} does not exist in its namespace (an object rendered without metadata.namespace lands in "default", as with kubectl apply -k)`);
       writeKeys(dir, data, v.configMap.items, v.configMap.defaultMode ?? 0o644, gid, `ConfigMap ${v.configMap.name}`);
     } else if (v.secret) {
       const data = src.secret(v.secret.secretName);

@@ -1,0 +1,36 @@
+// The gpu overlay on 2 rollout nodes x 2 GPUs (plus the learner's own node), on the CPU (LSPO_DEVICE=cpu)
+// since this machine has no GPU: with actorsPerGpu 2 the node agents start 8 rollout actors, each given a
+// GPU id of its node by the device plugin's NVIDIA_VISIBLE_DEVICES, two per GPU.
+import { expect, it } from "vitest";
+import { runCheck } from "./support/run-check.js";
+import { describeLive } from "./support/skip.js";
+
+// The DaemonSet asks for a whole 8-GPU node; here a node has 2. Said in the report under "customized".
+const agentGpus = `- target: { kind: DaemonSet, name: lspo-agent }
+  patch: |
+    - op: replace
+      path: /spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu
+      value: "2"
+`;
+
+describeLive("k8s-live gpu", () => {
+  it("k8s-live gpu - 8 rollout actors on 2 nodes x 2 GPUs, each with a GPU id", { timeout: 1_200_000 }, async () => {
+    const r = await runCheck(
+      ["--overlay", "gpu", "--nodes", "2", "--gpus-per-node", "2", "--env", "LSPO_DEVICE=cpu", "--patch", "{dir}/agent-gpus.yaml", "--set", "run.steps=2", "--timeout", "1080"],
+      { "agent-gpus.yaml": agentGpus },
+    );
+    expect(r.report?.error, r.report?.error).toBeUndefined();
+    expect(r.code).toBe(0);
+    expect(r.report.run).toMatchObject({ completed: true, lost: 0, duplicates: 0 });
+    const rollout = (r.report.actors ?? []).filter((a: any) => a.kind === "rollout");
+    expect(rollout).toHaveLength(8);
+    const perGpu = new Map<string, number>();
+    for (const a of rollout) {
+      expect(a.gpuIds, a.name).toHaveLength(1);
+      const key = `${a.node}/${a.gpuIds[0]}`;
+      perGpu.set(key, (perGpu.get(key) ?? 0) + 1);
+    }
+    expect(perGpu.size).toBe(4);
+    expect([...perGpu.values()]).toEqual([2, 2, 2, 2]);
+  });
+});
