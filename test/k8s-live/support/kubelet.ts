@@ -136,7 +136,8 @@ export class PodRuntime {
   /** The argv that starts a container: its namespaces, mounts, user, then the image's command. */
   private argv(cr: ContainerRun, run: ImageRun): { argv: string[]; user: string[] } {
     const plans = containerMounts(cr.c, this.volumeDirs, this.p.name);
-    const missing = missingAncestors(plans, (path) => existsSync(path));
+    // a mount point an earlier container made counts as missing: every container gets the same layout
+    const missing = missingAncestors(plans, (path) => existsSync(path) && !this.ctx.cluster.madeHere(path));
     for (const m of missing) this.ctx.cluster.ensureMountPoint(m.path, m.file);
     const script = mountScript(plans, missing.filter((m) => !m.isTarget).map((m) => m.path), this.p.name);
     const sc = { ...this.p.spec.securityContext, ...cr.c.securityContext } as any;

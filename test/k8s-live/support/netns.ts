@@ -118,6 +118,11 @@ export class NamespaceCluster {
     this.record();
   }
 
+  /** Whether a path is one of this check's own mount points (to the containers, still "missing"). */
+  madeHere(path: string): boolean {
+    return this.created.includes(path);
+  }
+
   trackGroup(pid: number): void {
     this.groups.add(pid);
   }
