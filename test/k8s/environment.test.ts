@@ -55,7 +55,7 @@ describe("k8s - environment", () => {
   for (const [overlay, dir] of Object.entries(overlayDirs(root))) {
     it(`${overlay} - every lspo container sets only variables the code reads, and all its workload needs`, () => {
       const resources = renderKustomization(dir);
-      const envConfigMap = resources.find((r) => r.kind === "ConfigMap" && r.metadata.name === "lspo-env") as { data: Record<string, string> };
+      const envConfigMap = resources.find((r) => r.kind === "ConfigMap" && r.metadata.name === "lspo-env") as unknown as { data: Record<string, string> };
       let checked = 0;
       for (const w of workloads(resources).filter((x) => x.labels["app.kubernetes.io/name"] === "lspo")) {
         for (const c of w.spec.containers) {

@@ -37,6 +37,10 @@ for (const [overlay, resources] of Object.entries(renders)) {
       }
     });
 
+    it("every namespaced object lands in namespace lspo (an overlay's own ConfigMap too)", () => {
+      for (const r of resources.filter((x) => !["Namespace"].includes(x.kind))) expect(r.metadata.namespace, `${r.kind}/${r.metadata.name}`).toBe("lspo");
+    });
+
     it("every container has readiness and liveness probes, resource requests and a memory limit", () => {
       for (const w of pods) {
         for (const c of w.spec.containers) {

@@ -1,18 +1,28 @@
 // Pod templates of rendered workloads, and lookups the property checks share.
 import type { Resource } from "./kustomize.js";
 
+export interface Probe {
+  httpGet?: { path?: string; port: number | string };
+  grpc?: { port: number };
+  exec?: { command: string[] };
+  tcpSocket?: { port: number | string };
+  [field: string]: unknown;
+}
+
 export interface Container {
   name: string;
   image: string;
+  command?: string[];
+  args?: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: any }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, any>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
-  readinessProbe?: unknown;
-  livenessProbe?: unknown;
-  startupProbe?: unknown;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
 }
 
 export interface PodSpec {

@@ -16,6 +16,9 @@ export interface Pki {
   strangerCa: string;
   strangerCert: string;
   strangerKey: string;
+  /** A server certificate naming only DNS:lspo (what a pod's certificate names; pods are dialled by IP). */
+  namedCert: string;
+  namedKey: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -37,9 +40,10 @@ export function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), "lspo-pki-"));
   authority(dir, "ca");
   authority(dir, "stranger-ca");
-  issue(dir, "server", "/CN=lspo-server", "ca.crt", "ca.key", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
+  issue(dir, "server", "/CN=lspo-server", "ca.crt", "ca.key", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:lspo\nextendedKeyUsage=serverAuth,clientAuth\n");
   issue(dir, "client", "/CN=lspo-client", "ca.crt", "ca.key", "extendedKeyUsage=clientAuth\n");
   issue(dir, "stranger", "/CN=stranger", "stranger-ca.crt", "stranger-ca.key", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
+  issue(dir, "named", "/CN=lspo", "ca.crt", "ca.key", "subjectAltName=DNS:lspo\nextendedKeyUsage=serverAuth,clientAuth\n");
   const p = (f: string) => join(dir, f);
   return {
     dir,
@@ -51,5 +55,7 @@ export function makePki(): Pki {
     strangerCa: p("stranger-ca.crt"),
     strangerCert: p("stranger.crt"),
     strangerKey: p("stranger.key"),
+    namedCert: p("named.crt"),
+    namedKey: p("named.key"),
   };
 }
