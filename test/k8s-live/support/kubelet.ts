@@ -55,6 +55,10 @@ class ContainerRun {
   started = false;
   ready = false;
   exitCode: number | null = null;
+  /** setpriv prefix of its command: exec probes run as the same user */
+  user: string[] = [];
+  /** the last failed probe's message, cleared by a success */
+  lastProbe?: string;
   readonly out: string;
   readonly err: string;
   readonly probes: Probe[];
@@ -158,7 +162,7 @@ export class PodRuntime {
     env.HOSTNAME = this.p.name;
     env.HOME ??= run.home;
     const { argv, user } = this.argv(cr, run);
-    (cr as any).user = user;
+    cr.user = user;
     const out = openSync(cr.out, "a");
     const err = openSync(cr.err, "a");
     const child = spawn("ip", argv, { cwd: cr.c.workingDir ?? run.cwd, env, detached: true, stdio: ["ignore", out, err] });
@@ -215,11 +219,11 @@ export class PodRuntime {
   private async runProbe(cr: ContainerRun, probe: Probe): Promise<boolean> {
     const timeoutMs = probe.timeoutSeconds * 1000;
     const a = probe.action;
-    const r = a.kind === "exec" ? await execProbe(cr.pid, (cr as any).user ?? [], a.command, timeoutMs) : await this.ctx.prober.probe(this.p.ip, a, timeoutMs);
+    const r = a.kind === "exec" ? await execProbe(cr.pid, cr.user, a.command, timeoutMs) : await this.ctx.prober.probe(this.p.ip, a, timeoutMs);
     if (!r.ok) {
       this.probeFailures++;
-      (cr as any).lastProbe = `${probe.type} probe failed: ${r.message}`;
-    }
+      cr.lastProbe = `${probe.type} probe failed: ${r.message}`;
+    } else cr.lastProbe = undefined;
     return r.ok;
   }
 
@@ -261,7 +265,7 @@ export class PodRuntime {
   private restartForProbe(cr: ContainerRun, gen: number, type: string): void {
     if (gen !== cr.generation) return;
     this.livenessRestarts++;
-    this.ctx.log(`pod ${this.p.name}: container ${cr.c.name} failed its ${type} probe (${(cr as any).lastProbe}); killing it`);
+    this.ctx.log(`pod ${this.p.name}: container ${cr.c.name} failed its ${type} probe (${cr.lastProbe}); killing it`);
     this.killContainer(cr, Math.min(this.p.spec.terminationGracePeriodSeconds ?? 30, 10));
   }
 
@@ -284,7 +288,7 @@ export class PodRuntime {
 
   /** Last probe failure messages and container states, for error reports. */
   describe(): string {
-    const cs = [...this.inits, ...this.containers].map((c) => `${c.c.name}: ${c.running ? "running" : `exited ${c.exitCode}`}, restarts ${c.restarts}, ready ${c.ready}${(c as any).lastProbe ? `, last ${(c as any).lastProbe}` : ""}`);
+    const cs = [...this.inits, ...this.containers].map((c) => `${c.c.name}: ${c.running ? "running" : `exited ${c.exitCode}`}, restarts ${c.restarts}, ready ${c.ready}${c.lastProbe ? `, last ${c.lastProbe}` : ""}`);
     return `${this.p.name} on ${this.p.nodeName} (${this.p.ip}) ${this.phase}${this.reason ? ` (${this.reason})` : ""}: ${cs.join("; ")}`;
   }
 

@@ -11,6 +11,7 @@ import { PodRuntime } from "./kubelet.js";
 import { hostsFile, isHeadless, serviceNatScript, type PodEndpoint } from "./services.js";
 import { provisionClaim } from "./volumes.js";
 import { writeFileSync } from "node:fs";
+import { parse } from "yaml";
 
 export interface LiveConfig {
   repoRoot: string;
@@ -288,9 +289,9 @@ class Live {
   private readActors(): unknown[] | undefined {
     const pod = this.jobPod;
     if (!pod) return undefined;
-    const runYaml = Object.values(this.configMap(pod.p.namespace, "lspo-run") ?? {})[0];
-    const dir = runYaml && /^\s*dir:\s*(\S+)/m.exec(runYaml)?.[1];
-    if (!dir) return undefined;
+    const runYaml = this.configMap(pod.p.namespace, "lspo-run")?.["run.yaml"];
+    const dir: unknown = runYaml && parse(runYaml)?.run?.dir;
+    if (typeof dir !== "string") return undefined;
     for (const c of pod.p.spec.containers) {
       for (const m of c.volumeMounts ?? []) {
         if (!dir.startsWith(m.mountPath)) continue;
