@@ -1,8 +1,11 @@
 // The gpu overlay on 2 rollout nodes x 2 GPUs (plus the learner's own node), on the CPU (LSPO_DEVICE=cpu)
 // since this machine has no GPU: with actorsPerGpu 2 the node agents start 8 rollout actors, each given a
-// GPU id of its node by the device plugin's NVIDIA_VISIBLE_DEVICES, two per GPU.
+// GPU id of its node by the device plugin's NVIDIA_VISIBLE_DEVICES, two per GPU. PVC lspo-models holds
+// the demo model as base/.
 import { expect, it } from "vitest";
-import { runCheck } from "./support/run-check.js";
+import { cpSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT, runCheck } from "./support/run-check.js";
 import { describeLive } from "./support/skip.js";
 
 // The DaemonSet asks for a whole 8-GPU node; here a node has 2. Said in the report under "customized".
@@ -16,8 +19,10 @@ const agentGpus = `- target: { kind: DaemonSet, name: lspo-agent }
 describeLive("k8s-live gpu", () => {
   it("k8s-live gpu - 8 rollout actors on 2 nodes x 2 GPUs, each with a GPU id", { timeout: 1_200_000 }, async () => {
     const r = await runCheck(
-      ["--overlay", "gpu", "--nodes", "2", "--gpus-per-node", "2", "--env", "LSPO_DEVICE=cpu", "--patch", "{dir}/agent-gpus.yaml", "--set", "run.steps=2", "--timeout", "1080"],
+      ["--overlay", "gpu", "--nodes", "2", "--gpus-per-node", "2", "--env", "LSPO_DEVICE=cpu", "--patch", "{dir}/agent-gpus.yaml", "--set", "run.steps=2", "--pvc", "lspo-models={dir}/models", "--timeout", "1080"],
       { "agent-gpus.yaml": agentGpus },
+      // PVC lspo-models as an operator fills it (docs/KUBERNETES.md): base/ holds the Hugging Face checkpoint
+      (dir) => cpSync(join(REPO_ROOT, "configs/models/demo-base"), join(dir, "models/base"), { recursive: true }),
     );
     expect(r.report?.error, r.report?.error).toBeUndefined();
     expect(r.code).toBe(0);

@@ -13,11 +13,15 @@ export interface CheckRun {
   report: any;
 }
 
-/** Writes `files` (name -> content) into a temp dir, replaces `{dir}` in args with it, runs the check. */
-export async function runCheck(args: string[], files: Record<string, string> = {}): Promise<CheckRun> {
+export const REPO_ROOT = repoRoot;
+
+/** Writes `files` (name -> content) into a temp dir (then `prepare(dir)`), replaces `{dir}` in args with
+ *  it, runs the check. */
+export async function runCheck(args: string[], files: Record<string, string> = {}, prepare?: (dir: string) => void): Promise<CheckRun> {
   const dir = mkdtempSync(join(tmpdir(), "lspo-k8s-live-test-"));
   try {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    prepare?.(dir);
     const report = join(dir, "report.json");
     const argv = ["--conditions=source", "--import", "tsx", join(repoRoot, "test/k8s-live/run.ts"), ...args.map((a) => a.replaceAll("{dir}", dir)), "--report", report];
     const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ["ignore", "inherit", "pipe"] });
