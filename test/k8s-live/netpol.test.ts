@@ -1,7 +1,7 @@
 // NetworkPolicy -> nft translation (support/netpol.ts) on policies shaped like k8s/base's.
 import { describe, expect, it } from "vitest";
 import type { Resource } from "./support/manifests.js";
-import { allowRules, chainScript, describeBlocked, parseBlockedSet, policiesFor, type NamespaceInfo, type PodNet } from "./support/netpol.js";
+import { allowRules, chainScript, describeBlocked, parseBlockedSets, policiesFor, type NamespaceInfo, type PodNet } from "./support/netpol.js";
 
 const np = (name: string, spec: any): Resource => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace: "lspo" }, spec });
 const lspo = (component: string) => ({ "app.kubernetes.io/name": "lspo", "app.kubernetes.io/component": component });
@@ -59,8 +59,9 @@ describe("k8s-live netpol", () => {
   });
 
   it("k8s-live netpol - a recorded drop is named: source, destination, port, the policies that select the pod", () => {
-    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { set: { name: "blocked_out", elem: [{ elem: { val: { concat: ["10.214.1.32", "tcp", 4222] }, expires: 500 } }] } }] });
-    const [b] = parseBlockedSet(json, "lspo-train-b", "out");
+    const json = JSON.stringify({ nftables: [{ metainfo: {} }, { set: { table: "lspo", name: "blocked_in" } }, { set: { table: "lspo", name: "blocked_out", elem: [{ elem: { val: { concat: ["10.214.1.32", "tcp", 4222] }, expires: 500 } }] } }] });
+    const [b, ...more] = parseBlockedSets(json, "lspo-train-b");
+    expect(more).toEqual([]);
     expect(b).toEqual({ at: "lspo-train-b", direction: "out", peerIp: "10.214.1.32", proto: "tcp", port: 4222 });
     const without = policies.filter((p) => p.metadata.name !== "lspo-to-nats");
     expect(describeBlocked(b, pods, without)).toBe(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type Node, Scheduler, daemonSetNodes, planNodes } from "./nodes.js";
 import { type Resource, type Workload, byKind, configMapData, lookup, namespaceOf, secretBytes, secretData, workloadsOf } from "./manifests.js";
 import { NamespaceCluster, type Endpoint } from "./netns.js";
-import { type Blocked, type PodNet, chainScript, describeBlocked, parseBlockedSet, tableScript } from "./netpol.js";
+import { type Blocked, type PodNet, chainScript, describeBlocked, parseBlockedSets, tableScript } from "./netpol.js";
 import { NodeProber } from "./prober.js";
 import { PodRuntime } from "./kubelet.js";
 import { hostsFile, isHeadless, serviceNatScript, type PodEndpoint } from "./services.js";
@@ -239,7 +239,7 @@ class Live {
       if (p.phase === "Failed" || p.phase === "Succeeded") continue;
       let blocked: Blocked[] = [];
       try {
-        for (const dir of ["in", "out"] as const) blocked.push(...parseBlockedSet(this.cluster.nftJson(p.p.ns, "list", "set", "inet", "lspo", `blocked_${dir}`), p.p.name, dir));
+        blocked = parseBlockedSets(this.cluster.nftJson(p.p.ns, "list", "sets", "inet"), p.p.name);
       } catch {
         blocked = []; // the namespace went away with its pod
       }

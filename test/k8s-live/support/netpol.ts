@@ -159,16 +159,18 @@ export interface Blocked {
   port: number;
 }
 
-/** Elements of `nft -j list set inet lspo blocked_<dir>`: concatenations [ip, proto, port]. */
-export function parseBlockedSet(json: string, at: string, direction: "in" | "out"): Blocked[] {
+/** Elements of blocked_in / blocked_out in `nft -j list sets inet` (one call per pod): [ip, proto, port]. */
+export function parseBlockedSets(json: string, at: string): Blocked[] {
   const out: Blocked[] = [];
   const doc = JSON.parse(json);
   for (const item of doc.nftables ?? []) {
-    for (const el of item.set?.elem ?? []) {
-      const concat = el.elem?.val?.concat ?? el.concat ?? el.elem?.concat;
+    const set = item.set;
+    if (!set || set.table !== TABLE || (set.name !== "blocked_in" && set.name !== "blocked_out")) continue;
+    for (const el of set.elem ?? []) {
+      const concat = el.elem?.val?.concat ?? el.concat;
       if (!Array.isArray(concat)) continue;
       const [peerIp, proto, port] = concat;
-      out.push({ at, direction, peerIp: String(peerIp), proto: String(proto), port: Number(port) });
+      out.push({ at, direction: set.name === "blocked_in" ? "in" : "out", peerIp: String(peerIp), proto: String(proto), port: Number(port) });
     }
   }
   return out;
@@ -183,5 +185,5 @@ export function describeBlocked(b: Blocked, pods: PodNet[], policies: Resource[]
   const [src, dst] = b.direction === "out" ? [atName, peerName] : [peerName, atName];
   const type: PolicyType = b.direction === "out" ? "Egress" : "Ingress";
   const selecting = at ? policiesFor(at, policies, type).map((p) => p.metadata.name) : [];
-  return `NetworkPolicy blocked ${src} -> ${dst.replace(/ \(/, " (")}:${b.port}/${b.proto}: no ${type.toLowerCase()} rule of ${b.at} allows it (policies selecting it: ${selecting.join(", ") || "none"})`;
+  return `NetworkPolicy blocked ${src} -> ${dst}:${b.port}/${b.proto}: no ${type.toLowerCase()} rule of ${b.at} allows it (policies selecting it: ${selecting.join(", ") || "none"})`;
 }
