@@ -54,7 +54,8 @@ export async function runLive(cfg: LiveConfig): Promise<LiveResult> {
   const result = live.result();
   // give SIGTERMed containers a moment, then everything goes (kept dirs stay with --keep)
   await new Promise((r) => setTimeout(r, 500));
-  cluster.destroy();
+  // after a failure the logs stay (their paths are in the error); everything else goes
+  cluster.destroy(result.error !== undefined);
   return result;
 }
 

@@ -5,7 +5,7 @@
 // handlers) and, after a crash, the next run's sweep remove it.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { registerCleanup } from "../../cluster/support/cleanup.js";
 import { ip, ipQuiet, netnsList, netnsPids, pidAlive } from "../../cluster/support/ip.js";
@@ -139,14 +139,16 @@ export class NamespaceCluster {
     return r.stdout;
   }
 
-  destroy(): void {
+  /** Tears everything down. `keepLogs` (a failed check): the pods' logs stay, their volumes and claims go. */
+  destroy(keepLogs = false): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.unregister();
     for (const g of this.groups) killGroup(g);
     teardownNamespaces([...this.namespaces].reverse(), [...this.groups]);
     removeCreated(this.created);
-    if (!this.keepDirs) rmSync(this.tmpDir, { recursive: true, force: true });
+    if (!this.keepDirs && keepLogs) keepOnlyLogs(this.tmpDir);
+    else if (!this.keepDirs) rmSync(this.tmpDir, { recursive: true, force: true });
     rmSync(join(OWNERS, `${this.id}.json`), { force: true });
   }
 }
@@ -176,6 +178,15 @@ function teardownNamespaces(namespaces: string[], groups: number[]): void {
   for (const ns of namespaces) {
     ipQuiet("netns", "del", ns);
     rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+  }
+}
+
+/** Everything of a check's directory but `pods/<pod>/logs` (secrets and claims do not outlive the check). */
+function keepOnlyLogs(dir: string): void {
+  for (const e of readdirSync(dir)) if (e !== "pods") rmSync(join(dir, e), { recursive: true, force: true });
+  if (!existsSync(join(dir, "pods"))) return;
+  for (const pod of readdirSync(join(dir, "pods"))) {
+    for (const e of readdirSync(join(dir, "pods", pod))) if (e !== "logs") rmSync(join(dir, "pods", pod, e), { recursive: true, force: true });
   }
 }
 
