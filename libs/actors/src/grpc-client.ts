@@ -22,6 +22,12 @@ export interface ClientOptions {
   /** Client certificate and key for mutual TLS. */
   tlsCert?: string;
   tlsKey?: string;
+  /**
+   * The name the server's certificate is checked against. Peers are dialled by the address they registered
+   * (a pod IP), which no certificate names, so every TLS channel verifies this fixed deployment name
+   * instead (default "lspo"; deploy/make-secrets.sh puts DNS:lspo in the gRPC certificate).
+   */
+  tlsServerName?: string;
   /** Sent as `authorization: Bearer <token>` on every call (control calls need it when security is on). */
   token?: string;
   deadlineMs?: number;
@@ -33,6 +39,9 @@ export interface TypedClient<D extends AnyDef> {
   close(): void;
 }
 
+/** The name every lspo gRPC certificate carries (see ClientOptions.tlsServerName). */
+export const DEFAULT_TLS_SERVER_NAME = "lspo";
+
 export function credentialsFor(opts: ClientOptions): grpc.ChannelCredentials {
   if (!opts.tlsCa && !opts.tlsCert) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(
@@ -43,9 +52,12 @@ export function credentialsFor(opts: ClientOptions): grpc.ChannelCredentials {
 }
 
 export function connectClient<D extends AnyDef>(definition: D, address: string, opts: ClientOptions = {}): TypedClient<D> {
+  const tls = Boolean(opts.tlsCa || opts.tlsCert);
+  const serverName = opts.tlsServerName || DEFAULT_TLS_SERVER_NAME;
   const client = new grpc.Client(address, credentialsFor(opts), {
     "grpc.max_receive_message_length": 256 * 1024 * 1024,
     "grpc.max_send_message_length": 256 * 1024 * 1024,
+    ...(tls ? { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName } : {}),
   });
   const call = new Proxy({} as UnaryCalls<D>, {
     get(_t, method: string | symbol) {

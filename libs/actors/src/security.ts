@@ -46,6 +46,6 @@ export function grpcSecurityFrom(security: RunConfig["security"], env: NodeJS.Pr
   const token = env.LSPO_GRPC_TOKEN || readSecret(env.LSPO_GRPC_TOKEN_FILE ?? security.grpcTokenFile, "security.grpcTokenFile");
   return {
     server: { tls: cert && key ? { cert, key, ca: ca || undefined } : undefined, controlToken: token || undefined },
-    client: { tlsCa: ca || undefined, tlsCert: cert || undefined, tlsKey: key || undefined, token: token || undefined },
+    client: { tlsCa: ca || undefined, tlsCert: cert || undefined, tlsKey: key || undefined, token: token || undefined, tlsServerName: env.LSPO_GRPC_TLS_SERVER_NAME || undefined },
   };
 }

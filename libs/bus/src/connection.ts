@@ -19,6 +19,12 @@ export interface BusOptions {
   name?: string;
   /** How long the first connection may take (the client's default: 20 s). */
   timeoutMs?: number;
+  /**
+   * Keep trying the first connection this long while the server is unreachable (refused, not resolvable,
+   * timed out): in a cluster, pods start before NATS is up, and a process that exits on the first refusal
+   * only restarts to try again. Credentials refused fail at once. 0 (default): one try.
+   */
+  waitForServerMs?: number;
 }
 
 function secret(value: string | undefined, file: string | undefined): string | undefined {
@@ -39,6 +45,11 @@ export function busOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
   if (env.LSPO_NATS_TLS_CA) out.tlsCa = env.LSPO_NATS_TLS_CA;
   if (env.LSPO_NATS_TLS_CERT) out.tlsCert = env.LSPO_NATS_TLS_CERT;
   if (env.LSPO_NATS_TLS_KEY) out.tlsKey = env.LSPO_NATS_TLS_KEY;
+  if (env.LSPO_NATS_WAIT_S) {
+    const s = Number(env.LSPO_NATS_WAIT_S);
+    if (!Number.isFinite(s) || s < 0) throw new Error(`LSPO_NATS_WAIT_S must be a number of seconds >= 0, got '${env.LSPO_NATS_WAIT_S}'`);
+    out.waitForServerMs = s * 1000;
+  }
   return out;
 }
 
@@ -48,7 +59,28 @@ export function serverList(url: string): string[] {
   return url.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+/** A first-connection failure worth retrying: the server is not there (yet), not a refusal of who we are. */
+function unreachable(err: unknown): boolean {
+  const text = `${(err as { code?: string }).code ?? ""} ${(err as Error).message ?? ""}`;
+  return /refused|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|timeout|timed out/i.test(text);
+}
+
 export async function connectBus(opts: BusOptions): Promise<NatsConnection> {
+  const deadline = Date.now() + (opts.waitForServerMs ?? 0);
+  let warned = false;
+  for (;;) {
+    try {
+      return await connectOnce(opts);
+    } catch (err) {
+      if (!unreachable(err) || Date.now() >= deadline) throw err;
+      if (!warned) process.stderr.write(`[${opts.name ?? "lspo"}] NATS at ${opts.url} not reachable yet (${(err as Error).message}); retrying for up to ${Math.round((deadline - Date.now()) / 1000)} s\n`);
+      warned = true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function connectOnce(opts: BusOptions): Promise<NatsConnection> {
   const tls =
     opts.tlsCa || opts.tlsCert
       ? { caFile: opts.tlsCa, certFile: opts.tlsCert, keyFile: opts.tlsKey }

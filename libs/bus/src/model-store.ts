@@ -57,10 +57,24 @@ function readableOf(path: string): ReadableStream<Uint8Array> {
  * `<cacheRoot>/lspo-models/<runId>` (reused when every digest still matches). Throws naming the file whose
  * digest does not match, or saying the controller has not published the model.
  */
-export async function localModelDir(nc: NatsConnection, runId: string, dir: string, cacheRoot: string): Promise<string> {
+export async function localModelDir(
+  nc: NatsConnection,
+  runId: string,
+  dir: string,
+  cacheRoot: string,
+  /** Wait this long for the controller to publish it (a service started before the run); 0: do not wait. */
+  waitMs = 0,
+  onWait?: (message: string) => void,
+): Promise<string> {
   if (dir && existsSync(join(dir, "config.json"))) return dir;
   const store = await openObjectStore(nc, OBJECT_STORES.models);
-  const raw = await getBlob(store, manifestName(runId)).catch(() => null);
+  const deadline = Date.now() + waitMs;
+  let raw = await getBlob(store, manifestName(runId)).catch(() => null);
+  for (let waited = 0; !raw && Date.now() < deadline; waited++) {
+    if (waited % 60 === 0) onWait?.(`waiting for the controller of run '${runId}' to publish its model (model.dir '${dir}' is not on this host)`);
+    await new Promise((r) => setTimeout(r, 1000));
+    raw = await getBlob(store, manifestName(runId)).catch(() => null);
+  }
   if (!raw) throw new Error(`model.dir '${dir}' does not exist on this host, and run '${runId}' has no model in the '${OBJECT_STORES.models}' object store (the controller publishes it at start)`);
   let manifest: ModelManifest;
   try {

@@ -49,7 +49,10 @@ async function withLocalModel(config: RunConfig, kind: string): Promise<RunConfi
   if (!config.model.dir || existsSync(join(config.model.dir, "config.json"))) return config;
   const nc = await connectBus(busOptionsFor(config, `${kind}-model-fetch`));
   try {
-    const dir = await localModelDir(nc, config.run.name, config.model.dir, process.env.LSPO_STATE_DIR || tmpdir());
+    // A service run as its own workload (a verifier pod) may start before the run: it waits for the model.
+    // One an agent started was placed after the controller published it: no wait.
+    const waitMs = process.env.LSPO_ACTOR_CONFIG ? 0 : Number.MAX_SAFE_INTEGER;
+    const dir = await localModelDir(nc, config.run.name, config.model.dir, process.env.LSPO_STATE_DIR || tmpdir(), waitMs, (m) => process.stderr.write(`[${kind}] ${m}\n`));
     return { ...config, model: { ...config.model, dir } };
   } finally {
     await nc.close();

@@ -142,12 +142,18 @@ async function rolloutNodes(registry: ActorRegistry, config: RunConfig) {
 /** Remote mode: waits until live agents of the run satisfy every kind's selector, or says which is missing. */
 async function waitForAgents(registry: ActorRegistry, config: RunConfig): Promise<void> {
   const end = Date.now() + config.cluster.agentWaitS * 1000;
+  let lastSaid = 0;
   for (;;) {
     const nodes = (await registry.liveNodes()).map((e) => e.record);
     // Verifiers run as their own workload when the controller places none (verifier.actors 0).
     const placed = ACTOR_KINDS.filter((k) => k !== "verifier" || config.verifier.actors > 0);
     const missing = placed.filter((k) => !nodes.some((n) => matchesSelector(n.labels, config.cluster.placement[k].nodeSelector)));
     if (nodes.length > 0 && missing.length === 0) return;
+    // Say what is awaited, every 15 s: a silent controller waiting for an agent that never comes looks hung.
+    if (Date.now() - lastSaid > 15_000) {
+      lastSaid = Date.now();
+      process.stderr.write(`[controller] waiting for agents of run '${config.run.name}' matching ${missing.map((k) => `${k} ${JSON.stringify(config.cluster.placement[k].nodeSelector)}`).join(", ")}; live: ${nodes.map((n) => n.node).join(", ") || "none"}\n`);
+    }
     if (Date.now() > end) {
       const have = nodes.map((n) => `${n.node} {${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",")}}`).join("; ") || "none";
       const want = missing.map((k) => `${k}: ${JSON.stringify(config.cluster.placement[k].nodeSelector)}`).join("; ");
