@@ -20,6 +20,9 @@ describe("k8s-live nodes", () => {
     expect(nodes.map((n) => [n.name, n.labels["lspo.io/pool"], n.gpus])).toEqual([["node-1", "rollout", 2], ["node-2", "rollout", 2], ["node-3", "learner", 2]]);
     expect(daemonSetNodes(agent, nodes).map((n) => n.name)).toEqual(["node-1", "node-2"]);
     expect(nodes[0].labels["kubernetes.io/hostname"]).toBe("node-1");
+    // a pod without a nodeSelector stays on the base nodes, never on the learner's node
+    const s = new Scheduler(nodes, 2);
+    for (let i = 0; i < 6; i++) expect(s.place(`p${i}`, w("Deployment", "sampler").spec).node.name).not.toBe("node-3");
   });
 
   it("k8s-live nodes - pods spread over matching nodes; GPU ids are distinct per node; a pod that does not fit is Pending", () => {

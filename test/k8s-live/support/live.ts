@@ -90,7 +90,7 @@ class Live {
     });
     this.cfg.log(`nodes: ${this.nodes.map((n) => `${n.name} (${n.ep.ip}, gpus ${n.gpus}, ${JSON.stringify(n.labels)})`).join("; ")}`);
     for (const s of this.services) if (!isHeadless(s)) this.vips.set(`${namespaceOf(s)}/${s.metadata.name}`, this.cluster.allocateVip());
-    const scheduler = new Scheduler(this.nodes);
+    const scheduler = new Scheduler(this.nodes, this.cfg.nodes);
     const deadline = Date.now() + this.cfg.timeoutS * 1000;
     const job = workloads.find((w) => w.kind === "Job");
     if (!job) throw new CheckFailed("the overlay has no Job: nothing to run to completion");

@@ -65,13 +65,14 @@ export function daemonSetNodes(ds: Workload, nodes: Node[]): Node[] {
 export class Scheduler {
   private readonly used = new Map<string, Set<number>>();
   private readonly pods = new Map<string, number>();
-  constructor(readonly nodes: Node[]) {}
+  /** `baseCount`: node-1..N, where a pod without a nodeSelector goes (the pools' extra nodes are theirs). */
+  constructor(readonly nodes: Node[], private readonly baseCount = nodes.length) {}
 
   /** Places a pod (on `only` for a DaemonSet) and hands its containers their GPU ids; throws with the
    *  reason a real scheduler would give when nothing fits (the pod stays Pending). */
   place(podName: string, spec: Workload["spec"], only?: string): { node: Node; gpuIds: Map<string, number[]> } {
     const need = spec.containers.reduce((s, c) => s + gpuRequest(c), 0);
-    const candidates = this.nodes.filter((x) => (only ? x.name === only : matchesNode(spec.nodeSelector, x)));
+    const candidates = this.nodes.filter((x, i) => (only ? x.name === only : spec.nodeSelector && Object.keys(spec.nodeSelector).length ? matchesNode(spec.nodeSelector, x) : i < this.baseCount));
     if (candidates.length === 0) throw new Error(`pod ${podName} is Pending: no node matches nodeSelector ${JSON.stringify(spec.nodeSelector ?? {})}`);
     const fits = candidates.filter((x) => x.gpus - (this.used.get(x.name)?.size ?? 0) >= need);
     if (fits.length === 0) {
