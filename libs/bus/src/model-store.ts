@@ -3,7 +3,7 @@
 // SHA-256 digests; an actor whose model.dir does not exist on its host fetches them into a local cache and
 // checks each digest before using the copy. Weights are large: files go one at a time, chunked by the
 // object store.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -92,11 +92,14 @@ export async function localModelDir(
     const bytes = await getBlob(store, `${runId}/${name}`);
     const got = createHash("sha256").update(bytes).digest("hex");
     if (got !== want.sha256) throw new Error(`model file '${name}' of run '${runId}' fetched with SHA-256 ${got}, but the manifest says ${want.sha256}: refusing the copy`);
-    const tmp = `${path}.part`;
+    // Several actors of one pod share the cache and may fetch at once: each writes its own temporary file
+    // and renames it into place (the same bytes, so whichever rename lands last is right).
+    const tmp = `${path}.part-${process.pid}-${randomBytes(4).toString("hex")}`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   }
   // Files of an older model under the same run id would mix with this one: only the manifest's stay.
-  for (const name of readdirSync(out)) if (!(name in manifest.files)) rmSync(join(out, name), { recursive: true, force: true });
+  // Another process's file still being written (`.part-*`) is left alone.
+  for (const name of readdirSync(out)) if (!(name in manifest.files) && !name.includes(".part-")) rmSync(join(out, name), { recursive: true, force: true });
   return out;
 }

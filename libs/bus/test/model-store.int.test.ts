@@ -1,6 +1,6 @@
 // The run's base model for hosts without model.dir: published by the controller into the object store, fetched
 // into a local cache by an actor, each file's SHA-256 checked. Real nats-server.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,5 +44,32 @@ describe("bus - model files over NATS", { timeout: 60_000 }, () => {
     // A run that never published a model: the error says so.
     await expect(localModelDir(bus.nc, "other", "/nonexistent", cache)).rejects.toThrow(/does not exist on this host, and run 'other' has no model/);
     expect(existsSync(join(cache, "lspo-models", "other"))).toBe(false);
+  });
+
+  it("leaves another process's file in flight alone (an agent's actors share one cache)", async () => {
+    const src = mkdtempSync(join(tmpdir(), "lspo-model-src-"));
+    writeFileSync(join(src, "config.json"), JSON.stringify({ model_type: "llama" }));
+    await publishModelDir(bus.nc, "crun", src);
+    const cache = mkdtempSync(join(tmpdir(), "lspo-model-cache-"));
+    const dir = join(cache, "lspo-models", "crun");
+    mkdirSync(dir, { recursive: true });
+    // What a second actor of the same pod is writing at this moment: the clean-up of stale files used to
+    // delete it, and that actor's rename failed with ENOENT (seen on the live cluster check).
+    const inFlight = join(dir, "config.json.part-4242-0a0b0c0d");
+    writeFileSync(inFlight, "half");
+    writeFileSync(join(dir, "stale-from-an-older-model.bin"), "old");
+    await localModelDir(bus.nc, "crun", "/nonexistent", cache);
+    expect(readdirSync(dir).sort()).toEqual(["config.json", "config.json.part-4242-0a0b0c0d"]);
+  });
+
+  it("waits for a model the controller has not published yet, when asked to", async () => {
+    const src = mkdtempSync(join(tmpdir(), "lspo-model-src-"));
+    writeFileSync(join(src, "config.json"), JSON.stringify({ model_type: "llama" }));
+    const said: string[] = [];
+    const fetched = localModelDir(bus.nc, "late", "/nonexistent", mkdtempSync(join(tmpdir(), "lspo-model-cache-")), 30_000, (m) => said.push(m));
+    await new Promise((r) => setTimeout(r, 1500));
+    await publishModelDir(bus.nc, "late", src);
+    expect(readFileSync(join(await fetched, "config.json"), "utf8")).toBe(JSON.stringify({ model_type: "llama" }));
+    expect(said[0]).toMatch(/waiting for the controller of run 'late' to publish its model/);
   });
 });
