@@ -27,11 +27,16 @@ describeLive("k8s-live gpu", () => {
     expect(r.report?.error, r.report?.error).toBeUndefined();
     expect(r.code).toBe(0);
     expect(r.report.run).toMatchObject({ completed: true, lost: 0, duplicates: 0 });
+    // the device plugin's part: each agent pod got both GPU ids of its node
+    const agents = r.report.pods.filter((p: any) => p.name.startsWith("lspo-agent-"));
+    expect(agents.map((p: any) => p.gpuIds)).toEqual([{ agent: [0, 1] }, { agent: [0, 1] }]);
+    // the runtime's part: summary.json's actors say where each rollout actor ran and on which GPU
     const rollout = (r.report.actors ?? []).filter((a: any) => a.kind === "rollout");
     expect(rollout).toHaveLength(8);
     const perGpu = new Map<string, number>();
     for (const a of rollout) {
-      expect(a.gpuIds, a.name).toHaveLength(1);
+      expect(a.node, `${a.name}: summary.json's actor has no node`).toMatch(/^node-[12]$/);
+      expect(a.gpuIds, `${a.name}: summary.json's actor has no gpuIds`).toHaveLength(1);
       const key = `${a.node}/${a.gpuIds[0]}`;
       perGpu.set(key, (perGpu.get(key) ?? 0) + 1);
     }

@@ -27,7 +27,7 @@ export interface LiveConfig {
 
 export interface LiveResult {
   nodes: Array<{ name: string; labels: Record<string, string>; gpus: number }>;
-  pods: Array<{ name: string; node: string; ip: string; phase: string; ready: boolean; restarts: number; probeFailures: number; probeRestarts: number }>;
+  pods: Array<{ name: string; node: string; ip: string; phase: string; ready: boolean; restarts: number; probeFailures: number; probeRestarts: number; gpuIds?: Record<string, number[]> }>;
   run?: Record<string, unknown> & { completed: boolean };
   actors?: unknown[];
   error?: string;
@@ -278,7 +278,7 @@ class Live {
     const actors = this.readActors();
     return {
       nodes: this.nodes.map((n) => ({ name: n.name, labels: n.labels, gpus: n.gpus })),
-      pods: this.pods.map((p) => ({ name: p.p.name, node: p.p.nodeName, ip: p.p.ip, phase: p.phase, ready: p.ready, restarts: p.restarts, probeFailures: p.probeFailures, probeRestarts: p.livenessRestarts })),
+      pods: this.pods.map((p) => ({ name: p.p.name, node: p.p.nodeName, ip: p.p.ip, phase: p.phase, ready: p.ready, restarts: p.restarts, probeFailures: p.probeFailures, probeRestarts: p.livenessRestarts, ...(p.p.gpuIds.size ? { gpuIds: Object.fromEntries(p.p.gpuIds) } : {}) })),
       run: this.jobDone ? { completed: true, ...(this.runOutput ?? {}) } : { completed: false },
       ...(actors ? { actors } : {}),
       ...(this.error ? { error: this.error } : {}),
