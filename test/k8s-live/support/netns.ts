@@ -104,10 +104,12 @@ export class NamespaceCluster {
     return `${this.subnet}.${this.nextVip++}`;
   }
 
-  /** Makes an empty directory (or file) on the root filesystem as a mount point; removed at teardown. */
+  /** Makes an empty directory (or file) on the root filesystem as a mount point; removed at teardown.
+   *  One another live check made is shared: the last check out removes it. */
   ensureMountPoint(path: string, file: boolean): void {
     try {
       statSync(path);
+      if (!this.created.includes(path) && mountPointsOfOtherChecks().has(path)) (this.created.push(path), this.record());
       return;
     } catch {
       /* missing: make it */
@@ -118,9 +120,10 @@ export class NamespaceCluster {
     this.record();
   }
 
-  /** Whether a path is one of this check's own mount points (to the containers, still "missing"). */
+  /** Whether a path is a mount point this check (or another live one) made: to the containers it is still
+   *  "missing", so they cover it with a private tmpfs instead of writing into it. */
   madeHere(path: string): boolean {
-    return this.created.includes(path);
+    return this.created.includes(path) || mountPointsOfOtherChecks().has(path);
   }
 
   trackGroup(pid: number): void {
@@ -146,7 +149,8 @@ export class NamespaceCluster {
     this.unregister();
     for (const g of this.groups) killGroup(g);
     teardownNamespaces([...this.namespaces].reverse(), [...this.groups]);
-    removeCreated(this.created);
+    const shared = mountPointsOfOtherChecks();
+    removeCreated(this.created.filter((p) => !shared.has(p)));
     if (!this.keepDirs && keepLogs) keepOnlyLogs(this.tmpDir);
     else if (!this.keepDirs) rmSync(this.tmpDir, { recursive: true, force: true });
     rmSync(join(OWNERS, `${this.id}.json`), { force: true });
@@ -179,6 +183,27 @@ function teardownNamespaces(namespaces: string[], groups: number[]): void {
     ipQuiet("netns", "del", ns);
     rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
   }
+}
+
+/** Mount points that live checks other than this process made (their owner records). Removing one of
+ *  those would detach it under that check's running containers. */
+function mountPointsOfOtherChecks(): Set<string> {
+  const out = new Set<string>();
+  let records: string[] = [];
+  try {
+    records = readdirSync(OWNERS).filter((f) => f.endsWith(".json"));
+  } catch {
+    return out;
+  }
+  for (const f of records) {
+    try {
+      const owner = JSON.parse(readFileSync(join(OWNERS, f), "utf8")) as { pid: number; created?: string[] };
+      if (owner.pid !== process.pid && pidAlive(owner.pid)) for (const p of owner.created ?? []) out.add(p);
+    } catch {
+      /* being written or gone */
+    }
+  }
+  return out;
 }
 
 /** Everything of a check's directory but `pods/<pod>/logs` (secrets and claims do not outlive the check). */
@@ -227,7 +252,8 @@ export function sweepStale(): string[] {
     }
     if (owner && (owner.pid === process.pid || pidAlive(owner.pid))) continue;
     teardownNamespaces(namespaces, []);
-    removeCreated(owner?.created ?? []);
+    const shared = mountPointsOfOtherChecks();
+    removeCreated((owner?.created ?? []).filter((p) => !shared.has(p)));
     if (owner?.tmpDir) rmSync(owner.tmpDir, { recursive: true, force: true });
     rmSync(join(OWNERS, `${id}.json`), { force: true });
     swept.push(...namespaces);
