@@ -182,6 +182,7 @@ export class PodRuntime {
   }
 
   private launch(cr: ContainerRun): void {
+    if (this.stopping) return; // the check ended while an init container or a back-off was running
     const gen = ++cr.generation;
     cr.started = false;
     cr.ready = false;
