@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { cleanupOnUncaught } from "../cluster/support/cleanup.js";
 import { byKind, namespaceOf } from "./support/manifests.js";
-import { parseOptions, splitKv } from "./support/options.js";
+import { USAGE, parseOptions, splitKv } from "./support/options.js";
 import { livePreflight } from "./support/preflight.js";
 import { overlayDir, renderWithOptions } from "./support/render.js";
 import { makeSecrets } from "./support/secrets.js";
@@ -25,6 +25,7 @@ function natsServerPath(): string {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) return (process.stdout.write(USAGE + "\n"), 0);
   let opts;
   try {
     opts = parseOptions(process.argv.slice(2));
