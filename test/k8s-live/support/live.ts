@@ -219,18 +219,21 @@ class Live {
     }, 200);
   }
 
-  /** Rewrites every pod's hosts file (in place: running processes see it), Service DNAT and policy chains. */
+  /** Rewrites every pod's Service DNAT and policy chains, then its hosts file (in place: running processes
+   *  see it). Firewalls first: a name must never resolve to a pod its peers' policies do not know yet. */
   private syncNow(): void {
     const nets = this.podNets();
     const eps = this.endpoints();
     const nat = serviceNatScript(this.services, this.vips, eps);
-    for (const p of this.pods) {
-      if (p.phase === "Failed" || p.phase === "Succeeded") continue;
-      const self = eps.find((e) => e.name === p.p.name)!;
-      writeFileSync(`/etc/netns/${p.p.ns}/hosts`, hostsFile(self, this.services, this.vips, eps));
+    const running = this.pods.filter((p) => p.phase !== "Failed" && p.phase !== "Succeeded");
+    for (const p of running) {
       const node = this.nodes.find((n) => n.name === p.p.nodeName)!;
       const me = nets.find((n) => n.name === p.p.name)!;
       this.cluster.nft(p.p.ns, chainScript(me, node.ep.ip, this.policies, nets, this.namespaces) + nat);
+    }
+    for (const p of running) {
+      const self = eps.find((e) => e.name === p.p.name)!;
+      writeFileSync(`/etc/netns/${p.p.ns}/hosts`, hostsFile(self, this.services, this.vips, eps));
     }
   }
 
