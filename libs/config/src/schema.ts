@@ -269,6 +269,12 @@ export const ClusterSchema = z.strictObject({
   /** Remote: how long to wait for agents whose labels satisfy every kind's nodeSelector. */
   agentWaitS: positiveInt.default(60),
   /**
+   * Remote: once every kind has an agent, how long the set of live agents must stay unchanged before
+   * placing. Agents of a DaemonSet come up over several seconds, and `rollout.actors: 0` counts the slots
+   * of the agents up at that moment. 0: place at once.
+   */
+  agentSettleS: nonNegativeInt.default(10),
+  /**
    * A node agent with no new registry record for this long is dead and its actors are re-placed. Above
    * a brief network partition (10 s) on purpose: a host that was cut off for a moment is not replaced.
    */

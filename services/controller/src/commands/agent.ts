@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     drainMs: drainS * 1000,
     ...grpcSecurityFrom(config.security).server,
     host: env.LSPO_GRPC_HOST ?? "0.0.0.0",
-    port: envInt("LSPO_GRPC_PORT", 50056, 1),
+    port: envInt("LSPO_GRPC_PORT", 50056, 0), // 0: any free port
     portBase: env.LSPO_ACTOR_PORT_BASE ? envInt("LSPO_ACTOR_PORT_BASE", 0, 1) : undefined,
     metricsPortBase: metricsPort ? METRICS_LOOPBACK_BASE : undefined,
   });

@@ -143,18 +143,24 @@ async function rolloutNodes(registry: ActorRegistry, config: RunConfig) {
 async function waitForAgents(registry: ActorRegistry, config: RunConfig): Promise<void> {
   const end = Date.now() + config.cluster.agentWaitS * 1000;
   let lastSaid = 0;
+  // The live agents and since when they have been these: placement waits for them to settle.
+  let seen = "";
+  let since = Date.now();
   for (;;) {
     const nodes = (await registry.liveNodes()).map((e) => e.record);
     // Verifiers run as their own workload when the controller places none (verifier.actors 0).
     const placed = ACTOR_KINDS.filter((k) => k !== "verifier" || config.verifier.actors > 0);
     const missing = placed.filter((k) => !nodes.some((n) => matchesSelector(n.labels, config.cluster.placement[k].nodeSelector)));
-    if (nodes.length > 0 && missing.length === 0) return;
+    const names = nodes.map((n) => n.node).sort().join(",");
+    if (names !== seen) [seen, since] = [names, Date.now()];
+    // Settled, or still changing when agentWaitS is over: place on what is there.
+    if (nodes.length > 0 && missing.length === 0 && (Date.now() - since >= config.cluster.agentSettleS * 1000 || Date.now() > end)) return;
     // Say what is awaited, every 15 s: a silent controller waiting for an agent that never comes looks hung.
-    if (Date.now() - lastSaid > 15_000) {
+    if (missing.length > 0 && Date.now() - lastSaid > 15_000) {
       lastSaid = Date.now();
       process.stderr.write(`[controller] waiting for agents of run '${config.run.name}' matching ${missing.map((k) => `${k} ${JSON.stringify(config.cluster.placement[k].nodeSelector)}`).join(", ")}; live: ${nodes.map((n) => n.node).join(", ") || "none"}\n`);
     }
-    if (Date.now() > end) {
+    if (Date.now() > end && missing.length > 0) {
       const have = nodes.map((n) => `${n.node} {${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",")}}`).join("; ") || "none";
       const want = missing.map((k) => `${k}: ${JSON.stringify(config.cluster.placement[k].nodeSelector)}`).join("; ");
       throw new Error(
