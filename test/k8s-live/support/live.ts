@@ -237,19 +237,20 @@ class Live {
     }
   }
 
+  /** Reads every pod's drop records, finished pods too (their namespaces stay until teardown): a Job pod's
+   *  last connections count. */
   private checkBlocked(): void {
-    const nets = this.podNets();
+    const named = this.pods.map((p) => ({ name: p.p.name, namespace: p.p.namespace, ip: p.p.ip, labels: p.p.labels, ports: p.p.spec.containers.flatMap((c) => c.ports ?? []) }));
     for (const p of this.pods) {
-      if (p.phase === "Failed" || p.phase === "Succeeded") continue;
       let blocked: Blocked[] = [];
       try {
         blocked = parseBlockedSets(this.cluster.nftJson(p.p.ns, "list", "sets", "inet"), p.p.name);
       } catch {
-        blocked = []; // the namespace went away with its pod
+        blocked = []; // its namespace is not made yet or already gone
       }
       if (blocked.length) {
         const svcName = (ip: string) => [...this.vips].find(([, v]) => v === ip)?.[0];
-        const lines = blocked.map((b) => describeBlocked(b, nets, this.policies, svcName));
+        const lines = blocked.map((b) => describeBlocked(b, named, this.policies, svcName));
         const involved = this.pods.filter((x) => blocked.some((b) => b.at === x.p.name || b.peerIp === x.p.ip));
         this.failure ??= `${lines.join("\n")}\n${this.tails(involved)}`;
         return;
