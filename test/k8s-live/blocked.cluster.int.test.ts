@@ -1,5 +1,6 @@
 // A NetworkPolicy with one allow rule removed (lspo pods' egress to NATS): the first pod that connects to
 // NATS is dropped, and the check fails naming the connection: source pod, destination pod, port.
+import { rmSync } from "node:fs";
 import { expect, it } from "vitest";
 import { runCheck } from "./support/run-check.js";
 import { describeLive } from "./support/skip.js";
@@ -18,5 +19,8 @@ describeLive("k8s-live blocked", () => {
     expect(r.report?.error).toMatch(named);
     expect(r.stderr).toMatch(named);
     expect(r.report.customized.some((c: string) => c.startsWith("patch "))).toBe(true);
+    // a failed check keeps its pods' logs for whoever reads the error; this failure was the expected one
+    expect(r.report.dir).toMatch(/^\/var\/tmp\/lspo-k8s-live\//);
+    rmSync(r.report.dir, { recursive: true, force: true });
   });
 });

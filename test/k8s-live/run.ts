@@ -66,7 +66,7 @@ async function main(): Promise<number> {
       keep: opts.keep,
       log,
     });
-    report({ overlay: opts.overlay, nodes: result.nodes, pods: result.pods, networkPoliciesEnforced: true, customized, run: result.run, ...(result.actors ? { actors: result.actors } : {}), ...(result.error ? { error: result.error } : {}), ...(opts.keep ? { dir: result.tmpDir } : {}) });
+    report({ overlay: opts.overlay, nodes: result.nodes, pods: result.pods, networkPoliciesEnforced: true, customized, run: result.run, ...(result.actors ? { actors: result.actors } : {}), ...(result.error ? { error: result.error } : {}), ...(opts.keep || result.error ? { dir: result.tmpDir } : {}) });
     if (result.error) {
       log(`FAILED: ${result.error}`);
       return 1;
