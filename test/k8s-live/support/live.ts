@@ -131,6 +131,7 @@ class Live {
       this.jobPod = pod;
       while (pod.phase !== "Succeeded" && pod.phase !== "Failed" && !this.failure) await sleep(500);
       if (this.failure) return;
+      scheduler.release(pod.p.nodeName, pod.p.gpuIds); // a finished pod holds no GPU
       if (pod.phase === "Succeeded") {
         this.runOutput = lastJsonLine(pod.logs.filter((f) => f.endsWith(".out.log")));
         this.jobDone = true;
