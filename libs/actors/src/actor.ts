@@ -30,6 +30,15 @@ export interface ServedActor extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/**
+ * The share an agent gave this process (LSPO_THREADS, CUDA_VISIBLE_DEVICES), as its registry record states
+ * it: where each actor runs and on which GPU is then read from the registry, not assumed.
+ */
+function shareFromEnv(env: NodeJS.ProcessEnv = process.env): Resources {
+  const gpuIds = (env.CUDA_VISIBLE_DEVICES ?? "").split(",").map((s) => s.trim()).filter((s) => /^\d+$/.test(s)).map(Number);
+  return { cpus: Number(env.LSPO_THREADS ?? 0) || 0, gpuIds, gpus: gpuIds.length, memoryBytes: 0n };
+}
+
 export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[], opts: ActorOptions): Promise<ServedActor> {
   const runId = opts.runId ?? process.env.LSPO_RUN_ID;
   if (!runId) throw new Error(`serveActor ${opts.name}: no run id (pass runId, or set LSPO_RUN_ID)`);
@@ -44,7 +53,7 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
     grpcAddress: server.address,
     state,
     restarts: opts.restarts ?? Number(process.env.LSPO_ACTOR_RESTARTS ?? 0),
-    resources: { cpus: 0, gpuIds: [], gpus: 0, memoryBytes: 0n, ...opts.resources },
+    resources: { ...shareFromEnv(), ...opts.resources },
     runId,
   });
   const agentPid = agentPidFromEnv();

@@ -34,7 +34,7 @@ export interface Summary {
   /** Every requested uid's terminal state, counted; lostUids/duplicateUids capped for debugging. */
   ledger: LedgerReport;
   restarts: number;
-  actors: Array<{ name: string; kind: string; restarts: number; state: number }>;
+  actors: Array<{ name: string; kind: string; node: string; gpuIds: number[]; restarts: number; state: number }>;
   /** Held-out problems per evaluation (eval.prompts) and the rollout temperature (the sampled accuracy's). */
   evalPrompts: number;
   temperature: number;
@@ -117,7 +117,8 @@ export function buildSummary(i: SummaryInput): Summary {
     lost: i.ledger.lost,
     ledger: i.ledger,
     restarts: i.restarts,
-    actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, state: a.state })),
+    // Where each actor ran (its agent's node name) and on which GPUs (its CUDA_VISIBLE_DEVICES).
+    actors: i.actors.map((a) => ({ name: a.name, kind: a.kind, node: a.node, gpuIds: a.resources?.gpuIds ?? [], restarts: a.restarts, state: a.state })),
     evalPrompts: i.evals[0]?.total ?? i.config.eval.prompts,
     temperature: i.config.rollout.temperature,
     accuracy_metric: i.config.eval.metric,
