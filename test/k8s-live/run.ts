@@ -2,6 +2,7 @@
 // cluster of network namespaces (README.md). Exit 0: the run completed; 1: it failed; 2: no cluster here.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { startProvenance } from "@lspo/telemetry";
 import { join, resolve } from "node:path";
 import { cleanupOnUncaught } from "../cluster/support/cleanup.js";
 import { byKind, namespaceOf } from "./support/manifests.js";
@@ -33,10 +34,12 @@ async function main(): Promise<number> {
     log((e as Error).message);
     return 2;
   }
+  // Which code ran, on what: a report committed as a result says "at commit X" only for a clean tree.
+  const provenance = startProvenance({ cwd: repoRoot, ignore: /^docs\/results\// });
   const report = (body: Record<string, unknown>) => {
     if (!opts.report) return;
     mkdirSync(resolve(opts.report, ".."), { recursive: true });
-    writeFileSync(opts.report, JSON.stringify(body, null, 2) + "\n");
+    writeFileSync(opts.report, JSON.stringify({ ...body, provenance: provenance.finish() }, null, 2) + "\n");
   };
   const pre = livePreflight();
   if (!pre.ok) {
