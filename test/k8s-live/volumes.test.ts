@@ -28,4 +28,12 @@ describe("k8s-live volumes", () => {
     expect(s).toContain("mkdir -p '/etc/lspo'; [ -e '/etc/lspo/run.yaml' ] || : > '/etc/lspo/run.yaml'");
     expect(s.slice(-4)).toEqual(["mount -o remount,bind,ro '/etc/lspo/run.yaml'", "mount -o remount,bind,ro '/etc/lspo/nats'", "hostname 'pod-0'", 'exec "$@"']);
   });
+
+  it("k8s-live volumes - the image's files stay visible when a volume covers their path (a checkout under /tmp)", () => {
+    const s = mountScript([{ source: "/w/tmp", target: "/tmp", readOnly: false, file: false } as MountPlan], [], "pod-0", { repo: "/tmp/ci/lspo", stage: "/w/view", cwd: "/tmp/ci/lspo" }).split("\n");
+    // bound aside before /tmp is covered, bound back after, and the container starts there
+    expect(s.indexOf("mount --bind '/tmp/ci/lspo' '/w/view'")).toBeLessThan(s.indexOf("mount --bind '/w/tmp' '/tmp'"));
+    expect(s).toContain("[ -e '/tmp/ci/lspo/package.json' ] || { mkdir -p '/tmp/ci/lspo'; mount --bind '/w/view' '/tmp/ci/lspo'; }");
+    expect(s.indexOf("cd '/tmp/ci/lspo'")).toBeGreaterThan(s.indexOf("mount --bind '/w/tmp' '/tmp'"));
+  });
 });

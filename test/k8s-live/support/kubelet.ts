@@ -143,7 +143,8 @@ export class PodRuntime {
     // a mount point an earlier container made counts as missing: every container gets the same layout
     const missing = missingAncestors(plans, (path) => existsSync(path) && !this.ctx.cluster.madeHere(path));
     for (const m of missing) this.ctx.cluster.ensureMountPoint(m.path, m.file);
-    const script = mountScript(plans, missing.filter((m) => !m.isTarget).map((m) => m.path), this.p.name);
+    const view = { repo: this.ctx.repoRoot, stage: join(this.dir, "image-view"), cwd: cr.c.workingDir ?? run.cwd };
+    const script = mountScript(plans, missing.filter((m) => !m.isTarget).map((m) => m.path), this.p.name, view);
     const sc = { ...this.p.spec.securityContext, ...cr.c.securityContext } as any;
     const uid: number = sc.runAsUser ?? run.user.uid;
     const gid: number = sc.runAsGroup ?? run.user.gid;

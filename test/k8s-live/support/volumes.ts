@@ -121,10 +121,22 @@ export function missingAncestors(plans: MountPlan[], exists: (p: string) => bool
   return out;
 }
 
+/**
+ * The image's own files (this checkout plays the image's /app) must stay visible whatever a volume covers:
+ * a checkout under /tmp is hidden by the pod's /tmp emptyDir. It is bound to `stage` first, and bound back at
+ * its own path when a mount covered it; the container then starts in `cwd`.
+ */
+export interface ImageView {
+  repo: string;
+  stage: string;
+  cwd: string;
+}
+
 /** The shell that builds a container's mount namespace; it ends by exec-ing "$@". */
-export function mountScript(plans: MountPlan[], tmpfsAt: string[], hostname: string): string {
+export function mountScript(plans: MountPlan[], tmpfsAt: string[], hostname: string, view?: ImageView): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ["set -e"];
+  if (view) lines.push(`mkdir -p ${q(view.stage)}`, `mount --bind ${q(view.repo)} ${q(view.stage)}`);
   for (const a of tmpfsAt) lines.push(`mount -t tmpfs -o mode=0755,size=4m lspo-live ${q(a)}`);
   const sorted = [...plans].sort((a, b) => a.target.split("/").length - b.target.split("/").length);
   for (const p of sorted) {
@@ -133,6 +145,10 @@ export function mountScript(plans: MountPlan[], tmpfsAt: string[], hostname: str
     lines.push(`mount --bind ${q(p.source)} ${q(p.target)}`);
   }
   for (const p of sorted) if (p.readOnly) lines.push(`mount -o remount,bind,ro ${q(p.target)}`);
+  if (view) {
+    lines.push(`[ -e ${q(`${view.repo}/package.json`)} ] || { mkdir -p ${q(view.repo)}; mount --bind ${q(view.stage)} ${q(view.repo)}; }`);
+    lines.push(`cd ${q(view.cwd)}`);
+  }
   lines.push(`hostname ${q(hostname)}`);
   lines.push('exec "$@"');
   return lines.join("\n");
