@@ -3,17 +3,17 @@ export { type DType, type Tensor, type TypedArrayOf, type Weights, numel, tensor
 export { type LlamaConfig, type ModelType } from "./config.js";
 // Hugging Face formats (M2): safetensors, sharded checkpoints, config.json, parameter names.
 export {
-  type DecodedTensor, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
-  decodeEntry, parseSafetensors, serializeSafetensors,
+  type ByteSource, type DecodedTensor, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
+  bytesSource, decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors,
 } from "./hf/safetensors.js";
-export { SHARD_INDEX_FILE, type ShardIndex, parseShardIndex, readShardedSafetensors, writeShardedSafetensors } from "./hf/sharded.js";
+export { SHARD_INDEX_FILE, type ShardIndex, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts, writeShardedSafetensors } from "./hf/sharded.js";
 export {
   ModelConfigError, SUPPORTED_MODEL_TYPES, configToJson, formatConfigJson, parseConfigJson, validateLlamaConfig,
 } from "./hf/config-json.js";
 export { WeightsError, expectedParameters, parameterCount, validateWeights, weightsFromCheckpoint } from "./hf/params.js";
 export { type DecodeOptions, type EncodeOptions, type TextTokenizer, TokenizerError, loadTokenizer } from "./tokenizer/tokenizer.js";
 export { type GenerationConfig, GenerationConfigError, formatGenerationConfig, parseGenerationConfig } from "./hf/generation-config.js";
-export { type EncodeModelOptions, type HfModel, MODEL_FILES, ModelFilesError, decodeModelFiles, encodeModelFiles } from "./hf/model-files.js";
+export { type EncodeModelOptions, type HfModel, MODEL_FILES, ModelFilesError, decodeModelFiles, encodeModelFileParts, encodeModelFiles } from "./hf/model-files.js";
 export { type Rng, SeedError, createRng, createUnmixedRng, rngFromState, rngStreams } from "./sampling/rng.js";
 export {
   GREEDY, type SampledToken, SamplingError, type SamplingParams, argmax, sampleToken, tokenLogprob, validateSamplingParams,

@@ -51,3 +51,4 @@ export type { Split, SyntheticProblem, SyntheticTaskOptions } from "./synthetic/
 
 // Model directories (M2)
 export { ModelDirError, readModelConfig, readModelDir, writeModelDir } from "./model-dir.js";
+export { fileSource, hashFile, writeParts } from "./file-io.js";

@@ -1,8 +1,9 @@
 // The filesystem side of Hugging Face model directories: @lspo/model decodes and encodes the files (it
 // does no I/O); this module reads and writes them.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { type EncodeModelOptions, type HfModel, type LlamaConfig, MODEL_FILES, decodeModelFiles, encodeModelFiles, parseConfigJson } from "@lspo/model";
+import { type EncodeModelOptions, type HfModel, type LlamaConfig, MODEL_FILES, decodeModelFiles, encodeModelFileParts, parseConfigJson } from "@lspo/model";
+import { fileSource, writeParts } from "./file-io.js";
 
 export class ModelDirError extends Error {
   override name = "ModelDirError";
@@ -13,10 +14,20 @@ export class ModelDirError extends Error {
 export function readModelDir(dir: string): HfModel {
   if (!existsSync(dir)) throw new ModelDirError(`model directory ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new ModelDirError(`${dir} is not a directory (expected a Hugging Face model directory)`);
-  return decodeModelFiles((name) => {
-    const file = path.join(dir, name);
-    return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
-  }, dir);
+  // Weights files are read tensor by tensor (a checkpoint may be larger than any one buffer); the rest whole.
+  const open: Array<{ close(): void }> = [];
+  try {
+    return decodeModelFiles((name) => {
+      const file = path.join(dir, name);
+      if (!existsSync(file)) return null;
+      if (!name.endsWith(".safetensors")) return new Uint8Array(readFileSync(file));
+      const src = fileSource(file);
+      open.push(src);
+      return src;
+    }, dir);
+  } finally {
+    for (const f of open) f.close();
+  }
 }
 
 /** Only config.json of a model directory (no weights read): for services that need the vocabulary and
@@ -32,12 +43,13 @@ export function readModelConfig(dir: string): LlamaConfig {
  *  so a crash mid-write never leaves a truncated checkpoint file under its real name. Returns the file
  *  names written. */
 export function writeModelDir(dir: string, model: HfModel, options: EncodeModelOptions = {}): string[] {
-  const files = encodeModelFiles(model, options);
+  // Parts, not whole files: a weights file is its header and views of the tensors, written in turn.
+  const files = encodeModelFileParts(model, options);
   mkdirSync(dir, { recursive: true });
-  for (const [name, bytes] of files) {
+  for (const [name, parts] of files) {
     const target = path.join(dir, name);
     const tmp = `${target}.tmp-${process.pid}`;
-    writeFileSync(tmp, bytes);
+    writeParts(tmp, parts);
     renameSync(tmp, target);
   }
   // A single-file checkpoint wins over an index when both exist, so drop the other layout's entry file.

@@ -4,11 +4,10 @@
 // written under a temporary name and renamed, so a crash mid-write never leaves a half checkpoint that
 // looks whole; a write that fails (ENOSPC) is reported loudly and the last good checkpoint stays.
 // Resume takes the newest checkpoint whose checksums verify, falling back to older ones.
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseSafetensors, serializeSafetensors, type AdamWState, type HfModel, type Weights } from "@lspo/model";
-import { readModelDir, writeModelDir } from "@lspo/tasks";
+import { parseSafetensors, safetensorsParts, type AdamWState, type ByteSource, type HfModel, type Weights } from "@lspo/model";
+import { fileSource, hashFile, readModelDir, writeModelDir, writeParts } from "@lspo/tasks";
 import type { AlgorithmStateSnapshot } from "@lspo/algos";
 
 export interface CheckpointState {
@@ -44,17 +43,17 @@ export class CheckpointError extends Error {
   override name = "CheckpointError";
 }
 
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function optimizerBytes(opt: AdamWState): Uint8Array {
+/** The optimizer state as safetensors parts (m and v are twice the model in fp32: never one buffer). */
+function optimizerParts(opt: AdamWState): Uint8Array[] {
   const entries: Array<[string, Weights extends Map<string, infer T> ? T : never]> = [];
   for (const [k, t] of opt.m) entries.push([`m.${k}`, t]);
   for (const [k, t] of opt.v) entries.push([`v.${k}`, t]);
-  return serializeSafetensors(entries, { step: String(opt.step) });
+  return safetensorsParts(entries, { step: String(opt.step) });
 }
 
-function optimizerFrom(bytes: Uint8Array, where: string): AdamWState {
-  const file = parseSafetensors(bytes, where);
+function optimizerFrom(source: Uint8Array | ByteSource, where: string): AdamWState {
+  const file = parseSafetensors(source, where);
   const m: Weights = new Map();
   const v: Weights = new Map();
   for (const [name, e] of file.tensors) {
@@ -97,10 +96,10 @@ export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamW
     for (const n of readdirSync(root)) if (/^\.step-\d+\.tmp-\d+$/.test(n)) rmSync(join(root, n), { recursive: true, force: true });
     const written = writeModelDir(tmp, model);
     injectedDiskFull(state.step);
-    const opt = optimizerBytes(optimizer);
-    writeFileSync(join(tmp, "optimizer.safetensors"), opt);
+    writeParts(join(tmp, "optimizer.safetensors"), optimizerParts(optimizer));
+    // Hashed in chunks: a 0.5B model's optimizer file alone is ~4 GB, more than one buffer may hold.
     const files: Record<string, string> = {};
-    for (const f of [...written.map((p) => p.split("/").pop()!), "optimizer.safetensors"]) files[f] = sha256(readFileSync(join(tmp, f)));
+    for (const f of [...written.map((p) => p.split("/").pop()!), "optimizer.safetensors"]) files[f] = hashFile(join(tmp, f));
     writeFileSync(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 1));
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
@@ -134,14 +133,20 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   for (const [file, want] of Object.entries(state.files ?? {})) {
     let got: string;
     try {
-      got = sha256(readFileSync(join(dir, file)));
+      got = hashFile(join(dir, file));
     } catch {
       throw new CheckpointError(`${dir}/${file}: missing`);
     }
     if (got !== want) throw new CheckpointError(`${dir}/${file}: checksum mismatch (corrupt checkpoint)`);
   }
   const model = readModelDir(dir);
-  const optimizer = optimizerFrom(readFileSync(join(dir, "optimizer.safetensors")), `${dir}/optimizer.safetensors`);
+  const optimizerFile = fileSource(join(dir, "optimizer.safetensors"));
+  let optimizer: AdamWState;
+  try {
+    optimizer = optimizerFrom(optimizerFile, `${dir}/optimizer.safetensors`);
+  } finally {
+    optimizerFile.close();
+  }
   return { dir, state, model, optimizer };
 }
 

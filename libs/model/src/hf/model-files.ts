@@ -13,8 +13,8 @@ import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { formatConfigJson, parseConfigJson } from "./config-json.js";
 import { type GenerationConfig, formatGenerationConfig, parseGenerationConfig } from "./generation-config.js";
 import { expectedParameters, validateWeights, weightsFromCheckpoint } from "./params.js";
-import { parseSafetensors, serializeSafetensors } from "./safetensors.js";
-import { SHARD_INDEX_FILE, parseShardIndex, readShardedSafetensors, writeShardedSafetensors } from "./sharded.js";
+import { type ByteSource, parseSafetensors, safetensorsParts } from "./safetensors.js";
+import { SHARD_INDEX_FILE, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts } from "./sharded.js";
 
 export class ModelFilesError extends Error {
   override name = "ModelFilesError";
@@ -39,13 +39,14 @@ export const MODEL_FILES = {
   generationConfig: "generation_config.json",
 } as const;
 
-/** Reads a model from its files. `read(name)` returns a file's bytes or null when it does not exist;
- *  `where` (the directory) prefixes error messages. */
-export function decodeModelFiles(read: (name: string) => Uint8Array | null, where = "."): HfModel {
+/** Reads a model from its files. `read(name)` returns a file's bytes, or a ByteSource over them (weights
+ *  files are then read tensor by tensor, never whole), or null when it does not exist; `where` (the
+ *  directory) prefixes error messages. */
+export function decodeModelFiles(read: (name: string) => Uint8Array | ByteSource | null, where = "."): HfModel {
   const at = (f: string) => `${where}/${f}`;
   const text = (f: string) => {
     const b = read(f);
-    return b === null ? null : new TextDecoder().decode(b);
+    return b === null ? null : new TextDecoder().decode(b instanceof Uint8Array ? b : b.read(0, b.byteLength));
   };
   const required = (f: string) => {
     const t = text(f);
@@ -92,20 +93,33 @@ export interface EncodeModelOptions {
 /** The files of a model directory, as transformers writes them: float32 safetensors with
  *  `{"format": "pt"}` metadata (transformers refuses to load safetensors without it). */
 export function encodeModelFiles(model: HfModel, options: EncodeModelOptions = {}): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  for (const [name, parts] of encodeModelFileParts(model, options)) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let pos = 0;
+    for (const p of parts) (out.set(p, pos), (pos += p.byteLength));
+    files.set(name, out);
+  }
+  return files;
+}
+
+/** encodeModelFiles with each file as parts to write in turn (weights: views of the tensors' data), so no
+ *  file, however large, is ever one buffer. */
+export function encodeModelFileParts(model: HfModel, options: EncodeModelOptions = {}): Map<string, Uint8Array[]> {
   const { config, weights } = model;
   validateWeights(weights, config, "model weights");
-  const enc = (s: string) => new TextEncoder().encode(s);
-  const files = new Map<string, Uint8Array>();
+  const enc = (s: string) => [new TextEncoder().encode(s)];
+  const files = new Map<string, Uint8Array[]>();
   files.set(MODEL_FILES.config, enc(formatConfigJson(config)));
 
   const ordered = [...expectedParameters(config).keys()].map((n) => [n, weights.get(n)!] as const);
   const total = ordered.reduce((n, [, t]) => n + t.data.byteLength, 0);
   if (options.maxShardBytes !== undefined && total > options.maxShardBytes) {
-    const { indexJson, shards } = writeShardedSafetensors(ordered, options.maxShardBytes, { format: "pt" });
+    const { indexJson, shards } = shardedSafetensorsParts(ordered, options.maxShardBytes, { format: "pt" });
     files.set(SHARD_INDEX_FILE, enc(indexJson));
     for (const [f, b] of shards) files.set(f, b);
   } else {
-    files.set(MODEL_FILES.weights, serializeSafetensors(ordered, { format: "pt" }));
+    files.set(MODEL_FILES.weights, safetensorsParts(ordered, { format: "pt" }));
   }
 
   files.set(MODEL_FILES.tokenizer, enc(model.tokenizerJson));

@@ -56,21 +56,40 @@ const MAX_HEADER_BYTES = 100_000_000;
 // ships for is little-endian, but a silent byte swap would be undebuggable, so say it once.
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Parses a whole safetensors file. `where` (e.g. a file name) prefixes every error message. */
-export function parseSafetensors(buf: Uint8Array, where = "safetensors"): SafetensorsFile {
+/**
+ * Random access to a file's bytes, so a file is never held whole: Node refuses buffers over 2 GiB, and a
+ * 1.5B-parameter fp16 checkpoint is one 3 GB file. `read` returns `length` bytes from `offset` (the caller
+ * owns them); offsets may pass 2^32.
+ */
+export interface ByteSource {
+  readonly byteLength: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A source over bytes already in memory (views, no copies). */
+export function bytesSource(buf: Uint8Array): ByteSource {
+  return { byteLength: buf.byteLength, read: (offset, length) => buf.subarray(offset, offset + length) };
+}
+
+/**
+ * Parses a safetensors file, from its bytes or from a ByteSource (then each tensor is read on its own, and the
+ * file is never in memory whole). `where` (e.g. a file name) prefixes every error message.
+ */
+export function parseSafetensors(input: Uint8Array | ByteSource, where = "safetensors"): SafetensorsFile {
+  const src = input instanceof Uint8Array ? bytesSource(input) : input;
   const fail = (msg: string): never => {
     throw new SafetensorsError(`${where}: ${msg}`);
   };
-  if (buf.byteLength < 8) fail(`file is ${buf.byteLength} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = view.getBigUint64(0, true);
+  if (src.byteLength < 8) fail(`file is ${src.byteLength} bytes, shorter than the 8-byte header length`);
+  const first = src.read(0, 8);
+  const headerLen = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLen);
-  if (8 + n > buf.byteLength) fail(`header length ${n} runs past the end of the ${buf.byteLength}-byte file`);
+  if (8 + n > src.byteLength) fail(`header length ${n} runs past the end of the ${src.byteLength}-byte file`);
 
   let header: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(8, 8 + n));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(src.read(8, n));
     if (!text.startsWith("{")) fail(`header does not start with '{'`);
     header = JSON.parse(text);
   } catch (e) {
@@ -78,7 +97,8 @@ export function parseSafetensors(buf: Uint8Array, where = "safetensors"): Safete
     fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (!isPlainObject(header)) fail("header is not a JSON object");
-  const data = buf.subarray(8 + n);
+  const dataStart = 8 + n;
+  const dataBytes = src.byteLength - dataStart;
 
   let metadata: Record<string, string> | null = null;
   const raw: Array<{ name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }> = [];
@@ -101,14 +121,14 @@ export function parseSafetensors(buf: Uint8Array, where = "safetensors"): Safete
     }
     cursor = e.end;
   }
-  if (cursor !== data.byteLength) {
-    fail(cursor > data.byteLength
-      ? `tensors need ${cursor} data bytes but the file holds only ${data.byteLength} (truncated?)`
-      : `data buffer has ${data.byteLength - cursor} trailing bytes not covered by any tensor`);
+  if (cursor !== dataBytes) {
+    fail(cursor > dataBytes
+      ? `tensors need ${cursor} data bytes but the file holds only ${dataBytes} (truncated?)`
+      : `data buffer has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
   }
 
   const tensors = new Map<string, SafetensorsEntry>();
-  for (const e of raw) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: data.subarray(e.begin, e.end) });
+  for (const e of raw) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: src.read(dataStart + e.begin, e.end - e.begin) });
   return { metadata, tensors };
 }
 
@@ -163,13 +183,32 @@ export function decodeEntry(entry: SafetensorsEntry): DecodedTensor {
   }
 }
 
-/** Serialises named tensors. Data is laid out widest dtype first, then by name (as the Python writer
- *  does), so every tensor starts at an offset aligned to its element size; the header is padded with
- *  spaces to a multiple of 8 bytes so the data buffer is 8-aligned too. */
+/** Serialises named tensors into one buffer: the concatenation of safetensorsParts. */
 export function serializeSafetensors(
   tensors: Iterable<readonly [string, Tensor]>,
   metadata: Record<string, string> | null = null,
 ): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * A safetensors file as parts to write one after another: the length-prefixed header, then each tensor's
+ * bytes as a view of its data (no copy), so a file of any size is written without one buffer holding it.
+ * Data is laid out widest dtype first, then by name (as the Python writer does), so every tensor starts at
+ * an offset aligned to its element size; the header is padded with spaces to a multiple of 8 bytes so the
+ * data buffer is 8-aligned too.
+ */
+export function safetensorsParts(
+  tensors: Iterable<readonly [string, Tensor]>,
+  metadata: Record<string, string> | null = null,
+): Uint8Array[] {
   const items = [...tensors].map(([name, t]) => {
     if (name === "__metadata__") throw new SafetensorsError(`tensor name '__metadata__' is reserved`);
     if (t.data.length !== numel(t.shape)) {
@@ -200,16 +239,10 @@ export function serializeSafetensors(
     p.set(headerBytes);
     headerBytes = p;
   }
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const it of items) {
-    const d = it.t.data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    pos += d.byteLength;
-  }
-  return out;
+  const head = new Uint8Array(8 + headerBytes.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  head.set(headerBytes, 8);
+  return [head, ...items.map(({ t: { data: d } }) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength))];
 }
 
 function widenF16(h: Uint16Array): Float32Array {

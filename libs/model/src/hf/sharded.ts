@@ -2,7 +2,7 @@
 //   {"metadata": {"total_size": <bytes>}, "weight_map": {"<tensor>": "model-00001-of-00002.safetensors", ...}}
 // Pure: the caller reads the shard files (by the names the index gives) and hands us the bytes.
 import { type Tensor } from "../tensor.js";
-import { SafetensorsError, type SafetensorsEntry, parseSafetensors, serializeSafetensors } from "./safetensors.js";
+import { SafetensorsError, type ByteSource, type SafetensorsEntry, parseSafetensors, safetensorsParts } from "./safetensors.js";
 
 export const SHARD_INDEX_FILE = "model.safetensors.index.json";
 
@@ -48,7 +48,7 @@ export function parseShardIndex(text: string, where = SHARD_INDEX_FILE): ShardIn
  *  to it. `readShard(file)` returns the shard's bytes. */
 export function readShardedSafetensors(
   index: ShardIndex,
-  readShard: (file: string) => Uint8Array,
+  readShard: (file: string) => Uint8Array | ByteSource,
 ): Map<string, SafetensorsEntry> {
   const out = new Map<string, SafetensorsEntry>();
   for (const file of index.shardFiles) {
@@ -77,6 +77,23 @@ export function writeShardedSafetensors(
   maxShardBytes: number,
   metadata: Record<string, string> | null = { format: "pt" },
 ): { indexJson: string; shards: Map<string, Uint8Array> } {
+  const { indexJson, shards } = shardedSafetensorsParts(tensors, maxShardBytes, metadata);
+  const whole = new Map<string, Uint8Array>();
+  for (const [file, parts] of shards) {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let pos = 0;
+    for (const p of parts) (out.set(p, pos), (pos += p.byteLength));
+    whole.set(file, out);
+  }
+  return { indexJson, shards: whole };
+}
+
+/** As writeShardedSafetensors, each shard as parts to write in turn (safetensorsParts): no shard in one buffer. */
+export function shardedSafetensorsParts(
+  tensors: Iterable<readonly [string, Tensor]>,
+  maxShardBytes: number,
+  metadata: Record<string, string> | null = { format: "pt" },
+): { indexJson: string; shards: Map<string, Uint8Array[]> } {
   if (!(maxShardBytes > 0)) throw new SafetensorsError(`maxShardBytes must be positive, got ${maxShardBytes}`);
   const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const groups: Array<Array<readonly [string, Tensor]>> = [];
@@ -91,12 +108,12 @@ export function writeShardedSafetensors(
     size += bytes;
   }
   const pad = (i: number) => String(i).padStart(5, "0");
-  const shards = new Map<string, Uint8Array>();
+  const shards = new Map<string, Uint8Array[]>();
   const weightMap: Record<string, string> = {};
   let total = 0;
   groups.forEach((g, i) => {
     const file = `model-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`;
-    shards.set(file, serializeSafetensors(g, metadata));
+    shards.set(file, safetensorsParts(g, metadata));
     for (const [name, t] of g) {
       weightMap[name] = file;
       total += t.data.byteLength;
