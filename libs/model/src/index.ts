@@ -43,7 +43,7 @@ export { BatchError, type TokenBatch, type TokenBatchOptions, inverseTemperature
 export { type DecoderOptions, OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
 export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";
-export { ModelSpecError, createModelFromSpec } from "./model-init.js";
+export { type HfConfigInitOptions, ModelSpecError, createModelFromHfConfig, createModelFromSpec } from "./model-init.js";
 export {
   type GradientCheck, type ReferenceJson, ReferenceFormatError, TOLERANCES, type VerifyReport, verifyAgainstReference,
 } from "./verify/reference-check.js";

@@ -73,3 +73,32 @@ export function createModelFromSpec(spec: unknown, where = "model spec"): HfMode
   };
   return { config, weights, tokenizerJson, tokenizerConfigJson: null, generationConfig };
 }
+
+export interface HfConfigInitOptions {
+  /** tokenizer.json to ship with the model (default: the demo tokenizer). */
+  tokenizerJson?: string;
+  tokenizerConfigJson?: string | null;
+  seed?: number;
+  initializerRange?: number;
+}
+
+/**
+ * A randomly initialised model of any supported architecture from a Hugging Face `config.json` (Qwen2.5,
+ * Llama, ...), sized exactly as the config says: what real-size tests and benchmarks start from without
+ * downloading weights. The vocabulary may be larger than the tokenizer (ids past it are never produced by
+ * encoding, and are fine to generate); a smaller one is refused.
+ */
+export function createModelFromHfConfig(configJson: string | Record<string, unknown>, options: HfConfigInitOptions = {}, where = "config.json"): HfModel {
+  const config = parseConfigJson(configJson, where);
+  const tokenizerJson = options.tokenizerJson ?? buildDemoTokenizerJson();
+  const tokenizer = loadTokenizer(tokenizerJson, options.tokenizerConfigJson ?? null, "tokenizer.json");
+  if (config.vocabSize < tokenizer.vocabSize) {
+    throw new ModelSpecError(`${where}: vocab_size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+  }
+  const weights = initModel(config, options.seed ?? 0, { initializerRange: options.initializerRange ?? 0.02 });
+  const generationConfig: GenerationConfig = {
+    bosTokenId: config.bosTokenId, eosTokenIds: config.eosTokenIds, padTokenId: config.padTokenId,
+    doSample: null, temperature: null, topP: null, topK: null, maxNewTokens: null,
+  };
+  return { config, weights, tokenizerJson, tokenizerConfigJson: options.tokenizerConfigJson ?? null, generationConfig };
+}

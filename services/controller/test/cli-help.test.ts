@@ -12,8 +12,8 @@ describe("lspo --help", () => {
     const r = lspo("--help");
     expect(r.status).toBe(0);
     const modules = readdirSync(join(root, "services/controller/src/commands")).map((f) => f.replace(/\.ts$/, ""));
-    // model-verify is a helper of `model`, not a command of its own.
-    const commands = modules.filter((m) => m !== "model-verify");
+    // model-verify and model-generate are subcommands of `model`, not commands of their own.
+    const commands = modules.filter((m) => !["model-verify", "model-generate"].includes(m));
     for (const name of commands) expect(r.stdout).toMatch(new RegExp(`^  ${name} +\\S.{10,}$`, "m"));
   });
 

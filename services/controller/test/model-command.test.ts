@@ -39,7 +39,7 @@ describe("lspo model init", () => {
     expect(existsSync(path.join(scratch, "never"))).toBe(false);
     const both = await lspoModel("init", "--from", out, "--config", path.join(repoRoot, "configs/model-demo.yaml"), "--out", path.join(scratch, "x"));
     expect(both.code).toBe(2);
-    expect(both.err).toMatch(/--config .* or --from .*, not both/);
+    expect(both.err).toMatch(/give one of --config .*, --hf-config .* or --from .*, not several/);
   });
 
   it("writes a loadable model dir from the demo config (YAML)", async () => {
@@ -76,7 +76,7 @@ describe("lspo model init", () => {
     await expect(lspoModel("init", "--config", spec, "--out", path.join(scratch, "x"))).rejects.toThrow(/missing field 'intermediate_size'/);
     expect((await lspoModel("init", "--config", spec)).err).toMatch(/--out is required/);
     await expect(lspoModel("init", "--config", spec, "--out", "x", "--bogus")).rejects.toThrow(/Unknown option '--bogus'/);
-    expect((await lspoModel("frobnicate")).err).toMatch(/unknown subcommand 'frobnicate'. Valid: init, verify/);
+    expect((await lspoModel("frobnicate")).err).toMatch(/unknown subcommand 'frobnicate'. Valid: init, generate, verify/);
   });
 });
 
@@ -118,5 +118,48 @@ describe("lspo model verify", () => {
     await expect(lspoModel("verify", demo, "--reference", reference)).rejects.toThrow(/reference tensor 'logits' has shape \[3,16,384\], expected \[3,16,479\]/);
     expect((await lspoModel("verify", FIXTURE)).err).toMatch(/--reference is required/);
     expect((await lspoModel("verify", FIXTURE, "--reference", path.join(scratch, "nope.safetensors"))).err).toMatch(/reference file .*nope.safetensors does not exist/);
+  });
+});
+
+describe("lspo model init --hf-config and lspo model generate", () => {
+  it("generate continues a prompt exactly as transformers' greedy search does (the fixture's reference)", async () => {
+    const ref = JSON.parse(readFileSync(path.join(FIXTURE, "reference.json"), "utf8")).greedy;
+    const prompt: number[] = ref.prompts[0];
+    const r = await lspoModel("generate", FIXTURE, "--prompt-ids", prompt.join(","), "--max-new-tokens", String(ref.max_new_tokens));
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.promptIds).toEqual(prompt);
+    expect(out.ids).toEqual(ref.output[0].slice(prompt.length));
+    const bad = await lspoModel("generate", FIXTURE, "--prompt-ids", "5,999999", "--max-new-tokens", "2");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--prompt-ids: '999999' is not a token id of this model/);
+  });
+
+  it("init --hf-config sizes a random model as a Hugging Face config.json says (vocabulary past the tokenizer), and it generates", async () => {
+    const cfg = {
+      architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: 64, intermediate_size: 160, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 3000, max_position_embeddings: 256, rope_theta: 1000000.0,
+      rms_norm_eps: 1e-6, tie_word_embeddings: true, torch_dtype: "bfloat16", use_cache: true, bos_token_id: 1, eos_token_id: 1,
+    };
+    const cfgFile = path.join(scratch, "qwen-tiny-config.json");
+    writeFileSync(cfgFile, JSON.stringify(cfg));
+    const out = path.join(scratch, "qwen-tiny");
+    const r = await lspoModel("init", "--hf-config", cfgFile, "--out", out, "--seed", "3");
+    expect(r.code, r.err).toBe(0);
+    const model = readModelDir(out);
+    expect(model.config).toMatchObject({ modelType: "qwen2", hiddenSize: 64, numLayers: 2, vocabSize: 3000, tieWordEmbeddings: true, attentionBias: true });
+    expect(JSON.parse(r.out).parameters).toBe([...model.weights.values()].reduce((n, t) => n + t.data.length, 0));
+    const g = await lspoModel("generate", out, "--prompt", "Tom has 3 apples.", "--max-new-tokens", "6", "--temperature", "1", "--seed", "7");
+    expect(g.code, g.err).toBe(0);
+    const gen = JSON.parse(g.out);
+    expect(gen.ids.length).toBeGreaterThan(0);
+    for (const id of gen.ids) expect(id).toBeLessThan(3000);
+    // Same seed, same draws.
+    expect(JSON.parse((await lspoModel("generate", out, "--prompt", "Tom has 3 apples.", "--max-new-tokens", "6", "--temperature", "1", "--seed", "7")).out).ids).toEqual(gen.ids);
+
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, vocab_size: 10 }));
+    const small = await lspoModel("init", "--hf-config", cfgFile, "--out", path.join(scratch, "never-small"));
+    expect(small.code).toBe(1);
+    expect(small.err).toMatch(/vocab_size 10 is smaller than the tokenizer's \d+ tokens/);
   });
 });

@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { createModelFromSpec, parameterCount } from "@lspo/model";
+import { createModelFromHfConfig, createModelFromSpec, parameterCount } from "@lspo/model";
 import { readModelDir, writeModelDir } from "@lspo/tasks";
 
-export const summary = "Llama-family models: `model init` writes a fresh model dir, `model verify` checks one against a reference";
+export const summary = "Llama-family models: `model init` writes a fresh model dir, `model generate` continues a prompt, `model verify` checks one against a reference";
 
 interface Sub {
   usage: string;
@@ -14,7 +14,12 @@ interface Sub {
 }
 
 const INIT_USAGE = `usage: lspo model init --config <spec.yaml|spec.json> --out <dir>
+       lspo model init --hf-config <config.json> --out <dir> [--tokenizer <tokenizer.json>] [--seed N]
        lspo model init --from <hf-model-dir> --out <dir>
+
+--hf-config initialises a random model of any supported architecture sized exactly as a Hugging Face
+config.json says (e.g. Qwen2.5-0.5B's), with the demo tokenizer or --tokenizer's; vocabulary ids beyond the
+tokenizer are fine. Weights are written as float32 shards of at most 2 GB (model.safetensors.index.json).
 
 --from copies an existing model directory (the shipped demo policy configs/models/demo-base, a checkpoint on
 a volume) after checking it loads: what a Kubernetes init container runs to fill the model volume.
@@ -31,6 +36,10 @@ Example: configs/model-demo.yaml`;
 
 const subcommands: Record<string, () => Promise<Sub>> = {
   init: async () => ({ usage: INIT_USAGE, run: runInit }),
+  generate: async () => {
+    const m = await import("./model-generate.js");
+    return { usage: m.USAGE, run: m.run };
+  },
   verify: async () => {
     const m = await import("./model-verify.js");
     return { usage: m.USAGE, run: m.run };
@@ -56,7 +65,10 @@ export async function run(argv: string[]): Promise<number> {
 async function runInit(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: "string", short: "c" }, from: { type: "string" }, out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c" }, from: { type: "string" }, "hf-config": { type: "string" }, tokenizer: { type: "string" }, seed: { type: "string" },
+      out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -65,7 +77,29 @@ async function runInit(argv: string[]): Promise<number> {
     console.error(`lspo model init: unexpected argument '${positionals[0]}'\n\n${INIT_USAGE}`);
     return 2;
   }
-  if (values.from && values.out && !values.config) {
+  const sources = [values.config, values.from, values["hf-config"]].filter((v) => v !== undefined).length;
+  if (sources > 1) {
+    console.error(`lspo model init: give one of --config (a spec), --hf-config (a Hugging Face config.json) or --from (a copy), not several\n\n${INIT_USAGE}`);
+    return 2;
+  }
+  if (values["hf-config"] !== undefined) {
+    if (!values.out) return (console.error(`lspo model init: --out is required\n\n${INIT_USAGE}`), 2);
+    const seed = values.seed === undefined ? 0 : Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0) return (console.error(`lspo model init: --seed must be an integer >= 0, got '${values.seed}'`), 2);
+    let model;
+    try {
+      const tokenizerJson = values.tokenizer === undefined ? undefined : readFileSync(values.tokenizer, "utf8");
+      model = createModelFromHfConfig(readFileSync(values["hf-config"], "utf8"), { tokenizerJson, seed }, values["hf-config"]);
+    } catch (e) {
+      console.error(`lspo model init: ${(e as Error).message}`);
+      return 1;
+    }
+    // Shards keep every file under what one buffer may hold, whatever the size (3.1 GB for 1.5B in fp32 is 6 GB).
+    const files = writeModelDir(values.out, model, { maxShardBytes: 2_000_000_000 });
+    console.log(JSON.stringify({ out: values.out, files, model_type: model.config.modelType, parameters: parameterCount(model.config), vocab_size: model.config.vocabSize }));
+    return 0;
+  }
+  if (values.from && values.out) {
     // Loading it is the check: an architecture we cannot run or a missing file fails here, named.
     let model: ReturnType<typeof readModelDir>;
     try {
@@ -77,10 +111,6 @@ async function runInit(argv: string[]): Promise<number> {
     const files = writeModelDir(values.out, model);
     console.log(JSON.stringify({ out: values.out, from: values.from, files, model_type: model.config.modelType, parameters: parameterCount(model.config) }));
     return 0;
-  }
-  if (values.from && values.config) {
-    console.error(`lspo model init: give --config (a fresh model) or --from (a copy), not both\n\n${INIT_USAGE}`);
-    return 2;
   }
   if (!values.config || !values.out) {
     console.error(`lspo model init: ${!values.config ? "--config" : "--out"} is required\n\n${INIT_USAGE}`);
