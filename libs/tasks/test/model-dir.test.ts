@@ -74,7 +74,19 @@ describe("model dir - transformers' checkpoint", () => {
     const truncated = fixtureCopy();
     const st = readFileSync(path.join(truncated, "model.safetensors"));
     writeFileSync(path.join(truncated, "model.safetensors"), st.subarray(0, st.length - 10));
-    expect(() => readModelDir(truncated)).toThrow(new RegExp(`${truncated}/model.safetensors: tensors need \\d+ data bytes but the file holds only \\d+ \\(truncated\\?\\)`));
+    // The error names the file, the tensor and its byte range, read through a file source (not a whole buffer).
+    const size = st.length - 10;
+    expect(() => readModelDir(truncated)).toThrow(new RegExp(`${truncated}/model.safetensors: truncated: tensor '[^']+' needs file bytes \\[\\d+, ${st.length}\\) but the file ends at byte ${size}`));
+
+    // A truncated shard of a sharded checkpoint: the shard, the tensor and its byte range are named.
+    const sharded = fixtureCopy();
+    writeModelDir(sharded, readModelDir(sharded), { maxShardBytes: 40_000 });
+    const shards = readdirSync(sharded).filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).sort();
+    expect(shards.length).toBeGreaterThan(1);
+    const last = path.join(sharded, shards[shards.length - 1]);
+    const shardBytes = readFileSync(last);
+    writeFileSync(last, shardBytes.subarray(0, shardBytes.length - 3));
+    expect(() => readModelDir(sharded)).toThrow(new RegExp(`${shards[shards.length - 1]}: truncated: tensor '[^']+' needs file bytes \\[\\d+, ${shardBytes.length}\\) but the file ends at byte ${shardBytes.length - 3}`));
 
     const badConfig = fixtureCopy();
     const cfg = JSON.parse(readFileSync(path.join(badConfig, "config.json"), "utf8"));

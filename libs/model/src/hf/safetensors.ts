@@ -121,11 +121,12 @@ export function parseSafetensors(input: Uint8Array | ByteSource, where = "safete
     }
     cursor = e.end;
   }
-  if (cursor !== dataBytes) {
-    fail(cursor > dataBytes
-      ? `tensors need ${cursor} data bytes but the file holds only ${dataBytes} (truncated?)`
-      : `data buffer has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
+  if (cursor > dataBytes) {
+    // Name the first tensor the file cannot hold, with its bytes in the file: where to look in a bad copy.
+    const cut = raw.find((e) => e.end > dataBytes)!;
+    fail(`truncated: tensor '${cut.name}' needs file bytes [${dataStart + cut.begin}, ${dataStart + cut.end}) but the file ends at byte ${src.byteLength} (tensors need ${cursor} data bytes, the file holds ${dataBytes})`);
   }
+  if (cursor < dataBytes) fail(`data buffer has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
 
   const tensors = new Map<string, SafetensorsEntry>();
   for (const e of raw) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: src.read(dataStart + e.begin, e.end - e.begin) });
