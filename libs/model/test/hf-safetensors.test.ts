@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeEntry, parseSafetensors, serializeSafetensors, SafetensorsError } from "../src/hf/safetensors.js";
+import { decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, SafetensorsError } from "../src/hf/safetensors.js";
 import { type Tensor, tensor } from "../src/tensor.js";
 import { fixtureBytes } from "./support/fixture.js";
 
@@ -123,3 +123,34 @@ describe("safetensors - transformers' own files", () => {
   });
 });
 
+
+describe("safetensors - bf16 storage", () => {
+  it("narrows float32 to bf16 rounding to nearest, ties to even (as torch does), and reads back exactly those values", () => {
+    const bitsOf = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
+    const fromBits = (b: number) => new Float32Array(Uint32Array.of(b).buffer)[0];
+    // [input, the bf16 it becomes, as float32 bits]
+    const cases: Array<[number, number]> = [
+      [1, 0x3f800000],
+      [fromBits(0x3f808000), 0x3f800000], // a tie, the kept low bit even: down
+      [fromBits(0x3f818000), 0x3f820000], // a tie, the kept low bit odd: up
+      [fromBits(0x3f808001), 0x3f810000], // just above the tie: up
+      [fromBits(0xbf80ffff), 0xbf810000], // negative, past halfway: away from zero
+      [Math.PI, 0x40490000], // 3.140625
+      [Infinity, 0x7f800000],
+      [-Infinity, 0xff800000],
+      [0, 0],
+    ];
+    const w = { dtype: "float32" as const, shape: [cases.length], data: Float32Array.from(cases.map(([x]) => x)) };
+    const nan = { dtype: "float32" as const, shape: [1], data: Float32Array.of(NaN) };
+    const parts = safetensorsParts([["w", w], ["nan", nan]], null, { float32As: "BF16" });
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    parts.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
+    const file = parseSafetensors(bytes, "bf16");
+    expect(file.tensors.get("w")!.dtype).toBe("BF16");
+    expect(file.tensors.get("w")!.bytes.byteLength).toBe(cases.length * 2);
+    expect([...(decodeEntry(file.tensors.get("w")!).data as Float32Array)].map(bitsOf)).toEqual(cases.map(([, b]) => b >>> 0));
+    expect(Number.isNaN((decodeEntry(file.tensors.get("nan")!).data as Float32Array)[0])).toBe(true);
+    // Without the option, float32 stays F32.
+    expect(parseSafetensors(serializeSafetensors([["w", w]]), "f32").tensors.get("w")!.dtype).toBe("F32");
+  });
+});

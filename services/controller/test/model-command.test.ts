@@ -157,6 +157,17 @@ describe("lspo model init --hf-config and lspo model generate", () => {
     // Same seed, same draws.
     expect(JSON.parse((await lspoModel("generate", out, "--prompt", "Tom has 3 apples.", "--max-new-tokens", "6", "--temperature", "1", "--seed", "7")).out).ids).toEqual(gen.ids);
 
+    // --dtype bf16: the same model in half the bytes, stored as BF16, and it loads.
+    const half = path.join(scratch, "qwen-tiny-bf16");
+    const h = await lspoModel("init", "--hf-config", cfgFile, "--out", half, "--seed", "3", "--dtype", "bf16");
+    expect(h.code, h.err).toBe(0);
+    const f32Bytes = readFileSync(path.join(out, "model.safetensors"));
+    const bf16Bytes = readFileSync(path.join(half, "model.safetensors"));
+    expect([...parseSafetensors(bf16Bytes, "bf16").tensors.values()].every((e) => e.dtype === "BF16")).toBe(true);
+    expect(bf16Bytes.length).toBeLessThan(f32Bytes.length / 2 + 4096);
+    expect(readModelDir(half).config).toEqual(model.config);
+    expect((await lspoModel("init", "--hf-config", cfgFile, "--out", path.join(scratch, "x16"), "--dtype", "fp16")).err).toMatch(/--dtype must be fp32 or bf16, got 'fp16'/);
+
     writeFileSync(cfgFile, JSON.stringify({ ...cfg, vocab_size: 10 }));
     const small = await lspoModel("init", "--hf-config", cfgFile, "--out", path.join(scratch, "never-small"));
     expect(small.code).toBe(1);

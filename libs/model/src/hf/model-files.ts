@@ -13,7 +13,7 @@ import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { formatConfigJson, parseConfigJson } from "./config-json.js";
 import { type GenerationConfig, formatGenerationConfig, parseGenerationConfig } from "./generation-config.js";
 import { expectedParameters, validateWeights, weightsFromCheckpoint } from "./params.js";
-import { type ByteSource, parseSafetensors, safetensorsParts } from "./safetensors.js";
+import { type ByteSource, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
 import { SHARD_INDEX_FILE, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts } from "./sharded.js";
 
 export class ModelFilesError extends Error {
@@ -88,6 +88,8 @@ export function decodeModelFiles(read: (name: string) => Uint8Array | ByteSource
 export interface EncodeModelOptions {
   /** Split weights into shards of at most this many bytes (default: one model.safetensors). */
   maxShardBytes?: number;
+  /** Storage dtype of the weights: fp32 (default) or bf16 (half the bytes; reading widens back exactly). */
+  dtype?: "fp32" | "bf16";
 }
 
 /** The files of a model directory, as transformers writes them: float32 safetensors with
@@ -113,13 +115,14 @@ export function encodeModelFileParts(model: HfModel, options: EncodeModelOptions
   files.set(MODEL_FILES.config, enc(formatConfigJson(config)));
 
   const ordered = [...expectedParameters(config).keys()].map((n) => [n, weights.get(n)!] as const);
-  const total = ordered.reduce((n, [, t]) => n + t.data.byteLength, 0);
+  const write = { float32As: options.dtype === "bf16" ? ("BF16" as const) : ("F32" as const) };
+  const total = ordered.reduce((n, [, t]) => n + storedBytes(t, write), 0);
   if (options.maxShardBytes !== undefined && total > options.maxShardBytes) {
-    const { indexJson, shards } = shardedSafetensorsParts(ordered, options.maxShardBytes, { format: "pt" });
+    const { indexJson, shards } = shardedSafetensorsParts(ordered, options.maxShardBytes, { format: "pt" }, write);
     files.set(SHARD_INDEX_FILE, enc(indexJson));
     for (const [f, b] of shards) files.set(f, b);
   } else {
-    files.set(MODEL_FILES.weights, safetensorsParts(ordered, { format: "pt" }));
+    files.set(MODEL_FILES.weights, safetensorsParts(ordered, { format: "pt" }, write));
   }
 
   files.set(MODEL_FILES.tokenizer, enc(model.tokenizerJson));

@@ -209,13 +209,14 @@ export function serializeSafetensors(
 export function safetensorsParts(
   tensors: Iterable<readonly [string, Tensor]>,
   metadata: Record<string, string> | null = null,
+  options: WriteOptions = {},
 ): Uint8Array[] {
   const items = [...tensors].map(([name, t]) => {
     if (name === "__metadata__") throw new SafetensorsError(`tensor name '__metadata__' is reserved`);
     if (t.data.length !== numel(t.shape)) {
       throw new SafetensorsError(`tensor '${name}': shape [${t.shape.join(",")}] needs ${numel(t.shape)} elements, data has ${t.data.length}`);
     }
-    const dtype = WRITE_DTYPE[t.dtype];
+    const dtype: SafetensorsDType = t.dtype === "float32" && options.float32As === "BF16" ? "BF16" : WRITE_DTYPE[t.dtype];
     return { name, t, dtype, width: DTYPES[dtype].bytes };
   });
   const seen = new Set<string>();
@@ -229,7 +230,7 @@ export function safetensorsParts(
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
   for (const it of items) {
-    const len = it.t.data.byteLength;
+    const len = it.t.data.length * it.width;
     header[it.name] = { dtype: it.dtype, shape: it.t.shape, data_offsets: [offset, offset + len] };
     offset += len;
   }
@@ -243,7 +244,39 @@ export function safetensorsParts(
   const head = new Uint8Array(8 + headerBytes.length);
   new DataView(head.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   head.set(headerBytes, 8);
-  return [head, ...items.map(({ t: { data: d } }) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength))];
+  return [head, ...items.map(({ t, dtype }) => {
+    if (dtype === "BF16") {
+      const h = narrowToBF16(t.data as Float32Array);
+      return new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
+    }
+    const d = t.data;
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  })];
+}
+
+export interface WriteOptions {
+  /** Store float32 tensors as BF16 (half the bytes; what a bf16 checkpoint holds). Reading widens back exactly. */
+  float32As?: "F32" | "BF16";
+}
+
+/** Bytes a tensor takes on disk under these write options. */
+export function storedBytes(t: Tensor, options: WriteOptions = {}): number {
+  return t.dtype === "float32" && options.float32As === "BF16" ? t.data.length * 2 : t.data.byteLength;
+}
+
+/** float32 -> bf16, rounding to nearest, ties to even (as torch's .to(torch.bfloat16)); NaN stays NaN. */
+function narrowToBF16(x: Float32Array): Uint16Array {
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const out = new Uint16Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const b = bits[i];
+    if ((b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0) {
+      out[i] = (b >>> 16) | 0x0040; // a quiet NaN, whatever its payload
+      continue;
+    }
+    out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
 }
 
 function widenF16(h: Uint16Array): Float32Array {

@@ -2,7 +2,7 @@
 //   {"metadata": {"total_size": <bytes>}, "weight_map": {"<tensor>": "model-00001-of-00002.safetensors", ...}}
 // Pure: the caller reads the shard files (by the names the index gives) and hands us the bytes.
 import { type Tensor } from "../tensor.js";
-import { SafetensorsError, type ByteSource, type SafetensorsEntry, parseSafetensors, safetensorsParts } from "./safetensors.js";
+import { SafetensorsError, type ByteSource, type SafetensorsEntry, type WriteOptions, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
 
 export const SHARD_INDEX_FILE = "model.safetensors.index.json";
 
@@ -93,13 +93,14 @@ export function shardedSafetensorsParts(
   tensors: Iterable<readonly [string, Tensor]>,
   maxShardBytes: number,
   metadata: Record<string, string> | null = { format: "pt" },
+  options: WriteOptions = {},
 ): { indexJson: string; shards: Map<string, Uint8Array[]> } {
   if (!(maxShardBytes > 0)) throw new SafetensorsError(`maxShardBytes must be positive, got ${maxShardBytes}`);
   const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const groups: Array<Array<readonly [string, Tensor]>> = [];
   let size = Infinity;
   for (const item of sorted) {
-    const bytes = item[1].data.byteLength;
+    const bytes = storedBytes(item[1], options);
     if (size + bytes > maxShardBytes || groups.length === 0) {
       groups.push([]);
       size = 0;
@@ -113,10 +114,10 @@ export function shardedSafetensorsParts(
   let total = 0;
   groups.forEach((g, i) => {
     const file = `model-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`;
-    shards.set(file, safetensorsParts(g, metadata));
+    shards.set(file, safetensorsParts(g, metadata, options));
     for (const [name, t] of g) {
       weightMap[name] = file;
-      total += t.data.byteLength;
+      total += storedBytes(t, options);
     }
   });
   const indexJson = JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + "\n";

@@ -14,12 +14,13 @@ interface Sub {
 }
 
 const INIT_USAGE = `usage: lspo model init --config <spec.yaml|spec.json> --out <dir>
-       lspo model init --hf-config <config.json> --out <dir> [--tokenizer <tokenizer.json>] [--seed N]
+       lspo model init --hf-config <config.json> --out <dir> [--tokenizer <tokenizer.json>] [--seed N] [--dtype fp32|bf16]
        lspo model init --from <hf-model-dir> --out <dir>
 
 --hf-config initialises a random model of any supported architecture sized exactly as a Hugging Face
 config.json says (e.g. Qwen2.5-0.5B's), with the demo tokenizer or --tokenizer's; vocabulary ids beyond the
-tokenizer are fine. Weights are written as float32 shards of at most 2 GB (model.safetensors.index.json).
+tokenizer are fine. Weights are written in shards of at most 2 GB (model.safetensors.index.json), as float32
+or, with --dtype bf16, as bf16 (half the bytes, rounded to nearest even as torch does).
 
 --from copies an existing model directory (the shipped demo policy configs/models/demo-base, a checkpoint on
 a volume) after checking it loads: what a Kubernetes init container runs to fill the model volume.
@@ -66,7 +67,7 @@ async function runInit(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      config: { type: "string", short: "c" }, from: { type: "string" }, "hf-config": { type: "string" }, tokenizer: { type: "string" }, seed: { type: "string" },
+      config: { type: "string", short: "c" }, from: { type: "string" }, "hf-config": { type: "string" }, tokenizer: { type: "string" }, seed: { type: "string" }, dtype: { type: "string" },
       out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -95,10 +96,13 @@ async function runInit(argv: string[]): Promise<number> {
       return 1;
     }
     // Shards keep every file under what one buffer may hold, whatever the size (3.1 GB for 1.5B in fp32 is 6 GB).
-    const files = writeModelDir(values.out, model, { maxShardBytes: 2_000_000_000 });
-    console.log(JSON.stringify({ out: values.out, files, model_type: model.config.modelType, parameters: parameterCount(model.config), vocab_size: model.config.vocabSize }));
+    const dtype = values.dtype ?? "fp32";
+    if (dtype !== "fp32" && dtype !== "bf16") return (console.error(`lspo model init: --dtype must be fp32 or bf16, got '${dtype}'`), 2);
+    const files = writeModelDir(values.out, model, { maxShardBytes: 2_000_000_000, dtype });
+    console.log(JSON.stringify({ out: values.out, files, dtype, model_type: model.config.modelType, parameters: parameterCount(model.config), vocab_size: model.config.vocabSize }));
     return 0;
   }
+  if (values.dtype !== undefined) return (console.error(`lspo model init: --dtype goes with --hf-config`), 2);
   if (values.from && values.out) {
     // Loading it is the check: an architecture we cannot run or a missing file fails here, named.
     let model: ReturnType<typeof readModelDir>;
