@@ -60,43 +60,29 @@ function ensureNatsServer() {
   process.exit(1);
 }
 
-// iproute2's `ip` builds the cluster suite's hosts (test/cluster: network namespaces). Only worth installing
-// as root: without root the suite skips (saying why) whether or not `ip` is there.
-function ensureIproute2() {
-  if (onPath("ip") || existsSync("/usr/sbin/ip") || existsSync("/sbin/ip")) return;
+/**
+ * A tool only root-only suites need: installed from Debian's package when missing and we are root. Without
+ * root those suites skip (saying why) whether or not the tool is there, so nothing is installed then.
+ */
+function ensureRootTool({ binary, pkg, suite, why }) {
+  if (onPath(binary) || existsSync(`/usr/sbin/${binary}`) || existsSync(`/sbin/${binary}`)) return;
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot || !onPath("apt-get")) {
-    say("iproute2 (`ip`) not found: the cluster suite (test/cluster) will skip. Debian/Ubuntu: apt-get install iproute2");
+    say(`${pkg} (\`${binary}\`) not found: ${suite} will skip. Debian/Ubuntu: apt-get install ${pkg}`);
     return;
   }
-  say("iproute2 not found: installing Debian's iproute2 package (the cluster suite needs `ip netns`)");
+  say(`${pkg} not found: installing Debian's ${pkg} package (${why})`);
   try {
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-    execFileSync("apt-get", ["install", "-y", "-qq", "iproute2"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    execFileSync("apt-get", ["install", "-y", "-qq", pkg], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   } catch {
-    say("apt-get install iproute2 failed: the cluster suite (test/cluster) will skip.");
-  }
-}
-
-// nftables' `nft` enforces NetworkPolicies and Service virtual IPs in the live k8s check (test/k8s-live).
-// Like iproute2: only worth installing as root, since without root the check cannot run anyway.
-function ensureNftables() {
-  if (onPath("nft") || existsSync("/usr/sbin/nft") || existsSync("/sbin/nft")) return;
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!isRoot || !onPath("apt-get")) {
-    say("nftables (`nft`) not found: the live k8s check (test/k8s-live) will skip. Debian/Ubuntu: apt-get install nftables");
-    return;
-  }
-  say("nftables not found: installing Debian's nftables package (the live k8s check enforces NetworkPolicies with it)");
-  try {
-    execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-    execFileSync("apt-get", ["install", "-y", "-qq", "nftables"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  } catch {
-    say("apt-get install nftables failed: the live k8s check (test/k8s-live) will skip.");
+    say(`apt-get install ${pkg} failed: ${suite} will skip.`);
   }
 }
 
 ensureNodeModules();
 ensureNatsServer();
-ensureIproute2();
-ensureNftables();
+// iproute2's `ip` builds the cluster suite's hosts (network namespaces); nftables' `nft` enforces
+// NetworkPolicies and Service virtual IPs in the live k8s check.
+ensureRootTool({ binary: "ip", pkg: "iproute2", suite: "the cluster suite (test/cluster)", why: "the cluster suite needs `ip netns`" });
+ensureRootTool({ binary: "nft", pkg: "nftables", suite: "the live k8s check (test/k8s-live)", why: "the live k8s check enforces NetworkPolicies with it" });

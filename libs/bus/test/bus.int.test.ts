@@ -37,13 +37,19 @@ describe("bus - JetStream data plane", () => {
     expect(b.seq).toBe(a.seq);
   });
 
-  it("delivers typed messages and redelivers what was not acked within ack-wait", async () => {
+  /** Prompts "a" and "b" published under run `run`, and a consumer of them (durable rollout-<run>) with this ack wait. */
+  async function twoPrompts(run: string, ackWaitMs: number) {
     const js = jetstream(bus.nc);
     const jsm = await jetstreamManager(bus.nc);
-    const subject = subjectFor("prompts", "redeliver");
-    await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-redeliver", { ackWaitMs: 500, filterSubject: subject });
-    for (const uid of ["a", "b"]) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `redeliver-${uid}` });
-    const sub = await consume<ReturnType<typeof prompt>>(js, { stream: STREAMS.prompts.name, durable: "rollout-redeliver", kind: "PromptRequest" });
+    const subject = subjectFor("prompts", run);
+    await ensureConsumer(jsm, STREAMS.prompts.name, `rollout-${run}`, { ackWaitMs, filterSubject: subject });
+    for (const uid of ["a", "b"]) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `${run}-${uid}` });
+    const sub = await consume<ReturnType<typeof prompt>>(js, { stream: STREAMS.prompts.name, durable: `rollout-${run}`, kind: "PromptRequest" });
+    return { jsm, sub };
+  }
+
+  it("delivers typed messages and redelivers what was not acked within ack-wait", async () => {
+    const { sub } = await twoPrompts("redeliver", 500);
     const it = sub[Symbol.asyncIterator]();
     const first = await take(it, 2);
     expect(first.map((d) => d.body.uid).sort()).toEqual(["a", "b"]);
@@ -57,12 +63,7 @@ describe("bus - JetStream data plane", () => {
   });
 
   it("acks a delivery later through its reply subject alone (deferAck, sendAck)", async () => {
-    const js = jetstream(bus.nc);
-    const jsm = await jetstreamManager(bus.nc);
-    const subject = subjectFor("prompts", "deferred");
-    await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-deferred", { ackWaitMs: 60_000, filterSubject: subject });
-    for (const uid of ["a", "b"]) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `deferred-${uid}` });
-    const sub = await consume<ReturnType<typeof prompt>>(js, { stream: STREAMS.prompts.name, durable: "rollout-deferred", kind: "PromptRequest" });
+    const { jsm, sub } = await twoPrompts("deferred", 60_000);
     const acks = (await take(sub[Symbol.asyncIterator](), 2)).map((d) => d.deferAck());
     expect(acks.map((a) => Object.keys(a))).toEqual([["reply"], ["reply"]]); // nothing of the message but where to ack
     expect((await jsm.consumers.info(STREAMS.prompts.name, "rollout-deferred")).num_ack_pending).toBe(2);

@@ -11,6 +11,7 @@
 //
 // vocab_size defaults to the demo tokenizer's size; pad/eos default to its `<|pad|>` (0) and
 // `<|endoftext|>` (1); rope_theta to 10000. Unknown keys are errors that list the valid ones.
+import { type LlamaConfig } from "./config.js";
 import { type GenerationConfig } from "./hf/generation-config.js";
 import { parseConfigJson } from "./hf/config-json.js";
 import { type HfModel } from "./hf/model-files.js";
@@ -58,8 +59,15 @@ export function createModelFromSpec(spec: unknown, where = "model spec"): HfMode
   const config = parseConfigJson({
     rope_theta: 10000, bos_token_id: null, eos_token_id: eos, pad_token_id: pad, vocab_size: tokenizer.vocabSize, ...m,
   }, `${where}: model`);
+  return randomModel(config, tokenizerJson, null, seed, std, where, "model.vocab_size");
+}
+
+/** Random weights for `config` beside a tokenizer no larger than its vocabulary; errors start with `where`
+ *  and call the vocabulary size by its key there (`vocabKey`). */
+function randomModel(config: LlamaConfig, tokenizerJson: string, tokenizerConfigJson: string | null, seed: number, std: number, where: string, vocabKey: string): HfModel {
+  const tokenizer = loadTokenizer(tokenizerJson, tokenizerConfigJson, "tokenizer.json");
   if (config.vocabSize < tokenizer.vocabSize) {
-    throw new ModelSpecError(`${where}: model.vocab_size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+    throw new ModelSpecError(`${where}: ${vocabKey} ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
   }
   let weights;
   try {
@@ -71,7 +79,7 @@ export function createModelFromSpec(spec: unknown, where = "model spec"): HfMode
     bosTokenId: config.bosTokenId, eosTokenIds: config.eosTokenIds, padTokenId: config.padTokenId,
     doSample: null, temperature: null, topP: null, topK: null, maxNewTokens: null,
   };
-  return { config, weights, tokenizerJson, tokenizerConfigJson: null, generationConfig };
+  return { config, weights, tokenizerJson, tokenizerConfigJson, generationConfig };
 }
 
 export interface HfConfigInitOptions {
@@ -91,14 +99,5 @@ export interface HfConfigInitOptions {
 export function createModelFromHfConfig(configJson: string | Record<string, unknown>, options: HfConfigInitOptions = {}, where = "config.json"): HfModel {
   const config = parseConfigJson(configJson, where);
   const tokenizerJson = options.tokenizerJson ?? buildDemoTokenizerJson();
-  const tokenizer = loadTokenizer(tokenizerJson, options.tokenizerConfigJson ?? null, "tokenizer.json");
-  if (config.vocabSize < tokenizer.vocabSize) {
-    throw new ModelSpecError(`${where}: vocab_size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
-  }
-  const weights = initModel(config, options.seed ?? 0, { initializerRange: options.initializerRange ?? 0.02 });
-  const generationConfig: GenerationConfig = {
-    bosTokenId: config.bosTokenId, eosTokenIds: config.eosTokenIds, padTokenId: config.padTokenId,
-    doSample: null, temperature: null, topP: null, topK: null, maxNewTokens: null,
-  };
-  return { config, weights, tokenizerJson, tokenizerConfigJson: options.tokenizerConfigJson ?? null, generationConfig };
+  return randomModel(config, tokenizerJson, options.tokenizerConfigJson ?? null, options.seed ?? 0, options.initializerRange ?? 0.02, where, "vocab_size");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, SafetensorsError } from "../src/hf/safetensors.js";
+import { concatParts, decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, SafetensorsError } from "../src/hf/safetensors.js";
 import { type Tensor, tensor } from "../src/tensor.js";
 import { fixtureBytes } from "./support/fixture.js";
 
@@ -142,10 +142,7 @@ describe("safetensors - bf16 storage", () => {
     ];
     const w = { dtype: "float32" as const, shape: [cases.length], data: Float32Array.from(cases.map(([x]) => x)) };
     const nan = { dtype: "float32" as const, shape: [1], data: Float32Array.of(NaN) };
-    const parts = safetensorsParts([["w", w], ["nan", nan]], null, { float32As: "BF16" });
-    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    parts.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
-    const file = parseSafetensors(bytes, "bf16");
+    const file = parseSafetensors(concatParts(safetensorsParts([["w", w], ["nan", nan]], null, { float32As: "BF16" })), "bf16");
     expect(file.tensors.get("w")!.dtype).toBe("BF16");
     expect(file.tensors.get("w")!.bytes.byteLength).toBe(cases.length * 2);
     expect([...(decodeEntry(file.tensors.get("w")!).data as Float32Array)].map(bitsOf)).toEqual(cases.map(([, b]) => b >>> 0));

@@ -6,11 +6,12 @@
 // also from an exit or signal handler (cleanup.ts) and, for a run that crashed, by the next run's sweep.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { registerCleanup } from "./cleanup.js";
-import { ip, ipQuiet, netnsList, netnsPids, pidAlive } from "./ip.js";
+import { orphanedClusters } from "./owners.js";
+import { ip, ipQuiet, netnsPids } from "./ip.js";
 
 /** Every namespace this harness makes is named `lspoc-<id>-<role>`; the sweep looks for this prefix. */
 export const NS_PREFIX = "lspoc-";
@@ -274,8 +275,6 @@ function teardownNamespaces(namespaces: string[], groups: number[]): void {
   }
 }
 
-/** Removes what a crashed earlier run left: namespaces with this harness's prefix whose owner process is
- *  gone (a cluster of a live run, e.g. a second suite running now, is left alone). */
 /** The handover mount points of cluster `id` (empty directories once its processes are gone). */
 function removeHandovers(id: string): void {
   let names: string[] = [];
@@ -287,29 +286,11 @@ function removeHandovers(id: string): void {
   for (const n of names) if (n.startsWith(`${id}-`)) rmSync(join(HANDOVER, n), { recursive: true, force: true });
 }
 
+/** Removes what a crashed earlier run left: namespaces with this harness's prefix whose owner process is
+ *  gone (a cluster of a live run, e.g. a second suite running now, is left alone). */
 export function sweepStale(): string[] {
-  const byId = new Map<string, string[]>();
-  for (const ns of netnsList()) {
-    const m = NS_RE.exec(ns);
-    if (m) byId.set(m[1], [...(byId.get(m[1]) ?? []), ns]);
-  }
-  let records: string[] = [];
-  try {
-    records = readdirSync(OWNERS).filter((f) => f.endsWith(".json"));
-  } catch {
-    /* no owners yet */
-  }
-  for (const f of records) if (!byId.has(f.slice(0, -5))) byId.set(f.slice(0, -5), []);
   const swept: string[] = [];
-  for (const [id, namespaces] of byId) {
-    let owner: { pid: number; tmpDir?: string } | null = null;
-    try {
-      owner = JSON.parse(readFileSync(join(OWNERS, `${id}.json`), "utf8"));
-    } catch {
-      /* no record: its owner died before writing one, or it was removed */
-    }
-    if (owner && owner.pid !== process.pid && pidAlive(owner.pid)) continue;
-    if (owner && owner.pid === process.pid) continue;
+  for (const { id, namespaces, owner } of orphanedClusters<{ pid: number; tmpDir?: string }>(NS_RE, OWNERS)) {
     teardownNamespaces(namespaces, []);
     if (owner?.tmpDir) rmSync(owner.tmpDir, { recursive: true, force: true });
     rmSync(join(OWNERS, `${id}.json`), { force: true });

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { registerCleanup } from "../../cluster/support/cleanup.js";
-import { ip, ipQuiet, netnsList, netnsPids, pidAlive } from "../../cluster/support/ip.js";
+import { orphanedClusters } from "../../cluster/support/owners.js";
+import { ip, ipQuiet, netnsPids, pidAlive } from "../../cluster/support/ip.js";
 
 export const LIVE_PREFIX = "lspok-";
 const NS_RE = /^lspok-([0-9a-f]{6})-/;
@@ -230,27 +231,8 @@ function removeCreated(paths: string[]): void {
 
 /** Leftovers of a crashed check (namespaces with this prefix whose owner process is gone). */
 export function sweepStale(): string[] {
-  const byId = new Map<string, string[]>();
-  for (const ns of netnsList()) {
-    const m = NS_RE.exec(ns);
-    if (m) byId.set(m[1], [...(byId.get(m[1]) ?? []), ns]);
-  }
-  let records: string[] = [];
-  try {
-    records = readdirSync(OWNERS).filter((f) => f.endsWith(".json"));
-  } catch {
-    /* none yet */
-  }
-  for (const f of records) if (!byId.has(f.slice(0, -5))) byId.set(f.slice(0, -5), []);
   const swept: string[] = [];
-  for (const [id, namespaces] of byId) {
-    let owner: { pid: number; tmpDir?: string; created?: string[] } | null = null;
-    try {
-      owner = JSON.parse(readFileSync(join(OWNERS, `${id}.json`), "utf8"));
-    } catch {
-      /* no record */
-    }
-    if (owner && (owner.pid === process.pid || pidAlive(owner.pid))) continue;
+  for (const { id, namespaces, owner } of orphanedClusters<{ pid: number; tmpDir?: string; created?: string[] }>(NS_RE, OWNERS)) {
     teardownNamespaces(namespaces, []);
     const shared = mountPointsOfOtherChecks();
     removeCreated((owner?.created ?? []).filter((p) => !shared.has(p)));

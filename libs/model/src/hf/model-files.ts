@@ -13,7 +13,7 @@ import { loadTokenizer } from "../tokenizer/tokenizer.js";
 import { formatConfigJson, parseConfigJson } from "./config-json.js";
 import { type GenerationConfig, formatGenerationConfig, parseGenerationConfig } from "./generation-config.js";
 import { expectedParameters, validateWeights, weightsFromCheckpoint } from "./params.js";
-import { type ByteSource, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
+import { type ByteSource, concatParts, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
 import { SHARD_INDEX_FILE, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts } from "./sharded.js";
 
 export class ModelFilesError extends Error {
@@ -95,14 +95,7 @@ export interface EncodeModelOptions {
 /** The files of a model directory, as transformers writes them: float32 safetensors with
  *  `{"format": "pt"}` metadata (transformers refuses to load safetensors without it). */
 export function encodeModelFiles(model: HfModel, options: EncodeModelOptions = {}): Map<string, Uint8Array> {
-  const files = new Map<string, Uint8Array>();
-  for (const [name, parts] of encodeModelFileParts(model, options)) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let pos = 0;
-    for (const p of parts) (out.set(p, pos), (pos += p.byteLength));
-    files.set(name, out);
-  }
-  return files;
+  return new Map([...encodeModelFileParts(model, options)].map(([name, parts]) => [name, concatParts(parts)]));
 }
 
 /** encodeModelFiles with each file as parts to write in turn (weights: views of the tensors' data), so no

@@ -189,7 +189,11 @@ export function serializeSafetensors(
   tensors: Iterable<readonly [string, Tensor]>,
   metadata: Record<string, string> | null = null,
 ): Uint8Array {
-  const parts = safetensorsParts(tensors, metadata);
+  return concatParts(safetensorsParts(tensors, metadata));
+}
+
+/** The parts of a file as one buffer (for files small enough to be one: the in-memory API). */
+export function concatParts(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let pos = 0;
   for (const p of parts) {

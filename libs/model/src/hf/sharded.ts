@@ -2,7 +2,7 @@
 //   {"metadata": {"total_size": <bytes>}, "weight_map": {"<tensor>": "model-00001-of-00002.safetensors", ...}}
 // Pure: the caller reads the shard files (by the names the index gives) and hands us the bytes.
 import { type Tensor } from "../tensor.js";
-import { SafetensorsError, type ByteSource, type SafetensorsEntry, type WriteOptions, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
+import { SafetensorsError, type ByteSource, type SafetensorsEntry, type WriteOptions, concatParts, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
 
 export const SHARD_INDEX_FILE = "model.safetensors.index.json";
 
@@ -78,14 +78,7 @@ export function writeShardedSafetensors(
   metadata: Record<string, string> | null = { format: "pt" },
 ): { indexJson: string; shards: Map<string, Uint8Array> } {
   const { indexJson, shards } = shardedSafetensorsParts(tensors, maxShardBytes, metadata);
-  const whole = new Map<string, Uint8Array>();
-  for (const [file, parts] of shards) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let pos = 0;
-    for (const p of parts) (out.set(p, pos), (pos += p.byteLength));
-    whole.set(file, out);
-  }
-  return { indexJson, shards: whole };
+  return { indexJson, shards: new Map([...shards].map(([file, parts]) => [file, concatParts(parts)])) };
 }
 
 /** As writeShardedSafetensors, each shard as parts to write in turn (safetensorsParts): no shard in one buffer. */

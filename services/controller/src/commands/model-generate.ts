@@ -4,6 +4,7 @@
 // `model init`, a downloaded checkpoint) loads and runs end to end.
 import { parseArgs } from "node:util";
 import { OnnxDecoder, generate, loadTokenizer } from "@lspo/model";
+import { stopTokenIds } from "@lspo/rollout";
 import { readModelDir } from "@lspo/tasks";
 
 export const USAGE = `usage: lspo model generate <hf-model-dir> (--prompt <text> | --prompt-ids 1,2,3) --max-new-tokens N
@@ -100,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const decoder = await OnnxDecoder.create(model.config, model.weights, { provider: device as "cpu" | "webgpu" | "cuda" });
   try {
-    const stop = [...new Set([...model.config.eosTokenIds, ...(model.generationConfig?.eosTokenIds ?? [])])];
+    // The rollout actors' stop set: config.json's and generation_config.json's eos ids.
+    const stop = stopTokenIds(model.config, model.generationConfig?.eosTokenIds ?? []);
     const r = await generate(decoder, [promptIds], {
       maxNewTokens: opts.maxNewTokens,
       sampling: { temperature: opts.temperature, topP: opts.topP, topK: opts.topK },
