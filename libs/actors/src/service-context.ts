@@ -71,7 +71,9 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
   await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
   const js = jetstream(nc);
   const disposers: Array<() => Promise<void> | void> = [];
-  const metrics = createRegistry(kind, true, { actor: name });
+  // Process metrics (GC, event-loop lag) are collected only where something serves them: no observers on
+  // the hot path of a run nobody scrapes (tests, single-host runs).
+  const metrics = createRegistry(kind, Boolean(env.LSPO_METRICS_PORT), { actor: name });
   if (env.LSPO_METRICS_PORT) {
     const server = await serveMetrics(metrics, Number(env.LSPO_METRICS_PORT), env.LSPO_METRICS_HOST || "0.0.0.0");
     disposers.push(() => server.close());
