@@ -65,6 +65,11 @@ describe("security - the shipped per-service NATS permissions, with the real ser
     expect(s.steps).toBe(4);
     expect(s.restarts).toBe(0);
     expectAccounted(s);
+    // The components themselves never hit a permission: every violation the server logged is the forger's.
+    const violations = nats.log().split("\n").filter((l) => /violation/i.test(l));
+    console.log(JSON.stringify({ violations }));
+    expect(violations.length).toBeGreaterThanOrEqual(2);
+    for (const v of violations) expect(v).toMatch(/User "rollout".*Subject "(lspo\.batches\.identities|\$KV\.lspo-weights\.identities)"/);
     expect(denied.join("\n")).not.toMatch(/ALLOWED/);
     expect(denied.join("\n")).toMatch(/Permissions Violation for Publish to "?lspo\.batches\.identities/i);
     expect(denied.join("\n")).toMatch(/Permissions Violation for Publish to "?\$KV\.lspo-weights\.identities/i);

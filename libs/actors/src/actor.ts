@@ -62,7 +62,7 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
   if (agentPid !== undefined) {
     // Started by an agent: the name must still be our agent's claim. Held by another node, it was handed
     // on (this agent was cut off and its actors re-placed): registering would steal it back.
-    const held = await registry.getActor(opts.name);
+    const held = await registry.getActor(opts.kind, opts.name);
     if (held && held.record.node !== record().node) {
       await server.stop();
       throw new Error(`actor ${opts.name}: the name is held by node ${held.record.node} in run '${runId}'; not registering here`);
@@ -78,7 +78,7 @@ export async function serveActor(nc: NatsConnection, bindings: ServiceBinding[],
       lastWrite = Date.now();
       return;
     }
-    const now = await registry.getActor(opts.name);
+    const now = await registry.getActor(opts.kind, opts.name);
     if (now && now.record.pid === process.pid && now.record.node === record().node) {
       revision = now.revision; // our own write whose answer was lost
       return;

@@ -1,7 +1,9 @@
 // Typed promise clients straight from a generated service definition: `client.call.generate(req)`.
 // No generated client class is needed; the definition carries paths and codecs.
 import { readFileSync } from "node:fs";
+import { checkServerIdentity as checkServerName, type PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { identityOfPeer } from "./identity.js";
 import { ActorCallError } from "./errors.js";
 
 type AnyDef = Record<string, { path: string; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; requestStream: boolean; responseStream: boolean }>;
@@ -30,6 +32,15 @@ export interface ClientOptions {
   tlsServerName?: string;
   /** Sent as `authorization: Bearer <token>` on every call (control calls need it when security is on). */
   token?: string;
+  /**
+   * This process's identity (the `spiffe://lspo/<identity>` in its own certificate, identity.ts). When set,
+   * every channel must name `expectIdentity`, and the handshake fails unless the server's certificate
+   * names exactly that identity: nothing, the token included, is sent to a server that is not who the
+   * registry says it is.
+   */
+  identity?: string;
+  /** The identity the server must hold (the kind of the actor called, the identity of the agent). */
+  expectIdentity?: string;
   deadlineMs?: number;
 }
 
@@ -44,15 +55,35 @@ export const DEFAULT_TLS_SERVER_NAME = "lspo";
 
 export function credentialsFor(opts: ClientOptions): grpc.ChannelCredentials {
   if (!opts.tlsCa && !opts.tlsCert) return grpc.credentials.createInsecure();
+  const expected = opts.expectIdentity;
   return grpc.credentials.createSsl(
     opts.tlsCa ? readFileSync(opts.tlsCa) : null,
     opts.tlsKey ? readFileSync(opts.tlsKey) : null,
     opts.tlsCert ? readFileSync(opts.tlsCert) : null,
+    expected
+      ? {
+          checkServerIdentity: (host: string, cert: PeerCertificate) => {
+            const byName = checkServerName(host, cert);
+            if (byName) return byName;
+            let held: string | null;
+            try {
+              held = identityOfPeer(cert);
+            } catch (err) {
+              return err as Error;
+            }
+            if (held !== expected) return new Error(`the server holds ${held ? `identity '${held}'` : "no lspo identity"}, not '${expected}': refusing to talk to it`);
+            return undefined;
+          },
+        }
+      : {},
   );
 }
 
 export function connectClient<D extends AnyDef>(definition: D, address: string, opts: ClientOptions = {}): TypedClient<D> {
   const tls = Boolean(opts.tlsCa || opts.tlsCert);
+  if (opts.identity && !opts.expectIdentity) {
+    throw new ActorCallError(`connectClient(${address}): this process holds identity '${opts.identity}', so the server's identity must be named (expectIdentity) before anything is sent to it`);
+  }
   const serverName = opts.tlsServerName || DEFAULT_TLS_SERVER_NAME;
   const client = new grpc.Client(address, credentialsFor(opts), {
     "grpc.max_receive_message_length": 256 * 1024 * 1024,

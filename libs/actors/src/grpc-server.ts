@@ -9,6 +9,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { advertisedHost } from "./advertise.js";
+import { groupOfMethod, identitiesFor, identityOfPeer, tokenMatches } from "./identity.js";
 
 export interface ServiceBinding {
   /** Fully-qualified service name, e.g. `lspo.v1.RolloutService` (for health status). */
@@ -36,6 +37,12 @@ export interface GrpcServerOptions {
   tls?: TlsFiles;
   /** Bearer token required on protected methods (`authorization: Bearer <token>` metadata). */
   controlToken?: string;
+  /**
+   * Per-identity authorisation (identity.ts): identity -> SHA-256 of its token. When set, every method is
+   * checked against METHOD_GROUPS by the caller's client-certificate identity, and the token must be that
+   * identity's own; `controlToken` is then not used. Needs mutual TLS.
+   */
+  tokenDigests?: ReadonlyMap<string, Buffer>;
 }
 
 export interface RunningServer extends AsyncDisposable {
@@ -57,6 +64,46 @@ function reflectionFor(names: string[]): ReflectionService | null {
     // Reflection is a debugging aid; a deployment without the .proto files still serves.
     return null;
   }
+}
+
+/**
+ * Wraps every unary handler with the per-identity check: the caller's certificate names an identity the
+ * method's group allows, and (for any group but reads) its bearer token is that identity's own.
+ */
+function guardByIdentity(binding: ServiceBinding, digests: ReadonlyMap<string, Buffer>): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = { ...binding.implementation };
+  for (const [method, def] of Object.entries(binding.definition)) {
+    const inner = binding.implementation[method] as grpc.handleUnaryCall<unknown, unknown> | undefined;
+    if (!inner) continue;
+    const group = groupOfMethod(def.path);
+    // A method the service protects but the table calls a read would silently open up: refuse to serve.
+    if (binding.protectedMethods?.includes(method) && group === "read") {
+      throw new Error(`${binding.name}/${method} is protected but in no method group of identity.ts METHOD_GROUPS`);
+    }
+    const allowed = identitiesFor(def.path);
+    impl[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      let caller: string | null;
+      try {
+        caller = identityOfPeer(call.getAuthContext().sslPeerCertificate);
+      } catch (err) {
+        cb({ code: grpc.status.PERMISSION_DENIED, details: `${def.path}: ${(err as Error).message}` });
+        return;
+      }
+      if (!caller || !allowed.includes(caller)) {
+        cb({ code: grpc.status.PERMISSION_DENIED, details: `${def.path} (${group}) is for ${allowed.join(", ")}; the caller's certificate names ${caller ? `identity '${caller}'` : "no lspo identity"}` });
+        return;
+      }
+      if (group !== "read") {
+        const got = String(call.metadata.get("authorization")[0] ?? "");
+        if (!got.startsWith("Bearer ") || !tokenMatches(digests, caller, got.slice("Bearer ".length))) {
+          cb({ code: grpc.status.UNAUTHENTICATED, details: `${def.path} (${group}) needs the bearer token of identity '${caller}'` });
+          return;
+        }
+      }
+      inner(call, cb);
+    }) as grpc.handleUnaryCall<unknown, unknown>;
+  }
+  return impl;
 }
 
 /** Wraps protected unary handlers so they answer UNAUTHENTICATED without the right token. */
@@ -107,10 +154,13 @@ export async function startGrpcServer(bindings: ServiceBinding[], opts: GrpcServ
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
   for (const b of bindings) {
-    server.addService(decodingOrMarking(b.definition), guard(b, opts.controlToken));
+    server.addService(decodingOrMarking(b.definition), opts.tokenDigests ? guardByIdentity(b, opts.tokenDigests) : guard(b, opts.controlToken));
     health.setStatus(b.name, "NOT_SERVING");
   }
   reflectionFor(bindings.map((b) => b.name))?.addToServer(server);
+  if (opts.tokenDigests && !opts.tls?.ca) {
+    throw new Error("per-identity gRPC authorisation (a token digests file) needs mutual TLS: set the certificate, its key and the CA");
+  }
   const creds = opts.tls
     ? grpc.ServerCredentials.createSsl(
         opts.tls.ca ? readFileSync(opts.tls.ca) : null,

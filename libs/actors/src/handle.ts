@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { connectClient, type CallOpts, type ClientOptions, type TypedClient, type UnaryCalls } from "./grpc-client.js";
 import { ActorNotFoundError } from "./errors.js";
 import { resolveIn, type ActorRegistry } from "./registry.js";
+import { kindOfService } from "./identity.js";
 
 export interface ActorHandle<D extends Record<string, any>> {
   readonly group: string;
@@ -23,12 +24,17 @@ export function actorHandle<D extends Record<string, any>>(
 ): ActorHandle<D> {
   const clients = new Map<string, TypedClient<D>>();
   let next = 0;
+  // With identities on, a learner service's handle only ever calls learner-kind actors (whatever names
+  // other kinds register), and only servers that prove the learner identity.
+  const kind = opts.identity ? kindOfService(definition) : undefined;
 
-  const clientFor = (address: string) => {
-    let c = clients.get(address);
+  // The server must hold its kind's identity (checked in the handshake when this process has one).
+  const clientFor = (address: string, actorKind: string) => {
+    const key = `${actorKind}@${address}`;
+    let c = clients.get(key);
     if (!c) {
-      c = connectClient(definition, address, opts);
-      clients.set(address, c);
+      c = connectClient(definition, address, { ...opts, expectIdentity: opts.identity ? (kind ?? actorKind) : opts.expectIdentity });
+      clients.set(key, c);
     }
     return c;
   };
@@ -38,7 +44,7 @@ export function actorHandle<D extends Record<string, any>>(
       if (typeof method !== "string") return undefined;
       return async (request: unknown, callOpts?: CallOpts) => {
         const view = await registry.view();
-        const replicas = resolveIn(view, group);
+        const replicas = resolveIn(view, group, undefined, kind);
         if (replicas.length === 0) {
           const known = view.actors().map((e) => `${e.record.name} (${e.record.kind}, ${view.isLive(e) ? "live" : "silent"})`);
           throw new ActorNotFoundError(`no running actor '${group}' in run '${registry.runId}'; registered: ${known.join(", ") || "none"}`);
@@ -47,7 +53,7 @@ export function actorHandle<D extends Record<string, any>>(
         for (let i = 0; i < replicas.length; i++) {
           const target = replicas[next++ % replicas.length];
           try {
-            return await (clientFor(target.grpcAddress).call as any)[method](request, callOpts);
+            return await (clientFor(target.grpcAddress, target.kind).call as any)[method](request, callOpts);
           } catch (err) {
             lastErr = err;
             if ((err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw err;

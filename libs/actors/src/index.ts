@@ -20,7 +20,11 @@ export { advertisedHost, type AdvertiseInputs, type InterfaceTable } from "./adv
 export { watchParent, agentPidFromEnv, PARENT_CHECK_MS } from "./parent-watch.js";
 export { actorHandle, type ActorHandle } from "./handle.js";
 export { serveActor, type ActorOptions, type ServedActor } from "./actor.js";
-export { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
+export { busOptionsFor, grpcSecurityFrom, registryIdentityOf, type GrpcSecurity } from "./security.js";
+export {
+  IDENTITIES, METHOD_GROUPS, identityUri, identityInSan, identityOfCertFile, identitiesFor, groupOfMethod, kindOfService,
+  agentMayRun, tokenDigest, parseTokenDigests, type Identity, type MethodGroup,
+} from "./identity.js";
 export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLauncher, type LaunchSpec } from "./node-agent.js";
 export { parseLabels } from "./labels.js";
 export { detectGpus, type DetectedGpus } from "./gpus.js";
@@ -28,6 +32,7 @@ export { planPlacement, placeActors, stopActors, matchesSelector, type Placement
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
 } from "./service-context.js";
+export { pipelineConsumer, PIPELINE_STAGES, type PipelineStage, type PipelineConsumer } from "./pipeline-consumers.js";
 export { Reconciler, observe, type ReconcilerOptions, type ReconcileEvent } from "./reconciler.js";
 export {
   planReconcile, deadNodes, silenceOf, backoffMs, DEFAULT_NODE_DEAD_AFTER_MS,

@@ -57,6 +57,9 @@ export interface NodeAgentOptions extends GrpcServerOptions {
   metricsPortBase?: number;
   /** Actor kinds the launcher can start; StartActors refuses others (a typo would otherwise crash-loop). */
   kinds?: readonly string[];
+  /** Who this agent is in the registry (its node key's owner token): its NATS user under the shipped
+   *  per-identity permissions. Default "any". */
+  identity?: string;
 }
 
 /** The most actors one StartActors request may start (a bound on what a bad request can spawn). */
@@ -109,7 +112,7 @@ export class NodeAgent implements AsyncDisposable {
   static async start(nc: NatsConnection, opts: NodeAgentOptions): Promise<NodeAgent> {
     if (!opts.runId) throw new Error("NodeAgent.start: runId is required (it scopes the registry: two runs on one NATS must not see each other)");
     for (const [k, v] of Object.entries(opts.labels ?? {})) parseLabels(`${k}=${v}`, "NodeAgent.start: labels");
-    const agent = new NodeAgent(await ActorRegistry.open(nc, { runId: opts.runId, replicas: opts.replicas }), opts);
+    const agent = new NodeAgent(await ActorRegistry.open(nc, { runId: opts.runId, replicas: opts.replicas, identity: opts.identity }), opts);
     checkNodeName(agent.node, "NodeAgent node (LSPO_NODE_NAME or the host name)");
     agent.server = await startGrpcServer(
       [
@@ -184,7 +187,7 @@ export class NodeAgent implements AsyncDisposable {
       if (sup.stopping || sup.state === ComponentState.COMPONENT_STATE_STOPPED) continue;
       // Once this process has registered itself it keeps its own record: no read per heartbeat after that.
       if (sup.child && sup.registeredPid === sup.child.pid) continue;
-      const now = await this.registry.getActor(sup.spec.name);
+      const now = await this.registry.getActor(sup.spec.kind, sup.spec.name);
       const selfWritten = now && now.record.grpcAddress !== "" && sup.child && now.record.pid === sup.child.pid;
       if (selfWritten) {
         sup.registeredPid = sup.child!.pid!;
@@ -200,7 +203,7 @@ export class NodeAgent implements AsyncDisposable {
    * more writes). Returns whether the agent still holds the name.
    */
   private async keepClaim(sup: Supervised, now?: { record: ActorRecord; revision: number } | null): Promise<boolean> {
-    now ??= await this.registry.getActor(sup.spec.name);
+    now ??= await this.registry.getActor(sup.spec.kind, sup.spec.name);
     if (now && now.record.node !== this.node) {
       sup.stopping = true;
       if (sup.timer) clearTimeout(sup.timer);
@@ -212,7 +215,7 @@ export class NodeAgent implements AsyncDisposable {
     }
     const written = now ? await this.registry.updateActor(this.claimOf(sup), now.revision) : await this.registry.claimActor(this.claimOf(sup));
     // Lost a race with another writer: look again next heartbeat.
-    return written !== null || (await this.registry.getActor(sup.spec.name))?.record.node === this.node;
+    return written !== null || (await this.registry.getActor(sup.spec.kind, sup.spec.name))?.record.node === this.node;
   }
 
   /** The record the agent writes for an actor: no address (its process writes that itself). */
@@ -447,7 +450,7 @@ export class NodeAgent implements AsyncDisposable {
     const sup = this.actors.get(name);
     if (!sup) throw invalidArgument("name", `no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
     await this.terminate(sup);
-    await this.releaseName(name).catch(() => undefined);
+    await this.releaseName(sup.spec.kind, name).catch(() => undefined);
     await this.advertise().catch(() => undefined);
     return this.recordOf(sup);
   }
@@ -470,9 +473,9 @@ export class NodeAgent implements AsyncDisposable {
   }
 
   /** Deletes an actor's key when this node still holds it (a name handed to another node stays theirs). */
-  private async releaseName(name: string): Promise<void> {
-    const now = await this.registry.getActor(name);
-    if (now && now.record.node === this.node) await this.registry.removeActor(name);
+  private async releaseName(kind: string, name: string): Promise<void> {
+    const now = await this.registry.getActor(kind, name);
+    if (now && now.record.node === this.node) await this.registry.removeActor(kind, name);
   }
 
   /** Drains every actor (SIGTERM, grace, SIGKILL) and stops serving. */
@@ -487,7 +490,7 @@ export class NodeAgent implements AsyncDisposable {
     if (this.beat) clearInterval(this.beat);
     await Promise.all([...this.actors.values()].map((s) => this.terminate(s)));
     // Released names and a node that no longer takes work: a reconciler need not wait for the TTL.
-    await Promise.all([...this.actors.keys()].map((name) => this.releaseName(name).catch(() => undefined)));
+    await Promise.all([...this.actors.values()].map((s) => this.releaseName(s.spec.kind, s.spec.name).catch(() => undefined)));
     await this.registry.removeNode(this.node).catch(() => undefined);
     this.registry.close();
     await this.server?.stop();

@@ -7,6 +7,7 @@ import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lsp
 import { connectClient, type ClientOptions } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
 import type { ActorRegistry } from "./registry.js";
+import { agentMayRun } from "./identity.js";
 
 export interface PlacementRequest {
   kind: string;
@@ -87,13 +88,17 @@ export function planPlacement(allNodes: NodeRecord[], req: PlacementRequest): Ma
 
 /** Plans over the live agents in the registry, then asks each agent to start its share. */
 export async function placeActors(registry: ActorRegistry, req: PlacementRequest, opts: ClientOptions = {}): Promise<ActorRecord[]> {
-  const nodes = (await registry.liveNodes()).map((e) => e.record);
+  // With identities on, only agents whose identity may run this kind are candidates (identity.ts
+  // agentMayRun), and each is called expecting the identity its registry key names.
+  const live = (await registry.liveNodes()).filter((e) => !opts.identity || agentMayRun(e.owner, req.kind));
+  const owners = new Map(live.map((e) => [e.record.node, e.owner]));
+  const nodes = live.map((e) => e.record);
   const plan = planPlacement(nodes, req);
   const names = [...(req.names ?? [])];
   const out: ActorRecord[] = [];
   for (const [node, count] of plan) {
     const record = nodes.find((n) => n.node === node)!;
-    const agent = connectClient(NodeAgentServiceService, record.agentAddress, opts);
+    const agent = connectClient(NodeAgentServiceService, record.agentAddress, { ...opts, expectIdentity: opts.identity ? owners.get(node) : undefined });
     try {
       const res = await agent.call.startActors({
         kind: req.kind,
@@ -126,9 +131,10 @@ export async function stopActors(
   const stopped: ActorRecord[] = [];
   const unreachable: Array<{ actor: string; node: string; error: string }> = [];
   for (const e of view.actors().filter((x) => which(x.record))) {
-    const node = view.node(e.record.node);
+    // The agent that runs it: on its node, with an identity that may run its kind.
+    const node = view.nodesNamed(e.record.node).find((n) => !opts.identity || agentMayRun(n.owner, e.record.kind));
     if (!node || !view.isLive(node)) continue; // its agent is gone, and its processes with it
-    const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, opts);
+    const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, { ...opts, expectIdentity: opts.identity ? node.owner : undefined });
     try {
       const res = await agent.call.stopActor({ name: e.record.name });
       if (res.actor) stopped.push(res.actor);

@@ -104,7 +104,7 @@ export class Reconciler {
     this.inFlight.add(actor.name);
     try {
       // The dead agent's claim blocks the name: free it, then claim it anew on a live agent.
-      if (from !== null) await this.registry.removeActor(actor.name);
+      if (from !== null) await this.registry.removeActor(actor.kind, actor.name);
       const [rec] = await placeActors(
         this.registry,
         { kind: actor.kind, count: 1, names: [actor.name], cpus: actor.cpus, gpus: actor.gpus, nodeSelector: actor.nodeSelector, avoidNodes: from === null ? dead : [...new Set([...dead, from])], configJson: actor.configJson, maxRestarts: actor.maxRestarts },

@@ -1,5 +1,9 @@
-// Registry keys: `<runId>.actor.<name>` and `<runId>.node.<node>`. The run id leads, so one watch on
-// `<runId>.>` sees exactly one run and two runs on one NATS never see (or call) each other.
+// Registry keys: `<runId>.actor.<kind>.<name>` and `<runId>.node.<identity>.<node>`. The run id leads, so one
+// watch on `<runId>.>` sees exactly one run and two runs on one NATS never see (or call) each other. The
+// second token after the type says who may write the key: NATS permissions give each identity the keys of
+// its own kind (`$KV.lspo-actors.*.actor.rollout.*`, `$KV.lspo-actors.*.node.rollout.>`), so a rollout
+// identity cannot write the learner's record, and a reader trusts a record's kind from its key, never from
+// the record's own body.
 
 const RUN_ID_RE = /^[A-Za-z0-9_-]+$/;
 const NAME_RE = /^[A-Za-z0-9_-]+$/;
@@ -21,16 +25,27 @@ export function checkNodeName(node: string, what = "node"): string {
   return node;
 }
 
-export const actorKey = (runId: string, name: string) => `${runId}.actor.${name}`;
-export const nodeKey = (runId: string, node: string) => `${runId}.node.${node}`;
+/** A kind or identity token of a key (`rollout`, `learner`, `controller`, ...). */
+export function checkIdentityToken(id: string, what = "identity"): string {
+  if (!NAME_RE.test(id)) throw new Error(`${what}: '${id}' may contain only letters, digits, '_' and '-' (it is a registry key token)`);
+  return id;
+}
 
-/** What a key of the run names, or null for a key of another shape (never fatal: skipped). */
-export function parseKey(runId: string, key: string): { type: "actor" | "node"; id: string } | null {
+export const actorKey = (runId: string, kind: string, name: string) => `${runId}.actor.${kind}.${name}`;
+export const nodeKey = (runId: string, identity: string, node: string) => `${runId}.node.${identity}.${node}`;
+
+/** What a key of the run names, or null for a key of another shape (never fatal: skipped). `owner` is the
+ *  kind of an actor key, the writing identity of a node key; `id` the actor or node name. */
+export function parseKey(runId: string, key: string): { type: "actor" | "node"; owner: string; id: string } | null {
   const prefix = `${runId}.`;
   if (!key.startsWith(prefix)) return null;
   const rest = key.slice(prefix.length);
   for (const type of ["actor", "node"] as const) {
-    if (rest.startsWith(`${type}.`) && rest.length > type.length + 1) return { type, id: rest.slice(type.length + 1) };
+    if (!rest.startsWith(`${type}.`)) continue;
+    const tail = rest.slice(type.length + 1);
+    const dot = tail.indexOf(".");
+    if (dot <= 0 || dot === tail.length - 1) return null;
+    return { type, owner: tail.slice(0, dot), id: tail.slice(dot + 1) };
   }
   return null;
 }

@@ -14,6 +14,8 @@ export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
 
 export interface ViewEntry<T> {
   key: string;
+  /** Who may write the key: an actor's kind, a node agent's identity (registry-keys.ts). */
+  owner: string;
   record: T;
   revision: number;
   /** performance.now() on this reader when this revision arrived (or when the watch started, for records
@@ -24,6 +26,7 @@ export interface ViewEntry<T> {
 type Listener = () => void;
 
 export class RegistryView {
+  // Keyed by `<owner>.<name>`: a record another identity wrote under its own keys never replaces one.
   private readonly actorEntries = new Map<string, ViewEntry<ActorRecord>>();
   private readonly nodeEntries = new Map<string, ViewEntry<NodeRecord>>();
   private readonly listeners = new Set<Listener>();
@@ -61,12 +64,14 @@ export class RegistryView {
     return [...this.nodeEntries.values()].sort((a, b) => a.record.node.localeCompare(b.record.node));
   }
 
-  actor(name: string): ViewEntry<ActorRecord> | undefined {
-    return this.actorEntries.get(name);
+  /** The actor of that kind and name. */
+  actor(kind: string, name: string): ViewEntry<ActorRecord> | undefined {
+    return this.actorEntries.get(`${kind}.${name}`);
   }
 
-  node(name: string): ViewEntry<NodeRecord> | undefined {
-    return this.nodeEntries.get(name);
+  /** The records of agents named `name`, one per identity that wrote one (normally one). */
+  nodesNamed(name: string): ViewEntry<NodeRecord>[] {
+    return this.nodes().filter((e) => e.record.node === name);
   }
 
   /** Whether an entry's latest revision arrived within `staleAfterMs` of `now` (this reader's clock). */
@@ -121,15 +126,19 @@ export class RegistryView {
     const k = parseKey(this.runId, e.key);
     if (!k) return;
     const map = (k.type === "actor" ? this.actorEntries : this.nodeEntries) as Map<string, ViewEntry<unknown>>;
+    const id = `${k.owner}.${k.id}`;
     if (e.operation !== "PUT" || e.value.byteLength === 0) {
-      map.delete(k.id);
+      map.delete(id);
     } else {
-      const known = map.get(k.id);
+      const known = map.get(id);
       // A re-watch delivers the latest revision again: it is not news, so the arrival time stays.
       if (known && known.revision >= e.revision) return;
       try {
-        const record = decodeEnvelope(e.value, k.type === "actor" ? "ActorRecord" : "NodeRecord").body;
-        map.set(k.id, { key: e.key, record, revision: e.revision, arrivedAt });
+        const record = decodeEnvelope(e.value, k.type === "actor" ? "ActorRecord" : "NodeRecord").body as ActorRecord & NodeRecord;
+        // The key decides what a record is: one whose body names another kind, actor or node is forged
+        // (or corrupt) and skipped.
+        if (k.type === "actor" ? record.kind !== k.owner || record.name !== k.id : record.node !== k.id) return;
+        map.set(id, { key: e.key, owner: k.owner, record, revision: e.revision, arrivedAt });
       } catch {
         return; // a malformed record is skipped, never fatal to the view
       }

@@ -2,10 +2,10 @@
 // ActorRecord, `<runId>.node.<node>` -> NodeRecord. Every live writer re-puts its record within
 // HEARTBEAT_MS; the bucket's max age (RECORD_TTL_MS) lets the server drop records of writers that died
 // without cleanup. Readers judge liveness from a RegistryView (their own clock), never from heartbeatAt.
-import { KV_BUCKETS, encodeEnvelope, jetstreamManager, kvGet, openKv, retryOnTimeout, type NatsConnection } from "@lspo/bus";
+import { KV_BUCKETS, encodeEnvelope, isPermissionError, jetstreamManager, kvGet, openKv, retryOnTimeout, type NatsConnection } from "@lspo/bus";
 import { ComponentState, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import type { KV } from "@nats-io/kv";
-import { actorKey, checkActorName, checkNodeName, checkRunId, nodeKey } from "./registry-keys.js";
+import { actorKey, checkActorName, checkIdentityToken, checkNodeName, checkRunId, nodeKey } from "./registry-keys.js";
 import { RegistryView, type ViewEntry } from "./registry-view.js";
 
 export { HEARTBEAT_MS, STALE_AFTER_MS } from "./registry-view.js";
@@ -20,7 +20,13 @@ export interface RegistryOptions {
   /** Bucket replicas (config.nats.replicas): 3 on a 3-server NATS so the registry survives one loss.
    *  Unset: an existing bucket keeps its replicas (a new one gets 1). */
   replicas?: number;
+  /** Who writes this process's node records (`<runId>.node.<identity>.<node>`): its NATS user, which the
+   *  shipped permissions let write only such keys. Default "any" (a NATS without per-identity users). */
+  identity?: string;
 }
+
+/** The token an actor record's key carries for its kind (what the registry permissions check). */
+const kindOf = (record: { kind: string }) => checkIdentityToken(record.kind, "actor kind");
 
 export class ActorRegistry {
   private viewing: Promise<RegistryView> | null = null;
@@ -29,6 +35,7 @@ export class ActorRegistry {
     readonly kv: KV,
     private readonly nc: NatsConnection,
     readonly runId: string,
+    readonly identity: string,
   ) {}
 
   static async open(nc: NatsConnection, opts: RegistryOptions): Promise<ActorRegistry> {
@@ -37,7 +44,7 @@ export class ActorRegistry {
     // Replicas unset (a CLI reading the registry): create with 1 if missing, never change an existing bucket's.
     const kv = await openKv(nc, KV_BUCKETS.actors, { replicas: opts.replicas ?? 1 });
     await ensureBucketSettings(nc, opts.replicas);
-    return new ActorRegistry(kv, nc, runId);
+    return new ActorRegistry(kv, nc, runId, checkIdentityToken(opts.identity || "any", "ActorRegistry.open: identity"));
   }
 
   private encode(kind: "ActorRecord" | "NodeRecord", body: ActorRecord | NodeRecord): Uint8Array {
@@ -45,14 +52,14 @@ export class ActorRegistry {
   }
 
   async putActor(record: ActorRecord): Promise<number> {
-    return this.kv.put(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record));
+    return this.kv.put(actorKey(this.runId, kindOf(record), checkActorName(record.name)), this.encode("ActorRecord", record));
   }
 
   /** Claims an actor's name for the whole run (atomic create): its revision, or null when the name is
    *  held already (by any agent of the run). */
   async claimActor(record: ActorRecord): Promise<number | null> {
     try {
-      return await this.kv.create(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record));
+      return await this.kv.create(actorKey(this.runId, kindOf(record), checkActorName(record.name)), this.encode("ActorRecord", record));
     } catch (err) {
       if (isWrongLastSequence(err)) return null;
       throw err;
@@ -63,28 +70,28 @@ export class ActorRegistry {
    *  someone wrote (or deleted) since. */
   async updateActor(record: ActorRecord, revision: number): Promise<number | null> {
     try {
-      return await this.kv.update(actorKey(this.runId, checkActorName(record.name)), this.encode("ActorRecord", record), revision);
+      return await this.kv.update(actorKey(this.runId, kindOf(record), checkActorName(record.name)), this.encode("ActorRecord", record), revision);
     } catch (err) {
       if (isWrongLastSequence(err)) return null;
       throw err;
     }
   }
 
-  async getActor(name: string): Promise<{ record: ActorRecord; revision: number } | null> {
-    const e = await kvGet<ActorRecord>(this.kv, actorKey(this.runId, checkActorName(name)), "ActorRecord");
+  async getActor(kind: string, name: string): Promise<{ record: ActorRecord; revision: number } | null> {
+    const e = await kvGet<ActorRecord>(this.kv, actorKey(this.runId, kindOf({ kind }), checkActorName(name)), "ActorRecord");
     return e ? { record: e.value, revision: e.revision } : null;
   }
 
-  async removeActor(name: string): Promise<void> {
-    await this.kv.delete(actorKey(this.runId, checkActorName(name)));
+  async removeActor(kind: string, name: string): Promise<void> {
+    await this.kv.delete(actorKey(this.runId, kindOf({ kind }), checkActorName(name)));
   }
 
   async putNode(record: NodeRecord): Promise<number> {
-    return this.kv.put(nodeKey(this.runId, checkNodeName(record.node)), this.encode("NodeRecord", record));
+    return this.kv.put(nodeKey(this.runId, this.identity, checkNodeName(record.node)), this.encode("NodeRecord", record));
   }
 
   async removeNode(node: string): Promise<void> {
-    await this.kv.delete(nodeKey(this.runId, checkNodeName(node)));
+    await this.kv.delete(nodeKey(this.runId, this.identity, checkNodeName(node)));
   }
 
   /** The run's live view (one per registry, shared by every handle on it; started on first use). */
@@ -111,9 +118,10 @@ export class ActorRegistry {
     return (await this.view()).nodes().map((e) => e.record);
   }
 
-  /** Running, live replicas answering to `target`: an exact actor name, or an exact kind. */
-  async resolve(target: string): Promise<ActorRecord[]> {
-    return resolveIn(await this.view(), target);
+  /** Running, live replicas answering to `target`: an exact actor name, or an exact kind (of `kind` only,
+   *  when given: a handle to a learner service never calls another kind's actor of the same name). */
+  async resolve(target: string, kind?: string): Promise<ActorRecord[]> {
+    return resolveIn(await this.view(), target, undefined, kind);
   }
 
   close(): void {
@@ -126,12 +134,13 @@ function isWrongLastSequence(err: unknown): boolean {
   return (err as { code?: number }).code === 10071 || /wrong last sequence|key exists/i.test((err as Error).message ?? "");
 }
 
-export function resolveIn(view: RegistryView, target: string, now?: number): ActorRecord[] {
+export function resolveIn(view: RegistryView, target: string, now?: number, kind?: string): ActorRecord[] {
   return view
     .actors()
     .filter(
       (e) =>
         (e.record.name === target || e.record.kind === target) &&
+        (kind === undefined || e.owner === kind) &&
         e.record.state === ComponentState.COMPONENT_STATE_RUNNING &&
         e.record.grpcAddress !== "" &&
         view.isLive(e, now),
@@ -160,6 +169,8 @@ async function ensureBucketSettingsOnce(nc: NatsConnection, asked: number | unde
     await jsm.streams.update(name, { ...info.config, num_replicas: replicas, max_age: maxAge, duplicate_window: duplicateWindow });
   } catch (err) {
     if ((err as Error).name === "TimeoutError") throw err; // retried by ensureBucketSettings
+    // Under the shipped per-identity permissions only the controller changes buckets; it sets these too.
+    if (isPermissionError(err)) return;
     throw new Error(
       `registry bucket ${KV_BUCKETS.actors}: could not set replicas ${replicas} (has ${info.config.num_replicas}) and max age ${RECORD_TTL_MS} ms: ${(err as Error).message}`,
     );

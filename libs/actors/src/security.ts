@@ -3,8 +3,10 @@
 // them in env). Secrets are read from files, never taken from the config itself, and never logged.
 import { busOptionsFromEnv, type BusOptions } from "@lspo/bus";
 import { ConfigError, readSecret, type RunConfig } from "@lspo/config";
+import { readFileSync } from "node:fs";
 import type { ClientOptions } from "./grpc-client.js";
 import type { GrpcServerOptions } from "./grpc-server.js";
+import { identityOfCertFile, parseTokenDigests } from "./identity.js";
 
 /** NATS connection options for a run: URL, user/password or token, TLS (CA, client certificate). */
 export function busOptionsFor(config: RunConfig, name: string, env: NodeJS.ProcessEnv = process.env): BusOptions {
@@ -26,7 +28,7 @@ export function busOptionsFor(config: RunConfig, name: string, env: NodeJS.Proce
 
 export interface GrpcSecurity {
   /** For serving: TLS (mutual when a CA is given) and the token that guards state-changing methods. */
-  server: Pick<GrpcServerOptions, "tls" | "controlToken">;
+  server: Pick<GrpcServerOptions, "tls" | "controlToken" | "tokenDigests">;
   /** For calling: the CA to verify servers, this deployment's certificate for mutual TLS, the token. */
   client: ClientOptions;
 }
@@ -44,8 +46,37 @@ export function grpcSecurityFrom(security: RunConfig["security"], env: NodeJS.Pr
     throw new ConfigError(`gRPC TLS needs both a certificate and its key: security.grpcTlsCert (LSPO_GRPC_TLS_CERT) is ${cert ? "set" : "missing"}, security.grpcTlsKey (LSPO_GRPC_TLS_KEY) is ${key ? "set" : "missing"}`);
   }
   const token = env.LSPO_GRPC_TOKEN || readSecret(env.LSPO_GRPC_TOKEN_FILE ?? security.grpcTokenFile, "security.grpcTokenFile");
+  // Per-identity mode: this process's certificate names its identity (clients then check every server's),
+  // and the digests file lets its servers check every caller's.
+  const identity = cert ? identityOfCertFile(cert) : null;
+  const digestsFile = env.LSPO_GRPC_TOKEN_DIGESTS_FILE ?? security.grpcTokenDigestsFile;
+  let tokenDigests: Map<string, Buffer> | undefined;
+  if (digestsFile) {
+    let text: string;
+    try {
+      text = readFileSync(digestsFile, "utf8");
+    } catch (err) {
+      throw new ConfigError(`security.grpcTokenDigestsFile (LSPO_GRPC_TOKEN_DIGESTS_FILE): cannot read ${digestsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    tokenDigests = parseTokenDigests(text, digestsFile);
+    if (!identity) throw new ConfigError(`gRPC token digests (${digestsFile}) need a certificate naming this process's identity (URI SAN spiffe://lspo/<identity>); ${cert || "no certificate"} names none`);
+    if (!ca) throw new ConfigError("gRPC token digests need mutual TLS: set security.grpcTlsCa (LSPO_GRPC_TLS_CA)");
+  }
   return {
-    server: { tls: cert && key ? { cert, key, ca: ca || undefined } : undefined, controlToken: token || undefined },
-    client: { tlsCa: ca || undefined, tlsCert: cert || undefined, tlsKey: key || undefined, token: token || undefined, tlsServerName: env.LSPO_GRPC_TLS_SERVER_NAME || undefined },
+    server: { tls: cert && key ? { cert, key, ca: ca || undefined } : undefined, controlToken: token || undefined, tokenDigests },
+    client: { tlsCa: ca || undefined, tlsCert: cert || undefined, tlsKey: key || undefined, token: token || undefined, tlsServerName: env.LSPO_GRPC_TLS_SERVER_NAME || undefined, identity: identity ?? undefined },
   };
+}
+
+/**
+ * Who this process is in the registry (the owner token of its node keys): its NATS user, which the shipped
+ * permissions let write only its own keys, else the identity its gRPC certificate names, else "any". A NATS
+ * user and a certificate that name different identities are a deployment error, refused here.
+ */
+export function registryIdentityOf(bus: Pick<BusOptions, "user">, grpc: GrpcSecurity): string {
+  const cert = grpc.client.identity;
+  if (bus.user && cert && bus.user !== cert) {
+    throw new ConfigError(`this process's NATS user is '${bus.user}' but its gRPC certificate names identity '${cert}': each identity's NATS user and certificate must match`);
+  }
+  return bus.user || cert || "any";
 }

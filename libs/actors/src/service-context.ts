@@ -9,6 +9,7 @@ import {
 } from "@lspo/bus";
 import { createLogger, createRegistry, serveMetrics, type Logger, type Registry } from "@lspo/telemetry";
 import { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
+import { pipelineConsumer, type PipelineStage } from "./pipeline-consumers.js";
 
 export interface RunSubjects {
   prompts: string;
@@ -39,6 +40,9 @@ export interface ServiceContext {
   own(dispose: () => Promise<void> | void): void;
   /** A durable consumer of this run on a stream, created if missing. */
   consumerFor(stream: string, subject: string, opts?: ConsumerOptions): Promise<string>;
+  /** This stage's durable consumer (pipeline-consumers.ts): bound as the controller made it, created only
+   *  where missing (a run without per-identity permissions). */
+  stageConsumer(stage: PipelineStage): Promise<string>;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -99,6 +103,11 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
       const durable = `${kind}-${config.run.name}`;
       await ensureConsumer(jsm, stream, durable, { filterSubject: subject, ...opts });
       return durable;
+    },
+    async stageConsumer(stage) {
+      const c = pipelineConsumer(stage, config);
+      await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts });
+      return c.durable;
     },
     shutdown(reason) {
       shuttingDown ??= (async () => {

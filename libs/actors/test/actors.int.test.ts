@@ -158,7 +158,7 @@ describe("actors - node agent ports", { timeout: 240_000 }, () => {
     await using agent = await NodeAgent.start(bus.nc, { runId: RUN, node: "node-ports", cpus: 8, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000, portBase: base, portCount: 2, kinds: ["verifier"] });
     const registry = agent.registry;
     const portOf = async (name: string) => {
-      const rec = await until(async () => (await registry.getActor(name))?.record.grpcAddress || null);
+      const rec = await until(async () => (await registry.getActor("verifier", name))?.record.grpcAddress || null);
       return Number(rec.split(":").pop());
     };
     await placeActors(registry, { kind: "verifier", count: 2, cpus: 1, nodeSelector: {} });

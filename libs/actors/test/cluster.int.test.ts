@@ -127,17 +127,17 @@ describe("cluster - a name handed on", { timeout: 180_000 }, () => {
     const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
     const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
     // What a reconciler does while this host is cut off: the claim goes, and another node claims the name.
-    await agent.registry.removeActor(placed.name);
+    await agent.registry.removeActor("rollout", placed.name);
     await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
     // Generous bounds: this is about what happens, and under a loaded suite a heartbeat and a drain take long.
     await until("the old copy to exit", () => !alive(mine.pid), 60_000);
     const after = await until("the agent to let it go", () => agent.list().find((a) => a.name === placed.name && a.state === ComponentState.COMPONENT_STATE_STOPPED), 60_000);
     expect(after.restarts).toBe(0);
-    expect((await agent.registry.getActor(placed.name))!.record.node).toBe("elsewhere");
+    expect((await agent.registry.getActor("rollout", placed.name))!.record.node).toBe("elsewhere");
     // Stopping this agent releases only what it still holds: the other node's claim stays.
     const registry = agent.registry;
     await agent.stop();
-    expect((await registry.getActor(placed.name))!.record.node).toBe("elsewhere");
+    expect((await registry.getActor("rollout", placed.name))!.record.node).toBe("elsewhere");
   });
 });
 
@@ -149,11 +149,11 @@ describe("cluster - the view across a nats-server restart", { timeout: 120_000 }
       await using actor = await serveActor(c, [binding("r-0")], { name: "r-0", kind: "rollout", runId: "restart" });
       const registry = await ActorRegistry.open(c, { runId: "restart" });
       const view = await registry.view();
-      expect(view.actor("r-0")?.record.grpcAddress).toBe(actor.server.address);
+      expect(view.actor("rollout", "r-0")?.record.grpcAddress).toBe(actor.server.address);
       await own.restart("SIGKILL");
       const after = performance.now();
       // A revision that arrived after the restart proves the watch is live again (heartbeats every 2 s).
-      await until("a heartbeat after the restart", () => (view.actor("r-0")?.arrivedAt ?? 0) > after, 30_000);
+      await until("a heartbeat after the restart", () => (view.actor("rollout", "r-0")?.arrivedAt ?? 0) > after, 30_000);
       const h = actorHandle(registry, RolloutServiceService, "rollout", { deadlineMs: 2000 });
       expect((await h.call.status({})).status!.name).toBe("r-0");
       h.close();

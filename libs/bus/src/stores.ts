@@ -5,7 +5,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
 import { DecodeError } from "./errors.js";
-import { retryOnTimeout } from "./streams.js";
+import { createOrAwait, retryOnTimeout } from "./streams.js";
+import { jetstreamManager } from "@nats-io/jetstream";
 
 // The object store checks a blob's SHA-256 on every put and get. Its default hash is pure JS (browser-safe);
 // Node's crypto makes a 128 MB weights put or get 4-5x faster (bench/weights.ts). Process-wide, so it is set
@@ -13,8 +14,15 @@ import { retryOnTimeout } from "./streams.js";
 setSha256Backend("native");
 
 export async function openKv(nc: NatsConnection, bucket: string, opts: { replicas?: number; history?: number } = {}): Promise<KV> {
-  // Creating an R3 bucket may time out on a loaded cluster although it landed: create is idempotent.
-  return retryOnTimeout(() => new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 }), `KV bucket ${bucket}`);
+  // Creating an R3 bucket may time out on a loaded cluster although it landed: create is idempotent (on an
+  // existing bucket it only reads its info). An identity that may not create buckets waits for the controller.
+  const create = () => new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 });
+  let kv: KV | null = null;
+  await retryOnTimeout(
+    () => createOrAwait(`KV bucket ${bucket}`, async () => (kv = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`KV_${bucket}`))),
+    `KV bucket ${bucket}`,
+  );
+  return kv ?? retryOnTimeout(create, `KV bucket ${bucket}`);
 }
 
 /** How long a KV call keeps retrying while a clustered NATS elects a new leader for the bucket (a killed
@@ -51,7 +59,10 @@ export async function kvGet<T>(kv: KV, key: string, kind: string): Promise<{ val
 }
 
 export async function openObjectStore(nc: NatsConnection, bucket: string, opts: { replicas?: number } = {}): Promise<ObjectStore> {
-  return new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
+  const create = () => new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
+  let store: ObjectStore | null = null;
+  await createOrAwait(`object store ${bucket}`, async () => (store = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`OBJ_${bucket}`)));
+  return store ?? create();
 }
 
 /**

@@ -47,18 +47,56 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts
   // the API request may time out although the stream was made. Each try starts from info, so a retry
   // after such a timeout updates what the first try created. Only timeouts are retried: a refused
   // config fails at once with the server's reason.
+  // A stream that already has these settings is left alone: under the shipped per-identity permissions only
+  // the controller may create or change streams, and every other component only binds.
   await retryOnTimeout(async () => {
+    let existing: Record<string, unknown>;
     try {
-      await jsm.streams.info(spec.name);
-      await jsm.streams.update(spec.name, config);
+      existing = (await jsm.streams.info(spec.name)).config as unknown as Record<string, unknown>;
     } catch (err) {
       if ((err as Error).name === "StreamNotFoundError" || /stream not found/i.test((err as Error).message)) {
-        await jsm.streams.add(config);
-      } else {
-        throw err;
+        await createOrAwait(`stream ${spec.name}`, () => jsm.streams.add(config), () => jsm.streams.info(spec.name));
+        return;
       }
+      throw err;
     }
+    if (differs(existing, config)) await jsm.streams.update(spec.name, config);
   }, `stream ${spec.name}`);
+}
+
+/** Whether `existing` (as the server reports it) differs from `wanted` in any field `wanted` sets. */
+function differs(existing: Record<string, unknown>, wanted: Record<string, unknown>): boolean {
+  return Object.entries(wanted).some(([k, v]) => JSON.stringify(existing[k] ?? null) !== JSON.stringify(v));
+}
+
+export const isPermissionError = (err: unknown) => /permission/i.test((err as Error)?.message ?? "") || (err as Error)?.name === "PermissionViolationError";
+
+/** How long a component that may not create a stream or consumer waits for the controller to make it. */
+const AWAIT_CREATOR_MS = 120_000;
+
+/**
+ * Creates something; where this identity may not (a permissions violation), waits for the one that may
+ * (the controller) to create it, and fails after AWAIT_CREATOR_MS naming what it waited for.
+ */
+export async function createOrAwait(what: string, create: () => Promise<unknown>, exists: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+    return;
+  } catch (err) {
+    if (!isPermissionError(err)) throw err;
+  }
+  const deadline = Date.now() + AWAIT_CREATOR_MS;
+  for (;;) {
+    try {
+      await exists();
+      return;
+    } catch {
+      if (Date.now() > deadline) {
+        throw new Error(`${what} does not exist and this NATS identity may not create it; the controller creates it (waited ${AWAIT_CREATOR_MS / 1000} s)`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 const API_RETRY_MS = 30_000;
@@ -108,16 +146,19 @@ export async function ensureConsumer(
   };
   // As for streams: a timed-out create may have landed, so each try starts from info.
   await retryOnTimeout(async () => {
+    let existing: Record<string, unknown>;
     try {
-      await jsm.consumers.info(stream, durable);
-      await jsm.consumers.update(stream, durable, config);
+      existing = (await jsm.consumers.info(stream, durable)).config as unknown as Record<string, unknown>;
     } catch (err) {
       if (/consumer not found/i.test((err as Error).message) || (err as Error).name === "ConsumerNotFoundError") {
-        await jsm.consumers.add(stream, config);
-      } else {
-        throw err;
+        await createOrAwait(`consumer ${durable} on ${stream}`, () => jsm.consumers.add(stream, config), () => jsm.consumers.info(stream, durable));
+        return;
       }
+      throw err;
     }
+    // The same settings: bound as is (nothing written, so a component that may not manage consumers binds).
+    const { durable_name: _name, deliver_policy: _policy, ...changeable } = config;
+    if (differs(existing, changeable)) await jsm.consumers.update(stream, durable, changeable);
   }, `consumer ${durable} on ${stream}`);
 }
 

@@ -88,6 +88,8 @@ export const KV_BUCKETS = {
   weights: "lspo-weights",
   /** Sampler snapshots: `<runId>` -> snapshot. */
   sampler: "lspo-sampler",
+  /** The learner's swap log: `<runId>.swaps` -> the hot swaps it accepted. */
+  learner: "lspo-learner",
 } as const;
 
 export const OBJECT_STORES = {

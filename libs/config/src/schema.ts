@@ -77,6 +77,9 @@ export const SecuritySchema = z.strictObject({
   grpcTlsKey: z.string().default(""),
   /** CA for client certificates: enables mutual TLS. */
   grpcTlsCa: z.string().default(""),
+  /** File of `<identity> <sha256 of its token>` lines (deploy/make-secrets.sh): servers authorise callers per
+   *  identity (their certificate's spiffe://lspo/<identity>) and method group; empty = one shared token. */
+  grpcTokenDigestsFile: z.string().default(""),
 });
 
 export const ModelSchema = z.strictObject({

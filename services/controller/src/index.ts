@@ -1,5 +1,6 @@
 // Public entry of @lspo/controller: the training-run controller behind `lspo train`.
 export { train, readSummary, ActorFailedError, type TrainOptions, type RunningRun } from "./run/controller.js";
+export { provisionRun } from "./run/provision.js";
 export { type Summary } from "./run/summary.js";
 export { PromptSource, type PromptItem, type PromptSourceState } from "./run/prompt-source.js";
 export { evaluateModelHeldOut, heldOutProblems, probeGroupMix, type EvalPolicy, type GroupProbeOptions, type GroupProbeResult, type HeldOutOptions, type HeldOutResult } from "./pretrain/evaluate.js";

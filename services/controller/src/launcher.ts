@@ -11,17 +11,23 @@ const tsx = createRequire(import.meta.url).resolve("tsx");
 /** The actor kinds `lspo serve` runs: node agents refuse to start any other. */
 export const ACTOR_KINDS = ["rollout", "verifier", "sampler", "learner"] as const;
 
+/** The per-kind variables an agent hands on: LSPO_<NAME>_<KIND> becomes the actor's LSPO_<NAME>. */
+const PER_KIND = ["NATS_USER", "NATS_PASSWORD_FILE", "GRPC_TLS_CERT", "GRPC_TLS_KEY", "GRPC_TOKEN_FILE"] as const;
+
 /**
- * Per-kind NATS identities, for a node that starts several kinds of actors while the shipped NATS config
- * gives each component its own user: LSPO_NATS_USER_<KIND> and LSPO_NATS_PASSWORD_FILE_<KIND> (e.g.
- * LSPO_NATS_USER_LEARNER) become that actor's LSPO_NATS_USER / LSPO_NATS_PASSWORD_FILE. Unset: the actor
- * inherits the agent's identity.
+ * Per-kind identities, for a node that starts several kinds of actors (`lspo train`'s in-process agent)
+ * while the deployment gives each component its own: LSPO_NATS_USER_<KIND>, LSPO_NATS_PASSWORD_FILE_<KIND>,
+ * and, for gRPC, LSPO_GRPC_TLS_CERT_<KIND>, LSPO_GRPC_TLS_KEY_<KIND> and LSPO_GRPC_TOKEN_FILE_<KIND> (e.g.
+ * LSPO_GRPC_TLS_CERT_LEARNER) become that actor's LSPO_NATS_USER, ..., LSPO_GRPC_TOKEN_FILE. Unset: the
+ * actor inherits the agent's identity.
  */
 function identityOf(kind: string, env: NodeJS.ProcessEnv): Record<string, string> {
   const k = kind.toUpperCase();
   const out: Record<string, string> = {};
-  if (env[`LSPO_NATS_USER_${k}`]) out.LSPO_NATS_USER = env[`LSPO_NATS_USER_${k}`]!;
-  if (env[`LSPO_NATS_PASSWORD_FILE_${k}`]) out.LSPO_NATS_PASSWORD_FILE = env[`LSPO_NATS_PASSWORD_FILE_${k}`]!;
+  for (const name of PER_KIND) {
+    const v = env[`LSPO_${name}_${k}`];
+    if (v) out[`LSPO_${name}`] = v;
+  }
   return out;
 }
 

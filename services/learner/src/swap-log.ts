@@ -3,10 +3,10 @@
 // restarted from a checkpoint at step c re-schedules every swap whose step is after c, so each lands on the
 // same update as before the crash: the replayed updates train with the algorithm they trained with, and
 // summary.json (the swap events) and the checkpoints (AlgorithmState) agree.
-import { kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
+import { KV_BUCKETS, kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
 import { resolveSpec, type AlgorithmSpec } from "@lspo/algos";
 
-export const SWAP_LOG_BUCKET = "lspo-learner";
+export const SWAP_LOG_BUCKET = KV_BUCKETS.learner;
 const KIND = "AlgorithmSwapLog";
 
 export interface SwapRecord {

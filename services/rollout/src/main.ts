@@ -87,11 +87,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.prompts.name, ctx.subjects.prompts, {
-    ackWaitMs: config.rollout.ackWaitMs,
-    maxDeliver: config.bus.maxDeliver,
-    maxAckPending: Math.max(config.rollout.promptsPerCall * config.rollout.actors * 2, 16),
-  });
+  const durable = await ctx.stageConsumer("rollout");
   const sub = await consume<PromptRequest>(ctx.js, {
     stream: STREAMS.prompts.name,
     durable,

@@ -142,11 +142,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     void ctx.shutdown("loop failure").then(() => process.exit(1));
   };
 
-  const consumerName = await ctx.consumerFor(STREAMS.verified.name, ctx.subjects.verified, {
-    ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver,
-    // Judged messages wait for a snapshot before their ack: room for a full snapshot period and the pull buffer.
-    maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256,
-  });
+  const consumerName = await ctx.stageConsumer("sampler");
 
   /**
    * The journal's replay: the messages the last incarnation was delivered and did not get acked (judged

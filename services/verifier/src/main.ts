@@ -57,7 +57,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const durable = await ctx.consumerFor(STREAMS.rollouts.name, ctx.subjects.rollouts, { ackWaitMs: config.verifier.ackWaitMs, maxDeliver: config.bus.maxDeliver });
+  const durable = await ctx.stageConsumer("verifier");
   const sub = await consume<RolloutGroup>(ctx.js, {
     stream: STREAMS.rollouts.name,
     durable,

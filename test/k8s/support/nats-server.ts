@@ -5,12 +5,14 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const USERS = ["rollout", "verifier", "sampler", "learner", "controller"] as const;
+export const USERS = ["rollout", "verifier", "sampler", "learner", "controller", "operator"] as const;
 export type User = (typeof USERS)[number];
 
 export interface ShippedNats {
   url: string;
   passwords: Record<User, string>;
+  /** What the server logged so far (permission violations among it). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,9 @@ export async function startShippedNats(root: string): Promise<ShippedNats> {
   const env = { ...process.env };
   for (const u of USERS) env[`LSPO_NATS_${u.toUpperCase()}_PASSWORD`] = passwords[u];
   const child: ChildProcess = spawn(binary(), ["-c", join(dir, "nats.conf")], { env, stdio: ["ignore", "ignore", "pipe"] });
+  let all = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => (all += chunk));
   const port = await new Promise<number>((resolve, reject) => {
     let log = "";
     const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 15_000);
@@ -56,6 +61,7 @@ export async function startShippedNats(root: string): Promise<ShippedNats> {
   return {
     url: `nats://127.0.0.1:${port}`,
     passwords,
+    log: () => all,
     async stop() {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");

@@ -4,7 +4,7 @@
 // id comes from --run, LSPO_RUN_ID or the config's run.name.
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { NodeAgent, busOptionsFor, checkRunId, detectGpus, grpcSecurityFrom, parseLabels } from "@lspo/actors";
+import { NodeAgent, busOptionsFor, checkRunId, detectGpus, grpcSecurityFrom, parseLabels, registryIdentityOf } from "@lspo/actors";
 import { busOptionsFromEnv, connectBus } from "@lspo/bus";
 import { loadConfigFile, resolveConfig } from "@lspo/config";
 import { createRegistry, fetchMetricsJson, serveHealth, serveMetrics } from "@lspo/telemetry";
@@ -55,8 +55,12 @@ export async function run(argv: string[]): Promise<number> {
   const healthPort = env.LSPO_HEALTH_PORT ? envInt("LSPO_HEALTH_PORT", 0, 1) : 0;
   const metricsPort = env.LSPO_METRICS_PORT ? envInt("LSPO_METRICS_PORT", 0, 1) : 0;
   // NATS credentials and TLS from the config or LSPO_NATS_* env; gRPC TLS and control token likewise.
-  const nc = await connectBus(busOptionsFor(config, "node-agent"));
+  const busOptions = busOptionsFor(config, "node-agent");
+  const security = grpcSecurityFrom(config.security);
+  const identity = registryIdentityOf(busOptions, security);
+  const nc = await connectBus(busOptions);
   const agent = await NodeAgent.start(nc, {
+    identity,
     runId,
     replicas: config.nats.replicas,
     labels,
@@ -66,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
     launcher: selfLauncher,
     kinds: kinds.length ? kinds : ACTOR_KINDS,
     drainMs: drainS * 1000,
-    ...grpcSecurityFrom(config.security).server,
+    ...security.server,
     host: env.LSPO_GRPC_HOST ?? "0.0.0.0",
     port: envInt("LSPO_GRPC_PORT", 50056, 0), // 0: any free port
     portBase: env.LSPO_ACTOR_PORT_BASE ? envInt("LSPO_ACTOR_PORT_BASE", 0, 1) : undefined,

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
-import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, type ClientOptions } from "@lspo/actors";
+import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, identityOfCertFile, type ClientOptions } from "@lspo/actors";
 import { resolveConfig } from "@lspo/config";
 import { busOptionsFromEnv, connectBus, jetstreamManager, lastEvent } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
@@ -57,10 +57,12 @@ export async function run(argv: string[]): Promise<number> {
     ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
     ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
   };
+  // The identity is the certificate's (an operator's, from make-secrets): the learner must then prove its own.
+  client.identity = client.tlsCert ? (identityOfCertFile(client.tlsCert) ?? undefined) : undefined;
   const request = { spec: { name: positionals[0], overrides } };
   let res;
   if (values.learner) {
-    const c = connectClient(LearnerServiceService, values.learner, client);
+    const c = connectClient(LearnerServiceService, values.learner, { ...client, expectIdentity: client.identity ? "learner" : undefined });
     try {
       res = await c.call.swapAlgorithm(request);
     } finally {

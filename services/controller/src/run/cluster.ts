@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
-  ActorRegistry, NodeAgent, Reconciler, matchesSelector, placeActors, stopActors,
+  ActorRegistry, NodeAgent, Reconciler, busOptionsFor, registryIdentityOf, matchesSelector, placeActors, stopActors,
   type ClientOptions, type DesiredActor, type GrpcServerOptions, type ReconcileEvent, type RegistryView,
 } from "@lspo/actors";
 import type { NatsConnection } from "@lspo/bus";
@@ -78,6 +78,7 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     const bindHost = process.env.LSPO_GRPC_HOST ?? "127.0.0.1";
     const advertiseHost = process.env.LSPO_ADVERTISE_HOST ?? (bindHost === "0.0.0.0" ? "127.0.0.1" : bindHost);
     agent = await NodeAgent.start(nc, {
+      identity: registryIdentityOf(busOptionsFor(config, "controller"), d.security),
       runId,
       replicas: config.nats.replicas,
       node: process.env.LSPO_NODE_NAME ?? "local",

@@ -10,6 +10,7 @@ import {
   openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
+import { provisionRun } from "./provision.js";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
@@ -156,7 +157,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const nc = await connectBus(busOptionsFor(config, "controller"));
     owned.push(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, { replicas: config.nats.replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
+    await provisionRun(nc, jsm, config);
     const js = jetstream(nc);
     const runId = config.run.name;
     // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;

@@ -1,0 +1,42 @@
+// The durable consumers the work-queue stages pull from, one per stage and run, described once: the
+// controller creates them before it places any actor (under the shipped NATS permissions only it may), and
+// each service binds to its own with exactly these settings (so binding writes nothing).
+import type { RunConfig } from "@lspo/config";
+import { STREAMS, subjectFor, type ConsumerOptions } from "@lspo/bus";
+
+export type PipelineStage = "rollout" | "verifier" | "sampler";
+export const PIPELINE_STAGES: readonly PipelineStage[] = ["rollout", "verifier", "sampler"];
+
+export interface PipelineConsumer {
+  stream: string;
+  subject: string;
+  durable: string;
+  opts: ConsumerOptions;
+}
+
+export function pipelineConsumer(stage: PipelineStage, config: RunConfig): PipelineConsumer {
+  const runId = config.run.name;
+  const durable = `${stage}-${runId}`;
+  switch (stage) {
+    case "rollout":
+      return {
+        stream: STREAMS.prompts.name, subject: subjectFor("prompts", runId), durable,
+        opts: {
+          ackWaitMs: config.rollout.ackWaitMs,
+          maxDeliver: config.bus.maxDeliver,
+          maxAckPending: Math.max(config.rollout.promptsPerCall * config.rollout.actors * 2, 16),
+        },
+      };
+    case "verifier":
+      return {
+        stream: STREAMS.rollouts.name, subject: subjectFor("rollouts", runId), durable,
+        opts: { ackWaitMs: config.verifier.ackWaitMs, maxDeliver: config.bus.maxDeliver },
+      };
+    case "sampler":
+      return {
+        stream: STREAMS.verified.name, subject: subjectFor("verified", runId), durable,
+        // Judged messages wait for a snapshot before their ack: room for a full snapshot period and the pull buffer.
+        opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256 },
+      };
+  }
+}
