@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           name: "suite",
           include: ["libs/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/dist/**", "test/cluster/**", "test/k8s-live/**/*.cluster.int.test.ts"],
+          exclude: ["**/node_modules/**", "**/dist/**", "test/cluster/**", "test/k8s-live/**/*.cluster.int.test.ts", "test/security/**/*.cluster.int.test.ts"],
           sequence: { groupOrder: 0 },
         },
       },
@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           name: "cluster",
           // test/k8s-live's live checks too (its unit tests of the pure parts stay in the suite above).
-          include: ["test/cluster/**/*.test.ts", "test/k8s-live/**/*.cluster.int.test.ts"],
+          include: ["test/cluster/**/*.test.ts", "test/k8s-live/**/*.cluster.int.test.ts", "test/security/**/*.cluster.int.test.ts"],
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

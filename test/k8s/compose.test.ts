@@ -63,6 +63,33 @@ describe("deploy - compose.yaml", () => {
     }
   });
 
+  it("each component mounts only its own gRPC identity (certificate, key, token), the CA, and a server the token digests", () => {
+    const users: Record<string, string> = { agent: "rollout" };
+    for (const name of lspoServices) {
+      const s = compose.services[name];
+      const id = users[name] ?? name;
+      const serves = s.command[0] === "agent" || s.command[0] === "serve";
+      const grpc = s.secrets.filter((x: string | { source: string }) => (typeof x === "string" ? x : x.source).startsWith("grpc-"));
+      expect(grpc, name).toEqual([
+        { source: `grpc-${id}-cert`, target: "grpc-tls.crt" },
+        { source: `grpc-${id}-key`, target: "grpc-tls.key" },
+        { source: "grpc-ca", target: "grpc-ca.crt" },
+        { source: `grpc-${id}-token`, target: "grpc-token" },
+        ...(serves ? ["grpc-token-digests"] : []),
+      ]);
+      expect(compose.secrets[`grpc-${id}-cert`].file).toBe(`./secrets/tls/${id}.crt`);
+      expect(compose.secrets[`grpc-${id}-key`].file).toBe(`./secrets/tls/${id}.key`);
+      expect(compose.secrets[`grpc-${id}-token`].file).toBe(`./secrets/grpc-tokens/${id}`);
+      expect(s.environment, name).toMatchObject({
+        LSPO_GRPC_TLS_CERT: "/run/secrets/grpc-tls.crt", LSPO_GRPC_TLS_KEY: "/run/secrets/grpc-tls.key",
+        LSPO_GRPC_TLS_CA: "/run/secrets/grpc-ca.crt", LSPO_GRPC_TOKEN_FILE: "/run/secrets/grpc-token",
+      });
+      expect(s.environment.LSPO_GRPC_TOKEN_DIGESTS_FILE, name).toBe(serves ? "/run/secrets/grpc-token-digests" : undefined);
+    }
+    expect(compose.secrets["grpc-ca"].file).toBe("./secrets/tls/ca.crt");
+    expect(compose.secrets["grpc-token-digests"].file).toBe("./secrets/grpc-token-digests");
+  });
+
   it("uses the images and tags the Kubernetes manifests use", () => {
     const cpu = renderKustomization(join(root, "k8s/overlays/cpu-dev"));
     expect(compose.services.nats.image).toBe(workload(cpu, "StatefulSet", "lspo-nats").spec.containers[0].image);

@@ -1,6 +1,7 @@
 // deploy - the NATS identities and permissions we ship (deploy/nats/accounts.conf, also in k8s/nats), on a
-// real nats-server: each component can do its whole job over JetStream (streams, consumers, acks, KV, object
-// store) and nothing outside it; a client without credentials cannot connect.
+// real nats-server: each component can do its whole job over JetStream (consumers the controller made,
+// acks, KV, object store) and nothing outside it; a client without credentials cannot connect.
+// (test/security/identities.int.test.ts tries every identity x action of the documented matrix.)
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -41,9 +42,10 @@ async function denied(c: { nc: NatsConnection; violations: string[] }, subject: 
   expect(c.violations.join("\n")).toMatch(new RegExp(`[Pp]ermissions [Vv]iolation for Publish to "?${subject.replace(/[.$>*]/g, "\\$&")}`));
 }
 
-/** Takes one message from `stream` as durable `consumer` and acks it (with the server's confirmation). */
+/** Takes one message from `stream` as durable `consumer` and acks it (with the server's confirmation). The
+ *  consumer is the controller's to make (services/controller/src/run/provision.ts); the component binds. */
 async function takeOne(nc: NatsConnection, stream: string, consumer: string): Promise<string> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager((await as("controller")).nc);
   await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit });
   const m = await jetstream(nc).consumers.get(stream, consumer).then((c) => c.next({ expires: 3000 }));
   if (!m) throw new Error(`no message on ${stream}`);
@@ -80,7 +82,7 @@ describe("deploy - NATS permissions", () => {
     const rollout = await as("rollout");
     expect(await takeOne(rollout.nc, "LSPO_PROMPTS", "rollout")).toBe("prompt-1");
     await jetstream(rollout.nc).publish("lspo.rollouts.r1", "rollout-1");
-    await (await new Kvm(rollout.nc).open("lspo-actors")).put("rollout-0", "alive");
+    await (await new Kvm(rollout.nc).open("lspo-actors")).put("r1.actor.rollout.rollout-0", "alive");
     expect(await (await new Kvm(rollout.nc).open("lspo-weights")).get("r1")).toBeNull();
 
     // Verifier: rollout in, verified group out.

@@ -247,7 +247,7 @@ for (const [overlay, resources] of Object.entries(renders)) {
         expect((nats.resource as any).spec.replicas).toBe(overlay === "cpu-dev" ? 1 : 3);
         expect((nats.resource as any).spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeDefined();
         const users = nats.spec.containers[0].env!.filter((e) => e.valueFrom?.secretKeyRef?.name === "lspo-nats-users");
-        expect(users.map((e) => e.valueFrom.secretKeyRef.key).sort()).toEqual(["controller", "learner", "rollout", "sampler", "verifier"]);
+        expect(users.map((e) => e.valueFrom.secretKeyRef.key).sort()).toEqual(["controller", "learner", "operator", "rollout", "sampler", "verifier"]);
         const conf = (find(resources, "ConfigMap", "lspo-nats-config") as any).data;
         expect(conf["nats.conf"]).toMatch(/tls \{[^}]*cert_file/);
         expect(conf["cluster.conf"].includes("routes")).toBe(overlay !== "cpu-dev");
@@ -260,6 +260,38 @@ for (const [overlay, resources] of Object.entries(renders)) {
         const user = envValue(w.spec.containers[0], "LSPO_NATS_USER");
         const vol = w.spec.volumes!.find((v) => v.secret?.secretName === "lspo-nats-users");
         expect(vol?.secret.items, w.id).toEqual([{ key: user, path: "password" }]);
+      }
+    });
+
+    it("each lspo pod mounts only its own gRPC identity (its NATS user's), and a gRPC server every identity's token digests", () => {
+      const identity: Record<string, string> = {
+        "DaemonSet/lspo-agent": "rollout", "Deployment/lspo-verifier": "verifier", "Deployment/lspo-sampler": "sampler",
+        "StatefulSet/lspo-learner": "learner", "Job/lspo-train": "controller",
+      };
+      const envData = (find(resources, "ConfigMap", "lspo-env") as any).data as Record<string, string>;
+      const lspoPods = pods.filter((p) => p.labels["app.kubernetes.io/name"] === "lspo");
+      expect(lspoPods.map((w) => w.id).sort()).toEqual(Object.keys(identity).sort());
+      for (const w of lspoPods) {
+        const id = identity[w.id];
+        const c = w.spec.containers[0];
+        expect(envValue(c, "LSPO_NATS_USER"), w.id).toBe(id);
+        const serves = c.args?.[0] === "agent" || c.args?.[0] === "serve";
+        const grpcSecrets = new Set(w.spec.volumes!.map((v) => v.secret?.secretName).filter((n) => n?.startsWith("lspo-grpc-")));
+        expect(grpcSecrets, w.id).toEqual(new Set([`lspo-grpc-${id}`, ...(serves ? ["lspo-grpc-token-digests"] : [])]));
+        // Each variable's file is that Secret's key, through a mount of this container.
+        const fileSource = (name: string) => {
+          const path = envValue(c, name) ?? envData[name];
+          const mount = path ? c.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`)) : undefined;
+          const vol = w.spec.volumes!.find((v) => v.name === mount?.name);
+          const item = vol?.secret?.items?.find((i: { path: string }) => `${mount!.mountPath}/${i.path}` === path);
+          return item ? `${vol!.secret.secretName}/${item.key}` : `${name}=${path}: no Secret key`;
+        };
+        expect(fileSource("LSPO_GRPC_TLS_CERT"), w.id).toBe(`lspo-grpc-${id}/tls.crt`);
+        expect(fileSource("LSPO_GRPC_TLS_KEY"), w.id).toBe(`lspo-grpc-${id}/tls.key`);
+        expect(fileSource("LSPO_GRPC_TLS_CA"), w.id).toBe(`lspo-grpc-${id}/ca.crt`);
+        expect(fileSource("LSPO_GRPC_TOKEN_FILE"), w.id).toBe(`lspo-grpc-${id}/token`);
+        if (serves) expect(fileSource("LSPO_GRPC_TOKEN_DIGESTS_FILE"), w.id).toBe("lspo-grpc-token-digests/digests");
+        else expect(envValue(c, "LSPO_GRPC_TOKEN_DIGESTS_FILE"), w.id).toBeUndefined();
       }
     });
   });

@@ -4,8 +4,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
+import { busOptionsFor, grpcSecurityFrom, identityInSan, registryIdentityOf, tokenDigest } from "@lspo/actors";
 import { ConfigError, resolveConfig } from "@lspo/config";
+import { makeIdentityCert, makePki } from "./support/pki.js";
+
+const pki = makePki();
 
 const dir = mkdtempSync(join(tmpdir(), "lspo-secrets-unit-"));
 const file = (name: string, content: string) => {
@@ -34,18 +37,42 @@ describe("security - secrets from files and env", () => {
   });
 
   it("gRPC: TLS pair and CA (mutual TLS) and the token, config or env, for serving and calling alike", () => {
-    const security = resolveConfig({ security: { grpcTlsCert: "/c.crt", grpcTlsKey: "/c.key", grpcTlsCa: "/ca.crt", grpcTokenFile: file("grpc", "s3cret\n") } }).security;
+    // A certificate that names no lspo identity (makePki's): one shared token, no per-identity checks.
+    const security = resolveConfig({ security: { grpcTlsCert: pki.serverCert, grpcTlsKey: pki.serverKey, grpcTlsCa: pki.ca, grpcTokenFile: file("grpc", "s3cret\n") } }).security;
     expect(grpcSecurityFrom(security, {})).toEqual({
-      server: { tls: { cert: "/c.crt", key: "/c.key", ca: "/ca.crt" }, controlToken: "s3cret" },
-      client: { tlsCa: "/ca.crt", tlsCert: "/c.crt", tlsKey: "/c.key", token: "s3cret" },
+      server: { tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca }, controlToken: "s3cret", tokenDigests: undefined },
+      client: { tlsCa: pki.ca, tlsCert: pki.serverCert, tlsKey: pki.serverKey, token: "s3cret", tlsServerName: undefined, identity: undefined },
     });
-    const env = { LSPO_GRPC_TLS_CERT: "/e.crt", LSPO_GRPC_TLS_KEY: "/e.key", LSPO_GRPC_TOKEN_FILE: file("grpc2", "from-env") };
-    expect(grpcSecurityFrom(resolveConfig({}).security, env)).toEqual({
-      server: { tls: { cert: "/e.crt", key: "/e.key", ca: undefined }, controlToken: "from-env" },
-      client: { tlsCa: undefined, tlsCert: "/e.crt", tlsKey: "/e.key", token: "from-env" },
+    const env = { LSPO_GRPC_TLS_CERT: pki.clientCert, LSPO_GRPC_TLS_KEY: pki.clientKey, LSPO_GRPC_TOKEN_FILE: file("grpc2", "from-env") };
+    expect(grpcSecurityFrom(resolveConfig({}).security, env)).toMatchObject({
+      server: { tls: { cert: pki.clientCert, key: pki.clientKey, ca: undefined }, controlToken: "from-env" },
+      client: { tlsCa: undefined, tlsCert: pki.clientCert, tlsKey: pki.clientKey, token: "from-env" },
     });
     // Security off: plaintext, no token.
-    expect(grpcSecurityFrom(resolveConfig({}).security, {})).toEqual({ server: { tls: undefined, controlToken: undefined }, client: { tlsCa: undefined, tlsCert: undefined, tlsKey: undefined, token: undefined } });
+    expect(grpcSecurityFrom(resolveConfig({}).security, {})).toMatchObject({ server: { tls: undefined, controlToken: undefined }, client: { tlsCa: undefined, tlsCert: undefined, tlsKey: undefined, token: undefined } });
+  });
+
+  it("gRPC identities: the certificate's spiffe://lspo/<identity> names the process, the digests file turns on per-identity checks", () => {
+    const id = makeIdentityCert("learner", pki);
+    const digests = file("digests", `# made by make-secrets\nlearner ${tokenDigest("t-learner")}\ncontroller ${tokenDigest("t-controller")}\n`);
+    const env = { LSPO_GRPC_TLS_CERT: id.cert, LSPO_GRPC_TLS_KEY: id.key, LSPO_GRPC_TLS_CA: pki.ca, LSPO_GRPC_TOKEN_DIGESTS_FILE: digests };
+    const sec = grpcSecurityFrom(resolveConfig({}).security, env);
+    expect(sec.client.identity).toBe("learner");
+    expect([...sec.server.tokenDigests!.keys()]).toEqual(["learner", "controller"]);
+    expect(sec.server.tokenDigests!.get("controller")!.toString("hex")).toBe(tokenDigest("t-controller"));
+    // Digests need a certificate that names an identity, and mutual TLS.
+    expect(() => grpcSecurityFrom(resolveConfig({}).security, { ...env, LSPO_GRPC_TLS_CERT: pki.serverCert, LSPO_GRPC_TLS_KEY: pki.serverKey })).toThrow(/names none/);
+    expect(() => grpcSecurityFrom(resolveConfig({}).security, { ...env, LSPO_GRPC_TLS_CA: "" })).toThrow(/need mutual TLS/);
+    // A bad line names its file and line; an unknown identity is refused; a missing file names the key.
+    expect(() => grpcSecurityFrom(resolveConfig({}).security, { ...env, LSPO_GRPC_TOKEN_DIGESTS_FILE: file("bad", `learner ${tokenDigest("x")}\nlearner nothex\n`) })).toThrow(/bad:2: expected '<identity> <64 hex digits/);
+    expect(() => grpcSecurityFrom(resolveConfig({}).security, { ...env, LSPO_GRPC_TOKEN_DIGESTS_FILE: file("who", `mallory ${tokenDigest("x")}\n`) })).toThrow(/who:1: unknown identity 'mallory'/);
+    expect(() => grpcSecurityFrom(resolveConfig({}).security, { ...env, LSPO_GRPC_TOKEN_DIGESTS_FILE: join(dir, "none") })).toThrow(/LSPO_GRPC_TOKEN_DIGESTS_FILE\): cannot read .*none: ENOENT/);
+    // A certificate that names two identities is refused, and so is a NATS user that is another identity.
+    expect(identityInSan("URI:spiffe://lspo/learner, DNS:lspo")).toBe("learner");
+    expect(() => identityInSan("URI:spiffe://lspo/learner, URI:spiffe://lspo/controller")).toThrow(/several lspo identities/);
+    expect(registryIdentityOf({ user: "learner" }, sec)).toBe("learner");
+    expect(() => registryIdentityOf({ user: "rollout" }, sec)).toThrow(/NATS user is 'rollout' but its gRPC certificate names identity 'learner'/);
+    expect(registryIdentityOf({}, grpcSecurityFrom(resolveConfig({}).security, {}))).toBe("any");
   });
 
   it("gRPC: half a TLS pair names both keys", () => {

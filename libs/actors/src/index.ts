@@ -15,7 +15,7 @@ export {
 export { connectClient, credentialsFor, type TypedClient, type UnaryCalls, type CallOpts, type ClientOptions } from "./grpc-client.js";
 export { ActorRegistry, resolveIn, HEARTBEAT_MS, STALE_AFTER_MS, RECORD_TTL_MS, type RegistryOptions } from "./registry.js";
 export { RegistryView, type ViewEntry } from "./registry-view.js";
-export { checkRunId, actorKey, nodeKey } from "./registry-keys.js";
+export { checkRunId, actorKey, nodeKey, parseKey } from "./registry-keys.js";
 export { advertisedHost, type AdvertiseInputs, type InterfaceTable } from "./advertise.js";
 export { watchParent, agentPidFromEnv, PARENT_CHECK_MS } from "./parent-watch.js";
 export { actorHandle, type ActorHandle } from "./handle.js";

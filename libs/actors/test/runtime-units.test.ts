@@ -1,9 +1,11 @@
-// The runtime's pure parts: the advertised host, node labels and selectors, and the reconciler's decisions.
+// The runtime's pure parts: the advertised host, node labels and selectors, the reconciler's decisions,
+// registry keys and the identity tables.
 import { describe, expect, it } from "vitest";
 import {
   advertisedHost, backoffMs, deadNodes, matchesSelector, parseLabels, planPlacement, planReconcile, type DesiredActor, type InterfaceTable, type Observation,
+  IDENTITIES, actorKey, agentMayRun, groupOfMethod, identitiesFor, kindOfService, nodeKey, parseKey,
 } from "@lspo/actors";
-import { ComponentState, type NodeRecord } from "@lspo/proto";
+import { ComponentState, LearnerServiceService, NodeAgentServiceService, type NodeRecord } from "@lspo/proto";
 
 const iface = (address: string, family: "IPv4" | "IPv6", internal = false) => ({
   address, family, internal, netmask: "", mac: "00:00:00:00:00:00", cidr: null, ...(family === "IPv6" ? { scopeid: 0 } : {}),
@@ -86,5 +88,27 @@ describe("runtime - reconcile decisions", () => {
   });
   it("backs off exponentially up to a cap", () => {
     expect([1, 2, 3, 10].map((a) => backoffMs(a, 500, 3000))).toEqual([500, 1000, 2000, 3000]);
+  });
+});
+
+describe("runtime - registry keys and identities", () => {
+  it("a key names its run, type, owner (kind or identity) and id; other shapes are skipped", () => {
+    expect(actorKey("r1", "learner", "learner-0")).toBe("r1.actor.learner.learner-0");
+    expect(nodeKey("r1", "rollout", "ip-10-0-0-1.ec2.internal")).toBe("r1.node.rollout.ip-10-0-0-1.ec2.internal");
+    expect(parseKey("r1", "r1.actor.learner.learner-0")).toEqual({ type: "actor", owner: "learner", id: "learner-0" });
+    expect(parseKey("r1", "r1.node.rollout.ip-10-0-0-1.ec2.internal")).toEqual({ type: "node", owner: "rollout", id: "ip-10-0-0-1.ec2.internal" });
+    for (const k of ["r2.actor.learner.l", "r1.actor.learner", "r1.actor.learner.", "r1.actor..x", "r1.other.x.y", "r1.closed"]) expect(parseKey("r1", k), k).toBeNull();
+  });
+
+  it("method groups: control and drive for the controller and the operator, placement for the controller, reads for all", () => {
+    expect(groupOfMethod("/lspo.v1.LearnerService/SwapAlgorithm")).toBe("control");
+    expect(identitiesFor("/lspo.v1.LearnerService/SwapAlgorithm")).toEqual(["controller", "operator"]);
+    expect(identitiesFor("/lspo.v1.NodeAgentService/StartActors")).toEqual(["controller"]);
+    expect(groupOfMethod("/lspo.v1.LearnerService/Status")).toBe("read");
+    expect(identitiesFor("/lspo.v1.LearnerService/Status")).toEqual(IDENTITIES);
+    expect(kindOfService(LearnerServiceService)).toBe("learner");
+    expect(kindOfService(NodeAgentServiceService)).toBeUndefined();
+    expect(agentMayRun("learner", "learner") && agentMayRun("controller", "learner")).toBe(true);
+    expect(agentMayRun("rollout", "learner")).toBe(false);
   });
 });

@@ -11,9 +11,6 @@ const tsx = createRequire(import.meta.url).resolve("tsx");
 /** The actor kinds `lspo serve` runs: node agents refuse to start any other. */
 export const ACTOR_KINDS = ["rollout", "verifier", "sampler", "learner"] as const;
 
-/** The per-kind variables an agent hands on: LSPO_<NAME>_<KIND> becomes the actor's LSPO_<NAME>. */
-const PER_KIND = ["NATS_USER", "NATS_PASSWORD_FILE", "GRPC_TLS_CERT", "GRPC_TLS_KEY", "GRPC_TOKEN_FILE"] as const;
-
 /**
  * Per-kind identities, for a node that starts several kinds of actors (`lspo train`'s in-process agent)
  * while the deployment gives each component its own: LSPO_NATS_USER_<KIND>, LSPO_NATS_PASSWORD_FILE_<KIND>,
@@ -23,12 +20,14 @@ const PER_KIND = ["NATS_USER", "NATS_PASSWORD_FILE", "GRPC_TLS_CERT", "GRPC_TLS_
  */
 function identityOf(kind: string, env: NodeJS.ProcessEnv): Record<string, string> {
   const k = kind.toUpperCase();
-  const out: Record<string, string> = {};
-  for (const name of PER_KIND) {
-    const v = env[`LSPO_${name}_${k}`];
-    if (v) out[`LSPO_${name}`] = v;
-  }
-  return out;
+  const given: Record<string, string | undefined> = {
+    LSPO_NATS_USER: env[`LSPO_NATS_USER_${k}`],
+    LSPO_NATS_PASSWORD_FILE: env[`LSPO_NATS_PASSWORD_FILE_${k}`],
+    LSPO_GRPC_TLS_CERT: env[`LSPO_GRPC_TLS_CERT_${k}`],
+    LSPO_GRPC_TLS_KEY: env[`LSPO_GRPC_TLS_KEY_${k}`],
+    LSPO_GRPC_TOKEN_FILE: env[`LSPO_GRPC_TOKEN_FILE_${k}`],
+  };
+  return Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => Boolean(e[1])));
 }
 
 export const selfLauncher: ActorLauncher = (spec) => ({

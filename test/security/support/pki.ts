@@ -59,3 +59,10 @@ export function makePki(): Pki {
     namedKey: p("named.key"),
   };
 }
+
+/** A certificate from `makePki()`'s CA naming `identity` as deploy/make-secrets.sh does (URI SAN), and its key. */
+export function makeIdentityCert(identity: string, pki: Pki = makePki()): { cert: string; key: string; pki: Pki } {
+  const name = `id-${identity}`;
+  issue(pki.dir, name, `/CN=${identity}`, "ca.crt", "ca.key", `subjectAltName=URI:spiffe://lspo/${identity},DNS:lspo\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  return { cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`), pki };
+}

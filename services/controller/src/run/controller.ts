@@ -10,7 +10,7 @@ import {
   openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
-import { provisionRun } from "./provision.js";
+import { provisionRun, provisionStage } from "./provision.js";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { RunConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
@@ -198,6 +198,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       config.rollout.actors = await cluster.rolloutSlots();
       if (config.rollout.actors === 0) throw new Error("rollout.actors is 0 (one per agent slot) but no live agent matches cluster.placement.rollout.nodeSelector");
       log.info({ actors: config.rollout.actors }, "rollout.actors 0: one per slot of the rollout agents");
+      // The rollout stage's consumer is sized by the actor count: bring it to the count the actors will see.
+      await provisionStage(jsm, config, "rollout");
     }
     await cluster.place("rollout", config.rollout.actors, config.rollout.maxRestarts);
     const running: RunningRun = {

@@ -6,17 +6,20 @@ import {
   KV_BUCKETS, OBJECT_STORES, ensureConsumer, ensureStreams, openKv, openObjectStore, streamLimitsOf,
   type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
-import { PIPELINE_STAGES, pipelineConsumer } from "@lspo/actors";
+import { PIPELINE_STAGES, pipelineConsumer, type PipelineStage } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 
 export async function provisionRun(nc: NatsConnection, jsm: JetStreamManager, config: RunConfig): Promise<void> {
   const replicas = config.nats.replicas;
   await ensureStreams(jsm, { replicas, limits: streamLimitsOf(config.bus), duplicateWindowMs: config.bus.duplicateWindowS * 1000 });
-  for (const stage of PIPELINE_STAGES) {
-    const c = pipelineConsumer(stage, config);
-    await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts });
-  }
+  for (const stage of PIPELINE_STAGES) await provisionStage(jsm, config, stage);
   // The registry bucket (lspo-actors) is the registry's to make, with its record TTL (ActorRegistry.open).
   for (const bucket of Object.values(KV_BUCKETS)) if (bucket !== KV_BUCKETS.actors) await openKv(nc, bucket, { replicas });
   for (const store of Object.values(OBJECT_STORES)) await openObjectStore(nc, store, { replicas });
+}
+
+/** One stage's durable consumer, with the settings its service binds with (pipeline-consumers.ts). */
+export async function provisionStage(jsm: JetStreamManager, config: RunConfig, stage: PipelineStage): Promise<void> {
+  const c = pipelineConsumer(stage, config);
+  await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts });
 }

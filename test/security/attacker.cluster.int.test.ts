@@ -1,0 +1,51 @@
+// Issue 20: an attacker holding the rollout identity's credentials, on a rollout host of the namespace
+// cluster, beside a training run whose every component has its own identity (support/attack-scenario.ts).
+// Every attempt is denied or yields nothing, no token reaches the attacker's fake learner, and the run
+// completes with nothing lost and nothing trained twice. `npm run test:security` runs it with the rest of
+// test/security; it is also part of `npm test` (vitest project `cluster`: after everything else, alone).
+import { beforeAll, expect, it } from "vitest";
+import { describeCluster } from "../cluster/support/skip.js";
+import { runAttackScenario, type AttackReport } from "./support/attack-scenario.js";
+
+describeCluster("security - the rollout identity attacks a running run", () => {
+  let r: AttackReport;
+  beforeAll(async () => {
+    r = await runAttackScenario({ steps: 120 });
+    process.stderr.write(`[attack] ${JSON.stringify(r)}\n`);
+  }, 15 * 60_000);
+
+  it("attack - the scenario ran to its end", () => {
+    expect(r.failures).toEqual([]);
+    expect(r.attacker).not.toBeNull();
+  });
+
+  it("attack - every attempt with the rollout identity's credentials is denied", () => {
+    const outcomes = Object.fromEntries(r.attacker!.attempts.map((a) => [a.attempt, a.outcome]));
+    // Records under the rollout identity's own keys are its to write; what they are worth is checked below.
+    const own = ["register the fake as a learner under its own (rollout) keys", "register the fake as a rollout actor named like the learner"];
+    for (const a of own) expect(outcomes[a], a).toBe("allowed");
+    const rest = Object.entries(outcomes).filter(([a]) => !own.includes(a));
+    expect(rest.map(([a]) => a)).toEqual([
+      "overwrite the learner's registry record",
+      "delete stream LSPO_BATCHES", "purge stream LSPO_PROMPTS", "delete the learner's consumer", "delete the sampler's consumer",
+      "delete KV bucket lspo-sampler", "purge KV bucket lspo-actors (the registry)", "purge the weights object store", "delete the weights object store",
+      "publish a weights version", "write a weights object", "publish a training batch", "pull from the learner's consumer",
+      "SwapAlgorithm on the learner", "Checkpoint on the learner", "SwapAlgorithm on the learner without a token",
+      "UpdateConfig on the sampler", "StartActors on the learner host's agent",
+    ]);
+    for (const [a, o] of rest) expect(o, a).toBe("denied");
+  });
+
+  it("attack - the operator reaches the real learner through the registry; its call to the fake fails in the handshake; the fake captures nothing", () => {
+    expect(r.operatorSwap.code, r.operatorSwap.stdout).toBe(0);
+    expect(JSON.parse(r.operatorSwap.stdout.trim().split("\n").pop()!)).toMatchObject({ pending: "gspo" });
+    expect(r.operatorToFake.code).not.toBe(0);
+    expect(r.operatorToFake.log).toMatch(/not 'learner'|holds identity 'rollout'/);
+    expect(r.attacker!.captured).toEqual([]);
+  });
+
+  it("attack - the run beside it completes with nothing lost and nothing trained twice", () => {
+    expect(r.controllerExit).toBe(0);
+    expect(r.result).toMatchObject({ lost: 0, duplicates: 0, restarts: 0 });
+  });
+});
