@@ -44,6 +44,13 @@ describeCluster("security - the rollout identity attacks a running run", () => {
     expect(r.attacker!.captured).toEqual([]);
   });
 
+  it("attack - the operator's read-only identity lists the run's actors, and the fake is not among the learners", () => {
+    expect(r.operatorStatus.code, r.operatorStatus.stdout).toBe(0);
+    const status = JSON.parse(r.operatorStatus.stdout);
+    const actors: Array<{ name: string; kind: string; grpcAddress?: string }> = status.actors ?? status;
+    expect(actors.filter((a) => a.kind === "learner").map((a) => a.name)).toEqual(["learner-0"]);
+  });
+
   it("attack - the run beside it completes with nothing lost and nothing trained twice", () => {
     expect(r.controllerExit).toBe(0);
     expect(r.result).toMatchObject({ lost: 0, duplicates: 0, restarts: 0 });

@@ -26,6 +26,8 @@ export interface AttackReport {
   attacker: { fake: string; learner: string; attempts: Array<{ attempt: string; outcome: string; detail?: string }>; captured: Array<{ method: string; authorization: string }> } | null;
   /** `lspo swap-algorithm` as the operator, through the registry: its exit code and output. */
   operatorSwap: { code: number | null; stdout: string };
+  /** `lspo status --json` as the operator (its read-only NATS identity). */
+  operatorStatus: { code: number | null; stdout: string };
   /** `lspo swap-algorithm --learner <the fake's address>` as the operator. */
   operatorToFake: { code: number | null; stdout: string; log: string };
   /** The controller's last stdout line (the run's result), parsed. */
@@ -132,6 +134,8 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
     const operatorEnv = credentialsOn(secrets, cluster.host("operator").dir, "operator");
     const [onode, swapArgs] = nodeTs(CLI, ["swap-algorithm", "gspo", "--nats", NATS_URL, "--run", RUN]);
     const operatorSwap = await cluster.run("operator", onode, swapArgs, { name: "swap-registry", env: operatorEnv, timeoutMs: 60_000 });
+    const [snode, statusArgs] = nodeTs(CLI, ["status", "--nats", NATS_URL, "--run", RUN, "--json"]);
+    const operatorStatus = await cluster.run("operator", snode, statusArgs, { name: "status", env: operatorEnv, timeoutMs: 60_000 });
     if (controllerExit !== null) failures.push("the run ended before the operator's swap: make it longer");
     const [fnode, fakeArgs] = nodeTs(CLI, ["swap-algorithm", "gspo", "--learner", fake || "127.0.0.1:1"]);
     const toFake = await cluster.run("operator", fnode, fakeArgs, { name: "swap-fake", env: operatorEnv, timeoutMs: 60_000 });
@@ -152,14 +156,14 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
     } catch {
       failures.push(`no report from the attacker: ${logOf(attacker).slice(-3000)}`);
     }
-    return finish({ attacker: report, operatorSwap, operatorToFake: { ...toFake, log: fakeLog }, result, controllerExit });
+    return finish({ attacker: report, operatorSwap, operatorStatus, operatorToFake: { ...toFake, log: fakeLog }, result, controllerExit });
   } finally {
     cluster.destroy();
   }
 
   function finish(r: Partial<AttackReport> = {}): AttackReport {
     return {
-      attacker: null, operatorSwap: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null,
+      attacker: null, operatorSwap: { code: null, stdout: "" }, operatorStatus: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null,
       ...r, failures, wallSeconds: Math.round((Date.now() - t0) / 1000),
     };
   }
