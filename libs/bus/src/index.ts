@@ -20,7 +20,7 @@ export {
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
 export { consume, readPayload, sendAck, inBatches, deadLetter, processOrDeadLetter, deadLetterSubject, type DeferredAck, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
-export { openKv, kvPut, kvGet, openObjectStore, putBlob, getBlob, retryTransient } from "./stores.js";
+export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, retryTransient } from "./stores.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";
 export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";

@@ -127,9 +127,23 @@ export const validateTrainingBatch: Validator = (body) => {
   return null;
 };
 
+const SHARD = shape({ objectName: "string", sizeBytes: "bigint", sha256: "string" });
+
 export const validateWeightsRef: Validator = (body) => {
   const err = checkShape(body, WEIGHTS);
-  return err ? `WeightsRef${err}` : null;
+  if (err) return `WeightsRef${err}`;
+  // Shards and dtype came later: a pointer from an older publisher has neither (one object, F32).
+  const r = body as { shards?: unknown; dtype?: unknown };
+  if (r.shards !== undefined) {
+    if (!Array.isArray(r.shards)) return "WeightsRef.shards should be an array";
+    for (let i = 0; i < r.shards.length; i++) {
+      const e = checkShape(r.shards[i], SHARD);
+      if (e) return `WeightsRef.shards[${i}]${e}`;
+      if (!/^[0-9a-f]{64}$/.test((r.shards[i] as { sha256: string }).sha256)) return `WeightsRef.shards[${i}].sha256 is not a hex SHA-256`;
+    }
+  }
+  if (r.dtype !== undefined && r.dtype !== "" && r.dtype !== "F32" && r.dtype !== "BF16") return `WeightsRef.dtype should be F32 or BF16, got ${String(r.dtype)}`;
+  return null;
 };
 
 /** Validators by envelope kind. */

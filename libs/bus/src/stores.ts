@@ -76,6 +76,36 @@ export async function putBlob(store: ObjectStore, name: string, bytes: Uint8Arra
 }
 
 /**
+ * Puts the concatenation of `parts` under `name` without joining them (a shard of a large model is written
+ * from views of its tensors: no buffer holds the whole object), retried like putBlob. Parts are fed to the
+ * object store in slices of at most 8 MiB, so a part of any size streams.
+ */
+export async function putParts(store: ObjectStore, name: string, parts: readonly Uint8Array[]): Promise<void> {
+  const SLICE = 8 << 20;
+  const stream = () => {
+    let i = 0;
+    let at = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        while (i < parts.length && at >= parts[i].byteLength) {
+          i++;
+          at = 0;
+        }
+        if (i >= parts.length) {
+          controller.close();
+          return;
+        }
+        const p = parts[i];
+        const end = Math.min(p.byteLength, at + SLICE);
+        controller.enqueue(p.subarray(at, end));
+        at = end;
+      },
+    });
+  };
+  await retryTransient(() => store.put({ name }, stream()));
+}
+
+/**
  * The bytes under `name`, checked against the object's SHA-256 digest by the object store. Chunks are copied
  * into one buffer of the recorded size as they arrive: the object store's own getBlob keeps every chunk and
  * then concatenates them, which holds ~2.2x the object at its peak (a 1 GB weights fetch peaked at 2.3 GB of

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   STREAMS, bytesOf, connectBus, consume, encodeEnvelope, ensureConsumer, getBlob, jetstream, jetstreamManager, kvGet, kvPut, openKv,
-  openObjectStore, publishMessage, putBlob, sendAck, startLocalBus, subjectFor, type Delivery, type LocalBus,
+  openObjectStore, publishMessage, putBlob, putParts, sendAck, startLocalBus, subjectFor, validateWeightsRef, type Delivery, type LocalBus,
 } from "@lspo/bus";
 
 let bus: LocalBus;
@@ -119,6 +119,25 @@ describe("bus - JetStream data plane", () => {
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
     await putBlob(store, "big", big);
     expect(Buffer.compare(Buffer.from(await getBlob(store, "big")), Buffer.from(big))).toBe(0);
+    // The same bytes put as parts (putParts: views written in turn, a part larger than one slice included).
+    const huge = new Uint8Array(9 << 20).fill(5); // more than one 8 MiB slice
+    await putParts(store, "parts", [big.subarray(0, 5), huge, big.subarray(5)]);
+    const back = await getBlob(store, "parts");
+    expect(back.byteLength).toBe(big.byteLength + huge.byteLength);
+    expect(Buffer.compare(Buffer.from(back.subarray(0, 5)), Buffer.from(big.subarray(0, 5)))).toBe(0);
+    expect(back.subarray(5, 5 + huge.length).every((b) => b === 5)).toBe(true);
+    expect(Buffer.compare(Buffer.from(back.subarray(5 + huge.length)), Buffer.from(big.subarray(5)))).toBe(0);
+  });
+
+  it("a weights pointer's shards and dtype are checked, naming what is wrong; a pointer without them is valid", () => {
+    const base = { version: 1n, step: 1n, objectName: "r/v1", sizeBytes: 8n, sha256: "ab" };
+    const shard = { objectName: "r/v1/model-00001-of-00001.safetensors", sizeBytes: 8n, sha256: "a".repeat(64) };
+    expect(validateWeightsRef(base)).toBeNull();
+    expect(validateWeightsRef({ ...base, shards: [shard], dtype: "BF16" })).toBeNull();
+    expect(validateWeightsRef({ ...base, shards: {} })).toBe("WeightsRef.shards should be an array");
+    expect(validateWeightsRef({ ...base, shards: [shard, { ...shard, sizeBytes: -8 }] })).toBe("WeightsRef.shards[1].sizeBytes should be bigint, got number");
+    expect(validateWeightsRef({ ...base, shards: [{ ...shard, sha256: "zz" }] })).toBe("WeightsRef.shards[0].sha256 is not a hex SHA-256");
+    expect(validateWeightsRef({ ...base, dtype: "F16" })).toBe("WeightsRef.dtype should be F32 or BF16, got F16");
   });
 
   it("keeps acknowledged publishes across a server restart (file storage)", async () => {

@@ -90,6 +90,12 @@ export const ModelSchema = z.strictObject({
   device: z.enum(["cpu", "webgpu", "cuda"]).default("cpu"),
   /** Intra-op threads per ORT session (one per actor process on a small machine). */
   threads: positiveInt.default(1),
+  /**
+   * How published policy versions carry float tensors to the rollout actors: fp32, or bf16 (half the bytes
+   * on the wire; what a bf16 Hugging Face checkpoint holds, rounded to nearest even as torch does). The
+   * learner trains and checkpoints in fp32 either way.
+   */
+  storageDtype: z.enum(["fp32", "bf16"]).default("fp32"),
 });
 
 /** How the reward's verifier reads responses (libs/tasks, "Math answer verifier"). */
@@ -237,6 +243,9 @@ export const LearnerSchema = z.strictObject({
   checkpointEvery: nonNegativeInt.default(5),
   keepCheckpoints: positiveInt.default(3),
   maxRestarts: z.number().int().min(-1).default(5),
+  /** Published weight versions go out as shards of at most this many MiB of tensor data each (one object
+   *  per shard, so no buffer on either side holds a whole large model). */
+  weightsShardMb: z.number().positive().default(512),
 });
 
 export const EvalSchema = z.strictObject({

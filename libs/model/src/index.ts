@@ -4,7 +4,7 @@ export { type LlamaConfig, type ModelType } from "./config.js";
 // Hugging Face formats (M2): safetensors, sharded checkpoints, config.json, parameter names.
 export {
   type ByteSource, type DecodedTensor, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
-  type WriteOptions, bytesSource, decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, storedBytes,
+  type WriteOptions, bytesSource, concatParts, decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, storedBytes,
 } from "./hf/safetensors.js";
 export { SHARD_INDEX_FILE, type ShardIndex, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts, writeShardedSafetensors } from "./hf/sharded.js";
 export {

@@ -89,7 +89,10 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   // The ledger's rollback point: what this incarnation trains replaces whatever came after this batch.
   await emit("ledger", { type: "restore", incarnation, batchSeq: lastSeq, step: core.step });
 
-  const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas);
+  const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas, 3, {
+    dtype: config.model.storageDtype === "bf16" ? "BF16" : "F32",
+    maxShardBytes: Math.round(config.learner.weightsShardMb * (1 << 20)),
+  });
   const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });

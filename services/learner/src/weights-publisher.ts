@@ -1,48 +1,78 @@
-// Publishing a policy version: safetensors bytes into the object store, then the version pointer in KV
-// (readers never see a pointer to bytes that are not there yet). Old versions beyond `keep` are deleted.
+// Publishing a policy version: the weights as safetensors shards, one object each (no buffer holds the whole
+// model: a shard is written from views of its tensors), then the version pointer in KV with every shard's
+// digest (readers never see a pointer to bytes that are not there yet). Old versions beyond `keep` are deleted.
 import { createHash } from "node:crypto";
-import { KV_BUCKETS, OBJECT_STORES, kvPut, openKv, openObjectStore, putBlob, type NatsConnection } from "@lspo/bus";
-import { serializeSafetensors, type Weights } from "@lspo/model";
-import type { WeightsRef } from "@lspo/proto";
+import { KV_BUCKETS, OBJECT_STORES, kvPut, openKv, openObjectStore, putParts, type NatsConnection } from "@lspo/bus";
+import { shardedSafetensorsParts, type Weights } from "@lspo/model";
+import type { WeightShard, WeightsRef } from "@lspo/proto";
+
+export interface PublishOptions {
+  /** Float tensors as F32 or BF16 on the wire (model.storageDtype). */
+  dtype?: "F32" | "BF16";
+  /** Tensor data per shard, at most (a larger tensor gets a shard of its own). */
+  maxShardBytes?: number;
+}
+
+/** The version's content id: SHA-256 over the shards' hex digests, each with a newline, then the dtype. */
+export function contentIdOf(shards: readonly Pick<WeightShard, "sha256">[], dtype: string): string {
+  const h = createHash("sha256");
+  for (const s of shards) h.update(`${s.sha256}\n`);
+  return h.update(dtype).digest("hex");
+}
 
 export class WeightsPublisher {
-  private readonly published: string[] = [];
+  private readonly published: string[][] = [];
 
   private constructor(
     private readonly kv: Awaited<ReturnType<typeof openKv>>,
     private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
     private readonly runId: string,
     private readonly keep: number,
+    private readonly opts: PublishOptions,
   ) {}
 
-  static async open(nc: NatsConnection, runId: string, replicas = 1, keep = 3): Promise<WeightsPublisher> {
+  static async open(nc: NatsConnection, runId: string, replicas = 1, keep = 3, opts: PublishOptions = {}): Promise<WeightsPublisher> {
     return new WeightsPublisher(
       await openKv(nc, KV_BUCKETS.weights, { replicas }),
       await openObjectStore(nc, OBJECT_STORES.weights, { replicas }),
       runId,
       keep,
+      opts,
     );
   }
 
   async publish(weights: Weights, version: number, step: number): Promise<WeightsRef> {
-    const bytes = serializeSafetensors([...weights].sort(([a], [b]) => a.localeCompare(b)), { format: "pt" });
+    const dtype = this.opts.dtype ?? "F32";
+    const { shards } = shardedSafetensorsParts(weights, this.opts.maxShardBytes ?? 512 << 20, { format: "pt" }, { float32As: dtype });
     // A fresh name per publish: a learner restarted at the same version must never overwrite an object
     // a rollout actor may be reading.
-    const objectName = `${this.runId}/v${version}-${Date.now().toString(36)}.safetensors`;
-    await putBlob(this.store, objectName, bytes);
+    const prefix = `${this.runId}/v${version}-${Date.now().toString(36)}`;
+    const written: WeightShard[] = [];
+    for (const [file, parts] of shards) {
+      const objectName = `${prefix}/${file}`;
+      const h = createHash("sha256");
+      let size = 0;
+      for (const p of parts) {
+        h.update(p);
+        size += p.byteLength;
+      }
+      await putParts(this.store, objectName, parts);
+      written.push({ objectName, sizeBytes: BigInt(size), sha256: h.digest("hex") });
+    }
     const ref: WeightsRef = {
       version: BigInt(version),
       step: BigInt(step),
-      objectName,
-      sizeBytes: BigInt(bytes.byteLength),
-      sha256: createHash("sha256").update(bytes).digest("hex"),
+      objectName: prefix,
+      sizeBytes: written.reduce((n, s) => n + s.sizeBytes, 0n),
+      sha256: contentIdOf(written, dtype),
       publishedAt: new Date(),
+      shards: written,
+      dtype,
     };
     await kvPut(this.kv, this.runId, "WeightsRef", ref);
-    this.published.push(objectName);
+    this.published.push(written.map((s) => s.objectName));
     while (this.published.length > this.keep) {
-      const old = this.published.shift()!;
-      await this.store.delete(old).catch(() => undefined);
+      for (const old of this.published.shift()!) await this.store.delete(old).catch(() => undefined);
     }
     return ref;
   }

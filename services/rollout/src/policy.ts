@@ -1,12 +1,14 @@
 // The rollout actor's policy: the model read from its directory, its tokenizer, an ONNX decoder, and
 // the weights version it holds. New versions arrive through the object store (`WeightsRef` in KV) and are
 // swapped in between generations, never during one.
+import { createHash } from "node:crypto";
 import { KV_BUCKETS, OBJECT_STORES, getBlob, kvGet, openKv, openObjectStore, type NatsConnection } from "@lspo/bus";
 import {
   OnnxDecoder, generate, loadTokenizer, parseSafetensors, weightsFromCheckpoint,
   type GenerateResult, type HfModel, type LlamaConfig, type Provider, type TextTokenizer,
 } from "@lspo/model";
 import type { WeightsRef } from "@lspo/proto";
+import type { SafetensorsEntry } from "@lspo/model";
 import { readModelDir } from "@lspo/tasks";
 
 export interface PolicyOptions {
@@ -70,10 +72,17 @@ export class Policy {
     this.currentVersion = version;
   }
 
-  /** Swaps in weights published as safetensors bytes. */
-  async setWeights(bytes: Uint8Array, version: number): Promise<void> {
-    const file = parseSafetensors(bytes, `weights v${version}`);
-    await this.decoder.setWeights(weightsFromCheckpoint(file.tensors, this.config, `weights v${version}`));
+  /** Swaps in weights published as safetensors files (one, or the shards of a version, in any order). */
+  async setWeights(files: readonly Uint8Array[], version: number): Promise<void> {
+    const where = `weights v${version}`;
+    const tensors = new Map<string, SafetensorsEntry>();
+    files.forEach((bytes, i) => {
+      for (const [name, entry] of parseSafetensors(bytes, `${where} shard ${i + 1}`).tensors) {
+        if (tensors.has(name)) throw new Error(`${where}: tensor '${name}' is in more than one shard`);
+        tensors.set(name, entry);
+      }
+    });
+    await this.decoder.setWeights(weightsFromCheckpoint(tensors, this.config, where));
     this.currentVersion = version;
   }
 
@@ -105,6 +114,25 @@ export class WeightsFollower {
     );
   }
 
+  /**
+   * A version's files: its shards one by one, each checked against the digest its pointer names (a shard
+   * the store kept but that is not what the learner wrote is refused, naming it), or the one object of an
+   * older publisher.
+   */
+  private async fetch(ref: WeightsRef): Promise<Uint8Array[]> {
+    if (!ref.shards?.length) return [await getBlob(this.store, ref.objectName)];
+    const files: Uint8Array[] = [];
+    for (const [i, shard] of ref.shards.entries()) {
+      const bytes = await getBlob(this.store, shard.objectName);
+      const got = createHash("sha256").update(bytes).digest("hex");
+      if (bytes.byteLength !== Number(shard.sizeBytes) || got !== shard.sha256) {
+        throw new Error(`weights v${ref.version} shard ${i + 1}/${ref.shards.length} '${shard.objectName}': ${bytes.byteLength} bytes with SHA-256 ${got}, the pointer says ${shard.sizeBytes} bytes with ${shard.sha256}`);
+      }
+      files.push(bytes);
+    }
+    return files;
+  }
+
   async latest(): Promise<WeightsRef | null> {
     return (await kvGet<WeightsRef>(this.kv, this.runId, "WeightsRef"))?.value ?? null;
   }
@@ -122,7 +150,7 @@ export class WeightsFollower {
         return true;
       }
       try {
-        await policy.setWeights(await getBlob(this.store, ref.objectName), Number(ref.version));
+        await policy.setWeights(await this.fetch(ref), Number(ref.version));
         this.loaded = ref.sha256;
         return true;
       } catch (err) {

@@ -93,7 +93,12 @@ export interface TrainingBatch {
   objectRef: string;
 }
 
-/** A published policy version. The weights themselves live in the NATS object store. */
+/**
+ * A published policy version. The weights themselves live in the NATS object store: as one safetensors
+ * object (`object_name`, older publishers), or as shards, one object each, in order. With shards,
+ * `object_name` is the version's name prefix, `size_bytes` their total, and `sha256` the version's content
+ * id: the SHA-256 of the shards' hex digests, each followed by a newline, then `dtype`.
+ */
 export interface WeightsRef {
   version: bigint;
   step: bigint;
@@ -101,6 +106,17 @@ export interface WeightsRef {
   sizeBytes: bigint;
   sha256: string;
   publishedAt?: Date | undefined;
+  shards: WeightShard[];
+  /** How float tensors travel: "F32" or "BF16" (model.storageDtype); "" for older publishers (F32). */
+  dtype: string;
+}
+
+/** One shard of a published version: a safetensors file of whole tensors. */
+export interface WeightShard {
+  objectName: string;
+  sizeBytes: bigint;
+  /** SHA-256 of the shard's bytes, hex; the reader checks it before using the shard. */
+  sha256: string;
 }
 
 function createBaseSamplingParams(): SamplingParams {
@@ -1206,7 +1222,16 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
 };
 
 function createBaseWeightsRef(): WeightsRef {
-  return { version: 0n, step: 0n, objectName: "", sizeBytes: 0n, sha256: "", publishedAt: undefined };
+  return {
+    version: 0n,
+    step: 0n,
+    objectName: "",
+    sizeBytes: 0n,
+    sha256: "",
+    publishedAt: undefined,
+    shards: [],
+    dtype: "",
+  };
 }
 
 export const WeightsRef: MessageFns<WeightsRef> = {
@@ -1237,6 +1262,12 @@ export const WeightsRef: MessageFns<WeightsRef> = {
     }
     if (message.publishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.publishedAt), writer.uint32(50).fork()).join();
+    }
+    for (const v of message.shards) {
+      WeightShard.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.dtype !== "") {
+      writer.uint32(66).string(message.dtype);
     }
     return writer;
   },
@@ -1302,6 +1333,22 @@ export const WeightsRef: MessageFns<WeightsRef> = {
             message.publishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.shards.push(WeightShard.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.dtype = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1334,6 +1381,10 @@ export const WeightsRef: MessageFns<WeightsRef> = {
         : isSet(object.published_at)
         ? fromJsonTimestamp(object.published_at)
         : undefined,
+      shards: globalThis.Array.isArray(object?.shards)
+        ? object.shards.map((e: any) => WeightShard.fromJSON(e))
+        : [],
+      dtype: isSet(object.dtype) ? globalThis.String(object.dtype) : "",
     };
   },
 
@@ -1357,6 +1408,12 @@ export const WeightsRef: MessageFns<WeightsRef> = {
     if (message.publishedAt !== undefined) {
       obj.publishedAt = message.publishedAt.toISOString();
     }
+    if (message.shards?.length) {
+      obj.shards = message.shards.map((e) => WeightShard.toJSON(e));
+    }
+    if (message.dtype !== "") {
+      obj.dtype = message.dtype;
+    }
     return obj;
   },
 
@@ -1371,6 +1428,120 @@ export const WeightsRef: MessageFns<WeightsRef> = {
     message.sizeBytes = (object.sizeBytes !== undefined && object.sizeBytes !== null) ? BigInt(object.sizeBytes) : 0n;
     message.sha256 = object.sha256 ?? "";
     message.publishedAt = object.publishedAt ?? undefined;
+    message.shards = object.shards?.map((e) => WeightShard.fromPartial(e)) || [];
+    message.dtype = object.dtype ?? "";
+    return message;
+  },
+};
+
+function createBaseWeightShard(): WeightShard {
+  return { objectName: "", sizeBytes: 0n, sha256: "" };
+}
+
+export const WeightShard: MessageFns<WeightShard> = {
+  encode(message: WeightShard, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.objectName !== "") {
+      writer.uint32(10).string(message.objectName);
+    }
+    if (message.sizeBytes !== 0n) {
+      if (BigInt.asUintN(64, message.sizeBytes) !== message.sizeBytes) {
+        throw new globalThis.Error("value provided for field message.sizeBytes of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.sizeBytes);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WeightShard {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWeightShard();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.objectName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sizeBytes = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WeightShard {
+    return {
+      objectName: isSet(object.objectName)
+        ? globalThis.String(object.objectName)
+        : isSet(object.object_name)
+        ? globalThis.String(object.object_name)
+        : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? BigInt(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? BigInt(object.size_bytes)
+        : 0n,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: WeightShard): unknown {
+    const obj: any = {};
+    if (message.objectName !== "") {
+      obj.objectName = message.objectName;
+    }
+    if (message.sizeBytes !== 0n) {
+      obj.sizeBytes = message.sizeBytes.toString();
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WeightShard>, I>>(base?: I): WeightShard {
+    return WeightShard.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WeightShard>, I>>(object: I): WeightShard {
+    const message = createBaseWeightShard();
+    message.objectName = object.objectName ?? "";
+    message.sizeBytes = (object.sizeBytes !== undefined && object.sizeBytes !== null) ? BigInt(object.sizeBytes) : 0n;
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };

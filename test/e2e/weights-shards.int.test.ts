@@ -1,0 +1,110 @@
+// Weights by shard (issue 16): the learner publishes a version as one object per safetensors shard with
+// every shard's digest in the pointer, and a rollout actor assembles the tensors from the shards, bit-exact,
+// on a real nats-server with real ORT sessions. BF16 on the wire halves the bytes and gives exactly what a
+// bf16 file of the same weights gives; a shard that is not what the pointer says is refused, naming it; a
+// pointer from an older publisher (one object) still loads.
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KV_BUCKETS, OBJECT_STORES, kvPut, openKv, openObjectStore, putBlob, startNatsServer, connectBus, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { concatParts, safetensorsParts, serializeSafetensors, type Weights } from "@lspo/model";
+import { WeightsPublisher } from "@lspo/learner";
+import { Policy, WeightsFollower } from "@lspo/rollout";
+import { readModelDir } from "@lspo/tasks";
+
+const root = resolve(import.meta.dirname, "../..");
+const modelDir = join(root, "configs/models/demo-base");
+let server: NatsServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connectBus({ url: server.url, name: "weights-shards" });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+/** The model directory's weights, each float moved a little (so a version differs from the base). */
+function perturbed(seed: number): Weights {
+  const out: Weights = new Map();
+  let s = seed;
+  for (const [name, t] of readModelDir(modelDir).weights) {
+    const data = Float32Array.from(t.data as Float32Array, (x) => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return x + ((s / 2 ** 32) - 0.5) * 1e-2;
+    });
+    out.set(name, { ...t, data });
+  }
+  return out;
+}
+
+const PROMPTS = [[1, 5, 9, 11], [1, 7]];
+const greedy = (p: Policy) => p.generate(PROMPTS, { maxNewTokens: 8 });
+
+describe("e2e - weights by shard", { timeout: 120_000 }, () => {
+  it("a version in many shards arrives bit-exact; bf16 on the wire gives exactly a bf16 file's weights", async () => {
+    const weights = perturbed(7);
+    const publisher = await WeightsPublisher.open(nc, "shards", 1, 3, { maxShardBytes: 64 << 10 });
+    const ref = await publisher.publish(weights, 1, 1);
+    expect(ref.shards.length).toBeGreaterThan(3);
+    expect(ref.dtype).toBe("F32");
+    expect(ref.sizeBytes).toBe(ref.shards.reduce((n, s) => n + s.sizeBytes, 0n));
+    expect(new Set(ref.shards.map((s) => s.objectName)).size).toBe(ref.shards.length);
+
+    const follower = await WeightsFollower.open(nc, "shards");
+    const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    const base = await greedy(policy);
+    expect(await follower.sync(policy)).toBe(true);
+    expect(policy.version).toBe(1);
+    // The same weights from one file (the single-object path): the same tokens and log-probs, to the bit.
+    const direct = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    await direct.setWeights([serializeSafetensors(weights)], 1);
+    const fromShards = await greedy(policy);
+    expect(fromShards).toEqual(await greedy(direct));
+    expect(fromShards.logprobs).not.toEqual(base.logprobs);
+
+    // BF16: half the bytes on the wire, and exactly the weights a bf16 safetensors file of them holds.
+    const bf16 = await WeightsPublisher.open(nc, "shards-bf16", 1, 3, { maxShardBytes: 64 << 10, dtype: "BF16" });
+    const ref16 = await bf16.publish(weights, 2, 2);
+    expect(ref16.dtype).toBe("BF16");
+    expect(Number(ref16.sizeBytes)).toBeLessThan(0.55 * Number(ref.sizeBytes));
+    const p16 = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    expect(await (await WeightsFollower.open(nc, "shards-bf16")).sync(p16)).toBe(true);
+    const asBf16File = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    await asBf16File.setWeights([concatParts(safetensorsParts(weights, null, { float32As: "BF16" }))], 2);
+    const r16 = await greedy(p16);
+    expect(r16).toEqual(await greedy(asBf16File));
+    expect(r16.logprobs).not.toEqual(fromShards.logprobs);
+  });
+
+  it("a shard that is not what the pointer says is refused, naming it; an older single-object pointer still loads", async () => {
+    const weights = perturbed(11);
+    const publisher = await WeightsPublisher.open(nc, "tampered", 1, 3, { maxShardBytes: 64 << 10 });
+    const ref = await publisher.publish(weights, 1, 1);
+    // Someone replaces shard 2's object with other bytes (a valid object to the store, not the learner's).
+    const store = await openObjectStore(nc, OBJECT_STORES.weights);
+    await putBlob(store, ref.shards[1].objectName, new Uint8Array(Number(ref.shards[1].sizeBytes)).fill(3));
+    const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    await expect((await WeightsFollower.open(nc, "tampered")).sync(policy)).rejects.toThrow(
+      new RegExp(`weights v1 shard 2/${ref.shards.length} '${ref.shards[1].objectName.replace(/[.$/]/g, "\\$&")}': \\d+ bytes with SHA-256 [0-9a-f]{64}, the pointer says`),
+    );
+    expect(policy.version).toBe(0);
+
+    // A pointer as older publishers wrote it: one object, its digest, no shards.
+    const bytes = serializeSafetensors(weights);
+    await putBlob(store, "legacy/v3.safetensors", bytes);
+    const kv = await openKv(nc, KV_BUCKETS.weights);
+    await kvPut(kv, "legacy", "WeightsRef", {
+      version: 3n, step: 3n, objectName: "legacy/v3.safetensors", sizeBytes: BigInt(bytes.byteLength),
+      sha256: createHash("sha256").update(bytes).digest("hex"), publishedAt: new Date(),
+    });
+    const legacy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    expect(await (await WeightsFollower.open(nc, "legacy")).sync(legacy)).toBe(true);
+    expect(legacy.version).toBe(3);
+    const direct = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    await direct.setWeights([bytes], 3);
+    expect(await greedy(legacy)).toEqual(await greedy(direct));
+  });
+});
