@@ -14,7 +14,7 @@ interface Sub {
 }
 
 const INIT_USAGE = `usage: lspo model init --config <spec.yaml|spec.json> --out <dir>
-       lspo model init --hf-config <config.json> --out <dir> [--tokenizer <tokenizer.json>] [--seed N] [--dtype fp32|bf16]
+       lspo model init --hf-config <config.json> --out <dir> [--tokenizer <tokenizer.json>] [--seed N] [--dtype fp32|bf16] [--shard-mb N]
        lspo model init --from <hf-model-dir> --out <dir>
 
 --hf-config initialises a random model of any supported architecture sized exactly as a Hugging Face
@@ -67,7 +67,7 @@ async function runInit(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      config: { type: "string", short: "c" }, from: { type: "string" }, "hf-config": { type: "string" }, tokenizer: { type: "string" }, seed: { type: "string" }, dtype: { type: "string" },
+      config: { type: "string", short: "c" }, from: { type: "string" }, "hf-config": { type: "string" }, tokenizer: { type: "string" }, seed: { type: "string" }, dtype: { type: "string" }, "shard-mb": { type: "string" },
       out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -95,14 +95,17 @@ async function runInit(argv: string[]): Promise<number> {
       console.error(`lspo model init: ${(e as Error).message}`);
       return 1;
     }
-    // Shards keep every file under what one buffer may hold, whatever the size (3.1 GB for 1.5B in fp32 is 6 GB).
     const dtype = values.dtype ?? "fp32";
     if (dtype !== "fp32" && dtype !== "bf16") return (console.error(`lspo model init: --dtype must be fp32 or bf16, got '${dtype}'`), 2);
-    const files = writeModelDir(values.out, model, { maxShardBytes: 2_000_000_000, dtype });
+    // Shards of 2,000 MB by default, as transformers saves; 0 writes one model.safetensors of any size (the
+    // files are written part by part, so neither way needs a buffer of the whole model).
+    const shardMb = values["shard-mb"] === undefined ? 2000 : Number(values["shard-mb"]);
+    if (!(shardMb >= 0) || !Number.isFinite(shardMb)) return (console.error(`lspo model init: --shard-mb must be a number >= 0 (0 = one file), got '${values["shard-mb"]}'`), 2);
+    const files = writeModelDir(values.out, model, { maxShardBytes: shardMb > 0 ? Math.round(shardMb * 1e6) : undefined, dtype });
     console.log(JSON.stringify({ out: values.out, files, dtype, model_type: model.config.modelType, parameters: parameterCount(model.config), vocab_size: model.config.vocabSize }));
     return 0;
   }
-  if (values.dtype !== undefined) return (console.error(`lspo model init: --dtype goes with --hf-config`), 2);
+  if (values.dtype !== undefined || values["shard-mb"] !== undefined) return (console.error(`lspo model init: --dtype and --shard-mb go with --hf-config`), 2);
   if (values.from && values.out) {
     // Loading it is the check: an architecture we cannot run or a missing file fails here, named.
     let model: ReturnType<typeof readModelDir>;
