@@ -246,6 +246,9 @@ export const LearnerSchema = z.strictObject({
   /** Published weight versions go out as shards of at most this many MiB of tensor data each (one object
    *  per shard, so no buffer on either side holds a whole large model). */
   weightsShardMb: z.number().positive().default(512),
+  /** The memory the learner may use, GiB: before it loads anything it estimates its peak from the config
+   *  (libs/model memory.ts) and refuses to start, with the numbers, above this. 0 = no check. */
+  memoryBudgetGb: z.number().min(0).default(0),
 });
 
 export const EvalSchema = z.strictObject({

@@ -3,7 +3,7 @@ export { type DType, type Tensor, type TypedArrayOf, type Weights, numel, tensor
 export { type LlamaConfig, type ModelType } from "./config.js";
 // Hugging Face formats (M2): safetensors, sharded checkpoints, config.json, parameter names.
 export {
-  type ByteSource, type DecodedTensor, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
+  type ByteSource, type DecodedTensor, type ParseOptions, type SafetensorsDType, type SafetensorsEntry, type SafetensorsFile, SafetensorsError,
   type WriteOptions, bytesSource, concatParts, decodeEntry, parseSafetensors, safetensorsParts, serializeSafetensors, storedBytes,
 } from "./hf/safetensors.js";
 export { SHARD_INDEX_FILE, type ShardIndex, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts, writeShardedSafetensors } from "./hf/sharded.js";
@@ -53,3 +53,4 @@ export { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, OptimizerError, adam
 export { OnnxAdamW } from "./train/adamw-graph.js";
 export { type ScheduleConfig, ScheduleError, learningRate } from "./train/schedule.js";
 export { clipScale, globalNorm } from "./train/clip.js";
+export { BASELINE_BYTES, GIB, LEARNER_BYTES_PER_PARAM, describeEstimate, inferenceMemory, learnerMemory, trainingFloatsPerToken, type MemoryEstimate } from "./memory.js";

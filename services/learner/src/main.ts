@@ -11,7 +11,8 @@ import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, una
 import type { RunConfig } from "@lspo/config";
 import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
 import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
-import { readModelDir } from "@lspo/tasks";
+import { readModelConfig, readModelDir } from "@lspo/tasks";
+import { GIB, describeEstimate, learnerMemory, type LlamaConfig } from "@lspo/model";
 import * as grpc from "@grpc/grpc-js";
 import { readBatches } from "./batch-reader.js";
 import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -46,6 +47,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const device = config.model.device;
   const threads = Number(process.env.LSPO_THREADS ?? config.model.threads);
 
+  checkMemoryBudget(config, readModelConfig(config.model.dir));
   const { checkpoint, skipped } = latestValidCheckpoint(runDir);
   for (const reason of skipped) ctx.log.warn({ reason }, "skipped an invalid checkpoint");
   const model = checkpoint ? checkpoint.model : readModelDir(config.model.dir);
@@ -352,4 +354,26 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   });
   ctx.log.info({ address: actor.server.address, step: core.step, algorithm: core.algorithm.active.name }, "learner ready");
   return ctx;
+}
+
+/** Prompt tokens the memory estimate allows for on top of rollout.maxNewTokens (the longest row sets T). */
+const PROMPT_TOKENS_ALLOWED = 256;
+
+/**
+ * Refuses to start, with the numbers, when the learner's estimated peak (libs/model memory.ts) is above
+ * learner.memoryBudgetGb: an update that would be killed halfway for memory fails here instead.
+ */
+export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
+  const budget = config.learner.memoryBudgetGb;
+  if (!(budget > 0)) return;
+  const rowsPerUpdate = config.sampler.batchSize * config.rollout.groupSize;
+  const rows = config.learner.microBatch > 0 ? Math.min(config.learner.microBatch, rowsPerUpdate) : rowsPerUpdate;
+  const seq = config.rollout.maxNewTokens + PROMPT_TOKENS_ALLOWED;
+  const e = learnerMemory(model, { rows, seq });
+  if (e.bytes > budget * GIB) {
+    throw new Error(
+      `learner: the estimated peak is ${describeEstimate(e)} for ${rows} rows of up to ${seq} tokens per pass, above learner.memoryBudgetGb ${budget} GiB; ` +
+        `lower learner.microBatch (rows per pass) or rollout.maxNewTokens, or raise the budget (docs/BENCHMARKS.md "Memory model")`,
+    );
+  }
 }

@@ -82,7 +82,9 @@ export class Policy {
         tensors.set(name, entry);
       }
     });
-    await this.decoder.setWeights(weightsFromCheckpoint(tensors, this.config, where));
+    // The files are this policy's own (fetched for it): float32 tensors stay views of them, so taking a
+    // version holds its bytes once, not once as files and again as tensors.
+    await this.decoder.setWeights(weightsFromCheckpoint(tensors, this.config, where, { copy: false }));
     this.currentVersion = version;
   }
 

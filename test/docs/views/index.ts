@@ -5,6 +5,7 @@ import { views as demo } from "./demo.js";
 import { views as gpu } from "./gpu.js";
 import { views as markdown } from "./markdown.js";
 import { views as model } from "./model.js";
+import { views as modelScale } from "./model-scale.js";
 import { views as pipeline } from "./pipeline.js";
 import { views as pretrain } from "./pretrain.js";
 import { views as rollout } from "./rollout.js";
@@ -16,4 +17,4 @@ import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };

@@ -1,6 +1,7 @@
 // bench/results/model.json (npm run bench -- model): docs/BENCHMARKS.md, "Model engine".
 import { grouped, times } from "../support/format.js";
 import type { View } from "./view.js";
+import { learnerMemory, type LlamaConfig } from "@lspo/model";
 
 interface ModelConfig {
   params: number;
@@ -42,6 +43,16 @@ export const views: Record<string, View> = {
     table: [
       ["model", "batch", "peak RSS", "per million parameters"],
       ...each(d, (n, c) => [n, batch(c), `${grouped(c.learner.peak_rss_mb, " ")} MB`, `${c.learner.rss_mb_per_m_params.toFixed(0)} MB`]),
+    ],
+  }),
+  /** The learner's memory model (libs/model memory.ts) from each config beside the peak measured. */
+  memory: (d: Model) => ({
+    table: [
+      ["model", "batch", "estimate", "measured peak RSS", "estimate / measured"],
+      ...each(d, (n, c) => {
+        const e = learnerMemory(c.config as unknown as LlamaConfig, { rows: c.train.batch, seq: c.train.seq }).bytes / 2 ** 20;
+        return [n, batch(c), `${grouped(Math.round(e), " ")} MB`, `${grouped(c.learner.peak_rss_mb, " ")} MB`, (e / c.learner.peak_rss_mb).toFixed(2)];
+      }),
     ],
   }),
   adamw: (d: Model) => ({

@@ -67,7 +67,9 @@ export function decodeModelFiles(read: (name: string) => Uint8Array | ByteSource
   let weights: Weights;
   const single = read(MODEL_FILES.weights);
   if (single !== null) {
-    weights = weightsFromCheckpoint(parseSafetensors(single, at(MODEL_FILES.weights)).tensors, config, at(MODEL_FILES.weights));
+    // Lazy: each tensor is read from its file as it is decoded, so loading holds the decoded model and one
+    // tensor's raw bytes, not the whole file besides (weightsFromCheckpoint decodes each entry once).
+    weights = weightsFromCheckpoint(parseSafetensors(single, at(MODEL_FILES.weights), { lazy: true }).tensors, config, at(MODEL_FILES.weights));
   } else {
     const indexText = text(SHARD_INDEX_FILE);
     if (indexText === null) {
@@ -79,7 +81,7 @@ export function decodeModelFiles(read: (name: string) => Uint8Array | ByteSource
       const b = read(f);
       if (b === null) throw new ModelFilesError(`${at(f)} is missing (named by ${SHARD_INDEX_FILE})`);
       return b;
-    });
+    }, { lazy: true });
     weights = weightsFromCheckpoint(entries, config, at(SHARD_INDEX_FILE));
   }
   return { config, weights, tokenizerJson, tokenizerConfigJson, generationConfig };

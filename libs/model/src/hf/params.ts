@@ -74,11 +74,11 @@ const IGNORED_BUFFERS = /(^|\.)rotary_emb\.inv_freq$/;
 /** Checkpoint tensors -> validated float32 Weights in canonical order. Half/double precision is converted
  *  to float32. With tied embeddings a stored `lm_head.weight` is accepted only when it equals
  *  `embed_tokens` (transformers would silently overwrite a different one; we refuse instead). */
-export function weightsFromCheckpoint(entries: ReadonlyMap<string, SafetensorsEntry>, c: LlamaConfig, where = "checkpoint"): Weights {
+export function weightsFromCheckpoint(entries: ReadonlyMap<string, SafetensorsEntry>, c: LlamaConfig, where = "checkpoint", opts: { copy?: boolean } = {}): Weights {
   const decoded = new Map<string, Tensor>();
   for (const [name, entry] of entries) {
     if (IGNORED_BUFFERS.test(name)) continue;
-    const t = decodeEntry(entry);
+    const t = decodeEntry(entry, opts);
     if (t.dtype === "float64") decoded.set(name, { dtype: "float32", shape: t.shape, data: Float32Array.from(t.data) });
     else if (t.dtype === "float32") decoded.set(name, t);
     else throw new WeightsError(`${where}: tensor '${name}' has integer/bool dtype ${entry.dtype}; parameters must be floating point`);

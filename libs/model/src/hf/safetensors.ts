@@ -36,11 +36,19 @@ const WRITE_DTYPE = {
 /** A Tensor whose dtype discriminates its data type (narrowing on `t.dtype` narrows `t.data`). */
 export type DecodedTensor = { [D in DType]: Tensor<D> }[DType];
 
+export interface ParseOptions {
+  /** With a ByteSource: each entry's `bytes` is read from the source when accessed, and again on every access
+   *  (the source must stay open until the entries are used). For consumers that read each entry once. */
+  lazy?: boolean;
+}
+
 export interface SafetensorsEntry {
   dtype: SafetensorsDType;
   shape: number[];
   /** The tensor's raw little-endian bytes: a view into the parsed buffer (no copy). */
   bytes: Uint8Array;
+  /** `bytes` is a fresh buffer read for this access alone (a lazy entry): decoding may keep it, uncopied. */
+  fresh?: boolean;
 }
 
 export interface SafetensorsFile {
@@ -75,7 +83,7 @@ export function bytesSource(buf: Uint8Array): ByteSource {
  * Parses a safetensors file, from its bytes or from a ByteSource (then each tensor is read on its own, and the
  * file is never in memory whole). `where` (e.g. a file name) prefixes every error message.
  */
-export function parseSafetensors(input: Uint8Array | ByteSource, where = "safetensors"): SafetensorsFile {
+export function parseSafetensors(input: Uint8Array | ByteSource, where = "safetensors", opts: ParseOptions = {}): SafetensorsFile {
   const src = input instanceof Uint8Array ? bytesSource(input) : input;
   const fail = (msg: string): never => {
     throw new SafetensorsError(`${where}: ${msg}`);
@@ -129,7 +137,17 @@ export function parseSafetensors(input: Uint8Array | ByteSource, where = "safete
   if (cursor < dataBytes) fail(`data buffer has ${dataBytes - cursor} trailing bytes not covered by any tensor`);
 
   const tensors = new Map<string, SafetensorsEntry>();
-  for (const e of raw) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: src.read(dataStart + e.begin, e.end - e.begin) });
+  for (const e of raw) {
+    const at = dataStart + e.begin;
+    const length = e.end - e.begin;
+    if (opts.lazy && !(input instanceof Uint8Array)) {
+      // Read when asked, every time, and never kept: a consumer that decodes each entry once holds one
+      // tensor's raw bytes at a time instead of the whole file's (a 6 GB checkpoint loads in 6 GB, not 12).
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, fresh: true, get bytes() { return src.read(at, length); } });
+    } else {
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: src.read(at, length) });
+    }
+  }
   return { metadata, tensors };
 }
 
@@ -168,18 +186,28 @@ function parseEntry(name: string, value: unknown, fail: (m: string) => never) {
   return { dtype, shape, begin, end };
 }
 
-/** Decodes one entry into a Tensor (copied, aligned). F16/BF16 widen to float32. */
-export function decodeEntry(entry: SafetensorsEntry): DecodedTensor {
+/**
+ * Decodes one entry into a Tensor. F16/BF16 widen to float32. Copied (an own, aligned buffer) unless `copy` is
+ * false, or the entry's bytes are fresh (read for this call), and they are aligned for their dtype: then the
+ * tensor is a view of them, which a caller that owns the buffer (a weights shard it fetched) uses to avoid
+ * holding every tensor twice.
+ */
+export function decodeEntry(entry: SafetensorsEntry, opts: { copy?: boolean } = {}): DecodedTensor {
   if (!HOST_IS_LITTLE_ENDIAN) throw new SafetensorsError("big-endian hosts are not supported");
-  const bytes = entry.bytes.slice(); // own, aligned copy
+  const raw = entry.bytes;
+  const width = DTYPES[entry.dtype].bytes;
+  const keep = (opts.copy ?? !entry.fresh) === false && raw.byteOffset % width === 0;
+  const bytes = keep ? raw : raw.slice(); // own, aligned copy
   const shape = [...entry.shape];
+  const { buffer, byteOffset } = bytes;
+  const n = bytes.byteLength / width;
   switch (entry.dtype) {
-    case "F64": return { dtype: "float64", shape, data: new Float64Array(bytes.buffer) };
-    case "F32": return { dtype: "float32", shape, data: new Float32Array(bytes.buffer) };
-    case "F16": return { dtype: "float32", shape, data: widenF16(new Uint16Array(bytes.buffer)) };
-    case "BF16": return { dtype: "float32", shape, data: widenBF16(new Uint16Array(bytes.buffer)) };
-    case "I64": return { dtype: "int64", shape, data: new BigInt64Array(bytes.buffer) };
-    case "I32": return { dtype: "int32", shape, data: new Int32Array(bytes.buffer) };
+    case "F64": return { dtype: "float64", shape, data: new Float64Array(buffer, byteOffset, n) };
+    case "F32": return { dtype: "float32", shape, data: new Float32Array(buffer, byteOffset, n) };
+    case "F16": return { dtype: "float32", shape, data: widenF16(new Uint16Array(buffer, byteOffset, n)) };
+    case "BF16": return { dtype: "float32", shape, data: widenBF16(new Uint16Array(buffer, byteOffset, n)) };
+    case "I64": return { dtype: "int64", shape, data: new BigInt64Array(buffer, byteOffset, n) };
+    case "I32": return { dtype: "int32", shape, data: new Int32Array(buffer, byteOffset, n) };
     case "BOOL": return { dtype: "bool", shape, data: bytes };
   }
 }

@@ -2,7 +2,7 @@
 //   {"metadata": {"total_size": <bytes>}, "weight_map": {"<tensor>": "model-00001-of-00002.safetensors", ...}}
 // Pure: the caller reads the shard files (by the names the index gives) and hands us the bytes.
 import { type Tensor } from "../tensor.js";
-import { SafetensorsError, type ByteSource, type SafetensorsEntry, type WriteOptions, concatParts, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
+import { SafetensorsError, type ByteSource, type ParseOptions, type SafetensorsEntry, type WriteOptions, concatParts, parseSafetensors, safetensorsParts, storedBytes } from "./safetensors.js";
 
 export const SHARD_INDEX_FILE = "model.safetensors.index.json";
 
@@ -49,10 +49,11 @@ export function parseShardIndex(text: string, where = SHARD_INDEX_FILE): ShardIn
 export function readShardedSafetensors(
   index: ShardIndex,
   readShard: (file: string) => Uint8Array | ByteSource,
+  opts: ParseOptions = {},
 ): Map<string, SafetensorsEntry> {
   const out = new Map<string, SafetensorsEntry>();
   for (const file of index.shardFiles) {
-    const parsed = parseSafetensors(readShard(file), file);
+    const parsed = parseSafetensors(readShard(file), file, opts);
     for (const [name, entry] of parsed.tensors) {
       const listed = index.weightMap.get(name);
       if (listed === undefined) {

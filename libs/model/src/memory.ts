@@ -1,0 +1,84 @@
+// A memory model: bytes per parameter and per token for the learner and for a process that only runs the
+// model (a rollout actor, `lspo model generate`), from the config alone, so a run can be refused before it
+// starts instead of being killed halfway (issue 16). Estimates, not accounting: the per-parameter and
+// per-token counts below are what the graphs hold, and docs/BENCHMARKS.md ("Memory model") sets them
+// beside measured peaks (bench/model.ts's learner, bench/model-scale.ts's inference processes).
+import type { LlamaConfig } from "./config.js";
+import { parameterCount } from "./hf/params.js";
+
+/** Node + onnxruntime + the libraries, before any model (about what a process that loads nothing peaks at). */
+export const BASELINE_BYTES = 180 * 2 ** 20;
+
+/**
+ * Learner bytes per parameter, all float32: the weights the learner holds (4) and the trainer's own copy fed
+ * to the training graph (4), gradients (4), AdamW's two moments (8), and, while AdamW runs, new parameters and
+ * moments next to the old ones (8).
+ */
+export const LEARNER_BYTES_PER_PARAM = 28;
+
+/** Float32 values the training graph keeps per token for the backward pass, per layer: ~12 of the hidden
+ *  size (norms, q/k/v/o, residuals), ~4 of the MLP's (gate, up, their product, its input to down) and ~3 per
+ *  attended key per head (scores, masked scores, probabilities). */
+const PER_LAYER_HIDDEN = 12;
+const PER_LAYER_MLP = 4;
+const PER_LAYER_ATTENTION = 3;
+/** ...and at the LM head, per token over the vocabulary: logits, temperature-scaled, log-softmax, its gradient. */
+const LM_HEAD_PER_TOKEN = 4;
+
+export interface MemoryEstimate {
+  /** The whole estimate, bytes. */
+  bytes: number;
+  /** What it is made of, bytes. */
+  parts: Record<string, number>;
+}
+
+const sum = (parts: Record<string, number>): MemoryEstimate => ({ bytes: Object.values(parts).reduce((a, b) => a + b, 0), parts });
+
+/** Float32 values per token the training graph keeps, for sequences of `seq` tokens. */
+export function trainingFloatsPerToken(c: LlamaConfig, seq: number): number {
+  const layer = PER_LAYER_HIDDEN * c.hiddenSize + PER_LAYER_MLP * c.intermediateSize + PER_LAYER_ATTENTION * c.numHeads * seq;
+  return c.numLayers * layer + LM_HEAD_PER_TOKEN * c.vocabSize;
+}
+
+/**
+ * The learner's peak for updates on `rows` sequences of `seq` tokens per training-graph pass (learner.microBatch,
+ * or the whole batch), its state included.
+ */
+export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number }): MemoryEstimate {
+  const P = parameterCount(c);
+  return sum({
+    baseline: BASELINE_BYTES,
+    "parameters, gradients, AdamW (28 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
+    activations: 4 * trainingFloatsPerToken(c, o.seq) * o.rows * o.seq,
+  });
+}
+
+/**
+ * A process that only runs the model: float32 weights (4 B per parameter, whatever the file held), the KV cache
+ * of `rows` sequences of up to `seq` tokens, the last logits; plus, for a rollout actor taking a new version,
+ * the version's files while they are read (`incomingBytesPerParam`: 4 for F32 shards, 2 for BF16) and the
+ * new weights beside the old until the swap (4).
+ */
+export function inferenceMemory(c: LlamaConfig, o: { rows: number; seq: number; incomingBytesPerParam?: number }): MemoryEstimate {
+  const P = parameterCount(c);
+  const parts: Record<string, number> = {
+    baseline: BASELINE_BYTES,
+    "weights (4 B per parameter)": 4 * P,
+    "KV cache": 2 * c.numLayers * o.rows * o.seq * c.numKvHeads * c.headDim * 4,
+    logits: o.rows * c.vocabSize * 4,
+  };
+  if (o.incomingBytesPerParam) {
+    // Shards of float32 data are used in place (views); bf16 ones are widened into new float32 arrays.
+    parts[`a new version's files (${o.incomingBytesPerParam} B per parameter)`] = o.incomingBytesPerParam * P;
+    if (o.incomingBytesPerParam !== 4) parts["its weights widened to float32"] = 4 * P;
+  }
+  return sum(parts);
+}
+
+export const GIB = 2 ** 30;
+
+/** "9.3 GiB (parameters, gradients, AdamW 7.1 GiB, activations 2.0 GiB, baseline 0.2 GiB)". */
+export function describeEstimate(e: MemoryEstimate): string {
+  const gib = (b: number) => `${(b / GIB).toFixed(1)} GiB`;
+  return `${gib(e.bytes)} (${Object.entries(e.parts).map(([k, v]) => `${k} ${gib(v)}`).join(", ")})`;
+}
