@@ -10,20 +10,25 @@ import { parameterCount } from "./hf/params.js";
 export const BASELINE_BYTES = 180 * 2 ** 20;
 
 /**
- * Learner bytes per parameter, all float32: the weights the learner holds (4) and the trainer's own copy fed
- * to the training graph (4), gradients (4), AdamW's two moments (8), and, while AdamW runs, new parameters and
- * moments next to the old ones (8).
+ * Learner bytes per parameter, all float32: the model as loaded (4, kept for the run) and the trainer's own
+ * copy it trains (4), the gradients the training graph returns (4; a second micro-batch's arrive beside the
+ * accumulated sum), and AdamW's two moments (8). The JS AdamW updates in place.
  */
-export const LEARNER_BYTES_PER_PARAM = 28;
+export const LEARNER_BYTES_PER_PARAM = 20;
 
-/** Float32 values the training graph keeps per token for the backward pass, per layer: ~12 of the hidden
- *  size (norms, q/k/v/o, residuals), ~4 of the MLP's (gate, up, their product, its input to down) and ~3 per
- *  attended key per head (scores, masked scores, probabilities). */
-const PER_LAYER_HIDDEN = 12;
-const PER_LAYER_MLP = 4;
-const PER_LAYER_ATTENTION = 3;
-/** ...and at the LM head, per token over the vocabulary: logits, temperature-scaled, log-softmax, its gradient. */
-const LM_HEAD_PER_TOKEN = 4;
+/**
+ * Float32 values the training graph holds per token for the backward pass, per layer: ~18 of the hidden size
+ * (norm inputs and outputs, q/k/v/o, residuals, their gradients in flight), ~6 of the MLP's (gate, up, the
+ * SiLU product, their gradients) and ~5 per attended key per head (scores, masked scores, probabilities,
+ * their gradient); at the LM head ~7 over the vocabulary per token (logits, temperature-scaled, log-softmax,
+ * exp, the gradient). Calibrated on the learner's measured peaks at 3M and 25M (bench/model.ts): the counts
+ * from reading the graph came out about 1.5x short, onnxruntime keeping more intermediates alive than the
+ * backward pass strictly needs.
+ */
+const PER_LAYER_HIDDEN = 18;
+const PER_LAYER_MLP = 6;
+const PER_LAYER_ATTENTION = 5;
+const LM_HEAD_PER_TOKEN = 7;
 
 export interface MemoryEstimate {
   /** The whole estimate, bytes. */
@@ -48,7 +53,7 @@ export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number }):
   const P = parameterCount(c);
   return sum({
     baseline: BASELINE_BYTES,
-    "parameters, gradients, AdamW (28 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
+    "parameters, gradients, AdamW (20 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
     activations: 4 * trainingFloatsPerToken(c, o.seq) * o.rows * o.seq,
   });
 }
