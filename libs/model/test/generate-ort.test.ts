@@ -53,4 +53,23 @@ describe("generate - on the ONNX inference graph", () => {
     expect(res.truncated.filter((t) => !t).length).toBeGreaterThanOrEqual(4);
     expect(sizes[1]).toBeLessThanOrEqual(prompts.length / 2);
   });
+
+  it("prefills each distinct prompt once (a group's G samples share it) and samples exactly what prefilling every row does", async () => {
+    // Three groups of G = 4, interleaved with a lone prompt, as a rollout actor's batch.
+    const groups = [prompts[0], prompts[0], prompts[0], prompts[0], prompts[1], prompts[2], prompts[2], prompts[2], prompts[2], prompts[1]];
+    const widths: number[] = [];
+    const counting = { config, step: (input: Parameters<OnnxDecoder["step"]>[0]) => (widths.push(input.inputIds.shape[0]), onnx.step(input)) };
+    const opts = { maxNewTokens: 10, sampling, seed: 9, stopTokenIds: [] };
+    const shared = await generate(counting, groups, opts);
+    expect(widths[0]).toBe(3); // the prefill ran over the 3 distinct prompts...
+    expect(widths[1]).toBe(groups.length); // ...and decoding over all 10 rows
+    const every = await generate(onnx, groups, { ...opts, sharedPrefill: false });
+    expect(shared).toEqual(every); // the same tokens and the same log-probs, bit for bit
+    // The rows of one group drew different samples (their own rng streams), from the same first distribution.
+    expect(new Set(shared.tokens.slice(0, 4).map((t) => t.join(","))).size).toBeGreaterThan(1);
+    // Greedy: every row of a group is the same sequence.
+    const greedy = await generate(onnx, groups, { maxNewTokens: 6, stopTokenIds: [] });
+    expect(greedy).toEqual(await generate(onnx, groups, { maxNewTokens: 6, stopTokenIds: [], sharedPrefill: false }));
+    expect(greedy.tokens[1]).toEqual(greedy.tokens[0]);
+  });
 });

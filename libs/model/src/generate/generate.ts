@@ -26,6 +26,9 @@ export interface GenerateOptions {
   /** Left-padding id. Default: the config's pad id, else 0 (padding is masked out, so its value only
    *  matters for reproducing another implementation's inputs). */
   padTokenId?: number;
+  /** Prefill each distinct prompt once and copy its KV cache to every row that repeats it (a group's G
+   *  samples). Default true; false prefills every row (the reference the one-prefill path is tested against). */
+  sharedPrefill?: boolean;
 }
 
 export interface GenerateResult {
@@ -52,14 +55,37 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   const maxSteps = L + maxNew; // time steps the cache may ever hold
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
 
+  // One prefill per distinct prompt: rows that repeat one (the G samples of a group) get its cache after it.
+  const prefillRows = options.sharedPrefill === false ? null : distinctRows(prompts);
+  const B1 = prefillRows?.first.length ?? B0;
   // Room for the prompts and a first stretch of generation; a host cache grows by doubling when needed.
-  const cache: KvStore = decoder.openCache?.(B0) ?? new KvCache(c.numLayers, B0, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
+  const cache: KvStore = decoder.openCache?.(B1) ?? new KvCache(c.numLayers, B1, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
   try {
-    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps });
+    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows });
   } finally {
     cache.release();
   }
   return out;
+}
+
+/**
+ * Each prompt's distinct prompt (`of[i]`, an index into `first`) and the first row of each distinct prompt;
+ * null when every prompt is distinct (nothing to share).
+ */
+function distinctRows(prompts: readonly (readonly number[])[]): { first: number[]; of: number[] } | null {
+  const index = new Map<string, number>();
+  const first: number[] = [];
+  const of = prompts.map((p, i) => {
+    const key = p.join(",");
+    let u = index.get(key);
+    if (u === undefined) {
+      u = first.length;
+      index.set(key, u);
+      first.push(i);
+    }
+    return u;
+  });
+  return first.length < prompts.length ? { first, of } : null;
 }
 
 interface LoopState {
@@ -71,12 +97,14 @@ interface LoopState {
   rngs: Rng[] | null;
   out: GenerateResult;
   maxSteps: number;
+  /** Set when some prompts repeat: the prefill runs over `first` and the cache is then copied out by `of`. */
+  prefillRows: { first: number[]; of: number[] } | null;
 }
 
 /** Prefill, then one token per step until every row has stopped; fills `s.out`. */
 async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: readonly (readonly number[])[], s: LoopState): Promise<void> {
   const c = decoder.config;
-  const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps } = s;
+  const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows } = s;
   const B0 = prompts.length;
   // Batch state; row r of the current batch is prompt rows[r].
   let rows = prompts.map((_, i) => i);
@@ -90,31 +118,38 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
   let next = new Array<number>(B0).fill(pad); // each row's last sampled token
   let done = new Array<boolean>(B0).fill(false); // finished (stop token or length)
 
-  // Prefill: the left-padded prompts; positions count real tokens (pads get 1, as transformers).
-  const ids0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
-  const pos0 = prompts.flatMap((p) => [...new Array<number>(L - p.length).fill(1), ...p.map((_, j) => j)]);
+  // Prefill: the left-padded prompts (each distinct one once); positions count real tokens (pads get 1, as
+  // transformers).
+  const prefilled = prefillRows ? prefillRows.first.map((i) => prompts[i]) : prompts;
+  const ids0 = prefilled.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
+  const pos0 = prefilled.flatMap((p) => [...new Array<number>(L - p.length).fill(1), ...p.map((_, j) => j)]);
   const past0 = cache.past();
   let step = await decoder.step({
-    inputIds: int64([B0, L], ids0),
-    positionIds: int64([B0, L], pos0),
-    attentionMask: maskTensor(mask, L),
+    inputIds: int64([prefilled.length, L], ids0),
+    positionIds: int64([prefilled.length, L], pos0),
+    attentionMask: maskTensor(prefillRows ? prefillRows.first.map((i) => mask[i]) : mask, L),
     pastKeys: past0.keys,
     pastValues: past0.values,
   });
 
   for (;;) {
     let B = rows.length;
+    const prefill = cache.P === 0;
     const layers = (step.cacheKeys ?? step.newKeys).length;
     if (layers !== c.numLayers) throw new GenerateError(`decoder returned K/V for ${layers} layers, expected ${c.numLayers}`);
-    checkStep(step, cache.P, cache.P === 0 ? L : 1, [B, c.numKvHeads, c.headDim], c.vocabSize);
+    checkStep(step, cache.P, prefill ? L : 1, [prefill ? prefilled.length : B, c.numKvHeads, c.headDim], c.vocabSize);
     cache.append(step);
+    // A shared prefill's cache is copied out to every row of its prompt (a gather of the prompt's steps).
+    if (prefill && prefillRows) await cache.keepRows(prefillRows.of);
+    const logitsRow = prefill && prefillRows ? (r: number) => prefillRows.of[r] : (r: number) => r;
 
     // Sample the next token of every unfinished row.
     const V = c.vocabSize;
     for (let r = 0; r < B; r++) {
       if (done[r]) continue;
       const i = rows[r];
-      const s = sampleToken(step.logits.data.subarray(r * V, (r + 1) * V), sampling, rngs?.[i] ?? null);
+      const lr = logitsRow(r);
+      const s = sampleToken(step.logits.data.subarray(lr * V, (lr + 1) * V), sampling, rngs?.[i] ?? null);
       out.tokens[i].push(s.token);
       out.logprobs[i].push(s.logprob);
       next[r] = s.token;
