@@ -10,11 +10,13 @@ import { parameterCount } from "./hf/params.js";
 export const BASELINE_BYTES = 180 * 2 ** 20;
 
 /**
- * Learner bytes per parameter, all float32: the model as loaded (4, kept for the run) and the trainer's own
- * copy it trains (4), the gradients the training graph returns (4; a second micro-batch's arrive beside the
- * accumulated sum), and AdamW's two moments (8). The JS AdamW updates in place.
+ * Learner bytes per parameter, all float32: the weights it trains (4), the gradients the training graph returns
+ * (4; a second micro-batch's arrive beside the accumulated sum), and AdamW's two moments (8). The JS AdamW
+ * updates in place; the learner service trains the model as it loaded it (no copy) and writes checkpoints from
+ * the live moments. Each further copy of the weights adds 4 (`weightCopies`): the KL reference, read once an
+ * algorithm with a KL term runs, or a caller's own copy (bench/model.ts keeps the weights it hands the trainer).
  */
-export const LEARNER_BYTES_PER_PARAM = 20;
+export const LEARNER_BYTES_PER_PARAM = 16;
 
 /**
  * Float32 values the training graph holds per token for the backward pass, per layer: ~18 of the hidden size
@@ -49,13 +51,15 @@ export function trainingFloatsPerToken(c: LlamaConfig, seq: number): number {
  * The learner's peak for updates on `rows` sequences of `seq` tokens per training-graph pass (learner.microBatch,
  * or the whole batch), its state included.
  */
-export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number }): MemoryEstimate {
+export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number; weightCopies?: number }): MemoryEstimate {
   const P = parameterCount(c);
-  return sum({
+  const parts: Record<string, number> = {
     baseline: BASELINE_BYTES,
-    "parameters, gradients, AdamW (20 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
-    activations: 4 * trainingFloatsPerToken(c, o.seq) * o.rows * o.seq,
-  });
+    "parameters, gradients, AdamW (16 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
+  };
+  if (o.weightCopies) parts[`${o.weightCopies} more cop${o.weightCopies === 1 ? "y" : "ies"} of the weights`] = 4 * P * o.weightCopies;
+  parts.activations = 4 * trainingFloatsPerToken(c, o.seq) * o.rows * o.seq;
+  return sum(parts);
 }
 
 /**

@@ -108,7 +108,7 @@ export class LearnerCore {
     private readonly opts: LearnerOptions,
     readonly algorithm: AlgorithmState,
     trainer: Trainer,
-    private readonly reference: Weights,
+    private reference: Weights | (() => Weights),
     /** Updates done (the policy version of the weights held); the trainer counts optimizer steps. */
     private updates: number,
   ) {
@@ -125,6 +125,10 @@ export class LearnerCore {
     weights: Weights,
     opts: LearnerOptions,
     resume?: { optimizer: AdamWState; algorithm: AlgorithmStateSnapshot; reference?: Weights; step?: number },
+    /** Where the KL reference comes from when an algorithm first needs it (the base model, read again from its
+     *  directory): the learner then keeps no copy of the weights for a KL term it may never use. Without it,
+     *  a copy of the initial weights is kept (or resume.reference). */
+    loadReference?: () => Weights,
   ): Promise<LearnerCore> {
     if (opts.learner.tisCap !== null && oldLogprobsSource(opts.learner) !== "recompute") {
       throw new LearnerConfigError("learner.tisCap needs recomputed old log-probs (learner.oldLogprobs: recompute); with the rollout's own, every TIS weight would be 1");
@@ -132,8 +136,9 @@ export class LearnerCore {
     const algorithm = resume
       ? AlgorithmState.restore(resume.algorithm)
       : new AlgorithmState(withRunDefaults({ name: opts.learner.algorithm.name, params: opts.learner.algorithm.overrides }, opts.maxResponseLength));
-    const trainer = await LearnerCore.makeTrainer(config, weights, algorithm.active, opts, resume?.optimizer);
-    const reference: Weights = resume?.reference ?? new Map([...weights].map(([k, t]) => [k, { ...t, data: Float32Array.from(t.data) }]));
+    // With a reference loader the trainer takes the weights it is given (one copy of the model fewer).
+    const reference: Weights | (() => Weights) = resume?.reference ?? loadReference ?? new Map([...weights].map(([k, t]) => [k, { ...t, data: Float32Array.from(t.data) }]));
+    const trainer = await LearnerCore.makeTrainer(config, weights, algorithm.active, opts, resume?.optimizer, Boolean(loadReference));
     return new LearnerCore(config, opts, algorithm, trainer, reference, resume ? (resume.step ?? resume.optimizer.step) : 0);
   }
 
@@ -143,7 +148,7 @@ export class LearnerCore {
     return o.learner.ppoEpochs * Math.ceil(B / miniBatchGroups(B, o.learner.ppoMiniBatch));
   }
 
-  private static makeTrainer(config: LlamaConfig, weights: Weights, spec: AlgorithmSpec, o: LearnerOptions, state?: AdamWState): Promise<Trainer> {
+  private static makeTrainer(config: LlamaConfig, weights: Weights, spec: AlgorithmSpec, o: LearnerOptions, state?: AdamWState, adopt = false): Promise<Trainer> {
     // The schedule runs per optimizer step; run.steps and learner.warmupSteps count updates (as they did
     // when an update was one step), so both scale by the optimizer steps an update of B groups takes.
     const per = LearnerCore.stepsPerUpdate(o);
@@ -155,6 +160,7 @@ export class LearnerCore {
       provider: o.device,
       threads: o.threads,
       ...(state ? { state } : {}),
+      ...(adopt ? { adoptWeights: true, adoptState: true } : {}),
     });
   }
 
@@ -305,7 +311,7 @@ export class LearnerCore {
           Object.assign(metrics, { tis_mean: w.mean, tis_capped_frac: w.capped });
         }
       }
-      if (kl) batch.extras![TRAINING_INPUTS.logpRef] = await this.forward.logprobs(this.reference, batch, perPass);
+      if (kl) batch.extras![TRAINING_INPUTS.logpRef] = await this.forward.logprobs(this.referenceWeights(), batch, perPass);
     }
     return { metrics, ...(tis ? { tis } : {}) };
   }
@@ -327,8 +333,15 @@ export class LearnerCore {
     }
   }
 
+  /** The KL reference (the base model), loaded on first use when the learner was given a loader. */
   referenceWeights(): Weights {
+    if (typeof this.reference === "function") this.reference = this.reference();
     return this.reference;
+  }
+
+  /** The optimizer state for a checkpoint written now, before the next update: not a copy (trainer.stateView). */
+  optimizerStateView(): Promise<AdamWState> {
+    return this.trainer.stateView();
   }
 
   async release(): Promise<void> {

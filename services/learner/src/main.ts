@@ -9,7 +9,7 @@ import {
 } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
-import { InvalidSpecError, UnknownNameError } from "@lspo/algos";
+import { InvalidSpecError, UnknownNameError, presetSpec } from "@lspo/algos";
 import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
 import { readModelConfig, readModelDir } from "@lspo/tasks";
 import { GIB, describeEstimate, learnerMemory, type LlamaConfig } from "@lspo/model";
@@ -51,12 +51,15 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const { checkpoint, skipped } = latestValidCheckpoint(runDir);
   for (const reason of skipped) ctx.log.warn({ reason }, "skipped an invalid checkpoint");
   const model = checkpoint ? checkpoint.model : readModelDir(config.model.dir);
-  const base = checkpoint ? readModelDir(config.model.dir) : model;
   const core = await LearnerCore.create(
     model.config,
     model.weights,
     { learner: config.learner, totalSteps: config.run.steps, maxResponseLength: config.rollout.maxNewTokens, device, threads, padId: model.config.padTokenId ?? 0, rolloutTemperature: config.rollout.temperature, batchSize: config.sampler.batchSize },
-    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, reference: base.weights, step: checkpoint.state.step } : undefined,
+    checkpoint ? { optimizer: checkpoint.optimizer, algorithm: checkpoint.state.algorithm, step: checkpoint.state.step } : undefined,
+    // The KL reference is the base model, read from its directory only if an algorithm ever needs it; the
+    // trainer then takes the loaded weights and the checkpoint's moments instead of copies (issue 16: one
+    // copy of the model, not three).
+    () => readModelDir(config.model.dir).weights,
   );
   ctx.log.info({ device, stateOnDevice: core.stateOnDevice, threads }, "learner model ready");
   let lastSeq = checkpoint ? Number((checkpoint.state.cursor as { batchSeq?: number } | null)?.batchSeq ?? 0) : 0;
@@ -126,8 +129,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
     const dir = writeCheckpoint(
       runDir,
-      { ...base, config: model.config, weights: core.weights },
-      await core.optimizerState(),
+      { ...model, weights: core.weights },
+      await core.optimizerStateView(),
       {
         step: core.step,
         policyVersion: core.step,
@@ -369,7 +372,9 @@ export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
   const rowsPerUpdate = config.sampler.batchSize * config.rollout.groupSize;
   const rows = config.learner.microBatch > 0 ? Math.min(config.learner.microBatch, rowsPerUpdate) : rowsPerUpdate;
   const seq = config.rollout.maxNewTokens + PROMPT_TOKENS_ALLOWED;
-  const e = learnerMemory(model, { rows, seq });
+  // An algorithm with a KL term makes the learner read the base model as its reference: one copy more.
+  const kl = presetSpec(config.learner.algorithm.name, config.learner.algorithm.overrides).params.kl_coef > 0;
+  const e = learnerMemory(model, { rows, seq, weightCopies: kl ? 1 : 0 });
   if (e.bytes > budget * GIB) {
     throw new Error(
       `learner: the estimated peak is ${describeEstimate(e)} for ${rows} rows of up to ${seq} tokens per pass, above learner.memoryBudgetGb ${budget} GiB; ` +

@@ -66,4 +66,27 @@ describe("learner core - direction of the update", () => {
     expect((await core.update([g()])).algorithm).toBe("gspo");
     await core.release();
   });
+
+  it("with a reference loader: trains the given weights in place and reads the KL reference only when an algorithm needs it", async () => {
+    const model = createModelFromSpec(spec);
+    const base = createModelFromSpec(spec).weights; // the same seed: the base model as its directory holds it
+    let loads = 0;
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 3e-3 } });
+    const core = await LearnerCore.create(
+      model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 },
+      undefined, () => (loads++, base),
+    );
+    expect(core.weights).toBe(model.weights); // adopted, not copied
+    const g = () => group([5, 6, 7], [[20, 21, 1], [30, 1]], [1, 0]);
+    await core.update([g()]);
+    expect(loads).toBe(0); // DAPO has no KL term
+    const moved = [...model.weights.values()].some((t, i) => t.data.some((x, j) => x !== [...base.values()][i].data[j]));
+    expect(moved).toBe(true);
+    core.requestSwap({ name: "grpo" }); // k3 KL, beta 0.04: the reference is needed from here on
+    await core.update([g()]);
+    await core.update([g()]);
+    expect(loads).toBe(1);
+    expect(core.referenceWeights()).toBe(base);
+    await core.release();
+  });
 });

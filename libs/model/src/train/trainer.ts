@@ -32,9 +32,14 @@ export interface TrainerOptions {
   /** Keep parameters, AdamW moments and gradients on the provider's device between steps, with AdamW run there
    *  as the ONNX graph (device-state.ts). Default: true under webgpu, false under cpu. */
   keepOnDevice?: boolean;
+  /** Train the given tensors in place instead of a copy of them (the caller hands them over and must not
+   *  expect them unchanged): one copy of the model fewer in memory. Default false. */
+  adoptWeights?: boolean;
+  /** Resume from `state` as given instead of a copy of it (handed over likewise). Default false. */
+  adoptState?: boolean;
 }
 
-const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice"] as const satisfies readonly (keyof TrainerOptions)[];
+const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice", "adoptWeights", "adoptState"] as const satisfies readonly (keyof TrainerOptions)[];
 
 export class TrainerError extends Error {
   override name = "TrainerError";
@@ -87,7 +92,7 @@ export class Trainer {
     private readonly device: DeviceTrainState | null,
   ) {}
 
-  /** Copies `weights`; the trainer owns its copy. */
+  /** Copies `weights` (or, with adoptWeights, takes them); the trainer owns what it trains. */
   static async create(config: LlamaConfig, weights: Weights, loss: LossBuilder, options: TrainerOptions): Promise<Trainer> {
     const unknown = Object.keys(options).filter((k) => !(OPTION_KEYS as readonly string[]).includes(k));
     if (unknown.length) throw new TrainerError(`unknown trainer option(s) ${unknown.join(", ")}; valid: ${OPTION_KEYS.join(", ")}`);
@@ -101,8 +106,8 @@ export class Trainer {
     const optimizer = options.optimizer ?? (onDevice ? "onnx" : "js");
     if (optimizer !== "js" && optimizer !== "onnx") throw new TrainerError(`optimizer must be 'js' or 'onnx', got '${optimizer as string}'`);
     if (onDevice && optimizer !== "onnx") throw new TrainerError("keepOnDevice runs AdamW on the device: it needs optimizer 'onnx', not 'js'");
-    const own: Weights = new Map([...weights].map(([k, t]) => [k, { dtype: "float32", shape: [...t.shape], data: Float32Array.from(t.data) }]));
-    const state = options.state ? copyState(options.state) : zeroState(own);
+    const own: Weights = options.adoptWeights ? weights : new Map([...weights].map(([k, t]) => [k, { dtype: "float32", shape: [...t.shape], data: Float32Array.from(t.data) }]));
+    const state = options.state ? (options.adoptState ? options.state : copyState(options.state)) : zeroState(own);
     checkState(state, own);
     const session = { provider: options.provider, threads: options.threads };
     const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice });
@@ -188,6 +193,14 @@ export class Trainer {
   async state(): Promise<AdamWState> {
     if (this.device) return { step: this.opt.step, ...(await this.device.moments()) };
     return copyState(this.opt);
+  }
+
+  /**
+   * The optimizer state to read right now without a copy (a checkpoint written before the next step): the live
+   * moments on the host; on the device path, what state() downloads. The caller must not keep or change it.
+   */
+  async stateView(): Promise<AdamWState> {
+    return this.device ? this.state() : this.opt;
   }
 
   async release(): Promise<void> {
