@@ -107,6 +107,8 @@ const result = {
   published,
   followed,
   arrived,
+  // The rollout side writes a version into its weights in place, a shard at a time (services/rollout policy.ts).
+  followInPlace: true,
   notPart: "the 0.5B end-to-end training run (issue 16) is not measured here yet",
 };
 const out = join(import.meta.dirname, "results", values.size === "1.5b" ? "model-scale.json" : `model-scale-${values.size}.json`);

@@ -1,6 +1,6 @@
 // Weights by shard (issue 16): the learner publishes a version as one object per safetensors shard with
-// every shard's digest in the pointer, and a rollout actor assembles the tensors from the shards, bit-exact,
-// on a real nats-server with real ORT sessions. BF16 on the wire halves the bytes and gives exactly what a
+// every shard's digest in the pointer, and a rollout actor writes the tensors into its weights shard by shard
+// (never two models in memory), bit-exact, on a real nats-server with real ORT sessions. BF16 on the wire halves the bytes and gives exactly what a
 // bf16 file of the same weights gives; a shard that is not what the pointer says is refused, naming it; a
 // pointer from an older publisher (one object) still loads.
 import { createHash } from "node:crypto";
@@ -91,6 +91,16 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
       new RegExp(`weights v1 shard 2/${ref.shards.length} '${ref.shards[1].objectName.replace(/[.$/]/g, "\\$&")}': \\d+ bytes with SHA-256 [0-9a-f]{64}, the pointer says`),
     );
     expect(policy.version).toBe(0);
+    // Shards are written into the weights in place: a failed update leaves them torn, and the policy refuses
+    // to generate until a version arrives whole.
+    await expect(greedy(policy)).rejects.toThrow(/half-written \(weights v1 did not finish\)/);
+    const fixed = await publisher.publish(weights, 2, 2);
+    expect(await (await WeightsFollower.open(nc, "tampered")).sync(policy)).toBe(true);
+    expect(policy.version).toBe(2);
+    const reference = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    await reference.setWeights([serializeSafetensors(weights)], 2);
+    expect(await greedy(policy)).toEqual(await greedy(reference));
+    expect(fixed.shards.length).toBe(ref.shards.length);
 
     // A pointer as older publishers wrote it: one object, its digest, no shards.
     const bytes = serializeSafetensors(weights);

@@ -65,10 +65,10 @@ export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number; we
 /**
  * A process that only runs the model: float32 weights (4 B per parameter, whatever the file held), the KV cache
  * of `rows` sequences of up to `seq` tokens, the last logits; plus, for a rollout actor taking a new version,
- * the version's files while they are read (`incomingBytesPerParam`: 4 for F32 shards, 2 for BF16) and the
- * new weights beside the old until the swap (4).
+ * the one shard it is writing into its weights (`incomingShardBytes`: a version arrives a shard at a time and is
+ * written in place, so never two models).
  */
-export function inferenceMemory(c: LlamaConfig, o: { rows: number; seq: number; incomingBytesPerParam?: number }): MemoryEstimate {
+export function inferenceMemory(c: LlamaConfig, o: { rows: number; seq: number; incomingShardBytes?: number }): MemoryEstimate {
   const P = parameterCount(c);
   const parts: Record<string, number> = {
     baseline: BASELINE_BYTES,
@@ -76,11 +76,7 @@ export function inferenceMemory(c: LlamaConfig, o: { rows: number; seq: number; 
     "KV cache": 2 * c.numLayers * o.rows * o.seq * c.numKvHeads * c.headDim * 4,
     logits: o.rows * c.vocabSize * 4,
   };
-  if (o.incomingBytesPerParam) {
-    // Shards of float32 data are used in place (views); bf16 ones are widened into new float32 arrays.
-    parts[`a new version's files (${o.incomingBytesPerParam} B per parameter)`] = o.incomingBytesPerParam * P;
-    if (o.incomingBytesPerParam !== 4) parts["its weights widened to float32"] = 4 * P;
-  }
+  if (o.incomingShardBytes) parts["a new version's shard"] = o.incomingShardBytes;
   return sum(parts);
 }
 

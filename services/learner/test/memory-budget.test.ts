@@ -29,10 +29,13 @@ describe("learner - memory model and budget", () => {
     expect(learnerMemory(qwen05, { rows: 1, seq: 160 }).bytes).toBeLessThan(12e9);
     // The KL reference is one more copy of the weights.
     expect(learnerMemory(qwen05, { rows: 1, seq: 160, weightCopies: 1 }).bytes - learnerMemory(qwen05, { rows: 1, seq: 160 }).bytes).toBe(4 * P);
-    // An inference process holds float32 weights (4 B per parameter) plus a new version while it swaps.
+    // An inference process holds float32 weights (4 B per parameter), and a rollout actor taking a new version
+    // one shard of it at a time: a 0.5B actor stays within the 4 GB.
     const i = inferenceMemory(qwen05, { rows: 16, seq: 256 });
     expect(i.parts["weights (4 B per parameter)"]).toBe(4 * P);
-    expect(inferenceMemory(qwen05, { rows: 16, seq: 256, incomingBytesPerParam: 2 }).bytes - i.bytes).toBe(6 * P);
+    const taking = inferenceMemory(qwen05, { rows: 16, seq: 256, incomingShardBytes: 512 * 2 ** 20 });
+    expect(taking.bytes - i.bytes).toBe(512 * 2 ** 20);
+    expect(taking.bytes).toBeLessThan(4e9);
   });
 
   it("refuses above learner.memoryBudgetGb with the numbers and what to change; 0 checks nothing", () => {

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { KV_BUCKETS, OBJECT_STORES, getBlob, kvGet, openKv, openObjectStore, type NatsConnection } from "@lspo/bus";
 import {
-  OnnxDecoder, generate, loadTokenizer, parseSafetensors, weightsFromCheckpoint,
+  OnnxDecoder, decodeEntry, generate, loadTokenizer, parseSafetensors, weightsFromCheckpoint, type Weights,
   type GenerateResult, type HfModel, type LlamaConfig, type Provider, type TextTokenizer,
 } from "@lspo/model";
 import type { WeightsRef } from "@lspo/proto";
@@ -33,11 +33,16 @@ export function stopTokenIds(config: LlamaConfig, generationEos: readonly number
 }
 
 export class Policy {
+  /** Set while a version is being written into the weights in place: they are neither the old nor the new. */
+  private torn: string | null = null;
+
   private constructor(
     readonly config: LlamaConfig,
     readonly tokenizer: TextTokenizer,
     private readonly decoder: OnnxDecoder,
     private currentVersion: number,
+    /** The float32 weights the decoder runs (its host copy). */
+    private weights: Weights,
     /** generation_config.json's eos ids ([] without the file). */
     private readonly generationEos: readonly number[] = [],
   ) {}
@@ -46,7 +51,7 @@ export class Policy {
     const model: HfModel = readModelDir(opts.modelDir);
     const tokenizer = loadTokenizer(model.tokenizerJson, model.tokenizerConfigJson, `${opts.modelDir}/tokenizer.json`);
     const decoder = await OnnxDecoder.create(model.config, model.weights, { provider: opts.device, threads: opts.threads });
-    return new Policy(model.config, tokenizer, decoder, 0, model.generationConfig?.eosTokenIds ?? []);
+    return new Policy(model.config, tokenizer, decoder, 0, model.weights, model.generationConfig?.eosTokenIds ?? []);
   }
 
   /** The stop tokens for a request: the model's (config.json and generation_config.json) plus `requested`. */
@@ -84,11 +89,49 @@ export class Policy {
     });
     // The files are this policy's own (fetched for it): float32 tensors stay views of them, so taking a
     // version holds its bytes once, not once as files and again as tensors.
-    await this.decoder.setWeights(weightsFromCheckpoint(tensors, this.config, where, { copy: false }));
+    const weights = weightsFromCheckpoint(tensors, this.config, where, { copy: false });
+    await this.decoder.setWeights(weights);
+    this.weights = weights;
+    this.torn = null;
+    this.currentVersion = version;
+  }
+
+  /**
+   * Writes a version into the weights the policy holds, shard by shard as `shards` yields them: the policy
+   * never holds two models (a shard at a time beside its weights, not the old weights beside the new). Every
+   * parameter must arrive, with its shape; until all have, the policy refuses to generate (a failed update
+   * leaves it torn, and the next one writes every tensor again).
+   */
+  async updateInPlace(version: number, shards: AsyncIterable<Uint8Array>): Promise<void> {
+    const where = `weights v${version}`;
+    this.torn = where;
+    const written = new Set<string>();
+    let i = 0;
+    for await (const bytes of shards) {
+      i++;
+      for (const [name, entry] of parseSafetensors(bytes, `${where} shard ${i}`).tensors) {
+        const into = this.weights.get(name);
+        if (!into) {
+          // Buffers a checkpoint may carry that are not parameters (as weightsFromCheckpoint skips them).
+          if (/(^|\.)rotary_emb\.inv_freq$/.test(name) || (name === "lm_head.weight" && this.config.tieWordEmbeddings)) continue;
+          throw new Error(`${where}: tensor '${name}' is not a parameter of this model`);
+        }
+        if (entry.shape.join(",") !== into.shape.join(",")) throw new Error(`${where}: tensor '${name}' has shape [${entry.shape}], the model's is [${into.shape}]`);
+        const t = decodeEntry(entry, { copy: false }); // a view of the shard's bytes, or bf16 widened
+        if (t.dtype !== "float32") throw new Error(`${where}: tensor '${name}' is ${entry.dtype}; parameters are floating point`);
+        (into.data as Float32Array).set(t.data as Float32Array);
+        written.add(name);
+      }
+    }
+    const missing = [...this.weights.keys()].filter((n) => !written.has(n));
+    if (missing.length) throw new Error(`${where}: ${missing.length} parameter(s) did not arrive, e.g. '${missing[0]}'`);
+    await this.decoder.setWeights(this.weights); // a device decoder uploads them again; on the host, nothing moves
+    this.torn = null;
     this.currentVersion = version;
   }
 
   generate(prompts: number[][], opts: Parameters<typeof generate>[2]): Promise<GenerateResult> {
+    if (this.torn) return Promise.reject(new Error(`the policy's weights are half-written (${this.torn} did not finish): they must be synced before generating`));
     return generate(this.decoder, prompts, opts);
   }
 }
@@ -116,23 +159,17 @@ export class WeightsFollower {
     );
   }
 
-  /**
-   * A version's files: its shards one by one, each checked against the digest its pointer names (a shard
-   * the store kept but that is not what the learner wrote is refused, naming it), or the one object of an
-   * older publisher.
-   */
-  private async fetch(ref: WeightsRef): Promise<Uint8Array[]> {
-    if (!ref.shards?.length) return [await getBlob(this.store, ref.objectName)];
-    const files: Uint8Array[] = [];
+  /** A version's shards one by one, each checked against the digest its pointer names (a shard the store
+   *  kept but that is not what the learner wrote is refused, naming it) before it is used. */
+  private async *shards(ref: WeightsRef): AsyncGenerator<Uint8Array> {
     for (const [i, shard] of ref.shards.entries()) {
       const bytes = await getBlob(this.store, shard.objectName);
       const got = createHash("sha256").update(bytes).digest("hex");
       if (bytes.byteLength !== Number(shard.sizeBytes) || got !== shard.sha256) {
         throw new Error(`weights v${ref.version} shard ${i + 1}/${ref.shards.length} '${shard.objectName}': ${bytes.byteLength} bytes with SHA-256 ${got}, the pointer says ${shard.sizeBytes} bytes with ${shard.sha256}`);
       }
-      files.push(bytes);
+      yield bytes;
     }
-    return files;
   }
 
   async latest(): Promise<WeightsRef | null> {
@@ -152,10 +189,13 @@ export class WeightsFollower {
         return true;
       }
       try {
-        await policy.setWeights(await this.fetch(ref), Number(ref.version));
+        // Shards go into the weights in place, one at a time; an older publisher's single object is swapped.
+        if (ref.shards?.length) await policy.updateInPlace(Number(ref.version), this.shards(ref));
+        else await policy.setWeights([await getBlob(this.store, ref.objectName)], Number(ref.version));
         this.loaded = ref.sha256;
         return true;
       } catch (err) {
+        this.loaded = ""; // whatever was half-written is no version's: the next sync writes every tensor again
         if (attempt >= 4) throw err;
       }
     }

@@ -13,6 +13,8 @@ interface Scale {
   published: { sizeBytes: number; shards: number; publishS: number };
   followed: { syncS: number; synced: boolean };
   arrived: boolean;
+  /** Set by runs whose follower writes a version into its weights in place, a shard at a time. */
+  followInPlace?: boolean;
 }
 
 /** What the memory model says each step's process holds; null for steps it does not model (initialisation). */
@@ -21,7 +23,9 @@ function estimateOf(step: string, d: Scale): MemoryEstimate | null {
   // One prompt of a dozen tokens and 16 new ones; the rollout side decodes 4 after taking the version.
   if (step.startsWith("generate")) return inferenceMemory(c, { rows: 1, seq: 64 });
   if (step.startsWith("publish")) return inferenceMemory(c, { rows: 0, seq: 0 });
-  if (step.startsWith("follow")) return inferenceMemory(c, { rows: 1, seq: 64, incomingBytesPerParam: 4 });
+  // The follower is what the run's code did at the artifact's commit: before in-place updates it held the
+  // old weights and every shard of the new version together (4 B per parameter more).
+  if (step.startsWith("follow")) return inferenceMemory(c, d.followInPlace ? { rows: 1, seq: 64, incomingShardBytes: 512 * 2 ** 20 } : { rows: 1, seq: 64, incomingShardBytes: 4 * parameterCount(c) });
   return null;
 }
 
