@@ -25,13 +25,13 @@ describe("chaos - corrupt newest checkpoint", { timeout: 300_000 }, () => {
     expect(listCheckpoints(dir).map((d) => d.split("/").pop())).toEqual(["step-000002", "step-000004", "step-000006"]);
 
     // Corrupt step 6 (and, in the long form, step 4 as well: the fallback goes two deep).
-    flipByte(join(dir, "checkpoints/step-000006/model.safetensors"));
-    if (LONG) truncateSync(join(dir, "checkpoints/step-000004/optimizer.safetensors"), 100);
+    flipByte(join(dir, "checkpoints/step-000006/model-00001-of-00001.safetensors"));
+    if (LONG) truncateSync(join(dir, "checkpoints/step-000004/optimizer-00001-of-00001.safetensors"), 100);
     const fallback = LONG ? 2 : 4;
     const probe = latestValidCheckpoint(dir);
     expect(probe.checkpoint!.state.step).toBe(fallback);
-    expect(probe.skipped[0]).toMatch(/step-000006\/model\.safetensors: checksum mismatch \(corrupt checkpoint\)/);
-    if (LONG) expect(probe.skipped[1]).toMatch(/step-000004\/optimizer\.safetensors: checksum mismatch/);
+    expect(probe.skipped[0]).toMatch(/step-000006\/model-00001-of-00001\.safetensors: checksum mismatch \(corrupt checkpoint\)/);
+    if (LONG) expect(probe.skipped[1]).toMatch(/step-000004\/optimizer-00001-of-00001\.safetensors: checksum mismatch/);
 
     const before = updatesOf(dir);
     const s2 = await train({ ...config, run: { ...config.run, steps: 8 } }, { quiet: true, resume: dir });
@@ -42,7 +42,7 @@ describe("chaos - corrupt newest checkpoint", { timeout: 300_000 }, () => {
     // The learner said what it skipped and why, and resumed from the fallback.
     const learnerResume = resumes.find((r) => "checkpoint" in r)!;
     expect(learnerResume.step).toBe(fallback);
-    expect((learnerResume.skipped as string[]).join("\n")).toMatch(/step-000006\/model\.safetensors: checksum mismatch/);
+    expect((learnerResume.skipped as string[]).join("\n")).toMatch(/step-000006\/model-00001-of-00001\.safetensors: checksum mismatch/);
     const warned = readFileSync(join(dir, "logs/learner-0.log"), "utf8").split("\n").filter((l) => l.includes('"skipped an invalid checkpoint"'));
     expect(warned.length).toBe(LONG ? 2 : 1);
     // The controller continued the data cursor where the first run left it.

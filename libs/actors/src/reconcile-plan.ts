@@ -70,11 +70,13 @@ export function deadNodes(obs: Observation, opts: PlanOptions): Map<string, numb
 export function planReconcile(obs: Observation, desired: DesiredActor[], opts: PlanOptions, skip: ReadonlySet<string> = new Set()): Decision[] {
   const dead = deadNodes(obs, opts);
   const known = new Set(obs.nodes.map((n) => n.node));
-  const byName = new Map(obs.actors.map((a) => [a.name, a]));
+  // By kind and name: a record of another kind that carries a wanted actor's name (another identity may
+  // register such a name under its own keys) is not that actor.
+  const byName = new Map(obs.actors.map((a) => [`${a.kind}/${a.name}`, a]));
   const out: Decision[] = [];
   for (const want of desired) {
     if (skip.has(want.name)) continue;
-    const rec = byName.get(want.name);
+    const rec = byName.get(`${want.kind}/${want.name}`);
     if (!rec) {
       out.push({ type: "replace", actor: want, from: null, silentMs: 0 });
       continue;

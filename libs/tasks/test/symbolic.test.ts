@@ -79,7 +79,7 @@ describe("symbolic - worker", () => {
     expect(c.warmUp()).toBe(true);
     expect(c.equal("(a+b+c+d)^{30}", "(a+b)^{30}")).toBeUndefined(); // killed at the hard limit
     const t = performance.now();
-    expect(c.check("x+x", "2x", 20)).toEqual({ answer: "timeout", reason: "the CAS worker was still starting when the time for this comparison ran out" });
+    expect(c.check("x+x", "2x", 1)).toEqual({ answer: "timeout", reason: "the CAS worker was still starting when the time for this comparison ran out" });
     expect(performance.now() - t).toBeLessThan(500);
     expect(c.failure).toBeUndefined();
     expect(c.check("x+x", "2x")).toEqual({ answer: "equal" });

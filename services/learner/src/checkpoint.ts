@@ -6,7 +6,10 @@
 // Resume takes the newest checkpoint whose checksums verify, falling back to older ones.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseSafetensors, safetensorsParts, type AdamWState, type ByteSource, type HfModel, type Weights } from "@lspo/model";
+import {
+  decodeEntry, parseSafetensors, parseShardIndex, readShardedSafetensors, shardedSafetensorsParts,
+  type AdamWState, type HfModel, type SafetensorsEntry, type Weights,
+} from "@lspo/model";
 import { fileSource, hashFile, readModelDir, writeModelDir, writeParts } from "@lspo/tasks";
 import type { AlgorithmStateSnapshot } from "@lspo/algos";
 
@@ -44,26 +47,64 @@ export class CheckpointError extends Error {
 }
 
 
-/** The optimizer state as safetensors parts (m and v are twice the model in fp32: never one buffer). */
-function optimizerParts(opt: AdamWState): Uint8Array[] {
+/** Checkpoint shards hold at most this much tensor data each (transformers' save_pretrained shards at 5 GB;
+ *  smaller ones keep every file well under what one buffer may hold and let a reader go a shard at a time). */
+const CHECKPOINT_SHARD_BYTES = 2_000_000_000;
+const OPTIMIZER_INDEX = "optimizer.safetensors.index.json";
+/** An older checkpoint's optimizer state: one file. */
+const OPTIMIZER_FILE = "optimizer.safetensors";
+
+/**
+ * The optimizer state in the Hugging Face sharded form: `optimizer-0000k-of-0000n.safetensors` (m.* and v.*, at
+ * most CHECKPOINT_SHARD_BYTES each) and their index, whose metadata also carries the optimizer's step.
+ */
+function optimizerFiles(opt: AdamWState): Map<string, Uint8Array[]> {
   const entries: Array<[string, Weights extends Map<string, infer T> ? T : never]> = [];
   for (const [k, t] of opt.m) entries.push([`m.${k}`, t]);
   for (const [k, t] of opt.v) entries.push([`v.${k}`, t]);
-  return safetensorsParts(entries, { step: String(opt.step) });
+  const { indexJson, shards } = shardedSafetensorsParts(entries, CHECKPOINT_SHARD_BYTES, { step: String(opt.step) }, {}, "optimizer");
+  const index = JSON.parse(indexJson) as { metadata: Record<string, unknown> };
+  index.metadata.step = opt.step;
+  const files = new Map(shards);
+  files.set(OPTIMIZER_INDEX, [new TextEncoder().encode(JSON.stringify(index, null, 2) + "\n")]);
+  return files;
 }
 
-function optimizerFrom(source: Uint8Array | ByteSource, where: string): AdamWState {
-  const file = parseSafetensors(source, where);
+/** m.* and v.* entries -> AdamW state. Each tensor is read as it is decoded (lazy entries) and kept as read. */
+function optimizerFrom(tensors: ReadonlyMap<string, SafetensorsEntry>, step: number, where: string): AdamWState {
   const m: Weights = new Map();
   const v: Weights = new Map();
-  for (const [name, e] of file.tensors) {
-    const data = new Float32Array(e.bytes.buffer.slice(e.bytes.byteOffset, e.bytes.byteOffset + e.bytes.byteLength) as ArrayBuffer);
-    const t = { dtype: "float32" as const, shape: [...e.shape], data };
+  for (const [name, e] of tensors) {
+    if (e.dtype !== "F32") throw new CheckpointError(`${where}: tensor '${name}' is ${e.dtype}, optimizer state is F32`);
+    const t = decodeEntry(e) as { dtype: "float32"; shape: number[]; data: Float32Array };
     if (name.startsWith("m.")) m.set(name.slice(2), t);
     else if (name.startsWith("v.")) v.set(name.slice(2), t);
     else throw new CheckpointError(`${where}: unexpected tensor '${name}' (expected m.* and v.*)`);
   }
-  return { step: Number(file.metadata?.step ?? 0), m, v };
+  return { step, m, v };
+}
+
+/** A checkpoint's optimizer state: the sharded form, or an older checkpoint's single file. */
+function readOptimizer(dir: string): AdamWState {
+  const sources: Array<{ close(): void }> = [];
+  const open = (f: string) => {
+    const src = fileSource(join(dir, f));
+    sources.push(src);
+    return src;
+  };
+  try {
+    if (existsSync(join(dir, OPTIMIZER_INDEX))) {
+      const where = `${dir}/${OPTIMIZER_INDEX}`;
+      const index = parseShardIndex(readFileSync(join(dir, OPTIMIZER_INDEX), "utf8"), where);
+      const step = Number(index.metadata.step);
+      if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`${where}: metadata.step must be an integer >= 0, got ${JSON.stringify(index.metadata.step)}`);
+      return optimizerFrom(readShardedSafetensors(index, open, { lazy: true }), step, where);
+    }
+    const file = parseSafetensors(open(OPTIMIZER_FILE), `${dir}/${OPTIMIZER_FILE}`, { lazy: true });
+    return optimizerFrom(file.tensors, Number(file.metadata?.step ?? 0), `${dir}/${OPTIMIZER_FILE}`);
+  } finally {
+    for (const s of sources) s.close();
+  }
 }
 
 export function checkpointsDir(runDir: string): string {
@@ -94,12 +135,17 @@ export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamW
     // A learner killed mid-write leaves its temporary directory behind: only one learner writes here, so
     // any is garbage (and on a nearly full disk, space this write may need).
     for (const n of readdirSync(root)) if (/^\.step-\d+\.tmp-\d+$/.test(n)) rmSync(join(root, n), { recursive: true, force: true });
-    const written = writeModelDir(tmp, model);
+    // Always the sharded Hugging Face form, the model's and the optimizer state's: any size is written, read
+    // and hashed a shard (and within it a tensor) at a time.
+    const written = writeModelDir(tmp, model, { sharded: true, maxShardBytes: CHECKPOINT_SHARD_BYTES });
     injectedDiskFull(state.step);
-    writeParts(join(tmp, "optimizer.safetensors"), optimizerParts(optimizer));
-    // Hashed in chunks: a 0.5B model's optimizer file alone is ~4 GB, more than one buffer may hold.
+    const optimizerNames: string[] = [];
+    for (const [name, parts] of optimizerFiles(optimizer)) {
+      writeParts(join(tmp, name), parts);
+      optimizerNames.push(name);
+    }
     const files: Record<string, string> = {};
-    for (const f of [...written.map((p) => p.split("/").pop()!), "optimizer.safetensors"]) files[f] = hashFile(join(tmp, f));
+    for (const f of [...written.map((p) => p.split("/").pop()!), ...optimizerNames]) files[f] = hashFile(join(tmp, f));
     writeFileSync(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 1));
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
@@ -140,13 +186,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
     if (got !== want) throw new CheckpointError(`${dir}/${file}: checksum mismatch (corrupt checkpoint)`);
   }
   const model = readModelDir(dir);
-  const optimizerFile = fileSource(join(dir, "optimizer.safetensors"));
-  let optimizer: AdamWState;
-  try {
-    optimizer = optimizerFrom(optimizerFile, `${dir}/optimizer.safetensors`);
-  } finally {
-    optimizerFile.close();
-  }
+  const optimizer = readOptimizer(dir);
   return { dir, state, model, optimizer };
 }
 

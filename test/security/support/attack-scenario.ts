@@ -77,7 +77,7 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
   const t0 = Date.now();
   const failures: string[] = [];
   const secrets = makeDeploymentSecrets("lspo");
-  const cluster = Cluster.create({ hosts: [NATS_HOST, "controller", "learner", "sampler", "verifier", "rollout-1", "rollout-2", "operator"] });
+  const cluster = Cluster.create({ hosts: [NATS_HOST, "controller", "learner", "sampler", "verifier", "rollout-1", "rollout-2", "operator"], keepDirs: Boolean(process.env.LSPO_KEEP_ATTACK_DIRS) });
   try {
     // NATS: the shipped nats.conf and accounts.conf, with TLS from make-secrets' server certificate.
     const natsDir = cluster.host(NATS_HOST).dir;
@@ -100,6 +100,8 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
           ...credentialsOn(secrets, cluster.host(host).dir, kind),
           LSPO_NODE_NAME: host, LSPO_RUN_ID: RUN, LSPO_NODE_LABELS: `role=${kind}`, LSPO_AGENT_KINDS: kind,
           LSPO_ADVERTISE_HOST: cluster.host(host).ip, LSPO_AGENT_CPUS: "8",
+          // The learner's checkpoints live on its own host's disk (the controller's run.dir is not there).
+          LSPO_STATE_DIR: join(cluster.host(host).dir, "state"),
         },
       });
     };

@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ActorRegistry, busOptionsFor, connectClient, grpcSecurityFrom, startGrpcServer, type ServiceBinding } from "@lspo/actors";
 import { STREAMS, connectBus, encodeEnvelope, jetstreamManager } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
-import { ComponentState, LearnerServiceService, NodeAgentServiceService, SamplerServiceService } from "@lspo/proto";
+import { ComponentState, LearnerServiceService, NodeAgentServiceService, RolloutServiceService, SamplerServiceService } from "@lspo/proto";
 
 type Outcome = "denied" | "allowed" | "ignored" | `error: ${string}`;
 
@@ -26,15 +26,20 @@ const security = grpcSecurityFrom(config.security);
 const jsm = await jetstreamManager(nc);
 const registry = await ActorRegistry.open(nc, { runId, identity: "rollout" });
 
-// Wait for the run's learner, sampler and the learner's agent, as a rollout pod would see them.
-let learner = (await registry.resolve("learner"))[0];
-for (let i = 0; i < 600 && !learner; i++) {
+// Wait for the run's learner, its sampler and the learner host's agent, as a rollout pod would see them.
+const running = async () => {
+  const learner = (await registry.resolve("learner"))[0];
+  const sampler = (await registry.resolve("sampler"))[0];
+  const agent = learner ? (await registry.view()).nodesNamed(learner.node)[0] : undefined;
+  return learner && sampler && agent ? { learner, sampler, learnerAgent: agent } : null;
+};
+let found = await running();
+for (let i = 0; i < 600 && !found; i++) {
   await sleep(200);
-  learner = (await registry.resolve("learner"))[0];
+  found = await running();
 }
-if (!learner) throw new Error("the run's learner never registered");
-const sampler = (await registry.resolve("sampler"))[0];
-const learnerAgent = (await registry.view()).nodesNamed(learner.node)[0];
+if (!found) throw new Error("the run's learner, sampler and learner agent never all registered");
+const { learner, sampler, learnerAgent } = found;
 
 const attempts: Array<{ attempt: string; outcome: Outcome; detail?: string }> = [];
 async function nats(attempt: string, fn: () => Promise<unknown>): Promise<void> {
@@ -58,18 +63,20 @@ async function rpc(attempt: string, fn: () => Promise<unknown>): Promise<void> {
 }
 const put = (subject: string, body: Uint8Array | string) => nc.request(subject, typeof body === "string" ? new TextEncoder().encode(body) : body, { timeout: 3000 });
 
-// The fake learner: the rollout certificate, any caller with a certificate from the deployment's CA; it
-// answers nothing useful and notes each call with the authorization metadata it carried.
+// The fake: the rollout certificate, any caller with a certificate from the deployment's CA; it serves the
+// learner's service and the rollout actors' (which this identity may legitimately serve), answers UNAVAILABLE
+// (a client then tries another replica), and notes each call with the authorization metadata it carried.
 const captured: Array<{ method: string; authorization: string }> = [];
-const fakeImpl: grpc.UntypedServiceImplementation = {};
-for (const [method, m] of Object.entries(LearnerServiceService)) {
-  fakeImpl[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+const recording = (definition: Record<string, { path: string }>): grpc.UntypedServiceImplementation =>
+  Object.fromEntries(Object.entries(definition).map(([method, m]) => [method, ((call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
     captured.push({ method: m.path, authorization: String(call.metadata.get("authorization")[0] ?? "") });
     cb({ code: grpc.status.UNAVAILABLE, details: "fake" });
-  }) as grpc.handleUnaryCall<unknown, unknown>;
-}
-const binding: ServiceBinding = { name: "lspo.v1.LearnerService", definition: LearnerServiceService as unknown as grpc.ServiceDefinition, implementation: fakeImpl };
-const fake = await startGrpcServer([binding], { tls: security.server.tls, host: "0.0.0.0" });
+  }) as grpc.handleUnaryCall<unknown, unknown>]));
+const bindings: ServiceBinding[] = [
+  { name: "lspo.v1.LearnerService", definition: LearnerServiceService as unknown as grpc.ServiceDefinition, implementation: recording(LearnerServiceService) },
+  { name: "lspo.v1.RolloutService", definition: RolloutServiceService as unknown as grpc.ServiceDefinition, implementation: recording(RolloutServiceService) },
+];
+const fake = await startGrpcServer(bindings, { tls: security.server.tls, host: "0.0.0.0" });
 const fakeRecord = (kind: string) => ({
   ...learner, kind, grpcAddress: fake.address, pid: process.pid, node: learner.node, state: ComponentState.COMPONENT_STATE_RUNNING, runId, heartbeatAt: new Date(),
 });
@@ -105,18 +112,24 @@ await rpc("SwapAlgorithm on the learner", () => learnerClient.call.swapAlgorithm
 await rpc("Checkpoint on the learner", () => learnerClient.call.checkpoint({}));
 await rpc("SwapAlgorithm on the learner without a token", () => connectClient(LearnerServiceService, learner.grpcAddress, { ...as("learner"), token: undefined }).call.swapAlgorithm({ spec: { name: "grpo", overrides: {} } }));
 learnerClient.close();
-if (sampler) await rpc("UpdateConfig on the sampler", () => connectClient(SamplerServiceService, sampler.grpcAddress, as("sampler")).call.updateConfig({}));
-if (learnerAgent) {
-  await rpc("StartActors on the learner host's agent", () =>
-    connectClient(NodeAgentServiceService, learnerAgent.record.agentAddress, as(learnerAgent.owner)).call.startActors({ kind: "learner", namePrefix: "evil", count: 1, names: [], configJson: "{}", maxRestarts: 0 }),
-  );
-}
+await rpc("UpdateConfig on the sampler", () => connectClient(SamplerServiceService, sampler.grpcAddress, as("sampler")).call.updateConfig({}));
+await rpc("StartActors on the learner host's agent", () =>
+  connectClient(NodeAgentServiceService, learnerAgent.record.agentAddress, as(learnerAgent.owner)).call.startActors({ kind: "learner", namePrefix: "evil", count: 1, names: [], configJson: "{}", maxRestarts: 0 }),
+);
 process.stderr.write(`[attacker] ready: fake learner on ${fake.address}\n`);
 writeFileSync(`${stopFile}.ready`, JSON.stringify({ fake: fake.address }));
 
-// 5. Wait while the operator and the controller use the run; then report.
+// 5. Wait while the operator and the controller use the run. Whatever token a real client sent the fake
+// (the controller calls rollout actors, which this identity may serve) is replayed against the real learner
+// with this identity's certificate: a token is its own identity's and good with no other certificate.
 while (!existsSync(stopFile)) await sleep(200);
 clearInterval(refresh);
+const stolen = [...new Set(captured.map((c) => c.authorization).filter((a) => a.startsWith("Bearer ")))];
+for (const [i, auth] of stolen.entries()) {
+  await rpc(`replay token ${i + 1} captured from a real client: SwapAlgorithm on the learner`, () =>
+    connectClient(LearnerServiceService, learner.grpcAddress, { ...as("learner"), token: auth.slice("Bearer ".length) }).call.swapAlgorithm({ spec: { name: "grpo", overrides: {} } }),
+  );
+}
 await fake.stop(100);
 registry.close();
 await nc.close();

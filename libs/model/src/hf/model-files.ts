@@ -92,6 +92,8 @@ export interface EncodeModelOptions {
   maxShardBytes?: number;
   /** Storage dtype of the weights: fp32 (default) or bf16 (half the bytes; reading widens back exactly). */
   dtype?: "fp32" | "bf16";
+  /** Always write the sharded form (model.safetensors.index.json and its shards), even for one shard. */
+  sharded?: boolean;
 }
 
 /** The files of a model directory, as transformers writes them: float32 safetensors with
@@ -112,8 +114,8 @@ export function encodeModelFileParts(model: HfModel, options: EncodeModelOptions
   const ordered = [...expectedParameters(config).keys()].map((n) => [n, weights.get(n)!] as const);
   const write = { float32As: options.dtype === "bf16" ? ("BF16" as const) : ("F32" as const) };
   const total = ordered.reduce((n, [, t]) => n + storedBytes(t, write), 0);
-  if (options.maxShardBytes !== undefined && total > options.maxShardBytes) {
-    const { indexJson, shards } = shardedSafetensorsParts(ordered, options.maxShardBytes, { format: "pt" }, write);
+  if (options.sharded || (options.maxShardBytes !== undefined && total > options.maxShardBytes)) {
+    const { indexJson, shards } = shardedSafetensorsParts(ordered, options.maxShardBytes ?? Infinity, { format: "pt" }, write);
     files.set(SHARD_INDEX_FILE, enc(indexJson));
     for (const [f, b] of shards) files.set(f, b);
   } else {

@@ -88,6 +88,8 @@ export function shardedSafetensorsParts(
   maxShardBytes: number,
   metadata: Record<string, string> | null = { format: "pt" },
   options: WriteOptions = {},
+  /** Shard file names are `<prefix>-0000k-of-0000n.safetensors` (transformers': "model"). */
+  prefix = "model",
 ): { indexJson: string; shards: Map<string, Uint8Array[]> } {
   if (!(maxShardBytes > 0)) throw new SafetensorsError(`maxShardBytes must be positive, got ${maxShardBytes}`);
   const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -107,7 +109,7 @@ export function shardedSafetensorsParts(
   const weightMap: Record<string, string> = {};
   let total = 0;
   groups.forEach((g, i) => {
-    const file = `model-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`;
+    const file = `${prefix}-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`;
     shards.set(file, safetensorsParts(g, metadata, options));
     for (const [name, t] of g) {
       weightMap[name] = file;

@@ -47,16 +47,18 @@ export interface ClusterDeps {
   onEvent: (e: ReconcileEvent) => void;
 }
 
-/** Remembers each actor's latest record, so actors stopped on purpose still count in the summary. */
+/** Remembers each actor's latest record, so actors stopped on purpose still count in the summary. Keyed by
+ *  kind and name: the registry keeps actors of different kinds apart even when they share a name. */
 function trackActors(view: RegistryView): { all(): ActorRecord[]; stop(): void } {
   const seen = new Map<string, ActorRecord>();
   const sync = () => {
     const live = new Set<string>();
     for (const e of view.actors()) {
-      live.add(e.record.name);
-      seen.set(e.record.name, e.record);
+      const id = `${e.record.kind}/${e.record.name}`;
+      live.add(id);
+      seen.set(id, e.record);
     }
-    for (const [name, rec] of seen) if (!live.has(name)) seen.set(name, { ...rec, state: ComponentState.COMPONENT_STATE_STOPPED });
+    for (const [id, rec] of seen) if (!live.has(id)) seen.set(id, { ...rec, state: ComponentState.COMPONENT_STATE_STOPPED });
   };
   sync();
   const off = view.onChange(sync);
@@ -98,6 +100,12 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
   }
   const view = await registry.view();
   const tracked = trackActors(view);
+  // The actors this run is about: those it placed, and of kinds it does not place (verifiers that are their
+  // own workload), whoever registered them. Another record of a placed kind (an identity may register its
+  // kind's names under its own keys) neither fails the run nor counts in its summary.
+  const placedKinds = new Set<string>();
+  const ours = new Set<string>();
+  const counts = (a: ActorRecord) => !placedKinds.has(a.kind) || ours.has(`${a.kind}/${a.name}`);
   const reconciler = remote
     ? await Reconciler.start(registry, { desired: [], nodeDeadAfterMs: config.cluster.nodeDeadAfterS * 1000, client: d.security.client, onEvent: d.onEvent })
     : null;
@@ -112,16 +120,20 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       // On GPU nodes a rollout actor takes a GPU slot (its CUDA_VISIBLE_DEVICES; actorsPerGpu share one GPU).
       const gpus = kind === "rollout" && remote && (await rolloutNodes(registry, config)).some((n) => (n.capacity?.gpus ?? 0) > 0) ? (1 as const) : (0 as const);
       const spec = { kind, cpus: gpus ? 0 : 1, gpus, configJson: d.configJson(), maxRestarts, nodeSelector, strategy };
+      placedKinds.add(kind);
       const placed = await placeActors(registry, { ...spec, count }, d.security.client);
-      for (const a of placed) reconciler?.want({ ...spec, name: a.name } satisfies DesiredActor);
+      for (const a of placed) {
+        ours.add(`${a.kind}/${a.name}`);
+        reconciler?.want({ ...spec, name: a.name } satisfies DesiredActor);
+      }
       return placed;
     },
     async rolloutSlots() {
       if (!remote) return 0;
       return (await rolloutNodes(registry, config)).reduce((n, node) => n + ((node.capacity?.gpus ?? 0) > 0 ? node.capacity!.gpus : Math.max(1, node.actorsPerGpu)), 0);
     },
-    failed: () => view.actors().find((e) => e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
-    actors: () => tracked.all(),
+    failed: () => view.actors().find((e) => counts(e.record) && e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
+    actors: () => tracked.all().filter(counts),
     async stopKind(kind) {
       for (const e of view.actors()) if (e.record.kind === kind) reconciler?.release(e.record.name);
       return (await stopActors(registry, (a) => a.kind === kind, d.security.client)).unreachable;
