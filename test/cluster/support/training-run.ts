@@ -216,6 +216,8 @@ function startAgent(cluster: Cluster, host: string, role: string, runId: string,
       LSPO_NODE_LABELS: `role=${role}`,
       LSPO_ADVERTISE_HOST: cluster.host(host).ip,
       LSPO_AGENT_CPUS: "8",
+      // A learner's checkpoints live on its own host's disk (the controller's run.dir is not on this host).
+      LSPO_STATE_DIR: join(cluster.host(host).dir, "state"),
     },
   });
 }
