@@ -8,6 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureStream, openKv } from "@lspo/bus";
 import { startShippedNats, type ShippedNats, type User } from "./support/nats-server.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -134,5 +135,31 @@ describe("deploy - NATS permissions", () => {
     await denied(verifier, "$JS.API.STREAM.PURGE.LSPO_ROLLOUTS", async () => (await jetstreamManager(verifier.nc, { timeout: 1000 })).streams.purge("LSPO_ROLLOUTS"));
     const controller = await as("controller");
     expect((await (await jetstreamManager(controller.nc)).streams.purge("LSPO_DLQ")).success).toBe(true);
+  });
+});
+
+describe("deploy - components bind to what the controller makes", () => {
+  it("a component that may not create a bucket waits for the controller to make it, then binds; one that matches writes nothing", async () => {
+    const rollout = await as("rollout");
+    const waiting = openKv(rollout.nc, "lspo-late"); // denied to create: waits (createOrAwait in @lspo/bus)
+    let bound = false;
+    void waiting.then(() => (bound = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(bound).toBe(false);
+    const controller = await as("controller");
+    await openKv(controller.nc, "lspo-late");
+    const kv = await waiting;
+    expect(await kv.get("anything")).toBeNull();
+    // A stream that already has the settings asked for is bound without a write (the rollout user may not
+    // update streams); asking for other settings is an update, refused with the server's reason.
+    const spec = { name: "LSPO_BIND", subjects: ["bind.>"], retention: "limits", kind: "RunEvent", description: "bind test" } as const;
+    await ensureStream(await jetstreamManager(controller.nc), spec, { duplicateWindowMs: 60_000 });
+    await ensureStream(await jetstreamManager(rollout.nc), spec, { duplicateWindowMs: 60_000 });
+    await expect(ensureStream(await jetstreamManager(rollout.nc), spec, { duplicateWindowMs: 30_000 })).rejects.toThrow(/permissions violation.*STREAM\.UPDATE\.LSPO_BIND/i);
+    await rollout.nc.flush();
+    // The only refusals: its attempt to create the bucket (then it waited) and the update it asked for.
+    expect(rollout.violations.some((v) => /STREAM\.CREATE\.KV_lspo-late/.test(v))).toBe(true);
+    const others = rollout.violations.filter((v) => !/STREAM\.(UPDATE\.LSPO_BIND|CREATE\.KV_lspo-late)/.test(v));
+    expect(others, others.join("; ")).toEqual([]);
   });
 });

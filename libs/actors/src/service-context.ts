@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { loadConfigFile, resolveConfig, type RunConfig } from "@lspo/config";
 import {
   connectBus, ensureConsumer, ensureStreams, streamLimitsOf, jetstream, jetstreamManager, subjectFor,
-  type ConsumerOptions, type JetStreamClient, type JetStreamManager, type NatsConnection,
+  type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { createLogger, createRegistry, serveMetrics, type Logger, type Registry } from "@lspo/telemetry";
 import { busOptionsFor, grpcSecurityFrom, type GrpcSecurity } from "./security.js";
@@ -38,8 +38,6 @@ export interface ServiceContext {
   readonly grpc: GrpcSecurity;
   /** Registers a disposer; disposers run in reverse order on shutdown. */
   own(dispose: () => Promise<void> | void): void;
-  /** A durable consumer of this run on a stream, created if missing. */
-  consumerFor(stream: string, subject: string, opts?: ConsumerOptions): Promise<string>;
   /** This stage's durable consumer (pipeline-consumers.ts): bound as the controller made it, created only
    *  where missing (a run without per-identity permissions). */
   stageConsumer(stage: PipelineStage): Promise<string>;
@@ -99,11 +97,6 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
     controlToken: grpc.server.controlToken ?? "",
     grpc,
     own: (d) => void disposers.push(d),
-    async consumerFor(stream, subject, opts = {}) {
-      const durable = `${kind}-${config.run.name}`;
-      await ensureConsumer(jsm, stream, durable, { filterSubject: subject, ...opts });
-      return durable;
-    },
     async stageConsumer(stage) {
       const c = pipelineConsumer(stage, config);
       await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts });

@@ -6,7 +6,7 @@ export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServer
 export { startLocalBus, type LocalBus, type LocalBusOptions } from "./local-bus.js";
 export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
 export { STREAMS, KV_BUCKETS, OBJECT_STORES, EVENT_KINDS, subjectFor, eventSubject, type StreamSpec, type EventKind } from "./subjects.js";
-export { ensureStream, ensureStreams, ensureConsumer, nextOnSubject, isPermissionError, createOrAwait, retryOnTimeout, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
+export { ensureStream, ensureStreams, ensureConsumer, nextOnSubject, isPermissionError, retryOnTimeout, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
 export {
   VALIDATORS,
   validatePromptRequest,

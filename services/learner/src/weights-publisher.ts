@@ -14,7 +14,7 @@ export interface PublishOptions {
 }
 
 /** The version's content id: SHA-256 over the shards' hex digests, each with a newline, then the dtype. */
-export function contentIdOf(shards: readonly Pick<WeightShard, "sha256">[], dtype: string): string {
+function contentIdOf(shards: readonly Pick<WeightShard, "sha256">[], dtype: string): string {
   const h = createHash("sha256");
   for (const s of shards) h.update(`${s.sha256}\n`);
   return h.update(dtype).digest("hex");
