@@ -8,7 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStream, openKv } from "@lspo/bus";
+import { ensureStream, openKv, type StreamSpec } from "@lspo/bus";
 import { startShippedNats, type ShippedNats, type User } from "./support/nats-server.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -152,7 +152,7 @@ describe("deploy - components bind to what the controller makes", () => {
     expect(await kv.get("anything")).toBeNull();
     // A stream that already has the settings asked for is bound without a write (the rollout user may not
     // update streams); asking for other settings is an update, refused with the server's reason.
-    const spec = { name: "LSPO_BIND", subjects: ["bind.>"], retention: "limits", kind: "RunEvent", description: "bind test" } as const;
+    const spec: StreamSpec = { name: "LSPO_BIND", subjects: ["bind.>"], retention: "limits", kind: "RunEvent", description: "bind test" };
     await ensureStream(await jetstreamManager(controller.nc), spec, { duplicateWindowMs: 60_000 });
     await ensureStream(await jetstreamManager(rollout.nc), spec, { duplicateWindowMs: 60_000 });
     await expect(ensureStream(await jetstreamManager(rollout.nc), spec, { duplicateWindowMs: 30_000 })).rejects.toThrow(/permissions violation.*STREAM\.UPDATE\.LSPO_BIND/i);
