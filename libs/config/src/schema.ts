@@ -218,6 +218,12 @@ export const LearnerSchema = z.strictObject({
   maxGradNorm: z.number().positive().default(1),
   /** Sequences per forward/backward pass (gradients accumulate); 0 = the whole batch at once. */
   microBatch: nonNegativeInt.default(0),
+  /** Recompute each decoder layer's activations in the backward pass instead of keeping them all: about a
+   *  third more compute, one layer's activations at a time instead of every layer's. Gradients unchanged. */
+  recompute: z.boolean().default(false),
+  /** The LM head's log-softmax runs over this many vocabulary entries at a time ([tokens, vocabChunk] logits
+   *  instead of [tokens, vocabulary]): in the log-prob passes always, in training with `recompute`. 0 = all. */
+  vocabChunk: nonNegativeInt.default(32768),
   /** Recompute old log-probs with the learner's weights (one forward pass) instead of the rollout's. */
   recomputeOldLogprobs: z.boolean().default(true),
   /**

@@ -27,19 +27,20 @@ export { OrtSession, SessionRunError, type SessionOptions } from "./runtime/sess
 export { type AnyTensor, DeviceTensor, isDeviceTensor } from "./runtime/device-tensor.js";
 export { DeviceTransfer } from "./runtime/device-transfer.js";
 export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
-export { backward } from "./autodiff/backward.js";
+export { type BackwardOptions, type RecomputeSpan, backward } from "./autodiff/backward.js";
 export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";
 export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder, type KvStore, type KvTensor } from "./generate/decoder.js";
 export { GenerateError, type GenerateOptions, type GenerateResult, generate } from "./generate/generate.js";
 export { type InitOptions, initModel } from "./init.js";
 // Llama-family decoder graphs and their runners (M1)
-export { decoder, lmHead, type DecoderInputs, type DecoderOutputs, type KvSlice, type Params } from "./llama/decoder.js";
+export { decoder, headWeight, lmHead, type DecoderInputs, type DecoderOutputs, type KvSlice, type LayerSpan, type Params } from "./llama/decoder.js";
 export {
-  type LossBuilder, type LossContext, type LossResult, type TrainingGraph,
-  forwardGraph, inferenceGraph, trainingGraph, tokenLogprobs,
+  type LearnerGraphOptions, type LossBuilder, type LossContext, type LossResult, type TrainingGraph,
+  forwardGraph, inferenceGraph, logitsGraph, trainingGraph, tokenLogprobs,
 } from "./llama/graphs.js";
+export { type ScoredLogprobs, scoredLogprobs, vocabChunks } from "./llama/logprobs.js";
 export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";
-export { BatchError, type TokenBatch, type TokenBatchOptions, inverseTemperatures, makeTokenBatch, positionsFromMask, splitBatch } from "./llama/batch.js";
+export { BatchError, type TokenBatch, type TokenBatchOptions, inverseTemperatures, makeTokenBatch, positionsFromMask, scoredPositions, splitBatch } from "./llama/batch.js";
 export { type DecoderOptions, OnnxDecoder } from "./runtime/decoder-session.js";
 export { ForwardSession, GradientSession, type ForwardBackward } from "./runtime/train-session.js";
 export { DEFAULT_DEMO_WORDS, DEMO_EOS, DEMO_PAD, type DemoTokenizerOptions, buildDemoTokenizerJson } from "./tokenizer/demo.js";

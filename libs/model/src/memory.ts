@@ -41,24 +41,50 @@ export interface MemoryEstimate {
 
 const sum = (parts: Record<string, number>): MemoryEstimate => ({ bytes: Object.values(parts).reduce((a, b) => a + b, 0), parts });
 
-/** Float32 values per token the training graph keeps, for sequences of `seq` tokens. */
+/** Float32 values one decoder layer keeps per token for the backward pass, for sequences of `seq` tokens. */
+function layerFloatsPerToken(c: LlamaConfig, seq: number): number {
+  return PER_LAYER_HIDDEN * c.hiddenSize + PER_LAYER_MLP * c.intermediateSize + PER_LAYER_ATTENTION * c.numHeads * seq;
+}
+
+/** Float32 values per token the training graph keeps, for sequences of `seq` tokens, every position scored. */
 export function trainingFloatsPerToken(c: LlamaConfig, seq: number): number {
-  const layer = PER_LAYER_HIDDEN * c.hiddenSize + PER_LAYER_MLP * c.intermediateSize + PER_LAYER_ATTENTION * c.numHeads * seq;
-  return c.numLayers * layer + LM_HEAD_PER_TOKEN * c.vocabSize;
+  return c.numLayers * layerFloatsPerToken(c, seq) + LM_HEAD_PER_TOKEN * c.vocabSize;
+}
+
+export interface LearnerShape {
+  /** Sequences per training-graph pass (learner.microBatch, or the whole batch). */
+  rows: number;
+  /** Tokens per sequence (prompt + response, padded). */
+  seq: number;
+  /** Positions per sequence whose log-probs a loss reads (the response tokens); default `seq`. */
+  scored?: number;
+  /** Layers recomputed in the backward pass (learner.recompute). */
+  recompute?: boolean;
+  /** Vocabulary entries per log-softmax chunk (learner.vocabChunk; training uses it with `recompute`). */
+  vocabChunk?: number;
+  /** Further copies of the weights held (the KL reference). */
+  weightCopies?: number;
 }
 
 /**
- * The learner's peak for updates on `rows` sequences of `seq` tokens per training-graph pass (learner.microBatch,
- * or the whole batch), its state included.
+ * The learner's peak for updates on `rows` sequences of `seq` tokens per training-graph pass, its state included.
+ * Layers keep their activations for the backward pass, or with `recompute` only their inputs (one [tokens, D]
+ * each) plus the one layer being recomputed; the LM head keeps ~7 values per scored token and vocabulary entry,
+ * over a chunk of the vocabulary when chunked (then the head's weight is held once more, in chunks).
  */
-export function learnerMemory(c: LlamaConfig, o: { rows: number; seq: number; weightCopies?: number }): MemoryEstimate {
+export function learnerMemory(c: LlamaConfig, o: LearnerShape): MemoryEstimate {
   const P = parameterCount(c);
   const parts: Record<string, number> = {
     baseline: BASELINE_BYTES,
     "parameters, gradients, AdamW (16 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
   };
   if (o.weightCopies) parts[`${o.weightCopies} more cop${o.weightCopies === 1 ? "y" : "ies"} of the weights`] = 4 * P * o.weightCopies;
-  parts.activations = 4 * trainingFloatsPerToken(c, o.seq) * o.rows * o.seq;
+  const tokens = o.rows * o.seq;
+  const layer = layerFloatsPerToken(c, o.seq);
+  parts[o.recompute ? "layer inputs and one layer's activations" : "layer activations"] = 4 * tokens * (o.recompute ? c.numLayers * c.hiddenSize + layer : c.numLayers * layer);
+  const chunked = o.recompute && o.vocabChunk !== undefined && o.vocabChunk > 0 && o.vocabChunk < c.vocabSize;
+  parts["LM head"] = 4 * LM_HEAD_PER_TOKEN * (chunked ? o.vocabChunk! : c.vocabSize) * o.rows * Math.min(o.scored ?? o.seq, o.seq);
+  if (chunked) parts["the head's weight in vocabulary chunks"] = 4 * c.vocabSize * c.hiddenSize;
   return sum(parts);
 }
 

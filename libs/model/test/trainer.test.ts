@@ -150,10 +150,12 @@ describe("trainer", () => {
     expect(a.clipScale).toBeLessThan(1); // the clipping path ran
     let err = 0;
     for (const [k, t] of one.weights) t.data.forEach((x, i) => (err = Math.max(err, Math.abs(x - two.weights.get(k)!.data[i]))));
-    expect(err).toBeLessThan(1e-8);
     let moved = 0;
     for (const [k, t] of one.weights) t.data.forEach((x, i) => (moved = Math.max(moved, Math.abs(x - w.get(k)!.data[i]))));
     expect(moved).toBeGreaterThan(1e-5); // the step did change the weights
+    // The two steps agree to 0.1% of the update: what is left is the rounding of the new weights (1.5e-8 is one
+    // float32 ulp of a weight in [0.125, 0.25); a GEMM over half the rows may round its last bit otherwise).
+    expect(err).toBeLessThan(1e-3 * moved);
     await one.release();
     await two.release();
   });

@@ -101,15 +101,19 @@ export function buildTrainingRows(
   const weightsRagged = aggregationWeights(params, input.mask);
   const weights = new Float32Array(B * T);
   let responseTokens = 0;
+  // The graphs compute log-probs only at response positions (the LM head is the largest activation there is).
+  const score = new BigInt64Array(B * T);
   spans.forEach((s, b) => {
     for (let i = 0; i < s.length; i++) {
       const pos = b * T + s.start + i;
+      score[pos] = 1n;
       mask[pos] = input.mask[b][i];
       logpOld[pos] = oldLogp[b][i];
       weights[pos] = weightsRagged[b][i];
       responseTokens += input.mask[b][i];
     }
   });
+  batch.scoreMask = { dtype: "int64", shape: [B, T], data: score };
   batch.extras = {
     [TRAINING_INPUTS.lossMask]: { dtype: "float32", shape: [B, T], data: mask },
     [TRAINING_INPUTS.logpOld]: { dtype: "float32", shape: [B, T], data: logpOld },

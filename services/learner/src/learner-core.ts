@@ -159,6 +159,8 @@ export class LearnerCore {
       maxGradNorm: o.learner.maxGradNorm,
       provider: o.device,
       threads: o.threads,
+      recompute: o.learner.recompute,
+      vocabChunk: o.learner.vocabChunk,
       ...(state ? { state } : {}),
       ...(adopt ? { adoptWeights: true, adoptState: true } : {}),
     });
@@ -291,7 +293,7 @@ export class LearnerCore {
     const metrics: Record<string, number> = {};
     let tis: Float32Array | undefined;
     if (source === "recompute" || kl) {
-      this.forward ??= await ForwardSession.create(this.config, { provider: this.opts.device, threads: this.opts.threads });
+      this.forward ??= await ForwardSession.create(this.config, { provider: this.opts.device, threads: this.opts.threads, vocabChunk: l.vocabChunk });
       const perPass = l.microBatch > 0 ? l.microBatch : Infinity;
       if (source === "recompute") {
         const rollout = batch.extras![TRAINING_INPUTS.logpOld].data as Float32Array;

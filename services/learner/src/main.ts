@@ -374,11 +374,12 @@ export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
   const seq = config.rollout.maxNewTokens + PROMPT_TOKENS_ALLOWED;
   // An algorithm with a KL term makes the learner read the base model as its reference: one copy more.
   const kl = presetSpec(config.learner.algorithm.name, config.learner.algorithm.overrides).params.kl_coef > 0;
-  const e = learnerMemory(model, { rows, seq, weightCopies: kl ? 1 : 0 });
+  const l = config.learner;
+  const e = learnerMemory(model, { rows, seq, scored: config.rollout.maxNewTokens, recompute: l.recompute, vocabChunk: l.vocabChunk, weightCopies: kl ? 1 : 0 });
   if (e.bytes > budget * GIB) {
     throw new Error(
       `learner: the estimated peak is ${describeEstimate(e)} for ${rows} rows of up to ${seq} tokens per pass, above learner.memoryBudgetGb ${budget} GiB; ` +
-        `lower learner.microBatch (rows per pass) or rollout.maxNewTokens, or raise the budget (docs/BENCHMARKS.md "Memory model")`,
+        `lower learner.microBatch (rows per pass) or rollout.maxNewTokens, set learner.recompute, or raise the budget (docs/BENCHMARKS.md "Memory model")`,
     );
   }
 }

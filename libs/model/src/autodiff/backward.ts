@@ -1,7 +1,15 @@
 // Reverse-mode autodiff over a built graph: walk the nodes that lead to the loss in reverse, apply each op's
 // rule from GRAD_RULES, sum the gradients of values used more than once. The backward nodes are appended to
 // the same graph, so one ONNX model computes the loss and its gradients.
-import { type FloatDType, GraphError, isFloat, type Value } from "../graph/graph.js";
+//
+// Activation recompute (Chen et al. 2016, https://arxiv.org/abs/1604.06174): for a span of nodes computed from
+// one input (a decoder layer), the backward pass reads a fresh copy of the span's values, recomputed from that
+// input when the walk reaches the span, instead of the forward pass's. The forward values then die as soon as
+// the forward pass is done with them, and only the span inputs stay alive until the backward pass. What makes
+// the copy run late rather than beside the forward pass is a data dependency: its input is x + 0 * (one element
+// of the newest gradient), which onnxruntime cannot compute before the backward pass gets there, and which is
+// x exactly (the gradients are finite, or the step is refused anyway).
+import { type FloatDType, GraphError, isFloat, type Node, type Value } from "../graph/graph.js";
 import * as E from "../graph/ops-elementwise.js";
 import * as Y from "../graph/ops-layout.js";
 import { compatibleDim } from "../graph/shape.js";
@@ -13,7 +21,19 @@ type F = Value<FloatDType>;
  * Gradients of the scalar `loss` with respect to each of `wrt` (graph inputs or any float values), in order.
  * A value the loss does not depend on gets zeros.
  */
-export function backward(loss: Value, wrt: readonly Value[]): F[] {
+/** Nodes [start, end) of the graph that are computed from `input` (and from values made before `start`). */
+export interface RecomputeSpan {
+  start: number;
+  end: number;
+  input: Value;
+}
+
+export interface BackwardOptions {
+  /** Spans whose values the backward pass recomputes instead of keeping (disjoint). */
+  recompute?: readonly RecomputeSpan[];
+}
+
+export function backward(loss: Value, wrt: readonly Value[], o: BackwardOptions = {}): F[] {
   const g = loss.graph;
   if (!isFloat(loss.dtype)) throw new GraphError(`backward: loss must be float, got ${loss}`);
   if (!loss.shape.every((d) => d === 1)) throw new GraphError(`backward: loss must be a scalar (or all dims 1), got ${loss}`);
@@ -35,22 +55,62 @@ export function backward(loss: Value, wrt: readonly Value[]): F[] {
     const one = loss.rank === 0 ? g.scalar(loss.dtype, 1) : g.constant({ dtype: loss.dtype, shape: [...loss.shape], data: loss.dtype === "float32" ? Float32Array.of(1) : Float64Array.of(1) } as never, "seed");
     grads.set(loss.name, one as F);
   }
+  const spans = checkSpans(o.recompute ?? [], nodes.length);
+  const copies = new Map<RecomputeSpan, Node[]>();
+  let newest: F | null = null; // the gradient made last: what a recomputed span waits for
   for (let k = nodes.length - 1; k >= 0; k--) {
     const node = nodes[k];
     const gy = node.outputs.map((o) => grads.get(o.name) ?? null);
     if (gy.every((x) => x === null)) continue;
     const need = node.inputs.map((v) => v !== null && live.has(v.name));
     if (!need.some(Boolean)) continue;
-    const gx = GRAD_RULES[node.op]({ node, gy, need });
+    const span = spans.find((s) => k >= s.start && k < s.end);
+    let seen = node;
+    if (span) {
+      if (!copies.has(span)) copies.set(span, recomputeSpan(nodes, span, newest ?? (gy.find((x) => x !== null) as F)));
+      seen = copies.get(span)![k - span.start];
+    }
+    const gx = GRAD_RULES[node.op]({ node: seen, gy, need });
     node.inputs.forEach((x, i) => {
       const gi = gx[i];
       if (!x || !need[i] || !gi) return;
       checkGradShape(node.op, x, gi);
       const prev = grads.get(x.name);
-      grads.set(x.name, prev ? E.add(prev, gi as F) : (gi as F));
+      const sum = prev ? E.add(prev, gi as F) : (gi as F);
+      grads.set(x.name, sum);
+      newest = sum;
     });
   }
   return wrt.map((w) => grads.get(w.name) ?? Y.zerosLike(w as F));
+}
+
+function checkSpans(spans: readonly RecomputeSpan[], n: number): RecomputeSpan[] {
+  const sorted = [...spans].sort((a, b) => a.start - b.start);
+  sorted.forEach((s, i) => {
+    if (!(Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.start < s.end && s.end <= n)) {
+      throw new GraphError(`backward: recompute span [${s.start}, ${s.end}) is not within the ${n} nodes before the loss`);
+    }
+    if (i > 0 && s.start < sorted[i - 1].end) throw new GraphError(`backward: recompute spans [${sorted[i - 1].start}, ${sorted[i - 1].end}) and [${s.start}, ${s.end}) overlap`);
+  });
+  return sorted;
+}
+
+/**
+ * A copy of the span's nodes computed from `input + 0 * after[first element]`: the same values, produced only
+ * once `after` (a gradient) exists. Values made outside the span (parameters, masks, RoPE tables) are shared.
+ */
+function recomputeSpan(nodes: readonly Node[], span: RecomputeSpan, after: F): Node[] {
+  const g = span.input.graph;
+  const x = span.input as F;
+  const one = after.rank === 0 ? after : Y.reshape(Y.slice(after, after.shape.map(() => 0), after.shape.map(() => 1), after.shape.map((_, i) => i)), []);
+  const wait = E.add(x, E.mul(one.dtype === x.dtype ? one : E.cast(one, x.dtype), 0)); // x, once `after` is computed
+  const copyOf = new Map<string, Value>([[x.name, wait]]);
+  return nodes.slice(span.start, span.end).map((n) => {
+    const inputs = n.inputs.map((v) => (v ? copyOf.get(v.name) ?? v : null));
+    const outputs = g.node(n.op, inputs, n.outputs.map((v) => ({ dtype: v.dtype, shape: v.shape })), n.attrs, n.domain);
+    n.outputs.forEach((v, i) => copyOf.set(v.name, outputs[i]));
+    return { ...n, inputs, outputs };
+  });
 }
 
 function checkGradShape(op: string, x: Value, gx: Value): void {

@@ -237,6 +237,8 @@ export const GRAD_RULES = {
     const ties = expandReduced(c, L.reduceSum(hit, constInts(x.graph, c.node.inputs[1], "reduction axes"), intAttr(c.node, "keepdims", 1) === 1));
     return [E.div(E.mul(hit, expandReduced(c, gOf(c))), ties), null];
   },
+  // d/dx log sum exp(x) = softmax(x) = exp(x - out), the output broadcast back over the reduced axes.
+  ReduceLogSumExp: (c) => [E.mul(expandReduced(c, gOf(c)), E.exp(E.sub(inp(c, 0), expandReduced(c, out(c))))), null],
   ReduceProd: integerOnly,
   Reshape: (c) => [Y.reshapeLike(gOf(c), inp(c, 0)), null],
   Transpose: (c) => {

@@ -11,7 +11,7 @@ export const OPS = [
   // normalisations along one axis
   "Softmax", "LogSoftmax",
   // reductions
-  "ReduceSum", "ReduceMean", "ReduceMax", "ReduceProd",
+  "ReduceSum", "ReduceMean", "ReduceMax", "ReduceProd", "ReduceLogSumExp",
   // layout
   "Reshape", "Transpose", "Slice", "Concat", "Split", "Expand", "Unsqueeze", "Squeeze", "Pad",
   // indexing

@@ -63,6 +63,8 @@ function reduce<D extends DType>(op: Op, x: Value<D>, axes: readonly number[], k
 export const reduceSum = <D extends DType>(x: Value<D>, axes: readonly number[], keepdims = false) => reduce("ReduceSum", x, axes, keepdims);
 export const reduceMean = <D extends DType>(x: Value<D>, axes: readonly number[], keepdims = false) => reduce("ReduceMean", x, axes, keepdims);
 export const reduceMax = <D extends DType>(x: Value<D>, axes: readonly number[], keepdims = false) => reduce("ReduceMax", x, axes, keepdims);
+/** log(sum(exp(x))) over `axes`, computed stably by onnxruntime (the max is taken out first). */
+export const reduceLogSumExp = <D extends FloatDType>(x: Value<D>, axes: readonly number[], keepdims = false) => reduce("ReduceLogSumExp", x, axes, keepdims);
 export const reduceProd = <D extends DType>(x: Value<D>, axes: readonly number[], keepdims = false) => reduce("ReduceProd", x, axes, keepdims);
 
 /** Sum of every element, shape []. */

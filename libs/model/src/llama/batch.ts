@@ -11,6 +11,11 @@ export interface TokenBatch {
   positionIds: Tensor<"int64">;
   /** [B, T] 1 for real tokens, 0 for padding. */
   attentionMask: Tensor<"int64">;
+  /**
+   * [B, T] 1 where a loss reads the log-prob (the response tokens of an RL batch), 0 elsewhere: the graphs
+   * compute the LM head and its log-softmax only there and read 0 at the rest. Absent = every position.
+   */
+  scoreMask?: Tensor<"int64">;
   /** Inputs the loss builder declared, by name (e.g. advantages [B], old log-probs [B, T]). */
   extras?: Record<string, Tensor>;
   /**
@@ -34,6 +39,19 @@ export function inverseTemperatures(batch: TokenBatch): number[] {
 
 export class BatchError extends Error {
   override name = "BatchError";
+}
+
+/** The flat positions b * T + t a batch scores, ascending: where scoreMask is non-zero, or all of them. */
+export function scoredPositions(batch: TokenBatch): Tensor<"int64"> {
+  const [B, T] = batch.inputIds.shape;
+  const m = batch.scoreMask;
+  if (!m) return { dtype: "int64", shape: [B * T], data: BigInt64Array.from({ length: B * T }, (_, i) => BigInt(i)) };
+  if (m.shape.length !== 2 || m.shape[0] !== B || m.shape[1] !== T) throw new BatchError(`batch.scoreMask has shape [${m.shape}], inputIds has [${B},${T}]`);
+  const at: bigint[] = [];
+  m.data.forEach((v, i) => {
+    if (v !== 0n) at.push(BigInt(i));
+  });
+  return { dtype: "int64", shape: [at.length], data: BigInt64Array.from(at) };
 }
 
 /**
@@ -118,6 +136,7 @@ export function splitBatch(batch: TokenBatch, rows: number): TokenBatch[] {
       positionIds: cut(batch.positionIds, "positionIds", from, to),
       attentionMask: cut(batch.attentionMask, "attentionMask", from, to),
     };
+    if (batch.scoreMask) part.scoreMask = cut(batch.scoreMask, "scoreMask", from, to);
     if (batch.extras) part.extras = Object.fromEntries(Object.entries(batch.extras).map(([k, t]) => [k, cut(t, `extras.${k}`, from, to)]));
     if (batch.temperature) part.temperature = batch.temperature.slice(from, to);
     parts.push(part);

@@ -11,7 +11,7 @@ import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
 import { matmul } from "../graph/ops-linalg.js";
 import { concat, gather, reshape, slice, transpose } from "../graph/ops-layout.js";
-import { attentionAllowed, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
+import { attentionBias, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
 
 const layerPrefix = (i: number) => `model.layers.${i}`;
 
@@ -41,6 +41,15 @@ export interface DecoderOutputs<D extends FloatDType> {
   /** Per layer, past + this call's keys/values, time-major [P + T, B, Hkv, hd] (only when `past` is given): the
    *  whole cache after this call, for callers that keep the cache on the device and feed it back as is. */
   cache: KvSlice<D>[];
+  /** Per layer, the nodes that compute it (indices [start, end) into the graph's node list) and its input
+   *  [N, D]: what a backward pass may recompute from that input instead of keeping (autodiff/backward.ts). */
+  layers: LayerSpan[];
+}
+
+export interface LayerSpan {
+  start: number;
+  end: number;
+  input: Value;
 }
 
 interface Ctx<D extends FloatDType> {
@@ -49,7 +58,7 @@ interface Ctx<D extends FloatDType> {
   B: Dim;
   T: Dim;
   rope: { cos: Value<D>; sin: Value<D> }; // [B, T, 1, hd]
-  allowed: Value<"bool">; // [B, 1, 1, T, S]
+  bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere
 }
 
 function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> | null {
@@ -93,7 +102,7 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past
     vS = transpose(v, [0, 2, 1, 3]);
   }
   const scores = reshape(matmul(qg, kT), [c.B, Hkv, G, c.T, -1]); // [B, Hkv, G, T, S]
-  const probs = reshape(maskedSoftmax(scores, c.allowed), [c.B, Hkv, -1, c.allowed.shape[4]]); // [B, Hkv, G*T, S]
+  const probs = reshape(maskedSoftmax(scores, c.bias), [c.B, Hkv, -1, c.bias.shape[4]]); // [B, Hkv, G*T, S]
   const ctx = reshape(matmul(probs, vS), [c.B, H, c.T, hd]); // [B, H, T, hd]
   const merged = reshape(transpose(ctx, [0, 2, 1, 3]), [-1, H * hd]); // [N, H*hd]
   return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv, all }; // [N, D]
@@ -123,23 +132,32 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
   const c: Ctx<D> = {
     cfg, p, B, T,
     rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
-    allowed: attentionAllowed(inp.mask, T),
+    bias: attentionBias(inp.mask, T, emb.dtype),
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];
   const cache: KvSlice<D>[] = [];
+  const layers: LayerSpan[] = [];
+  const g = x.graph;
   for (let i = 0; i < cfg.numLayers; i++) {
+    const start = g.nodes.length;
     const r = block(c, i, x, inp.past?.[i]);
+    layers.push({ start, end: g.nodes.length, input: x });
     x = r.x;
     present.push(r.kv);
     if (r.all) cache.push(r.all);
   }
-  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present, cache };
+  return { hidden: rmsNorm(x, p("model.norm.weight"), cfg.rmsNormEps), present, cache, layers };
 }
 
-/** Output projection: tied configs reuse the embedding matrix. hidden [M, D] -> logits [M, V]. */
+/** The output projection's weight [V, D]: tied configs reuse the embedding matrix. */
+export function headWeight<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>): Value<D> {
+  return p(cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+}
+
+/** Output projection: hidden [M, D] -> logits [M, V]. */
 export function lmHead<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, hidden: Value<D>): Value<D> {
-  return linear(hidden, p(cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"));
+  return linear(hidden, headWeight(cfg, p));
 }
 
 /** The last new token's hidden state per row: [N, D] -> [B, D] (left padding puts every row's last token at T-1). */

@@ -1,18 +1,19 @@
 // The three graphs built from the decoder: inference (prefill and incremental decode with a caller-held KV
 // cache), log-probs (one forward pass, no gradient) and training (forward + backward of a caller's loss).
 // Every parameter is a graph input named as in the HF checkpoint; gradients come out as `grad.<name>`.
-import { backward } from "../autodiff/backward.js";
+import { backward, type RecomputeSpan } from "../autodiff/backward.js";
 import type { LlamaConfig } from "../config.js";
 import { type Dim, type FloatDType, Graph, GraphError, type Value } from "../graph/graph.js";
-import { cast, exp, mul, neg } from "../graph/ops-elementwise.js";
-import { logSoftmax, reduceSum } from "../graph/ops-linalg.js";
+import { cast } from "../graph/ops-elementwise.js";
+import { logSoftmax } from "../graph/ops-linalg.js";
 import { gatherElements, reshape } from "../graph/ops-layout.js";
 import type { DType } from "../tensor.js";
-import { decoder, lastPosition, lmHead, type Params } from "./decoder.js";
+import { decoder, headWeight, lastPosition, lmHead, type Params } from "./decoder.js";
+import { scoredLogprobs } from "./logprobs.js";
 import { validateLlamaConfig } from "../hf/config-json.js";
 import { expectedParameters } from "../hf/params.js";
 
-export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets", invTemperature: "inv_temperature" } as const;
+export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "attention_mask", targets: "targets", invTemperature: "inv_temperature", scored: "scored_positions" } as const;
 export const pastName = (i: number, kind: "key" | "value") => `past.${i}.${kind}`;
 export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
 export const cacheName = (i: number, kind: "key" | "value") => `cache.${i}.${kind}`;
@@ -78,44 +79,56 @@ function fullSequenceInputs<D extends FloatDType>(g: Graph, dtype: D) {
     targets: g.input(INPUT.targets, "int64", ["B", "T"]),
     /** [B] 1 / the temperature each row was sampled at (1 for T = 1 and for greedy rows). */
     invTemperature: g.input(INPUT.invTemperature, dtype, ["B"]),
+    /** [M] the flat positions b * T + t whose log-probs a loss reads (the runner feeds every position when the
+     *  batch names none); the others read 0. */
+    scored: g.input(INPUT.scored, "int64", ["M"]),
   };
 }
 
-/**
- * logits [N, V] (N = B*T) times each row's inverse temperature: the distribution the rollout sampled from
- * and recorded log-probs of, log softmax(logits / T) (sampling/sample.ts; verl's actor does the same). A
- * multiply by 1 is exact, so T = 1 rows keep their log-probs bit for bit.
- */
-function temperatureScaled<D extends FloatDType>(logits: Value<D>, invTemperature: Value<D>, V: number): Value<D> {
-  const scaled = mul(reshape(logits, ["B", "T", V]), reshape(invTemperature, ["B", 1, 1])); // [B, T, V]
-  return reshape(scaled, [-1, V]); // [N, V]
+/** How the learner's graphs trade memory for compute (issue 16). */
+export interface LearnerGraphOptions {
+  /** Vocabulary entries per log-softmax chunk (0: all at once). Forward graphs always chunk; training graphs
+   *  chunk only with `recompute`, since without it the backward pass keeps every chunk's logits anyway. */
+  vocabChunk?: number;
+  /** Recompute each decoder layer (and each vocabulary chunk) in the backward pass instead of keeping its
+   *  activations: about a third more compute, activations of one layer instead of all of them. */
+  recompute?: boolean;
 }
 
 /**
- * One forward pass, no gradient: outputs `logits` [B, T, V] (raw, before any temperature) and `logprobs`
- * [B, T] of `targets` at each row's temperature (PPO's old log-probs; a runner fetches only what it needs,
- * since ORT -> JS copies are what cost).
+ * One forward pass, no gradient: `logprobs` [B, T] of `targets` at each row's temperature at the scored
+ * positions (PPO's old log-probs, the KL reference's), computed a vocabulary chunk at a time.
  */
-export function forwardGraph(cfg: LlamaConfig, dtype: FloatDType = "float32"): Graph {
+export function forwardGraph(cfg: LlamaConfig, dtype: FloatDType = "float32", o: LearnerGraphOptions = {}): Graph {
   const g = new Graph("llama_forward");
   const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
-  const logits = lmHead(cfg, p.lookup, out.hidden); // [N, V]
-  g.output("logits", reshape(logits, ["B", "T", cfg.vocabSize]));
-  g.output("logprobs", tokenLogprobs(temperatureScaled(logits, inp.invTemperature, cfg.vocabSize), inp.targets).logprobs);
+  g.output("logprobs", scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp, { vocabChunk: o.vocabChunk, cut: "slice" }).logprobs);
+  return g;
+}
+
+/** One forward pass with the raw logits of every position: `logits` [B, T, V] (before any temperature). */
+export function logitsGraph(cfg: LlamaConfig, dtype: FloatDType = "float32"): Graph {
+  const g = new Graph("llama_logits");
+  const inp = fullSequenceInputs(g, dtype);
+  const p = declareParams(g, cfg, dtype);
+  const out = decoder(cfg, p.lookup, inp);
+  g.output("logits", reshape(lmHead(cfg, p.lookup, out.hidden), ["B", "T", cfg.vocabSize]));
   return g;
 }
 
 /** What a loss builder sees. */
 export interface LossContext<D extends FloatDType = "float32"> {
-  /** log p(targets[b,t]) under the current parameters at each row's temperature (log softmax(logits / T)), [B, T]. */
+  /** log p(targets[b,t]) under the current parameters at each row's temperature (log softmax(logits / T)), [B, T];
+   *  0 at positions the batch does not score (TokenBatch.scoreMask). */
   logprobs: Value<D>;
   /** The attention mask as floats, [B, T] (1 = real token). */
   mask: Value<D>;
   /** Declares an extra graph input the caller feeds with each batch (advantages, old log-probs, loss masks...). */
   input<E extends DType>(name: string, dtype: E, shape: readonly Dim[]): Value<E>;
-  /** Per-token entropy of the predictive distribution at each row's temperature, [B, T] (built on first call: a pass over the vocabulary). */
+  /** Per-token entropy of the predictive distribution at each row's temperature, [B, T], 0 where not scored
+   *  (built on first call: a pass over the vocabulary). */
   entropy(): Value<D>;
   /** The symbolic batch and time dims of [B, T] inputs. */
   dims: { B: "B"; T: "T" };
@@ -136,23 +149,23 @@ export interface TrainingGraph {
   extraInputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
   metrics: string[];
   params: string[];
+  /** The spans the backward pass recomputes (decoder layers, vocabulary chunks); empty without `recompute`. */
+  recomputed: RecomputeSpan[];
 }
 
 /**
  * Forward + backward for a caller's per-token loss. Outputs: `loss`, `metric.<name>` and `grad.<param>` for
  * every parameter (float32 unless `dtype` says float64, which tests use for finite differences).
  */
-export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig, build: LossBuilder<D>, dtype: D = "float32" as D): TrainingGraph {
+export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig, build: LossBuilder<D>, dtype: D = "float32" as D, o: LearnerGraphOptions = {}): TrainingGraph {
   const g = new Graph("llama_training");
   const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
-  const logits = temperatureScaled(lmHead(cfg, p.lookup, out.hidden), inp.invTemperature, cfg.vocabSize); // [N, V]
-  const { logprobs, logp } = tokenLogprobs(logits, inp.targets);
+  const scored = scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp, { vocabChunk: o.recompute ? o.vocabChunk : 0, cut: "split", recompute: o.recompute });
   const extraInputs: TrainingGraph["extraInputs"] = [];
-  let entropy: Value<D> | null = null;
   const ctx: LossContext<D> = {
-    logprobs,
+    logprobs: scored.logprobs,
     mask: cast(inp.mask, dtype),
     dims: { B: "B", T: "T" },
     input(name, dt, shape) {
@@ -160,17 +173,14 @@ export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig
       extraInputs.push({ name, dtype: dt, shape });
       return g.input(name, dt, shape);
     },
-    entropy() {
-      // H = -sum_v p_v log p_v, [N] -> [B, T]
-      entropy ??= reshape(neg(reduceSum(mul(exp(logp), logp), [-1])), ["B", "T"]);
-      return entropy;
-    },
+    entropy: () => scored.entropy(),
   };
   const res = build(ctx);
   g.output("loss", res.loss);
   const metrics = Object.keys(res.metrics ?? {});
   for (const m of metrics) g.output(metricName(m), res.metrics![m]);
-  const grads = backward(res.loss, p.values);
+  const recomputed = o.recompute ? [...out.layers, ...scored.spans] : [];
+  const grads = backward(res.loss, p.values, { recompute: recomputed });
   grads.forEach((gr, i) => g.output(gradName(p.values[i].name), gr));
-  return { graph: g, extraInputs, metrics, params: p.values.map((v) => v.name) };
+  return { graph: g, extraInputs, metrics, params: p.values.map((v) => v.name), recomputed };
 }

@@ -46,11 +46,13 @@ export function rope<D extends FloatDType>(x: Value<D>, c: Value<D>, s: Value<D>
 export const MASKED = -1e9;
 
 /**
- * Which keys each query may attend to: key s is visible to query t when it is a real token (mask = 1) and not
- * in the future. Queries are the last T of the S keys (the first S-T come from the KV cache).
- * mask [B, S] int64 -> allowed [B, 1, 1, T, S] bool (broadcast over kv-heads and query groups).
+ * Which keys each query may attend to, as an additive bias: 0 where key s is visible to query t (a real token,
+ * mask = 1, and not in the future), MASKED elsewhere. Queries are the last T of the S keys (the first S-T come
+ * from the KV cache). mask [B, S] int64 -> bias [B, 1, 1, T, S] (broadcast over kv-heads and query groups).
+ * Added to the scores rather than selecting with a 5-D Where: the mask is built once at [B, T, S], and the
+ * scores' gradient passes the Add untouched (the softmax already gives masked keys exactly 0 probability).
  */
-export function attentionAllowed(mask: Value<"int64">, T: Dim): Value<"bool"> {
+export function attentionBias<D extends FloatDType>(mask: Value<"int64">, T: Dim, dtype: D): Value<D> {
   const g = mask.graph;
   const S = mask.shape[1];
   const scalar = (v: Value<"int64">) => reshape(v, []); // [1] -> []
@@ -59,12 +61,16 @@ export function attentionAllowed(mask: Value<"int64">, T: Dim): Value<"bool"> {
   const qpos = add(upTo(T), scalar(sub(g.dim(S), g.dim(T)))); // [T]: absolute positions S-T .. S-1
   const causal = lessOrEqual(unsqueeze(kpos, [0]), unsqueeze(qpos, [1])); // [T, S]
   const real = cast(mask, "bool"); // [B, S]
-  const both = and(unsqueeze(causal, [0]), unsqueeze(real, [1])); // [B, T, S]
-  return unsqueeze(both, [1, 2]); // [B, 1, 1, T, S]
+  const allowed = and(unsqueeze(causal, [0]), unsqueeze(real, [1])); // [B, T, S]
+  const bias = where(allowed, g.scalar(dtype, 0), g.scalar(dtype, MASKED)); // [B, T, S]
+  return unsqueeze(bias, [1, 2]); // [B, 1, 1, T, S]
 }
 
-/** softmax(where(allowed, scores, MASKED)) along the keys. */
-export function maskedSoftmax<D extends FloatDType>(scores: Value<D>, allowed: Value<"bool">): Value<D> {
-  return softmax(where(allowed, scores, MASKED), -1);
+/**
+ * softmax(scores + bias) along the keys. A masked key's score becomes s + MASKED: exp() of it underflows to 0
+ * exactly, so visible keys get the probabilities they would get alone; a row with no visible key (a padding
+ * query) stays finite.
+ */
+export function maskedSoftmax<D extends FloatDType>(scores: Value<D>, bias: Value<D>): Value<D> {
+  return softmax(add(scores, bias), -1);
 }
-

@@ -4,8 +4,8 @@ import type { LlamaConfig } from "../config.js";
 import type { FloatDType } from "../graph/graph.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import { inverseTemperatures, splitBatch, type TokenBatch } from "../llama/batch.js";
-import { gradName, INPUT, forwardGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
+import { inverseTemperatures, scoredPositions, splitBatch, type TokenBatch } from "../llama/batch.js";
+import { gradName, INPUT, forwardGraph, type LearnerGraphOptions, logitsGraph, type LossBuilder, metricName, trainingGraph, type TrainingGraph } from "../llama/graphs.js";
 import type { Tensor, Weights } from "../tensor.js";
 import { type AnyTensor, type DeviceTensor, isDeviceTensor } from "./device-tensor.js";
 import { OrtSession, type SessionOptions } from "./session.js";
@@ -20,6 +20,7 @@ function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, AnyTensor>, 
     [INPUT.invTemperature]: dtype === "float64"
       ? { dtype: "float64", shape: [inv.length], data: Float64Array.from(inv) }
       : { dtype: "float32", shape: [inv.length], data: Float32Array.from(inv) },
+    [INPUT.scored]: scoredPositions(batch),
   };
   const shape = batch.inputIds.shape.join(",");
   for (const k of ["targets", "positionIds", "attentionMask"] as const) {
@@ -31,13 +32,17 @@ function batchFeeds(batch: TokenBatch, weights: ReadonlyMap<string, AnyTensor>, 
 
 /** Forward passes without gradient: log p(targets) [B, T] (old log-probs) or full logits [B, T, V]. */
 export class ForwardSession {
+  private logitsSession: Promise<OrtSession> | null = null;
+
   private constructor(
     readonly config: LlamaConfig,
     private readonly session: OrtSession,
+    private readonly options: SessionOptions,
   ) {}
 
-  static async create(config: LlamaConfig, options: SessionOptions = {}): Promise<ForwardSession> {
-    return new ForwardSession(config, await OrtSession.create(encodeModel(forwardGraph(config)), options));
+  static async create(config: LlamaConfig, options: SessionOptions & LearnerGraphOptions = {}): Promise<ForwardSession> {
+    const { vocabChunk, recompute: _, ...session } = options;
+    return new ForwardSession(config, await OrtSession.create(encodeModel(forwardGraph(config, "float32", { vocabChunk })), session), session);
   }
 
   /** log p(targets) [B, T]; `rowsPerPass` bounds the sequences per forward pass (memory), results are joined. */
@@ -55,13 +60,16 @@ export class ForwardSession {
     return { dtype: "float32", shape: [B, T], data: out };
   }
 
+  /** Raw logits of every position (a second graph, built on first use: the log-prob graph never makes them). */
   async logits(weights: Weights, batch: TokenBatch): Promise<Tensor<"float32">> {
     validateWeights(weights, this.config);
-    return (await this.session.run(batchFeeds(batch, weights), ["logits"])).logits as Tensor<"float32">;
+    this.logitsSession ??= OrtSession.create(encodeModel(logitsGraph(this.config)), this.options);
+    return (await (await this.logitsSession).run(batchFeeds(batch, weights), ["logits"])).logits as Tensor<"float32">;
   }
 
   async release(): Promise<void> {
     await this.session.release();
+    if (this.logitsSession) await (await this.logitsSession).release();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -91,10 +99,15 @@ export class GradientSession<D extends FloatDType = "float32"> {
 
   /** `gradsOnDevice`: the gradients stay on the device (runOnDevice) instead of coming back to the host (run). */
   static async create<D extends FloatDType = "float32">(
-    config: LlamaConfig, loss: LossBuilder<D>, options: Omit<SessionOptions, "keepOnDevice"> & { dtype?: D; gradsOnDevice?: boolean } = {},
+    config: LlamaConfig, loss: LossBuilder<D>, options: Omit<SessionOptions, "keepOnDevice"> & LearnerGraphOptions & { dtype?: D; gradsOnDevice?: boolean } = {},
   ): Promise<GradientSession<D>> {
-    const { dtype, gradsOnDevice, ...session } = options;
-    const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D));
+    const { dtype, gradsOnDevice, vocabChunk, recompute, ...session } = options;
+    const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D), { vocabChunk, recompute });
+    // With recompute, a layer's forward values are read by the forward pass alone, so onnxruntime's extended
+    // fusions (RMSNorm into one kernel) would apply there, and round otherwise than the unfused copies the
+    // backward pass reads (2e-6 relative). The plain training graph gets no such fusion (its intermediates
+    // feed the backward pass) and is the same at "basic"; so recompute runs at "basic": bit-identical.
+    if (recompute && !session.optimization) session.optimization = "basic";
     const keepOnDevice = gradsOnDevice ? spec.params.map(gradName) : [];
     return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), { ...session, keepOnDevice }), dtype ?? ("float32" as D));
   }

@@ -4,7 +4,7 @@
 // One pass over each Float32Array, arithmetic in float64 (the JS number), results stored as float32. The loop
 // is memory-bound (7 arrays of 4 bytes per parameter move per update), about 5 ns per parameter here.
 // The bench (bench/model.ts) measures this loop against the same update as an ONNX graph (adamw-graph.ts).
-import type { Tensor, Weights } from "../tensor.js";
+import type { Weights } from "../tensor.js";
 
 export interface AdamWConfig {
   beta1: number;

@@ -37,9 +37,13 @@ export interface TrainerOptions {
   adoptWeights?: boolean;
   /** Resume from `state` as given instead of a copy of it (handed over likewise). Default false. */
   adoptState?: boolean;
+  /** Recompute each layer's activations in the backward pass instead of keeping them (llama/graphs.ts). */
+  recompute?: boolean;
+  /** Vocabulary entries per log-softmax chunk, with `recompute` (llama/graphs.ts). */
+  vocabChunk?: number;
 }
 
-const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice", "adoptWeights", "adoptState"] as const satisfies readonly (keyof TrainerOptions)[];
+const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice", "adoptWeights", "adoptState", "recompute", "vocabChunk"] as const satisfies readonly (keyof TrainerOptions)[];
 
 export class TrainerError extends Error {
   override name = "TrainerError";
@@ -110,7 +114,7 @@ export class Trainer {
     const state = options.state ? (options.adoptState ? options.state : copyState(options.state)) : zeroState(own);
     checkState(state, own);
     const session = { provider: options.provider, threads: options.threads };
-    const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice });
+    const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice, recompute: options.recompute, vocabChunk: options.vocabChunk });
     const device = onDevice ? await DeviceTrainState.create(own, state, adamw, session) : null;
     const onnx = optimizer === "onnx" && !onDevice ? await OnnxAdamW.create(own, adamw, session) : null;
     // Once uploaded, the host moments would only go stale (and hold twice the parameters' memory).
