@@ -8,7 +8,7 @@ import { makeTokenBatch, type TokenBatch } from "../src/llama/batch.js";
 import type { LossBuilder } from "../src/llama/graphs.js";
 import type { Weights } from "../src/tensor.js";
 import { ADAMW_DEFAULTS, adamwStep, zeroState } from "../src/train/adamw.js";
-import { OnnxAdamW } from "../src/train/adamw-graph.js";
+import { adamwGroups, OnnxAdamW } from "../src/train/adamw-graph.js";
 import { clipScale, globalNorm } from "../src/train/clip.js";
 import { learningRate, ScheduleError, checkSchedule } from "../src/train/schedule.js";
 import { Trainer } from "../src/train/trainer.js";
@@ -93,6 +93,26 @@ describe("AdamW", () => {
     await onnx.release();
     for (const k of ["mat", "norm"]) [...b.get(k)!.data].forEach((x, i) => expect(x).toBeCloseTo(a.get(k)!.data[i], 6));
     expect(sb.step).toBe(3);
+  });
+
+  it("AdamW - a group of parameters at a time (no second copy of the state) gives the one-graph update bit for bit", async () => {
+    expect(adamwGroups(new Map([["a", { shape: [4, 4] }], ["b", { shape: [3] }], ["c", { shape: [20] }], ["d", { shape: [2] }]]), 19)).toEqual([["a", "b"], ["c"], ["d"]]);
+    const [a, b] = [w0(), w0()];
+    const [sa, sb] = [zeroState(a), zeroState(b)];
+    const whole = await OnnxAdamW.create(a, c);
+    const grouped = await OnnxAdamW.create(b, c, { groupFloats: 1 });
+    expect([whole.groups, grouped.groups]).toEqual([1, 2]);
+    for (const g of gs) {
+      await whole.step(a, split(g), sa, 0.01, 0.5);
+      await grouped.step(b, split(g), sb, 0.01, 0.5);
+    }
+    for (const k of ["mat", "norm"]) {
+      expect(b.get(k)!.data).toEqual(a.get(k)!.data);
+      expect(sb.m.get(k)!.data).toEqual(sa.m.get(k)!.data);
+      expect(sb.v.get(k)!.data).toEqual(sa.v.get(k)!.data);
+    }
+    await whole.release();
+    await grouped.release();
   });
 });
 
@@ -184,7 +204,8 @@ describe("trainer", () => {
     // Two micro-batches: the device path sums their gradients on the device.
     const halves = [withLossInputs(makeTokenBatch(data.slice(0, 2)), predicted), withLossInputs(makeTokenBatch(data.slice(2)), predicted)];
     const host = await Trainer.create(tiny, w, nll, { ...opts, optimizer: "onnx" });
-    const dev = await Trainer.create(tiny, w, nll, { ...opts, keepOnDevice: true });
+    // AdamW a few tensors at a time on the device (each group's old state released before the next is made).
+    const dev = await Trainer.create(tiny, w, nll, { ...opts, keepOnDevice: true, adamwGroupFloats: 3000 });
     expect(dev.keepsStateOnDevice).toBe(true);
     expect(host.keepsStateOnDevice).toBe(false);
     for (let i = 0; i < 3; i++) {

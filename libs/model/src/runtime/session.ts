@@ -14,6 +14,9 @@ export interface SessionOptions {
   threads?: number;
   /** Graph optimisation level; `all` by default. */
   optimization?: "disabled" | "basic" | "extended" | "all";
+  /** onnxruntime's memory pattern: one block planned for all of a run's intermediates (default true). The
+   *  learner's graphs turn it off: for a training step it reserved 1.5x the live peak (bench learner-memory). */
+  memoryPattern?: boolean;
   /** Outputs left on the device (`runKeep` returns them as DeviceTensors); the rest come back to the host. */
   keepOnDevice?: readonly string[];
 }
@@ -68,6 +71,7 @@ export class OrtSession {
       executionProviders: [provider],
       graphOptimizationLevel: o.optimization ?? "all",
       logSeverityLevel: 3,
+      ...(o.memoryPattern === false ? { enableMemPattern: false } : {}),
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
       // Only a GPU provider has somewhere else to leave them; under cpu the host tensor is the device tensor.
       ...(provider === "webgpu" && keep.length ? { preferredOutputLocation: Object.fromEntries(keep.map((n) => [n, "gpu-buffer" as const])) } : {}),

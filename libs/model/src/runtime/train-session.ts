@@ -41,7 +41,8 @@ export class ForwardSession {
   ) {}
 
   static async create(config: LlamaConfig, options: SessionOptions & LearnerGraphOptions = {}): Promise<ForwardSession> {
-    const { vocabChunk, recompute: _, ...session } = options;
+    const { vocabChunk, recompute: _, ...given } = options;
+    const session = { memoryPattern: false, ...given }; // see SessionOptions.memoryPattern
     return new ForwardSession(config, await OrtSession.create(encodeModel(forwardGraph(config, "float32", { vocabChunk })), session), session);
   }
 
@@ -108,6 +109,7 @@ export class GradientSession<D extends FloatDType = "float32"> {
     // backward pass reads (2e-6 relative). The plain training graph gets no such fusion (its intermediates
     // feed the backward pass) and is the same at "basic"; so recompute runs at "basic": bit-identical.
     if (recompute && !session.optimization) session.optimization = "basic";
+    session.memoryPattern ??= false; // see SessionOptions.memoryPattern
     const keepOnDevice = gradsOnDevice ? spec.params.map(gradName) : [];
     return new GradientSession<D>(config, spec, await OrtSession.create(encodeModel(graph), { ...session, keepOnDevice }), dtype ?? ("float32" as D));
   }

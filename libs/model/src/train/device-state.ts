@@ -14,7 +14,7 @@ import { DeviceTransfer } from "../runtime/device-transfer.js";
 import { OrtSession, type SessionOptions } from "../runtime/session.js";
 import type { Tensor, Weights } from "../tensor.js";
 import type { AdamWConfig, AdamWState } from "./adamw.js";
-import { adamwGraph } from "./adamw-graph.js";
+import { adamwGraph, adamwGroups } from "./adamw-graph.js";
 
 export type DeviceMap = Map<string, DeviceTensor<"float32">>;
 
@@ -33,13 +33,14 @@ export class DeviceTrainState {
     private readonly options: SessionOptions,
     private readonly transfer: DeviceTransfer,
     private readonly normSession: OrtSession,
-    private readonly adamwSession: OrtSession,
+    /** AdamW a group of parameters at a time (adamwGroups): one group's new state beside the old, never all. */
+    private readonly adamwSessions: { names: string[]; session: OrtSession }[],
     private p: DeviceMap,
     private m: DeviceMap,
     private v: DeviceMap,
   ) {}
 
-  static async create(weights: Weights, state: AdamWState, c: AdamWConfig, options: SessionOptions): Promise<DeviceTrainState> {
+  static async create(weights: Weights, state: AdamWState, c: AdamWConfig, options: SessionOptions, groupFloats?: number): Promise<DeviceTrainState> {
     const shapes = new Map([...weights].map(([k, t]) => [k, t.shape]));
     const norm = new Graph("grad_sum_of_squares");
     let total = null;
@@ -50,14 +51,14 @@ export class DeviceTrainState {
     }
     if (!total) throw new Error("DeviceTrainState: no parameters");
     norm.output("sumsq", total);
-    const names = [...shapes.keys()];
-    const kept = names.flatMap((n) => [`new_p.${n}`, `new_m.${n}`, `new_v.${n}`]);
     const transfer = new DeviceTransfer(options.provider ?? "cpu", options.threads);
-    const [normSession, adamwSession] = await Promise.all([
-      OrtSession.create(encodeModel(norm), options),
-      OrtSession.create(encodeModel(adamwGraph(weights, c, { hostCopy: true })), { ...options, keepOnDevice: kept }),
-    ]);
-    return new DeviceTrainState(c, shapes, options, transfer, normSession, adamwSession,
+    const adamw = adamwGroups(weights, groupFloats).map(async (names) => {
+      const kept = names.flatMap((n) => [`new_p.${n}`, `new_m.${n}`, `new_v.${n}`]);
+      const graph = adamwGraph(new Map(names.map((n) => [n, weights.get(n)!])), c, { hostCopy: true });
+      return { names, session: await OrtSession.create(encodeModel(graph), { ...options, keepOnDevice: kept }) };
+    });
+    const [normSession, ...adamwSessions] = await Promise.all([OrtSession.create(encodeModel(norm), options), ...adamw]);
+    return new DeviceTrainState(c, shapes, options, transfer, normSession as OrtSession, adamwSessions as { names: string[]; session: OrtSession }[],
       await transfer.uploadWeights(weights), await transfer.uploadWeights(state.m), await transfer.uploadWeights(state.v));
   }
 
@@ -95,27 +96,36 @@ export class DeviceTrainState {
   /** One AdamW step on the device (same formula as adamw.ts); writes the new parameters into `host` in place. */
   async step(grads: DeviceMap, state: AdamWState, lr: number, gradScale: number, host: Weights): Promise<void> {
     const t = state.step + 1;
-    const feeds: Record<string, DeviceTensor | Tensor> = {
-      keep: scalar(1 - lr * this.c.weightDecay),
-      step_size: scalar(lr / (1 - this.c.beta1 ** t)),
-      bc2_sqrt: scalar(Math.sqrt(1 - this.c.beta2 ** t)),
-      grad_scale: scalar(gradScale),
-    };
-    for (const name of this.shapes.keys()) {
-      feeds[`p.${name}`] = this.p.get(name)!;
-      feeds[`g.${name}`] = grads.get(name)!;
-      feeds[`m.${name}`] = this.m.get(name)!;
-      feeds[`v.${name}`] = this.v.get(name)!;
+    for (const { names, session } of this.adamwSessions) {
+      const feeds: Record<string, DeviceTensor | Tensor> = {
+        keep: scalar(1 - lr * this.c.weightDecay),
+        step_size: scalar(lr / (1 - this.c.beta1 ** t)),
+        bc2_sqrt: scalar(Math.sqrt(1 - this.c.beta2 ** t)),
+        grad_scale: scalar(gradScale),
+      };
+      for (const name of names) {
+        feeds[`p.${name}`] = this.p.get(name)!;
+        feeds[`g.${name}`] = grads.get(name)!;
+        feeds[`m.${name}`] = this.m.get(name)!;
+        feeds[`v.${name}`] = this.v.get(name)!;
+      }
+      const fetch = names.flatMap((n) => [`new_p.${n}`, `new_m.${n}`, `new_v.${n}`, `host_p.${n}`]);
+      const { host: out, device } = await session.runKeep(feeds, fetch);
+      // This group's old state goes now, before the next group's new state is made.
+      for (const name of names) {
+        for (const [map, key] of [[this.p, "new_p"], [this.m, "new_m"], [this.v, "new_v"]] as const) {
+          map.get(name)!.dispose();
+          map.set(name, device[`${key}.${name}`] as DeviceTensor<"float32">);
+        }
+        host.get(name)!.data.set(out[`host_p.${name}`].data as Float32Array);
+      }
     }
-    const fetch = [...this.shapes.keys()].flatMap((n) => [`new_p.${n}`, `new_m.${n}`, `new_v.${n}`, `host_p.${n}`]);
-    const { host: out, device } = await this.adamwSession.runKeep(feeds, fetch);
     state.step = t;
-    const [p, m, v] = [this.p, this.m, this.v];
-    this.p = new Map([...this.shapes.keys()].map((n) => [n, device[`new_p.${n}`] as DeviceTensor<"float32">]));
-    this.m = new Map([...this.shapes.keys()].map((n) => [n, device[`new_m.${n}`] as DeviceTensor<"float32">]));
-    this.v = new Map([...this.shapes.keys()].map((n) => [n, device[`new_v.${n}`] as DeviceTensor<"float32">]));
-    for (const old of [p, m, v]) disposeAll(old);
-    for (const name of this.shapes.keys()) host.get(name)!.data.set(out[`host_p.${name}`].data as Float32Array);
+  }
+
+  /** How many groups the update runs in. */
+  get groups(): number {
+    return this.adamwSessions.length;
   }
 
   /** The AdamW moments copied to the host (for checkpoints and for a successor trainer). */
@@ -131,7 +141,7 @@ export class DeviceTrainState {
   async release(): Promise<void> {
     for (const s of [this.p, this.m, this.v]) disposeAll(s);
     await this.normSession.release();
-    await this.adamwSession.release();
+    for (const s of this.adamwSessions) await s.session.release();
     if (this.accumulateSession) await (await this.accumulateSession).release();
     await this.transfer.release();
   }
