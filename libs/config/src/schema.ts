@@ -221,8 +221,8 @@ export const LearnerSchema = z.strictObject({
   /** Recompute each decoder layer's activations in the backward pass instead of keeping them all: about a
    *  third more compute, one layer's activations at a time instead of every layer's. Gradients unchanged. */
   recompute: z.boolean().default(false),
-  /** The LM head's log-softmax runs over this many vocabulary entries at a time ([tokens, vocabChunk] logits
-   *  instead of [tokens, vocabulary]): in the log-prob passes always, in training with `recompute`. 0 = all. */
+  /** The log-prob passes (old and reference log-probs) run the LM head's log-softmax over this many vocabulary
+   *  entries at a time: [tokens, vocabChunk] logits at once instead of [tokens, vocabulary]. 0 = all at once. */
   vocabChunk: nonNegativeInt.default(32768),
   /** Recompute old log-probs with the learner's weights (one forward pass) instead of the rollout's. */
   recomputeOldLogprobs: z.boolean().default(true),

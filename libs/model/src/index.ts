@@ -54,4 +54,4 @@ export { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, OptimizerError, adam
 export { OnnxAdamW } from "./train/adamw-graph.js";
 export { type ScheduleConfig, ScheduleError, learningRate } from "./train/schedule.js";
 export { clipScale, globalNorm } from "./train/clip.js";
-export { BASELINE_BYTES, GIB, LEARNER_BYTES_PER_PARAM, describeEstimate, inferenceMemory, learnerMemory, trainingFloatsPerToken, type MemoryEstimate } from "./memory.js";
+export { BASELINE_BYTES, GIB, LEARNER_BYTES_PER_PARAM, describeEstimate, inferenceMemory, learnerMemory, logprobPassMemory, trainingFloatsPerToken, type MemoryEstimate } from "./memory.js";

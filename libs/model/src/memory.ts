@@ -1,8 +1,9 @@
 // A memory model: bytes per parameter and per token for the learner and for a process that only runs the
 // model (a rollout actor, `lspo model generate`), from the config alone, so a run can be refused before it
 // starts instead of being killed halfway (issue 16). Estimates, not accounting: the per-parameter and
-// per-token counts below are what the graphs hold, and docs/BENCHMARKS.md ("Memory model") sets them
-// beside measured peaks (bench/model.ts's learner, bench/model-scale.ts's inference processes).
+// per-token counts below are calibrated on measured peaks, and docs/BENCHMARKS.md ("Memory model", "Learner
+// memory") sets the estimates beside measured peaks (bench/learner-memory.ts, bench/model.ts's learner,
+// bench/model-scale.ts's learner, rollout actor and inference processes).
 import type { LlamaConfig } from "./config.js";
 import { parameterCount } from "./hf/params.js";
 
@@ -10,27 +11,33 @@ import { parameterCount } from "./hf/params.js";
 export const BASELINE_BYTES = 180 * 2 ** 20;
 
 /**
- * Learner bytes per parameter, all float32: the weights it trains (4), the gradients the training graph returns
- * (4; a second micro-batch's arrive beside the accumulated sum), and AdamW's two moments (8). The JS AdamW
- * updates in place; the learner service trains the model as it loaded it (no copy) and writes checkpoints from
- * the live moments. Each further copy of the weights adds 4 (`weightCopies`): the KL reference, read once an
- * algorithm with a KL term runs, or a caller's own copy (bench/model.ts keeps the weights it hands the trainer).
+ * Learner bytes per parameter, all float32: in JS the weights it trains (4), the gradients the training graph
+ * returns (4; a second micro-batch's arrive beside the accumulated sum) and AdamW's two moments (8); and in
+ * onnxruntime's arena the graph's own gradient outputs (4), which the arena keeps for the next step once they
+ * are copied out. The JS AdamW updates in place; the learner service trains the model as it loaded it (no copy)
+ * and writes checkpoints from the live moments. Each further copy of the weights adds 4 (`weightCopies`): the
+ * KL reference, read once an algorithm with a KL term runs, or a caller's own copy.
  */
-export const LEARNER_BYTES_PER_PARAM = 16;
+export const LEARNER_BYTES_PER_PARAM = 20;
 
-/**
- * Float32 values the training graph holds per token for the backward pass, per layer: ~18 of the hidden size
- * (norm inputs and outputs, q/k/v/o, residuals, their gradients in flight), ~6 of the MLP's (gate, up, the
- * SiLU product, their gradients) and ~5 per attended key per head (scores, masked scores, probabilities,
- * their gradient); at the LM head ~7 over the vocabulary per token (logits, temperature-scaled, log-softmax,
- * exp, the gradient). Calibrated on the learner's measured peaks at 3M and 25M (bench/model.ts): the counts
- * from reading the graph came out about 1.5x short, onnxruntime keeping more intermediates alive than the
- * backward pass strictly needs.
- */
-const PER_LAYER_HIDDEN = 18;
-const PER_LAYER_MLP = 6;
-const PER_LAYER_ATTENTION = 5;
-const LM_HEAD_PER_TOKEN = 7;
+// Per-token counts, float32 values, measured rather than read off the graph: onnxruntime's arena grows in
+// doublings and keeps what it grew to, so a peak is the arena's size, a step function of what is alive.
+// Calibrated on bench/learner-memory.ts (training steps and log-prob passes at 2,048 tokens, docs/BENCHMARKS.md
+// "Learner memory"), where the estimates below land within 10% of the measured peaks.
+/** Kept per token by each layer for the backward pass: ~10 of the hidden size (norm inputs and outputs, q/k/v/o,
+ *  residuals), ~3 of the MLP's (gate, up, the SiLU product), ~2.7 per attended key per head (scores,
+ *  probabilities). */
+const PER_LAYER_HIDDEN = 10;
+const PER_LAYER_MLP = 3;
+const PER_LAYER_ATTENTION = 2.7;
+/** With recompute: kept per layer per token between the layers' copies (its input and what the arena keeps). */
+const RECOMPUTE_PER_LAYER_HIDDEN = 12;
+/** With recompute: the layer being recomputed, as a share of what a layer keeps without recompute. */
+const RECOMPUTED_LAYER_SHARE = 0.6;
+/** The LM head per scored token and vocabulary entry: the logits, their exp and the gradient, in a training
+ *  step; in a log-prob pass (no gradient) the logits of one chunk and their exp. */
+const LM_HEAD_PER_TOKEN = 3;
+const LOGPROB_HEAD_PER_TOKEN = 1.5;
 
 export interface MemoryEstimate {
   /** The whole estimate, bytes. */
@@ -60,7 +67,7 @@ export interface LearnerShape {
   scored?: number;
   /** Layers recomputed in the backward pass (learner.recompute). */
   recompute?: boolean;
-  /** Vocabulary entries per log-softmax chunk (learner.vocabChunk; training uses it with `recompute`). */
+  /** Vocabulary entries per log-softmax chunk in log-prob passes (learner.vocabChunk). */
   vocabChunk?: number;
   /** Further copies of the weights held (the KL reference). */
   weightCopies?: number;
@@ -68,24 +75,36 @@ export interface LearnerShape {
 
 /**
  * The learner's peak for updates on `rows` sequences of `seq` tokens per training-graph pass, its state included.
- * Layers keep their activations for the backward pass, or with `recompute` only their inputs (one [tokens, D]
- * each) plus the one layer being recomputed; the LM head keeps ~7 values per scored token and vocabulary entry,
- * over a chunk of the vocabulary when chunked (then the head's weight is held once more, in chunks).
+ * Layers keep their activations for the backward pass, or with `recompute` about their inputs plus the one layer
+ * being recomputed; the LM head ~3 values per scored token and vocabulary entry.
  */
 export function learnerMemory(c: LlamaConfig, o: LearnerShape): MemoryEstimate {
   const P = parameterCount(c);
   const parts: Record<string, number> = {
     baseline: BASELINE_BYTES,
-    "parameters, gradients, AdamW (16 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
+    "parameters, gradients, AdamW (20 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
   };
   if (o.weightCopies) parts[`${o.weightCopies} more cop${o.weightCopies === 1 ? "y" : "ies"} of the weights`] = 4 * P * o.weightCopies;
   const tokens = o.rows * o.seq;
   const layer = layerFloatsPerToken(c, o.seq);
-  parts[o.recompute ? "layer inputs and one layer's activations" : "layer activations"] = 4 * tokens * (o.recompute ? c.numLayers * c.hiddenSize + layer : c.numLayers * layer);
-  const chunked = o.recompute && o.vocabChunk !== undefined && o.vocabChunk > 0 && o.vocabChunk < c.vocabSize;
-  parts["LM head"] = 4 * LM_HEAD_PER_TOKEN * (chunked ? o.vocabChunk! : c.vocabSize) * o.rows * Math.min(o.scored ?? o.seq, o.seq);
-  if (chunked) parts["the head's weight in vocabulary chunks"] = 4 * c.vocabSize * c.hiddenSize;
+  parts[o.recompute ? "layer inputs and one layer's activations" : "layer activations"] =
+    4 * tokens * (o.recompute ? c.numLayers * RECOMPUTE_PER_LAYER_HIDDEN * c.hiddenSize + RECOMPUTED_LAYER_SHARE * layer : c.numLayers * layer);
+  parts["LM head"] = 4 * LM_HEAD_PER_TOKEN * c.vocabSize * o.rows * Math.min(o.scored ?? o.seq, o.seq);
   return sum(parts);
+}
+
+/** A log-prob pass (forward only, old or reference log-probs): the weights, one layer's activations at a time,
+ *  the head's logits over one vocabulary chunk. */
+export function logprobPassMemory(c: LlamaConfig, o: LearnerShape): MemoryEstimate {
+  const P = parameterCount(c);
+  const chunk = o.vocabChunk && o.vocabChunk < c.vocabSize ? o.vocabChunk : c.vocabSize;
+  const tokens = o.rows * o.seq;
+  return sum({
+    baseline: BASELINE_BYTES,
+    "weights (4 B per parameter)": 4 * P,
+    "one layer's activations": 4 * tokens * layerFloatsPerToken(c, o.seq),
+    "LM head": 4 * LOGPROB_HEAD_PER_TOKEN * chunk * o.rows * Math.min(o.scored ?? o.seq, o.seq),
+  });
 }
 
 /**

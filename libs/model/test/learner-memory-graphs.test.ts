@@ -66,7 +66,7 @@ function maxRelative(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-async function gradients(options: { recompute?: boolean; vocabChunk?: number }, scoreResponses: boolean) {
+async function gradients(options: { recompute?: boolean }, scoreResponses: boolean) {
   const s = await GradientSession.create(cfg, loss, options);
   try {
     return await s.run(weights, batch(scoreResponses));
@@ -76,16 +76,26 @@ async function gradients(options: { recompute?: boolean; vocabChunk?: number }, 
 }
 
 describe("learner graphs that save memory give today's numbers", () => {
+  it("a tied embedding's gradient: the lookup's rows are scattered into the head's gradient, no zero-filled [V, D]", () => {
+    const g = trainingGraph(cfg, loss).graph;
+    const vd = `${cfg.vocabSize},${cfg.hiddenSize}`;
+    const nodes = liveNodes(g).nodes;
+    expect(nodes.filter((n) => n.op === "ConstantOfShape" && n.outputs[0].shape.join(",") === vd)).toEqual([]);
+    const scatters = nodes.filter((n) => n.op === "ScatterND" && n.outputs[0].shape.join(",") === vd);
+    expect(scatters.length).toBe(1);
+    expect(g.producer(scatters[0].inputs[0]!)?.op).toBe("Gemm"); // into the head's weight gradient
+  });
+
   it("recompute alone: bit for bit the same loss and gradients", async () => {
     const [plain, re] = [await gradients({}, false), await gradients({ recompute: true }, false)];
     expect(re.loss).toBe(plain.loss);
     for (const [name, g] of plain.grads) expect(re.grads.get(name)!.data, name).toEqual(g.data);
   });
 
-  it("recompute, scored positions and vocabulary chunks: the same loss, metrics and every gradient to 1e-6", async () => {
+  it("recompute and scored positions: the same loss, metrics and every gradient to 1e-6", async () => {
     const plain = await gradients({}, false);
     expect(Math.abs(plain.loss)).toBeGreaterThan(1); // a loss that moves the weights
-    for (const [options, scored] of [[{ recompute: true }, false], [{}, true], [{ recompute: true, vocabChunk: 16 }, true], [{ recompute: true, vocabChunk: 53 }, false]] as const) {
+    for (const [options, scored] of [[{ recompute: true }, false], [{}, true], [{ recompute: true }, true]] as const) {
       const other = await gradients(options, scored);
       const what = `${JSON.stringify(options)} scored=${scored}`;
       expect(Math.abs(other.loss - plain.loss) / Math.abs(plain.loss), what).toBeLessThan(1e-6);
@@ -96,11 +106,11 @@ describe("learner graphs that save memory give today's numbers", () => {
     }
   });
 
-  it("recompute: the backward pass reads no value a layer or chunk made, only their inputs; copies wait on a gradient", () => {
-    for (const options of [{ recompute: true }, { recompute: true, vocabChunk: 16 }]) {
-      const t = trainingGraph(cfg, loss, "float32", options);
+  it("recompute: the backward pass reads no value a layer made, only the layers' inputs; copies wait on a gradient", () => {
+    {
+      const t = trainingGraph(cfg, loss, "float32", { recompute: true });
       const g = t.graph;
-      expect(t.recomputed.length).toBe(cfg.numLayers + (options.vocabChunk ? vocabChunks(cfg.vocabSize, 16).length : 0));
+      expect(t.recomputed.length).toBe(cfg.numLayers);
       const lossAt = g.nodes.findIndex((n) => n.outputs.some((o) => o.name === g.outputs.find((x) => x.name === "loss")!.value.name));
       const madeInSpan = new Set(t.recomputed.flatMap((s) => g.nodes.slice(s.start, s.end).flatMap((n) => n.outputs.map((o) => o.name))));
       // A layer's output is the next layer's input (kept); the last one feeds the final norm. (Shapes, int64

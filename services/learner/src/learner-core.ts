@@ -160,7 +160,6 @@ export class LearnerCore {
       provider: o.device,
       threads: o.threads,
       recompute: o.learner.recompute,
-      vocabChunk: o.learner.vocabChunk,
       ...(state ? { state } : {}),
       ...(adopt ? { adoptWeights: true, adoptState: true } : {}),
     });

@@ -7,7 +7,8 @@
 // input when the walk reaches the span, instead of the forward pass's. The forward values then die as soon as
 // the forward pass is done with them, and only the span inputs stay alive until the backward pass. What makes
 // the copy run late rather than beside the forward pass is a data dependency: its input is x + 0 * (one element
-// of the newest gradient), which onnxruntime cannot compute before the backward pass gets there, and which is
+// of every gradient the pass made since the last copy), which onnxruntime cannot compute before the backward
+// pass has finished with the span after it (so at most two copies are alive), and which is
 // x exactly (the gradients are finite, or the step is refused anyway).
 import { type FloatDType, GraphError, isFloat, type Node, type Value } from "../graph/graph.js";
 import * as E from "../graph/ops-elementwise.js";
@@ -57,7 +58,9 @@ export function backward(loss: Value, wrt: readonly Value[], o: BackwardOptions 
   }
   const spans = checkSpans(o.recompute ?? [], nodes.length);
   const copies = new Map<RecomputeSpan, Node[]>();
-  let newest: F | null = null; // the gradient made last: what a recomputed span waits for
+  // Gradients made since the last copy: the next copy waits for all of them, so the span after it has finished
+  // its backward pass (weight gradients included) and freed its copy's values before the next copy is made.
+  let since: F[] = [];
   for (let k = nodes.length - 1; k >= 0; k--) {
     const node = nodes[k];
     const gy = node.outputs.map((o) => grads.get(o.name) ?? null);
@@ -67,7 +70,10 @@ export function backward(loss: Value, wrt: readonly Value[], o: BackwardOptions 
     const span = spans.find((s) => k >= s.start && k < s.end);
     let seen = node;
     if (span) {
-      if (!copies.has(span)) copies.set(span, recomputeSpan(nodes, span, newest ?? (gy.find((x) => x !== null) as F)));
+      if (!copies.has(span)) {
+        copies.set(span, recomputeSpan(nodes, span, since.length ? since : [gy.find((x) => x !== null) as F]));
+        since = [];
+      }
       seen = copies.get(span)![k - span.start];
     }
     const gx = GRAD_RULES[node.op]({ node: seen, gy, need });
@@ -76,12 +82,30 @@ export function backward(loss: Value, wrt: readonly Value[], o: BackwardOptions 
       if (!x || !need[i] || !gi) return;
       checkGradShape(node.op, x, gi);
       const prev = grads.get(x.name);
-      const sum = prev ? E.add(prev, gi as F) : (gi as F);
+      const sum = prev ? accumulate(prev, gi as F) : (gi as F);
       grads.set(x.name, sum);
-      newest = sum;
+      since.push(gi as F);
     });
   }
   return wrt.map((w) => grads.get(w.name) ?? Y.zerosLike(w as F));
+}
+
+/**
+ * a + b. When one of them is a scatter-add into zeros (an embedding lookup's gradient: a few rows of a [V, D]
+ * matrix), the other is scattered into instead: no zero-filled [V, D] beside the sum (a tied embedding's
+ * gradient would otherwise hold three of them at once).
+ */
+function accumulate(a: F, b: F): F {
+  for (const [dense, sparse] of [[a, b], [b, a]]) {
+    const n = sparse.graph.producer(sparse);
+    const zeros = n?.op === "ScatterND" && n.attrs.reduction?.value === "add" && n.inputs[0] ? sparse.graph.producer(n.inputs[0]) : undefined;
+    const fill = zeros?.op === "ConstantOfShape" ? zeros.attrs.value?.value : undefined;
+    const zero = !!fill && typeof fill === "object" && "data" in fill && Number(fill.data[0]) === 0;
+    if (zero && dense.rank === sparse.rank && dense.shape.every((d, i) => compatibleDim(d, sparse.shape[i]))) {
+      return Y.scatterND(dense, n!.inputs[1] as Value<"int64">, n!.inputs[2] as F, "add");
+    }
+  }
+  return E.add(a, b);
 }
 
 function checkSpans(spans: readonly RecomputeSpan[], n: number): RecomputeSpan[] {
@@ -95,15 +119,22 @@ function checkSpans(spans: readonly RecomputeSpan[], n: number): RecomputeSpan[]
   return sorted;
 }
 
+/** One element of `v` as a scalar of `dtype`: a value that exists only once `v` does. */
+function elementOf(v: F, dtype: FloatDType): F {
+  const one = v.rank === 0 ? v : Y.reshape(Y.slice(v, v.shape.map(() => 0), v.shape.map(() => 1), v.shape.map((_, i) => i)), []);
+  return one.dtype === dtype ? one : E.cast(one, dtype);
+}
+
 /**
- * A copy of the span's nodes computed from `input + 0 * after[first element]`: the same values, produced only
- * once `after` (a gradient) exists. Values made outside the span (parameters, masks, RoPE tables) are shared.
+ * A copy of the span's nodes computed from `input + 0 * (an element of each of `after`)`: the same values,
+ * produced only once every gradient in `after` exists. Values made outside the span (parameters, masks, RoPE
+ * tables) are shared.
  */
-function recomputeSpan(nodes: readonly Node[], span: RecomputeSpan, after: F): Node[] {
+function recomputeSpan(nodes: readonly Node[], span: RecomputeSpan, after: readonly F[]): Node[] {
   const g = span.input.graph;
   const x = span.input as F;
-  const one = after.rank === 0 ? after : Y.reshape(Y.slice(after, after.shape.map(() => 0), after.shape.map(() => 1), after.shape.map((_, i) => i)), []);
-  const wait = E.add(x, E.mul(one.dtype === x.dtype ? one : E.cast(one, x.dtype), 0)); // x, once `after` is computed
+  const all = after.map((v) => elementOf(v, x.dtype)).reduce((a, b) => E.add(a, b));
+  const wait = E.add(x, E.mul(all, 0)); // x, once every gradient in `after` is computed
   const copyOf = new Map<string, Value>([[x.name, wait]]);
   return nodes.slice(span.start, span.end).map((n) => {
     const inputs = n.inputs.map((v) => (v ? copyOf.get(v.name) ?? v : null));

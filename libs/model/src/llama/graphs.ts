@@ -87,11 +87,10 @@ function fullSequenceInputs<D extends FloatDType>(g: Graph, dtype: D) {
 
 /** How the learner's graphs trade memory for compute (issue 16). */
 export interface LearnerGraphOptions {
-  /** Vocabulary entries per log-softmax chunk (0: all at once). Forward graphs always chunk; training graphs
-   *  chunk only with `recompute`, since without it the backward pass keeps every chunk's logits anyway. */
+  /** Vocabulary entries per log-softmax chunk in the forward (log-prob) graph; 0: all at once (logprobs.ts). */
   vocabChunk?: number;
-  /** Recompute each decoder layer (and each vocabulary chunk) in the backward pass instead of keeping its
-   *  activations: about a third more compute, activations of one layer instead of all of them. */
+  /** Recompute each decoder layer in the backward pass instead of keeping its activations: a second forward
+   *  pass of the layers, the activations of one layer at a time instead of all of them. */
   recompute?: boolean;
 }
 
@@ -104,7 +103,7 @@ export function forwardGraph(cfg: LlamaConfig, dtype: FloatDType = "float32", o:
   const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
-  g.output("logprobs", scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp, { vocabChunk: o.vocabChunk, cut: "slice" }).logprobs);
+  g.output("logprobs", scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp, { vocabChunk: o.vocabChunk }).logprobs);
   return g;
 }
 
@@ -149,7 +148,7 @@ export interface TrainingGraph {
   extraInputs: { name: string; dtype: DType; shape: readonly Dim[] }[];
   metrics: string[];
   params: string[];
-  /** The spans the backward pass recomputes (decoder layers, vocabulary chunks); empty without `recompute`. */
+  /** The spans the backward pass recomputes (the decoder layers); empty without `recompute`. */
   recomputed: RecomputeSpan[];
 }
 
@@ -162,7 +161,7 @@ export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig
   const inp = fullSequenceInputs(g, dtype);
   const p = declareParams(g, cfg, dtype);
   const out = decoder(cfg, p.lookup, inp);
-  const scored = scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp, { vocabChunk: o.recompute ? o.vocabChunk : 0, cut: "split", recompute: o.recompute });
+  const scored = scoredLogprobs(out.hidden, headWeight(cfg, p.lookup), inp);
   const extraInputs: TrainingGraph["extraInputs"] = [];
   const ctx: LossContext<D> = {
     logprobs: scored.logprobs,
@@ -179,7 +178,7 @@ export function trainingGraph<D extends FloatDType = "float32">(cfg: LlamaConfig
   g.output("loss", res.loss);
   const metrics = Object.keys(res.metrics ?? {});
   for (const m of metrics) g.output(metricName(m), res.metrics![m]);
-  const recomputed = o.recompute ? [...out.layers, ...scored.spans] : [];
+  const recomputed = o.recompute ? out.layers : [];
   const grads = backward(res.loss, p.values, { recompute: recomputed });
   grads.forEach((gr, i) => g.output(gradName(p.values[i].name), gr));
   return { graph: g, extraInputs, metrics, params: p.values.map((v) => v.name), recomputed };

@@ -10,8 +10,7 @@
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, and, exp, greaterOrEqual, less, maximum, minimum, mul, sub, where } from "../graph/ops-elementwise.js";
 import { reduceLogSumExp, reduceSum } from "../graph/ops-linalg.js";
-import { concat, constantOfShape, expand, gather, gatherElements, reshape, scatterElements, slice, split, unsqueeze } from "../graph/ops-layout.js";
-import type { RecomputeSpan } from "../autodiff/backward.js";
+import { concat, constantOfShape, expand, gather, gatherElements, reshape, scatterElements, slice, unsqueeze } from "../graph/ops-layout.js";
 import { linear } from "./layers.js";
 
 export interface ScoredInputs<D extends FloatDType> {
@@ -24,13 +23,11 @@ export interface ScoredInputs<D extends FloatDType> {
 }
 
 export interface ScoredOptions {
-  /** Vocabulary entries per chunk (0 or >= V: the whole vocabulary at once). */
+  /** Vocabulary entries per chunk (0 or >= V: the whole vocabulary at once). Each chunk's slice of the head's
+   *  weight and its logits live only while the chunk is computed: for forward-only graphs. (Training graphs use
+   *  one chunk: their backward pass would keep every chunk's logits, and measured, recomputing them there saved
+   *  5% of the peak at the cost of a weight copy; bench learner-memory.) */
   vocabChunk?: number;
-  /** How the head's weight is cut into chunks: `slice` (one transient copy of a chunk at a time, for forward-only
-   *  graphs) or `split` (all chunks made at once; their gradients join by one Concat, for training graphs). */
-  cut?: "slice" | "split";
-  /** Record each chunk's nodes as a span the backward pass recomputes (with `split`). */
-  recompute?: boolean;
 }
 
 export interface ScoredLogprobs<D extends FloatDType> {
@@ -39,8 +36,6 @@ export interface ScoredLogprobs<D extends FloatDType> {
   /** [B, T] the entropy of the predictive distribution at scored positions, 0 elsewhere (built on first call;
    *  it reads every chunk's logits again, so they stay alive for the backward pass). */
   entropy(): Value<D>;
-  /** The chunks' node spans when `recompute` was asked for. */
-  spans: RecomputeSpan[];
 }
 
 /** Chunk sizes covering `V` entries, `chunk` at a time (the last one shorter). */
@@ -62,14 +57,11 @@ export function scoredLogprobs<D extends FloatDType>(hidden: Value<D>, head: Val
 
   const sizes = vocabChunks(V, o.vocabChunk);
   const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
-  const pieces = sizes.length === 1 ? [head] : o.cut === "split" ? split(head, 0, sizes) : null;
-  const spans: RecomputeSpan[] = [];
   const logits: Value<D>[] = [];
   const lse: Value<D>[] = [];
   let picked: Value<D> | null = null;
   sizes.forEach((size, i) => {
-    const start = g.nodes.length;
-    const w = pieces ? pieces[i] : slice(head, [offsets[i]], [offsets[i] + size], [0]); // [chunk, D]
+    const w = sizes.length === 1 ? head : slice(head, [offsets[i]], [offsets[i] + size], [0]); // [chunk, D]
     const z = mul(linear(h, w), scale); // [M, chunk]
     logits.push(z);
     lse.push(reduceLogSumExp(z, [1], true)); // [M, 1]
@@ -82,7 +74,6 @@ export function scoredLogprobs<D extends FloatDType>(hidden: Value<D>, head: Val
       pick = where(inside, gatherElements(z, minimum(maximum(local, 0), size - 1), 1), g.scalar(z.dtype, 0));
     }
     picked = picked ? add(picked, pick) : pick;
-    if (o.recompute && sizes.length > 1 && pieces) spans.push({ start, end: g.nodes.length, input: h });
   });
   const logZ = lse.length === 1 ? lse[0] : reduceLogSumExp(concat(lse, 1), [1], true); // [M, 1]
   const scattered = (perScored: Value<D>) => {
@@ -97,7 +88,6 @@ export function scoredLogprobs<D extends FloatDType>(hidden: Value<D>, head: Val
       entropy ??= scattered(sub(logZ, logits.map((z) => reduceSum(mul(exp(sub(z, logZ)), z), [1], true)).reduce((a, b) => add(a, b))));
       return entropy;
     },
-    spans,
   };
 }
 

@@ -102,8 +102,8 @@ export class GradientSession<D extends FloatDType = "float32"> {
   static async create<D extends FloatDType = "float32">(
     config: LlamaConfig, loss: LossBuilder<D>, options: Omit<SessionOptions, "keepOnDevice"> & LearnerGraphOptions & { dtype?: D; gradsOnDevice?: boolean } = {},
   ): Promise<GradientSession<D>> {
-    const { dtype, gradsOnDevice, vocabChunk, recompute, ...session } = options;
-    const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D), { vocabChunk, recompute });
+    const { dtype, gradsOnDevice, vocabChunk: _, recompute, ...session } = options;
+    const { graph, ...spec } = trainingGraph(config, loss, dtype ?? ("float32" as D), { recompute });
     // With recompute, a layer's forward values are read by the forward pass alone, so onnxruntime's extended
     // fusions (RMSNorm into one kernel) would apply there, and round otherwise than the unfused copies the
     // backward pass reads (2e-6 relative). The plain training graph gets no such fusion (its intermediates
