@@ -1,7 +1,8 @@
 // `npm run bench -- learner-memory` (issue 16): what the learner's memory options buy, each variant a training
 // step of the same model and batch in its own child process (peak RSS its own), beside the memory model's
 // estimate (libs/model memory.ts):
-// - every position scored (the LM head over the whole sequence, as before issue 16);
+// - every position scored (the LM head over the whole sequence, as before issue 16), with onnxruntime's memory
+//   pattern (as before) and without (as now);
 // - response positions scored only (the learner's default: TokenBatch.scoreMask);
 // - + learner.recompute (each layer's activations recomputed in the backward pass);
 // and a log-prob pass (forward only: old and reference log-probs) over the whole vocabulary at once vs in
@@ -35,8 +36,11 @@ interface Variant {
   scoreResponses: boolean;
   recompute: boolean;
   vocabChunk: number;
+  /** onnxruntime's memory pattern (the learner's sessions run without it). */
+  memoryPattern?: boolean;
 }
 const VARIANTS: Variant[] = [
+  { name: "every position scored, onnxruntime's memory pattern on", pass: "train", scoreResponses: false, recompute: false, vocabChunk: 0, memoryPattern: true },
   { name: "every position scored", pass: "train", scoreResponses: false, recompute: false, vocabChunk: 0 },
   { name: "responses scored", pass: "train", scoreResponses: true, recompute: false, vocabChunk: 0 },
   { name: "responses scored + recompute", pass: "train", scoreResponses: true, recompute: true, vocabChunk: 0 },
@@ -81,7 +85,7 @@ async function child(v: Variant): Promise<void> {
     return;
   }
   const t = await Trainer.create(cfg, initModel(cfg, 0), nll, {
-    schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, threads: THREADS, adoptWeights: true, recompute: v.recompute,
+    schedule: { kind: "constant", lr: 1e-4, warmupSteps: 0 }, threads: THREADS, adoptWeights: true, recompute: v.recompute, memoryPattern: v.memoryPattern ?? false,
   });
   const losses: number[] = [];
   const times: number[] = [];

@@ -3,6 +3,7 @@ import { views as bus } from "./bus.js";
 import { views as chaos } from "./chaos.js";
 import { views as demo } from "./demo.js";
 import { views as gpu } from "./gpu.js";
+import { views as learnerMemory } from "./learner-memory.js";
 import { views as markdown } from "./markdown.js";
 import { views as model } from "./model.js";
 import { views as modelScale } from "./model-scale.js";
@@ -17,4 +18,4 @@ import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };

@@ -41,9 +41,11 @@ export interface TrainerOptions {
   recompute?: boolean;
   /** The ONNX AdamW updates groups of at most this many values at a time (default 2^26: adamw-graph.ts). */
   adamwGroupFloats?: number;
+  /** onnxruntime's memory pattern for the training graph (default off: SessionOptions.memoryPattern). */
+  memoryPattern?: boolean;
 }
 
-const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice", "adoptWeights", "adoptState", "recompute", "adamwGroupFloats"] as const satisfies readonly (keyof TrainerOptions)[];
+const OPTION_KEYS = ["schedule", "adamw", "maxGradNorm", "optimizer", "provider", "threads", "state", "keepOnDevice", "adoptWeights", "adoptState", "recompute", "adamwGroupFloats", "memoryPattern"] as const satisfies readonly (keyof TrainerOptions)[];
 
 export class TrainerError extends Error {
   override name = "TrainerError";
@@ -114,7 +116,7 @@ export class Trainer {
     const state = options.state ? (options.adoptState ? options.state : copyState(options.state)) : zeroState(own);
     checkState(state, own);
     const session = { provider: options.provider, threads: options.threads };
-    const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice, recompute: options.recompute });
+    const grad = await GradientSession.create(config, loss, { ...session, gradsOnDevice: onDevice, recompute: options.recompute, memoryPattern: options.memoryPattern });
     const device = onDevice ? await DeviceTrainState.create(own, state, adamw, session, options.adamwGroupFloats) : null;
     const onnx = optimizer === "onnx" && !onDevice ? await OnnxAdamW.create(own, adamw, { ...session, groupFloats: options.adamwGroupFloats }) : null;
     // Once uploaded, the host moments would only go stale (and hold twice the parameters' memory).
