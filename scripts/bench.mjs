@@ -16,8 +16,8 @@ const BY_NAME_ONLY = {
   scale: "about 11 minutes with its cross-host levels (root and ip netns; --rollout-hosts 0 for this machine only, about 3)",
   // Each window needs its own service start, and 8,000 groups per trial and path.
   "sampler-service": "about 8 minutes: 5 runs at each of W = 1k, 100k, 1M, with the window filled first",
-  // Writes about 10 GB of model files and moves 6 GB through NATS.
-  "model-scale": "a Qwen2.5-1.5B-shaped model initialised, loaded, generated from and published (minutes, ~10 GB of disk)",
+  // Writes about 10 GB of model files and moves 6 GB through NATS, then trains a 0.5B model end to end.
+  "model-scale": "a Qwen2.5-1.5B-shaped model initialised, loaded, generated from and published, then a 0.5B-shaped one trained end to end with a resume, beside PyTorch (tens of minutes, ~30 GB of disk)",
 };
 
 const root = new URL("..", import.meta.url).pathname;
