@@ -34,6 +34,8 @@ export interface Shape {
   shardBytes: number;
   /** Further copies of the weights in the learner (the KL reference): 0 for DAPO. */
   weightCopies: number;
+  /** More than one pass per optimizer step (gradients summed over micro-batches). */
+  accumulates: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export function largestShardBytes(hfConfig: Record<string, unknown>, shardBytes:
 export function estimates(hfConfig: Record<string, unknown>, s: Shape): { learner: MemoryEstimate; rollout: MemoryEstimate } {
   const c = parseConfigJson(hfConfig);
   return {
-    learner: learnerMemory(c, { rows: s.learnerRows, seq: s.seq, scored: s.scored, recompute: s.recompute, vocabChunk: s.vocabChunk, weightCopies: s.weightCopies }),
+    learner: learnerMemory(c, { rows: s.learnerRows, seq: s.seq, scored: s.scored, recompute: s.recompute, vocabChunk: s.vocabChunk, weightCopies: s.weightCopies, accumulates: s.accumulates }),
     rollout: inferenceMemory(c, { rows: s.rolloutRows, seq: s.seq, incomingShardBytes: largestShardBytes(hfConfig, s.shardBytes) }),
   };
 }

@@ -19,7 +19,8 @@ import { runTorchPeer, torchPython } from "./model-scale-torch.js";
 const G = 4;
 const PROMPTS = 4;
 const NEW_TOKENS = 128;
-const MICRO_BATCH = 1;
+/** Rows per pass: one optimizer step's (a mini-batch of 1 group of G rows), so no gradients are summed. */
+const MICRO_BATCH = 4;
 const SHARD_MB = 512;
 const WEIGHT_DECAY = 0.01;
 
@@ -32,7 +33,7 @@ function runConfig(modelDir: string, timeoutS: number): Rec {
     rollout: { actors: 1, groupSize: G, promptsPerCall: PROMPTS, maxNewTokens: NEW_TOKENS },
     sampler: { mode: "batch", genBatch: PROMPTS, batchSize: PROMPTS, accuracyFilter: false, lengthFilter: false },
     learner: {
-      algorithm: { name: "dapo" }, lr: 1e-4, weightDecay: WEIGHT_DECAY, microBatch: MICRO_BATCH, checkpointEvery: 1,
+      algorithm: { name: "dapo" }, lr: 1e-4, weightDecay: WEIGHT_DECAY, microBatch: MICRO_BATCH, recompute: true, checkpointEvery: 1,
       weightsShardMb: SHARD_MB, memoryBudgetGb: 12,
     },
     eval: { prompts: 1, maxNewTokens: 8 },
@@ -45,7 +46,8 @@ const why = {
   "sampler.accuracyFilter": "false: a random policy answers nothing right, and DAPO's dynamic sampling would drop every group",
   "sampler.mode": "batch with genBatch = batchSize = 4 and no length filter: each update's 4 prompts are generated together (16 rows), none dropped",
   "learner.weightDecay": "0.01: with no reward every advantage is 0 and so is the gradient; the decay still moves the weights, so each published version is new content that the rollout actor fetches (identical bytes are only relabelled)",
-  "learner.microBatch": "1 row per pass: the memory model's learner estimate (and the learner's budget check) is per pass",
+  "learner.microBatch": "4 rows per pass, one optimizer step's (DAPO's mini-batch here is 1 group of G = 4): no gradients summed over micro-batches, which would hold 4 B per parameter more (2 GB at 0.5B)",
+  "learner.recompute": "true: each layer recomputed in the backward pass, so a pass of 4 rows keeps about the layers' inputs only; with 1-row micro-batches the summed gradients cost more than the activations saved",
   "eval.prompts": "1 held-out prompt of 8 tokens before and after: the evaluation is not what is measured",
 };
 
@@ -130,12 +132,14 @@ export async function trainPart(o: TrainPartOptions): Promise<Rec> {
   const learner = (parseYaml(readFileSync(join(runDir, "config.yaml"), "utf8")) as { learner: Rec }).learner;
   const shape = {
     learnerRows: Number(learner.microBatch), scored, recompute: Boolean(learner.recompute), vocabChunk: Number(learner.vocabChunk ?? 0),
+    // More than one pass per optimizer step: rows of a step (updates' rows / optimizer steps) above the micro-batch.
+    accumulates: Number(learner.microBatch) > 0 && Number(learner.microBatch) < Number(updates[0].responses) / Number(updates[0].optimizerSteps),
     rolloutRows: G * PROMPTS, seq, shardBytes: SHARD_MB * 2 ** 20, weightCopies: 0,
   };
   const e = estimates(o.config, shape);
   const memory: Estimated[] = [];
   for (const r of [first, resumed]) {
-    memory.push(beside("learner", r.label, e.learner, r.peaks.roles.learner?.peakBytes ?? Number.NaN, { rows: shape.learnerRows, seq, scored, recompute: Number(shape.recompute), vocabChunk: shape.vocabChunk }));
+    memory.push(beside("learner", r.label, e.learner, r.peaks.roles.learner?.peakBytes ?? Number.NaN, { rows: shape.learnerRows, seq, scored, recompute: Number(shape.recompute), vocabChunk: shape.vocabChunk, accumulates: Number(shape.accumulates) }));
     memory.push(beside("rollout", r.label, e.rollout, r.peaks.roles.rollout?.peakBytes ?? Number.NaN, { rows: shape.rolloutRows, seq, incomingShardBytes: largestShardBytes(o.config, shape.shardBytes) }));
   }
   for (const m of memory) console.log(`memory model, ${m.role} (${m.run}): estimate ${(m.estimateBytes / 2 ** 30).toFixed(2)} GiB, measured ${(m.measuredBytes / 2 ** 30).toFixed(2)} GiB, ratio ${m.ratio.toFixed(2)}`);

@@ -71,6 +71,9 @@ export interface LearnerShape {
   vocabChunk?: number;
   /** Further copies of the weights held (the KL reference). */
   weightCopies?: number;
+  /** More than one pass per optimizer step (micro-batches): while a pass's gradients are copied out of
+   *  onnxruntime, the running sum is held beside them (4 B per parameter more). */
+  accumulates?: boolean;
 }
 
 /**
@@ -85,6 +88,7 @@ export function learnerMemory(c: LlamaConfig, o: LearnerShape): MemoryEstimate {
     "parameters, gradients, AdamW (20 B per parameter)": LEARNER_BYTES_PER_PARAM * P,
   };
   if (o.weightCopies) parts[`${o.weightCopies} more cop${o.weightCopies === 1 ? "y" : "ies"} of the weights`] = 4 * P * o.weightCopies;
+  if (o.accumulates) parts["gradients summed over micro-batches (4 B per parameter)"] = 4 * P;
   const tokens = o.rows * o.seq;
   const layer = layerFloatsPerToken(c, o.seq);
   parts[o.recompute ? "layer inputs and one layer's activations" : "layer activations"] =

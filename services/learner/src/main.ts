@@ -21,6 +21,7 @@ import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
 import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
 import { requestDurableSwap, resumeSwaps } from "./swap-log.js";
+import { miniBatchGroups } from "./update-plan.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
 function specField(field: string): string {
@@ -369,13 +370,14 @@ const PROMPT_TOKENS_ALLOWED = 256;
 export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
   const budget = config.learner.memoryBudgetGb;
   if (!(budget > 0)) return;
-  const rowsPerUpdate = config.sampler.batchSize * config.rollout.groupSize;
-  const rows = config.learner.microBatch > 0 ? Math.min(config.learner.microBatch, rowsPerUpdate) : rowsPerUpdate;
+  const l = config.learner;
+  // A pass holds the rows of one optimizer step (a mini-batch of groups), or learner.microBatch of them.
+  const rowsPerStep = miniBatchGroups(config.sampler.batchSize, l.ppoMiniBatch) * config.rollout.groupSize;
+  const rows = l.microBatch > 0 ? Math.min(l.microBatch, rowsPerStep) : rowsPerStep;
   const seq = config.rollout.maxNewTokens + PROMPT_TOKENS_ALLOWED;
   // An algorithm with a KL term makes the learner read the base model as its reference: one copy more.
-  const kl = presetSpec(config.learner.algorithm.name, config.learner.algorithm.overrides).params.kl_coef > 0;
-  const l = config.learner;
-  const e = learnerMemory(model, { rows, seq, scored: config.rollout.maxNewTokens, recompute: l.recompute, vocabChunk: l.vocabChunk, weightCopies: kl ? 1 : 0 });
+  const kl = presetSpec(l.algorithm.name, l.algorithm.overrides).params.kl_coef > 0;
+  const e = learnerMemory(model, { rows, seq, scored: config.rollout.maxNewTokens, recompute: l.recompute, vocabChunk: l.vocabChunk, weightCopies: kl ? 1 : 0, accumulates: rows < rowsPerStep });
   if (e.bytes > budget * GIB) {
     throw new Error(
       `learner: the estimated peak is ${describeEstimate(e)} for ${rows} rows of up to ${seq} tokens per pass, above learner.memoryBudgetGb ${budget} GiB; ` +

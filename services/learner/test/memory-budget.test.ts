@@ -47,18 +47,19 @@ describe("learner - memory model and budget", () => {
 
   it("refuses above learner.memoryBudgetGb with the numbers and what to change; 0 checks nothing", () => {
     const config = resolveConfig({}, ["learner.memoryBudgetGb=12", "sampler.batchSize=4", "rollout.groupSize=4", "rollout.maxNewTokens=128"]);
+    // A pass holds one optimizer step's rows: a mini-batch of a quarter of the 4 groups (learner.ppoMiniBatch 0), 4 rows.
     expect(() => checkMemoryBudget(config, qwen05)).toThrow(
-      /learner: the estimated peak is \d+\.\d GiB \(baseline 0\.2 GiB, parameters, gradients, AdamW \(20 B per parameter\) 9\.2 GiB, layer activations \d+\.\d GiB, LM head \d+\.\d GiB\) for 16 rows of up to 384 tokens per pass, above learner\.memoryBudgetGb 12 GiB; lower learner\.microBatch .*set learner\.recompute/,
+      /learner: the estimated peak is \d+\.\d GiB \(baseline 0\.2 GiB, parameters, gradients, AdamW \(20 B per parameter\) 9\.2 GiB, layer activations \d+\.\d GiB, LM head \d+\.\d GiB\) for 4 rows of up to 384 tokens per pass, above learner\.memoryBudgetGb 12 GiB; lower learner\.microBatch .*set learner\.recompute/,
     );
     expect(() => checkMemoryBudget({ ...config, learner: { ...config.learner, memoryBudgetGb: 128 } }, qwen05)).not.toThrow();
     expect(() => checkMemoryBudget({ ...config, learner: { ...config.learner, memoryBudgetGb: 0 } }, qwen05)).not.toThrow();
-    // microBatch bounds the rows per pass: one row of 384 tokens needs about 1 GiB of activations (16 rows, ~16).
-    const oneRow = { ...config, learner: { ...config.learner, memoryBudgetGb: 12, microBatch: 1 } };
-    expect(() => checkMemoryBudget(oneRow, qwen05)).not.toThrow();
-    expect(() => checkMemoryBudget({ ...oneRow, learner: { ...oneRow.learner, microBatch: 0 } }, qwen05)).toThrow(/for 16 rows/);
-    // Recompute makes room for more rows per pass: the layers keep about their inputs only.
-    const four = { ...config, learner: { ...config.learner, microBatch: 4 } };
-    expect(() => checkMemoryBudget(four, qwen05)).toThrow(/for 4 rows/);
-    expect(() => checkMemoryBudget({ ...four, learner: { ...four.learner, recompute: true } }, qwen05)).not.toThrow();
+    // Micro-batches bound the rows per pass, but the step's gradients are summed beside each pass's: 4 B per
+    // parameter more, and one row of 384 tokens still does not fit 12 GiB.
+    const oneRow = { ...config, learner: { ...config.learner, microBatch: 1 } };
+    expect(() => checkMemoryBudget(oneRow, qwen05)).toThrow(/gradients summed over micro-batches \(4 B per parameter\) 1\.8 GiB.*for 1 rows/);
+    // Recompute fits the step's 4 rows in one pass: the layers keep about their inputs only.
+    expect(() => checkMemoryBudget({ ...config, learner: { ...config.learner, recompute: true } }, qwen05)).not.toThrow();
+    // A mini-batch of all 4 groups is 16 rows per pass.
+    expect(() => checkMemoryBudget({ ...config, learner: { ...config.learner, ppoMiniBatch: 4, recompute: true } }, qwen05)).toThrow(/for 16 rows/);
   });
 });

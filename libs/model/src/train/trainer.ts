@@ -12,6 +12,7 @@ import { ADAMW_DEFAULTS, type AdamWConfig, type AdamWState, adamwStep, checkAdam
 import { OnnxAdamW } from "./adamw-graph.js";
 import { type DeviceMap, DeviceTrainState } from "./device-state.js";
 import { clipScale, globalNorm } from "./clip.js";
+import { collectGarbage } from "./collect-garbage.js";
 import { checkSchedule, learningRate, type ScheduleConfig } from "./schedule.js";
 
 export interface TrainerOptions {
@@ -142,6 +143,8 @@ export class Trainer {
     const acc = new Map<string, Float32Array>();
     const sums = newSums();
     for (const [k, mb] of microBatches.entries()) {
+      // The last step's or micro-batch's gradients (garbage once summed), freed before the next arrive.
+      collectGarbage();
       const r = await this.grad.run(this.weights, mb);
       if (!Number.isFinite(r.loss)) throw new NonFiniteStepError("loss", r.loss, k);
       addMicroBatch(sums, r, mb);
