@@ -55,6 +55,16 @@ describe("tokenizer - transformers' byte-level BPE fixture", () => {
     expect(() => tok.decode([-1])).toThrow(/token id -1/);
     expect(() => tok.decode([1.5])).toThrow(/token id 1.5/);
   });
+
+  it("marks ids it has no token for when asked (a model's vocabulary larger than its tokenizer's)", () => {
+    const tok = load();
+    const ids = tok.encode("é∑ hi");
+    const marked = tok.decode([...ids.slice(0, 2), 384, ...ids.slice(2), 100000], { unknownIds: "mark" });
+    // The known runs decode as they would alone; each unknown id is marked where it stood.
+    expect(marked).toBe(`${tok.decode(ids.slice(0, 2))}<id:384>${tok.decode(ids.slice(2))}<id:100000>`);
+    expect(tok.decode(ids, { unknownIds: "mark" })).toBe("é∑ hi");
+    expect(() => tok.decode([384], { unknownIds: "throw" })).toThrow(/token id 384/);
+  });
 });
 
 describe("tokenizer - bad tokenizer files", () => {

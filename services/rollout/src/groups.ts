@@ -55,7 +55,7 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
         tokenIds: bytesOf(Int32Array.from(tokens)),
         logprobs: bytesOf(Float32Array.from(result.logprobs[k])),
         truncated: result.truncated[k],
-        text: policy.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+        text: policy.tokenizer.decode(tokens, { skipSpecialTokens: true, unknownIds: "mark" }),
       });
     }
     // The group carries the exact prompt tokens it was sampled from, and the temperature: the learner

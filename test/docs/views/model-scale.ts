@@ -61,3 +61,70 @@ export const views: Record<string, View> = {
     ],
   }),
 };
+
+// The 0.5B end-to-end part (d.train): the two `lspo train` runs, each process's peak beside the memory model,
+// and tokens/s beside PyTorch CPU eager on the same shapes.
+interface TrainRun {
+  label: string;
+  wallSeconds: number;
+  steps: number;
+  lost: number;
+  duplicates: number;
+  restarts: number;
+  peaks: Record<string, { peakGiB: number }>;
+  checkpoints: { dir: string; bytes: number }[];
+  updates: { step: number; seconds: number; tokens: number }[];
+}
+interface TrainPart {
+  params: number;
+  shape: { rows: number; seq: number; promptLen: number; newTokens: number; microBatch: number; optimizerStepsPerUpdate: number; threads: number; learner: { recompute: boolean } };
+  runs: TrainRun[];
+  memory: { role: string; run: string; measuredBytes: number; estimateBytes: number; ratio: number }[];
+  goals: { learnerPeak: { peakBytes: number; met: boolean; metDecimal: boolean }; rolloutPeak: { peakBytes: number; met: boolean; metDecimal: boolean }; memoryModelWithin25: { met: boolean } };
+  ours: { generationTokensPerS: number; generation: { tokens: number; seconds: number }; trainingTokensPerS: number; training: { tokens: number; seconds: number } };
+  torch: { threads: number; generation: { tokens_per_s: number; seconds: number }; training: { tokens_per_s: number; best_step_s: number; micro_rows: number }; peak_rss_bytes: number };
+  comparison: { generationOursOverTorch: number; trainingOursOverTorch: number };
+}
+const trainOf = (d: { train?: TrainPart }): TrainPart => {
+  if (!d.train) throw new TypeError("the artifact has no 'train' part (npm run bench -- model-scale runs it)");
+  return d.train;
+};
+const goalText = (g: { peakBytes: number; met: boolean; metDecimal: boolean }, limit: number) =>
+  `${gib(g.peakBytes)} (${(g.peakBytes / 1e9).toFixed(1)} GB): ${g.metDecimal ? "met" : g.met ? `met in GiB, not in GB` : "not met"} (at most ${limit} GB)`;
+
+Object.assign(views, {
+  "train-runs": (d: { train?: TrainPart }) => ({
+    table: [
+      ["run", "wall time", "steps", "lost / duplicates / restarts", "learner peak", "rollout actor peak", "checkpoint"],
+      ...trainOf(d).runs.map((r) => [r.label, `${Math.round(r.wallSeconds)} s`, String(r.steps), `${r.lost} / ${r.duplicates} / ${r.restarts}`,
+        gib(r.peaks.learner.peakGiB * GIB), gib(r.peaks.rollout.peakGiB * GIB), `${(r.checkpoints[r.checkpoints.length - 1].bytes / 1e9).toFixed(2)} GB`]),
+    ],
+  }),
+  "train-memory": (d: { train?: TrainPart }) => ({
+    table: [
+      ["process", "run", "measured peak", "memory model", "estimate / measured"],
+      ...trainOf(d).memory.map((m) => [m.role, m.run, gib(m.measuredBytes), gib(m.estimateBytes), m.ratio.toFixed(2)]),
+    ],
+  }),
+  "train-speed": (d: { train?: TrainPart }) => {
+    const t = trainOf(d);
+    return {
+      table: [
+        ["", "ours", "PyTorch 1.13 CPU eager", "ours / PyTorch"],
+        ["generation (16 rows, 128 new tokens, prefill included)", `${t.ours.generationTokensPerS.toFixed(1)} tokens/s`, `${t.torch.generation.tokens_per_s.toFixed(1)} tokens/s`, `${t.comparison.generationOursOverTorch.toFixed(2)}x`],
+        ["training step (one update: 4 optimizer steps)", `${t.ours.trainingTokensPerS.toFixed(1)} tokens/s`, `${t.torch.training.tokens_per_s.toFixed(1)} tokens/s`, `${t.comparison.trainingOursOverTorch.toFixed(2)}x`],
+      ],
+    };
+  },
+  "train-goals": (d: { train?: TrainPart }) => {
+    const t = trainOf(d);
+    return {
+      quotes: [
+        `${(t.params / 1e6).toFixed(1)}M parameters`,
+        `learner: ${goalText(t.goals.learnerPeak, 12)}`,
+        `rollout actor: ${goalText(t.goals.rolloutPeak, 4)}`,
+        `memory model within 25%: ${t.goals.memoryModelWithin25.met ? "met" : "not met"}`,
+      ],
+    };
+  },
+});

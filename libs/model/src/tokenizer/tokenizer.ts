@@ -19,6 +19,12 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Drop special tokens (pad, eos, ...) from the text. Default false. */
   skipSpecialTokens?: boolean;
+  /**
+   * An id the tokenizer has no token for: `throw` (default) or `mark`, written as `<id:N>`. A model's vocabulary
+   * can be larger than its tokenizer's (Qwen2.5: 151,936 ids, 151,665 tokens; a model made by `lspo model init`
+   * with the demo tokenizer), and a policy may sample those ids: a rollout must still report its text.
+   */
+  unknownIds?: "throw" | "mark";
 }
 
 export interface TextTokenizer {
@@ -68,12 +74,24 @@ class HfTokenizer implements TextTokenizer {
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     const list = Array.from(ids);
     if (list.length === 0) return "";
+    const known = (id: number) => Number.isInteger(id) && id >= 0 && this.tok.id_to_token(id) !== undefined;
+    const text = (run: number[]) => (run.length ? this.tok.decode(run, { skip_special_tokens: options.skipSpecialTokens ?? false }) : "");
+    if (options.unknownIds !== "mark") {
+      const bad = list.find((id) => !known(id));
+      if (bad !== undefined) throw new TokenizerError(`cannot decode token id ${bad}: outside the vocabulary of ${this.vocabSize}`);
+      return text(list);
+    }
+    // Runs of known ids decode together (multi-byte characters span tokens); each unknown id is marked.
+    let out = "";
+    let run: number[] = [];
     for (const id of list) {
-      if (!Number.isInteger(id) || id < 0 || this.tok.id_to_token(id) === undefined) {
-        throw new TokenizerError(`cannot decode token id ${id}: outside the vocabulary of ${this.vocabSize}`);
+      if (known(id)) run.push(id);
+      else {
+        out += `${text(run)}<id:${id}>`;
+        run = [];
       }
     }
-    return this.tok.decode(list, { skip_special_tokens: options.skipSpecialTokens ?? false });
+    return out + text(run);
   }
 
   tokenToId(token: string): number | undefined {

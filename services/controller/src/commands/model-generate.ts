@@ -20,26 +20,6 @@ function num(name: string, raw: string | undefined, fallback: number, check: (n:
   return n;
 }
 
-/**
- * The text of generated ids. A model whose vocabulary is larger than its tokenizer (a random model of a real
- * architecture with the demo tokenizer) can emit ids the tokenizer has no text for: they print as <id:N>.
- */
-function readable(tokenizer: ReturnType<typeof loadTokenizer>, ids: number[]): string {
-  let out = "";
-  let run: number[] = [];
-  const flush = () => {
-    if (run.length) out += tokenizer.decode(run);
-    run = [];
-  };
-  for (const id of ids) {
-    if (tokenizer.idToToken(id) === undefined) {
-      flush();
-      out += `<id:${id}>`;
-    } else run.push(id);
-  }
-  flush();
-  return out;
-}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -110,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       stopTokenIds: stop,
     });
     const ids = r.tokens[0];
-    console.log(JSON.stringify({ promptIds, ids, text: readable(tokenizer, ids), truncated: r.truncated[0], seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) }));
+    console.log(JSON.stringify({ promptIds, ids, text: tokenizer.decode(ids, { unknownIds: "mark" }), truncated: r.truncated[0], seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) }));
     return 0;
   } finally {
     await decoder.release();
