@@ -89,8 +89,9 @@ const trainOf = (d: { train?: TrainPart }): TrainPart => {
   if (!d.train) throw new TypeError("the artifact has no 'train' part (npm run bench -- model-scale runs it)");
   return d.train;
 };
+// The issue's "12 GB" on a machine it calls 24 GB (24 GiB): both readings are shown.
 const goalText = (g: { peakBytes: number; met: boolean; metDecimal: boolean }, limit: number) =>
-  `${gib(g.peakBytes)} (${(g.peakBytes / 1e9).toFixed(1)} GB): ${g.metDecimal ? "met" : g.met ? `met in GiB, not in GB` : "not met"} (at most ${limit} GB)`;
+  `${gib(g.peakBytes)} (${(g.peakBytes / 1e9).toFixed(2)} GB): ${g.metDecimal ? `met (at most ${limit} GB)` : g.met ? `within ${limit} GiB, over ${limit} GB decimal` : `not met (over ${limit} GiB)`}`;
 
 Object.assign(views, {
   "train-runs": (d: { train?: TrainPart }) => ({
