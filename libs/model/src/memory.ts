@@ -12,7 +12,7 @@ export const BASELINE_BYTES = 180 * 2 ** 20;
 
 /**
  * Learner bytes per parameter, all float32: in JS the weights it trains (4), the gradients the training graph
- * returns (4; a second micro-batch's arrive beside the accumulated sum) and AdamW's two moments (8); and in
+ * returns (4; with micro-batches another 4, `accumulates`) and AdamW's two moments (8); and in
  * onnxruntime's arena the graph's own gradient outputs (4), which the arena keeps for the next step once they
  * are copied out. The JS AdamW updates in place; the learner service trains the model as it loaded it (no copy)
  * and writes checkpoints from the live moments. Each further copy of the weights adds 4 (`weightCopies`): the

@@ -107,23 +107,44 @@ describe("learner graphs that save memory give today's numbers", () => {
   });
 
   it("recompute: the backward pass reads no value a layer made, only the layers' inputs; copies wait on a gradient", () => {
-    {
-      const t = trainingGraph(cfg, loss, "float32", { recompute: true });
-      const g = t.graph;
-      expect(t.recomputed.length).toBe(cfg.numLayers);
-      const lossAt = g.nodes.findIndex((n) => n.outputs.some((o) => o.name === g.outputs.find((x) => x.name === "loss")!.value.name));
-      const madeInSpan = new Set(t.recomputed.flatMap((s) => g.nodes.slice(s.start, s.end).flatMap((n) => n.outputs.map((o) => o.name))));
-      // A layer's output is the next layer's input (kept); the last one feeds the final norm. (Shapes, int64
-      // values of a few bytes that a layer happens to compute first, are shared.)
-      const kept = new Set([...t.recomputed.map((s) => s.input.name), ...[...madeInSpan].filter((v) => g.nodes.slice(0, lossAt + 1).some((n) => n.op === "Pow" && n.inputs[0]?.name === v && !madeInSpan.has(n.outputs[0].name)))]);
-      const live = new Set(liveNodes(g).nodes);
-      const readLate = g.nodes.slice(lossAt + 1).filter((n) => live.has(n)).flatMap((n) => n.inputs.filter((v): v is Value => !!v && v.dtype === "float32" && madeInSpan.has(v.name) && !kept.has(v.name)));
-      expect(readLate.map((v) => v.name)).toEqual([]);
-      // Each copy's input is x + 0 * (an element of a gradient): made after the loss, so after the forward pass.
-      const zeroTimes = (v: Value | null) => !!v && g.producer(v)?.op === "Mul" && g.producer(v)!.inputs.some((u) => u && g.initializers.get(u.name)?.data[0] === 0);
-      const waits = liveNodes(g).nodes.filter((n) => n.op === "Add" && zeroTimes(n.inputs[1]));
-      expect(waits.length).toBe(t.recomputed.length);
-      for (const w of waits) expect(g.nodes.indexOf(w)).toBeGreaterThan(lossAt);
+    const t = trainingGraph(cfg, loss, "float32", { recompute: true });
+    const g = t.graph;
+    expect(t.recomputed.length).toBe(cfg.numLayers);
+    const lossAt = g.nodes.findIndex((n) => n.outputs.some((o) => o.name === g.outputs.find((x) => x.name === "loss")!.value.name));
+    const madeInSpan = new Set(t.recomputed.flatMap((s) => g.nodes.slice(s.start, s.end).flatMap((n) => n.outputs.map((o) => o.name))));
+    // A layer's output is the next layer's input (kept); the last one feeds the final norm. (Shapes, int64
+    // values of a few bytes that a layer happens to compute first, are shared.)
+    const kept = new Set([...t.recomputed.map((s) => s.input.name), ...[...madeInSpan].filter((v) => g.nodes.slice(0, lossAt + 1).some((n) => n.op === "Pow" && n.inputs[0]?.name === v && !madeInSpan.has(n.outputs[0].name)))]);
+    const live = new Set(liveNodes(g).nodes);
+    const readLate = g.nodes.slice(lossAt + 1).filter((n) => live.has(n)).flatMap((n) => n.inputs.filter((v): v is Value => !!v && v.dtype === "float32" && madeInSpan.has(v.name) && !kept.has(v.name)));
+    expect(readLate.map((v) => v.name)).toEqual([]);
+    // Each copy's input is x + 0 * (an element of a gradient): made after the loss, so after the forward pass.
+    const zeroTimes = (v: Value | null) => !!v && g.producer(v)?.op === "Mul" && g.producer(v)!.inputs.some((u) => u && g.initializers.get(u.name)?.data[0] === 0);
+    const waits = liveNodes(g).nodes.filter((n) => n.op === "Add" && zeroTimes(n.inputs[1]));
+    expect(waits.length).toBe(t.recomputed.length);
+    for (const w of waits) expect(g.nodes.indexOf(w)).toBeGreaterThan(lossAt);
+    // ...and a layer's copy waits for every weight gradient of the layer after it (its last one included), so
+    // that layer's copy is done with before the next is made.
+    const ancestors = (v: Value): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [v];
+      while (todo.length) {
+        const x = todo.pop()!;
+        if (seen.has(x.name)) continue;
+        seen.add(x.name);
+        for (const u of g.producer(x)?.inputs ?? []) if (u) todo.push(u);
+      }
+      return seen;
+    };
+    for (let i = 0; i < cfg.numLayers - 1; i++) {
+      const wait = waits.find((w) => w.inputs[0]?.name === t.recomputed[i].input.name)!;
+      const before = ancestors(wait.outputs[0]);
+      for (const w of ["self_attn.q_proj.weight", "mlp.down_proj.weight", "input_layernorm.weight"]) {
+        // The graph output is an Identity of the gradient the backward pass made.
+        const out = g.outputs.find((o) => o.name === `grad.model.layers.${i + 1}.${w}`)!.value;
+        const made = g.nodes.find((n) => n.outputs[0]?.name === out.name)!.inputs[0]!;
+        expect(before.has(made.name), `layer ${i}'s copy waits for layer ${i + 1}'s ${w} gradient`).toBe(true);
+      }
     }
   });
 

@@ -14,7 +14,7 @@ import { type FloatDType, GraphError, isFloat, type Node, type Value } from "../
 import * as E from "../graph/ops-elementwise.js";
 import * as Y from "../graph/ops-layout.js";
 import { compatibleDim } from "../graph/shape.js";
-import { GRAD_RULES } from "./rules.js";
+import { GRAD_RULES, scatterAddIntoZeros } from "./rules.js";
 
 type F = Value<FloatDType>;
 
@@ -97,12 +97,9 @@ export function backward(loss: Value, wrt: readonly Value[], o: BackwardOptions 
  */
 function accumulate(a: F, b: F): F {
   for (const [dense, sparse] of [[a, b], [b, a]]) {
-    const n = sparse.graph.producer(sparse);
-    const zeros = n?.op === "ScatterND" && n.attrs.reduction?.value === "add" && n.inputs[0] ? sparse.graph.producer(n.inputs[0]) : undefined;
-    const fill = zeros?.op === "ConstantOfShape" ? zeros.attrs.value?.value : undefined;
-    const zero = !!fill && typeof fill === "object" && "data" in fill && Number(fill.data[0]) === 0;
-    if (zero && dense.rank === sparse.rank && dense.shape.every((d, i) => compatibleDim(d, sparse.shape[i]))) {
-      return Y.scatterND(dense, n!.inputs[1] as Value<"int64">, n!.inputs[2] as F, "add");
+    const n = scatterAddIntoZeros(sparse, "ScatterND");
+    if (n && dense.rank === sparse.rank && dense.shape.every((d, i) => compatibleDim(d, sparse.shape[i]))) {
+      return Y.scatterND(dense, n.inputs[1] as Value<"int64">, n.inputs[2] as F, "add");
     }
   }
   return E.add(a, b);

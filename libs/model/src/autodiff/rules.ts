@@ -121,14 +121,21 @@ function pickGrad(c: GradContext, wins: (a: F, b: F) => Value<"bool">): (Value |
 }
 
 /** When `g` = ScatterElements(zeros, indices, updates, add) along `axis` with updates covering g's other axes. */
+/** The node that makes `v` when `v` is a scatter-add (`op`) into a zero-filled tensor, else null: a gradient
+ *  that is zero but for a few rows or elements, which a consumer can add more cheaply than densely. */
+export function scatterAddIntoZeros(v: Value, op: "ScatterElements" | "ScatterND"): Node | null {
+  const n = v.graph.producer(v);
+  if (!n || n.op !== op || n.attrs.reduction?.value !== "add" || !n.inputs[0]) return null;
+  const zeros = v.graph.producer(n.inputs[0]);
+  const fill = zeros?.op === "ConstantOfShape" ? zeros.attrs.value?.value : undefined;
+  return fill && typeof fill === "object" && "data" in fill && Number(fill.data[0]) === 0 ? n : null;
+}
+
 function scatteredIntoZeros(g: F, axis: number): { indices: Value<"int64">; updates: F } | null {
-  const n = g.graph.producer(g);
-  if (!n || n.op !== "ScatterElements" || n.attrs.reduction?.value !== "add") return null;
+  const n = scatterAddIntoZeros(g, "ScatterElements");
+  if (!n) return null;
   const a = axis < 0 ? axis + g.rank : axis;
   if (intAttr(n, "axis", 0) !== a) return null;
-  const zeros = n.inputs[0] && g.graph.producer(n.inputs[0]);
-  const fill = zeros?.op === "ConstantOfShape" ? zeros.attrs.value?.value : undefined;
-  if (!fill || typeof fill !== "object" || !("data" in fill) || Number(fill.data[0]) !== 0) return null;
   const updates = n.inputs[2] as F;
   if (!updates.shape.every((d, i) => i === a || d === g.shape[i])) return null;
   return { indices: n.inputs[1] as Value<"int64">, updates };

@@ -5,8 +5,7 @@ import { backward, type RecomputeSpan } from "../autodiff/backward.js";
 import type { LlamaConfig } from "../config.js";
 import { type Dim, type FloatDType, Graph, GraphError, type Value } from "../graph/graph.js";
 import { cast } from "../graph/ops-elementwise.js";
-import { logSoftmax } from "../graph/ops-linalg.js";
-import { gatherElements, reshape } from "../graph/ops-layout.js";
+import { reshape } from "../graph/ops-layout.js";
 import type { DType } from "../tensor.js";
 import { decoder, headWeight, lastPosition, lmHead, type Params } from "./decoder.js";
 import { scoredLogprobs } from "./logprobs.js";
@@ -29,13 +28,6 @@ function declareParams<D extends FloatDType>(g: Graph, cfg: LlamaConfig, dtype: 
     return v;
   };
   return { lookup, values: [...byName.values()] };
-}
-
-/** log p(target) of each token: logits [N, V], targets [B, T] -> [B, T]; also returns log-softmax [N, V]. */
-export function tokenLogprobs<D extends FloatDType>(logits: Value<D>, targets: Value<"int64">): { logprobs: Value<D>; logp: Value<D> } {
-  const logp = logSoftmax(logits, -1); // [N, V]
-  const picked = gatherElements(logp, reshape(targets, [-1, 1]), 1); // [N, 1]
-  return { logprobs: reshape(picked, targets.shape), logp }; // [B, T]
 }
 
 /**

@@ -90,8 +90,3 @@ export function scoredLogprobs<D extends FloatDType>(hidden: Value<D>, head: Val
     },
   };
 }
-
-/** Every position of a [B, T] batch, 0 .. B*T-1: what a caller that names no positions scores. */
-export function allPositions(B: number, T: number): BigInt64Array {
-  return BigInt64Array.from({ length: B * T }, (_, i) => BigInt(i));
-}
