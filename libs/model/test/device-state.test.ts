@@ -10,6 +10,7 @@ import { Graph } from "../src/graph/graph.js";
 import { ops } from "../src/graph/ops.js";
 import { encodeModel } from "../src/graph/serialize.js";
 import { initModel } from "../src/init.js";
+import { SlotKvCache } from "../src/generate/slot-kv-cache.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import { DeviceTensor } from "../src/runtime/device-tensor.js";
 import { DeviceTransfer } from "../src/runtime/device-transfer.js";
@@ -89,10 +90,16 @@ describe("device state - decoder with its KV cache and weights kept on the provi
     await host.release();
   });
 
-  it("a host-cache decoder opens no device cache (generation keeps its cache in JS)", async () => {
+  it("a host-cache decoder opens no device cache: host slots by default, the loop's time-major cache with kvCache concat", async () => {
     const dec = await OnnxDecoder.create(tiny, weights);
-    expect(dec.openCache(2)).toBeNull();
-    await dec.release();
+    expect(dec.kvCache).toBe("in-place");
+    expect(dec.openCache(2)).toBeInstanceOf(SlotKvCache);
+    const concat = await OnnxDecoder.create(tiny, weights, { kvCache: "concat" });
+    expect(concat.kvCache).toBe("concat");
+    expect(concat.openCache(2)).toBeNull();
+    await Promise.all([dec.release(), concat.release()]);
+    await expect(OnnxDecoder.create(tiny, weights, { keepOnDevice: true, kvCache: "in-place" })).rejects.toThrow(/kvCache "in-place" sets the layout of a host cache, but keepOnDevice/);
+    await expect(OnnxDecoder.create(tiny, weights, { kvCache: "paged" as never })).rejects.toThrow(/kvCache must be "in-place" or "concat", got "paged"/);
   });
 });
 

@@ -41,7 +41,7 @@ describe("generate - on the ONNX inference graph", () => {
     expect(await generate(onnx, prompts, { maxNewTokens: 12, sampling, seed: 5, stopTokenIds: [] })).toEqual(free);
     const stops = new Set(free.tokens.slice(0, 4).map((t) => t[0]));
     const sizes: number[] = [];
-    const counting = { config, step: (input: Parameters<OnnxDecoder["step"]>[0]) => (sizes.push(input.inputIds.shape[0]), onnx.step(input)) };
+    const counting = { config, openCache: onnx.openCache.bind(onnx), step: (input: Parameters<OnnxDecoder["step"]>[0]) => (sizes.push(input.inputIds.shape[0]), onnx.step(input)) };
     const res = await generate(counting, prompts, { maxNewTokens: 12, sampling, seed: 5, stopTokenIds: [...stops] });
     free.tokens.forEach((seq, i) => {
       const at = seq.findIndex((t) => stops.has(t));
@@ -58,7 +58,7 @@ describe("generate - on the ONNX inference graph", () => {
     // Three groups of G = 4, interleaved with a lone prompt, as a rollout actor's batch.
     const groups = [prompts[0], prompts[0], prompts[0], prompts[0], prompts[1], prompts[2], prompts[2], prompts[2], prompts[2], prompts[1]];
     const widths: number[] = [];
-    const counting = { config, step: (input: Parameters<OnnxDecoder["step"]>[0]) => (widths.push(input.inputIds.shape[0]), onnx.step(input)) };
+    const counting = { config, openCache: onnx.openCache.bind(onnx), step: (input: Parameters<OnnxDecoder["step"]>[0]) => (widths.push(input.inputIds.shape[0]), onnx.step(input)) };
     const opts = { maxNewTokens: 10, sampling, seed: 9, stopTokenIds: [] };
     const shared = await generate(counting, groups, opts);
     expect(widths[0]).toBe(3); // the prefill ran over the 3 distinct prompts...

@@ -4,7 +4,9 @@
 // K/V slice [T, B, Hkv, hd] (ORT -> JS copies cost, inputs do not). Keys are stored after RoPE, as
 // transformers caches them.
 // A decoder may instead keep the cache on its device (`openCache`): then its steps return the whole cache
-// after the step, left where the provider computed it, and the next step takes it back as the past.
+// after the step, left where the provider computed it, and the next step takes it back as the past. Or it may
+// keep it on the host in the layout attention reads (`SlotKvCache`, layout "slots"): then a decode step reads the
+// cache in place and still returns only the new slice.
 import { type LlamaConfig } from "../config.js";
 import type { DeviceTensor } from "../runtime/device-tensor.js";
 import { type Tensor } from "../tensor.js";
@@ -19,9 +21,12 @@ export interface DecoderStepInput {
   positionIds: Tensor<"int64">;
   /** [B, P + T] 1 for real tokens, 0 for padding, over the past and this step's tokens. */
   attentionMask: Tensor<"int64">;
-  /** Per layer [P, B, Hkv, hd] (P may be 0). */
+  /** Per layer [P, B, Hkv, hd] (P may be 0); with pastLayout "slots", keys [B, Hkv, hd, C], values [B, Hkv, C, hd]. */
   pastKeys: KvTensor[];
   pastValues: KvTensor[];
+  /** How the past is laid out: time-major (default) or the slots of a SlotKvCache (decode steps only, T = 1;
+   *  attentionMask still covers time steps [B, P + 1], and slot s is time step s). */
+  pastLayout?: "time-major" | "slots";
 }
 
 export interface DecoderStepOutput {
@@ -35,14 +40,22 @@ export interface DecoderStepOutput {
   cacheValues?: DeviceTensor<"float32">[];
 }
 
-/** Where generation keeps the past: a host KvCache, or a decoder's device cache. */
+/** A cache's past as the next step takes it. */
+export interface PastCache {
+  keys: KvTensor[];
+  values: KvTensor[];
+  /** Absent: time-major [P, B, Hkv, hd]. */
+  layout?: "slots";
+}
+
+/** Where generation keeps the past: a host KvCache or SlotKvCache, or a decoder's device cache. */
 export interface KvStore {
   /** Time steps held. */
   readonly P: number;
   /** Batch rows. */
   readonly B: number;
-  /** Each layer's past [P, B, Hkv, hd], to feed the next step. */
-  past(): { keys: KvTensor[]; values: KvTensor[] };
+  /** Each layer's past, to feed the next step. */
+  past(): PastCache;
   /** Takes in a step's keys and values (shapes checked by the caller). */
   append(step: DecoderStepOutput): void;
   /** Keeps only batch rows `rows`, in that order. */
@@ -54,6 +67,7 @@ export interface KvStore {
 export interface IncrementalDecoder {
   readonly config: LlamaConfig;
   step(input: DecoderStepInput): Promise<DecoderStepOutput>;
-  /** The store generation keeps this decoder's cache in; absent or null: a host KvCache. */
-  openCache?(B: number): KvStore | null;
+  /** The store generation keeps this decoder's cache in; absent or null: a host KvCache. `steps`: the time steps
+   *  to make room for at first, and the most the generation can need. */
+  openCache?(B: number, steps: { initial: number; max: number }): KvStore | null;
 }

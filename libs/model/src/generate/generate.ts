@@ -1,6 +1,7 @@
 // Batched generation for rollouts: left-padded prefill, then one token per step with a KV cache kept
-// in JS, time-major [S, B, Hkv, hd] per layer (see kv-cache.ts), or on the decoder's device when it has one
-// (`openCache`, see runtime/device-kv-cache.ts). Positions follow the attention mask (as
+// where the decoder asks (`openCache`): in JS in the layout attention reads (slot-kv-cache.ts, the ONNX
+// decoder's default on the host) or on its device (runtime/device-kv-cache.ts); else in JS time-major
+// [S, B, Hkv, hd] per layer (kv-cache.ts). Positions follow the attention mask (as
 // transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
 // and finished rows are compacted out of the batch once at least half of it has finished, so long
 // stragglers do not pay for the whole batch (response lengths vary a lot in RL).
@@ -29,6 +30,8 @@ export interface GenerateOptions {
   /** Prefill each distinct prompt once and copy its KV cache to every row that repeats it (a group's G
    *  samples). Default true; false prefills every row (the reference the one-prefill path is tested against). */
   sharedPrefill?: boolean;
+  /** Called after each decoder step (the prefill's P is 0) with its rows and wall time: what benchmarks time. */
+  onStep?: (e: { P: number; B: number; seconds: number }) => void;
 }
 
 export interface GenerateResult {
@@ -59,9 +62,10 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   const prefillRows = options.sharedPrefill === false ? null : distinctRows(prompts);
   const B1 = prefillRows?.first.length ?? B0;
   // Room for the prompts and a first stretch of generation; a host cache grows by doubling when needed.
-  const cache: KvStore = decoder.openCache?.(B1) ?? new KvCache(c.numLayers, B1, c.numKvHeads, c.headDim, L + Math.min(maxNew, 128), maxSteps);
+  const initial = L + Math.min(maxNew, 128);
+  const cache: KvStore = decoder.openCache?.(B1, { initial, max: maxSteps }) ?? new KvCache(c.numLayers, B1, c.numKvHeads, c.headDim, initial, maxSteps);
   try {
-    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows });
+    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows, onStep: options.onStep });
   } finally {
     cache.release();
   }
@@ -99,12 +103,19 @@ interface LoopState {
   maxSteps: number;
   /** Set when some prompts repeat: the prefill runs over `first` and the cache is then copied out by `of`. */
   prefillRows: { first: number[]; of: number[] } | null;
+  onStep?: GenerateOptions["onStep"];
 }
 
 /** Prefill, then one token per step until every row has stopped; fills `s.out`. */
 async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: readonly (readonly number[])[], s: LoopState): Promise<void> {
   const c = decoder.config;
   const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows } = s;
+  const timedStep = async (input: Parameters<IncrementalDecoder["step"]>[0]): Promise<DecoderStepOutput> => {
+    const t0 = performance.now();
+    const r = await decoder.step(input);
+    s.onStep?.({ P: cache.P, B: input.inputIds.shape[0], seconds: (performance.now() - t0) / 1000 });
+    return r;
+  };
   const B0 = prompts.length;
   // Batch state; row r of the current batch is prompt rows[r].
   let rows = prompts.map((_, i) => i);
@@ -124,12 +135,13 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
   const ids0 = prefilled.flatMap((p) => [...new Array<number>(L - p.length).fill(pad), ...p]);
   const pos0 = prefilled.flatMap((p) => [...new Array<number>(L - p.length).fill(1), ...p.map((_, j) => j)]);
   const past0 = cache.past();
-  let step = await decoder.step({
+  let step = await timedStep({
     inputIds: int64([prefilled.length, L], ids0),
     positionIds: int64([prefilled.length, L], pos0),
     attentionMask: maskTensor(prefillRows ? prefillRows.first.map((i) => mask[i]) : mask, L),
     pastKeys: past0.keys,
     pastValues: past0.values,
+    pastLayout: past0.layout,
   });
 
   for (;;) {
@@ -177,12 +189,13 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
     const P = cache.P;
     for (let r = 0; r < B; r++) mask[r][P] = done[r] ? 0n : 1n;
     const past = cache.past();
-    step = await decoder.step({
+    step = await timedStep({
       inputIds: int64([B, 1], next.map((t, r) => (done[r] ? pad : t))),
       positionIds: int64([B, 1], nextPos),
       attentionMask: maskTensor(mask, P + 1),
       pastKeys: past.keys,
       pastValues: past.values,
+      pastLayout: past.layout,
     });
     nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
   }

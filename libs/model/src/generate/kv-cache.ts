@@ -6,7 +6,7 @@
 //   sequence instead of being reserved for maxNewTokens up front (most RL responses stop early).
 // Dropping finished rows (`keepRows`) is the one strided copy, done rarely (see generate.ts).
 import { type Tensor } from "../tensor.js";
-import type { DecoderStepOutput, KvStore } from "./decoder.js";
+import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
 
 export class KvCache implements KvStore {
   /** Time steps held. */
@@ -35,7 +35,7 @@ export class KvCache implements KvStore {
   }
 
   /** The past of each layer as zero-copy tensors [P, B, Hkv, hd]. */
-  past(): { keys: Tensor<"float32">[]; values: Tensor<"float32">[] } {
+  past(): PastCache & { keys: Tensor<"float32">[]; values: Tensor<"float32">[] } {
     const view = (buf: Float32Array): Tensor<"float32"> => ({
       dtype: "float32", shape: [this.P, this.B, this.kvHeads, this.headDim], data: buf.subarray(0, this.P * this.B * this.W),
     });

@@ -3,14 +3,16 @@
 // P cached tokens, S = P + T keys, D hidden, H query heads, Hkv key/value heads, G = H / Hkv, hd head dim,
 // N = B * T rows. Activations stay 2-D [N, D] between attention calls so every projection is one GEMM.
 //
-// Two uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
+// Three uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
 // takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
-// so the caller appends it to a cache it owns.
+// so the caller appends it to a cache it owns; the in-place decode graph (one token per row) reads a cache held
+// in the layout attention multiplies by ([B, Hkv, hd, C] keys, [B, Hkv, C, hd] values: `slots`), so no step
+// copies the cache, and also returns only the new slice, which the caller writes into its slots.
 import type { LlamaConfig } from "../config.js";
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
-import { matmul } from "../graph/ops-linalg.js";
-import { concat, gather, reshape, slice, transpose } from "../graph/ops-layout.js";
+import { matmul, reduceSum, softmax } from "../graph/ops-linalg.js";
+import { concat, gather, reshape, slice, split, transpose, unsqueeze } from "../graph/ops-layout.js";
 import { attentionBias, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
 
 const layerPrefix = (i: number) => `model.layers.${i}`;
@@ -27,9 +29,14 @@ export interface KvSlice<D extends FloatDType> {
 export interface DecoderInputs<D extends FloatDType> {
   ids: Value<"int64">; // [B, T]
   positions: Value<"int64">; // [B, T], following the attention mask (so left padding does not shift them)
-  mask: Value<"int64">; // [B, S]: 1 for real tokens, 0 for padding, over cached + new keys
+  /** [B, S]: 1 for real tokens, 0 for padding, over cached + new keys (absent with `slots`, which bring their own bias). */
+  mask?: Value<"int64">;
   /** Per layer, the cached keys/values (inference); absent for full-sequence graphs. */
   past?: KvSlice<D>[];
+  /** In-place decode (T = 1): per layer the cache in attention layout, keys [B, Hkv, hd, C] and values
+   *  [B, Hkv, C, hd], and `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
+   *  not written yet. The new token always sees itself (it is not in the slots yet). */
+  slots?: { kv: KvSlice<D>[]; bias: Value<D> };
 }
 
 export interface DecoderOutputs<D extends FloatDType> {
@@ -58,7 +65,7 @@ interface Ctx<D extends FloatDType> {
   B: Dim;
   T: Dim;
   rope: { cos: Value<D>; sin: Value<D> }; // [B, T, 1, hd]
-  bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere
+  bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere ([B, 1, 1, C] over slots)
 }
 
 function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> | null {
@@ -73,7 +80,10 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
   return h;
 }
 
-function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { out: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
+/** Where a layer's attention reads its past from: nothing (full sequence), a time-major past, or slots. */
+type LayerCache<D extends FloatDType> = { past?: KvSlice<D>; slots?: KvSlice<D> };
+
+function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, cache: LayerCache<D>): { out: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
   const G = H / Hkv;
   const a = `${layerPrefix(i)}.self_attn`;
@@ -84,13 +94,15 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past
   // Queries grouped under their key/value head: head h reads kv head floor(h / G), as HF's repeat_kv.
   const qs = mul(transpose(q, [0, 2, 1, 3]), 1 / Math.sqrt(hd)); // [B, H, T, hd], pre-scaled
   const qg = reshape(qs, [c.B, Hkv, -1, hd]); // [B, Hkv, G*T, hd]
+  if (cache.slots) return { out: linear(slotAttention(c, qg, k, v, cache.slots), c.p(`${a}.o_proj.weight`)), kv: timeMajor(k, v) };
+  const past = cache.past;
 
   let kT: Value<D>; // [B, Hkv, hd, S]
   let vS: Value<D>; // [B, Hkv, S, hd]
   let kv: KvSlice<D>;
   let all: KvSlice<D> | undefined;
   if (past) {
-    kv = { key: transpose(k, [1, 0, 2, 3]), value: transpose(v, [1, 0, 2, 3]) }; // [T, B, Hkv, hd]
+    kv = timeMajor(k, v); // [T, B, Hkv, hd]
     const kAll = concat([past.key, kv.key], 0); // [S, B, Hkv, hd]
     const vAll = concat([past.value, kv.value], 0); // [S, B, Hkv, hd]
     all = { key: kAll, value: vAll };
@@ -108,6 +120,31 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past
   return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv, all }; // [N, D]
 }
 
+/** This call's keys and values [B, T, Hkv, hd] as the cache's time-major slice [T, B, Hkv, hd]. */
+function timeMajor<D extends FloatDType>(k: Value<D>, v: Value<D>): KvSlice<D> {
+  return { key: transpose(k, [1, 0, 2, 3]), value: transpose(v, [1, 0, 2, 3]) };
+}
+
+/**
+ * One decode step's attention over a cache held in the layout the two products read: scores = q K over the
+ * keys [B, Hkv, hd, C] and the context = p V over the values [B, Hkv, C, hd], with no concat, transpose or
+ * repeat of the cache (each step reads it once, in place). The new token's own key and value are not in the
+ * slots yet (the caller writes them after the step), so its score is a dot product joined to the slots' scores
+ * before the softmax, and its value is added with its probability. qg [B, Hkv, G, hd] (T = 1, pre-scaled),
+ * k and v [B, 1, Hkv, hd] -> [B, H * hd].
+ */
+function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D>, v: Value<D>, slots: KvSlice<D>): Value<D> {
+  const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
+  const kSelf = reshape(k, [c.B, Hkv, 1, hd]); // T = 1: the same order as [B, 1, Hkv, hd]
+  const vSelf = reshape(v, [c.B, Hkv, 1, hd]);
+  const past = add(matmul(qg, slots.key), c.bias); // [B, Hkv, G, C]
+  const self = reduceSum(mul(qg, kSelf), [-1], true); // [B, Hkv, G, 1]
+  const probs = softmax(concat([past, self], -1), -1); // [B, Hkv, G, C + 1]
+  const [pPast, pSelf] = split(probs, 3, [slots.key.shape[3], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
+  const ctx = add(matmul(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
+  return reshape(ctx, [c.B, H * hd]); // head h = kv head * G + g, as the queries were grouped
+}
+
 /** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
 function mlp<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>): Value<D> {
   const m = `${layerPrefix(i)}.mlp`;
@@ -116,10 +153,10 @@ function mlp<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>): Value<D> 
   return linear(mul(silu(gate), up), c.p(`${m}.down_proj.weight`)); // [N, D]
 }
 
-function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: KvSlice<D> | undefined): { x: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
+function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, cache: LayerCache<D>): { x: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
   const l = layerPrefix(i);
   const eps = c.cfg.rmsNormEps;
-  const att = attention(c, i, rmsNorm(x, c.p(`${l}.input_layernorm.weight`), eps), past);
+  const att = attention(c, i, rmsNorm(x, c.p(`${l}.input_layernorm.weight`), eps), cache);
   const h = add(x, att.out); // [N, D]
   const out = add(h, mlp(c, i, rmsNorm(h, c.p(`${l}.post_attention_layernorm.weight`), eps))); // [N, D]
   return { x: out, kv: att.kv, all: att.all };
@@ -128,11 +165,14 @@ function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, past: Kv
 export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, inp: DecoderInputs<D>): DecoderOutputs<D> {
   const [B, T] = inp.ids.shape;
   if (inp.past && inp.past.length !== cfg.numLayers) throw new Error(`decoder: ${inp.past.length} past K/V slices for ${cfg.numLayers} layers`);
+  if (inp.slots && inp.slots.kv.length !== cfg.numLayers) throw new Error(`decoder: ${inp.slots.kv.length} K/V slot caches for ${cfg.numLayers} layers`);
+  if (inp.slots && (inp.past || T !== 1)) throw new Error(`decoder: slots decode one token per row without a time-major past (T = ${T})`);
+  if (!inp.slots && !inp.mask) throw new Error("decoder: an attention mask is needed (only slots bring their own bias)");
   const emb = p("model.embed_tokens.weight");
   const c: Ctx<D> = {
     cfg, p, B, T,
     rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
-    bias: attentionBias(inp.mask, T, emb.dtype),
+    bias: inp.slots ? unsqueeze(inp.slots.bias, [1, 2]) : attentionBias(inp.mask!, T, emb.dtype),
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];
@@ -141,7 +181,7 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
   const g = x.graph;
   for (let i = 0; i < cfg.numLayers; i++) {
     const start = g.nodes.length;
-    const r = block(c, i, x, inp.past?.[i]);
+    const r = block(c, i, x, { past: inp.past?.[i], slots: inp.slots?.kv[i] });
     layers.push({ start, end: g.nodes.length, input: x });
     x = r.x;
     present.push(r.kv);

@@ -16,6 +16,8 @@ export const INPUT = { ids: "input_ids", positions: "position_ids", mask: "atten
 export const pastName = (i: number, kind: "key" | "value") => `past.${i}.${kind}`;
 export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
 export const cacheName = (i: number, kind: "key" | "value") => `cache.${i}.${kind}`;
+export const slotName = (i: number, kind: "key" | "value") => `slots.${i}.${kind}`;
+export const SLOT_BIAS = "slot_bias";
 export const gradName = (param: string) => `grad.${param}`;
 export const metricName = (m: string) => `metric.${m}`;
 
@@ -60,6 +62,33 @@ export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {
       g.output(cacheName(i, "value"), kv.value);
     });
   }
+  return g;
+}
+
+/**
+ * In-place decode graph: one token per row against a KV cache held in attention layout (decoder.ts,
+ * slotAttention). Inputs: input_ids, position_ids [B, 1], slot_bias [B, C] (0 = a slot the row reads, MASKED
+ * otherwise), slots.<i>.key [B, Hkv, hd, C], slots.<i>.value [B, Hkv, C, hd], and the parameters. Outputs:
+ * logits [B, V] and present.<i>.key|value [1, B, Hkv, hd], the step's keys and values for the caller to write
+ * into slot P of each row (generate/slot-kv-cache.ts). The slots are read in place: a step copies nothing
+ * that grows with the cache.
+ */
+export function slotDecodeGraph(cfg: LlamaConfig): Graph {
+  const g = new Graph("llama_slot_decode");
+  const ids = g.input(INPUT.ids, "int64", ["B", 1]);
+  const positions = g.input(INPUT.positions, "int64", ["B", 1]);
+  const bias = g.input(SLOT_BIAS, "float32", ["B", "C"]);
+  const kv = Array.from({ length: cfg.numLayers }, (_, i) => ({
+    key: g.input(slotName(i, "key"), "float32", ["B", cfg.numKvHeads, cfg.headDim, "C"]),
+    value: g.input(slotName(i, "value"), "float32", ["B", cfg.numKvHeads, "C", cfg.headDim]),
+  }));
+  const p = declareParams(g, cfg, "float32");
+  const out = decoder(cfg, p.lookup, { ids, positions, slots: { kv, bias } });
+  g.output("logits", lmHead(cfg, p.lookup, out.hidden)); // T = 1: the hidden rows are the last positions
+  out.present.forEach((s, i) => {
+    g.output(presentName(i, "key"), s.key);
+    g.output(presentName(i, "value"), s.value);
+  });
   return g;
 }
 

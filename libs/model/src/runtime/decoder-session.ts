@@ -1,7 +1,10 @@
 // The rollout side: an IncrementalDecoder (the interface the generation loop drives) backed by the inference
 // graph. Weights are graph inputs, so a weight update is `setWeights` (no new session). Where they live:
-// - host (cpu default): fed by reference on every step; the past K/V come in as zero-copy views of the
-//   generation loop's time-major host cache, and a step returns only the new slice.
+// - host (cpu default): fed by reference on every step. The KV cache is the generation loop's, in JS, and a
+//   step returns only the new slice. By default (`kvCache: "in-place"`) the cache is a SlotKvCache in the layout
+//   attention reads, and decode steps run a second graph that reads it in place (slotDecodeGraph); the prefill
+//   and `kvCache: "concat"` run the inference graph over a time-major past, which concatenates and transposes
+//   the cache every step (the decomposed reference the in-place graph is tested against).
 // - device (webgpu default): weights are uploaded once per setWeights, and the KV cache stays on the GPU
 //   (DeviceKvCache): a step takes the previous step's whole cache and returns the new one, so a decode step
 //   moves only token ids in and logits out. Fed from the host instead, every step would copy every weight.
@@ -9,7 +12,9 @@ import type { LlamaConfig } from "../config.js";
 import type { DecoderStepInput, DecoderStepOutput, IncrementalDecoder, KvStore } from "../generate/decoder.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import { cacheName, inferenceGraph, INPUT, pastName, presentName } from "../llama/graphs.js";
+import { cacheName, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, slotDecodeGraph, slotName } from "../llama/graphs.js";
+import { MASKED } from "../llama/layers.js";
+import { SlotKvCache } from "../generate/slot-kv-cache.js";
 import type { Tensor, Weights } from "../tensor.js";
 import { type AnyTensor, type DeviceTensor, isDeviceTensor } from "./device-tensor.js";
 import { DeviceKvCache, rowGatherSession } from "./device-kv-cache.js";
@@ -20,6 +25,10 @@ export interface DecoderOptions extends Omit<SessionOptions, "keepOnDevice"> {
   /** Keep weights and the KV cache on the provider's device between steps. Default: true under webgpu,
    *  false under cpu (where "device" is the host: the path runs, and is tested, but saves nothing). */
   keepOnDevice?: boolean;
+  /** A host cache's layout: "in-place" (default) decodes against a SlotKvCache read in place; "concat" against
+   *  the time-major cache the inference graph concatenates each step. Not with keepOnDevice (the device cache is
+   *  its own). */
+  kvCache?: "in-place" | "concat";
 }
 
 export class OnnxDecoder implements IncrementalDecoder {
@@ -32,6 +41,8 @@ export class OnnxDecoder implements IncrementalDecoder {
     private readonly session: OrtSession,
     /** Present when state stays on the device: uploads weights, gathers cache rows. */
     private readonly device: { transfer: DeviceTransfer; rowGather: OrtSession; uploadWeights: boolean } | null,
+    /** The in-place decode graph's session (kvCache "in-place"). */
+    private readonly slots: OrtSession | null = null,
   ) {
     this.weights = weights;
     this.fetch = ["logits"];
@@ -41,10 +52,19 @@ export class OnnxDecoder implements IncrementalDecoder {
 
   static async create(config: LlamaConfig, weights: Weights, options: DecoderOptions = {}): Promise<OnnxDecoder> {
     validateWeights(weights, config);
-    const { keepOnDevice, ...session } = options;
+    const { keepOnDevice, kvCache, ...session } = options;
     const provider = session.provider ?? "cpu";
-    if (!(keepOnDevice ?? provider === "webgpu")) {
-      return new OnnxDecoder(config, weights, await OrtSession.create(encodeModel(inferenceGraph(config)), session), null);
+    if (kvCache !== undefined && kvCache !== "in-place" && kvCache !== "concat") {
+      throw new Error(`OnnxDecoder: kvCache must be "in-place" or "concat", got ${JSON.stringify(kvCache)}`);
+    }
+    const onDevice = keepOnDevice ?? provider === "webgpu";
+    if (onDevice && kvCache) {
+      throw new Error(`OnnxDecoder: kvCache "${kvCache}" sets the layout of a host cache, but keepOnDevice keeps the cache on the ${provider} device; set one or the other`);
+    }
+    if (!onDevice) {
+      const main = await OrtSession.create(encodeModel(inferenceGraph(config)), session);
+      const slots = (kvCache ?? "in-place") === "in-place" ? await OrtSession.create(encodeModel(slotDecodeGraph(config)), session) : null;
+      return new OnnxDecoder(config, weights, main, null, slots);
     }
     const caches = Array.from({ length: config.numLayers }, (_, i) => [cacheName(i, "key"), cacheName(i, "value")]).flat();
     const main = await OrtSession.create(encodeModel(inferenceGraph(config, { wholeCache: true })), { ...session, keepOnDevice: caches });
@@ -73,9 +93,16 @@ export class OnnxDecoder implements IncrementalDecoder {
     for (const t of old.values()) if (isDeviceTensor(t)) t.dispose();
   }
 
-  /** A device cache for B rows; null when this decoder keeps its cache on the host (the loop's KvCache). */
-  openCache(B: number): KvStore | null {
-    return this.device ? new DeviceKvCache(this.config, B, this.device.rowGather) : null;
+  /** How this decoder keeps the KV cache: on its device, on the host read in place, or host time-major. */
+  get kvCache(): "device" | "in-place" | "concat" {
+    return this.device ? "device" : this.slots ? "in-place" : "concat";
+  }
+
+  /** The cache generation keeps for B rows: on the device, host slots, or null (the loop's time-major KvCache). */
+  openCache(B: number, steps: { initial: number; max: number } = { initial: 1, max: this.config.maxPositionEmbeddings }): KvStore | null {
+    const c = this.config;
+    if (this.device) return new DeviceKvCache(c, B, this.device.rowGather);
+    return this.slots ? new SlotKvCache(c.numLayers, B, c.numKvHeads, c.headDim, steps.initial, steps.max) : null;
   }
 
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
@@ -83,6 +110,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     if (input.pastKeys.length !== L || input.pastValues.length !== L) {
       throw new Error(`OnnxDecoder.step: need past keys/values for ${L} layers, got ${input.pastKeys.length}/${input.pastValues.length}`);
     }
+    if (input.pastLayout === "slots") return this.slotStep(input);
     checkStep(this.config, input);
     const feeds: Record<string, AnyTensor> = {
       [INPUT.ids]: input.inputIds,
@@ -112,8 +140,40 @@ export class OnnxDecoder implements IncrementalDecoder {
     };
   }
 
+  /** A decode step against a SlotKvCache's slots, read in place (llama/graphs.ts slotDecodeGraph). */
+  private async slotStep(input: DecoderStepInput): Promise<DecoderStepOutput> {
+    if (!this.slots) throw new Error(`OnnxDecoder.step: the past is in slots, but this decoder was made with kvCache "concat"`);
+    const c = this.config, L = c.numLayers;
+    const [B, T] = input.inputIds.shape;
+    if (input.inputIds.shape.length !== 2 || T !== 1) throw new Error(`OnnxDecoder.step: a step over slots decodes one token per row, got inputIds [${input.inputIds.shape}]`);
+    if (input.positionIds.shape.join() !== `${B},1`) throw new Error(`OnnxDecoder.step: positionIds is [${input.positionIds.shape}], inputIds is [${B},1]`);
+    const C = input.pastKeys[0].shape[3];
+    const keys = `${B},${c.numKvHeads},${c.headDim},${C}`, values = `${B},${c.numKvHeads},${C},${c.headDim}`;
+    input.pastKeys.forEach((t, i) => t.shape.join() !== keys && fail(`pastKeys[${i}] is [${t.shape}], expected [${keys}] (slots: [B, Hkv, hd, C])`));
+    input.pastValues.forEach((t, i) => t.shape.join() !== values && fail(`pastValues[${i}] is [${t.shape}], expected [${values}] (slots: [B, Hkv, C, hd])`));
+    const [mb, S] = input.attentionMask.shape;
+    if (mb !== B || !(S >= 2 && S - 1 <= C)) fail(`attentionMask is [${input.attentionMask.shape}]: expected [${B}, P + 1] with 1 <= P <= ${C} slots`);
+    const feeds: Record<string, AnyTensor> = {
+      [INPUT.ids]: input.inputIds,
+      [INPUT.positions]: input.positionIds,
+      [SLOT_BIAS]: slotBias(input.attentionMask.data, B, S - 1, C),
+    };
+    for (let i = 0; i < L; i++) {
+      feeds[slotName(i, "key")] = input.pastKeys[i];
+      feeds[slotName(i, "value")] = input.pastValues[i];
+    }
+    for (const [name, t] of this.weights) feeds[name] = t;
+    const out = await this.slots.run(feeds, this.fetch);
+    return {
+      logits: out.logits as Tensor<"float32">,
+      newKeys: Array.from({ length: L }, (_, i) => out[presentName(i, "key")] as Tensor<"float32">),
+      newValues: Array.from({ length: L }, (_, i) => out[presentName(i, "value")] as Tensor<"float32">),
+    };
+  }
+
   async release(): Promise<void> {
     await this.session.release();
+    await this.slots?.release();
     if (this.device) {
       for (const t of this.weights.values()) if (isDeviceTensor(t)) t.dispose();
       await this.device.rowGather.release();
@@ -124,6 +184,26 @@ export class OnnxDecoder implements IncrementalDecoder {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }
+}
+
+function fail(msg: string): never {
+  throw new Error(`OnnxDecoder.step: ${msg}`);
+}
+
+/**
+ * The slots each row's query reads, as the decode graph's additive bias [B, C]: 0 where the attention mask
+ * [B, P + 1] has a real token among the first P time steps, MASKED for padding and for slots P .. C-1 (not
+ * written yet; the step's own token is joined inside the graph). The int64 mask is read through its low 32-bit
+ * words (0 or 1, little-endian), which is much cheaper than reading BigInts.
+ */
+function slotBias(mask: BigInt64Array, B: number, P: number, C: number): Tensor<"float32"> {
+  const words = new Int32Array(mask.buffer, mask.byteOffset, mask.length * 2);
+  const data = new Float32Array(B * C).fill(MASKED);
+  const S = P + 1;
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < P; s++) if (words[2 * (b * S + s)] !== 0) data[b * C + s] = 0;
+  }
+  return { dtype: "float32", shape: [B, C], data };
 }
 
 /** Shapes of one step, checked before onnxruntime sees them (its errors name graph nodes, not our inputs). */

@@ -1,0 +1,112 @@
+// The generation loop's KV cache in the layout attention reads (the in-place decode graph, llama/graphs.ts
+// slotDecodeGraph): per layer, keys [B, Hkv, hd, C] and values [B, Hkv, C, hd], C slots per row, slot s holding
+// time step s. The decode graph multiplies the queries by the keys and the probabilities by the values
+// straight from these buffers (fed zero-copy), so a step never copies the cache; it returns only the new token's
+// keys and values, written here into slot P of every row: Hkv * hd numbers per row and layer.
+// The time-major cache (kv-cache.ts) is cheaper to append to but the graph must concatenate and transpose it
+// every step, about three copies of the whole cache per token.
+// Capacity grows by half again when full (up to the most steps the generation can need), so memory follows the
+// longest live sequence; every slot past P is masked, and what a step reads costs at most 1.5x the live cache.
+import type { Tensor } from "../tensor.js";
+import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
+
+export class SlotKvCache implements KvStore {
+  /** Time steps held (slots 0 .. P-1 of every row). */
+  P = 0;
+  private keys: Float32Array[];
+  private values: Float32Array[];
+  /** Slots per row. */
+  private capacity: number;
+
+  constructor(
+    private readonly layers: number,
+    /** Batch rows. */
+    public B: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+    initialSteps: number,
+    /** The cache never needs more steps than this (longest prompt + maxNewTokens). */
+    private readonly maxSteps: number,
+  ) {
+    this.capacity = Math.min(Math.max(1, initialSteps), maxSteps);
+    this.keys = Array.from({ length: layers }, () => new Float32Array(B * this.rowSize));
+    this.values = Array.from({ length: layers }, () => new Float32Array(B * this.rowSize));
+  }
+
+  /** Numbers per row and layer, keys or values alike. */
+  private get rowSize(): number {
+    return this.kvHeads * this.headDim * this.capacity;
+  }
+
+  /** Empty time-major tensors before the prefill (the prefill graph takes those); the slots after it. */
+  past(): PastCache {
+    if (this.P === 0) {
+      const empty = (): Tensor<"float32"> => ({ dtype: "float32", shape: [0, this.B, this.kvHeads, this.headDim], data: new Float32Array(0) });
+      return { keys: Array.from({ length: this.layers }, empty), values: Array.from({ length: this.layers }, empty) };
+    }
+    const [B, K, hd, C] = [this.B, this.kvHeads, this.headDim, this.capacity];
+    return {
+      layout: "slots",
+      keys: this.keys.map((data) => ({ dtype: "float32", shape: [B, K, hd, C], data })),
+      values: this.values.map((data) => ({ dtype: "float32", shape: [B, K, C, hd], data })),
+    };
+  }
+
+  /** Writes T steps (per layer [T, B, Hkv, hd], time-major as every decoder returns them) into slots P .. P+T-1. */
+  append({ newKeys, newValues }: Pick<DecoderStepOutput, "newKeys" | "newValues">): void {
+    const T = newKeys[0].shape[0];
+    this.reserve(this.P + T);
+    const [B, K, hd, C, P] = [this.B, this.kvHeads, this.headDim, this.capacity, this.P];
+    for (let l = 0; l < this.layers; l++) {
+      const keys = this.keys[l], values = this.values[l];
+      const nk = newKeys[l].data, nv = newValues[l].data;
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) {
+          for (let h = 0; h < K; h++) {
+            const src = ((t * B + b) * K + h) * hd;
+            const bh = b * K + h;
+            // Keys: slot s of dimension d at (bh * hd + d) * C + s (a strided write); values: a contiguous row.
+            for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + P + t] = nk[src + d];
+            const vAt = (bh * C + P + t) * hd;
+            for (let d = 0; d < hd; d++) values[vAt + d] = nv[src + d];
+          }
+        }
+      }
+    }
+    this.P += T;
+  }
+
+  /** Keeps only batch rows `rows` (in that order; a row may repeat: a shared prefill's copies). */
+  keepRows(rows: number[]): void {
+    const n = this.rowSize;
+    const gather = (buf: Float32Array) => {
+      const out = new Float32Array(rows.length * n);
+      rows.forEach((r, j) => out.set(buf.subarray(r * n, (r + 1) * n), j * n));
+      return out;
+    };
+    this.keys = this.keys.map(gather);
+    this.values = this.values.map(gather);
+    this.B = rows.length;
+  }
+
+  /** Host arrays: the garbage collector frees them. */
+  release(): void {}
+
+  private reserve(steps: number): void {
+    if (steps <= this.capacity) return;
+    if (steps > this.maxSteps) throw new Error(`SlotKvCache: ${steps} steps exceed the limit of ${this.maxSteps}`);
+    const [C, P, hd, bk] = [this.capacity, this.P, this.headDim, this.B * this.kvHeads];
+    const C2 = Math.min(this.maxSteps, Math.max(steps, Math.ceil(1.5 * C)));
+    this.keys = this.keys.map((buf) => {
+      const out = new Float32Array(bk * hd * C2);
+      for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, r * C + P), r * C2);
+      return out;
+    });
+    this.values = this.values.map((buf) => {
+      const out = new Float32Array(bk * C2 * hd);
+      for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r * C + P) * hd), r * C2 * hd);
+      return out;
+    });
+    this.capacity = C2;
+  }
+}

@@ -1,0 +1,196 @@
+// The in-place decode path (issue 22): a KV cache held in the layout attention reads (SlotKvCache), read by the
+// decode graph without a copy, against the time-major cache and the decomposed graph that concatenates it, the
+// float64 reference, and transformers' own logits.
+import { describe, expect, it } from "vitest";
+import type { LlamaConfig } from "../src/config.js";
+import { generate } from "../src/generate/generate.js";
+import { KvCache } from "../src/generate/kv-cache.js";
+import { SlotKvCache } from "../src/generate/slot-kv-cache.js";
+import { parseConfigJson } from "../src/hf/config-json.js";
+import { weightsFromCheckpoint } from "../src/hf/params.js";
+import { decodeEntry, parseSafetensors } from "../src/hf/safetensors.js";
+import { initModel } from "../src/init.js";
+import { slotDecodeGraph, slotName } from "../src/llama/graphs.js";
+import { OnnxDecoder } from "../src/runtime/decoder-session.js";
+import type { Tensor } from "../src/tensor.js";
+import { fixtureBytes, fixtureText } from "./support/fixture.js";
+
+const base: LlamaConfig = {
+  modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 2,
+  headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
+  attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
+};
+const FAMILIES: Record<string, LlamaConfig> = {
+  "qwen2 (GQA, q/k/v bias)": base,
+  "qwen3 (q/k norm, 4 kv heads of 4)": { ...base, modelType: "qwen3", attentionBias: false, qkNorm: true, numKvHeads: 4 },
+  "llama (one kv head)": { ...base, modelType: "llama", attentionBias: false, numKvHeads: 1, tieWordEmbeddings: false },
+};
+const prompts = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16], [17], [18, 19, 20, 21], [22, 23]];
+
+function weightsFor(c: LlamaConfig) {
+  const w = initModel(c, 3, { initializerRange: 0.3 });
+  for (const [name, t] of w) if (name.endsWith(".bias")) t.data.forEach((_, i) => (t.data[i] = 0.1 * Math.sin(i + name.length)));
+  return w;
+}
+
+/** max |a - b| / max(1, |b|) over two arrays. */
+function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+}
+
+/** A step's keys and values [T, B, Hkv, hd] made of distinct numbers, so a misplaced write shows. */
+function slice(T: number, B: number, K: number, hd: number, layers: number, from: number) {
+  const make = (o: number): Tensor<"float32">[] =>
+    Array.from({ length: layers }, (_, l) => ({ dtype: "float32", shape: [T, B, K, hd], data: Float32Array.from({ length: T * B * K * hd }, (_, i) => from + o + l * 1e5 + i) }));
+  return { newKeys: make(0), newValues: make(0.5) };
+}
+
+describe("SlotKvCache - the layout attention reads", () => {
+  it("holds exactly what the time-major cache holds, through a prefill, steps, growth past its capacity and row gathers", () => {
+    const [layers, B, K, hd] = [2, 3, 2, 4];
+    const slots = new SlotKvCache(layers, B, K, hd, 5, 40);
+    const times = new KvCache(layers, B, K, hd, 5, 40);
+    const both = (s: ReturnType<typeof slice>) => (slots.append(s), times.append(s));
+    both(slice(4, B, K, hd, layers, 0));
+    for (let t = 0; t < 9; t++) both(slice(1, B, K, hd, layers, 1000 * (t + 1))); // grows 5 -> 8 -> 12 -> 18
+    slots.keepRows([2, 0, 0]);
+    times.keepRows([2, 0, 0]);
+    for (let t = 0; t < 3; t++) both(slice(1, 3, K, hd, layers, 50_000 + 1000 * t));
+    expect(slots.P).toBe(16);
+    const s = slots.past(), m = times.past();
+    expect(s.layout).toBe("slots");
+    const C = s.keys[0].shape[3];
+    expect(C).toBeGreaterThanOrEqual(16);
+    expect(s.keys[0].shape).toEqual([3, K, hd, C]);
+    expect(s.values[0].shape).toEqual([3, K, C, hd]);
+    for (let l = 0; l < layers; l++) {
+      const [sk, sv, mk, mv] = [s.keys[l].data, s.values[l].data, m.keys[l].data, m.values[l].data] as Float32Array[];
+      for (let t = 0; t < 16; t++) {
+        for (let b = 0; b < 3; b++) {
+          for (let h = 0; h < K; h++) {
+            for (let d = 0; d < hd; d++) {
+              const at = ((t * 3 + b) * K + h) * hd + d;
+              expect(sk[((b * K + h) * hd + d) * C + t]).toBe(mk[at]);
+              expect(sv[((b * K + h) * C + t) * hd + d]).toBe(mv[at]);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("feeds the prefill an empty time-major past, and refuses to grow past its limit", () => {
+    const c = new SlotKvCache(1, 2, 1, 2, 3, 4);
+    const p = c.past();
+    expect(p.layout).toBeUndefined();
+    expect(p.keys[0].shape).toEqual([0, 2, 1, 2]);
+    c.append(slice(4, 2, 1, 2, 1, 0));
+    expect(() => c.append(slice(1, 2, 1, 2, 1, 0))).toThrow(/SlotKvCache: 5 steps exceed the limit of 4/);
+  });
+});
+
+describe("slot decode graph - reads the cache in place", () => {
+  it("consumes every slot input only in a MatMul: no Concat, Transpose, Expand or copy of the cache per step", () => {
+    const g = slotDecodeGraph(base);
+    const slotInputs = new Set(Array.from({ length: base.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
+    const readers = g.nodes.filter((n) => n.inputs.some((v) => slotInputs.has(v.name)));
+    expect(readers.length).toBe(slotInputs.size);
+    expect(new Set(readers.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+  });
+});
+
+describe("in-place decode - against the decomposed graph and the float64 reference", () => {
+  for (const [name, config] of Object.entries(FAMILIES)) {
+    it(`${name} - every decode step's logits within 1e-4 of the concat graph; greedy and sampled generation identical, past the cache's first capacity`, async () => {
+      const weights = weightsFor(config);
+      const inPlace = await OnnxDecoder.create(config, weights);
+      const concat = await OnnxDecoder.create(config, weights, { kvCache: "concat" });
+      expect(inPlace.kvCache).toBe("in-place");
+      const logits = (dec: OnnxDecoder, into: Float32Array[]) => ({
+        config, openCache: dec.openCache.bind(dec),
+        step: async (input: Parameters<OnnxDecoder["step"]>[0]) => {
+          const r = await dec.step(input);
+          into.push(r.logits.data);
+          return r;
+        },
+      });
+      const a: Float32Array[] = [], b: Float32Array[] = [];
+      // 150 new tokens: the cache starts with room for the prompts + 128 steps and grows once.
+      const opts = { maxNewTokens: 150, stopTokenIds: [] };
+      const ours = await generate(logits(inPlace, a), prompts, opts);
+      const ref = await generate(logits(concat, b), prompts, opts);
+      expect(ours.tokens).toEqual(ref.tokens);
+      expect(a.length).toBe(150); // the prefill and 149 decode steps (the last token is sampled from the last step)
+      let worst = 0;
+      a.forEach((row, i) => (worst = Math.max(worst, maxRel(row, b[i]))));
+      expect(worst).toBeLessThan(1e-4);
+      ours.logprobs.forEach((row, i) => row.forEach((lp, t) => expect(Math.abs(lp - ref.logprobs[i][t])).toBeLessThan(1e-4)));
+      // Sampled, with stop tokens (rows finish and the batch is compacted) and a group's shared prefill.
+      const groups = [prompts[0], prompts[0], prompts[0], prompts[1], prompts[2], prompts[2]];
+      const sampled = { maxNewTokens: 24, sampling: { temperature: 0.9, topK: 30, topP: 0.95 }, seed: 4, stopTokenIds: [2, 3, 4] };
+      const s1 = await generate(inPlace, groups, sampled);
+      const s2 = await generate(concat, groups, sampled);
+      expect(s1.tokens).toEqual(s2.tokens);
+      expect(s1.truncated).toEqual(s2.truncated);
+      expect(s1.truncated.some((t) => !t)).toBe(true);
+      await Promise.all([inPlace.release(), concat.release()]);
+    });
+  }
+
+  it("decode-step logits through the slots match transformers' logits (fixture) within 1e-4", async () => {
+    const config = parseConfigJson(fixtureText("config.json"));
+    const weights = weightsFromCheckpoint(parseSafetensors(fixtureBytes("model.safetensors")).tensors, config);
+    const ref = new Map([...parseSafetensors(fixtureBytes("reference.safetensors")).tensors].map(([k, e]) => [k, decodeEntry(e)]));
+    const ids = ref.get("input_ids") as Tensor<"int64">;
+    const want = ref.get("logits")!.data as Float32Array;
+    const [B, T] = ids.shape;
+    const V = config.vocabSize;
+    const prefill = 4;
+    const dec = await OnnxDecoder.create(config, weights);
+    const cache = dec.openCache(B, { initial: prefill + 2, max: T })!;
+    const int64 = (shape: number[], f: (b: number, t: number) => number | bigint): Tensor<"int64"> => ({
+      dtype: "int64", shape, data: BigInt64Array.from({ length: shape[0] * shape[1] }, (_, i) => BigInt(f(Math.floor(i / shape[1]), i % shape[1]))),
+    });
+    let worst = 0;
+    for (let t = 0; t < T; ) {
+      const n = t === 0 ? prefill : 1;
+      const past = cache.past();
+      const out = await dec.step({
+        inputIds: int64([B, n], (b, j) => ids.data[b * T + t + j]),
+        positionIds: int64([B, n], (_, j) => t + j),
+        attentionMask: int64([B, t + n], () => 1),
+        pastKeys: past.keys, pastValues: past.values, pastLayout: past.layout,
+      });
+      cache.append(out);
+      t += n;
+      if (n === 1) {
+        for (let b = 0; b < B; b++) {
+          const at = (b * T + t - 1) * V;
+          worst = Math.max(worst, maxRel(out.logits.data.subarray(b * V, (b + 1) * V), want.subarray(at, at + V)));
+        }
+      }
+    }
+    expect(cache.past().layout).toBe("slots");
+    expect(worst).toBeLessThan(1e-4);
+    await dec.release();
+  });
+
+  it("refuses slots it cannot read, naming the input", async () => {
+    const weights = weightsFor(base);
+    const concat = await OnnxDecoder.create(base, weights, { kvCache: "concat" });
+    const dec = await OnnxDecoder.create(base, weights);
+    const cache = dec.openCache(1, { initial: 4, max: 8 })!;
+    const one = (v: number): Tensor<"int64"> => ({ dtype: "int64", shape: [1, 1], data: BigInt64Array.of(BigInt(v)) });
+    const mask = (n: number): Tensor<"int64"> => ({ dtype: "int64", shape: [1, n], data: new BigInt64Array(n).fill(1n) });
+    const p0 = cache.past();
+    cache.append(await dec.step({ inputIds: one(5), positionIds: one(0), attentionMask: mask(1), pastKeys: p0.keys, pastValues: p0.values }));
+    const p = cache.past();
+    const step = { inputIds: one(6), positionIds: one(1), attentionMask: mask(2), pastKeys: p.keys, pastValues: p.values, pastLayout: p.layout };
+    await expect(concat.step(step)).rejects.toThrow(/the past is in slots, but this decoder was made with kvCache "concat"/);
+    await expect(dec.step({ ...step, attentionMask: mask(7) })).rejects.toThrow(/attentionMask is \[1,7\]: expected \[1, P \+ 1\] with 1 <= P <= 4 slots/);
+    await expect(dec.step({ ...step, pastValues: p.keys })).rejects.toThrow(/pastValues\[0\] is \[1,2,8,4\], expected \[1,2,4,8\] \(slots: \[B, Hkv, C, hd\]\)/);
+    await Promise.all([dec.release(), concat.release()]);
+  });
+});
