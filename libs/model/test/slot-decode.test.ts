@@ -194,3 +194,53 @@ describe("in-place decode - against the decomposed graph and the float64 referen
     await Promise.all([dec.release(), concat.release()]);
   });
 });
+
+describe("continuous batching - generate() with maxRows", () => {
+  const config = base;
+  const weights = weightsFor(config);
+  // Two groups (G = 3) and lone prompts of mixed lengths; stop tokens end rows at different steps.
+  const seqs = [prompts[0], prompts[0], prompts[0], prompts[1], prompts[2], prompts[3], prompts[3], prompts[3], prompts[4], prompts[5]];
+
+  it("gives a finished row to the next waiting sequence, never decodes more than maxRows, and generates what one batch does", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    for (const sampling of [undefined, { temperature: 0.9, topK: 30, topP: 0.95 }]) {
+      const opts = { maxNewTokens: 40, sampling, seed: sampling ? 8 : undefined, stopTokenIds: [2, 3, 4, 5] };
+      const steps: { P: number; B: number }[] = [];
+      const cont = await generate(dec, seqs, { ...opts, maxRows: 3, onStep: (e) => steps.push(e) });
+      const once = await generate(dec, seqs, opts);
+      expect(cont.tokens).toEqual(once.tokens);
+      expect(cont.truncated).toEqual(once.truncated);
+      cont.logprobs.forEach((row, i) => row.forEach((lp, t) => expect(Math.abs(lp - once.logprobs[i][t])).toBeLessThan(1e-4)));
+      expect(Math.max(...steps.map((s) => s.B))).toBeLessThanOrEqual(3);
+      // Prompts were prefilled as rows freed up (more than one prefill call, each of its distinct prompts once)...
+      const prefills = steps.filter((s) => s.P === 0);
+      expect(prefills.length).toBeGreaterThan(1);
+      expect(prefills.reduce((n, s) => n + s.B, 0)).toBeLessThanOrEqual(6); // 6 distinct prompts
+      // ...and rows ended at different steps (stop tokens), so the batch-at-once run had rows idle in its batch.
+      expect(new Set(once.tokens.map((t) => t.length)).size).toBeGreaterThan(1);
+    }
+    await dec.release();
+  });
+
+  it("rows of different lengths grow the slots past their first capacity without losing a row's past", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    const opts = { maxNewTokens: 170, stopTokenIds: [] };
+    const cont = await generate(dec, seqs.slice(3, 8), { ...opts, maxRows: 2 });
+    const once = await generate(dec, seqs.slice(3, 8), opts);
+    expect(cont.tokens).toEqual(once.tokens);
+    cont.logprobs.forEach((row, i) => row.forEach((lp, t) => expect(Math.abs(lp - once.logprobs[i][t])).toBeLessThan(1e-4)));
+    await dec.release();
+  });
+
+  it("without slots (kvCache concat) generates in consecutive batches of maxRows, the same sequences", async () => {
+    const dec = await OnnxDecoder.create(config, weights, { kvCache: "concat" });
+    const widths: number[] = [];
+    const opts = { maxNewTokens: 12, sampling: { temperature: 0.9, topK: 30, topP: 0.95 }, seed: 3, stopTokenIds: [] };
+    const parts = await generate(dec, seqs, { ...opts, maxRows: 4, onStep: (e) => widths.push(e.B) });
+    const once = await generate(dec, seqs, opts);
+    expect(parts.tokens).toEqual(once.tokens);
+    expect(Math.max(...widths)).toBe(4);
+    await expect(generate(dec, seqs, { ...opts, maxRows: 0 })).rejects.toThrow(/maxRows must be a positive integer, got 0/);
+    await dec.release();
+  });
+});

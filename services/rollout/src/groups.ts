@@ -11,6 +11,8 @@ export interface GroupOptions {
   topP: number;
   topK: number;
   seed: number;
+  /** Continuous batching width (rollout.maxRows); absent: every sequence of the call at once. */
+  maxRows?: number;
 }
 
 /** FNV-1a over the uids: a sampling seed that depends only on what is generated, not on who generates it. */
@@ -41,6 +43,7 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
     sampling: greedy ? undefined : { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK },
     seed: greedy ? undefined : seedFor(o.seed + Number(first?.seed ?? 0), prompts.map((p) => p.uid)),
     stopTokenIds: policy.stopTokens(first?.stopTokenIds ?? []),
+    maxRows: o.maxRows,
   });
   const recorded = { temperature, topP: first?.topP || o.topP, topK: first?.topK ?? o.topK, maxNewTokens: first?.maxNewTokens || o.maxNewTokens, seed: first?.seed ?? 0n, stopTokenIds: first?.stopTokenIds ?? [] };
   const version = BigInt(policy.version);

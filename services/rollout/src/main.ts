@@ -30,6 +30,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     topP: config.rollout.topP,
     topK: config.rollout.topK,
     seed: config.run.seed,
+    maxRows: config.rollout.maxRows,
   };
   const limits: PromptLimits = {
     vocabSize: policy.config.vocabSize,

@@ -27,6 +27,9 @@ export interface DecoderStepInput {
   /** How the past is laid out: time-major (default) or the slots of a SlotKvCache (decode steps only, T = 1;
    *  attentionMask still covers time steps [B, P + 1], and slot s is time step s). */
   pastLayout?: "time-major" | "slots";
+  /** With slots: each row's own count of filled slots (continuous batching, where rows differ in length and hold no
+   *  padding). It replaces the attention mask, which may then be [B, 1]. */
+  slotLengths?: Int32Array;
 }
 
 export interface DecoderStepOutput {

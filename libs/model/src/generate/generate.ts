@@ -9,7 +9,9 @@ import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
 import { type DecoderStepOutput, type IncrementalDecoder, type KvStore } from "./decoder.js";
+import { decodeContinuous } from "./continuous.js";
 import { KvCache } from "./kv-cache.js";
+import { SlotKvCache } from "./slot-kv-cache.js";
 
 export class GenerateError extends Error {
   override name = "GenerateError";
@@ -30,6 +32,11 @@ export interface GenerateOptions {
   /** Prefill each distinct prompt once and copy its KV cache to every row that repeats it (a group's G
    *  samples). Default true; false prefills every row (the reference the one-prefill path is tested against). */
   sharedPrefill?: boolean;
+  /** Continuous batching: at most this many sequences decode at once, and a finished one's row goes to the next
+   *  waiting sequence (continuous.ts). Needs a decoder whose cache is host slots (OnnxDecoder's default on the
+   *  host); with another cache the sequences are generated in consecutive batches of this many. Default: all at
+   *  once. */
+  maxRows?: number;
   /** Called after each decoder step (the prefill's P is 0) with its rows and wall time: what benchmarks time. */
   onStep?: (e: { P: number; B: number; seconds: number }) => void;
 }
@@ -53,23 +60,58 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   checkInputs(prompts, maxNew, c.vocabSize, c.maxPositionEmbeddings, pad);
   const rngs = samplingStreams(sampling, options.seed, prompts.length);
 
+  const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
+  const loop = { maxNew, pad, stop, sampling, onStep: options.onStep };
+  const maxRows = options.maxRows ?? prompts.length;
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new GenerateError(`maxRows must be a positive integer, got ${options.maxRows}`);
+  if (maxRows >= prompts.length) {
+    await generateBatch(decoder, prompts, { ...loop, rngs, out, sharedPrefill: options.sharedPrefill });
+    return out;
+  }
+  const maxSteps = Math.max(...prompts.map((p) => p.length)) + maxNew;
+  const cache = decoder.openCache?.(maxRows, { initial: Math.min(maxSteps, 128), max: maxSteps });
+  if (cache instanceof SlotKvCache) {
+    const distinctOf = options.sharedPrefill === false ? null : (distinctRows(prompts)?.of ?? null);
+    try {
+      await decodeContinuous(decoder, cache, prompts, { ...loop, maxRows, rngs, out, distinctOf });
+    } finally {
+      cache.release();
+    }
+    return out;
+  }
+  cache?.release();
+  // No slots: consecutive batches of maxRows, each sequence still on its own rng stream.
+  for (let a = 0; a < prompts.length; a += maxRows) {
+    const b = Math.min(prompts.length, a + maxRows);
+    const part: GenerateResult = { tokens: out.tokens.slice(a, b), logprobs: out.logprobs.slice(a, b), truncated: out.truncated.slice(a, b) };
+    await generateBatch(decoder, prompts.slice(a, b), { ...loop, rngs: rngs?.slice(a, b) ?? null, out: part, sharedPrefill: options.sharedPrefill });
+    part.truncated.forEach((t, j) => (out.truncated[a + j] = t));
+  }
+  return out;
+}
+
+/** Every prompt in one batch: the prefill, then decode steps until every row has stopped. */
+async function generateBatch(
+  decoder: IncrementalDecoder,
+  prompts: readonly (readonly number[])[],
+  o: Pick<LoopState, "maxNew" | "pad" | "stop" | "sampling" | "rngs" | "out" | "onStep"> & { sharedPrefill?: boolean },
+): Promise<void> {
+  const c = decoder.config;
   const B0 = prompts.length;
   const L = Math.max(...prompts.map((p) => p.length));
-  const maxSteps = L + maxNew; // time steps the cache may ever hold
-  const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
+  const maxSteps = L + o.maxNew; // time steps the cache may ever hold
 
   // One prefill per distinct prompt: rows that repeat one (the G samples of a group) get its cache after it.
-  const prefillRows = options.sharedPrefill === false ? null : distinctRows(prompts);
+  const prefillRows = o.sharedPrefill === false ? null : distinctRows(prompts);
   const B1 = prefillRows?.first.length ?? B0;
-  // Room for the prompts and a first stretch of generation; a host cache grows by doubling when needed.
-  const initial = L + Math.min(maxNew, 128);
+  // Room for the prompts and a first stretch of generation; a host cache grows when needed.
+  const initial = L + Math.min(o.maxNew, 128);
   const cache: KvStore = decoder.openCache?.(B1, { initial, max: maxSteps }) ?? new KvCache(c.numLayers, B1, c.numKvHeads, c.headDim, initial, maxSteps);
   try {
-    await decodeAll(decoder, cache, prompts, { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows, onStep: options.onStep });
+    await decodeAll(decoder, cache, prompts, { ...o, L, maxSteps, prefillRows });
   } finally {
     cache.release();
   }
-  return out;
 }
 
 /**

@@ -44,6 +44,11 @@ export class SlotKvCache implements KvStore {
       const empty = (): Tensor<"float32"> => ({ dtype: "float32", shape: [0, this.B, this.kvHeads, this.headDim], data: new Float32Array(0) });
       return { keys: Array.from({ length: this.layers }, empty), values: Array.from({ length: this.layers }, empty) };
     }
+    return this.slots();
+  }
+
+  /** The slots as the decode graph takes them (zero-copy). */
+  slots(): PastCache {
     const [B, K, hd, C] = [this.B, this.kvHeads, this.headDim, this.capacity];
     return {
       layout: "slots",
@@ -76,6 +81,54 @@ export class SlotKvCache implements KvStore {
     this.P += T;
   }
 
+  /**
+   * Continuous batching (continuous.ts), where every row has its own length: writes a decode step's keys and
+   * values ([1, B, Hkv, hd] per layer) into slot `at[b]` of each row b.
+   */
+  writeStep({ newKeys, newValues }: Pick<DecoderStepOutput, "newKeys" | "newValues">, at: Int32Array): void {
+    const [B, K, hd, C] = [this.B, this.kvHeads, this.headDim, this.capacity];
+    for (let l = 0; l < this.layers; l++) {
+      const keys = this.keys[l], values = this.values[l];
+      const nk = newKeys[l].data, nv = newValues[l].data;
+      for (let b = 0; b < B; b++) {
+        const s = at[b];
+        if (s >= C) throw new Error(`SlotKvCache: row ${b} writes slot ${s} of ${C}`);
+        for (let h = 0; h < K; h++) {
+          const src = (b * K + h) * hd, bh = b * K + h;
+          for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + s] = nk[src + d];
+          values.set(nv.subarray(src, src + hd), (bh * C + s) * hd);
+        }
+      }
+    }
+  }
+
+  /**
+   * Continuous batching: fills row `row`'s slots 0 .. count-1 with time steps from .. from+count-1 of row `srcRow`
+   * of a prefill's keys and values ([T, Bsrc, Hkv, hd] per layer). The row's older slots are left as they are
+   * (masked by its length).
+   */
+  loadRow(row: number, prefill: Pick<DecoderStepOutput, "newKeys" | "newValues">, srcRow: number, from: number, count: number): void {
+    this.reserve(count);
+    const [K, hd, C] = [this.kvHeads, this.headDim, this.capacity];
+    const Bsrc = prefill.newKeys[0].shape[1];
+    for (let l = 0; l < this.layers; l++) {
+      const keys = this.keys[l], values = this.values[l];
+      const nk = prefill.newKeys[l].data, nv = prefill.newValues[l].data;
+      for (let t = 0; t < count; t++) {
+        for (let h = 0; h < K; h++) {
+          const src = (((from + t) * Bsrc + srcRow) * K + h) * hd, bh = row * K + h;
+          for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + t] = nk[src + d];
+          values.set(nv.subarray(src, src + hd), (bh * C + t) * hd);
+        }
+      }
+    }
+  }
+
+  /** Makes room for `steps` slots per row (continuous batching grows the cache as its longest row does). */
+  ensure(steps: number): void {
+    this.reserve(steps);
+  }
+
   /** Keeps only batch rows `rows` (in that order; a row may repeat: a shared prefill's copies). */
   keepRows(rows: number[]): void {
     const n = this.rowSize;
@@ -95,16 +148,17 @@ export class SlotKvCache implements KvStore {
   private reserve(steps: number): void {
     if (steps <= this.capacity) return;
     if (steps > this.maxSteps) throw new Error(`SlotKvCache: ${steps} steps exceed the limit of ${this.maxSteps}`);
-    const [C, P, hd, bk] = [this.capacity, this.P, this.headDim, this.B * this.kvHeads];
+    // Every old slot is copied (not only P of them): under continuous batching each row has its own length.
+    const [C, hd, bk] = [this.capacity, this.headDim, this.B * this.kvHeads];
     const C2 = Math.min(this.maxSteps, Math.max(steps, Math.ceil(1.5 * C)));
     this.keys = this.keys.map((buf) => {
       const out = new Float32Array(bk * hd * C2);
-      for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, r * C + P), r * C2);
+      for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * C2);
       return out;
     });
     this.values = this.values.map((buf) => {
       const out = new Float32Array(bk * C2 * hd);
-      for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r * C + P) * hd), r * C2 * hd);
+      for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * C2 * hd);
       return out;
     });
     this.capacity = C2;

@@ -151,13 +151,17 @@ export class OnnxDecoder implements IncrementalDecoder {
     const keys = `${B},${c.numKvHeads},${c.headDim},${C}`, values = `${B},${c.numKvHeads},${C},${c.headDim}`;
     input.pastKeys.forEach((t, i) => t.shape.join() !== keys && fail(`pastKeys[${i}] is [${t.shape}], expected [${keys}] (slots: [B, Hkv, hd, C])`));
     input.pastValues.forEach((t, i) => t.shape.join() !== values && fail(`pastValues[${i}] is [${t.shape}], expected [${values}] (slots: [B, Hkv, C, hd])`));
-    const [mb, S] = input.attentionMask.shape;
-    if (mb !== B || !(S >= 2 && S - 1 <= C)) fail(`attentionMask is [${input.attentionMask.shape}]: expected [${B}, P + 1] with 1 <= P <= ${C} slots`);
-    const feeds: Record<string, AnyTensor> = {
-      [INPUT.ids]: input.inputIds,
-      [INPUT.positions]: input.positionIds,
-      [SLOT_BIAS]: slotBias(input.attentionMask.data, B, S - 1, C),
-    };
+    let bias: Tensor<"float32">;
+    if (input.slotLengths) {
+      const lengths = input.slotLengths;
+      if (lengths.length !== B || lengths.some((n) => !(n >= 0 && n <= C))) fail(`slotLengths [${lengths}] must give each of ${B} rows a length in [0, ${C}]`);
+      bias = lengthBias(lengths, C);
+    } else {
+      const [mb, S] = input.attentionMask.shape;
+      if (mb !== B || !(S >= 2 && S - 1 <= C)) fail(`attentionMask is [${input.attentionMask.shape}]: expected [${B}, P + 1] with 1 <= P <= ${C} slots`);
+      bias = slotBias(input.attentionMask.data, B, S - 1, C);
+    }
+    const feeds: Record<string, AnyTensor> = { [INPUT.ids]: input.inputIds, [INPUT.positions]: input.positionIds, [SLOT_BIAS]: bias };
     for (let i = 0; i < L; i++) {
       feeds[slotName(i, "key")] = input.pastKeys[i];
       feeds[slotName(i, "value")] = input.pastValues[i];
@@ -204,6 +208,13 @@ function slotBias(mask: BigInt64Array, B: number, P: number, C: number): Tensor<
     for (let s = 0; s < P; s++) if (words[2 * (b * S + s)] !== 0) data[b * C + s] = 0;
   }
   return { dtype: "float32", shape: [B, C], data };
+}
+
+/** The bias [B, C] of rows whose first `lengths[b]` slots are filled, all real tokens (continuous batching). */
+function lengthBias(lengths: Int32Array, C: number): Tensor<"float32"> {
+  const data = new Float32Array(lengths.length * C).fill(MASKED);
+  lengths.forEach((n, b) => data.fill(0, b * C, b * C + n));
+  return { dtype: "float32", shape: [lengths.length, C], data };
 }
 
 /** Shapes of one step, checked before onnxruntime sees them (its errors name graph nodes, not our inputs). */
