@@ -1,6 +1,7 @@
 // Every view a doc's marker can name, by module (the file in this folder) and name: <module>/<name>.
 import { views as bus } from "./bus.js";
 import { views as chaos } from "./chaos.js";
+import { views as decode } from "./decode.js";
 import { views as demo } from "./demo.js";
 import { views as gpu } from "./gpu.js";
 import { views as learnerMemory } from "./learner-memory.js";
@@ -18,4 +19,4 @@ import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, demo, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, decode, demo, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
