@@ -2,12 +2,13 @@
 // device machine, where a flag bug would cost the run.
 import { describe, expect, it } from "vitest";
 import { BenchArgsError, MODEL_CONFIGS, benchPlan, parseBenchArgs } from "../bench/gpu/plan.js";
+import { nodePlacement, parsePlacement } from "../bench/gpu/placement.js";
 import { parameterCount } from "@lspo/model";
 
 describe("gpu-bench flags", () => {
   it("defaults: cpu and webgpu, full plan, output under $OUT when set", () => {
     const o = parseBenchArgs([], { OUT: "/out" });
-    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null, sections: ["services", "parity", "decode", "train"] });
+    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null, sections: ["services", "parity", "placement", "decode", "train"] });
     expect(parseBenchArgs([], {}).out).toBe("bench/results/gpu-bench.json");
     expect(parseBenchArgs(["--quick"]).budgetSeconds).toBe(90);
   });
@@ -27,7 +28,7 @@ describe("gpu-bench flags", () => {
     [["--budget-s", "0"], /--budget-s: '0'/],
     [["--torch", "yes"], /--torch: 'yes' is not one of auto, cuda, cpu, off/],
     [["--configs", "150M", "--quick"], /--configs: unknown config '150M'; this mode's: demo/],
-    [["--sections", "train,speed"], /--sections: unknown section 'speed'; valid: services, parity, decode, train/],
+    [["--sections", "train,speed"], /--sections: unknown section 'speed'; valid: services, parity, placement, decode, train/],
     [["positional"], /positional/],
   ])("rejects %j naming what is wrong", (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(BenchArgsError);
@@ -53,5 +54,38 @@ describe("gpu-bench plan", () => {
     expect(p150).toBeLessThan(160);
     for (const p of benchPlan(true)) expect(MODEL_CONFIGS[p.name]).toBeDefined();
     for (const p of benchPlan(false)) expect(MODEL_CONFIGS[p.name]).toBeDefined();
+  });
+});
+
+describe("gpu-bench node placement", () => {
+  const line = (text: string) => `2026-12-05 03:00:00.1 [V:onnxruntime:, session_state.cc:1380 VerifyEachNodeIsAssignedToAnEp] ${text}`;
+
+  it("reads the node counts per provider and the nodes that fell back to the CPU from onnxruntime's verbose report", () => {
+    const stderr = [
+      "2026-12-05 03:00:00.0 [V:onnxruntime:, inference_session.cc:1 Init] something else",
+      line("Node placements"),
+      line(" Node(s) placed on [WebGpuExecutionProvider]. Number of nodes: 210"),
+      line("  MatMul (/attn/MatMul)"),
+      line(" Node(s) placed on [CPUExecutionProvider]. Number of nodes: 2"),
+      line("  Range (range_0)"),
+      line("  Shape (shape_3)"),
+    ].join("\n");
+    const p = parsePlacement(stderr, "webgpu");
+    expect(p.nodesByProvider).toEqual({ WebGpuExecutionProvider: 210, CPUExecutionProvider: 2 });
+    expect(p.cpuFallbacks).toEqual(["Range (range_0)", "Shape (shape_3)"]);
+    expect(p.report[0]).toBe("Node placements");
+  });
+
+  it("all nodes on one provider: no fallbacks; no report at all is an error, not an empty placement", () => {
+    expect(parsePlacement(line(" All nodes placed on [CPUExecutionProvider]. Number of nodes: 65"), "cpu")).toMatchObject({ nodesByProvider: { CPUExecutionProvider: 65 }, cpuFallbacks: [] });
+    expect(() => parsePlacement("nothing verbose here", "webgpu")).toThrow(/no 'Node placements' report/);
+  });
+
+  it("a real session's report, from a child process on the cpu provider", () => {
+    const cfg = MODEL_CONFIGS.demo;
+    const entry = new URL("../bench/gpu/gpu-bench.ts", import.meta.url).pathname;
+    const p = nodePlacement("cpu", "slot-decode", cfg, { entry, execArgv: ["--conditions=source", "--import", "tsx"] });
+    expect(Object.keys(p.nodesByProvider)).toEqual(["CPUExecutionProvider"]);
+    expect(p.nodesByProvider.CPUExecutionProvider).toBeGreaterThan(cfg.numLayers * 10);
   });
 });

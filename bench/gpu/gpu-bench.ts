@@ -13,6 +13,7 @@ import { type LlamaConfig, OnnxDecoder, initModel, parameterCount } from "@lspo/
 import * as ort from "onnxruntime-node";
 import { type ParityOutputs, compareParity, decodeParity, generateRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
 import { servicesCheck } from "./services-check.js";
+import { PLACEMENT_GRAPHS, type PlacementGraph, nodePlacement, placementChild } from "./placement.js";
 import { BenchArgsError, type BenchOptions, type ConfigPlan, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
 
 const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -195,6 +196,19 @@ async function main(argv: string[]): Promise<number> {
         if (dp) console.log(`  decode parity ${s.name} (state on device: ${dp.stateOnDevice}) vs cpu over ${dp.steps} steps: worst logits ${dp.worst.relative.toExponential(1)} at step ${dp.worst.step} -> ${dp.pass ? "PASS" : "FAIL"}`);
       }
     }
+    if (plan.decode && o.sections.includes("placement")) {
+      // Which nodes of the decode graphs each GPU provider runs, and which fall back to the CPU (cpu alone when
+      // no GPU provider starts, so the path is exercised).
+      const pl: Json = (c.placement = {});
+      for (const p of gpuSide.length ? gpuSide : live) {
+        pl[p] = {};
+        for (const graph of Object.keys(PLACEMENT_GRAPHS) as PlacementGraph[]) {
+          r.context = `${plan.name} placement ${p} ${graph}`;
+          const m = await record(r, pl[p] as Json, graph, async () => nodePlacement(p, graph, cfg));
+          if (m) console.log(`  placement ${p} ${graph}: ${JSON.stringify(m.nodesByProvider)}${m.cpuFallbacks.length ? `; on the CPU: ${m.cpuFallbacks.join(", ")}` : ""}`);
+        }
+      }
+    }
     if (plan.decode && o.sections.includes("decode")) {
       // Providers interleaved at each batch size, so a pair of numbers is measured minutes apart at most.
       // Each provider with its default state placement (webgpu: weights and KV cache on the GPU), and a GPU
@@ -290,4 +304,6 @@ function printTable(data: Json): void {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// `--placement-child <provider> <graph> <config>`: the child process placement.ts starts (the kit bundles one file).
+if (process.argv[2] === "--placement-child") await placementChild(process.argv.slice(3));
+else process.exitCode = await main(process.argv.slice(2));

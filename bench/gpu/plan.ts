@@ -27,14 +27,14 @@ export interface BenchOptions {
   sections: Section[];
 }
 
-export const SECTIONS = ["services", "parity", "decode", "train"] as const;
+export const SECTIONS = ["services", "parity", "placement", "decode", "train"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export class BenchArgsError extends Error {
   override name = "BenchArgsError";
 }
 
-const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--sections services,parity,decode,train] [--out FILE] [--threads N] [--budget-s S] [--torch auto|cuda|cpu|off] [--python PATH] [--probe-only]";
+const USAGE = "gpu-bench [--providers cpu,webgpu] [--quick] [--configs demo,25M,150M] [--sections services,parity,placement,decode,train] [--out FILE] [--threads N] [--budget-s S] [--torch auto|cuda|cpu|off] [--python PATH] [--probe-only]";
 
 /** Parses argv (flags only); unknown flags and bad values throw naming the flag. `env.OUT` picks the default output. */
 export function parseBenchArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): BenchOptions {
