@@ -30,7 +30,8 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
   it("runs sync mode to the step count with every prompt accounted for; lspo status lists the actors", async () => {
     const dir = runDir();
     let status: { actors: Array<{ name: string; kind: string; node: string; pid: number; state: string; restarts: number }> } | null = null;
-    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync"]), {
+    // 20 PPO epochs: updates of about a second, long enough that a controller feeding mid-update would be seen.
+    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync", "learner.ppoEpochs=20"]), {
       quiet: true,
       onStep: (step) => {
         if (status === null && step >= 1) {
@@ -54,6 +55,17 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     for (const u of updates) expect(u.groups).toBeGreaterThanOrEqual(1);
     for (const u of updates) expect(u.groups).toBeLessThanOrEqual(4);
     expect(updates.reduce((n, u) => n + u.groups, 0)).toBe(s.trained);
+    // Sync: prompts go out only while no update is running (from its start until its weights are published), so
+    // they are generated with the newest weights. (An update may still train groups of an earlier round that
+    // filled more than one batch: policyLag counts those.)
+    const requested = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      .filter((e) => e.kind === "ledger" && e.body.type === "requested").map((e) => Date.parse(e.body.time));
+    expect(requested.length).toBeGreaterThan(1);
+    for (const u of updates) {
+      const [from, to] = [Date.parse(u.startedAt), Date.parse(u.time)];
+      expect(to).toBeGreaterThan(from);
+      for (const t of requested) expect(t > from && t < to, `prompts requested during update ${u.step}`).toBe(false);
+    }
     expect(s.accuracy_before).not.toBeNull();
   });
 

@@ -248,8 +248,12 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     await turn; // finish the update in hand
   });
 
+  // A batch counts as consumed once its update's weights are published (or it trained nothing), not when
+  // its update starts: Status answers during an update, and the controller's sync mode feeds the next
+  // prompts when every batch is consumed. Counted at the start, they went out a moment into the update and
+  // were generated with the weights before it (policy lag 1 in sync mode).
   const train = async (seq: number, batch: TrainingBatch) => {
-    batchesConsumed++;
+    const startedAt = new Date().toISOString();
     const staleUids: string[] = [];
     const fresh = batch.groups.filter((g) => {
       const uid = g.group!.uid;
@@ -270,6 +274,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       emit("ledger", { type: "learner", incarnation, batchSeq: seq, batchIndex: Number(batch.batchIndex), step: core.step, trained, stale: staleUids });
     if (fresh.length === 0) {
       lastSeq = seq;
+      batchesConsumed++;
       await record([]);
       return;
     }
@@ -278,6 +283,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     trainedGroups += fresh.length;
     lastSeq = seq;
     await publisher.publish(core.weights, core.step, core.step);
+    batchesConsumed++;
     await record(fresh.map((g) => g.group!.uid));
     // A swap replayed after a crash is published again (a new incarnation's event id): summary.json keeps
     // one per (step, algorithm, parameters) (services/controller run/summary.ts).
@@ -286,9 +292,13 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     await metrics.append({
       event: "update",
       ...update,
+      startedAt, // the record's own time is after the weights were published
       batchIndex: Number(batch.batchIndex),
       thresholds: batch.thresholds ?? null,
+      // The oldest group's lag, and the newest's (0 when the batch holds a group generated with the weights this
+      // update started from; a batch of an earlier round's leftovers has none).
       policyLag: Math.max(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
+      policyLagNewest: Math.min(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
       staleDropped: batch.groups.length - fresh.length,
     });
     ctx.log.info({ step: rec.step, loss: rec.loss, reward: rec.meanReward, algorithm: rec.algorithm }, "update");
