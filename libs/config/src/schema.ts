@@ -88,7 +88,8 @@ export const ModelSchema = z.strictObject({
   /** When `dir` is empty: a fresh model from this `lspo model init` config (architecture fields). */
   init: z.record(z.string(), z.unknown()).default({}),
   device: z.enum(["cpu", "webgpu", "cuda"]).default("cpu"),
-  /** Intra-op threads per ORT session (one per actor process on a small machine). */
+  /** Intra-op threads per ORT session (one per actor process on a small machine). Learner and CPU rollout actors
+   *  are placed with this many CPUs, which their agent hands them (LSPO_THREADS). */
   threads: positiveInt.default(1),
   /**
    * How published policy versions carry float tensors to the rollout actors: fp32, or bf16 (half the bytes

@@ -65,6 +65,16 @@ function trackActors(view: RegistryView): { all(): ActorRecord[]; stop(): void }
   return { all: () => [...seen.values()], stop: off };
 }
 
+/**
+ * The CPUs an actor is placed with, which its agent hands it as LSPO_THREADS (its onnxruntime threads, read in
+ * place of model.threads): model.threads for the kinds that run the model on the CPU (learner, and rollout
+ * actors off GPU nodes), 1 for the rest; none for an actor with a GPU slot.
+ */
+export function actorCpus(kind: string, gpus: 0 | 1, config: Pick<RunConfig, "model">): number {
+  if (gpus) return 0;
+  return kind === "rollout" || kind === "learner" ? config.model.threads : 1;
+}
+
 export async function startCluster(d: ClusterDeps): Promise<Cluster> {
   const { nc, config } = d;
   const runId = config.run.name;
@@ -84,7 +94,9 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       runId,
       replicas: config.nats.replicas,
       node: process.env.LSPO_NODE_NAME ?? "local",
-      cpus: availableParallelism() * 4, // oversubscribed on purpose: actors mostly wait on each other
+      // Oversubscribed on purpose (actors mostly wait on each other): room for as many model actors at
+      // model.threads CPUs each as at one.
+      cpus: availableParallelism() * 4 * config.model.threads,
       launcher: (spec) => {
         const l = selfLauncher(spec);
         return { ...l, env: { ...l.env, LSPO_GRPC_HOST: bindHost, LSPO_ADVERTISE_HOST: advertiseHost } };
@@ -119,7 +131,7 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
       const strategy = kind === "rollout" ? ("spread" as const) : ("pack" as const);
       // On GPU nodes a rollout actor takes a GPU slot (its CUDA_VISIBLE_DEVICES; actorsPerGpu share one GPU).
       const gpus = kind === "rollout" && remote && (await rolloutNodes(registry, config)).some((n) => (n.capacity?.gpus ?? 0) > 0) ? (1 as const) : (0 as const);
-      const spec = { kind, cpus: gpus ? 0 : 1, gpus, configJson: d.configJson(), maxRestarts, nodeSelector, strategy };
+      const spec = { kind, cpus: actorCpus(kind, gpus, config), gpus, configJson: d.configJson(), maxRestarts, nodeSelector, strategy };
       placedKinds.add(kind);
       const placed = await placeActors(registry, { ...spec, count }, d.security.client);
       for (const a of placed) {
