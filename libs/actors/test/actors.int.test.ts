@@ -1,4 +1,5 @@
 // The actor runtime against a real nats-server and real gRPC over loopback.
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -38,6 +39,21 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, timeout
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A port p in [from, to) with p and p + 1 both free to listen on (tried, not assumed). */
+async function freePortPair(from: number, to: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+  for (let tries = 0; tries < 50; tries++) {
+    const p = from + 2 * Math.floor(Math.random() * ((to - from) / 2));
+    if ((await free(p)) && (await free(p + 1))) return p;
+  }
+  throw new Error(`no two free consecutive ports in [${from}, ${to}) after 50 tries`);
 }
 
 describe("actors - serving and handles", () => {
@@ -154,7 +170,9 @@ describe("actors - node agent ports", { timeout: 240_000 }, () => {
   const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: bus.server.url } });
 
   it("gives actor k port base + k, reuses a stopped actor's port, and refuses past the range", async () => {
-    const base = 42_000 + Math.floor(Math.random() * 1000) * 4;
+    // Below Linux's ephemeral range (32768-60999), where any outgoing connection of a parallel test could hold
+    // one of them (a verifier that cannot bind its port exits, and the test saw it FAILED), and free right now.
+    const base = await freePortPair(20_000, 32_000);
     await using agent = await NodeAgent.start(bus.nc, { runId: RUN, node: "node-ports", cpus: 8, launcher, backoffMs: 100, stdio: "ignore", drainMs: 3000, portBase: base, portCount: 2, kinds: ["verifier"] });
     const registry = agent.registry;
     const portOf = async (name: string) => {
