@@ -4,7 +4,9 @@
 // [S, B, Hkv, hd] per layer (kv-cache.ts). Positions follow the attention mask (as
 // transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
 // and finished rows are compacted out of the batch once at least half of it has finished, so long
-// stragglers do not pay for the whole batch (response lengths vary a lot in RL).
+// stragglers do not pay for the whole batch (response lengths vary a lot in RL). With `maxRows` below the
+// number of sequences, generation is continuously batched instead (continuous.ts): a finished sequence's row
+// goes to the next waiting one.
 import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
