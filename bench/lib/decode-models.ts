@@ -107,8 +107,12 @@ export function setupFor(size: Size, runs?: number): DecodeSetup {
 
 /** B seeded prompts of `length` ids in [2, vocab) (0 and 1 are pad and eos in bench/model.ts's configs). */
 export function randomPrompts(B: number, length: number, vocab: number, seed: number): number[][] {
-  let s = seed >>> 0 || 1; // xorshift's state must not be 0
-  // xorshift32: exact in doubles, unlike an LCG's products past 2^53.
-  const next = () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), (s >>>= 0));
+  const next = xorshift32(seed);
   return Array.from({ length: B }, () => Array.from({ length }, () => 2 + (next() % (vocab - 2))));
+}
+
+/** xorshift32 from `seed`: uint32s, exact in doubles (unlike an LCG's products past 2^53). */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 1; // the state must not be 0
+  return () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), (s >>>= 0));
 }

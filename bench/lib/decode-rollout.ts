@@ -12,6 +12,7 @@
 // Row occupancy = tokens sampled in decode steps / rows stepped: the share of the rows each step computes that
 // belong to a live sequence (a finished row that still sits in its batch is computed for nothing).
 import { type OnnxDecoder, generate } from "@lspo/model";
+import { xorshift32 } from "./decode-models.js";
 
 export interface RolloutWorkload {
   prompts: number;
@@ -36,8 +37,7 @@ export interface RolloutGeneration {
 
 /** The call's sequences: `prompts` seeded prompts of lengths in promptLengths, each repeated G times. */
 export function rolloutSequences(w: RolloutWorkload, vocab: number, seed: number): number[][] {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), (s >>>= 0));
+  const next = xorshift32(seed);
   const [lo, hi] = w.promptLengths;
   const out: number[][] = [];
   for (let p = 0; p < w.prompts; p++) {

@@ -96,7 +96,7 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
 async function generateBatch(
   decoder: IncrementalDecoder,
   prompts: readonly (readonly number[])[],
-  o: Pick<LoopState, "maxNew" | "pad" | "stop" | "sampling" | "rngs" | "out" | "onStep"> & { sharedPrefill?: boolean },
+  o: SamplingLoop & { sharedPrefill?: boolean },
 ): Promise<void> {
   const c = decoder.config;
   const B0 = prompts.length;
@@ -136,18 +136,23 @@ function distinctRows(prompts: readonly (readonly number[])[]): { first: number[
   return first.length < prompts.length ? { first, of } : null;
 }
 
-interface LoopState {
-  L: number;
+/** What every generation loop samples with and writes to (this file's batch loop and continuous.ts). */
+export interface SamplingLoop {
   maxNew: number;
   pad: number;
   stop: Set<number>;
   sampling: SamplingParams;
+  /** One stream per sequence; null when greedy. */
   rngs: Rng[] | null;
   out: GenerateResult;
+  onStep?: GenerateOptions["onStep"];
+}
+
+interface LoopState extends SamplingLoop {
+  L: number;
   maxSteps: number;
   /** Set when some prompts repeat: the prefill runs over `first` and the cache is then copied out by `of`. */
   prefillRows: { first: number[]; of: number[] } | null;
-  onStep?: GenerateOptions["onStep"];
 }
 
 /** Prefill, then one token per step until every row has stopped; fills `s.out`. */
