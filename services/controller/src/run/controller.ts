@@ -267,10 +267,12 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     let lastTick: Record<string, unknown> = {};
     // Written by the background Status call too: the cast keeps TypeScript from narrowing it to null.
     let lastStatus = null as Awaited<ReturnType<typeof learner.call.status>> | null;
-    // The learner answers Status only between updates (onnxruntime holds its thread during one). In sync
-    // mode the loop waits for that answer: the learner must be idle before prompts go out. In pipelined mode
-    // one call runs in the background and the loop goes on with the last answer, reading how many batches
-    // wait for the learner from the server (learnerBacklog), which answers during an update too.
+    // The learner may answer Status late during an update (a long onnxruntime run holds its event loop
+    // between awaits), and it counts a batch consumed only once the weights of its update are published. In
+    // sync mode the loop waits for that answer: prompts go out only when every batch is consumed, so never
+    // during an update. In pipelined mode one call runs in the background and the loop goes on with the last
+    // answer, reading how many batches wait for the learner from the server (learnerBacklog), which answers
+    // during an update too.
     let statusCall: Promise<void> | null = null;
     let statusError: unknown = null;
     const refreshStatus = (): Promise<void> =>
