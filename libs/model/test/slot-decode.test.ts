@@ -244,3 +244,29 @@ describe("continuous batching - generate() with maxRows", () => {
     await dec.release();
   });
 });
+
+describe("continuous batching - against one batch over random workloads", () => {
+  it("any width, prompt lengths, repeats and stop tokens: the same greedy sequences, and every sequence ends once", async () => {
+    const weights = weightsFor(base);
+    const dec = await OnnxDecoder.create(base, weights);
+    let s = 12345;
+    const rand = (n: number) => ((s = (s * 1103515245 + 12345) % 2147483648), s % n);
+    for (let trial = 0; trial < 6; trial++) {
+      const distinct = Array.from({ length: 1 + rand(5) }, () => Array.from({ length: 1 + rand(12) }, () => 6 + rand(50)));
+      const seqs = Array.from({ length: 2 + rand(10) }, () => distinct[rand(distinct.length)]);
+      const stops = Array.from({ length: rand(4) }, () => 2 + rand(4));
+      const opts = { maxNewTokens: 1 + rand(40), stopTokenIds: stops };
+      const maxRows = 1 + rand(seqs.length);
+      const cont = await generate(dec, seqs, { ...opts, maxRows });
+      const once = await generate(dec, seqs, opts);
+      expect(cont.tokens, `trial ${trial}: ${seqs.length} sequences, maxRows ${maxRows}, stops [${stops}]`).toEqual(once.tokens);
+      expect(cont.truncated).toEqual(once.truncated);
+      cont.tokens.forEach((t, i) => {
+        const stopAt = t.findIndex((x) => stops.includes(x));
+        expect(stopAt === -1 || stopAt === t.length - 1, `sequence ${i} ends at its first stop token`).toBe(true);
+        expect(t.length).toBeLessThanOrEqual(opts.maxNewTokens);
+      });
+    }
+    await dec.release();
+  });
+});
