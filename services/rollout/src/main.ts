@@ -179,6 +179,6 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       if (draining) break;
     }
   })().catch(loopFailed);
-  ctx.log.info({ address: actor.server.address, policyVersion: policy.version }, "rollout actor ready");
+  ctx.log.info({ address: actor.server.address, policyVersion: policy.version, maxRows: options.maxRows ?? null }, "rollout actor ready");
   return ctx;
 }
