@@ -30,8 +30,10 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
   it("runs sync mode to the step count with every prompt accounted for; lspo status lists the actors", async () => {
     const dir = runDir();
     let status: { actors: Array<{ name: string; kind: string; node: string; pid: number; state: string; restarts: number }> } | null = null;
-    // 20 PPO epochs: updates of about a second, long enough that a controller feeding mid-update would be seen.
-    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync", "learner.ppoEpochs=20"]), {
+    // Every round is one batch (at most B = 4 prompts in flight, every group kept), so each update starts with
+    // every emitted batch consumed: the moment a controller would feed the next round if the learner counted a
+    // batch consumed when its update starts. 20 PPO epochs make updates of about a second, to be seen doing so.
+    const s = await train(smoke([`run.dir=${dir}`, "run.mode=sync", "run.name=e2e-sync", "learner.ppoEpochs=20", "sampler.maxInFlight=4", "sampler.lengthFilter=false"]), {
       quiet: true,
       onStep: (step) => {
         if (status === null && step >= 1) {
@@ -56,8 +58,9 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     for (const u of updates) expect(u.groups).toBeLessThanOrEqual(4);
     expect(updates.reduce((n, u) => n + u.groups, 0)).toBe(s.trained);
     // Sync: prompts go out only while no update is running (from its start until its weights are published), so
-    // they are generated with the newest weights. (An update may still train groups of an earlier round that
-    // filled more than one batch: policyLag counts those.)
+    // they are generated with the newest weights: every update trains groups of the weights it starts from.
+    // (Counting a batch consumed at the start of its update, prompts went out during update 1 and update 2 trained
+    // groups of lag 1.)
     const requested = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
       .filter((e) => e.kind === "ledger" && e.body.type === "requested").map((e) => Date.parse(e.body.time));
     expect(requested.length).toBeGreaterThan(1);
@@ -65,6 +68,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
       const [from, to] = [Date.parse(u.startedAt), Date.parse(u.time)];
       expect(to).toBeGreaterThan(from);
       for (const t of requested) expect(t > from && t < to, `prompts requested during update ${u.step}`).toBe(false);
+      expect(u.policyLag, `update ${u.step}`).toBe(0);
     }
     expect(s.accuracy_before).not.toBeNull();
   });
