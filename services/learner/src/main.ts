@@ -295,10 +295,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       startedAt, // the record's own time is after the weights were published
       batchIndex: Number(batch.batchIndex),
       thresholds: batch.thresholds ?? null,
-      // The oldest group's lag, and the newest's (0 when the batch holds a group generated with the weights this
-      // update started from; a batch of an earlier round's leftovers has none).
       policyLag: Math.max(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
-      policyLagNewest: Math.min(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
       staleDropped: batch.groups.length - fresh.length,
     });
     ctx.log.info({ step: rec.step, loss: rec.loss, reward: rec.meanReward, algorithm: rec.algorithm }, "update");

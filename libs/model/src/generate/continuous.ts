@@ -37,6 +37,8 @@ export async function decodeContinuous(decoder: IncrementalDecoder, cache: SlotK
   const waitingFor = new Map<number, number>();
   prompts.forEach((_, i) => waitingFor.set(keyOf(i), (waitingFor.get(keyOf(i)) ?? 0) + 1));
   const prefilled = new Map<number, Prefilled>();
+  const firstOf = new Map<number, number>(); // each distinct prompt's first sequence
+  prompts.forEach((_, i) => firstOf.has(keyOf(i)) || firstOf.set(keyOf(i), i));
   let queued = 0; // sequences [0, queued) have joined
 
   // Row state; seq[r] = -1 for a free row.
@@ -65,8 +67,6 @@ export async function decodeContinuous(decoder: IncrementalDecoder, cache: SlotK
       if (!prefilled.has(k) && !keys.includes(k)) keys.push(k);
     }
     if (!keys.length) return;
-    const firstOf = new Map<number, number>();
-    prompts.forEach((_, i) => firstOf.has(keyOf(i)) || firstOf.set(keyOf(i), i));
     const rows = keys.map((k) => prompts[firstOf.get(k)!]);
     const L = Math.max(...rows.map((p) => p.length));
     const B = rows.length;

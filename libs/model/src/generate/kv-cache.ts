@@ -7,32 +7,10 @@
 // Dropping finished rows (`keepRows`) is the one strided copy, done rarely (see generate.ts).
 import { type Tensor } from "../tensor.js";
 import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
+import { HostKvCache } from "./host-kv-cache.js";
 
-export class KvCache implements KvStore {
-  /** Time steps held. */
-  P = 0;
-  private keys: Float32Array[];
-  private values: Float32Array[];
-  private capacity: number;
-
-  constructor(
-    private readonly layers: number,
-    /** Batch rows. */
-    public B: number,
-    private readonly kvHeads: number,
-    private readonly headDim: number,
-    initialSteps: number,
-    /** The cache never needs more steps than this (longest prompt + maxNewTokens). */
-    private readonly maxSteps: number,
-  ) {
-    this.capacity = Math.min(Math.max(1, initialSteps), maxSteps);
-    this.keys = Array.from({ length: layers }, () => new Float32Array(this.capacity * B * this.W));
-    this.values = Array.from({ length: layers }, () => new Float32Array(this.capacity * B * this.W));
-  }
-
-  private get W(): number {
-    return this.kvHeads * this.headDim;
-  }
+export class KvCache extends HostKvCache implements KvStore {
+  protected readonly label = "KvCache";
 
   /** The past of each layer as zero-copy tensors [P, B, Hkv, hd]. */
   past(): PastCache & { keys: Tensor<"float32">[]; values: Tensor<"float32">[] } {
@@ -69,20 +47,15 @@ export class KvCache implements KvStore {
     this.B = rows.length;
   }
 
-  /** Host arrays: the garbage collector frees them. */
-  release(): void {}
+  /** Doubling: growth costs O(1) per step amortised. */
+  protected grown(capacity: number): number {
+    return 2 * capacity;
+  }
 
-  /** Makes room for `steps` time steps, doubling (up to maxSteps) so growth costs O(1) per step amortised. */
-  private reserve(steps: number): void {
-    if (steps <= this.capacity) return;
-    if (steps > this.maxSteps) throw new Error(`KvCache: ${steps} steps exceed the limit of ${this.maxSteps}`);
-    this.capacity = Math.min(this.maxSteps, Math.max(steps, 2 * this.capacity));
-    const grow = (buf: Float32Array) => {
-      const out = new Float32Array(this.capacity * this.B * this.W);
-      out.set(buf.subarray(0, this.P * this.B * this.W));
-      return out;
-    };
-    this.keys = this.keys.map(grow);
-    this.values = this.values.map(grow);
+  /** One memcpy of the P steps held. */
+  protected regrow(buf: Float32Array, _kind: "key" | "value", next: number): Float32Array {
+    const out = new Float32Array(next * this.B * this.W);
+    out.set(buf.subarray(0, this.P * this.B * this.W));
+    return out;
   }
 }

@@ -9,29 +9,10 @@
 // longest live sequence; every slot past P is masked, and what a step reads costs at most 1.5x the live cache.
 import type { Tensor } from "../tensor.js";
 import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
+import { HostKvCache } from "./host-kv-cache.js";
 
-export class SlotKvCache implements KvStore {
-  /** Time steps held (slots 0 .. P-1 of every row). */
-  P = 0;
-  private keys: Float32Array[];
-  private values: Float32Array[];
-  /** Slots per row. */
-  private capacity: number;
-
-  constructor(
-    private readonly layers: number,
-    /** Batch rows. */
-    public B: number,
-    private readonly kvHeads: number,
-    private readonly headDim: number,
-    initialSteps: number,
-    /** The cache never needs more steps than this (longest prompt + maxNewTokens). */
-    private readonly maxSteps: number,
-  ) {
-    this.capacity = Math.min(Math.max(1, initialSteps), maxSteps);
-    this.keys = Array.from({ length: layers }, () => new Float32Array(B * this.rowSize));
-    this.values = Array.from({ length: layers }, () => new Float32Array(B * this.rowSize));
-  }
+export class SlotKvCache extends HostKvCache implements KvStore {
+  protected readonly label = "SlotKvCache";
 
   /** Numbers per row and layer, keys or values alike. */
   private get rowSize(): number {
@@ -142,25 +123,18 @@ export class SlotKvCache implements KvStore {
     this.B = rows.length;
   }
 
-  /** Host arrays: the garbage collector frees them. */
-  release(): void {}
+  /** By half again: what a step reads past the live cache stays under half of it. */
+  protected grown(capacity: number): number {
+    return Math.ceil(1.5 * capacity);
+  }
 
-  private reserve(steps: number): void {
-    if (steps <= this.capacity) return;
-    if (steps > this.maxSteps) throw new Error(`SlotKvCache: ${steps} steps exceed the limit of ${this.maxSteps}`);
-    // Every old slot is copied (not only P of them): under continuous batching each row has its own length.
+  /** Every old slot of every row (not only P of them: under continuous batching each row has its own length). */
+  protected regrow(buf: Float32Array, kind: "key" | "value", next: number): Float32Array {
     const [C, hd, bk] = [this.capacity, this.headDim, this.B * this.kvHeads];
-    const C2 = Math.min(this.maxSteps, Math.max(steps, Math.ceil(1.5 * C)));
-    this.keys = this.keys.map((buf) => {
-      const out = new Float32Array(bk * hd * C2);
-      for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * C2);
-      return out;
-    });
-    this.values = this.values.map((buf) => {
-      const out = new Float32Array(bk * C2 * hd);
-      for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * C2 * hd);
-      return out;
-    });
-    this.capacity = C2;
+    const out = new Float32Array(bk * hd * next);
+    // Keys: bk * hd rows of C slots; values: bk rows of C slots of hd numbers.
+    if (kind === "key") for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * next);
+    else for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * next * hd);
+    return out;
   }
 }
