@@ -191,6 +191,7 @@ describe("in-place decode - against the decomposed graph and the float64 referen
     await expect(concat.step(step)).rejects.toThrow(/the past is in slots, but this decoder was made with kvCache "concat"/);
     await expect(dec.step({ ...step, attentionMask: mask(7) })).rejects.toThrow(/attentionMask is \[1,7\]: expected \[1, P \+ 1\] with 1 <= P <= 4 slots/);
     await expect(dec.step({ ...step, pastValues: p.keys })).rejects.toThrow(/pastValues\[0\] is \[1,2,8,4\], expected \[1,2,4,8\] \(slots: \[B, Hkv, C, hd\]\)/);
+    await expect(dec.step({ ...step, slotLengths: Int32Array.of(9) })).rejects.toThrow(/slotLengths \[9\] must give each of 1 rows a length in \[0, 4\]/);
     await Promise.all([dec.release(), concat.release()]);
   });
 });
