@@ -1,19 +1,27 @@
-// `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]`
-// (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside the raw JetStream
-// path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state per group.
+// `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]
+// [--fetch groups|none]` (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside
+// the raw JetStream path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state.
 //   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
-//            subject -> the sampler (stream mode, B = 16, accuracy and length filters on) judges each one:
-//            it offers the group, publishes its `judged` event and, for a completed batch, a ledger record
-//            and the batch on LSPO_BATCHES, and holds the ack; every sampler.snapshotEveryGroups (1,024)
-//            groups or 2 s it saves its state (`sampler-<run>.snapshot` and a segment of new uids in
-//            lspo-batches) and acks what the snapshot covers -> this process consumes the batches (typed
-//            consume() and ack, as the learner does). A group is done when its `judged` event arrives; the
-//            trial ends at the last judgement or the last batch consumed, whichever is later. The time
-//            from there until every message is acked (the last snapshot, at most 2 s later) is recorded
-//            beside it as `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
-//   raw:     the same kind of envelope (same pool of bodies, a uid of the same length) published to the same
-//            stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the sampler
-//            pulls) and acked with no processing: what the bus alone sustains, as bench/bus.ts's raw path.
+//            subject with their summary header, as the verifier publishes them -> the sampler (stream mode,
+//            B = 16, accuracy and length filters on) receives each one's header only and judges it: it
+//            offers the group, publishes its judgement (grouped into `judged` events) and, for a completed
+//            batch, a ledger record and the batch on LSPO_BATCHES (the groups by uid and LSPO_VERIFIED
+//            sequence), and holds the ack; every sampler.snapshotEveryGroups (1,024) groups or 2 s it saves
+//            its state (`sampler-<run>.snapshot` and a segment of new uids in lspo-batches) and acks what the
+//            snapshot covers -> this process consumes the batches and fetches each batch's groups from
+//            LSPO_VERIFIED as the learner does (direct gets; checked by their summary headers, not decoded,
+//            as the raw path decodes nothing). A group is done when its judgement arrives; the trial ends at
+//            the last judgement or the last batch fetched, whichever is later. The time from there until
+//            every message is acked (the last snapshot, at most 2 s later) is recorded beside it as
+//            `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
+//   raw:     the same messages (same pool of bodies, a uid of the same length, the same header) published to
+//            the same stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the
+//            sampler pulls) and acked with no processing: what the bus alone sustains, as bench/bus.ts's.
+// `--fetch none` is a diagnostic (sampler-service-nofetch.json): the batches are consumed, their groups not
+// fetched, which shows what the learner side's fetch costs.
+// Each trial starts after a `sync` (the last trial's file-store writes reach the disk untimed, not ~30 s later
+// in the middle of another trial), and after it its messages are purged but for the kept groups still waiting
+// for a batch (every trial starts on a stream of the same size, as with the work queue this stream was).
 // groups/s = groups done / (last done - first publish). Both paths publish the same way: up to 64 publishes
 // in flight, each pub-acked, and at most `cap` groups published and not yet done, where cap is the path's
 // own rate so far times 0.5 s (2..512): enough queued that the consumer never waits for the publisher,
@@ -36,11 +44,12 @@
 //             carrying the object's size) of `sampler-<run>.snapshot` and of its uid segments
 //             (`sampler-<run>.snapshot.uids.*`), over the groups judged; writes per group and bytes per group.
 //   output:   the bytes the service publishes to kept streams: LSPO_EVENTS (judged + ledger) and
-//             LSPO_BATCHES (batches; and any batch too big to travel inline, put in the object store).
+//             LSPO_BATCHES (batches, which name their groups; objectsByReference stays for batches put in the
+//             object store, which the sampler no longer does).
 //   and, as a cross-check, nats-server's write-syscall bytes (/proc/<pid>/io wchar) over the service
 //   trials per group (every stream's file store: the incoming verified groups too).
 // After each window: the snapshot's size from the object store (info) and what it holds (the window's
-// lengths, pending payloads, the uid segments), each part msgpack-encoded on its own.
+// lengths, the held groups' summaries, the uid segments), each part msgpack-encoded on its own.
 //
 // Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
 // median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
@@ -48,6 +57,7 @@
 // recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
 // Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,8 +65,8 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
-  jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor,
+  DirectReader, OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  jetstream, jetstreamManager, openObjectStore, payloadLimits, fetchGroupRefs, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
@@ -71,13 +81,14 @@ import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
 
-const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]";
+const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5] [--fetch groups|none]";
 const { values: flags } = parseArgs({
   options: {
     windows: { type: "string", default: "1000,100000,1000000" },
     groups: { type: "string", default: "8000" },
     seconds: { type: "string", default: "30" },
     runs: { type: "string", default: "5" },
+    fetch: { type: "string", default: "groups" },
   },
   strict: true,
 });
@@ -92,6 +103,13 @@ const GROUPS = positiveInts(flags.groups!, "groups")[0];
 /** A trial stops publishing after this long, and waits only for what it published. */
 const SECONDS = positiveInts(flags.seconds!, "seconds")[0];
 const RUNS = positiveInts(flags.runs!, "runs")[0];
+/**
+ * `groups` (the measurement): the learner's side fetches every batch's groups from LSPO_VERIFIED. `none` (a
+ * diagnostic, written to sampler-service-nofetch.json): it takes the batch messages only, which shows what
+ * the fetch costs.
+ */
+const FETCH = flags.fetch!;
+if (FETCH !== "groups" && FETCH !== "none") throw new Error(`bench sampler-service: --fetch takes groups or none, got '${FETCH}'\n${USAGE}`);
 
 const G = 8;
 const B = 16;
@@ -196,7 +214,13 @@ interface Level {
   batchesConsumed: number;
   groupsInBatches: number;
   lastBatchAt: number;
+  /** Service path: each published uid's LSPO_VERIFIED sequence until it is judged, and the kept ones until a batch names them. */
+  seqOf: Map<string, number>;
+  keptUnbatched: Map<string, number>;
 }
+
+/** The outcomes that keep a group for a batch (services/controller's KEPT_OUTCOMES, stream mode). */
+const KEPT = new Set(["short", "long", "unfiltered", "warm-up-kept"]);
 
 /** Runs `window` publishing lanes side by side until each returns. */
 async function lanes(window: number, lane: () => Promise<void>): Promise<void> {
@@ -217,7 +241,8 @@ async function trial(
 ): Promise<Trial> {
   // Envelopes first, untimed: a fresh uid each, the same length on both paths (the tag differs by its letter).
   const uids = Array.from({ length: n }, (_, i) => `${tag}-${String(i).padStart(7, "0")}@0`);
-  const msgs = uids.map((u, i) => pool.envelope(i, u));
+  // Each with its summary header, as the verifier publishes it (both paths: the same messages).
+  const msgs = uids.map((u, i) => ({ data: pool.envelope(i, u), headers: verifiedHeaders(pool.group(i, u)) }));
   const subject = path === "service" ? subjectFor("verified", level.run) : level.rawSubject;
   const progress = new Progress();
   if (path === "service") level.current.service = { progress, prefix: `${tag}-`, seen: new Set() };
@@ -227,6 +252,9 @@ async function trial(
     if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the sampler exited (${c.exitCode ?? c.signalCode}); its log: ${level.service.logPath}`);
   };
   gc();
+  // The last trial's file-store writes reach the disk now, not during this trial (the kernel writes dirty
+  // pages back about 30 s later, in the background: ~0.9 GB per trial on this machine's one disk).
+  spawnSync("sync");
   const written0 = { ...level.written };
   const batches0 = { n: level.batchesConsumed, groups: level.groupsInBatches };
   const cpu0 = { sampler: level.service.cpuSeconds(), nats: cpuSecondsOf(level.natsPid), bench: process.cpuUsage() };
@@ -254,7 +282,8 @@ async function trial(
       }
       const i = next++;
       published++;
-      const ack = await js.publish(subject, msgs[i], { msgID: uids[i] });
+      const ack = await js.publish(subject, msgs[i].data, { msgID: uids[i], headers: msgs[i].headers });
+      if (path === "service") level.seqOf.set(uids[i], ack.seq);
       if (ack.duplicate) throw new Error(`${path}: publish of ${uids[i]} was dropped as a duplicate`);
     }
   });
@@ -295,6 +324,12 @@ async function trial(
     out.groupsInBatches = level.groupsInBatches - batches0.groups;
     out.ackLagSeconds = ackLagSeconds;
   }
+  // What the trial published is done with (judged, acked, the kept groups' batches fetched), but for the kept
+  // groups still waiting for a batch: purged, so every trial starts on a stream of the same size (as with
+  // a work queue; a deployment's stays bounded by bus.verifiedMaxAgeS / verifiedMaxBytes).
+  const keep = path === "service" ? Math.min(...level.keptUnbatched.values()) : Infinity;
+  const below = Number.isFinite(keep) ? keep : (await jsm.streams.info(STREAMS.verified.name)).state.last_seq + 1;
+  await jsm.streams.purge(STREAMS.verified.name, { filter: subject, seq: below });
   return out;
 }
 
@@ -306,9 +341,12 @@ async function seedSnapshot(config: RunConfig, pool: GroupPool, W: number, durab
   const step = Math.max(1, Math.min(1000, Math.floor(W / 100)));
   let i = 0;
   while ((core.stats().window?.slots ?? 0) < W) {
-    for (const end = i + step; i < end; i++) core.offer(pool.group(i, `seed-${W}-${i}@0`));
+    for (const end = i + step; i < end; i++) core.offer(summaryOf(pool.group(i, `seed-${W}-${i}@0`)));
   }
-  core.takeDropped(); // none in stream mode
+  // The seed groups were never on the stream (a batch could not name them): the few kept ones still waiting
+  // for a batch are let go, so the timed batches name timed groups only. The window's lengths stay.
+  core.closeRun();
+  core.takeDropped();
   const saved = await durable.save(core, 0);
   return { bytes: saved.snapshotBytes + saved.uidBytes, groups: i, seconds: secondsSince(t) };
 }
@@ -327,10 +365,10 @@ async function snapshotAtEnd(store: Awaited<ReturnType<typeof openObjectStore>>,
     windowSlots: lib.window.length,
     uids: snap.uidSegments.reduce((n, g) => n + g.count, 0),
     uidSegments: { count: segments.length, bytes: segments.reduce((a, b) => a + b, 0) },
-    pendingGroups: snap.core.payloads.length,
+    pendingGroups: snap.core.held.length,
     encodedBytesOfParts: {
       windowLengths: size(lib.window),
-      pendingPayloads: size(snap.core.payloads),
+      pendingHeld: size(snap.core.held),
     },
   };
 }
@@ -413,7 +451,7 @@ async function measureWindow(W: number): Promise<Row> {
   await service.ready;
   const serviceStartSeconds = secondsSince(t);
   const level: Level = {
-    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0,
+    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, seqOf: new Map(), keptUnbatched: new Map(),
   };
 
   // What the service writes: object-store metadata (one message per put, with the object's size), its events
@@ -441,10 +479,15 @@ async function measureWindow(W: number): Promise<Row> {
       level.written.eventsBytes += m.data.byteLength;
       const cur = level.current.service;
       if (m.subject !== judgedSubject || !cur) return;
-      const uid = String((decodeEnvelope(m.data, "RunEvent").body as { uid?: unknown }).uid);
-      if (uid.startsWith(cur.prefix) && !cur.seen.has(uid)) {
-        cur.seen.add(uid);
-        cur.progress.mark();
+      // One event judges consecutive groups (services/sampler judgedEvent).
+      for (const j of (decodeEnvelope(m.data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string }> }).judgements) {
+        const seq = level.seqOf.get(j.uid);
+        level.seqOf.delete(j.uid);
+        if (seq !== undefined && KEPT.has(j.outcome)) level.keptUnbatched.set(j.uid, seq);
+        if (j.uid.startsWith(cur.prefix) && !cur.seen.has(j.uid)) {
+          cur.seen.add(j.uid);
+          cur.progress.mark();
+        }
       }
     },
   });
@@ -458,11 +501,17 @@ async function measureWindow(W: number): Promise<Row> {
   const learner = await consume<TrainingBatch>(js, {
     stream: STREAMS.batches.name, durable: `bench-learner-${run}`, kind: "TrainingBatch", batch: 4, maxBytes: payloadLimits(bounds).TrainingBatch,
   });
+  const verifiedReader = new DirectReader(nc, STREAMS.verified.name);
   const learnerLoop = (async () => {
     for await (const d of learner) {
-      if (d.body.groups.length !== B && !d.body.objectRef) throw new Error(`batch ${d.body.batchIndex} has ${d.body.groups.length} groups, not ${B}`);
+      // The batch's groups, fetched from LSPO_VERIFIED as the learner fetches them (each checked by its summary
+      // header): their bytes reach this process, as every message's bytes reach the raw path's consumer.
+      // Neither path decodes the groups: decoding them is the learner's work whatever path brought them.
+      const groups = FETCH === "groups" ? await fetchGroupRefs(verifiedReader, d.body.groupRefs) : d.body.groupRefs;
+      if (groups.length !== B) throw new Error(`batch ${d.body.batchIndex} names ${groups.length} groups, not ${B}`);
       level.batchesConsumed++;
-      level.groupsInBatches += d.body.objectRef ? B : d.body.groups.length;
+      level.groupsInBatches += groups.length;
+      for (const ref of d.body.groupRefs) level.keptUnbatched.delete(ref.uid);
       d.ack();
       level.lastBatchAt = now();
     }
@@ -597,7 +646,12 @@ const result = {
     windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
     nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; one connection for this process",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
-    rawPath: `the same stream (LSPO_VERIFIED, work queue) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
+    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
+    learnerSide:
+      FETCH === "groups"
+        ? "a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (DirectReader: pipelined direct gets) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
+        : "DIAGNOSTIC (--fetch none): a durable consumer of the run's batches (4 per pull); their groups are not fetched",
+    streamSize: "after each trial its messages are purged but for the kept groups still waiting for a batch, so every trial starts on a stream of the same size; `sync` before each trial (the last trial's writes reach the disk untimed)",
     metric:
       "groups/s = groups done / (last done - first publish); service: done = its `judged` event arrived, and the trial ends at the last judgement or the last batch consumed; raw: done = acked; " +
       "ratio = service/raw of the same run. Durable bytes per group over the service trials: state = object-store puts of sampler-<run>.snapshot and its uid segments (sizes from the store's metadata messages), " +
@@ -608,7 +662,7 @@ const result = {
   loadAverage: { before: loadBefore, after: loadavg() },
   rows,
 };
-writeFileSync(join(import.meta.dirname, "results", "sampler-service.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(import.meta.dirname, "results", FETCH === "groups" ? "sampler-service.json" : "sampler-service-nofetch.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`goal (${result.goal}): ${result.goalVerdict}`);
 console.log(`total ${totalSeconds.toFixed(0)} s, load average ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { actorHandle } from "@lspo/actors";
 import { connectBus, jetstream, subjectFor, type NatsConnection } from "@lspo/bus";
+import type { Msg } from "@nats-io/nats-core";
 import { RolloutServiceService } from "@lspo/proto";
 import { train, type RunningRun } from "@lspo/controller";
 import { LONG, chaosConfig, countsOf, expectAccounted } from "./support/chaos.js";
@@ -25,12 +26,13 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
     const stopped = new Set<number>();
     // Verified groups as they pass (a plain subscription: it takes nothing from the stream), to replay later.
     let nc: NatsConnection | null = null;
-    const seen: Uint8Array[] = [];
+    // With their summary headers: the sampler judges a verified group by its header.
+    const seen: Array<{ data: Uint8Array; headers: Msg["headers"] }> = [];
     let replayed = 0;
     const onStep = async (step: number, run: RunningRun) => {
       if (!nc) {
         nc = await connectBus({ url: run.natsUrl, name: "chaos-replayer" });
-        nc.subscribe(subjectFor("verified", config.run.name), { callback: (_e, m) => void (seen.length < 8 && seen.push(m.data.slice())) });
+        nc.subscribe(subjectFor("verified", config.run.name), { callback: (_e, m) => void (seen.length < 8 && seen.push({ data: m.data.slice(), headers: m.headers })) });
       }
       // The last step: hold the wind-down until the frozen actor has woken and reported (the hook blocks
       // the controller's loop, not the pipeline).
@@ -77,8 +79,8 @@ describe("chaos - SIGSTOP a rollout actor past its ack wait", { timeout: LONG ? 
         handles.forEach((h) => h.close());
         // The second line of defence: the same groups again under new message ids, as if they had come
         // back after JetStream's duplicate window. The sampler must refuse every one by uid.
-        for (const data of seen.slice(0, 4)) {
-          await jetstream(nc!).publish(subjectFor("verified", config.run.name), data, { msgID: `replay-${replayed++}` });
+        for (const { data, headers } of seen.slice(0, 4)) {
+          await jetstream(nc!).publish(subjectFor("verified", config.run.name), data, { msgID: `replay-${replayed++}`, headers });
         }
       };
       thawed.push(thaw());

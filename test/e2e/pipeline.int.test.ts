@@ -7,9 +7,9 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfigFile } from "@lspo/config";
 import { actorHandle } from "@lspo/actors";
-import { LearnerServiceService } from "@lspo/proto";
+import { LearnerServiceService, type TrainingBatch } from "@lspo/proto";
 import { evaluateModelHeldOut, train, type Summary } from "@lspo/controller";
-import { startNatsServer } from "@lspo/bus";
+import { DirectReader, STREAMS, connectBus, decodeEnvelope, jetstreamManager, nextOnSubject, startNatsServer, subjectFor } from "@lspo/bus";
 
 const root = resolve(import.meta.dirname, "../..");
 const smoke = (overrides: string[]) => loadConfigFile(join(root, "configs/smoke.yaml"), ["run.timeoutS=90", ...overrides]);
@@ -154,9 +154,9 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(second.requested).toBeGreaterThan(first.requested);
   });
 
-  it("sends a training batch larger than the server's max payload through the object store", async () => {
+  it("trains batches whose groups together exceed the server's max payload: a batch names them, the learner reads each from LSPO_VERIFIED", async () => {
     const dir = runDir();
-    // An 8 KB max payload: one group (8 responses of up to 40 tokens) fits, a batch of 4 groups does not.
+    // An 8 KB max payload: one group (8 responses of up to 40 tokens) fits, a batch of 4 groups inline would not.
     const nats = await startNatsServer({ maxPayload: 8 * 1024 });
     try {
       const s = await train(
@@ -165,8 +165,29 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
       );
       expect(s.steps).toBe(2);
       expectAccounted(s);
-      const sampler = readFileSync(join(dir, "logs", "sampler-0.log"), "utf8");
-      expect(sampler).toMatch(/"byReference":true/);
+      // What travelled: batches of references, each naming groups whose bodies together are over the limit.
+      const nc = await connectBus({ url: nats.url, name: "e2e-bigbatch-check" });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const reader = new DirectReader(nc, STREAMS.verified.name);
+        let trainedBatches = 0;
+        for (let seq = 1; ; ) {
+          const m = await nextOnSubject(jsm, STREAMS.batches.name, subjectFor("batches", "e2e-bigbatch"), seq);
+          if (!m) break;
+          seq = m.seq + 1;
+          const batch = decodeEnvelope(m.data, "TrainingBatch").body as TrainingBatch;
+          expect(batch.groups).toEqual([]);
+          expect(batch.groupRefs).toHaveLength(4);
+          const bodies = await reader.read(batch.groupRefs.map((r) => Number(r.seq)));
+          expect(bodies.reduce((n, b) => n + b!.data.byteLength, 0)).toBeGreaterThan(8 * 1024);
+          expect(m.data.byteLength).toBeLessThan(1024);
+          trainedBatches++;
+        }
+        reader.close();
+        expect(trainedBatches).toBeGreaterThanOrEqual(2);
+      } finally {
+        await nc.close();
+      }
     } finally {
       await nats.stop();
     }

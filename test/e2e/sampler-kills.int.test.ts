@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, bytesOf, connectBus, nextOnSubject, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor,
+  DirectReader, STREAMS, bytesOf, connectBus, nextOnSubject, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, resolveGroupRefs, startNatsServer, subjectFor, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
@@ -26,7 +26,8 @@ const KILLS = 20;
 const G = 4;
 
 /** Group i: lengths 1..48, 30% all-correct or all-wrong, policy version i / 1500 (4% sampled 3 versions back: stale). */
-function inputGroups(vocab: number): Uint8Array[] {
+/** Each group's envelope and its summary header, as the verifier publishes them. */
+function inputGroups(vocab: number): Array<{ data: Uint8Array; headers: ReturnType<typeof verifiedHeaders> }> {
   const rand = prng(18);
   return Array.from({ length: GROUPS }, (_, i) => {
     const uid = `g${String(i).padStart(5, "0")}`;
@@ -47,7 +48,7 @@ function inputGroups(vocab: number): Uint8Array[] {
       rewards: correct.map((c) => (c ? 1 : 0)),
       correct,
     };
-    return encodeEnvelope("VerifiedGroup", vg);
+    return { data: encodeEnvelope("VerifiedGroup", vg).slice(), headers: verifiedHeaders(vg) };
   });
 }
 
@@ -72,7 +73,7 @@ let nc: NatsConnection;
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 let modelDir: string;
-let input: Uint8Array[];
+let input: ReturnType<typeof inputGroups>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "lspo-kills-"));
@@ -112,25 +113,26 @@ async function publishInput(run: string): Promise<void> {
   await Promise.all(Array.from({ length: 64 }, async () => {
     while (next < input.length) {
       const i = next++;
-      await js.publish(subject, input[i], { msgID: `${run}-${i}` });
+      await js.publish(subject, input[i].data, { msgID: `${run}-${i}`, headers: input[i].headers });
     }
   }));
 }
 
 /** The batches on the run's subject, in stream order: index and uids. */
 async function batchesOf(run: string): Promise<Array<{ index: number; uids: string[] }>> {
-  return (await readSubject(js, STREAMS.batches.name, subjectFor("batches", run))).map((data) => {
-    const b = decodeEnvelope(data, "TrainingBatch").body as TrainingBatch;
-    return { index: Number(b.batchIndex), uids: b.groups.map((g) => g.group!.uid) };
-  });
+  return (await batchBodies(run)).map((b) => ({ index: Number(b.batchIndex), uids: b.groupRefs.map((g) => g.uid) }));
+}
+
+async function batchBodies(run: string): Promise<TrainingBatch[]> {
+  return (await readSubject(js, STREAMS.batches.name, subjectFor("batches", run))).map((data) => decodeEnvelope(data, "TrainingBatch").body as TrainingBatch);
 }
 
 /** Each uid's verdict, from the run's `judged` events (the last one wins; replays repeat the same). */
 async function verdictsOf(run: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const data of await readSubject(js, STREAMS.events.name, eventSubject(run, "judged"))) {
-    const e = decodeEnvelope(data, "RunEvent").body as { uid: string; outcome: string };
-    out.set(e.uid, e.outcome);
+    const e = decodeEnvelope(data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string }> };
+    for (const j of e.judgements) out.set(j.uid, j.outcome);
   }
   return out;
 }
@@ -214,5 +216,14 @@ describe(`sampler - SIGKILLed at ${KILLS} random points of a ${GROUPS}-group str
     expect(stale).toBeGreaterThan(0); // the moving policy version made some groups stale, the same ones in both
     const kept = new Set(reference.flatMap((b) => b.uids));
     for (const uid of kept) expect(["short", "long", "unfiltered", "warm-up-kept"]).toContain(verdicts.killed.get(uid));
+    // The batches name their groups by LSPO_VERIFIED sequence: every reference reads back (as the learner
+    // reads it) the body of the group it names, whose summary the sampler judged.
+    const reader = new DirectReader(nc, STREAMS.verified.name);
+    for (const b of await batchBodies("kills-killed")) {
+      expect(b.groups).toEqual([]);
+      const bodies = await resolveGroupRefs(reader, b.groupRefs);
+      expect(bodies.map((g) => g.group!.uid)).toEqual(b.groupRefs.map((r) => r.uid));
+    }
+    reader.close();
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { actorHandle } from "@lspo/actors";
 import { STREAMS, connectBus, jetstream, runBoundsOf, subjectFor, type DeadLetter, type NatsConnection } from "@lspo/bus";
 import { train, type RunningRun } from "@lspo/controller";
+import { headers as natsHeaders } from "@nats-io/nats-core";
 import { LearnerServiceService, RolloutServiceService, SamplerServiceService, VerifierServiceService } from "@lspo/proto";
 import { readModelConfig } from "@lspo/tasks";
 import { LONG, chaosConfig, countsOf, expectAccounted, rngFor } from "../chaos/support/chaos.js";
@@ -60,7 +61,9 @@ describe("fuzz - malformed payloads to every consumer of a running system", { ti
       const bounds = runBoundsOf(run.config, readModelConfig(run.config.model.dir));
       for (const kind of KINDS) {
         for (const m of malformed(rng, kind, bounds, PER_CONSUMER)) {
-          const ack = await js.publish(subjectFor(ROUTES[kind].area, runId), m.bytes);
+          const h = m.headers ? natsHeaders() : undefined;
+          for (const [k, v] of Object.entries(m.headers ?? {})) h!.set(k, v);
+          const ack = await js.publish(subjectFor(ROUTES[kind].area, runId), m.bytes, h ? { headers: h } : undefined);
           sent.get(kind)!.set(ack.seq, m.category);
         }
       }

@@ -18,7 +18,7 @@ const open: NatsConnection[] = [];
 const STREAMS = {
   LSPO_PROMPTS: ["lspo.prompts.>", RetentionPolicy.Workqueue],
   LSPO_ROLLOUTS: ["lspo.rollouts.>", RetentionPolicy.Workqueue],
-  LSPO_VERIFIED: ["lspo.verified.>", RetentionPolicy.Workqueue],
+  LSPO_VERIFIED: ["lspo.verified.>", RetentionPolicy.Limits],
   LSPO_BATCHES: ["lspo.batches.>", RetentionPolicy.Workqueue],
   LSPO_DLQ: ["lspo.dlq.>", RetentionPolicy.Limits],
 } as const;
@@ -59,7 +59,8 @@ beforeAll(async () => {
   // The controller owns the run: it creates the streams, buckets and object stores.
   const { nc } = await as("controller");
   const jsm = await jetstreamManager(nc);
-  for (const [name, [subject, retention]] of Object.entries(STREAMS)) await jsm.streams.add({ name, subjects: [subject], retention });
+  // LSPO_VERIFIED allows direct gets, as libs/bus creates it: the learner reads the kept groups' bodies there.
+  for (const [name, [subject, retention]] of Object.entries(STREAMS)) await jsm.streams.add({ name, subjects: [subject], retention, ...(name === "LSPO_VERIFIED" ? { allow_direct: true } : {}) });
   for (const b of ["lspo-actors", "lspo-weights", "lspo-sampler"]) await new Kvm(nc).create(b);
   for (const b of ["lspo-weights", "lspo-batches"]) await new Objm(nc).create(b);
 });
@@ -104,6 +105,8 @@ describe("deploy - NATS permissions", () => {
     expect(await takeOne(learner.nc, "LSPO_BATCHES", "learner")).toBe("batch-1");
     const batch = await (await new Objm(learner.nc).open("lspo-batches")).getBlob("batch-1");
     expect(batch?.length).toBe(3 << 20);
+    // The groups a batch names, read from LSPO_VERIFIED by sequence (a direct get).
+    expect((await (await jetstreamManager(learner.nc)).direct.getMessage("LSPO_VERIFIED", { seq: 1 }))?.string()).toBe("verified-1");
     await (await new Objm(learner.nc).open("lspo-weights")).putBlob({ name: "v1" }, new Uint8Array(1024).fill(1));
     await (await new Kvm(learner.nc).open("lspo-weights")).put("r1", "v1");
 

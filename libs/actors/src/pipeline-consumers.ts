@@ -36,7 +36,8 @@ export function pipelineConsumer(stage: PipelineStage, config: RunConfig): Pipel
       return {
         stream: STREAMS.verified.name, subject: subjectFor("verified", runId), durable,
         // Judged messages wait for a snapshot before their ack: room for a full snapshot period and the pull buffer.
-        opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256 },
+        // Headers only: the sampler judges a group by its summary header and never receives its tokens.
+        opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256, headersOnly: true },
       };
   }
 }

@@ -2,7 +2,7 @@
 // validated before it reaches the caller; one that fails is dead-lettered (with the reason), terminated so
 // it is never redelivered, counted, and skipped: a malformed message never crashes a consumer.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
@@ -56,6 +56,11 @@ export interface ConsumeOptions {
   maxBytes?: number;
   /** Messages pulled per batch. */
   batch?: number;
+  /**
+   * For a headers-only consumer: the body is read from the message's headers by this parser (which throws
+   * a DecodeError naming what is wrong), then checked by `kind`'s validator and `validate`.
+   */
+  fromHeaders?: (h: MsgHdrs | undefined) => unknown;
   /** Called for every rejected payload (after it was dead-lettered). */
   onReject?: (reason: string, failure: string, msg: { subject: string; seq: number }) => void;
 }
@@ -73,8 +78,11 @@ export interface DeadLetter {
   kind: string;
   failure: string;
   reason: string;
-  /** The first 64 KB of the original payload, for inspection. */
+  /** The first 64 KB of the original payload, for inspection (empty from a headers-only consumer: the
+   *  payload stays on its stream, at `seq`). */
   payload: Uint8Array;
+  /** The message's headers, when it had any. */
+  headers?: Record<string, string>;
   at: Date;
   /** The durable consumer that gave up on it and the deliveries it had (absent for a refused payload's first look). */
   consumer?: string;
@@ -146,7 +154,13 @@ export async function deadLetter(
   m: JsMsg,
   what: { stream: string; kind: string; failure: string; reason: string; consumer?: string; deliveries?: number; uids?: string[] },
 ): Promise<void> {
-  const letter: DeadLetter = { ...what, subject: m.subject, seq: m.seq, payload: m.data.subarray(0, 65536), at: new Date() };
+  // A headers-only delivery carries no payload: the letter takes it from the stream (which may not allow
+  // direct gets or may not answer: then the letter names the sequence, where the payload stays).
+  let payload = m.data;
+  if (payload.byteLength === 0 && m.headers) {
+    payload = await js.jetstreamManager(false).then((jsm) => jsm.direct.getMessage(what.stream, { seq: m.seq })).then((s) => s?.data ?? payload, () => payload);
+  }
+  const letter: DeadLetter = { ...what, subject: m.subject, seq: m.seq, payload: payload.subarray(0, 65536), at: new Date(), ...(m.headers ? { headers: headersOf(m.headers) } : {}) };
   try {
     await publishMessage(js, deadLetterSubject(what.stream), "DeadLetter", letter, { msgId: `dlq-${what.stream}-${m.seq}` });
   } catch {
@@ -166,13 +180,19 @@ export async function deadLetter(
   m.term();
 }
 
+function headersOf(h: MsgHdrs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of h.keys()) out[k] = h.get(k).slice(0, 65536);
+  return out;
+}
+
 /**
  * A payload as consume() delivers it: decoded, checked by its kind's validator and `opts.validate`; or why
  * not. For a reader that gets messages outside consume() (the sampler re-reading its unacked tail).
  */
-export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kind" | "maxBytes" | "validate">): { body: T } | { failure: string; reason: string } {
+export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kind" | "maxBytes" | "validate" | "fromHeaders">, headers?: MsgHdrs): { body: T } | { failure: string; reason: string } {
   try {
-    const body = decodeEnvelope(data, opts.kind, opts.maxBytes).body;
+    const body = opts.fromHeaders ? opts.fromHeaders(headers) : decodeEnvelope(data, opts.kind, opts.maxBytes).body;
     const problem = VALIDATORS[opts.kind]?.(body) ?? null;
     if (problem) throw new DecodeError("invalid", problem);
     const extra = opts.validate?.(body) ?? null;
@@ -196,7 +216,7 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
 
   async function* iterate(): AsyncGenerator<Delivery<T>> {
     for await (const m of messages) {
-      const read = readPayload<T>(m.data, opts);
+      const read = readPayload<T>(m.data, opts, m.headers);
       if ("failure" in read) {
         await reject(m, read.failure, read.reason);
         continue;

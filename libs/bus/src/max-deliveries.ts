@@ -19,6 +19,11 @@ export interface WatchedConsumer {
   kind: string;
   /** The prompt uids a body carries. */
   uidsOf: (body: unknown) => string[];
+  /**
+   * A kept stream (LSPO_VERIFIED): the message stays where it is, since a batch may name it (the sampler's
+   * replay judges its unacked tail whatever the deliveries); a work queue's message is deleted.
+   */
+  kept?: boolean;
 }
 
 export interface MaxDeliveriesWatcher {
@@ -48,8 +53,10 @@ export function watchMaxDeliveries(
   let handled = 0;
   const letter = async (c: WatchedConsumer, a: Advisory): Promise<void> => {
     const seq = Number(a.stream_seq);
+    // Acked meanwhile (processed after all): gone from a work queue; below the ack floor of a kept stream's consumer.
+    if (c.kept && (await jsm.consumers.info(c.stream, c.durable).then((i) => i.ack_floor.stream_seq >= seq, () => false))) return;
     const m = await jsm.streams.getMessage(c.stream, { seq }).catch(() => null);
-    if (!m) return; // acked meanwhile: processed after all
+    if (!m) return;
     let uids: string[] = [];
     try {
       uids = c.uidsOf(decodeEnvelope(m.data, c.kind).body);
@@ -67,7 +74,7 @@ export function watchMaxDeliveries(
       consumer: c.durable, deliveries: Number(a.deliveries),
     }, `dlq-${c.stream}-${seq}`);
     // Out of the work queue: nobody will take it, and it would hold the wind-down's drain check forever.
-    await jsm.streams.deleteMessage(c.stream, seq, false).catch(() => undefined);
+    if (!c.kept) await jsm.streams.deleteMessage(c.stream, seq, false).catch(() => undefined);
     handled++;
     onLetter(body);
   };

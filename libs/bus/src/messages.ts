@@ -65,6 +65,7 @@ const ROLLOUT = shape({ uid: "string", prompt: "object", responses: "array", pol
 const RESPONSE = shape({ tokenIds: "bytes", logprobs: "bytes", truncated: "boolean", text: "string" });
 const VERIFIED = shape({ group: "object", rewards: "array", correct: "array" });
 const BATCH = shape({ batchIndex: "bigint", groups: "array", objectRef: "string" });
+const GROUP_REF = shape({ uid: "string", seq: "bigint" });
 const WEIGHTS = shape({ version: "bigint", step: "bigint", objectName: "string", sizeBytes: "bigint", sha256: "string" });
 
 export const validatePromptRequest: Validator = (body) => {
@@ -118,8 +119,14 @@ export const validateVerifiedGroup: Validator = (body) => {
 export const validateTrainingBatch: Validator = (body) => {
   const err = checkShape(body, BATCH);
   if (err) return `TrainingBatch${err}`;
-  const b = body as { groups: unknown[]; objectRef: string };
-  if (b.groups.length === 0 && !b.objectRef) return "TrainingBatch has no groups and no objectRef";
+  const b = body as { groups: unknown[]; objectRef: string; groupRefs?: unknown };
+  const refs = b.groupRefs ?? [];
+  if (!Array.isArray(refs)) return `TrainingBatch.groupRefs should be array, got ${typeof refs}`;
+  for (let i = 0; i < refs.length; i++) {
+    const e = checkShape(refs[i], GROUP_REF);
+    if (e) return `TrainingBatch.groupRefs[${i}]${e}`;
+  }
+  if (b.groups.length === 0 && !b.objectRef && refs.length === 0) return "TrainingBatch has no groups, no groupRefs and no objectRef";
   for (let i = 0; i < b.groups.length; i++) {
     const e = validateVerifiedGroup(b.groups[i]);
     if (e) return `TrainingBatch.groups[${i}]: ${e}`;

@@ -4,6 +4,7 @@
 // and data), so the id on the wire is scoped by the subject: one run's message is never dropped as a
 // duplicate of another run's.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/nats-core";
 import { leaseEnvelope } from "./lease.js";
 
 export interface PublishOptions {
@@ -11,6 +12,8 @@ export interface PublishOptions {
   msgId?: string;
   /** Retries on timeouts/no-responders (e.g. while NATS restarts), with backoff. */
   retries?: number;
+  /** NATS headers to send with the message (e.g. a verified group's summary: group-summary.ts). */
+  headers?: Record<string, string>;
 }
 
 export interface Published extends PubAck {
@@ -27,9 +30,15 @@ export async function publishMessage<T>(
   const lease = leaseEnvelope(kind, body);
   const bytes = lease.bytes.byteLength;
   const retries = opts.retries ?? 20;
+  let h: ReturnType<typeof natsHeaders> | undefined;
+  if (opts.headers) {
+    h = natsHeaders();
+    for (const [k, v] of Object.entries(opts.headers)) h.set(k, v);
+  }
+  const options = opts.msgId || h ? { ...(opts.msgId ? { msgID: scopedMsgId(subject, opts.msgId) } : {}), ...(h ? { headers: h } : {}) } : undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      const ack = await js.publish(subject, lease.bytes, opts.msgId ? { msgID: scopedMsgId(subject, opts.msgId) } : undefined);
+      const ack = await js.publish(subject, lease.bytes, options);
       lease.release(); // acknowledged: the client holds no reference to the bytes any more
       return Object.assign(ack, { bytes });
     } catch (err) {

@@ -21,8 +21,9 @@ export interface StreamLimits {
 }
 
 /** The bounds `bus.*` gives the kept streams (work queues empty themselves as they are acked). */
-export function streamLimitsOf(bus: { batchesMaxAgeS: number; batchesMaxBytes: number; deadLettersMaxAgeS: number; deadLettersMaxBytes: number; eventsMaxAgeS: number; eventsMaxBytes: number }): Record<string, StreamLimits> {
+export function streamLimitsOf(bus: { verifiedMaxAgeS: number; verifiedMaxBytes: number; batchesMaxAgeS: number; batchesMaxBytes: number; deadLettersMaxAgeS: number; deadLettersMaxBytes: number; eventsMaxAgeS: number; eventsMaxBytes: number }): Record<string, StreamLimits> {
   return {
+    [STREAMS.verified.name]: { maxAgeMs: bus.verifiedMaxAgeS * 1000, maxBytes: bus.verifiedMaxBytes },
     [STREAMS.batches.name]: { maxAgeMs: bus.batchesMaxAgeS * 1000, maxBytes: bus.batchesMaxBytes },
     [STREAMS.deadLetters.name]: { maxAgeMs: bus.deadLettersMaxAgeS * 1000, maxBytes: bus.deadLettersMaxBytes },
     [STREAMS.events.name]: { maxAgeMs: bus.eventsMaxAgeS * 1000, maxBytes: bus.eventsMaxBytes },
@@ -39,6 +40,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts
     num_replicas: opts.replicas ?? 1,
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
     ...(opts.maxMsgSize ? { max_msg_size: opts.maxMsgSize } : {}),
+    ...(spec.allowDirect ? { allow_direct: true } : {}),
     // Limits drop the oldest messages first (discard old): new work is never refused for old work's sake.
     ...(opts.limits?.[spec.name]?.maxAgeMs ? { max_age: nanos(opts.limits[spec.name].maxAgeMs!) } : {}),
     ...(opts.limits?.[spec.name]?.maxBytes ? { max_bytes: opts.limits[spec.name].maxBytes } : {}),
@@ -59,6 +61,10 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, opts
         return;
       }
       throw err;
+    }
+    if (existing.retention !== config.retention) {
+      // JetStream cannot change a stream's retention in place (LSPO_VERIFIED became a kept stream).
+      throw new Error(`stream ${spec.name} exists with retention '${String(existing.retention)}', this version needs '${config.retention}' (${spec.description}); JetStream cannot change retention in place: delete the stream once it is drained (\`nats stream rm ${spec.name}\`) and start again`);
     }
     if (differs(existing, config)) await jsm.streams.update(spec.name, config);
   }, `stream ${spec.name}`);
@@ -127,6 +133,8 @@ export interface ConsumerOptions {
   maxDeliver?: number;
   filterSubject?: string;
   maxAckPending?: number;
+  /** Deliver each message's headers without its payload (the sampler judges verified groups by their summary header). */
+  headersOnly?: boolean;
 }
 
 export async function ensureConsumer(
@@ -143,6 +151,7 @@ export async function ensureConsumer(
     max_deliver: opts.maxDeliver ?? -1,
     ...(opts.filterSubject ? { filter_subject: opts.filterSubject } : {}),
     ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
+    ...(opts.headersOnly ? { headers_only: true } : {}),
   };
   // As for streams: a timed-out create may have landed, so each try starts from info.
   await retryOnTimeout(async () => {

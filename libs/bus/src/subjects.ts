@@ -8,6 +8,8 @@ export interface StreamSpec {
   subjects: string[];
   /** Work queue: a message is removed once acked (each prompt generated once); limits: kept for replay. */
   retention: "workqueue" | "limits";
+  /** Direct gets allowed (readers fetch single messages by sequence from any replica). */
+  allowDirect?: boolean;
   /** What the stream carries (the envelope kind). */
   kind: string;
   description: string;
@@ -31,9 +33,12 @@ export const STREAMS = {
   verified: {
     name: "LSPO_VERIFIED",
     subjects: ["lspo.verified.>"],
-    retention: "workqueue",
+    // Kept (not a work queue): the sampler reads only each message's summary header and its batches name
+    // the kept groups by sequence; the learner reads their bodies from here (group-summary.ts).
+    retention: "limits",
+    allowDirect: true,
     kind: "VerifiedGroup",
-    description: "scored groups, consumed by the sampler",
+    description: "scored groups: the sampler judges their summary headers, the learner reads the kept ones' bodies",
   },
   batches: {
     name: "LSPO_BATCHES",

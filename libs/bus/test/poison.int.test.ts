@@ -69,14 +69,16 @@ describe("bus - poison messages", { timeout: 60_000 }, () => {
     expect(String(ledger?.body.error)).toMatch(/tokenizer blew up/);
   });
 
-  it("bounds LSPO_BATCHES, LSPO_DLQ and LSPO_EVENTS by age and bytes (bus.* config)", async () => {
+  it("bounds LSPO_VERIFIED, LSPO_BATCHES, LSPO_DLQ and LSPO_EVENTS by age and bytes (bus.* config)", async () => {
     const jsm = await jetstreamManager(bus.nc);
-    const busConfig = resolveConfig({}, ["bus.batchesMaxAgeS=3600", "bus.deadLettersMaxBytes=1048576"]).bus;
+    const busConfig = resolveConfig({}, ["bus.batchesMaxAgeS=3600", "bus.deadLettersMaxBytes=1048576", "bus.verifiedMaxBytes=2097152"]).bus;
     await ensureStreams(jsm, { limits: streamLimitsOf(busConfig) });
     const batches = (await jsm.streams.info(STREAMS.batches.name)).config;
     expect(batches.max_age).toBe(3600 * 1e9);
     expect(batches.max_bytes).toBe(busConfig.batchesMaxBytes);
     expect((await jsm.streams.info(STREAMS.deadLetters.name)).config.max_bytes).toBe(1048576);
+    const verified = (await jsm.streams.info(STREAMS.verified.name)).config;
+    expect([verified.max_bytes, verified.max_age, verified.allow_direct]).toEqual([2097152, busConfig.verifiedMaxAgeS * 1e9, true]);
     const events = (await jsm.streams.info(STREAMS.events.name)).config;
     expect(events.max_age).toBeGreaterThan(0);
     expect(events.max_bytes).toBeGreaterThan(0);

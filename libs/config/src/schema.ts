@@ -54,9 +54,21 @@ export const NatsSchema = z.strictObject({
 export const BusSchema = z.strictObject({
   /** Deliveries of one message before it is dead-lettered (a poison message stops here). */
   maxDeliver: z.number().int().min(2).default(5),
-  /** LSPO_BATCHES: the learner replays from its checkpoint, so batches must outlive the checkpoint interval. */
+  /**
+   * LSPO_VERIFIED: every verified group's body (kept or not), which training batches name by sequence: the
+   * learner reads them from here, so they must outlive the checkpoint interval like the batches. The
+   * oldest go first past either bound; a batch naming one that went is refused (dead-lettered) by the learner.
+   * Limits streams reserve their max bytes against the server's `max_file_store` (16G in k8s/nats): the
+   * defaults of all four kept streams sum to 14 GiB.
+   */
+  verifiedMaxAgeS: nonNegativeInt.default(7 * 24 * 3600),
+  verifiedMaxBytes: nonNegativeInt.default(8 * 1024 ** 3),
+  /**
+   * LSPO_BATCHES: the learner replays from its checkpoint, so batches must outlive the checkpoint interval.
+   * A batch names its groups (a few hundred bytes), so 1 GiB holds millions.
+   */
   batchesMaxAgeS: nonNegativeInt.default(7 * 24 * 3600),
-  batchesMaxBytes: nonNegativeInt.default(8 * 1024 ** 3),
+  batchesMaxBytes: nonNegativeInt.default(1024 ** 3),
   /** LSPO_DLQ: kept for inspection, not forever. */
   deadLettersMaxAgeS: nonNegativeInt.default(14 * 24 * 3600),
   deadLettersMaxBytes: nonNegativeInt.default(1024 ** 3),

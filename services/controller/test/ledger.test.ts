@@ -1,7 +1,7 @@
 // The ledger's rules: one terminal state per requested uid; "trained twice" counted on the surviving learner
 // history only (a crash rolls back to the checkpoint and the replayed batches are not duplicates).
 import { describe, expect, it } from "vitest";
-import { Ledger, applyEvent } from "../src/run/ledger.js";
+import { Ledger, applyEvent, judgementsOf } from "../src/run/ledger.js";
 
 const rec = (incarnation: string, batchSeq: number, step: number, trained: string[], stale: string[] = []) => ({ incarnation, batchSeq, step, trained, stale });
 
@@ -118,6 +118,12 @@ describe("ledger", () => {
     expect(applyEvent(l, "ledger", { type: "dropped", reason: "dead-letter", uids: ["b"] })).toBe(true);
     expect(applyEvent(l, "metric", { event: "update" })).toBe(false);
     expect(applyEvent(l, "judged", { uid: 1 })).toBe(false);
+    // The sampler's grouped form: each entry judged; malformed entries skipped, an event of none refused.
+    expect(applyEvent(l, "judged", { judgements: [{ uid: "c", length: 3, outcome: "short" }, { uid: 7 }, null] })).toBe(true);
+    expect(applyEvent(l, "judged", { judgements: [{ uid: 7 }] })).toBe(false);
+    expect(judgementsOf({ judgements: [{ uid: "c", length: 3, outcome: "short" }, { uid: "d", length: "2.5", outcome: "long" }] })).toEqual([
+      { uid: "c", length: 3, outcome: "short" }, { uid: "d", length: 2.5, outcome: "long" },
+    ]);
     expect(applyEvent(l, "ledger", { type: "nonsense" })).toBe(false);
     expect(l.report()).toMatchObject({ requested: 2, lost: 0, dropped: { "all-correct": 1, "dead-letter": 1 } });
   });

@@ -1,5 +1,6 @@
-// Reads the run's training batches in stream order from a given sequence, decoding and validating each; a
-// batch that travelled by reference is fetched from the object store. A malformed batch is reported and
+// Reads the run's training batches in stream order from a given sequence, decoding and validating each; the
+// groups a batch names by reference are read from LSPO_VERIFIED (and a batch an earlier version put in the
+// object store is fetched from there). A malformed batch is reported and
 // skipped, never fatal. The consumer is durable (an ephemeral one can be reaped by the server while the
 // learner is busy in a long update) and is re-created at start from the learner's own position, so a
 // learner resumed from an older checkpoint replays exactly the batches after it. A refused batch (undecodable,
@@ -7,7 +8,7 @@
 // consumer's, and skipped.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, validateTrainingBatch, type Validator } from "@lspo/bus";
+import { DecodeError, STREAMS, deadLetter, type DirectReader, decodeEnvelope, getBlob, resolveGroupRefs, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
 
@@ -29,6 +30,8 @@ export async function* readBatches(
   subject: string,
   fromSeq: number,
   store: ObjectStore,
+  /** Reads LSPO_VERIFIED by sequence: the groups a batch names. */
+  verified: DirectReader,
   onReject: (seq: number, reason: string) => void,
   check: { maxBytes: number; validate: Validator },
   maxDeliver = -1,
@@ -64,6 +67,10 @@ export async function* readBatches(
           if (!info || info.deleted) throw new DecodeError("invalid", `TrainingBatch.objectRef '${batch.objectRef}' names no object in the batch store`);
           batch = decodeEnvelope(await getBlob(store, batch.objectRef), "TrainingBatch", check.maxBytes).body as TrainingBatch;
         }
+        // Groups by reference: their bodies are on LSPO_VERIFIED (a ref to nothing, to another group, or to a
+        // body that does not match the summary the sampler judged is refused; a server that cannot answer
+        // ends the loop, and the restarted learner reads the batch again).
+        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(verified, batch.groupRefs, { maxBytes: check.maxBytes }) };
         const problem = validateTrainingBatch(batch) ?? check.validate(batch);
         if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {

@@ -11,14 +11,33 @@
 //   and the learner must not train two batches under one index). A duplicate ack inside the window is
 //   checked the same way.
 import { createHash } from "node:crypto";
-import { STREAMS, decodeEnvelope, encodeEnvelope, nextOnSubject, publishEvent, publishMessage, putBlob, type RunEvent, type openObjectStore } from "@lspo/bus";
+import { STREAMS, decodeEnvelope, nextOnSubject, publishEvent, publishMessage, type RunEvent } from "@lspo/bus";
 import type { ServiceContext } from "@lspo/actors";
 import type { TrainingBatch } from "@lspo/proto";
 import type { EmittedBatch } from "./core.js";
 
-/** The judgement of one group, the message at stream sequence `seq` (its id is the same in a replay). */
-export function judgedEvent(uid: string, length: number, outcome: string, seq: number): { event: "judged"; body: RunEvent; msgId: string } {
-  return { event: "judged", body: { uid, length, outcome }, msgId: `judged-${uid}-${seq}` };
+/** The judgement of one group (the message at stream sequence `seq`): its mean response length and outcome. */
+export interface Judgement {
+  uid: string;
+  length: number;
+  outcome: string;
+  seq: number;
+}
+
+/**
+ * The judgements of consecutive messages as one `judged` event: one JetStream publish per group cost the
+ * sampler, the server and every reader more than judging the group. The id names the sequences it covers;
+ * a replay that groups them otherwise publishes them again under other ids, which readers take as they
+ * take any repeat (the latest judgement of a uid counts; a replay's is the same).
+ */
+export function judgedEvent(judgements: readonly Judgement[]): { event: "judged"; body: RunEvent; msgId: string } {
+  const first = judgements[0].seq;
+  const last = judgements[judgements.length - 1].seq;
+  return {
+    event: "judged",
+    body: { judgements: judgements.map(({ uid, length, outcome }) => ({ uid, length, outcome })) },
+    msgId: `judged-${first}-${last}-${judgements.length}`,
+  };
 }
 
 /** Groups dropped away from their own judgement (batch mode, the run's close, UpdateConfig), by reason. */
@@ -43,7 +62,6 @@ export class BatchPublisher {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
     private readonly log: Log,
   ) {}
 
@@ -63,7 +81,7 @@ export class BatchPublisher {
 
   /** Publishes the ledger's record of `b`, then `b` (unless the stream holds it already: see the header). */
   async publish(b: EmittedBatch): Promise<void> {
-    const uids = b.groups.map((g) => g.group!.uid);
+    const uids = b.groups.map((g) => g.uid);
     const digest = batchDigest(uids);
     const known = this.onStream.get(b.index);
     if (known !== undefined) {
@@ -74,22 +92,15 @@ export class BatchPublisher {
     }
     // The ledger hears of a batch before the learner can: its uids are then trained, stale or unused.
     await publishEvent(this.ctx.js, this.ctx.runId, "ledger", { type: "batch", index: b.index, uids }, `sampler-batch-${b.index}`);
-    const batch: TrainingBatch = {
+    // The groups by reference (uid, LSPO_VERIFIED sequence): a batch is a few hundred bytes whatever the
+    // groups' size, and the learner reads the bodies from LSPO_VERIFIED.
+    const body: TrainingBatch = {
       batchIndex: BigInt(b.index),
-      groups: b.groups,
+      groups: [],
+      groupRefs: b.groups,
       thresholds: b.thresholds ? { low: b.thresholds.low, high: b.thresholds.high, max: b.thresholds.max, windowFill: 0 } : undefined,
       objectRef: "",
     };
-    let body = batch;
-    // A batch that would not fit the server's max payload (with room for headers) travels by reference,
-    // under a name that carries its digest (so the message on the stream names its content).
-    const inlineLimit = Math.floor((this.ctx.nc.info?.max_payload ?? 1024 * 1024) * 0.9);
-    const encoded = encodeEnvelope("TrainingBatch", batch);
-    if (encoded.byteLength > inlineLimit) {
-      const ref = `batch-${this.ctx.runId}-${b.index}-${digest}`;
-      await putBlob(this.store, ref, encoded);
-      body = { ...batch, groups: [], objectRef: ref };
-    }
     const ack = await publishMessage(this.ctx.js, this.ctx.subjects.batches, "TrainingBatch", body, { msgId: `batch-${this.ctx.runId}-${b.index}` });
     if (ack.duplicate) {
       // Inside the duplicate window the server kept the first one: it must be this very batch.
@@ -99,7 +110,7 @@ export class BatchPublisher {
     }
     this.lastSeq = Math.max(this.lastSeq, ack.seq);
     this.log(ack.duplicate ? "training batch was already published (a replay inside the duplicate window)" : "published training batch", {
-      batch: b.index, groups: b.groups.length, thresholds: b.thresholds, byReference: body.objectRef !== "",
+      batch: b.index, groups: b.groups.length, thresholds: b.thresholds,
     });
   }
 
@@ -110,8 +121,12 @@ export class BatchPublisher {
   }
 }
 
-/** The digest of a batch as published: from its groups, or from its object name when it went by reference. */
+/**
+ * The digest of a batch as published: from its group references, or (a batch an earlier version published)
+ * its inline groups or the digest in its object name.
+ */
 function digestOnStream(b: TrainingBatch): string {
+  if (b.groupRefs?.length) return batchDigest(b.groupRefs.map((g) => g.uid));
   if (b.objectRef) return b.objectRef.slice(b.objectRef.lastIndexOf("-") + 1);
   return batchDigest(b.groups.map((g) => g.group!.uid));
 }

@@ -1,5 +1,6 @@
 // The sampler service's state, without I/O: the LSPO sampler core (stream or batch mode) plus what the
-// service adds around it: the verified groups' payloads until their batch is emitted, the staleness rule
+// service adds around it: the kept groups' summaries and stream sequences until their batch is emitted
+// (the bodies stay on LSPO_VERIFIED; a batch names them), the staleness rule
 // (`maxOffPolicySteps`), batch mode's generation-batch buffer, and the accounting for summary.json.
 //
 // Every decision is a function of this state and the group offered, nothing else (no clock, no learner
@@ -9,14 +10,21 @@ import {
   GenRoundsExceededError, UidSet, createBatchSampler, createStreamSampler, restoreBatchSampler, restoreStreamSampler,
   type BatchSampler, type Group, type SamplerStats, type StreamSampler, type Thresholds,
 } from "@lspo/lspo";
-import type { SamplerConfig as ProtoSamplerConfig, VerifiedGroup } from "@lspo/proto";
+import type { GroupRef, GroupSummary, SamplerConfig as ProtoSamplerConfig } from "@lspo/proto";
 import type { RunConfig } from "@lspo/config";
 
 export type SamplerSettings = RunConfig["sampler"];
 
+/** A group the sampler holds: what it was judged by, and where its body is (its LSPO_VERIFIED sequence). */
+export interface HeldGroup {
+  summary: GroupSummary;
+  seq: number;
+}
+
 export interface EmittedBatch {
   index: number;
-  groups: VerifiedGroup[];
+  /** The kept groups, by uid and LSPO_VERIFIED sequence. */
+  groups: GroupRef[];
   thresholds: Thresholds | null;
 }
 
@@ -29,8 +37,8 @@ export interface CoreSnapshot {
   settings: SamplerSettings;
   maxOffPolicySteps: number;
   sampler: unknown;
-  /** Verified groups kept and waiting for a batch, and (batch mode) the generation batch being gathered. */
-  payloads: VerifiedGroup[];
+  /** Groups kept and waiting for a batch, and (batch mode) the generation batch being gathered. */
+  held: HeldGroup[];
   round: string[];
   stale: number;
   unused: number;
@@ -74,12 +82,8 @@ export interface RetiredCounts {
 
 const NOTHING_RETIRED: RetiredCounts = { offered: 0, duplicates: 0, accepted: 0, rejected: 0, outcomes: {}, batchesEmitted: 0, groupsEmitted: 0, discardedOverflow: 0 };
 
-function lengthsOf(vg: VerifiedGroup): number[] {
-  return vg.group!.responses.map((r) => r.tokenIds.byteLength / 4);
-}
-
-export function asGroup(vg: VerifiedGroup): Group {
-  return { uid: vg.group!.uid, lengths: lengthsOf(vg), rewards: [...vg.rewards], correct: [...vg.correct] };
+export function asGroup(s: GroupSummary): Group {
+  return { uid: s.uid, lengths: [...s.lengths], rewards: [...s.rewards], correct: [...s.correct] };
 }
 
 function coreConfig(s: SamplerSettings) {
@@ -94,7 +98,7 @@ function coreConfig(s: SamplerSettings) {
 
 export class SamplerCore {
   private sampler: StreamSampler | BatchSampler;
-  private readonly payloads = new Map<string, VerifiedGroup>();
+  private readonly held = new Map<string, HeldGroup>();
   private round: string[] = [];
   private stale = 0;
   private unused = 0;
@@ -147,7 +151,10 @@ export class SamplerCore {
       // checked first, so restoring it as the service's set decides every later offer the same way.
       const library = { ...(snapshot.sampler as Record<string, unknown>), seen: uids };
       this.sampler = snapshot.settings.mode === "batch" ? restoreBatchSampler(library) : restoreStreamSampler(library);
-      for (const vg of snapshot.payloads) this.payloads.set(vg.group!.uid, vg);
+      if (!snapshot.held) {
+        throw new Error("sampler snapshot holds verified groups' payloads (written before batches named groups by reference): finish or restart that run with the version that wrote it");
+      }
+      for (const h of snapshot.held) this.held.set(h.summary.uid, h);
       this.round = [...snapshot.round];
       this.stale = snapshot.stale;
       this.unused = snapshot.unused;
@@ -172,15 +179,15 @@ export class SamplerCore {
     return this.failed;
   }
 
-  /** Judges one verified group, the message at stream sequence `seq` (0 when it came from no stream). */
-  offer(vg: VerifiedGroup, seq = 0): OfferResult {
+  /** Judges one verified group by its summary, the message at stream sequence `seq` (0 when it came from no stream). */
+  offer(summary: GroupSummary, seq = 0): OfferResult {
     if (seq > this.lastSeq) this.lastSeq = seq;
     if (this.failed) return { outcome: "failed", batches: [] };
-    if (!this.seen.add(vg.group!.uid)) {
+    if (!this.seen.add(summary.uid)) {
       this.duplicates++;
       return { outcome: "duplicate", batches: [] };
     }
-    const result = this.judge(vg);
+    const result = this.judge({ summary, seq });
     if (result.outcome !== "duplicate") this.received++;
     return result;
   }
@@ -204,25 +211,25 @@ export class SamplerCore {
     return this.seen.size;
   }
 
-  private judge(vg: VerifiedGroup): OfferResult {
-    const uid = vg.group!.uid;
-    const policy = Number(vg.group!.policyVersion);
+  private judge(held: HeldGroup): OfferResult {
+    const uid = held.summary.uid;
+    const policy = Number(held.summary.policyVersion);
     if (policy > this.newestPolicy) this.newestPolicy = policy;
     if (policy + this.maxOffPolicySteps < this.newestPolicy) {
       this.stale++;
       return { outcome: "stale", batches: [] };
     }
     if (this.settings.mode === "stream") {
-      const offered = (this.sampler as StreamSampler).offer(asGroup(vg));
-      if (offered.kept) this.payloads.set(uid, vg);
+      const offered = (this.sampler as StreamSampler).offer(asGroup(held.summary));
+      if (offered.kept) this.held.set(uid, held);
       return { outcome: offered.outcome, batches: offered.batch ? [this.emit(offered.batch)] : [] };
     }
     // Batch mode: gather a generation batch, then judge it as one unit (the paper's rule).
-    if (this.payloads.has(uid) || this.round.includes(uid)) return { outcome: "duplicate", batches: [] };
-    this.payloads.set(uid, vg);
+    if (this.held.has(uid) || this.round.includes(uid)) return { outcome: "duplicate", batches: [] };
+    this.held.set(uid, held);
     this.round.push(uid);
     if (this.round.length < this.settings.genBatch) return { outcome: "gathering", batches: [] };
-    const groups = this.round.map((u) => asGroup(this.payloads.get(u)!));
+    const groups = this.round.map((u) => asGroup(this.held.get(u)!.summary));
     this.round = [];
     let result: ReturnType<BatchSampler["addGenerationBatch"]>;
     try {
@@ -236,25 +243,25 @@ export class SamplerCore {
     }
     for (const d of result.decisions) {
       if (d.kept) continue;
-      this.payloads.delete(d.uid);
+      this.held.delete(d.uid);
       this.dropped.push({ uid: d.uid, reason: d.outcome });
     }
     const batches = result.batch ? [this.emit(result.batch)] : [];
     // Kept beyond B in the round that filled the batch: dropped, as in the paper.
     if (result.batch) {
       for (const d of result.decisions) {
-        if (d.kept && !result.batch.uids.includes(d.uid) && this.payloads.delete(d.uid)) this.dropped.push({ uid: d.uid, reason: "overflow" });
+        if (d.kept && !result.batch.uids.includes(d.uid) && this.held.delete(d.uid)) this.dropped.push({ uid: d.uid, reason: "overflow" });
       }
     }
     return { outcome: "judged", batches };
   }
 
   private emit(batch: { index: number; uids: readonly string[]; thresholds: Thresholds | null }): EmittedBatch {
-    const groups = batch.uids.map((u) => {
-      const vg = this.payloads.get(u);
-      if (!vg) throw new Error(`sampler: kept group ${u} has no payload (state corrupted)`);
-      this.payloads.delete(u);
-      return vg;
+    const groups = batch.uids.map((u): GroupRef => {
+      const held = this.held.get(u);
+      if (!held) throw new Error(`sampler: kept group ${u} is not held (state corrupted)`);
+      this.held.delete(u);
+      return { uid: u, seq: BigInt(held.seq) };
     });
     return { index: this.retired.batchesEmitted + batch.index, groups, thresholds: batch.thresholds };
   }
@@ -292,12 +299,12 @@ export class SamplerCore {
 
   /** The run is over: whatever waits for a batch will never be trained (counted, not lost). */
   closeRun(): number {
-    const n = this.payloads.size;
+    const n = this.held.size;
     this.dropPending("unused");
     this.unused += n;
-    this.payloads.clear();
+    this.held.clear();
     this.round = [];
-    // The core's pending batch goes too (its groups are the payloads just counted), so a resumed run
+    // The core's pending batch goes too (its groups are the held ones just counted), so a resumed run
     // starts a fresh batch instead of completing one whose groups are gone.
     const snap = { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), pending: [] };
     this.sampler = this.settings.mode === "batch" ? restoreBatchSampler(snap) : restoreStreamSampler(snap);
@@ -312,14 +319,14 @@ export class SamplerCore {
     this.retired = { offered, duplicates: duplicates - this.duplicates, accepted, rejected, outcomes: { ...outcomes }, batchesEmitted, groupsEmitted, discardedOverflow };
     this.settings = next;
     this.dropPending("unused-at-config-change");
-    this.unused += this.payloads.size;
-    this.payloads.clear();
+    this.unused += this.held.size;
+    this.held.clear();
     this.round = [];
     this.sampler = fresh;
   }
 
   private dropPending(reason: string): void {
-    for (const uid of new Set([...this.payloads.keys(), ...this.round])) this.dropped.push({ uid, reason });
+    for (const uid of new Set([...this.held.keys(), ...this.round])) this.dropped.push({ uid, reason });
   }
 
   /** The drops since the last call (see `dropped`). */
@@ -339,7 +346,7 @@ export class SamplerCore {
       settings: this.settings,
       maxOffPolicySteps: this.maxOffPolicySteps,
       sampler: { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), seen: [] },
-      payloads: [...this.payloads.values()],
+      held: [...this.held.values()],
       round: [...this.round],
       stale: this.stale,
       unused: this.unused,

@@ -2,8 +2,8 @@
 // groups (or snapshotEveryMs), and the uid set beside it in append-only segments.
 //
 // The journal between two snapshots is the verified stream itself: a judged group is acked only once a
-// snapshot covers it, so after a crash every group judged since the last snapshot is still in the work
-// queue, and replaying them in stream order (main.ts) rebuilds exactly the state that was lost.
+// snapshot covers it, so after a crash every group judged since the last snapshot is still unacked on the
+// stream, and replaying them in stream order (main.ts) rebuilds exactly the state that was lost.
 //
 // The uid set is the one part that grows with the run (every uid ever received, for dedupe); rewriting it
 // whole in every snapshot made a snapshot's cost grow with the run. Each snapshot writes only the uids
@@ -17,7 +17,8 @@ import type { CoreSnapshot, SamplerCore } from "./core.js";
 type Store = Awaited<ReturnType<typeof openObjectStore>>;
 
 const FORMAT = "lspo.sampler-service";
-const VERSION = 2;
+// 3: the core holds the kept groups' summaries and LSPO_VERIFIED sequences, not their payloads.
+const VERSION = 3;
 const MAX_SEGMENTS = 32;
 
 export interface UidSegment {

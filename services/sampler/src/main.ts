@@ -1,6 +1,8 @@
 // The sampler service: verified groups in (LSPO_VERIFIED), training batches of exactly B groups out
-// (LSPO_BATCHES). For every message: judge -> publish what the judgement produced (its `judged` record,
-// a completed batch) -> hold the ack. Every sampler.snapshotEveryGroups groups (or snapshotEveryMs) the
+// (LSPO_BATCHES). The sampler reads each verified group's summary header only (its consumer is
+// headers-only: the tokens never reach it) and its batches name the kept groups by stream sequence; the
+// learner reads their bodies from LSPO_VERIFIED (libs/bus group-summary.ts). For every message: judge ->
+// publish what the judgement produced (its `judged` record, a completed batch) -> hold the ack. Every sampler.snapshotEveryGroups groups (or snapshotEveryMs) the
 // state is saved (durable.ts) and the held messages are acked.
 //
 // A judgement depends only on the state and the group (core.ts), so the verified stream's unacked tail is
@@ -9,8 +11,8 @@
 // same batches, under the same ids, which are no-ops where they were published before (batches.ts). The
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
-  OBJECT_STORES, STREAMS, allOf, consume, openKv, openObjectStore, KV_BUCKETS,
-  nextOnSubject, payloadLimits, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, vocabularyValidator, type DeferredAck, type RunEvent,
+  OBJECT_STORES, STREAMS, consume, openKv, openObjectStore, KV_BUCKETS,
+  nextOnSubject, parseGroupSummary, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -18,10 +20,10 @@ import { createServiceContext, invalidArgument, serveActor, unary, type ServiceC
 import type { RunConfig } from "@lspo/config";
 import {
   ComponentState, SamplerMode, SamplerServiceService,
-  type RefillRequest, type UpdateConfigRequest, type VerifiedGroup,
+  type GroupSummary, type RefillRequest, type UpdateConfigRequest,
 } from "@lspo/proto";
 import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type SamplerSettings } from "./core.js";
-import { BatchPublisher, droppedEvents, judgedEvent } from "./batches.js";
+import { BatchPublisher, droppedEvents, judgedEvent, type Judgement } from "./batches.js";
 import { DurableState } from "./durable.js";
 import { runFailedError } from "./failure.js";
 
@@ -31,27 +33,32 @@ const MODES: Record<number, SamplerSettings["mode"]> = { [SamplerMode.SAMPLER_MO
 const FIELD_OF: Record<string, string> = { batchSize: "config.batchSize", window: "config.window", lLow: "config.lLow", lHigh: "config.lHigh", lMax: "config.lMax" };
 /** Events published and not yet acknowledged, at most (then the next judgement waits for them). */
 const EVENTS_IN_FLIGHT = 256;
+/** Judgements per `judged` event at most, and how long the first one waits for company. */
+const JUDGEMENTS_PER_EVENT = 256;
+const JUDGEMENTS_LINGER_MS = 20;
 
 export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("sampler", config);
   const store = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const startedAt = new Date();
   const log = (line: string, fields: Record<string, unknown>) => ctx.log.info(fields, line);
-  // What a verified group must be before the sampler judges it: token ids inside the vocabulary, a size the
-  // run can produce, and a group the LSPO library accepts (so offer() never throws mid-message).
+  // What a verified group's summary must be before the sampler judges it: a size and lengths the run can
+  // produce, and a group the LSPO library accepts (so offer() never throws mid-message). Its tokens are
+  // checked where they are read: by the learner (token ids inside the vocabulary, the body matching this
+  // summary).
   const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
   const groupProblem = (body: unknown): string | null => {
-    const vg = body as VerifiedGroup;
-    if (vg.group!.responses.length > bounds.groupSize) return `VerifiedGroup.group.responses has ${vg.group!.responses.length} entries, more than the run's rollout.groupSize (${bounds.groupSize})`;
+    const s = body as GroupSummary;
+    if (s.lengths.length > bounds.groupSize) return `GroupSummary has ${s.lengths.length} responses, more than the run's rollout.groupSize (${bounds.groupSize})`;
     try {
-      validateGroup(asGroup(vg), "VerifiedGroup");
+      validateGroup(asGroup(s), "GroupSummary");
       return null;
     } catch (err) {
       if (err instanceof InvalidGroupError) return err.message;
       throw err;
     }
   };
-  const payload = { kind: "VerifiedGroup", maxBytes: payloadLimits(bounds).VerifiedGroup, validate: allOf(vocabularyValidator("VerifiedGroup", bounds.vocabSize), groupProblem) };
+  const payload = { kind: "GroupSummary", fromHeaders: (h: Parameters<typeof parseGroupSummary>[0]) => parseGroupSummary(h), validate: groupProblem };
   let rejected = 0;
 
   const durable = new DurableState(store, `sampler-${ctx.runId}.snapshot`);
@@ -59,7 +66,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   /** The core as last saved (a fresh one before the first save) and the batches published since then. */
   const restore = async (): Promise<{ core: SamplerCore; publisher: BatchPublisher }> => {
     const saved = await durable.load(newCore);
-    const publisher = new BatchPublisher(ctx, store, log);
+    const publisher = new BatchPublisher(ctx, log);
     const onStream = await publisher.loadPublishedAfter(saved?.batchesSeq ?? 0);
     const core = saved?.core ?? newCore();
     if (saved || onStream) ctx.log.info({ stats: core.stats(), uids: core.uidCount, batchesSinceSnapshot: onStream }, "restored sampler snapshot");
@@ -87,6 +94,19 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     events.push(publishEvent(ctx.js, ctx.runId, e.event, e.body, e.msgId));
     if (events.length >= EVENTS_IN_FLIGHT) await flushEvents();
   };
+  // Judgements go out in groups (judgedEvent): at most JUDGEMENTS_PER_EVENT, at most JUDGEMENTS_LINGER_MS
+  // after the first, and always before a batch's ledger record (the ledger reads a batch's groups as judged)
+  // and before a snapshot.
+  let judgements: Judgement[] = [];
+  let lingering: NodeJS.Timeout | null = null;
+  const emitJudgements = async () => {
+    if (lingering) clearTimeout(lingering);
+    lingering = null;
+    if (judgements.length === 0) return;
+    const out = judgements;
+    judgements = [];
+    await emit(judgedEvent(out));
+  };
 
   // TEST-ONLY fault injection (test/e2e/sampler-replay.int.test.ts): LSPO_FAULT_SAMPLER_KILL_AT_BATCH=<n> makes
   // the first incarnation SIGKILL itself right after publishing its n-th batch, before a snapshot covers
@@ -97,11 +117,12 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const poisonUid = process.env.LSPO_FAULT_SAMPLER_THROW_UID;
 
   /** Judges one group and publishes what the judgement produced. */
-  const decide = async (vg: VerifiedGroup, seq: number) => {
-    if (poisonUid && vg.group!.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
-    const result = core.offer(vg, seq);
-    const lengths = vg.group!.responses.map((r) => r.tokenIds.byteLength / 4);
-    await emit(judgedEvent(vg.group!.uid, lengths.reduce((a, b) => a + b, 0) / lengths.length, result.outcome, seq));
+  const decide = async (s: GroupSummary, seq: number) => {
+    if (poisonUid && s.uid === poisonUid) throw new Error(`injected fault judging ${poisonUid} (LSPO_FAULT_SAMPLER_THROW_UID)`);
+    const result = core.offer(s, seq);
+    judgements.push({ uid: s.uid, length: s.lengths.reduce((a, b) => a + b, 0) / s.lengths.length, outcome: result.outcome, seq });
+    if (judgements.length >= JUDGEMENTS_PER_EVENT || result.batches.length > 0) await emitJudgements();
+    else lingering ??= setTimeout(() => void exclusive(emitJudgements).catch(failed), JUDGEMENTS_LINGER_MS);
     for (const b of result.batches) {
       await publisher.publish(b);
       if (killAtBatch > 0 && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
@@ -110,23 +131,22 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
 
   // Messages judged since the last snapshot, by stream sequence: acked once a snapshot covers them (only
-  // their reply subjects are held, not their payloads). A null one is a message re-read at startup (its
-  // delivery died with the last incarnation): once covered it is deleted from the work queue instead, and a
-  // redelivery of it is acked unjudged.
+  // their reply subjects are held). A null one is a message re-read at startup (its delivery died with the
+  // last incarnation): once covered, a redelivery of it is acked unjudged. (Nothing judged is deleted: the
+  // kept groups' bodies stay on LSPO_VERIFIED for the learner.)
   const held = new Map<number, DeferredAck | null>();
   const coveredTail = new Set<number>();
   let heldSince = 0;
-  const removeFromQueue = (seq: number) => ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
+  /** Deletes a dead-lettered message (its payload is in the dead letter), so no replay judges it again. */
+  const removeFromStream = (seq: number) => ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
   /** Saves the state and acks every message it covers. */
   const checkpoint = async () => {
+    await emitJudgements();
     await flushEvents();
     await durable.save(core, publisher.lastSeq);
     for (const [seq, d] of held) {
       if (d) sendAck(ctx.nc, d);
-      else {
-        coveredTail.add(seq);
-        void removeFromQueue(seq);
-      }
+      else coveredTail.add(seq);
     }
     held.clear();
     heldSince = 0;
@@ -161,11 +181,10 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         if (!m || m.seq > info.delivered.stream_seq) break;
         seq = m.seq + 1;
         if (skip.has(m.seq)) continue;
-        const read = readPayload<VerifiedGroup>(m.data, payload);
+        const read = readPayload<GroupSummary>(m.data, payload, m.header);
         if ("failure" in read) continue; // refused (dead-lettered) when it was delivered
-        if (m.seq <= core.lastJudgedSeq && core.hasSeen(read.body.group!.uid)) {
+        if (m.seq <= core.lastJudgedSeq && core.hasSeen(read.body.uid)) {
           coveredTail.add(m.seq); // saved in the snapshot; its ack was lost with the last incarnation
-          void removeFromQueue(m.seq);
           continue;
         }
         try {
@@ -181,6 +200,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       }
       if (thrown === null) return judged;
       skip.add(thrown);
+      await emitJudgements();
       await flushEvents();
       held.clear();
       coveredTail.clear();
@@ -270,14 +290,14 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   );
   ctx.own(() => actor.stop());
 
-  const sub = await consume<VerifiedGroup>(ctx.js, {
+  const sub = await consume<GroupSummary>(ctx.js, {
     stream: STREAMS.verified.name,
     durable: consumerName,
     batch: 64,
     ...payload,
     onReject: (reason) => {
       rejected++;
-      ctx.log.warn({ reason }, "rejected verified group (dead-lettered)");
+      ctx.log.warn({ reason }, "rejected verified group summary (dead-lettered)");
     },
   });
   ctx.own(() => sub.stop());
@@ -318,13 +338,13 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         if (held.has(d.seq)) return void held.set(d.seq, d.deferAck()); // redelivered before its snapshot: ack it then
         if (coveredTail.delete(d.seq)) return d.ack(); // re-read at startup and saved since
         // Saved before, its ack lost (a crash between the snapshot and the acks, or a lost ack).
-        if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.group!.uid)) return d.ack();
-        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, () => decide(d.body, d.seq), (vg) => [vg.group!.uid]);
+        if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.uid)) return d.ack();
+        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, () => decide(d.body, d.seq), (s) => [s.uid]);
         if (outcome === "dead-lettered") {
           // Judging may have changed the core before it threw: restart from the snapshot and the tail, where
           // this message no longer is.
-          await removeFromQueue(d.seq);
-          throw new Error(`verified group ${d.body.group!.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
+          await removeFromStream(d.seq);
+          throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
         }
         await hold(d.seq, d.deferAck());
       });

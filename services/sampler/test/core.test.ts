@@ -1,29 +1,18 @@
-// The sampler service's core without NATS: staleness, payloads kept until their batch, closing a run, and
+// The sampler service's core without NATS: staleness, kept groups held until their batch, closing a run, and
 // snapshot -> restore continuing identically. offer()'s second argument is the message's stream sequence.
 import { describe, expect, it } from "vitest";
-import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
-import type { VerifiedGroup } from "@lspo/proto";
+import type { GroupSummary } from "@lspo/proto";
 import { SamplerCore } from "@lspo/sampler";
 
 const settings = resolveConfig({ sampler: { batchSize: 2, window: 4, lengthFilter: false } }).sampler;
 
-function vg(uid: string, version: number, rewards: number[], len = 3): VerifiedGroup {
-  return {
-    group: {
-      uid,
-      prompt: { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([1])), answer: "", groupSize: rewards.length, cursor: 0n },
-      responses: rewards.map(() => ({ tokenIds: bytesOf(new Int32Array(len)), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" })),
-      policyVersion: BigInt(version),
-      actor: "a",
-    },
-    rewards,
-    correct: rewards.map((r) => r > 0),
-  };
+function vg(uid: string, version: number, rewards: number[], len = 3): GroupSummary {
+  return { uid, lengths: rewards.map(() => len), rewards, correct: rewards.map((r) => r > 0), policyVersion: BigInt(version) };
 }
 
 describe("sampler core", () => {
-  it("drops stale groups, keeps payloads until a batch of exactly B is emitted", () => {
+  it("drops stale groups, holds kept groups until a batch of exactly B is emitted", () => {
     const core = new SamplerCore(settings, 1);
     expect(core.offer(vg("a", 2, [1, 0]), 1).batches).toEqual([]);
     // Stale: sampled by version 0 when version 2 was seen already (more than maxOffPolicySteps = 1 behind).
@@ -31,7 +20,7 @@ describe("sampler core", () => {
     expect(core.offer(vg("w", 2, [0, 0]), 3).outcome).toBe("all-wrong");
     const out = core.offer(vg("b", 1, [0, 1]), 4);
     expect(out.batches).toHaveLength(1);
-    expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["a", "b"]);
+    expect(out.batches[0].groups.map((g) => g.uid)).toEqual(["a", "b"]);
     expect(core.stats()).toMatchObject({ stale: 1, received: 4, pending: 0 });
     expect(core.offer(vg("a", 2, [1, 0]), 5).outcome).toBe("duplicate");
     expect(core.stats().received).toBe(4);
@@ -57,7 +46,7 @@ describe("sampler core", () => {
     const restored = new SamplerCore(settings, 1, JSON.parse(JSON.stringify(core.snapshot(), (_k, v) => (typeof v === "bigint" ? Number(v) : v))), core.uidsFrom(0));
     restored.offer(vg("b", 0, [1, 0]), 0);
     const out = restored.offer(vg("c", 0, [0, 1]), 0);
-    expect(out.batches[0].groups.map((g) => g.group!.uid)).toEqual(["b", "c"]);
+    expect(out.batches[0].groups.map((g) => g.uid)).toEqual(["b", "c"]);
   });
 
   it("reports by uid the groups it drops away from their own judgement (for the ledger)", () => {
@@ -73,7 +62,7 @@ describe("sampler core", () => {
     batch.offer(vg("x", 0, [1, 0]), 0);
     batch.offer(vg("y", 0, [0, 1]), 0);
     const out = batch.offer(vg("z", 0, [1, 0]), 0);
-    const emitted = out.batches[0].groups.map((g) => g.group!.uid);
+    const emitted = out.batches[0].groups.map((g) => g.uid);
     expect(emitted).toHaveLength(2);
     const dropped = batch.takeDropped();
     expect(dropped).toContainEqual({ uid: "w", reason: "all-wrong" });

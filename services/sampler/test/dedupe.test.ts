@@ -3,25 +3,14 @@
 // meanwhile — newer policies arrived (it would now be stale), UpdateConfig replaced the library sampler, or
 // the sampler restarted from its snapshot. Counted once in `received`, never twice.
 import { describe, expect, it } from "vitest";
-import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
-import type { VerifiedGroup } from "@lspo/proto";
+import type { GroupSummary } from "@lspo/proto";
 import { SamplerCore } from "@lspo/sampler";
 
 const settings = resolveConfig({ sampler: { batchSize: 2, window: 4, lengthFilter: false } }).sampler;
 
-function vg(uid: string, version: number, rewards: number[]): VerifiedGroup {
-  return {
-    group: {
-      uid,
-      prompt: { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([1])), answer: "", groupSize: rewards.length, cursor: 0n },
-      responses: rewards.map(() => ({ tokenIds: bytesOf(new Int32Array(3)), logprobs: bytesOf(new Float32Array(3)), truncated: false, text: "" })),
-      policyVersion: BigInt(version),
-      actor: "a",
-    },
-    rewards,
-    correct: rewards.map((r) => r > 0),
-  };
+function vg(uid: string, version: number, rewards: number[]): GroupSummary {
+  return { uid, lengths: rewards.map(() => 3), rewards, correct: rewards.map((r) => r > 0), policyVersion: BigInt(version) };
 }
 
 const roundTrip = (core: SamplerCore) =>

@@ -3,24 +3,13 @@
 // group and threw again after every restart). The failure survives snapshot -> restore; later groups are
 // acked as "failed" and change nothing. The quantile options reach the library.
 import { describe, expect, it } from "vitest";
-import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
-import type { VerifiedGroup } from "@lspo/proto";
+import type { GroupSummary } from "@lspo/proto";
 import { SamplerCore } from "@lspo/sampler";
 import { runFailedError } from "../src/failure.js";
 
-function vg(uid: string, rewards: number[], len = 3): VerifiedGroup {
-  return {
-    group: {
-      uid,
-      prompt: { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([1])), answer: "", groupSize: rewards.length, cursor: 0n },
-      responses: rewards.map(() => ({ tokenIds: bytesOf(new Int32Array(len)), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" })),
-      policyVersion: 0n,
-      actor: "a",
-    },
-    rewards,
-    correct: rewards.map((r) => r > 0),
-  };
+function vg(uid: string, rewards: number[], len = 3): GroupSummary {
+  return { uid, lengths: rewards.map(() => len), rewards, correct: rewards.map((r) => r > 0), policyVersion: 0n };
 }
 
 const roundTrip = (s: unknown) => JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));

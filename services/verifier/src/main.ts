@@ -1,7 +1,7 @@
 // The verifier service: rollout groups in (LSPO_ROLLOUTS), verified groups out (LSPO_VERIFIED).
 // At-least-once in, idempotent out: the published message id is the group uid, so a redelivered group
 // (verifier killed after publishing, before acking) is dropped by JetStream's duplicate window.
-import { STREAMS, allOf, consume, payloadLimits, publishMessage, runBoundsOf, validateRolloutGroup, vocabularyValidator, processOrDeadLetter } from "@lspo/bus";
+import { STREAMS, allOf, consume, payloadLimits, publishVerified, runBoundsOf, validateRolloutGroup, vocabularyValidator, processOrDeadLetter } from "@lspo/bus";
 import { readModelConfig } from "@lspo/tasks";
 import { createServiceContext, invalidArgument, invalidMessage, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
@@ -83,7 +83,8 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
       let scored: ReturnType<typeof scoreGroup> | null = null;
       const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, async () => {
         scored = scoreGroup(group, reward, scoring);
-        await publishMessage(ctx.js, ctx.subjects.verified, "VerifiedGroup", scored, { msgId: `verified-${group.uid}` });
+        // With its summary header: the sampler reads only that (libs/bus group-summary.ts).
+        await publishVerified(ctx.js, ctx.subjects.verified, scored, `verified-${group.uid}`);
       }, (g) => [g.uid]);
       if (outcome === "dead-lettered" || !scored) continue;
       d.ack();

@@ -1,9 +1,11 @@
 // Malformed payloads for every consumer of the data plane, each one invalid by construction: random and
 // truncated bytes, envelopes of the wrong kind or schema version, bodies with a missing or mistyped field,
 // NaN/Inf in numeric arrays, token ids outside the vocabulary, misaligned byte arrays, payloads over the
-// run's bounds, and each consumer's own domain errors. Built from valid messages by seeded mutation.
+// run's bounds, and each consumer's own domain errors. Built from valid messages by seeded mutation. The
+// sampler reads a verified group's summary header only, so its malformed messages are valid bodies under
+// malformed headers; the bodies' own checks are the learner's (a batch names them by sequence).
 import { Packr } from "msgpackr";
-import { SCHEMA_VERSION, bytesOf, encodeEnvelope, payloadLimits, type RunBounds } from "@lspo/bus";
+import { GROUP_SUMMARY_HEADER, SCHEMA_VERSION, bytesOf, encodeEnvelope, payloadLimits, summaryHeader, summaryOf, type RunBounds } from "@lspo/bus";
 import type { Rng } from "@lspo/model";
 import type { PromptRequest, RolloutGroup, TrainingBatch, VerifiedGroup } from "@lspo/proto";
 
@@ -11,6 +13,8 @@ export type Kind = "PromptRequest" | "RolloutGroup" | "VerifiedGroup" | "Trainin
 export interface Malformed {
   category: string;
   bytes: Uint8Array;
+  /** NATS headers to publish it with. */
+  headers?: Record<string, string>;
 }
 
 // The same encoder options as the bus codec, to build envelopes it would otherwise accept.
@@ -159,11 +163,49 @@ export const MUTATIONS: Mutation[] = [
   { category: "correct-not-boolean", kinds: ["VerifiedGroup", "TrainingBatch"], apply: (rng, k, m) => { const v = verifiedOf(k, m); (v.correct as unknown[])[0] = pick(rng, [1, "yes", null]); return m; } },
   { category: "empty-batch", kinds: ["TrainingBatch"], apply: (_rng, _k, m) => { m.groups = []; return m; } },
   { category: "dangling-object-ref", kinds: ["TrainingBatch"], apply: (rng, _k, m) => { m.groups = []; m.objectRef = `no-such-batch-${int(rng, 1e9)}`; return m; } },
+  // References into LSPO_VERIFIED: to a sequence it does not hold, to a message of another group (sequence 1
+  // is the run's first verified group, or a message since deleted), or of the wrong shape.
+  { category: "dangling-group-ref", kinds: ["TrainingBatch"], apply: (rng, _k, m) => { m.groups = []; m.groupRefs = [{ uid: "fuzz-ref", seq: BigInt(2 ** 40 + int(rng, 1e6)) }]; return m; } },
+  { category: "group-ref-to-another-group", kinds: ["TrainingBatch"], apply: (rng, _k, m) => { m.groups = []; m.groupRefs = [{ uid: `not-the-group-there-${int(rng, 1e9)}`, seq: 1n }]; return m; } },
+  { category: "group-ref-wrong-type", kinds: ["TrainingBatch"], apply: (rng, _k, m) => { m.groups = []; m.groupRefs = [pick(rng, [{ uid: 7, seq: 1n }, { uid: "x" }, "x", null, { uid: "x", seq: -1 }])]; return m; } },
   { category: "empty-response", kinds: ["TrainingBatch"], apply: (_rng, k, m) => { const r = (groupOf[k](m).responses as Body[])[0]; r.tokenIds = Buffer.alloc(0); r.logprobs = Buffer.alloc(0); return m; } },
 ];
 
+// ---- the summary header of a verified group (what the sampler reads) ----
+
+type Summary = Record<string, unknown>;
+/** Each returns the header's text, or null for no header at all. */
+const SUMMARY_MUTATIONS: Array<{ category: string; apply(rng: Rng, s: Summary, b: RunBounds): string | null }> = [
+  { category: "no-summary-header", apply: () => null },
+  { category: "summary-not-json", apply: (rng, s) => { const t = JSON.stringify(s); return t.slice(0, int(rng, t.length)); } },
+  { category: "summary-not-an-object", apply: (rng) => JSON.stringify(pick(rng, [[], 7, "x", null, true])) },
+  { category: "summary-missing-field", apply: (rng, s) => { delete s[pick(rng, ["uid", "lengths", "rewards", "correct", "policyVersion"])]; return JSON.stringify(s); } },
+  { category: "summary-wrong-type", apply: (rng, s) => { s[pick(rng, ["uid", "lengths", "rewards", "correct"])] = pick(rng, [null, 42, {}, false]); return JSON.stringify(s); } },
+  { category: "summary-empty-uid", apply: (_rng, s) => { s.uid = ""; return JSON.stringify(s); } },
+  // JSON has no NaN; 1e999 parses to Infinity.
+  { category: "summary-non-finite-reward", apply: (rng, s) => { const r = s.rewards as number[]; return JSON.stringify(s).replace(`"rewards":[${r.join(",")}]`, `"rewards":[${r.map((x, i) => (i === 0 ? pick(rng, ["1e999", "-1e999"]) : String(x))).join(",")}]`); } },
+  { category: "summary-bad-length", apply: (rng, s) => { (s.lengths as unknown[])[0] = pick(rng, [-1, 1.5, "3", null]); return JSON.stringify(s); } },
+  { category: "summary-rewards-length-mismatch", apply: (_rng, s) => { s.rewards = (s.rewards as number[]).slice(1); return JSON.stringify(s); } },
+  { category: "summary-correct-not-boolean", apply: (rng, s) => { (s.correct as unknown[])[0] = pick(rng, [1, "yes", null]); return JSON.stringify(s); } },
+  { category: "summary-no-responses", apply: (_rng, s) => { s.lengths = []; s.rewards = []; s.correct = []; return JSON.stringify(s); } },
+  { category: "summary-more-responses-than-G", apply: (_rng, s) => { for (const k of ["lengths", "rewards", "correct"]) s[k] = [...(s[k] as unknown[]), ...(s[k] as unknown[])]; return JSON.stringify(s); } },
+  { category: "summary-bad-policy-version", apply: (rng, s) => { s.policyVersion = pick(rng, ["-1", "1.5", 5, "abc", "", "123456789012345678901"]); return JSON.stringify(s); } },
+  // Over the sampler's bound (16 KB), under NATS's own for headers (64 KB).
+  { category: "summary-oversize", apply: (_rng, s) => { s.uid = "x".repeat(20 * 1024); return JSON.stringify(s); } },
+];
+
+function malformedSummaries(rng: Rng, bounds: RunBounds, n: number): Malformed[] {
+  return Array.from({ length: n }, (_, i) => {
+    const mutation = i < SUMMARY_MUTATIONS.length ? SUMMARY_MUTATIONS[i] : pick(rng, SUMMARY_MUTATIONS);
+    const body = verified(rng, bounds, `fuzz-VerifiedGroup-${i}`);
+    const header = mutation.apply(rng, JSON.parse(summaryHeader(summaryOf(body))) as Summary, bounds);
+    return { category: mutation.category, bytes: env("VerifiedGroup", body), ...(header === null ? {} : { headers: { [GROUP_SUMMARY_HEADER]: header } }) };
+  });
+}
+
 /** `n` malformed payloads for `kind`, mutations drawn in turn (seeded), each from a fresh valid message. */
 export function malformed(rng: Rng, kind: Kind, bounds: RunBounds, n: number): Malformed[] {
+  if (kind === "VerifiedGroup") return malformedSummaries(rng, bounds, n);
   const mutations = MUTATIONS.filter((m) => m.kinds.includes(kind));
   return Array.from({ length: n }, (_, i) => {
     const mutation = i < mutations.length ? mutations[i] : pick(rng, mutations);

@@ -8,6 +8,6 @@ export function watchRunDeadLetters(nc: NatsConnection, js: JetStreamClient, jsm
   return watchMaxDeliveries(nc, js, jsm, runId, [
     { stream: STREAMS.prompts.name, durable: `rollout-${runId}`, kind: "PromptRequest", uidsOf: (b) => [(b as PromptRequest).uid] },
     { stream: STREAMS.rollouts.name, durable: `verifier-${runId}`, kind: "RolloutGroup", uidsOf: (b) => [(b as RolloutGroup).uid] },
-    { stream: STREAMS.verified.name, durable: `sampler-${runId}`, kind: "VerifiedGroup", uidsOf: (b) => [(b as VerifiedGroup).group!.uid] },
+    { stream: STREAMS.verified.name, durable: `sampler-${runId}`, kind: "VerifiedGroup", uidsOf: (b) => [(b as VerifiedGroup).group!.uid], kept: true },
   ], graceMs);
 }

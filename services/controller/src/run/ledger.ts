@@ -152,13 +152,34 @@ export class Ledger {
   }
 }
 
+export interface JudgementRecord {
+  uid: string;
+  /** The group's mean response length (tokens). */
+  length: number;
+  outcome: string;
+}
+
+/**
+ * The judgements a `judged` event carries: a list (`judgements`, the sampler groups consecutive ones into one
+ * event) or, from earlier samplers, one (`uid`, `length`, `outcome`). Malformed entries are skipped.
+ */
+export function judgementsOf(body: Record<string, unknown>): JudgementRecord[] {
+  const list = Array.isArray(body.judgements) ? body.judgements : [body];
+  const out: JudgementRecord[] = [];
+  for (const j of list as Array<Record<string, unknown>>) {
+    if (typeof j !== "object" || j === null || typeof j.uid !== "string" || typeof j.outcome !== "string") continue;
+    out.push({ uid: j.uid, length: Number(j.length), outcome: j.outcome });
+  }
+  return out;
+}
+
 /** Feeds one run event (from NATS or the controller's local copy) into the ledger; false if not a ledger fact. */
 export function applyEvent(ledger: Ledger, kind: string, body: Record<string, unknown>): boolean {
   const uids = Array.isArray(body.uids) ? body.uids.filter((u): u is string => typeof u === "string") : [];
   if (kind === "judged") {
-    if (typeof body.uid !== "string" || typeof body.outcome !== "string") return false;
-    ledger.judged(body.uid, body.outcome);
-    return true;
+    const judged = judgementsOf(body);
+    for (const j of judged) ledger.judged(j.uid, j.outcome);
+    return judged.length > 0;
   }
   if (kind !== "ledger") return false;
   switch (body.type) {

@@ -11,7 +11,7 @@ import { STREAMS, eventSubject } from "@lspo/bus";
 import type { MetricRecord } from "@lspo/telemetry";
 import { createLogger } from "@lspo/telemetry";
 import { readJsonl } from "./jsonl.js";
-import { Ledger, applyEvent } from "./ledger.js";
+import { Ledger, applyEvent, judgementsOf } from "./ledger.js";
 
 const log = createLogger("controller");
 
@@ -83,9 +83,9 @@ export class RunEvents {
     }
     if (ev.kind === "checkpoint") this.lastCheckpoint = body;
     if (ev.kind === "judged") {
-      const j = { uid: body.uid as string | undefined, length: Number(body.length), outcome: String(body.outcome) };
-      this.judged.push(j);
-      if (fresh) appendFileSync(this.paths.sampler, JSON.stringify(j) + "\n");
+      const judged = judgementsOf(body);
+      this.judged.push(...judged);
+      if (fresh && judged.length > 0) appendFileSync(this.paths.sampler, judged.map((j) => JSON.stringify(j) + "\n").join(""));
     }
     if (ev.kind === "ledger" && body.type === "dropped" && body.reason === "dead-letter") {
       const note: DeadLetterNote = {

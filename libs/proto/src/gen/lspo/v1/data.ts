@@ -71,6 +71,26 @@ export interface VerifiedGroup {
   correct: boolean[];
 }
 
+/**
+ * What the sampler judges a verified group by: everything but its tokens. The verifier writes it, as JSON,
+ * into the `Lspo-Group` header of each VerifiedGroup message, and the sampler's consumer delivers headers
+ * only, so the sampler never receives the group's tokens (libs/bus/src/group-summary.ts).
+ */
+export interface GroupSummary {
+  uid: string;
+  /** Tokens per response, in response order. */
+  lengths: number[];
+  rewards: number[];
+  correct: boolean[];
+  policyVersion: bigint;
+}
+
+/** A verified group by reference: its uid and its sequence on LSPO_VERIFIED, where its body stays. */
+export interface GroupRef {
+  uid: string;
+  seq: bigint;
+}
+
 /** Current LSPO length thresholds (tokens) a group was judged against. */
 export interface LengthThresholds {
   low: number;
@@ -79,7 +99,10 @@ export interface LengthThresholds {
   windowFill: number;
 }
 
-/** B verified groups for exactly one learner update. */
+/**
+ * B verified groups for exactly one learner update. The sampler publishes the groups by reference
+ * (`group_refs`, `groups` empty); the learner reads their bodies from LSPO_VERIFIED and trains on `groups`.
+ */
 export interface TrainingBatch {
   batchIndex: bigint;
   groups: VerifiedGroup[];
@@ -91,6 +114,7 @@ export interface TrainingBatch {
    * the object store under this name.
    */
   objectRef: string;
+  groupRefs: GroupRef[];
 }
 
 /**
@@ -968,6 +992,278 @@ export const VerifiedGroup: MessageFns<VerifiedGroup> = {
   },
 };
 
+function createBaseGroupSummary(): GroupSummary {
+  return { uid: "", lengths: [], rewards: [], correct: [], policyVersion: 0n };
+}
+
+export const GroupSummary: MessageFns<GroupSummary> = {
+  encode(message: GroupSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uid !== "") {
+      writer.uint32(10).string(message.uid);
+    }
+    if (message.lengths.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.lengths) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.rewards.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.rewards) {
+        writer.float(v);
+      }
+      writer.join();
+    }
+    if (message.correct.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.correct) {
+        writer.bool(v);
+      }
+      writer.join();
+    }
+    if (message.policyVersion !== 0n) {
+      if (BigInt.asUintN(64, message.policyVersion) !== message.policyVersion) {
+        throw new globalThis.Error("value provided for field message.policyVersion of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.policyVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.lengths.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.lengths.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag === 29) {
+              message.rewards.push(reader.float());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.rewards.push(reader.float());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.correct.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.correct.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.policyVersion = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GroupSummary {
+    return {
+      uid: isSet(object.uid) ? globalThis.String(object.uid) : "",
+      lengths: globalThis.Array.isArray(object?.lengths) ? object.lengths.map((e: any) => globalThis.Number(e)) : [],
+      rewards: globalThis.Array.isArray(object?.rewards) ? object.rewards.map((e: any) => globalThis.Number(e)) : [],
+      correct: globalThis.Array.isArray(object?.correct) ? object.correct.map((e: any) => globalThis.Boolean(e)) : [],
+      policyVersion: isSet(object.policyVersion)
+        ? BigInt(object.policyVersion)
+        : isSet(object.policy_version)
+        ? BigInt(object.policy_version)
+        : 0n,
+    };
+  },
+
+  toJSON(message: GroupSummary): unknown {
+    const obj: any = {};
+    if (message.uid !== "") {
+      obj.uid = message.uid;
+    }
+    if (message.lengths?.length) {
+      obj.lengths = message.lengths.map((e) => Math.round(e));
+    }
+    if (message.rewards?.length) {
+      obj.rewards = message.rewards.map((e) => floatToJson(e));
+    }
+    if (message.correct?.length) {
+      obj.correct = message.correct;
+    }
+    if (message.policyVersion !== 0n) {
+      obj.policyVersion = message.policyVersion.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GroupSummary>, I>>(base?: I): GroupSummary {
+    return GroupSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GroupSummary>, I>>(object: I): GroupSummary {
+    const message = createBaseGroupSummary();
+    message.uid = object.uid ?? "";
+    message.lengths = object.lengths?.map((e) => e) || [];
+    message.rewards = object.rewards?.map((e) => e) || [];
+    message.correct = object.correct?.map((e) => e) || [];
+    message.policyVersion = (object.policyVersion !== undefined && object.policyVersion !== null)
+      ? BigInt(object.policyVersion)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseGroupRef(): GroupRef {
+  return { uid: "", seq: 0n };
+}
+
+export const GroupRef: MessageFns<GroupRef> = {
+  encode(message: GroupRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uid !== "") {
+      writer.uint32(10).string(message.uid);
+    }
+    if (message.seq !== 0n) {
+      if (BigInt.asUintN(64, message.seq) !== message.seq) {
+        throw new globalThis.Error("value provided for field message.seq of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uid = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GroupRef {
+    return {
+      uid: isSet(object.uid) ? globalThis.String(object.uid) : "",
+      seq: isSet(object.seq) ? BigInt(object.seq) : 0n,
+    };
+  },
+
+  toJSON(message: GroupRef): unknown {
+    const obj: any = {};
+    if (message.uid !== "") {
+      obj.uid = message.uid;
+    }
+    if (message.seq !== 0n) {
+      obj.seq = message.seq.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GroupRef>, I>>(base?: I): GroupRef {
+    return GroupRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GroupRef>, I>>(object: I): GroupRef {
+    const message = createBaseGroupRef();
+    message.uid = object.uid ?? "";
+    message.seq = (object.seq !== undefined && object.seq !== null) ? BigInt(object.seq) : 0n;
+    return message;
+  },
+};
+
 function createBaseLengthThresholds(): LengthThresholds {
   return { low: 0, high: 0, max: 0, windowFill: 0 };
 }
@@ -1090,7 +1386,7 @@ export const LengthThresholds: MessageFns<LengthThresholds> = {
 };
 
 function createBaseTrainingBatch(): TrainingBatch {
-  return { batchIndex: 0n, groups: [], thresholds: undefined, objectRef: "" };
+  return { batchIndex: 0n, groups: [], thresholds: undefined, objectRef: "", groupRefs: [] };
 }
 
 export const TrainingBatch: MessageFns<TrainingBatch> = {
@@ -1109,6 +1405,9 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
     }
     if (message.objectRef !== "") {
       writer.uint32(34).string(message.objectRef);
+    }
+    for (const v of message.groupRefs) {
+      GroupRef.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1158,6 +1457,14 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
             message.objectRef = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.groupRefs.push(GroupRef.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1184,6 +1491,11 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
         : isSet(object.object_ref)
         ? globalThis.String(object.object_ref)
         : "",
+      groupRefs: globalThis.Array.isArray(object?.groupRefs)
+        ? object.groupRefs.map((e: any) => GroupRef.fromJSON(e))
+        : globalThis.Array.isArray(object?.group_refs)
+        ? object.group_refs.map((e: any) => GroupRef.fromJSON(e))
+        : [],
     };
   },
 
@@ -1201,6 +1513,9 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
     if (message.objectRef !== "") {
       obj.objectRef = message.objectRef;
     }
+    if (message.groupRefs?.length) {
+      obj.groupRefs = message.groupRefs.map((e) => GroupRef.toJSON(e));
+    }
     return obj;
   },
 
@@ -1217,6 +1532,7 @@ export const TrainingBatch: MessageFns<TrainingBatch> = {
       ? LengthThresholds.fromPartial(object.thresholds)
       : undefined;
     message.objectRef = object.objectRef ?? "";
+    message.groupRefs = object.groupRefs?.map((e) => GroupRef.fromPartial(e)) || [];
     return message;
   },
 };
