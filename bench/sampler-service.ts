@@ -16,7 +16,7 @@
 //            `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
 //   raw:     the same messages (same pool of bodies, a uid of the same length, the same header) published to
 //            the same stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the
-//            sampler pulls) and acked with no processing: what the bus alone sustains, as bench/bus.ts's.
+//            sampler pulls) and acked with no processing: what the bus alone sustains.
 // `--fetch none` is a diagnostic (sampler-service-nofetch.json): the batches are consumed, their groups not
 // fetched, which shows what the learner side's fetch costs.
 // Each trial starts after a `sync` (the last trial's file-store writes reach the disk untimed, not ~30 s later
@@ -65,7 +65,7 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  DirectReader, OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
   jetstream, jetstreamManager, openObjectStore, payloadLimits, fetchGroupRefs, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
@@ -214,9 +214,9 @@ interface Level {
   batchesConsumed: number;
   groupsInBatches: number;
   lastBatchAt: number;
-  /** Service path: each published uid's LSPO_VERIFIED sequence until it is judged, and the kept ones until a batch names them. */
-  seqOf: Map<string, number>;
+  /** Service path: the kept groups' LSPO_VERIFIED sequences (from their judgements) until a batch names them. */
   keptUnbatched: Map<string, number>;
+  batched: Set<string>;
 }
 
 /** The outcomes that keep a group for a batch (services/controller's KEPT_OUTCOMES, stream mode). */
@@ -283,7 +283,6 @@ async function trial(
       const i = next++;
       published++;
       const ack = await js.publish(subject, msgs[i].data, { msgID: uids[i], headers: msgs[i].headers });
-      if (path === "service") level.seqOf.set(uids[i], ack.seq);
       if (ack.duplicate) throw new Error(`${path}: publish of ${uids[i]} was dropped as a duplicate`);
     }
   });
@@ -451,7 +450,7 @@ async function measureWindow(W: number): Promise<Row> {
   await service.ready;
   const serviceStartSeconds = secondsSince(t);
   const level: Level = {
-    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, seqOf: new Map(), keptUnbatched: new Map(),
+    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, keptUnbatched: new Map(), batched: new Set(),
   };
 
   // What the service writes: object-store metadata (one message per put, with the object's size), its events
@@ -478,13 +477,12 @@ async function measureWindow(W: number): Promise<Row> {
       level.written.events++;
       level.written.eventsBytes += m.data.byteLength;
       const cur = level.current.service;
-      if (m.subject !== judgedSubject || !cur) return;
+      if (m.subject !== judgedSubject) return;
       // One event judges consecutive groups (services/sampler judgedEvent).
-      for (const j of (decodeEnvelope(m.data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string }> }).judgements) {
-        const seq = level.seqOf.get(j.uid);
-        level.seqOf.delete(j.uid);
-        if (seq !== undefined && KEPT.has(j.outcome)) level.keptUnbatched.set(j.uid, seq);
-        if (j.uid.startsWith(cur.prefix) && !cur.seen.has(j.uid)) {
+      for (const j of (decodeEnvelope(m.data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string; seq: number }> }).judgements) {
+        // (A batch can reach the learner's connection before its groups' judgements reach this one.)
+        if (KEPT.has(j.outcome) && !level.batched.has(j.uid)) level.keptUnbatched.set(j.uid, j.seq);
+        if (cur && j.uid.startsWith(cur.prefix) && !cur.seen.has(j.uid)) {
           cur.seen.add(j.uid);
           cur.progress.mark();
         }
@@ -498,26 +496,35 @@ async function measureWindow(W: number): Promise<Row> {
     },
   });
   await nc.flush();
-  const learner = await consume<TrainingBatch>(js, {
+  // The learner's side on its own connection, as the learner is its own process.
+  const learnerNc = await connectBus({ url: server.url, name: `bench-learner-${run}` });
+  const learnerJsm = await jetstreamManager(learnerNc);
+  const learner = await consume<TrainingBatch>(jetstream(learnerNc), {
     stream: STREAMS.batches.name, durable: `bench-learner-${run}`, kind: "TrainingBatch", batch: 4, maxBytes: payloadLimits(bounds).TrainingBatch,
   });
-  const verifiedReader = new DirectReader(nc, STREAMS.verified.name);
   const learnerLoop = (async () => {
     for await (const d of learner) {
       // The batch's groups, fetched from LSPO_VERIFIED as the learner fetches them (each checked by its summary
       // header): their bytes reach this process, as every message's bytes reach the raw path's consumer.
       // Neither path decodes the groups: decoding them is the learner's work whatever path brought them.
-      const groups = FETCH === "groups" ? await fetchGroupRefs(verifiedReader, d.body.groupRefs) : d.body.groupRefs;
+      const groups = FETCH === "groups" ? await fetchGroupRefs(learnerJsm, d.body.groupRefs) : d.body.groupRefs;
       if (groups.length !== B) throw new Error(`batch ${d.body.batchIndex} names ${groups.length} groups, not ${B}`);
       level.batchesConsumed++;
       level.groupsInBatches += groups.length;
-      for (const ref of d.body.groupRefs) level.keptUnbatched.delete(ref.uid);
+      for (const ref of d.body.groupRefs) {
+        level.keptUnbatched.delete(ref.uid);
+        level.batched.add(ref.uid);
+      }
       d.ack();
       level.lastBatchAt = now();
     }
   })();
   // The raw path's consumer: ack each message, nothing else.
-  const rawMessages = await (await js.consumers.get(STREAMS.verified.name, `bench-raw-${run}`)).consume({ max_messages: PULL_BATCH });
+  // The raw path's consumer on its own connection too: in a deployment the consumer is another process than
+  // the publishers (and on the publishers' connection, a trial's 880 MB of deliveries left it slower for the
+  // service trial after it).
+  const rawNc = await connectBus({ url: server.url, name: `bench-raw-${run}` });
+  const rawMessages = await (await jetstream(rawNc).consumers.get(STREAMS.verified.name, `bench-raw-${run}`)).consume({ max_messages: PULL_BATCH });
   const rawLoop = (async () => {
     for await (const m of rawMessages) {
       m.ack();
@@ -557,6 +564,8 @@ async function measureWindow(W: number): Promise<Row> {
   rawMessages.stop();
   await learner.stop();
   await Promise.allSettled([rawLoop, learnerLoop]);
+  await learnerNc.close();
+  await rawNc.close();
   metaSub.unsubscribe();
   eventsSub.unsubscribe();
   batchesSub.unsubscribe();
@@ -644,12 +653,12 @@ const result = {
     envelopeBytes,
     sampler: "`lspo serve sampler`: stream mode, B = 16, window W, accuracy and length filters on (0.30 / 0.65 / 0.95), maxOffPolicySteps 1e6, ackWait 10 min, a snapshot every 1,024 groups or 2 s (the defaults)",
     windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
-    nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; one connection for this process",
+    nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; this process: a connection for the publishers and the event subscriptions, one for the raw path's consumer, one for the learner's side",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
     rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
     learnerSide:
       FETCH === "groups"
-        ? "a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (DirectReader: pipelined direct gets) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
+        ? "a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (direct gets, a batch's in parallel) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
         : "DIAGNOSTIC (--fetch none): a durable consumer of the run's batches (4 per pull); their groups are not fetched",
     streamSize: "after each trial its messages are purged but for the kept groups still waiting for a batch, so every trial starts on a stream of the same size; `sync` before each trial (the last trial's writes reach the disk untimed)",
     metric:

@@ -9,7 +9,7 @@ import { loadConfigFile } from "@lspo/config";
 import { actorHandle } from "@lspo/actors";
 import { LearnerServiceService, type TrainingBatch } from "@lspo/proto";
 import { evaluateModelHeldOut, train, type Summary } from "@lspo/controller";
-import { DirectReader, STREAMS, connectBus, decodeEnvelope, jetstreamManager, nextOnSubject, startNatsServer, subjectFor } from "@lspo/bus";
+import { STREAMS, connectBus, decodeEnvelope, fetchGroupRefs, jetstreamManager, nextOnSubject, startNatsServer, subjectFor } from "@lspo/bus";
 
 const root = resolve(import.meta.dirname, "../..");
 const smoke = (overrides: string[]) => loadConfigFile(join(root, "configs/smoke.yaml"), ["run.timeoutS=90", ...overrides]);
@@ -169,7 +169,6 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
       const nc = await connectBus({ url: nats.url, name: "e2e-bigbatch-check" });
       try {
         const jsm = await jetstreamManager(nc);
-        const reader = new DirectReader(nc, STREAMS.verified.name);
         let trainedBatches = 0;
         for (let seq = 1; ; ) {
           const m = await nextOnSubject(jsm, STREAMS.batches.name, subjectFor("batches", "e2e-bigbatch"), seq);
@@ -178,12 +177,11 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
           const batch = decodeEnvelope(m.data, "TrainingBatch").body as TrainingBatch;
           expect(batch.groups).toEqual([]);
           expect(batch.groupRefs).toHaveLength(4);
-          const bodies = await reader.read(batch.groupRefs.map((r) => Number(r.seq)));
-          expect(bodies.reduce((n, b) => n + b!.data.byteLength, 0)).toBeGreaterThan(8 * 1024);
+          const bodies = await fetchGroupRefs(jsm, batch.groupRefs);
+          expect(bodies.reduce((n, b) => n + b.data.byteLength, 0)).toBeGreaterThan(8 * 1024);
           expect(m.data.byteLength).toBeLessThan(1024);
           trainedBatches++;
         }
-        reader.close();
         expect(trainedBatches).toBeGreaterThanOrEqual(2);
       } finally {
         await nc.close();

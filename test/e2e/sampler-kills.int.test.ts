@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  DirectReader, STREAMS, bytesOf, connectBus, nextOnSubject, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, resolveGroupRefs, startNatsServer, subjectFor, verifiedHeaders,
+  STREAMS, bytesOf, connectBus, nextOnSubject, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, resolveGroupRefs, startNatsServer, subjectFor, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
@@ -218,12 +218,10 @@ describe(`sampler - SIGKILLed at ${KILLS} random points of a ${GROUPS}-group str
     for (const uid of kept) expect(["short", "long", "unfiltered", "warm-up-kept"]).toContain(verdicts.killed.get(uid));
     // The batches name their groups by LSPO_VERIFIED sequence: every reference reads back (as the learner
     // reads it) the body of the group it names, whose summary the sampler judged.
-    const reader = new DirectReader(nc, STREAMS.verified.name);
     for (const b of await batchBodies("kills-killed")) {
       expect(b.groups).toEqual([]);
-      const bodies = await resolveGroupRefs(reader, b.groupRefs);
+      const bodies = await resolveGroupRefs(jsm, b.groupRefs);
       expect(bodies.map((g) => g.group!.uid)).toEqual(b.groupRefs.map((r) => r.uid));
     }
-    reader.close();
   });
 });

@@ -4,11 +4,10 @@
 // the kept groups by (uid, stream sequence), and the learner reads those bodies from LSPO_VERIFIED, where
 // they stay (a kept stream). A group's bytes cross the bus twice (in, and out to the learner), as on the
 // raw JetStream path, instead of four times (in, to the sampler, into a batch, out to the learner).
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import type { GroupRef, GroupSummary, VerifiedGroup } from "@lspo/proto";
 import { decodeEnvelope } from "./codec.js";
-import type { DirectReader } from "./direct-reader.js";
 import { DecodeError } from "./errors.js";
 import { validateVerifiedGroup, type Validator } from "./messages.js";
 import { publishMessage, type Published } from "./publish.js";
@@ -103,13 +102,15 @@ export interface FetchedGroup {
 }
 
 /**
- * The messages a batch names, read from LSPO_VERIFIED by sequence (`reader`: direct gets, pipelined), in
- * the refs' order, each checked by its summary header: a reference to nothing or to another group throws a
- * DecodeError naming the ref; a server that cannot answer throws its own error (the caller retries).
+ * The messages a batch names, read from LSPO_VERIFIED by sequence (direct gets, in parallel), in the refs'
+ * order, each checked by its summary header: a reference to nothing or to another group throws a
+ * DecodeError naming the ref; a server that cannot answer throws its own error, with the sequence (the
+ * caller retries).
  */
-export async function fetchGroupRefs(reader: DirectReader, refs: readonly GroupRef[]): Promise<FetchedGroup[]> {
-  if (reader.stream !== STREAMS.verified.name) throw new Error(`fetchGroupRefs reads ${STREAMS.verified.name}, not ${reader.stream}`);
-  const messages = await reader.read(refs.map((r) => Number(r.seq)));
+export async function fetchGroupRefs(jsm: JetStreamManager, refs: readonly GroupRef[]): Promise<FetchedGroup[]> {
+  const messages = await Promise.all(refs.map((r) => jsm.direct.getMessage(STREAMS.verified.name, { seq: Number(r.seq) }).catch((err: Error) => {
+    throw new Error(`reading LSPO_VERIFIED sequence ${r.seq} (group ${r.uid}): ${err.message}`, { cause: err });
+  })));
   return refs.map((ref, i) => {
     const where = `TrainingBatch.groupRefs[${i}] (uid ${ref.uid}, LSPO_VERIFIED sequence ${ref.seq})`;
     const m = messages[i];
@@ -143,6 +144,6 @@ export function decodeFetched(fetched: readonly FetchedGroup[], opts: { maxBytes
 }
 
 /** The bodies a batch names (fetchGroupRefs, then decodeFetched): what the learner trains on. */
-export async function resolveGroupRefs(reader: DirectReader, refs: readonly GroupRef[], opts: { maxBytes?: number; validate?: Validator } = {}): Promise<VerifiedGroup[]> {
-  return decodeFetched(await fetchGroupRefs(reader, refs), opts);
+export async function resolveGroupRefs(jsm: JetStreamManager, refs: readonly GroupRef[], opts: { maxBytes?: number; validate?: Validator } = {}): Promise<VerifiedGroup[]> {
+  return decodeFetched(await fetchGroupRefs(jsm, refs), opts);
 }

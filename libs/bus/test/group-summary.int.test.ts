@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import {
-  DecodeError, DirectReader, GROUP_SUMMARY_HEADER, STREAMS, bytesOf, consume, deadLetterSubject, decodeEnvelope, encodeEnvelope, ensureConsumer, jetstream,
+  DecodeError, GROUP_SUMMARY_HEADER, STREAMS, bytesOf, consume, deadLetterSubject, decodeEnvelope, encodeEnvelope, ensureConsumer, jetstream,
   jetstreamManager, parseGroupSummary, publishVerified, resolveGroupRefs, startLocalBus, subjectFor, summaryHeader, summaryOf,
   type DeadLetter, type LocalBus,
 } from "@lspo/bus";
@@ -89,9 +89,7 @@ describe("bus - verified group summaries", () => {
     expect(got.map((d) => d.seq)).toEqual(acks.map((a) => a.seq));
     // Acked by the sampler, still on the stream: the learner reads the kept ones (in the batch's order).
     const refs = [{ uid: "c", seq: BigInt(acks[2].seq) }, { uid: "a", seq: BigInt(acks[0].seq) }];
-    const reader = new DirectReader(bus.nc, STREAMS.verified.name);
-    const bodies = await resolveGroupRefs(reader, refs);
-    reader.close();
+    const bodies = await resolveGroupRefs(jsm, refs);
     expect(bodies.map((b) => b.group!.uid)).toEqual(["c", "a"]);
     expect(Array.from(new Int32Array(bodies[0].group!.responses[1].tokenIds.slice().buffer))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
@@ -103,15 +101,10 @@ describe("bus - verified group summaries", () => {
     // A body whose header says other lengths than its tokens (a forged or buggy publisher).
     const forged = vg("forged", [2, 3]);
     const lie = await js.publish(subject, encodeEnvelope("VerifiedGroup", forged), { headers: headerOf(summaryHeader({ ...summaryOf(forged), lengths: [2, 30] })) });
-    const reader = new DirectReader(bus.nc, STREAMS.verified.name);
-    await expect(resolveGroupRefs(reader, [{ uid: "good", seq: 2n ** 40n }])).rejects.toThrow(/holds no message at that sequence/);
-    await expect(resolveGroupRefs(reader, [{ uid: "other", seq: BigInt(good.seq) }])).rejects.toThrow(/the message there is group good/);
-    await expect(resolveGroupRefs(reader, [{ uid: "forged", seq: BigInt(lie.seq) }])).rejects.toThrow(/its lengths differ between the Lspo-Group header and the body/);
-    reader.close();
-    // A stream that does not allow direct gets has nobody to answer: an error that says so, not a hang.
-    const other = new DirectReader(bus.nc, STREAMS.prompts.name, 1000);
-    await expect(other.read([1])).rejects.toThrow(/sequence 1 got no answer in 1000 ms \(is the server up, and does the stream allow direct gets\?\)/);
-    other.close();
+    const jsm = await jetstreamManager(bus.nc);
+    await expect(resolveGroupRefs(jsm, [{ uid: "good", seq: 2n ** 40n }])).rejects.toThrow(/holds no message at that sequence/);
+    await expect(resolveGroupRefs(jsm, [{ uid: "other", seq: BigInt(good.seq) }])).rejects.toThrow(/the message there is group good/);
+    await expect(resolveGroupRefs(jsm, [{ uid: "forged", seq: BigInt(lie.seq) }])).rejects.toThrow(/its lengths differ between the Lspo-Group header and the body/);
   });
 
   it("dead-letters a refused header with the message's payload, read from the stream", async () => {

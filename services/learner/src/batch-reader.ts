@@ -8,7 +8,7 @@
 // consumer's, and skipped.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { DecodeError, STREAMS, deadLetter, type DirectReader, decodeEnvelope, getBlob, resolveGroupRefs, validateTrainingBatch, type Validator } from "@lspo/bus";
+import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, resolveGroupRefs, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
 
@@ -30,8 +30,6 @@ export async function* readBatches(
   subject: string,
   fromSeq: number,
   store: ObjectStore,
-  /** Reads LSPO_VERIFIED by sequence: the groups a batch names. */
-  verified: DirectReader,
   onReject: (seq: number, reason: string) => void,
   check: { maxBytes: number; validate: Validator },
   maxDeliver = -1,
@@ -70,7 +68,7 @@ export async function* readBatches(
         // Groups by reference: their bodies are on LSPO_VERIFIED (a ref to nothing, to another group, or to a
         // body that does not match the summary the sampler judged is refused; a server that cannot answer
         // ends the loop, and the restarted learner reads the batch again).
-        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(verified, batch.groupRefs, { maxBytes: check.maxBytes }) };
+        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(jsm, batch.groupRefs, { maxBytes: check.maxBytes }) };
         const problem = validateTrainingBatch(batch) ?? check.validate(batch);
         if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {

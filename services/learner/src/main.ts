@@ -4,9 +4,8 @@
 // host (LSPO_STATE_DIR, else run.dir). On start it resumes from the newest valid checkpoint there,
 // replaying the batches after it.
 import {
-  OBJECT_STORES, STREAMS, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
+  OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
   vocabularyValidator, int32Of, type EventKind, type RunEvent,
-  DirectReader,
 } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
@@ -103,9 +102,6 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
-  // The groups a batch names are read from LSPO_VERIFIED by sequence.
-  const verifiedReader = new DirectReader(ctx.nc, STREAMS.verified.name);
-  ctx.own(() => verifiedReader.close());
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
 
   // The sampler rewrites its snapshot object after every group; a read that races a rewrite can stall on
@@ -322,7 +318,6 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       ctx.subjects.batches,
       lastSeq + 1,
       batchStore,
-      verifiedReader,
       (seq, reason) => {
         rejected++;
         ctx.log.warn({ seq, reason }, "rejected a training batch (dead-lettered)");

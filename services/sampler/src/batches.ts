@@ -35,7 +35,7 @@ export function judgedEvent(judgements: readonly Judgement[]): { event: "judged"
   const last = judgements[judgements.length - 1].seq;
   return {
     event: "judged",
-    body: { judgements: judgements.map(({ uid, length, outcome }) => ({ uid, length, outcome })) },
+    body: { judgements: judgements.map(({ uid, length, outcome, seq }) => ({ uid, length, outcome, seq })) },
     msgId: `judged-${first}-${last}-${judgements.length}`,
   };
 }
