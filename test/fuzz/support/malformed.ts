@@ -52,7 +52,7 @@ function verified(rng: Rng, b: RunBounds, uid: string): VerifiedGroup {
 }
 
 function batch(rng: Rng, b: RunBounds, uid: string): TrainingBatch {
-  return { batchIndex: 0n, groups: Array.from({ length: b.batchSize }, (_, i) => verified(rng, b, `${uid}-${i}`)), objectRef: "" };
+  return { batchIndex: 0n, groups: Array.from({ length: b.batchSize }, (_, i) => verified(rng, b, `${uid}-${i}`)), objectRef: "", groupRefs: [] };
 }
 
 export const VALID: Record<Kind, (rng: Rng, b: RunBounds, uid: string) => unknown> = {
