@@ -70,6 +70,7 @@ import {
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
+import { KEPT_OUTCOMES } from "@lspo/controller";
 import { createModelFromSpec } from "@lspo/model";
 import type { TrainingBatch } from "@lspo/proto";
 import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
@@ -219,8 +220,6 @@ interface Level {
   batched: Set<string>;
 }
 
-/** The outcomes that keep a group for a batch (services/controller's KEPT_OUTCOMES, stream mode). */
-const KEPT = new Set(["short", "long", "unfiltered", "warm-up-kept"]);
 
 /** Runs `window` publishing lanes side by side until each returns. */
 async function lanes(window: number, lane: () => Promise<void>): Promise<void> {
@@ -481,7 +480,7 @@ async function measureWindow(W: number): Promise<Row> {
       // One event judges consecutive groups (services/sampler judgedEvent).
       for (const j of (decodeEnvelope(m.data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string; seq: number }> }).judgements) {
         // (A batch can reach the learner's connection before its groups' judgements reach this one.)
-        if (KEPT.has(j.outcome) && !level.batched.has(j.uid)) level.keptUnbatched.set(j.uid, j.seq);
+        if (KEPT_OUTCOMES.has(j.outcome) && !level.batched.has(j.uid)) level.keptUnbatched.set(j.uid, j.seq);
         if (cur && j.uid.startsWith(cur.prefix) && !cur.seen.has(j.uid)) {
           cur.seen.add(j.uid);
           cur.progress.mark();

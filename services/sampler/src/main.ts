@@ -2,8 +2,9 @@
 // (LSPO_BATCHES). The sampler reads each verified group's summary header only (its consumer is
 // headers-only: the tokens never reach it) and its batches name the kept groups by stream sequence; the
 // learner reads their bodies from LSPO_VERIFIED (libs/bus group-summary.ts). For every message: judge ->
-// publish what the judgement produced (its `judged` record, a completed batch) -> hold the ack. Every sampler.snapshotEveryGroups groups (or snapshotEveryMs) the
-// state is saved (durable.ts) and the held messages are acked.
+// publish what the judgement produced (its `judged` record, a completed batch) -> hold the ack. Every
+// sampler.snapshotEveryGroups groups (or snapshotEveryMs) the state is saved (durable.ts) and the held
+// messages are acked.
 //
 // A judgement depends only on the state and the group (core.ts), so the verified stream's unacked tail is
 // the journal: a restarted sampler restores its last snapshot and judges that tail again, in stream
@@ -42,8 +43,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const store = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const startedAt = new Date();
   const log = (line: string, fields: Record<string, unknown>) => ctx.log.info(fields, line);
-  // What a verified group's summary must be before the sampler judges it: a size and lengths the run can
-  // produce, and a group the LSPO library accepts (so offer() never throws mid-message). Its tokens are
+  // What a verified group's summary must be before the sampler judges it: no more responses than the run's
+  // G, and a group the LSPO library accepts (so offer() never throws mid-message). Its tokens are
   // checked where they are read: by the learner (token ids inside the vocabulary, the body matching this
   // summary).
   const bounds = runBoundsOf(config, readModelConfig(config.model.dir));
