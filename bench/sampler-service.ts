@@ -41,15 +41,17 @@
 //
 // Bytes written to durable state per group, from what the service wrote during the service trials:
 //   state:    every object-store write (the object store's metadata messages, `$O.lspo-batches.M.>`, each
-//             carrying the object's size) of `sampler-<run>.snapshot` and of its uid segments
-//             (`sampler-<run>.snapshot.uids.*`), over the groups judged; writes per group and bytes per group.
+//             carrying the object's size) of `sampler-<run>.snapshot`, of its uid segments
+//             (`sampler-<run>.snapshot.uids.*`) and of its window log (`sampler-<run>.snapshot.window.*`: the
+//             slots pushed since the last save, and now and then the whole window), over the groups judged;
+//             writes per group and bytes per group.
 //   output:   the bytes the service publishes to kept streams: LSPO_EVENTS (judged + ledger) and
 //             LSPO_BATCHES (batches, which name their groups; objectsByReference stays for batches put in the
 //             object store, which the sampler no longer does).
 //   and, as a cross-check, nats-server's write-syscall bytes (/proc/<pid>/io wchar) over the service
 //   trials per group (every stream's file store: the incoming verified groups too).
-// After each window: the snapshot's size from the object store (info) and what it holds (the window's
-// lengths, the held groups' summaries, the uid segments), each part msgpack-encoded on its own.
+// After each window: the snapshot's size from the object store (info) and what it holds (the held groups'
+// summaries msgpack-encoded on their own, the uid segments, the window log).
 //
 // Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
 // median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
@@ -73,7 +75,7 @@ import { resolveConfig, type RunConfig } from "@lspo/config";
 import { KEPT_OUTCOMES } from "@lspo/controller";
 import { createModelFromSpec } from "@lspo/model";
 import type { TrainingBatch } from "@lspo/proto";
-import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
+import { DurableState, MAX_WINDOW_SEGMENTS, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 import { writeModelDir } from "@lspo/tasks";
 import { startProvenance } from "@lspo/telemetry";
 import { cpuSecondsOf, startService, type Service } from "./lib/serve.js";
@@ -169,6 +171,10 @@ interface Written {
   snapshotWrites: number;
   uidSegmentWrites: number;
   uidSegmentBytes: number;
+  windowSegmentWrites: number;
+  windowSegmentBytes: number;
+  /** Window segments that hold the whole window (a new base: W slots, 8 bytes each). */
+  windowBaseWrites: number;
   snapshotBytes: number;
   otherObjectWrites: number;
   otherObjectBytes: number;
@@ -177,7 +183,9 @@ interface Written {
   batches: number;
   batchesBytes: number;
 }
-const zeroWritten = (): Written => ({ snapshotWrites: 0, snapshotBytes: 0, uidSegmentWrites: 0, uidSegmentBytes: 0, otherObjectWrites: 0, otherObjectBytes: 0, events: 0, eventsBytes: 0, batches: 0, batchesBytes: 0 });
+const zeroWritten = (): Written => ({ snapshotWrites: 0, snapshotBytes: 0, uidSegmentWrites: 0, uidSegmentBytes: 0, windowSegmentWrites: 0, windowSegmentBytes: 0, windowBaseWrites: 0, otherObjectWrites: 0, otherObjectBytes: 0, events: 0, eventsBytes: 0, batches: 0, batchesBytes: 0 });
+/** Bytes written to durable state: the snapshots and their uid and window segments. */
+const stateBytes = (w: Written) => w.snapshotBytes + w.uidSegmentBytes + w.windowSegmentBytes;
 const minus = (a: Written, b: Written): Written => Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Written] - b[k as keyof Written]])) as unknown as Written;
 
 type Path = "service" | "raw";
@@ -332,7 +340,7 @@ async function trial(
 }
 
 /** The service's state after judging enough fresh groups to hold W survivor lengths: its own core, saved by its own DurableState. */
-async function seedSnapshot(config: RunConfig, pool: GroupPool, W: number, durable: DurableState): Promise<{ bytes: number; groups: number; seconds: number }> {
+async function seedSnapshot(config: RunConfig, pool: GroupPool, W: number, durable: DurableState): Promise<{ bytes: number; windowBaseBytes: number; groups: number; seconds: number }> {
   const t = process.hrtime.bigint();
   const core = new SamplerCore(config.sampler, config.run.maxOffPolicySteps);
   // Checked every `step` offers (stats() is not free), a step small beside W so the fill stops near W / 0.7.
@@ -346,7 +354,8 @@ async function seedSnapshot(config: RunConfig, pool: GroupPool, W: number, durab
   core.closeRun();
   core.takeDropped();
   const saved = await durable.save(core, 0);
-  return { bytes: saved.snapshotBytes + saved.uidBytes, groups: i, seconds: secondsSince(t) };
+  if (!saved.windowBase) throw new Error("bench sampler-service: the seed's save did not write the window whole");
+  return { bytes: saved.snapshotBytes + saved.uidBytes + saved.windowBytes, windowBaseBytes: saved.windowBytes, groups: i, seconds: secondsSince(t) };
 }
 
 /** The snapshot after the run: its size from the object store, and what its parts weigh encoded alone. */
@@ -354,18 +363,20 @@ async function snapshotAtEnd(store: Awaited<ReturnType<typeof openObjectStore>>,
   const info = await store.info(name);
   if (!info) throw new Error(`object ${name} is missing`);
   const snap = decodeEnvelope(await getBlob(store, name), "SamplerSnapshot").body as PersistedSampler;
-  const lib = snap.core.sampler as { window: unknown[]; pending: unknown[] };
   const size = (v: unknown) => encodeEnvelope("SamplerSnapshot", v).byteLength;
-  const segments = await Promise.all(snap.uidSegments.map(async (g) => (await store.info(g.name))?.size ?? Number.NaN));
+  const sizeOf = async (name: string) => (await store.info(name))?.size ?? Number.NaN;
+  const segments = await Promise.all(snap.uidSegments.map((g) => sizeOf(g.name)));
+  const windowLog = snap.windowSegments ?? [];
+  const windowBytes = await Promise.all(windowLog.map((g) => sizeOf(g.name)));
   return {
     objectBytes: info.size,
     chunks: info.chunks,
-    windowSlots: lib.window.length,
     uids: snap.uidSegments.reduce((n, g) => n + g.count, 0),
     uidSegments: { count: segments.length, bytes: segments.reduce((a, b) => a + b, 0) },
+    // The window's log: a base and the slots pushed since (durable.ts); the window is its last W slots.
+    windowSegments: { count: windowLog.length, slots: windowLog.reduce((n, g) => n + g.slots, 0), bytes: windowBytes.reduce((a, b) => a + b, 0) },
     pendingGroups: snap.core.held.length,
     encodedBytesOfParts: {
-      windowLengths: size(lib.window),
       pendingHeld: size(snap.core.held),
     },
   };
@@ -408,7 +419,7 @@ const configFor = (run: string, W: number): RunConfig =>
 
 interface Row {
   window: number;
-  seed: { groups: number; seconds: number; stateBytes: number };
+  seed: { groups: number; seconds: number; stateBytes: number; windowBaseBytes: number };
   serviceStartSeconds: number;
   warmUp: { service: Trial; raw: Trial };
   runs: Array<{ service: Trial; raw: Trial; ratio: number }>;
@@ -420,7 +431,16 @@ interface Row {
     snapshotWritesPerGroup: Summary;
     snapshotBytesPerGroup: Summary;
     uidSegmentBytesPerGroup: Summary;
+    windowSegmentBytesPerGroup: Summary;
     stateBytesPerGroup: Summary;
+    /**
+     * The window's base, rewritten every `everyGroups` groups by durable.ts's rule: `bytes` measured (the
+     * seed's base), `everyGroups` = min(MAX_WINDOW_SEGMENTS snapshots, W / window slots pushed per group),
+     * both from this run. `seenInTrials`: bases the trials wrote (then stateBytesPerGroup holds them).
+     */
+    windowBase: { bytes: number; everyGroups: number; seenInTrials: number };
+    /** stateBytesPerGroup plus, when no trial wrote a base, the base's bytes over the groups between bases. */
+    stateBytesPerGroupSteady: Summary;
     outputBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
     totalBytesPerGroup: Summary;
     natsServerWcharBytesPerGroup: Summary;
@@ -454,6 +474,7 @@ async function measureWindow(W: number): Promise<Row> {
 
   // What the service writes: object-store metadata (one message per put, with the object's size), its events
   // (the `judged` ones also mark groups done) and its batches, seen by core subscriptions on their subjects.
+  const baseSize = encodeEnvelope("SamplerWindow", new Uint8Array(8 * W)).byteLength;
   const metaSub = nc.subscribe(`$O.${OBJECT_STORES.batches}.M.>`, {
     callback: (_err, m) => {
       const info = m.json<{ name: string; size: number; deleted?: boolean }>();
@@ -464,6 +485,11 @@ async function measureWindow(W: number): Promise<Row> {
       } else if (info.name.startsWith(`${snapshotName}.uids.`)) {
         level.written.uidSegmentWrites++;
         level.written.uidSegmentBytes += info.size;
+      } else if (info.name.startsWith(`${snapshotName}.window.`)) {
+        level.written.windowSegmentWrites++;
+        level.written.windowSegmentBytes += info.size;
+        // The seeded window is full, so a base holds W slots and a segment of new slots fewer (durable.ts).
+        if (info.size === baseSize) level.written.windowBaseWrites++;
       } else if (info.name.includes(run)) {
         level.written.otherObjectWrites++;
         level.written.otherObjectBytes += info.size;
@@ -555,7 +581,7 @@ async function measureWindow(W: number): Promise<Row> {
     console.log(
       `W=${W} run ${r + 1}/${RUNS}: service ${s.groupsPerS.toFixed(1)} groups/s (${s.done} groups, ${s.seconds.toFixed(1)} s${s.bounded ? ", time-bounded" : ""}), ` +
         `raw ${raw.groupsPerS.toFixed(0)} groups/s (${raw.done}), ratio ${(s.groupsPerS / raw.groupsPerS).toFixed(4)}; ` +
-        `state ${((s.written!.snapshotBytes + s.written!.uidSegmentBytes) / s.done / 1e3).toFixed(1)} kB/group in ${(s.written!.snapshotWrites / s.done).toFixed(4)} snapshots/group`,
+        `state ${(stateBytes(s.written!) / s.done / 1e3).toFixed(2)} kB/group in ${(s.written!.snapshotWrites / s.done).toFixed(4)} snapshots/group`,
     );
   }
 
@@ -569,8 +595,8 @@ async function measureWindow(W: number): Promise<Row> {
   eventsSub.unsubscribe();
   batchesSub.unsubscribe();
   const atEnd = await snapshotAtEnd(store, snapshotName);
-  // Free the disk before the next window: the snapshot, the consumers, what the run left on the streams.
-  await store.delete(snapshotName);
+  // Free the disk before the next window: the snapshot and its segments, the consumers, what the run left on the streams.
+  for (const o of await store.list()) if (!o.deleted && o.name.startsWith(snapshotName)) await store.delete(o.name);
   await jsm.consumers.delete(STREAMS.verified.name, `bench-raw-${run}`);
   await jsm.consumers.delete(STREAMS.verified.name, `sampler-${run}`);
   await jsm.consumers.delete(STREAMS.batches.name, `bench-learner-${run}`);
@@ -584,9 +610,14 @@ async function measureWindow(W: number): Promise<Row> {
   const perGroup = (f: (t: Trial) => number) => summarize(svc.map((t) => f(t) / t.done));
   const w = (t: Trial) => t.written!;
   const totalGroups = svc.reduce((a, t) => a + t.done, 0);
+  // The window's base in the long run: trials at large W are shorter than the interval between bases.
+  const basesSeen = svc.reduce((a, t) => a + w(t).windowBaseWrites, 0);
+  const slotsPerGroup = svc.reduce((a, t) => a + w(t).windowSegmentBytes / 8, 0) / totalGroups;
+  const groupsPerSnapshot = totalGroups / svc.reduce((a, t) => a + w(t).snapshotWrites, 0);
+  const windowBase = { bytes: seed.windowBaseBytes, everyGroups: Math.min(MAX_WINDOW_SEGMENTS * groupsPerSnapshot, W / slotsPerGroup), seenInTrials: basesSeen };
   return {
     window: W,
-    seed: { groups: seed.groups, seconds: seed.seconds, stateBytes: seed.bytes },
+    seed: { groups: seed.groups, seconds: seed.seconds, stateBytes: seed.bytes, windowBaseBytes: seed.windowBaseBytes },
     serviceStartSeconds,
     warmUp: { service: warmService, raw: warmRaw },
     runs,
@@ -598,9 +629,12 @@ async function measureWindow(W: number): Promise<Row> {
       snapshotWritesPerGroup: perGroup((t) => w(t).snapshotWrites),
       snapshotBytesPerGroup: perGroup((t) => w(t).snapshotBytes),
       uidSegmentBytesPerGroup: perGroup((t) => w(t).uidSegmentBytes),
-      stateBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).uidSegmentBytes),
+      windowSegmentBytesPerGroup: perGroup((t) => w(t).windowSegmentBytes),
+      stateBytesPerGroup: perGroup((t) => stateBytes(w(t))),
+      windowBase,
+      stateBytesPerGroupSteady: perGroup((t) => stateBytes(w(t)) + (basesSeen ? 0 : (t.done * windowBase.bytes) / windowBase.everyGroups)),
       outputBytesPerGroup: { events: perGroup((t) => w(t).eventsBytes), batches: perGroup((t) => w(t).batchesBytes), objectsByReference: perGroup((t) => w(t).otherObjectBytes) },
-      totalBytesPerGroup: perGroup((t) => w(t).snapshotBytes + w(t).uidSegmentBytes + w(t).eventsBytes + w(t).batchesBytes + w(t).otherObjectBytes),
+      totalBytesPerGroup: perGroup((t) => stateBytes(w(t)) + w(t).eventsBytes + w(t).batchesBytes + w(t).otherObjectBytes),
       natsServerWcharBytesPerGroup: perGroup((t) => t.natsWcharBytes),
     },
     keptFraction: svc.reduce((a, t) => a + t.groupsInBatches!, 0) / totalGroups,
@@ -623,7 +657,7 @@ for (const W of WINDOWS) {
   console.log(
     `W=${W}: service ${fmt(row.serviceGroupsPerS, 1)} groups/s, raw ${fmt(row.rawGroupsPerS, 0)}, service/raw ${fmt(row.ratio, 4)}` +
       `${row.boundedServiceRuns ? ` (${row.boundedServiceRuns} of ${RUNS} service runs time-bounded)` : ""}; durable bytes per group: ` +
-      `state ${fmt(d.stateBytesPerGroup, 0)} (snapshots ${fmt(d.snapshotBytesPerGroup, 0)} in ${fmt(d.snapshotWritesPerGroup, 4)} writes, uids ${fmt(d.uidSegmentBytesPerGroup, 0)}), ` +
+      `state ${fmt(d.stateBytesPerGroup, 0)}, ${fmt(d.stateBytesPerGroupSteady, 0)} with the window's base every ${d.windowBase.everyGroups.toFixed(0)} groups (snapshots ${fmt(d.snapshotBytesPerGroup, 0)} in ${fmt(d.snapshotWritesPerGroup, 4)} writes, uids ${fmt(d.uidSegmentBytesPerGroup, 0)}, window ${fmt(d.windowSegmentBytesPerGroup, 0)}), ` +
       `events ${fmt(d.outputBytesPerGroup.events, 0)}, batches ${fmt(d.outputBytesPerGroup.batches, 0)}, total ${fmt(d.totalBytesPerGroup, 0)}; snapshot at end ${row.snapshotAtEnd.objectBytes} bytes ` +
       `(${Object.entries(row.snapshotAtEnd.encodedBytesOfParts).map(([k, v]) => `${k} ${v}`).join(", ")})`,
   );

@@ -119,7 +119,8 @@ export class BatchSampler {
     };
   }
 
-  snapshot(): BatchSamplerSnapshot {
+  /** The state; `omit.seen` leaves the seen uids out (an empty list) for a caller that persists them apart. */
+  snapshot(omit: { seen?: boolean } = {}): BatchSamplerSnapshot {
     const p = this.pending.state();
     return {
       format: BATCH_SNAPSHOT_FORMAT,
@@ -129,7 +130,7 @@ export class BatchSampler {
       pending: p.pending.map(plainGroup),
       genRounds: this.genRounds,
       thresholds: this.last === null ? null : { ...this.last },
-      seen: this.seen.values(),
+      seen: omit.seen ? [] : this.seen.values(),
       counts: { ...this.counts },
       accumulated: [...this.accumulated],
     };

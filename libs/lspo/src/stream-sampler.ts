@@ -105,6 +105,21 @@ export class StreamSampler {
     return this.refill.request(this.pending.groups.length, inFlight);
   }
 
+  /** Slots the window holds now (W once full). */
+  get windowSlots(): number {
+    return this.window.slots;
+  }
+
+  /** Slots pushed into the window since this sampler was built (a restored window's slots count). */
+  get windowPushes(): number {
+    return this.window.pushes;
+  }
+
+  /** The window's newest `n` slots, oldest first (NaN: an arrival without a length). */
+  windowNewest(n: number): Float64Array {
+    return this.window.newest(n);
+  }
+
   /** The window's quantiles now; null while it holds no length. */
   thresholds(): Thresholds | null {
     return this.currentThresholds();
@@ -125,16 +140,21 @@ export class StreamSampler {
     };
   }
 
-  snapshot(): StreamSamplerSnapshot {
+  /**
+   * The state. `omit` leaves out (as empty lists) the parts a caller persists apart: the window (see
+   * `windowPushes` / `windowNewest`) and the seen uids, the two that are large; restoring such a snapshot
+   * needs them put back.
+   */
+  snapshot(omit: { window?: boolean; seen?: boolean } = {}): StreamSamplerSnapshot {
     const p = this.pending.state();
     return {
       format: STREAM_SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,
       config: { ...this.config, refill: { ...this.config.refill } },
-      window: this.window.toJSON(),
+      window: omit.window ? [] : this.window.toJSON(),
       ...p,
       pending: p.pending.map(plainGroup),
-      seen: this.seen.values(),
+      seen: omit.seen ? [] : this.seen.values(),
       counts: { ...this.counts },
       refill: this.refill.state(),
     };

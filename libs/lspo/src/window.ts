@@ -8,6 +8,7 @@ export class LengthWindow {
   private readonly ring: Float64Array;
   private head = 0; // oldest slot
   private filled = 0;
+  private pushed = 0;
   private readonly index: OrderStatistics;
 
   constructor(
@@ -28,8 +29,18 @@ export class LengthWindow {
     return this.index.size;
   }
 
+  /**
+   * Slots pushed since this window was built (restored slots count): with `newest`, what lets a caller
+   * persist the window as an append log (the sampler service writes only the slots pushed since its last
+   * save, not all W).
+   */
+  get pushes(): number {
+    return this.pushed;
+  }
+
   /** Appends a slot (a length, or NaN for none), evicting the oldest when the window is full. */
   push(value: number): void {
+    this.pushed++;
     const ring = this.ring;
     if (this.filled === this.capacity) {
       const old = ring[this.head];
@@ -61,6 +72,15 @@ export class LengthWindow {
       const v = this.ring[(this.head + i) % this.capacity];
       out[i] = v === v ? v : null;
     }
+    return out;
+  }
+
+  /** The newest `n` slots (n <= slots), oldest first, NaN for a slot without a length. */
+  newest(n: number): Float64Array {
+    if (!Number.isInteger(n) || n < 0 || n > this.filled) throw new RangeError(`window.newest: n must be an integer in [0, ${this.filled}], got ${n}`);
+    const out = new Float64Array(n);
+    const start = this.head + this.filled - n;
+    for (let i = 0; i < n; i++) out[i] = this.ring[(start + i) % this.capacity];
     return out;
   }
 

@@ -32,6 +32,26 @@ describe("snapshot - one plain JSON object", () => {
     expect((snap.counts as Record<string, number>)["all-wrong"]).toBe(1);
     expect(Object.keys(snap.refill as object)).toEqual(["kept", "seen"]);
   });
+
+  it("leaves out the window and the seen uids when asked (a caller that persists them apart puts them back)", () => {
+    const s = createStreamSampler({ batchSize: 3, window: 4, windowCounts: "arrivals" });
+    [mixed("a", 10), allEqual("b", 0), mixed("c", 30)].forEach((g) => s.offer(g));
+    const full = s.snapshot();
+    const lean = s.snapshot({ window: true, seen: true });
+    expect(lean.window).toEqual([]);
+    expect(lean.seen).toEqual([]);
+    expect({ ...lean, window: full.window, seen: full.seen }).toEqual(full);
+    expect([...s.windowNewest(s.windowSlots)].map((v) => (Number.isNaN(v) ? null : v))).toEqual(full.window);
+    expect(s.windowPushes).toBe(3);
+    const restored = restoreStreamSampler({ ...lean, window: full.window, seen: full.seen });
+    expect(restored.snapshot()).toEqual(full);
+    expect(restored.windowPushes).toBe(3); // a restored window's slots count as pushes
+
+    const b = createBatchSampler({ batchSize: 2 });
+    b.addGenerationBatch([mixed("x", 5), mixed("y", 7)]);
+    expect(b.snapshot({ seen: true }).seen).toEqual([]);
+    expect({ ...b.snapshot({ seen: true }), seen: ["x", "y"] }).toEqual(b.snapshot());
+  });
 });
 
 describe("snapshot - restore names the bad part", () => {

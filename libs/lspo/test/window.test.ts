@@ -15,6 +15,10 @@ describe.each(orderStatisticsNames)("window (%s) - sliding quantiles", (name) =>
           expect(w.slots).toBe(last.length);
           expect(w.lengths).toBe(lengths.length);
           expect(w.toJSON()).toEqual(last.map((x) => (Number.isNaN(x) ? null : x)));
+          // The append-log view: every push counted, the newest k slots the last k pushes.
+          expect(w.pushes).toBe(i + 1);
+          const k = Math.floor(a * last.length);
+          expect([...w.newest(k)]).toEqual(last.slice(last.length - k));
           if (lengths.length > 0) expect(w.quantile(a)).toBe(quantileOfSorted(lengths, a));
           else expect(w.thresholds({ lLow: 0.3, lHigh: 0.65, lMax: 0.95 })).toBeNull();
         });
@@ -29,5 +33,15 @@ describe("window - thresholds", () => {
     const w = new LengthWindow(4, "fenwick");
     for (const v of [10, NaN, 30, 20, 40]) w.push(v); // 10 evicted: slots NaN, 30, 20, 40
     expect(w.thresholds({ lLow: 0.3, lHigh: 0.65, lMax: 0.95 })).toEqual({ low: 20, high: 30, max: 40, windowFill: 3 });
+  });
+});
+
+describe("window - newest", () => {
+  it("refuses a count it does not hold, naming the range", () => {
+    const w = new LengthWindow(4, "fenwick");
+    for (const v of [1, 2, 3]) w.push(v);
+    expect(() => w.newest(4)).toThrow("window.newest: n must be an integer in [0, 3], got 4");
+    expect(() => w.newest(-1)).toThrow("window.newest: n must be an integer in [0, 3], got -1");
+    expect([...w.newest(0)]).toEqual([]);
   });
 });

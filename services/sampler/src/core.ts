@@ -28,6 +28,19 @@ export interface EmittedBatch {
   thresholds: Thresholds | null;
 }
 
+/**
+ * The stream-mode window as an append log (durable.ts persists only the slots pushed since its last save).
+ * `epoch` changes whenever the library sampler is replaced (UpdateConfig, the run's close), which starts a
+ * new log.
+ */
+export interface WindowLog {
+  epoch: number;
+  capacity: number;
+  slots: number;
+  pushes: number;
+  newest(n: number): Float64Array;
+}
+
 export interface OfferResult {
   outcome: string;
   batches: EmittedBatch[];
@@ -137,6 +150,8 @@ export class SamplerCore {
    * (takeDropped) before it persists the snapshot, so a crash in between re-decides and re-reports them.
    */
   private dropped: Array<{ uid: string; reason: string }> = [];
+  /** Bumped each time `sampler` is replaced (see WindowLog). */
+  private epoch = 0;
 
   constructor(
     private settings: SamplerSettings,
@@ -308,6 +323,7 @@ export class SamplerCore {
     // starts a fresh batch instead of completing one whose groups are gone.
     const snap = { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), pending: [] };
     this.sampler = this.settings.mode === "batch" ? restoreBatchSampler(snap) : restoreStreamSampler(snap);
+    this.epoch++;
     return n;
   }
 
@@ -323,6 +339,7 @@ export class SamplerCore {
     this.held.clear();
     this.round = [];
     this.sampler = fresh;
+    this.epoch++;
   }
 
   private dropPending(reason: string): void {
@@ -340,12 +357,24 @@ export class SamplerCore {
     return this.settings;
   }
 
-  /** The state, without the uid set (uidsFrom/uidCount: persisted apart). */
-  snapshot(): CoreSnapshot {
+  /** Stream mode's window as an append log; null in batch mode (its state has no window). */
+  windowLog(): WindowLog | null {
+    if (this.settings.mode !== "stream") return null;
+    const s = this.sampler as StreamSampler;
+    return { epoch: this.epoch, capacity: s.config.window, slots: s.windowSlots, pushes: s.windowPushes, newest: (n) => s.windowNewest(n) };
+  }
+
+  /**
+   * The state, without the uid set (uidsFrom/uidCount: persisted apart) and, with `omitWindow`, without the
+   * stream window's slots (windowLog: persisted apart); a restore puts them back (the constructor's `uids`,
+   * and `sampler.window`).
+   */
+  snapshot(omitWindow = false): CoreSnapshot {
+    const sampler = this.settings.mode === "stream" ? (this.sampler as StreamSampler).snapshot({ seen: true, window: omitWindow }) : (this.sampler as BatchSampler).snapshot({ seen: true });
     return {
       settings: this.settings,
       maxOffPolicySteps: this.maxOffPolicySteps,
-      sampler: { ...(this.sampler.snapshot() as unknown as Record<string, unknown>), seen: [] },
+      sampler: sampler as unknown as Record<string, unknown>,
       held: [...this.held.values()],
       round: [...this.round],
       stale: this.stale,

@@ -17,9 +17,10 @@ interface Row {
   durable: {
     snapshotWritesPerGroup: Summary;
     stateBytesPerGroup: Summary;
+    stateBytesPerGroupSteady?: Summary;
     outputBytesPerGroup: { events: Summary; batches: Summary; objectsByReference: Summary };
   };
-  snapshotAtEnd: { objectBytes: number; uidSegments: { count: number; bytes: number } };
+  snapshotAtEnd: { objectBytes: number; uidSegments: { count: number; bytes: number }; windowSegments?: { count: number; bytes: number } };
   cpuMicrosPerGroup: Record<"serviceSampler" | "serviceNatsServer" | "serviceBench" | "rawNatsServer" | "rawBench", Summary>;
 }
 interface SamplerService {
@@ -36,10 +37,23 @@ const mb = (bytes: number) => `${fixed(bytes / 1e6, 2)} MB`;
 const ms = (micros: number) => fixed(micros / 1000, 2);
 const windowLabel = (w: number) => (w >= 1e6 ? `${w / 1e6}M` : w >= 1e3 ? `${w / 1e3}k` : `${w}`);
 
+/** Measured bytes per group and, in results with a window log, with its base amortized (which large W's trials do not reach). */
+function stateBytes(d: Row["durable"]): string {
+  const b = (x: number) => `${grouped(Math.round(x))} B`;
+  return d.stateBytesPerGroupSteady ? `${b(d.stateBytesPerGroup.median)} (${b(d.stateBytesPerGroupSteady.median)})` : b(d.stateBytesPerGroup.median);
+}
+
+/** The snapshot and the segments it names (a window log only in results from after the log came in). */
+function atEnd(a: Row["snapshotAtEnd"]): string {
+  const w = a.windowSegments;
+  const parts = `${grouped(a.uidSegments.count)} uid segments${w ? `, ${grouped(w.count)} window segments` : ""}`;
+  return `${mb(a.objectBytes + a.uidSegments.bytes + (w?.bytes ?? 0))} (${parts})`;
+}
+
 export const views: Record<string, View> = {
   rates: (d: SamplerService) => ({
     table: [
-      ["W", "service groups/s", "raw JetStream groups/s", "service / raw", "time-bounded service runs", "durable state per group", "snapshots per 1,000 groups", "output per group (events + batches)", "snapshot and uids at the end"],
+      ["W", "service groups/s", "raw JetStream groups/s", "service / raw", "time-bounded service runs", "durable state per group (with the window's base, amortized)", "snapshots per 1,000 groups", "output per group (events + batches)", "snapshot, uids and window log at the end"],
       ...d.rows.map((r) => {
         const o = r.durable.outputBytesPerGroup;
         return [
@@ -48,10 +62,10 @@ export const views: Record<string, View> = {
           spread(r.rawGroupsPerS, 0),
           spread(r.ratio, 3),
           `${r.boundedServiceRuns} of ${d.setup.runs}`,
-          kb(r.durable.stateBytesPerGroup.median),
+          stateBytes(r.durable),
           fixed(r.durable.snapshotWritesPerGroup.median * 1000, 2),
           kb(o.events.median + o.batches.median + o.objectsByReference.median),
-          `${mb(r.snapshotAtEnd.objectBytes + r.snapshotAtEnd.uidSegments.bytes)} (${grouped(r.snapshotAtEnd.uidSegments.count)} uid segments)`,
+          atEnd(r.snapshotAtEnd),
         ];
       }),
     ],
