@@ -1,5 +1,5 @@
 // `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]
-// [--fetch groups|none]` (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside
+// [--fetch groups|none] [--lead-in on|off]` (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside
 // the raw JetStream path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state.
 //   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
 //            subject with their summary header, as the verifier publishes them -> the sampler (stream mode,
@@ -55,7 +55,20 @@
 //
 // Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
 // median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
-// with its spread). CPU seconds per group of the sampler process, nats-server and this process are
+// with its spread).
+//
+// Lead-in trials (`--lead-in on`, the default): each timed trial follows an untimed trial of the same path and
+// size. With the paths simply alternating, the first service trial after a raw one ran at about half the
+// speed of the next (1,160-1,440 vs 2,340-2,760 groups/s at W = 100k, 3 of 3 pairs), while the raw path after
+// the service path lost nothing; nats-server's CPU per group doubled in that trial (610-730 vs 240-310 us).
+// Its CPU profile (nats-server's pprof endpoint) put the difference in the file store's write path:
+// msgBlock.writeMsgRecord appending ~110 KB messages to the block's write cache, growing it (growslice:
+// memmove + memclr) 48-61% of the server's time in two slow trials, 29% in a fast one (an ad-hoc profiling run). What sets that state
+// off is not isolated: not the raw messages sharing the stream (a separate stream for them: the same), not
+// the raw consumer's deliveries (headers-only: the same), not idling (6 s pauses between service trials: no
+// slowdown), not a short lead-in (1,000 groups: still slow after it). In a deployment the bus carries the
+// service path only, so a trial measures each path after its own kind of traffic; the lead-ins' own rates
+// are recorded beside (runs[].leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
 // recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
 // Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
@@ -84,7 +97,7 @@ import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
 
-const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5] [--fetch groups|none]";
+const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5] [--fetch groups|none] [--lead-in on|off]";
 const { values: flags } = parseArgs({
   options: {
     windows: { type: "string", default: "1000,100000,1000000" },
@@ -92,6 +105,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "30" },
     runs: { type: "string", default: "5" },
     fetch: { type: "string", default: "groups" },
+    "lead-in": { type: "string", default: "on" },
   },
   strict: true,
 });
@@ -112,6 +126,9 @@ const RUNS = positiveInts(flags.runs!, "runs")[0];
  * the fetch costs.
  */
 const FETCH = flags.fetch!;
+/** `on` (the measurement): each timed trial follows an untimed one of its own path. `off`: the bare alternation. */
+const LEAD_IN = flags["lead-in"] === "on";
+if (flags["lead-in"] !== "on" && flags["lead-in"] !== "off") throw new Error(`bench sampler-service: --lead-in takes on or off, got '${flags["lead-in"]}'\n${USAGE}`);
 if (FETCH !== "groups" && FETCH !== "none") throw new Error(`bench sampler-service: --fetch takes groups or none, got '${FETCH}'\n${USAGE}`);
 
 const G = 8;
@@ -223,6 +240,11 @@ interface Level {
   batchesConsumed: number;
   groupsInBatches: number;
   lastBatchAt: number;
+  /**
+   * The raw path's consumer, pulling only during a raw trial (it returns its stop): during a service trial
+   * nothing but the service's own readers pulls, as in a deployment.
+   */
+  startRaw: () => Promise<() => Promise<void>>;
   /** Service path: the kept groups' LSPO_VERIFIED sequences (from their judgements) until a batch names them. */
   keptUnbatched: Map<string, number>;
   batched: Set<string>;
@@ -267,6 +289,7 @@ async function trial(
   const cpu0 = { sampler: level.service.cpuSeconds(), nats: cpuSecondsOf(level.natsPid), bench: process.cpuUsage() };
   const wchar0 = wcharOf(level.natsPid);
 
+  const stopRaw = path === "raw" ? await level.startRaw() : null;
   const t0 = now();
   let next = 0;
   let published = 0;
@@ -295,6 +318,7 @@ async function trial(
   });
   const deadline = now() + (seconds + FINISH_LIMIT_S) * 1000;
   await waitFor(`${path} finishing ${published} groups`, deadline, () => progress.done >= published, alive);
+  await stopRaw?.();
   let end = progress.lastAt;
   let ackLagSeconds: number | undefined;
   if (path === "service") {
@@ -422,10 +446,13 @@ interface Row {
   seed: { groups: number; seconds: number; stateBytes: number; windowBaseBytes: number };
   serviceStartSeconds: number;
   warmUp: { service: Trial; raw: Trial };
-  runs: Array<{ service: Trial; raw: Trial; ratio: number }>;
+  /** `leadIn`: the untimed trial of the same path just before each timed one (absent with --lead-in off). */
+  runs: Array<{ service: Trial; raw: Trial; ratio: number; leadIn?: { service: Trial; raw: Trial } }>;
   serviceGroupsPerS: Summary;
   rawGroupsPerS: Summary;
   ratio: Summary;
+  /** The lead-in trials' rates and ratio (each the first trial of its path after the other path's). */
+  leadIn?: { serviceGroupsPerS: Summary; rawGroupsPerS: Summary; ratio: Summary };
   boundedServiceRuns: number;
   durable: {
     snapshotWritesPerGroup: Summary;
@@ -469,7 +496,7 @@ async function measureWindow(W: number): Promise<Row> {
   await service.ready;
   const serviceStartSeconds = secondsSince(t);
   const level: Level = {
-    W, run, rawSubject, service, natsPid: server.pid, written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, keptUnbatched: new Map(), batched: new Set(),
+    W, run, rawSubject, service, natsPid: server.pid, startRaw: () => Promise.reject(new Error("raw consumer not set up")), written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, keptUnbatched: new Map(), batched: new Set(),
   };
 
   // What the service writes: object-store metadata (one message per put, with the object's size), its events
@@ -549,13 +576,20 @@ async function measureWindow(W: number): Promise<Row> {
   // the publishers (and on the publishers' connection, a trial's 880 MB of deliveries left it slower for the
   // service trial after it).
   const rawNc = await connectBus({ url: server.url, name: `bench-raw-${run}` });
-  const rawMessages = await (await jetstream(rawNc).consumers.get(STREAMS.verified.name, `bench-raw-${run}`)).consume({ max_messages: PULL_BATCH });
-  const rawLoop = (async () => {
-    for await (const m of rawMessages) {
-      m.ack();
-      level.current.raw?.mark();
-    }
-  })();
+  const rawConsumer = await jetstream(rawNc).consumers.get(STREAMS.verified.name, `bench-raw-${run}`);
+  level.startRaw = async () => {
+    const messages = await rawConsumer.consume({ max_messages: PULL_BATCH });
+    const loop = (async () => {
+      for await (const m of messages) {
+        m.ack();
+        level.current.raw?.mark();
+      }
+    })();
+    return async () => {
+      await messages.close();
+      await loop;
+    };
+  };
 
   let tagNo = 0;
   const tag = (p: Path) => `${p === "service" ? "s" : "r"}${W}t${String(tagNo++).padStart(3, "0")}`;
@@ -568,16 +602,20 @@ async function measureWindow(W: number): Promise<Row> {
   for (let r = 0; r < RUNS; r++) {
     const order: Path[] = r % 2 ? ["service", "raw"] : ["raw", "service"];
     const got: Partial<Record<Path, Trial>> = {};
+    const leadIn: Partial<Record<Path, Trial>> = {};
     for (const p of order) {
       // The service trial is sized to about 1.5x what the last rate fills --seconds with; the time bound
       // stops the publishing when the rate falls below that.
       const n = p === "service" ? Math.min(GROUPS, Math.ceil(serviceRate * SECONDS * 1.5) + MIN_CAP) : GROUPS;
+      // An untimed lead-in of the same path and size first (see the header: the first trial after the other
+      // path's ran at up to half speed, its cost in nats-server's file-store writes).
+      leadIn[p] = LEAD_IN ? await trial(p, level, js, jsm, pool, n, SECONDS, p === "service" ? serviceRate : rawRate, tag(p)) : undefined;
       got[p] = await trial(p, level, js, jsm, pool, n, SECONDS, p === "service" ? serviceRate : rawRate, tag(p));
     }
     const { service: s, raw } = got as Record<Path, Trial>;
     serviceRate = s.groupsPerS;
     rawRate = raw.groupsPerS;
-    runs.push({ service: s, raw, ratio: s.groupsPerS / raw.groupsPerS });
+    runs.push({ service: s, raw, ratio: s.groupsPerS / raw.groupsPerS, ...(LEAD_IN ? { leadIn: { service: leadIn.service!, raw: leadIn.raw! } } : {}) });
     console.log(
       `W=${W} run ${r + 1}/${RUNS}: service ${s.groupsPerS.toFixed(1)} groups/s (${s.done} groups, ${s.seconds.toFixed(1)} s${s.bounded ? ", time-bounded" : ""}), ` +
         `raw ${raw.groupsPerS.toFixed(0)} groups/s (${raw.done}), ratio ${(s.groupsPerS / raw.groupsPerS).toFixed(4)}; ` +
@@ -586,9 +624,8 @@ async function measureWindow(W: number): Promise<Row> {
   }
 
   await service.stop();
-  rawMessages.stop();
   await learner.stop();
-  await Promise.allSettled([rawLoop, learnerLoop]);
+  await Promise.allSettled([learnerLoop]);
   await learnerNc.close();
   await rawNc.close();
   metaSub.unsubscribe();
@@ -624,6 +661,13 @@ async function measureWindow(W: number): Promise<Row> {
     serviceGroupsPerS: summarize(svc.map((t) => t.groupsPerS)),
     rawGroupsPerS: summarize(runs.map((x) => x.raw.groupsPerS)),
     ratio: summarize(runs.map((x) => x.ratio)),
+    ...(LEAD_IN ? {
+      leadIn: {
+        serviceGroupsPerS: summarize(runs.map((x) => x.leadIn!.service.groupsPerS)),
+        rawGroupsPerS: summarize(runs.map((x) => x.leadIn!.raw.groupsPerS)),
+        ratio: summarize(runs.map((x) => x.leadIn!.service.groupsPerS / x.leadIn!.raw.groupsPerS)),
+      },
+    } : {}),
     boundedServiceRuns: svc.filter((t) => t.bounded).length,
     durable: {
       snapshotWritesPerGroup: perGroup((t) => w(t).snapshotWrites),
@@ -688,7 +732,10 @@ const result = {
     windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
     nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; this process: a connection for the publishers and the event subscriptions, one for the raw path's consumer, one for the learner's side",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
-    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), ack only`,
+    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), pulling during raw trials only, ack only`,
+    leadIn: LEAD_IN
+      ? "each timed trial follows an untimed trial of the same path and size (its rates are in runs[].leadIn and leadIn): the first trial of a path after the other path's ran at up to half speed (nats-server 2.9.10's file-store writes; see the bench's header)"
+      : "DIAGNOSTIC (--lead-in off): timed trials alternate paths with nothing between them",
     learnerSide:
       FETCH === "groups"
         ? "a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (direct gets, a batch's in parallel) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
@@ -696,7 +743,7 @@ const result = {
     streamSize: "after each trial its messages are purged but for the kept groups still waiting for a batch, so every trial starts on a stream of the same size; `sync` before each trial (the last trial's writes reach the disk untimed)",
     metric:
       "groups/s = groups done / (last done - first publish); service: done = its `judged` event arrived, and the trial ends at the last judgement or the last batch consumed; raw: done = acked; " +
-      "ratio = service/raw of the same run. Durable bytes per group over the service trials: state = object-store puts of sampler-<run>.snapshot and its uid segments (sizes from the store's metadata messages), " +
+      "ratio = service/raw of the same run. Durable bytes per group over the service trials: state = object-store puts of sampler-<run>.snapshot, its uid segments and its window log (sizes from the store's metadata messages); stateBytesPerGroupSteady adds the window's base amortized over the groups between bases when no trial wrote one, " +
       "output: events/batches = bytes the service published to LSPO_EVENTS / LSPO_BATCHES, objectsByReference = batches put in the object store; natsServerWcharBytesPerGroup = nats-server's write-syscall bytes (all streams) over the service trials",
   },
   totalSeconds,
