@@ -63,12 +63,14 @@
 // the service path lost nothing; nats-server's CPU per group doubled in that trial (610-730 vs 240-310 us).
 // Its CPU profile (nats-server's pprof endpoint) put the difference in the file store's write path:
 // msgBlock.writeMsgRecord appending ~110 KB messages to the block's write cache, growing it (growslice:
-// memmove + memclr) 48-61% of the server's time in two slow trials, 29% in a fast one (an ad-hoc profiling run). What sets that state
-// off is not isolated: not the raw messages sharing the stream (a separate stream for them: the same), not
-// the raw consumer's deliveries (headers-only: the same), not idling (6 s pauses between service trials: no
-// slowdown), not a short lead-in (1,000 groups: still slow after it). In a deployment the bus carries the
-// service path only, so a trial measures each path after its own kind of traffic; the lead-ins' own rates
-// are recorded beside (runs[].leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
+// memmove + memclr) 48-61% of the server's time in two slow trials, 29% in a fast one (an ad-hoc profiling
+// run). It is the server's Go heap: with nats-server's GC off (GOGC=off, GOMEMLIMIT=6GiB) the first service
+// trial after a raw one ran as fast as the next (3 of 3), though the GC's bursts then hit other trials at
+// random. Not the cause: the raw messages sharing the stream (a separate stream for them: the same), the raw
+// consumer's deliveries (headers-only: the same), idling (6 s pauses between service trials: no slowdown).
+// A short lead-in (1,000 groups) did not help; one of the timed trial's size does. A trial so measures each
+// path after its own kind of traffic (in a deployment the bus carries the service path only); the lead-ins'
+// own rates are recorded beside (runs[].leadIn, leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
 // recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
 // Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
