@@ -69,8 +69,9 @@
 // random. Not the cause: the raw messages sharing the stream (a separate stream for them: the same), the raw
 // consumer's deliveries (headers-only: the same), idling (6 s pauses between service trials: no slowdown).
 // A short lead-in (1,000 groups) did not help; one of the timed trial's size does. A trial so measures each
-// path after its own kind of traffic (in a deployment the bus carries the service path only); the lead-ins'
-// own rates are recorded beside (runs[].leadIn, leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
+// path after its own kind of traffic, steadily, as a deployment's bus carries it (not switching to another
+// kind every few seconds); the lead-ins' own rates, each the first trial after the other path's, are recorded
+// beside (runs[].leadIn, leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
 // recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
 // Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
