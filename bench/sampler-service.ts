@@ -53,14 +53,14 @@
 // After each window: the snapshot's size from the object store (info) and what it holds (the held groups'
 // summaries msgpack-encoded on their own, the uid segments, the window log).
 //
-// Each run times both paths, alternating which goes first; ratio = service/raw of the same run; reported as
-// median (min–max) over runs; goal: service >= 0.8 x raw at W = 100k (judgeGoal: on the wall-clock median
-// with its spread).
+// Each run times both paths, raw then service (with --lead-in off, alternating which goes first); ratio =
+// service/raw of the same run; reported as median (min–max) over runs; goal: service >= 0.8 x raw at
+// W = 100k (judgeGoal: on the wall-clock median with its spread).
 //
 // Lead-in trials (`--lead-in on`, the default): each timed trial follows an untimed trial of the same path and
-// size. With the paths simply alternating, the first service trial after a raw one ran at about half the
-// speed of the next (1,160-1,440 vs 2,340-2,760 groups/s at W = 100k, 3 of 3 pairs), while the raw path after
-// the service path lost nothing; nats-server's CPU per group doubled in that trial (610-730 vs 240-310 us).
+// size. In an ad-hoc run of pairs (raw, raw, service, service) x 3, the first service trial after a raw one ran at
+// about half the speed of the next (1,160-1,440 vs 2,340-2,760 groups/s at W = 100k, 3 of 3 pairs), while the
+// raw path after the service path lost nothing; nats-server's CPU per group doubled in that trial (610-730 vs 240-310 us).
 // Its CPU profile (nats-server's pprof endpoint) put the difference in the file store's write path:
 // msgBlock.writeMsgRecord appending ~110 KB messages to the block's write cache, growing it (growslice:
 // memmove + memclr) 48-61% of the server's time in two slow trials, 29% in a fast one (an ad-hoc profiling
@@ -71,9 +71,11 @@
 // A short lead-in (1,000 groups) did not help; one of the timed trial's size does. A trial so measures each
 // path after its own kind of traffic, steadily, as a deployment's bus carries it (not switching to another
 // kind every few seconds); the lead-ins' own rates, each the first trial after the other path's, are recorded
-// beside (runs[].leadIn, leadIn). `--lead-in off` is the bare alternation. CPU seconds per group of the sampler process, nats-server and this process are
-// recorded beside the wall clock: the machine is shared, and its load average is recorded before and after.
-// Writes bench/results/sampler-service.json. A full run takes about 10 minutes (so it runs by name only).
+// beside (runs[].leadIn, leadIn). `--lead-in off` is the bare alternation.
+//
+// CPU seconds per group of the sampler process, nats-server and this process are recorded beside the wall
+// clock: the machine is shared, and its load average is recorded before and after.
+// Writes bench/results/sampler-service.json. A full run takes about 7 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -597,13 +599,16 @@ async function measureWindow(W: number): Promise<Row> {
   let tagNo = 0;
   const tag = (p: Path) => `${p === "service" ? "s" : "r"}${W}t${String(tagNo++).padStart(3, "0")}`;
   // Untimed warm-up (JIT, connections, the first snapshot write after the restore); its rates size the runs.
-  const warmService = await trial("service", level, js, jsm, pool, Math.min(GROUPS, 32), Math.min(SECONDS, 5), 0, tag("service"));
+  // Raw first: the first run's raw lead-in then follows a service trial, as every later one does.
   const warmRaw = await trial("raw", level, js, jsm, pool, Math.min(GROUPS, 200), Math.min(SECONDS, 5), 0, tag("raw"));
+  const warmService = await trial("service", level, js, jsm, pool, Math.min(GROUPS, 32), Math.min(SECONDS, 5), 0, tag("service"));
   let serviceRate = warmService.groupsPerS;
   let rawRate = warmRaw.groupsPerS;
   const runs: Row["runs"] = [];
   for (let r = 0; r < RUNS; r++) {
-    const order: Path[] = r % 2 ? ["service", "raw"] : ["raw", "service"];
+    // With lead-ins, raw then service in every run: each lead-in is then the first trial after the other path's
+    // (the service's after the raw trial just before, the raw one's after the last run's service trial).
+    const order: Path[] = !LEAD_IN && r % 2 ? ["service", "raw"] : ["raw", "service"];
     const got: Partial<Record<Path, Trial>> = {};
     const leadIn: Partial<Record<Path, Trial>> = {};
     for (const p of order) {

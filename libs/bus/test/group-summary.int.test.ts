@@ -105,6 +105,10 @@ describe("bus - verified group summaries", () => {
     await expect(resolveGroupRefs(jsm, [{ uid: "good", seq: 2n ** 40n }])).rejects.toThrow(/holds no message at that sequence/);
     await expect(resolveGroupRefs(jsm, [{ uid: "other", seq: BigInt(good.seq) }])).rejects.toThrow(/the message there is group good/);
     await expect(resolveGroupRefs(jsm, [{ uid: "forged", seq: BigInt(lie.seq) }])).rejects.toThrow(/its lengths differ between the Lspo-Group header and the body/);
+    // A body over the reader's per-group bound (the learner's: payloadLimits().VerifiedGroup) is refused by name.
+    const size = (await jsm.direct.getMessage(STREAMS.verified.name, { seq: good.seq }))!.data.byteLength;
+    await expect(resolveGroupRefs(jsm, [{ uid: "good", seq: BigInt(good.seq) }], { maxBytes: size - 1 })).rejects.toThrow(`TrainingBatch.groupRefs[0] (uid good, LSPO_VERIFIED sequence ${good.seq}): payload of ${size} bytes exceeds the limit of ${size - 1} for VerifiedGroup`);
+    expect(await resolveGroupRefs(jsm, [{ uid: "good", seq: BigInt(good.seq) }], { maxBytes: size })).toHaveLength(1);
   });
 
   it("dead-letters a refused header with the message's payload, read from the stream", async () => {

@@ -31,7 +31,8 @@ export async function* readBatches(
   fromSeq: number,
   store: ObjectStore,
   onReject: (seq: number, reason: string) => void,
-  check: { maxBytes: number; validate: Validator },
+  /** maxBytes: a batch's bound; groupMaxBytes: each group's a batch names (the VerifiedGroup bound). */
+  check: { maxBytes: number; groupMaxBytes: number; validate: Validator },
   maxDeliver = -1,
 ): AsyncGenerator<BatchMessage> {
   await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
@@ -68,7 +69,7 @@ export async function* readBatches(
         // Groups by reference: their bodies are on LSPO_VERIFIED (a ref to nothing, to another group, or to a
         // body that does not match the summary the sampler judged is refused; a server that cannot answer
         // ends the loop, and the restarted learner reads the batch again).
-        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(jsm, batch.groupRefs, { maxBytes: check.maxBytes }) };
+        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(jsm, batch.groupRefs, { maxBytes: check.groupMaxBytes }) };
         const problem = validateTrainingBatch(batch) ?? check.validate(batch);
         if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {

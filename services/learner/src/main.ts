@@ -322,7 +322,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         rejected++;
         ctx.log.warn({ seq, reason }, "rejected a training batch (dead-lettered)");
       },
-      { maxBytes: payloadLimits(bounds).TrainingBatch, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
+      { maxBytes: payloadLimits(bounds).TrainingBatch, groupMaxBytes: payloadLimits(bounds).VerifiedGroup, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
       config.bus.maxDeliver,
     );
     for await (const msg of batches) {

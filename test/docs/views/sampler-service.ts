@@ -13,6 +13,7 @@ interface Row {
   serviceGroupsPerS: Summary;
   rawGroupsPerS: Summary;
   ratio: Summary;
+  leadIn?: { serviceGroupsPerS: Summary; rawGroupsPerS: Summary; ratio: Summary };
   boundedServiceRuns: number;
   durable: {
     snapshotWritesPerGroup: Summary;
@@ -82,6 +83,15 @@ export const views: Record<string, View> = {
           ms(c.rawNatsServer.median), ms(c.rawBench.median), ms(c.rawNatsServer.median + c.rawBench.median),
         ];
       }),
+    ],
+  }),
+  // The untimed lead-ins: each the first trial of its path after the other path's.
+  leadIn: (d: SamplerService) => ({
+    table: [
+      ["W", "first service trial after a raw one, groups/s", "first raw trial after a service one, groups/s", "their ratio", "timed service / raw (as above)"],
+      ...d.rows.filter((r) => r.leadIn).map((r) => [
+        windowLabel(r.window), spread(r.leadIn!.serviceGroupsPerS, 1), spread(r.leadIn!.rawGroupsPerS, 0), spread(r.leadIn!.ratio, 3), spread(r.ratio, 3),
+      ]),
     ],
   }),
   goal: (d: SamplerService) => {
