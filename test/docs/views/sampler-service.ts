@@ -47,7 +47,8 @@ function stateBytes(d: Row["durable"]): string {
 /** The snapshot and the segments it names (a window log only in results from after the log came in). */
 function atEnd(a: Row["snapshotAtEnd"]): string {
   const w = a.windowSegments;
-  const parts = `${grouped(a.uidSegments.count)} uid segments${w ? `, ${grouped(w.count)} window segments` : ""}`;
+  const segments = (n: number, what: string) => `${grouped(n)} ${what} segment${n === 1 ? "" : "s"}`;
+  const parts = `${segments(a.uidSegments.count, "uid")}${w ? `, ${segments(w.count, "window")}` : ""}`;
   return `${mb(a.objectBytes + a.uidSegments.bytes + (w?.bytes ?? 0))} (${parts})`;
 }
 
