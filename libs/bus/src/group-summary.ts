@@ -108,11 +108,21 @@ export interface FetchedGroup {
  * caller retries).
  */
 export async function fetchGroupRefs(jsm: JetStreamManager, refs: readonly GroupRef[]): Promise<FetchedGroup[]> {
-  const messages = await Promise.all(refs.map((r) => jsm.direct.getMessage(STREAMS.verified.name, { seq: Number(r.seq) }).catch((err: Error) => {
+  const wheres = refs.map((ref, i) => `TrainingBatch.groupRefs[${i}] (uid ${ref.uid}, LSPO_VERIFIED sequence ${ref.seq})`);
+  // A sequence no stream can hold is the batch's fault, not a request to send (the server would refuse it,
+  // and a number past 2^53 would name another message).
+  refs.forEach((ref, i) => {
+    const seq = BigInt(ref.seq);
+    if (seq < 1n || seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError("invalid", `${wheres[i]}: not a stream sequence (1 to 2^53 - 1)`);
+  });
+  const messages = await Promise.all(refs.map((r, i) => jsm.direct.getMessage(STREAMS.verified.name, { seq: Number(r.seq) }).catch((err: Error & { code?: number }) => {
+    // The server refusing the request (400) is the same for every retry: the batch's fault. Anything else
+    // (a timeout, no responders, a closed connection) is the server's: the caller retries.
+    if (err.name === "JetStreamStatusError" && err.code === 400) throw new DecodeError("invalid", `${wheres[i]}: the server refused the read: ${err.message}`);
     throw new Error(`reading LSPO_VERIFIED sequence ${r.seq} (group ${r.uid}): ${err.message}`, { cause: err });
   })));
   return refs.map((ref, i) => {
-    const where = `TrainingBatch.groupRefs[${i}] (uid ${ref.uid}, LSPO_VERIFIED sequence ${ref.seq})`;
+    const where = wheres[i];
     const m = messages[i];
     if (!m) throw new DecodeError("invalid", `${where}: LSPO_VERIFIED holds no message at that sequence (deleted, or aged out under bus.verifiedMaxAgeS / verifiedMaxBytes)`);
     let summary: GroupSummary;

@@ -103,6 +103,10 @@ describe("bus - verified group summaries", () => {
     const lie = await js.publish(subject, encodeEnvelope("VerifiedGroup", forged), { headers: headerOf(summaryHeader({ ...summaryOf(forged), lengths: [2, 30] })) });
     const jsm = await jetstreamManager(bus.nc);
     await expect(resolveGroupRefs(jsm, [{ uid: "good", seq: 2n ** 40n }])).rejects.toThrow(/holds no message at that sequence/);
+    // A sequence no stream holds is the batch's fault (a DecodeError: dead-lettered), not a read to retry.
+    for (const seq of [0n, -1n, 2n ** 60n]) {
+      await expect(resolveGroupRefs(jsm, [{ uid: "good", seq }])).rejects.toThrow(new DecodeError("invalid", `TrainingBatch.groupRefs[0] (uid good, LSPO_VERIFIED sequence ${seq}): not a stream sequence (1 to 2^53 - 1)`));
+    }
     await expect(resolveGroupRefs(jsm, [{ uid: "other", seq: BigInt(good.seq) }])).rejects.toThrow(/the message there is group good/);
     await expect(resolveGroupRefs(jsm, [{ uid: "forged", seq: BigInt(lie.seq) }])).rejects.toThrow(/its lengths differ between the Lspo-Group header and the body/);
     // A body over the reader's per-group bound (the learner's: payloadLimits().VerifiedGroup) is refused by name.

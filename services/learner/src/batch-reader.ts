@@ -4,13 +4,16 @@
 // skipped, never fatal. The consumer is durable (an ephemeral one can be reaped by the server while the
 // learner is busy in a long update) and is re-created at start from the learner's own position, so a
 // learner resumed from an older checkpoint replays exactly the batches after it. A refused batch (undecodable,
-// oversize, malformed, token ids outside the vocabulary) is dead-lettered with its reason like every other
-// consumer's, and skipped.
+// oversize, malformed, token ids outside the vocabulary, a reference to nothing) is dead-lettered with its
+// reason like every other consumer's, and skipped. A server that cannot answer (a NATS restart, an election)
+// is not the batch's fault: reading its groups is retried (whileUnavailable), and past that the error ends
+// the loop, the learner restarts and reads the batch again.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, resolveGroupRefs, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
+import { whileUnavailable } from "./while-unavailable.js";
 
 export interface BatchMessage {
   seq: number;
@@ -60,20 +63,29 @@ export async function* readBatches(
         const shape = validateTrainingBatch(batch);
         if (shape) throw new DecodeError("invalid", shape);
         if (batch.objectRef) {
-          // A reference to nothing is the message's fault (refused); a store that cannot answer right now is
-          // not (the error ends the loop, the learner restarts and reads the batch again).
-          const info = await store.info(batch.objectRef);
-          if (!info || info.deleted) throw new DecodeError("invalid", `TrainingBatch.objectRef '${batch.objectRef}' names no object in the batch store`);
-          batch = decodeEnvelope(await getBlob(store, batch.objectRef), "TrainingBatch", check.maxBytes).body as TrainingBatch;
+          // An earlier version's batch. A reference to nothing is the message's fault (refused); a store that
+          // cannot answer is retried. The object store's own errors include a corrupt object's digest
+          // mismatch, so one still failing after the retries is dead-lettered, as it always was.
+          const ref = batch.objectRef;
+          batch = await whileUnavailable(async () => {
+            const info = await store.info(ref);
+            if (!info || info.deleted) throw new DecodeError("invalid", `TrainingBatch.objectRef '${ref}' names no object in the batch store`);
+            return decodeEnvelope(await getBlob(store, ref), "TrainingBatch", check.maxBytes).body as TrainingBatch;
+          }).catch((err: Error) => {
+            throw err instanceof DecodeError ? err : new DecodeError("invalid", `TrainingBatch.objectRef '${ref}': ${err.message}`);
+          });
         }
         // Groups by reference: their bodies are on LSPO_VERIFIED (a ref to nothing, to another group, or to a
-        // body that does not match the summary the sampler judged is refused; a server that cannot answer
-        // ends the loop, and the restarted learner reads the batch again).
-        if (batch.groupRefs?.length) batch = { ...batch, groups: await resolveGroupRefs(jsm, batch.groupRefs, { maxBytes: check.groupMaxBytes }) };
+        // body that does not match the summary the sampler judged is refused; a server that cannot answer is
+        // retried, then ends the loop, and the restarted learner reads the batch again).
+        const refs = batch.groupRefs ?? [];
+        if (refs.length) batch = { ...batch, groups: await whileUnavailable(() => resolveGroupRefs(jsm, refs, { maxBytes: check.groupMaxBytes })) };
         const problem = validateTrainingBatch(batch) ?? check.validate(batch);
         if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {
-        const failure = err instanceof DecodeError ? err.failure : "invalid";
+        // Only the message's own faults are dead-lettered; the server's end the loop (see the header).
+        if (!(err instanceof DecodeError)) throw err;
+        const failure = err.failure;
         await deadLetter(js, m, { stream: STREAMS.batches.name, kind: "TrainingBatch", failure, reason: (err as Error).message });
         onReject(m.seq, (err as Error).message);
         continue;

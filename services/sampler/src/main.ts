@@ -138,8 +138,32 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const held = new Map<number, DeferredAck | null>();
   const coveredTail = new Set<number>();
   let heldSince = 0;
-  /** Deletes a dead-lettered message (its payload is in the dead letter), so no replay judges it again. */
-  const removeFromStream = (seq: number) => ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
+
+  // A group whose judgement threw on its last delivery is dead-lettered and stays on LSPO_VERIFIED (the letter
+  // names its sequence and holds only its first 64 KB; the kept stream holds it all). So that no replay judges
+  // it again, its sequence is marked in the sampler's KV bucket before the restart, and the replay skips what
+  // is marked. Were the mark not written, the message is deleted instead (the old way: its tail past 64 KB
+  // then lives nowhere), since a group both dead-lettered and judged would be counted twice.
+  const controlKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+  const deadPrefix = `${ctx.runId}.dead-lettered`;
+  const markDeadLettered = async (seq: number) => {
+    try {
+      await controlKv.put(`${deadPrefix}.${seq}`, String(seq));
+    } catch (err) {
+      ctx.log.warn({ seq, err: (err as Error).message }, "could not mark a dead-lettered group in KV: deleting it from LSPO_VERIFIED instead");
+      await ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
+    }
+  };
+  /** The marked sequences; marks at or below `floor` (never replayed again) are deleted. */
+  const deadLettered = async (floor: number): Promise<Set<number>> => {
+    const out = new Set<number>();
+    for await (const key of await controlKv.keys(`${deadPrefix}.*`)) {
+      const seq = Number(key.slice(deadPrefix.length + 1));
+      if (seq > floor) out.add(seq);
+      else await controlKv.delete(key).catch(() => undefined);
+    }
+    return out;
+  };
   /** Saves the state and acks every message it covers. */
   const checkpoint = async () => {
     await emitJudgements();
@@ -175,6 +199,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     const skip = new Set<number>();
     for (;;) {
       const info = await ctx.jsm.consumers.info(STREAMS.verified.name, consumerName);
+      for (const seq of await deadLettered(info.ack_floor.stream_seq)) skip.add(seq);
       let judged = 0;
       let thrown: number | null = null;
       for (let seq = info.ack_floor.stream_seq + 1; seq <= info.delivered.stream_seq; ) {
@@ -305,7 +330,6 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
 
   // The run's end: the controller sets `closed` in KV; pending groups become "unused".
   const closeKey = `${ctx.runId}.closed`;
-  const controlKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
   const watcher = await controlKv.watch({ key: closeKey });
   ctx.own(() => watcher.stop());
   void (async () => {
@@ -344,7 +368,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         if (outcome === "dead-lettered") {
           // Judging may have changed the core before it threw: restart from the snapshot and the tail, where
           // this message no longer is.
-          await removeFromStream(d.seq);
+          await markDeadLettered(d.seq);
           throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
         }
         await hold(d.seq, d.deferAck());
