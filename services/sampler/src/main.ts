@@ -366,8 +366,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.uid)) return d.ack();
         const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, () => decide(d.body, d.seq), (s) => [s.uid]);
         if (outcome === "dead-lettered") {
-          // Judging may have changed the core before it threw: restart from the snapshot and the tail, where
-          // this message no longer is.
+          // Judging may have changed the core before it threw: restart from the snapshot and the tail, whose
+          // replay skips this message (marked above).
           await markDeadLettered(d.seq);
           throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
         }
