@@ -108,9 +108,11 @@ describe("sampler - a dead-lettered verified group", { timeout: 300_000 }, () =>
     process.env.LSPO_FAULT_SAMPLER_THROW_UID = "poison";
     for (const i of [0, 1]) {
       const s = start(run, i, config);
-      await s.ready;
+      // (It may exit before its "ready" line is read: the exit and the log say what happened.)
+      await s.ready.catch(() => undefined);
       await exited(s.child);
       expect(s.child.exitCode).not.toBe(0);
+      expect(readFileSync(s.logPath, "utf8")).toContain("injected fault judging poison");
     }
     delete process.env.LSPO_FAULT_SAMPLER_THROW_UID;
 
