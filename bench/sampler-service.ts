@@ -633,7 +633,7 @@ async function measureWindow(W: number): Promise<Row> {
 
   await service.stop();
   await learner.stop();
-  await Promise.allSettled([learnerLoop]);
+  await learnerLoop.catch(() => undefined);
   await learnerNc.close();
   await rawNc.close();
   metaSub.unsubscribe();

@@ -115,10 +115,7 @@ export async function fetchGroupRefs(jsm: JetStreamManager, refs: readonly Group
     const seq = BigInt(ref.seq);
     if (seq < 1n || seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError("invalid", `${wheres[i]}: not a stream sequence (1 to 2^53 - 1)`);
   });
-  const messages = await Promise.all(refs.map((r, i) => jsm.direct.getMessage(STREAMS.verified.name, { seq: Number(r.seq) }).catch((err: Error & { code?: number }) => {
-    // The server refusing the request (400) is the same for every retry: the batch's fault. Anything else
-    // (a timeout, no responders, a closed connection) is the server's: the caller retries.
-    if (err.name === "JetStreamStatusError" && err.code === 400) throw new DecodeError("invalid", `${wheres[i]}: the server refused the read: ${err.message}`);
+  const messages = await Promise.all(refs.map((r) => jsm.direct.getMessage(STREAMS.verified.name, { seq: Number(r.seq) }).catch((err: Error) => {
     throw new Error(`reading LSPO_VERIFIED sequence ${r.seq} (group ${r.uid}): ${err.message}`, { cause: err });
   })));
   return refs.map((ref, i) => {

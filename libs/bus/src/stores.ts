@@ -29,9 +29,12 @@ export async function openKv(nc: NatsConnection, bucket: string, opts: { replica
  *  server's buckets answer "no responders" / "jetstream not enabled" / time out for a few seconds). */
 const KV_RETRY_MS = 30_000;
 
-/** Retries `fn` on NATS errors (never on DecodeError) for up to KV_RETRY_MS, with backoff. */
-export async function retryTransient<T>(fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + KV_RETRY_MS;
+/**
+ * Retries `fn` on NATS errors (never on DecodeError: the message's own fault) for up to `limitMs`, with
+ * backoff; then throws the last error (the caller ends its loop, and the process restarts).
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS): Promise<T> {
+  const deadline = Date.now() + limitMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();

@@ -119,8 +119,8 @@ export class BatchSampler {
     };
   }
 
-  /** The state; `omit.seen` leaves the seen uids out (an empty list) for a caller that persists them apart. */
-  snapshot(omit: { seen?: boolean } = {}): BatchSamplerSnapshot {
+  /** The state; `omitSeen` leaves the seen uids out (an empty list) for a caller that persists them apart. */
+  snapshot(opts: { omitSeen?: boolean } = {}): BatchSamplerSnapshot {
     const p = this.pending.state();
     return {
       format: BATCH_SNAPSHOT_FORMAT,
@@ -130,7 +130,7 @@ export class BatchSampler {
       pending: p.pending.map(plainGroup),
       genRounds: this.genRounds,
       thresholds: this.last === null ? null : { ...this.last },
-      seen: omit.seen ? [] : this.seen.values(),
+      seen: opts.omitSeen ? [] : this.seen.values(),
       counts: { ...this.counts },
       accumulated: [...this.accumulated],
     };

@@ -141,20 +141,20 @@ export class StreamSampler {
   }
 
   /**
-   * The state. `omit` leaves out (as empty lists) the parts a caller persists apart: the window (see
-   * `windowPushes` / `windowNewest`) and the seen uids, the two that are large; restoring such a snapshot
-   * needs them put back.
+   * The state. `omitWindow` / `omitSeen` leave out (as empty lists) the parts a caller persists apart: the
+   * window (see `windowPushes` / `windowNewest`) and the seen uids, the two that are large; restoring such a
+   * snapshot needs them put back.
    */
-  snapshot(omit: { window?: boolean; seen?: boolean } = {}): StreamSamplerSnapshot {
+  snapshot(opts: { omitWindow?: boolean; omitSeen?: boolean } = {}): StreamSamplerSnapshot {
     const p = this.pending.state();
     return {
       format: STREAM_SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,
       config: { ...this.config, refill: { ...this.config.refill } },
-      window: omit.window ? [] : this.window.toJSON(),
+      window: opts.omitWindow ? [] : this.window.toJSON(),
       ...p,
       pending: p.pending.map(plainGroup),
-      seen: omit.seen ? [] : this.seen.values(),
+      seen: opts.omitSeen ? [] : this.seen.values(),
       counts: { ...this.counts },
       refill: this.refill.state(),
     };

@@ -37,7 +37,7 @@ describe("snapshot - one plain JSON object", () => {
     const s = createStreamSampler({ batchSize: 3, window: 4, windowCounts: "arrivals" });
     [mixed("a", 10), allEqual("b", 0), mixed("c", 30)].forEach((g) => s.offer(g));
     const full = s.snapshot();
-    const lean = s.snapshot({ window: true, seen: true });
+    const lean = s.snapshot({ omitWindow: true, omitSeen: true });
     expect(lean.window).toEqual([]);
     expect(lean.seen).toEqual([]);
     expect({ ...lean, window: full.window, seen: full.seen }).toEqual(full);
@@ -49,8 +49,8 @@ describe("snapshot - one plain JSON object", () => {
 
     const b = createBatchSampler({ batchSize: 2 });
     b.addGenerationBatch([mixed("x", 5), mixed("y", 7)]);
-    expect(b.snapshot({ seen: true }).seen).toEqual([]);
-    expect({ ...b.snapshot({ seen: true }), seen: ["x", "y"] }).toEqual(b.snapshot());
+    expect(b.snapshot({ omitSeen: true }).seen).toEqual([]);
+    expect({ ...b.snapshot({ omitSeen: true }), seen: ["x", "y"] }).toEqual(b.snapshot());
   });
 });
 

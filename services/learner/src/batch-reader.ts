@@ -6,14 +6,16 @@
 // learner resumed from an older checkpoint replays exactly the batches after it. A refused batch (undecodable,
 // oversize, malformed, token ids outside the vocabulary, a reference to nothing) is dead-lettered with its
 // reason like every other consumer's, and skipped. A server that cannot answer (a NATS restart, an election)
-// is not the batch's fault: reading its groups is retried (whileUnavailable), and past that the error ends
-// the loop, the learner restarts and reads the batch again.
+// is not the batch's fault: reading its groups is retried (retryTransient, for a minute), and past that the
+// error ends the loop, the learner restarts and reads the batch again.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, resolveGroupRefs, validateTrainingBatch, type Validator } from "@lspo/bus";
+import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, resolveGroupRefs, retryTransient, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
-import { whileUnavailable } from "./while-unavailable.js";
+
+/** How long a batch's reads are retried while the server cannot answer (a restart, an election). */
+const SERVER_RETRY_MS = 60_000;
 
 export interface BatchMessage {
   seq: number;
@@ -67,11 +69,11 @@ export async function* readBatches(
           // cannot answer is retried. The object store's own errors include a corrupt object's digest
           // mismatch, so one still failing after the retries is dead-lettered, as it always was.
           const ref = batch.objectRef;
-          batch = await whileUnavailable(async () => {
+          batch = await retryTransient(async () => {
             const info = await store.info(ref);
             if (!info || info.deleted) throw new DecodeError("invalid", `TrainingBatch.objectRef '${ref}' names no object in the batch store`);
             return decodeEnvelope(await getBlob(store, ref), "TrainingBatch", check.maxBytes).body as TrainingBatch;
-          }).catch((err: Error) => {
+          }, SERVER_RETRY_MS).catch((err: Error) => {
             throw err instanceof DecodeError ? err : new DecodeError("invalid", `TrainingBatch.objectRef '${ref}': ${err.message}`);
           });
         }
@@ -79,7 +81,7 @@ export async function* readBatches(
         // body that does not match the summary the sampler judged is refused; a server that cannot answer is
         // retried, then ends the loop, and the restarted learner reads the batch again).
         const refs = batch.groupRefs ?? [];
-        if (refs.length) batch = { ...batch, groups: await whileUnavailable(() => resolveGroupRefs(jsm, refs, { maxBytes: check.groupMaxBytes })) };
+        if (refs.length) batch = { ...batch, groups: await retryTransient(() => resolveGroupRefs(jsm, refs, { maxBytes: check.groupMaxBytes }), SERVER_RETRY_MS) };
         const problem = validateTrainingBatch(batch) ?? check.validate(batch);
         if (problem) throw new DecodeError("invalid", problem);
       } catch (err) {

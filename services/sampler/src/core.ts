@@ -370,7 +370,7 @@ export class SamplerCore {
    * and `sampler.window`).
    */
   snapshot(omitWindow = false): CoreSnapshot {
-    const sampler = this.settings.mode === "stream" ? (this.sampler as StreamSampler).snapshot({ seen: true, window: omitWindow }) : (this.sampler as BatchSampler).snapshot({ seen: true });
+    const sampler = this.settings.mode === "stream" ? (this.sampler as StreamSampler).snapshot({ omitSeen: true, omitWindow }) : (this.sampler as BatchSampler).snapshot({ omitSeen: true });
     return {
       settings: this.settings,
       maxOffPolicySteps: this.maxOffPolicySteps,

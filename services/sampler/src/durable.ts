@@ -84,8 +84,6 @@ interface WindowMark {
   epoch: number;
   /** The core's window pushes when the log was last written. */
   pushes: number;
-  /** Slots logged after the base. */
-  sinceBase: number;
 }
 
 export class DurableState {
@@ -135,7 +133,7 @@ export class DurableState {
     this.windowNext = body.windowNext ?? 0;
     const log = core.windowLog();
     if (log && body.windowSegments) {
-      this.windowMark = { core, epoch: log.epoch, pushes: log.pushes, sinceBase: windowSegments.slice(1).reduce((n, g) => n + g.slots, 0) };
+      this.windowMark = { core, epoch: log.epoch, pushes: log.pushes };
     }
     return { core, batchesSeq: body.batchesSeq };
   }
@@ -182,13 +180,15 @@ export class DurableState {
     const m = this.windowMark;
     const same = m !== null && m.core === core && m.epoch === log.epoch;
     const tail = same ? log.pushes - m.pushes : 0;
-    if (same && m.sinceBase + tail < log.capacity && this.windowSegments.length < MAX_WINDOW_SEGMENTS) {
+    // Slots logged after the base (the base is the log's first segment).
+    const sinceBase = this.windowSegments.slice(1).reduce((n, g) => n + g.slots, 0);
+    if (same && sinceBase + tail < log.capacity && this.windowSegments.length < MAX_WINDOW_SEGMENTS) {
       if (tail === 0) return { segments: this.windowSegments, mark: m, bytes: 0, base: false };
       const seg = await this.writeWindowSegment(log.newest(tail));
-      return { segments: [...this.windowSegments, seg.segment], mark: { ...m, pushes: log.pushes, sinceBase: m.sinceBase + tail }, bytes: seg.bytes, base: false };
+      return { segments: [...this.windowSegments, seg.segment], mark: { ...m, pushes: log.pushes }, bytes: seg.bytes, base: false };
     }
     const seg = await this.writeWindowSegment(log.newest(log.slots));
-    return { segments: [seg.segment], mark: { core, epoch: log.epoch, pushes: log.pushes, sinceBase: 0 }, bytes: seg.bytes, base: true };
+    return { segments: [seg.segment], mark: { core, epoch: log.epoch, pushes: log.pushes }, bytes: seg.bytes, base: true };
   }
 
   private async writeWindowSegment(slots: Float64Array): Promise<{ segment: WindowSegment; bytes: number }> {

@@ -13,7 +13,7 @@
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
   OBJECT_STORES, STREAMS, consume, openKv, openObjectStore, KV_BUCKETS,
-  nextOnSubject, parseGroupSummary, processOrDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
+  nextOnSubject, parseGroupSummary, processOrDeadLetter, publishEvent, readPayload, retryTransient, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -148,7 +148,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const deadPrefix = `${ctx.runId}.dead-lettered`;
   const markDeadLettered = async (seq: number) => {
     try {
-      await controlKv.put(`${deadPrefix}.${seq}`, String(seq));
+      await retryTransient(() => controlKv.put(`${deadPrefix}.${seq}`, String(seq)));
     } catch (err) {
       ctx.log.warn({ seq, err: (err as Error).message }, "could not mark a dead-lettered group in KV: deleting it from LSPO_VERIFIED instead");
       await ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);

@@ -1,0 +1,37 @@
+// retryTransient: a read retried while the server cannot answer (a NATS restart, an election), never for the
+// message's own fault (a DecodeError, thrown at once), and given up after its limit with the server's error.
+// The learner's batch reads use it, so a NATS restart no longer dead-letters a good batch.
+import { describe, expect, it } from "vitest";
+import { DecodeError, retryTransient } from "@lspo/bus";
+
+describe("bus - retryTransient", () => {
+  it("retries a transport failure until the read succeeds", async () => {
+    let calls = 0;
+    const out = await retryTransient(async () => {
+      if (++calls < 4) throw new Error("TIMEOUT");
+      return "groups";
+    }, 5_000);
+    expect([out, calls]).toEqual(["groups", 4]);
+  });
+
+  it("throws the message's own fault at once", async () => {
+    let calls = 0;
+    const fault = new DecodeError("invalid", "TrainingBatch.groupRefs[0]: LSPO_VERIFIED holds no message at that sequence");
+    await expect(retryTransient(async () => {
+      calls++;
+      throw fault;
+    }, 5_000)).rejects.toBe(fault);
+    expect(calls).toBe(1);
+  });
+
+  it("gives up after its limit with the server's error", async () => {
+    let calls = 0;
+    const t0 = Date.now();
+    await expect(retryTransient(async () => {
+      calls++;
+      throw new Error("no responders");
+    }, 200)).rejects.toThrow("no responders");
+    expect(calls).toBeGreaterThan(2);
+    expect(Date.now() - t0).toBeLessThan(1_500);
+  });
+});
