@@ -8,15 +8,20 @@
 //            batch, a ledger record and the batch on LSPO_BATCHES (the groups by uid and LSPO_VERIFIED
 //            sequence), and holds the ack; every sampler.snapshotEveryGroups (1,024) groups or 2 s it saves
 //            its state (`sampler-<run>.snapshot` and a segment of new uids in lspo-batches) and acks what the
-//            snapshot covers -> this process consumes the batches and fetches each batch's groups from
-//            LSPO_VERIFIED as the learner does (direct gets; checked by their summary headers, not decoded,
+//            snapshot covers -> a reader thread of this process (the learner's side) consumes the batches and
+//            fetches each batch's groups from LSPO_VERIFIED as the learner does (direct gets; checked by their summary headers, not decoded,
 //            as the raw path decodes nothing). A group is done when its judgement arrives; the trial ends at
 //            the last judgement or the last batch fetched, whichever is later. The time from there until
 //            every message is acked (the last snapshot, at most 2 s later) is recorded beside it as
 //            `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
 //   raw:     the same messages (same pool of bodies, a uid of the same length, the same header) published to
 //            the same stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the
-//            sampler pulls) and acked with no processing: what the bus alone sustains.
+//            sampler pulls, on a reader thread of its own) and acked with no processing: what the bus alone
+//            sustains.
+// Both readers run on threads of their own, each with its own connection (bench/lib/sampler-service-readers.ts),
+// as in a deployment they are other processes than the publishers: with them on the publishers' thread, that
+// thread was 95-99% busy through every raw trial (performance.eventLoopUtilization, ad hoc), so the raw rate
+// was the bench's own. Each trial records the publishers' thread's busy share (`publisherThreadBusy`).
 // `--fetch none` is a diagnostic (sampler-service-nofetch.json): the batches are consumed, their groups not
 // fetched, which shows what the learner side's fetch costs.
 // Each trial starts after a `sync` (the last trial's file-store writes reach the disk untimed, not ~30 s later
@@ -85,19 +90,19 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  OBJECT_STORES, STREAMS, connectBus, consume, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
-  jetstream, jetstreamManager, openObjectStore, payloadLimits, fetchGroupRefs, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
+  OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
 import { KEPT_OUTCOMES } from "@lspo/controller";
 import { createModelFromSpec } from "@lspo/model";
-import type { TrainingBatch } from "@lspo/proto";
 import { DurableState, MAX_WINDOW_SEGMENTS, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 import { writeModelDir } from "@lspo/tasks";
 import { startProvenance } from "@lspo/telemetry";
 import { cpuSecondsOf, startService, type Service } from "./lib/serve.js";
 import { fmt, judgeGoal, machine, secondsSince, summarize, type Summary } from "./lib/stats.js";
+import { ReaderThread } from "./lib/sampler-service-readers.js";
 import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
@@ -172,8 +177,12 @@ class Progress {
   lastAt = 0;
   private waiters: Array<() => void> = [];
   mark(): void {
-    this.done++;
-    this.lastAt = now();
+    this.markMany(1, now());
+  }
+  /** `n` more done, the last at `at` (this thread's performance.now() clock). */
+  markMany(n: number, at: number): void {
+    this.done += n;
+    this.lastAt = Math.max(this.lastAt, at);
     for (const w of this.waiters.splice(0)) w();
   }
   /** Resolves on the next group done, or after `ms` (so time bounds are checked while nothing finishes). */
@@ -221,6 +230,11 @@ interface Trial {
   groupsPerS: number;
   /** The time bound stopped the publishing before `planned`. */
   bounded: boolean;
+  /**
+   * The share of the trial (until its last group was done) the publishers' thread was busy
+   * (performance.eventLoopUtilization): near 1 would mean the bench, not the bus, set the rate.
+   */
+  publisherThreadBusy: number;
   /** CPU seconds per group of each process over the trial. */
   cpuMicrosPerGroup: { sampler: number; natsServer: number; bench: number };
   /** Service trials: what the service wrote, and the batches this process consumed. */
@@ -250,6 +264,8 @@ interface Level {
    * nothing but the service's own readers pulls, as in a deployment.
    */
   startRaw: () => Promise<() => Promise<void>>;
+  /** The reader threads (learner, raw consumer): a failed one fails the trial. */
+  readers: ReaderThread[];
   /** Service path: the kept groups' LSPO_VERIFIED sequences (from their judgements) until a batch names them. */
   keptUnbatched: Map<string, number>;
   batched: Set<string>;
@@ -282,6 +298,7 @@ async function trial(
   if (path === "service") level.current.service = { progress, prefix: `${tag}-`, seen: new Set() };
   else level.current.raw = progress;
   const alive = () => {
+    for (const r of level.readers) r.check();
     const c = level.service.child;
     if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the sampler exited (${c.exitCode ?? c.signalCode}); its log: ${level.service.logPath}`);
   };
@@ -296,6 +313,7 @@ async function trial(
 
   const stopRaw = path === "raw" ? await level.startRaw() : null;
   const t0 = now();
+  const loop0 = performance.eventLoopUtilization();
   let next = 0;
   let published = 0;
   let bounded = false;
@@ -323,6 +341,7 @@ async function trial(
   });
   const deadline = now() + (seconds + FINISH_LIMIT_S) * 1000;
   await waitFor(`${path} finishing ${published} groups`, deadline, () => progress.done >= published, alive);
+  const publisherThreadBusy = performance.eventLoopUtilization(loop0).utilization;
   await stopRaw?.();
   let end = progress.lastAt;
   let ackLagSeconds: number | undefined;
@@ -347,7 +366,7 @@ async function trial(
   if (path === "service") level.current.service = null;
   else level.current.raw = null;
   const out: Trial = {
-    path, planned: n, published, done, seconds: seconds_, groupsPerS: done / seconds_, bounded,
+    path, planned: n, published, done, seconds: seconds_, groupsPerS: done / seconds_, bounded, publisherThreadBusy,
     cpuMicrosPerGroup: {
       sampler: per(level.service.cpuSeconds() - cpu0.sampler), natsServer: per(cpuSecondsOf(level.natsPid) - cpu0.nats), bench: per((benchCpu.user + benchCpu.system) / 1e6),
     },
@@ -479,6 +498,8 @@ interface Row {
   };
   keptFraction: number;
   cpuMicrosPerGroup: { serviceSampler: Summary; serviceNatsServer: Summary; serviceBench: Summary; rawNatsServer: Summary; rawBench: Summary };
+  /** The publishers' thread's busy share per timed trial (Trial.publisherThreadBusy). */
+  publisherThreadBusy: { service: Summary; raw: Summary };
   snapshotAtEnd: Awaited<ReturnType<typeof snapshotAtEnd>>;
 }
 
@@ -501,7 +522,7 @@ async function measureWindow(W: number): Promise<Row> {
   await service.ready;
   const serviceStartSeconds = secondsSince(t);
   const level: Level = {
-    W, run, rawSubject, service, natsPid: server.pid, startRaw: () => Promise.reject(new Error("raw consumer not set up")), written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, keptUnbatched: new Map(), batched: new Set(),
+    W, run, rawSubject, service, natsPid: server.pid, startRaw: () => Promise.reject(new Error("raw consumer not set up")), readers: [], written: zeroWritten(), current: { service: null, raw: null }, batchesConsumed: 0, groupsInBatches: 0, lastBatchAt: 0, keptUnbatched: new Map(), batched: new Set(),
   };
 
   // What the service writes: object-store metadata (one message per put, with the object's size), its events
@@ -553,55 +574,44 @@ async function measureWindow(W: number): Promise<Row> {
     },
   });
   await nc.flush();
-  // The learner's side on its own connection, as the learner is its own process.
-  const learnerNc = await connectBus({ url: server.url, name: `bench-learner-${run}` });
-  const learnerJsm = await jetstreamManager(learnerNc);
-  const learner = await consume<TrainingBatch>(jetstream(learnerNc), {
-    stream: STREAMS.batches.name, durable: `bench-learner-${run}`, kind: "TrainingBatch", batch: 4, maxBytes: payloadLimits(bounds).TrainingBatch,
-  });
-  const learnerLoop = (async () => {
-    for await (const d of learner) {
-      // The batch's groups, fetched from LSPO_VERIFIED as the learner fetches them (each checked by its summary
-      // header): their bytes reach this process, as every message's bytes reach the raw path's consumer.
-      // Neither path decodes the groups: decoding them is the learner's work whatever path brought them.
-      const groups = FETCH === "groups" ? await fetchGroupRefs(learnerJsm, d.body.groupRefs) : d.body.groupRefs;
-      if (groups.length !== B) throw new Error(`batch ${d.body.batchIndex} names ${groups.length} groups, not ${B}`);
+  // The two readers, each on a thread and a connection of its own (bench/lib/sampler-service-readers.ts): in a
+  // deployment the learner and a stream's consumer are other processes than the publishers, and on this
+  // process's thread the bench measured its own event loop (busy 95-99% through every raw trial).
+  const toShared = (at: number) => at - performance.timeOrigin;
+  const learner = await ReaderThread.open(
+    { role: "learner", url: server.url, run, durable: `bench-learner-${run}`, pullBatch: PULL_BATCH, fetch: FETCH as "groups" | "none", batchSize: B, maxBatchBytes: payloadLimits(bounds).TrainingBatch },
+    (r) => {
+      if (r.type !== "batch") return;
       level.batchesConsumed++;
-      level.groupsInBatches += groups.length;
-      for (const ref of d.body.groupRefs) {
-        level.keptUnbatched.delete(ref.uid);
-        level.batched.add(ref.uid);
+      level.groupsInBatches += r.groups;
+      for (const uid of r.uids) {
+        level.keptUnbatched.delete(uid);
+        level.batched.add(uid);
       }
-      d.ack();
-      level.lastBatchAt = now();
-    }
-  })();
-  // The raw path's consumer: ack each message, nothing else.
-  // The raw path's consumer on its own connection too: in a deployment the consumer is another process than
-  // the publishers (and on the publishers' connection, a trial's 880 MB of deliveries left it slower for the
-  // service trial after it).
-  const rawNc = await connectBus({ url: server.url, name: `bench-raw-${run}` });
-  const rawConsumer = await jetstream(rawNc).consumers.get(STREAMS.verified.name, `bench-raw-${run}`);
+      level.lastBatchAt = toShared(r.at);
+    },
+  );
+  const raw = await ReaderThread.open(
+    { role: "raw", url: server.url, run, durable: `bench-raw-${run}`, pullBatch: PULL_BATCH, fetch: "none", batchSize: B, maxBatchBytes: 0 },
+    (r) => {
+      if (r.type === "done") level.current.raw?.markMany(r.n, toShared(r.at));
+    },
+  );
+  level.readers = [learner, raw];
   level.startRaw = async () => {
-    const messages = await rawConsumer.consume({ max_messages: PULL_BATCH });
-    const loop = (async () => {
-      for await (const m of messages) {
-        m.ack();
-        level.current.raw?.mark();
-      }
-    })();
-    return async () => {
-      await messages.close();
-      await loop;
-    };
+    await raw.start();
+    return () => raw.stop();
   };
 
   let tagNo = 0;
   const tag = (p: Path) => `${p === "service" ? "s" : "r"}${W}t${String(tagNo++).padStart(3, "0")}`;
-  // Untimed warm-up (JIT, connections, the first snapshot write after the restore); its rates size the runs.
+  // Untimed warm-up (JIT, connections, the first snapshot write after the restore); its rates size the first
+  // run. (A 32-group service warm-up measured latency, ~140 groups/s, which sized the first run's service
+  // trials at ~6,400 groups and paced their start at that rate: the first run's ratio was the lowest of five
+  // at every W in the run of 3603599.)
   // Raw first: the first run's raw lead-in then follows a service trial, as every later one does.
   const warmRaw = await trial("raw", level, js, jsm, pool, Math.min(GROUPS, 200), Math.min(SECONDS, 5), 0, tag("raw"));
-  const warmService = await trial("service", level, js, jsm, pool, Math.min(GROUPS, 32), Math.min(SECONDS, 5), 0, tag("service"));
+  const warmService = await trial("service", level, js, jsm, pool, Math.min(GROUPS, 1000), Math.min(SECONDS, 5), 0, tag("service"));
   let serviceRate = warmService.groupsPerS;
   let rawRate = warmRaw.groupsPerS;
   const runs: Row["runs"] = [];
@@ -618,6 +628,8 @@ async function measureWindow(W: number): Promise<Row> {
       // An untimed lead-in of the same path and size first (see the header: the first trial after the other
       // path's ran at up to half speed, its cost in nats-server's file-store writes).
       leadIn[p] = LEAD_IN ? await trial(p, level, js, jsm, pool, n, SECONDS, p === "service" ? serviceRate : rawRate, tag(p)) : undefined;
+      if (leadIn[p] && p === "service") serviceRate = leadIn[p].groupsPerS;
+      if (leadIn[p] && p === "raw") rawRate = leadIn[p].groupsPerS;
       got[p] = await trial(p, level, js, jsm, pool, n, SECONDS, p === "service" ? serviceRate : rawRate, tag(p));
     }
     const { service: s, raw } = got as Record<Path, Trial>;
@@ -627,15 +639,14 @@ async function measureWindow(W: number): Promise<Row> {
     console.log(
       `W=${W} run ${r + 1}/${RUNS}: service ${s.groupsPerS.toFixed(1)} groups/s (${s.done} groups, ${s.seconds.toFixed(1)} s${s.bounded ? ", time-bounded" : ""}), ` +
         `raw ${raw.groupsPerS.toFixed(0)} groups/s (${raw.done}), ratio ${(s.groupsPerS / raw.groupsPerS).toFixed(4)}; ` +
+        `publishers' thread busy ${s.publisherThreadBusy.toFixed(2)} / ${raw.publisherThreadBusy.toFixed(2)}; ` +
         `state ${(stateBytes(s.written!) / s.done / 1e3).toFixed(2)} kB/group in ${(s.written!.snapshotWrites / s.done).toFixed(4)} snapshots/group`,
     );
   }
 
   await service.stop();
-  await learner.stop();
-  await learnerLoop.catch(() => undefined);
-  await learnerNc.close();
-  await rawNc.close();
+  await learner.close();
+  await raw.close();
   metaSub.unsubscribe();
   eventsSub.unsubscribe();
   batchesSub.unsubscribe();
@@ -697,6 +708,7 @@ async function measureWindow(W: number): Promise<Row> {
       rawNatsServer: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.natsServer)),
       rawBench: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.bench)),
     },
+    publisherThreadBusy: { service: summarize(svc.map((t) => t.publisherThreadBusy)), raw: summarize(runs.map((x) => x.raw.publisherThreadBusy)) },
     snapshotAtEnd: atEnd,
   };
 }
@@ -738,15 +750,15 @@ const result = {
     envelopeBytes,
     sampler: "`lspo serve sampler`: stream mode, B = 16, window W, accuracy and length filters on (0.30 / 0.65 / 0.95), maxOffPolicySteps 1e6, ackWait 10 min, a snapshot every 1,024 groups or 2 s (the defaults)",
     windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
-    nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; this process: a connection for the publishers and the event subscriptions, one for the raw path's consumer, one for the learner's side",
+    nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; this process: a connection for the publishers and the event subscriptions (its main thread), and two reader threads, each with its own connection: the raw path's consumer and the learner's side",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
-    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's), pulling during raw trials only, ack only`,
+    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's) on a thread of its own, pulling during raw trials only, ack only`,
     leadIn: LEAD_IN
       ? "each timed trial follows an untimed trial of the same path and size (its rates are in runs[].leadIn and leadIn): the first trial of a path after the other path's ran at up to half speed (nats-server 2.9.10's file-store writes; see the bench's header)"
       : "DIAGNOSTIC (--lead-in off): timed trials alternate paths with nothing between them",
     learnerSide:
       FETCH === "groups"
-        ? "a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (direct gets, a batch's in parallel) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
+        ? "a thread of its own: a durable consumer of the run's batches (4 per pull); each batch's groups fetched from LSPO_VERIFIED by sequence (direct gets, a batch's in parallel) and checked by their summary headers, not decoded (as the raw path's consumer decodes nothing)"
         : "DIAGNOSTIC (--fetch none): a durable consumer of the run's batches (4 per pull); their groups are not fetched",
     streamSize: "after each trial its messages are purged but for the kept groups still waiting for a batch, so every trial starts on a stream of the same size; `sync` before each trial (the last trial's writes reach the disk untimed)",
     metric:
