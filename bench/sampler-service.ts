@@ -1,5 +1,5 @@
 // `npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5]
-// [--fetch groups|none] [--lead-in on|off]` (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside
+// [--fetch groups|none] [--lead-in on|off] [--out sampler-service-<name>.json]` (issue 18): groups/s through the real sampler service (`lspo serve sampler`) beside
 // the raw JetStream path, for windows W = 1k, 100k and 1M, and the bytes the service writes to durable state.
 //   service: VerifiedGroup envelopes (G = 8, a fresh uid each) published to LSPO_VERIFIED on the run's
 //            subject with their summary header, as the verifier publishes them -> the sampler (stream mode,
@@ -23,7 +23,8 @@
 // thread was 95-99% busy through every raw trial (performance.eventLoopUtilization, ad hoc), so the raw rate
 // was the bench's own. Each trial records the publishers' thread's busy share (`publisherThreadBusy`).
 // `--fetch none` is a diagnostic (sampler-service-nofetch.json): the batches are consumed, their groups not
-// fetched, which shows what the learner side's fetch costs.
+// fetched, which shows what the learner side's fetch costs. `--out` names a variant's result file (a diagnostic
+// with other flags, e.g. longer trials), so that it never overwrites the measurement.
 // Each trial starts after a `sync` (the last trial's file-store writes reach the disk untimed, not ~30 s later
 // in the middle of another trial), and after it its messages are purged but for the kept groups still waiting
 // for a batch (every trial starts on a stream of the same size, as with the work queue this stream was).
@@ -107,7 +108,7 @@ import { MAX_LEN, groupPool, type GroupPool } from "./lib/verified.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });
 
-const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5] [--fetch groups|none] [--lead-in on|off]";
+const USAGE = "usage: npm run bench -- sampler-service [--windows 1000,100000,1000000] [--groups 8000] [--seconds 30] [--runs 5] [--fetch groups|none] [--lead-in on|off] [--out sampler-service-<name>.json]";
 const { values: flags } = parseArgs({
   options: {
     windows: { type: "string", default: "1000,100000,1000000" },
@@ -116,6 +117,7 @@ const { values: flags } = parseArgs({
     runs: { type: "string", default: "5" },
     fetch: { type: "string", default: "groups" },
     "lead-in": { type: "string", default: "on" },
+    out: { type: "string" },
   },
   strict: true,
 });
@@ -139,6 +141,12 @@ const FETCH = flags.fetch!;
 /** `on` (the measurement): each timed trial follows an untimed one of its own path. `off`: the bare alternation. */
 const LEAD_IN = flags["lead-in"] === "on";
 if (flags["lead-in"] !== "on" && flags["lead-in"] !== "off") throw new Error(`bench sampler-service: --lead-in takes on or off, got '${flags["lead-in"]}'\n${USAGE}`);
+/**
+ * The result's file in bench/results: sampler-service.json (the measurement), sampler-service-nofetch.json
+ * (--fetch none), or a diagnostic's own name (--out), so a variant never overwrites the measurement.
+ */
+const OUT = flags.out ?? (FETCH === "none" ? "sampler-service-nofetch.json" : "sampler-service.json");
+if (!/^sampler-service(-[a-z0-9]+)*\.json$/.test(OUT)) throw new Error(`bench sampler-service: --out takes a file name sampler-service-<name>.json, got '${OUT}'\n${USAGE}`);
 if (FETCH !== "groups" && FETCH !== "none") throw new Error(`bench sampler-service: --fetch takes groups or none, got '${FETCH}'\n${USAGE}`);
 
 const G = 8;
@@ -771,7 +779,7 @@ const result = {
   loadAverage: { before: loadBefore, after: loadavg() },
   rows,
 };
-writeFileSync(join(import.meta.dirname, "results", FETCH === "groups" ? "sampler-service.json" : "sampler-service-nofetch.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(import.meta.dirname, "results", OUT), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`goal (${result.goal}): ${result.goalVerdict}`);
 console.log(`total ${totalSeconds.toFixed(0)} s, load average ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

@@ -59,11 +59,49 @@ export class BatchPublisher {
   private readonly onStream = new Map<number, string>();
   /** LSPO_BATCHES' sequence of the last batch this sampler published or found there. */
   lastSeq = 0;
+  /** The queued batches' publishing, in order: settles when the last one queued is on the stream. */
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failed = false;
 
+  /** `onFailure` hears the first batch that could not be published (the sampler then restarts: see enqueue). */
   constructor(
     private readonly ctx: ServiceContext,
     private readonly log: Log,
+    private readonly onFailure: (err: Error) => void = () => undefined,
   ) {}
+
+  /**
+   * Queues `b` to be published after every batch queued before it, and returns at once: the sampler judges
+   * on while its batches go out (each is two pub-acked publishes, which held the judging ~5 ms per batch
+   * under load). `then` runs once `b` is on the stream. A batch that cannot be published stops the queue
+   * (none after it is attempted; `drained` rejects) and is reported to `onFailure`: a bus error is not the
+   * fault of the group whose judgement completed the batch, so the sampler restarts, and its replay from the
+   * last snapshot emits again, in order, every batch the snapshot does not cover.
+   */
+  enqueue(b: EmittedBatch, then?: () => void): void {
+    this.queued++;
+    this.tail = this.tail.then(async () => {
+      await this.publish(b);
+      this.queued--;
+      then?.();
+    });
+    this.tail.catch((err: Error) => {
+      if (this.failed) return;
+      this.failed = true;
+      this.onFailure(err);
+    });
+  }
+
+  /** Batches queued and not yet on the stream. */
+  get waiting(): number {
+    return this.queued;
+  }
+
+  /** Resolves once every batch queued so far is on the stream (`lastSeq` then names the last); rejects if one failed. */
+  drained(): Promise<void> {
+    return this.tail;
+  }
 
   /** Reads the run's batches after stream sequence `afterSeq` (the last snapshot's): what a replay re-emits. */
   async loadPublishedAfter(afterSeq: number): Promise<number> {
@@ -80,7 +118,7 @@ export class BatchPublisher {
   }
 
   /** Publishes the ledger's record of `b`, then `b` (unless the stream holds it already: see the header). */
-  async publish(b: EmittedBatch): Promise<void> {
+  private async publish(b: EmittedBatch): Promise<void> {
     const uids = b.groups.map((g) => g.uid);
     const digest = batchDigest(uids);
     const known = this.onStream.get(b.index);

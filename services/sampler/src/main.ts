@@ -2,9 +2,10 @@
 // (LSPO_BATCHES). The sampler reads each verified group's summary header only (its consumer is
 // headers-only: the tokens never reach it) and its batches name the kept groups by stream sequence; the
 // learner reads their bodies from LSPO_VERIFIED (libs/bus group-summary.ts). For every message: judge ->
-// publish what the judgement produced (its `judged` record, a completed batch) -> hold the ack. Every
-// sampler.snapshotEveryGroups groups (or snapshotEveryMs) the state is saved (durable.ts) and the held
-// messages are acked.
+// publish what the judgement produced (its `judged` record, a completed batch; neither waited for: events
+// and batches go out behind the judging, batches in order through their queue) -> hold the ack. Every
+// sampler.snapshotEveryGroups groups (or snapshotEveryMs) everything published is awaited, the state is
+// saved (durable.ts) and the held messages are acked.
 //
 // A judgement depends only on the state and the group (core.ts), so the verified stream's unacked tail is
 // the journal: a restarted sampler restores its last snapshot and judges that tail again, in stream
@@ -37,6 +38,8 @@ const EVENTS_IN_FLIGHT = 256;
 /** Judgements per `judged` event at most, and how long the first one waits for company. */
 const JUDGEMENTS_PER_EVENT = 256;
 const JUDGEMENTS_LINGER_MS = 20;
+/** Batches queued for publishing at most (then the next judgement waits for them to go out). */
+const BATCHES_IN_FLIGHT = 64;
 
 export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const ctx = await createServiceContext("sampler", config);
@@ -67,12 +70,15 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   /** The core as last saved (a fresh one before the first save) and the batches published since then. */
   const restore = async (): Promise<{ core: SamplerCore; publisher: BatchPublisher }> => {
     const saved = await durable.load(newCore);
-    const publisher = new BatchPublisher(ctx, log);
+    const publisher = new BatchPublisher(ctx, log, (err) => (stopping ? undefined : failed(err)));
     const onStream = await publisher.loadPublishedAfter(saved?.batchesSeq ?? 0);
     const core = saved?.core ?? newCore();
     if (saved || onStream) ctx.log.info({ stats: core.stats(), uids: core.uidCount, batchesSinceSnapshot: onStream }, "restored sampler snapshot");
     return { core, publisher };
   };
+  // Set when the service stops: a batch left unpublished then is the replay's to emit (after the restart),
+  // not a failure.
+  let stopping = false;
   let { core, publisher } = await restore();
 
   // One decision at a time (a verified group, an UpdateConfig, the run's close, a snapshot).
@@ -125,9 +131,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     if (judgements.length >= JUDGEMENTS_PER_EVENT || result.batches.length > 0) await emitJudgements();
     else lingering ??= setTimeout(() => void exclusive(emitJudgements).catch(failed), JUDGEMENTS_LINGER_MS);
     for (const b of result.batches) {
-      await publisher.publish(b);
-      if (killAtBatch > 0 && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
+      publisher.enqueue(b, () => {
+        if (killAtBatch > 0 && --killAtBatch === 0) process.kill(process.pid, "SIGKILL");
+      });
     }
+    if (publisher.waiting >= BATCHES_IN_FLIGHT) await publisher.drained();
     for (const e of droppedEvents(core.takeDropped())) await emit(e);
   };
 
@@ -168,6 +176,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const checkpoint = async () => {
     await emitJudgements();
     await flushEvents();
+    // The snapshot names the last batch published, and a replay from it emits only what follows it.
+    await publisher.drained();
     await durable.save(core, publisher.lastSeq);
     for (const [seq, d] of held) {
       if (d) sendAck(ctx.nc, d);
@@ -228,6 +238,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
       skip.add(thrown);
       await emitJudgements();
       await flushEvents();
+      await publisher.drained();
       held.clear();
       coveredTail.clear();
       ({ core, publisher } = await restore());
@@ -327,6 +338,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     },
   });
   ctx.own(() => sub.stop());
+  // First on stop (disposers run last-registered first): batches still queued then may fail with the closing
+  // connection, which is no failure of the service.
+  ctx.own(() => {
+    stopping = true;
+  });
 
   // The run's end: the controller sets `closed` in KV; pending groups become "unused".
   const closeKey = `${ctx.runId}.closed`;
