@@ -23,6 +23,12 @@ interface Row {
   };
   snapshotAtEnd: { objectBytes: number; uidSegments: { count: number; bytes: number }; windowSegments?: { count: number; bytes: number } };
   cpuMicrosPerGroup: Record<"serviceSampler" | "serviceNatsServer" | "serviceBench" | "rawNatsServer" | "rawBench", Summary>;
+  runs: Array<{ ratio: number; service: TrialRow; raw: TrialRow }>;
+}
+interface TrialRow {
+  groupsPerS: number;
+  /** Absent in results from before the readers had threads of their own. */
+  publisherThreadBusy?: number;
 }
 interface SamplerService {
   goal: string;
@@ -84,6 +90,18 @@ export const views: Record<string, View> = {
           ms(c.rawNatsServer.median), ms(c.rawBench.median), ms(c.rawNatsServer.median + c.rawBench.median),
         ];
       }),
+    ],
+  }),
+  // Every timed run, in order: which runs miss the goal, and whether the publishers' thread set the rate.
+  runs: (d: SamplerService) => ({
+    table: [
+      ["W", "run", "service groups/s", "raw groups/s", "service / raw", "publishers' thread busy, service / raw"],
+      ...d.rows.flatMap((r) =>
+        r.runs.map((x, i) => [
+          windowLabel(r.window), `${i + 1}`, fixed(x.service.groupsPerS, 0), fixed(x.raw.groupsPerS, 0), fixed(x.ratio, 3),
+          x.service.publisherThreadBusy === undefined ? "-" : `${fixed(x.service.publisherThreadBusy, 2)} / ${fixed(x.raw.publisherThreadBusy!, 2)}`,
+        ]),
+      ),
     ],
   }),
   // The untimed lead-ins: each the first trial of its path after the other path's.
