@@ -15,7 +15,7 @@
 //            every message is acked (the last snapshot, at most 2 s later) is recorded beside it as
 //            `ackLagSeconds`: durable state trails the judgements by at most one snapshot.
 //   raw:     the same messages (same pool of bodies, a uid of the same length, the same header) published to
-//            the same stream on another subject, consumed (a raw pull consumer, 64 messages per pull as the
+//            a stream of its own with LSPO_VERIFIED's spec (RAW_STREAM: why), consumed (a raw pull consumer, 64 messages per pull as the
 //            sampler pulls, on a reader thread of its own) and acked with no processing: what the bus alone
 //            sustains.
 // Both readers run on threads of their own, each with its own connection (bench/lib/sampler-service-readers.ts),
@@ -91,7 +91,7 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStreams, eventSubject, getBlob,
+  OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStream, ensureStreams, eventSubject, getBlob,
   jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
@@ -168,6 +168,15 @@ const POOL = 256; // distinct group bodies; every message has its own uid
 /** Beyond --seconds, how long a trial may take to finish what it published before the bench fails. */
 const FINISH_LIMIT_S = 600;
 const RUN_PREFIX = "bench-ssb";
+/**
+ * The raw path's messages go to a stream of their own, with LSPO_VERIFIED's spec (file storage, limits, direct
+ * gets), so that every purge is unfiltered. nats-server 2.9.10 does not take a purge with a subject filter off
+ * the account's storage usage (ad hoc: 100 messages of 100 KB purged by filter left the account at 10 MB with
+ * the stream empty; an unfiltered purge subtracts what it removes): with the raw messages on LSPO_VERIFIED and
+ * purged by subject, that phantom usage grew 2.2 GB per trial of 20,000 groups until JetStream refused
+ * publishes ("insufficient resources") at the second window.
+ */
+const RAW_STREAM = "BENCH_RAW";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -395,8 +404,9 @@ async function trial(
   // groups still waiting for a batch: purged, so every trial starts on a stream of the same size (as with
   // a work queue; a deployment's stays bounded by bus.verifiedMaxAgeS / verifiedMaxBytes).
   const keep = path === "service" ? Math.min(...level.keptUnbatched.values()) : Infinity;
-  const below = Number.isFinite(keep) ? keep : (await jsm.streams.info(STREAMS.verified.name)).state.last_seq + 1;
-  await jsm.streams.purge(STREAMS.verified.name, { filter: subject, seq: below });
+  // Unfiltered purges only (see RAW_STREAM): the stream holds this run's messages alone.
+  if (path === "service") await jsm.streams.purge(STREAMS.verified.name, { seq: Number.isFinite(keep) ? keep : (await jsm.streams.info(STREAMS.verified.name)).state.last_seq + 1 });
+  else await jsm.streams.purge(RAW_STREAM);
   return out;
 }
 
@@ -464,6 +474,8 @@ const nc: NatsConnection = await connectBus({ url: server.url, name: "bench-samp
 const jsm = await jetstreamManager(nc);
 const js = jetstream(nc);
 await ensureStreams(jsm);
+// The raw path's stream: LSPO_VERIFIED's own spec under another name (see RAW_STREAM).
+await ensureStream(jsm, { ...STREAMS.verified, name: RAW_STREAM, subjects: ["bench.raw.>"], description: "the raw path of bench/sampler-service.ts" });
 const store = await openObjectStore(nc, OBJECT_STORES.batches);
 
 const configFor = (run: string, W: number): RunConfig =>
@@ -527,8 +539,8 @@ async function measureWindow(W: number): Promise<Row> {
   gc();
   // The learner's side: a durable on the run's batches subject, consumed through the typed path.
   await ensureConsumer(jsm, STREAMS.batches.name, `bench-learner-${run}`, { filterSubject: subjectFor("batches", run), ackWaitMs: 600_000 });
-  const rawSubject = `${subjectFor("verified", run)}-raw`;
-  await ensureConsumer(jsm, STREAMS.verified.name, `bench-raw-${run}`, { filterSubject: rawSubject, ackWaitMs: 600_000 });
+  const rawSubject = `bench.raw.${run}`;
+  await ensureConsumer(jsm, RAW_STREAM, `bench-raw-${run}`, { filterSubject: rawSubject, ackWaitMs: 600_000 });
 
   const t = process.hrtime.bigint();
   const service = startService("sampler", config, { name: `sampler-${run}`, logDir: dir, readyTimeoutMs: 900_000 });
@@ -592,7 +604,7 @@ async function measureWindow(W: number): Promise<Row> {
   // process's thread the bench measured its own event loop (busy 95-99% through every raw trial).
   const toShared = (at: number) => at - performance.timeOrigin;
   const learner = await ReaderThread.open(
-    { role: "learner", url: server.url, run, durable: `bench-learner-${run}`, pullBatch: PULL_BATCH, fetch: FETCH as "groups" | "none", batchSize: B, maxBatchBytes: payloadLimits(bounds).TrainingBatch },
+    { role: "learner", url: server.url, run, stream: STREAMS.batches.name, durable: `bench-learner-${run}`, pullBatch: PULL_BATCH, fetch: FETCH as "groups" | "none", batchSize: B, maxBatchBytes: payloadLimits(bounds).TrainingBatch },
     (r) => {
       if (r.type !== "batch") return;
       level.batchesConsumed++;
@@ -605,7 +617,7 @@ async function measureWindow(W: number): Promise<Row> {
     },
   );
   const raw = await ReaderThread.open(
-    { role: "raw", url: server.url, run, durable: `bench-raw-${run}`, pullBatch: PULL_BATCH, fetch: "none", batchSize: B, maxBatchBytes: 0 },
+    { role: "raw", url: server.url, run, stream: RAW_STREAM, durable: `bench-raw-${run}`, pullBatch: PULL_BATCH, fetch: "none", batchSize: B, maxBatchBytes: 0 },
     (r) => {
       if (r.type === "done") level.current.raw?.markMany(r.n, toShared(r.at));
     },
@@ -666,14 +678,10 @@ async function measureWindow(W: number): Promise<Row> {
   const atEnd = await snapshotAtEnd(store, snapshotName);
   // Free the disk before the next window: the snapshot and its segments, the consumers, what the run left on the streams.
   for (const o of await store.list()) if (!o.deleted && o.name.startsWith(snapshotName)) await store.delete(o.name);
-  await jsm.consumers.delete(STREAMS.verified.name, `bench-raw-${run}`);
+  await jsm.consumers.delete(RAW_STREAM, `bench-raw-${run}`);
   await jsm.consumers.delete(STREAMS.verified.name, `sampler-${run}`);
   await jsm.consumers.delete(STREAMS.batches.name, `bench-learner-${run}`);
-  for (const [stream, subject] of [
-    [STREAMS.verified.name, subjectFor("verified", run)], [STREAMS.verified.name, rawSubject], [STREAMS.batches.name, subjectFor("batches", run)], [STREAMS.events.name, eventSubject(run, "*").replace(/\*$/, ">")],
-  ] as const) {
-    await jsm.streams.purge(stream, { filter: subject });
-  }
+  for (const stream of [STREAMS.verified.name, RAW_STREAM, STREAMS.batches.name, STREAMS.events.name]) await jsm.streams.purge(stream);
 
   const svc = runs.map((x) => x.service);
   const perGroup = (f: (t: Trial) => number) => summarize(svc.map((t) => f(t) / t.done));
@@ -765,7 +773,7 @@ const result = {
     windowFill: "before the service starts: its own SamplerCore, offered fresh-uid groups until W survivor lengths are held, saved by its own DurableState into the object store; the service restores it",
     nats: "one nats-server on loopback (file storage, 8 MB max payload), streams R1; this process: a connection for the publishers and the event subscriptions (its main thread), and two reader threads, each with its own connection: the raw path's consumer and the learner's side",
     pacing: `up to ${IN_FLIGHT} publishes in flight (pub-acked), at most max(${MIN_CAP}, min(${MAX_CAP}, rate x ${CAP_SECONDS} s)) groups published and not yet done, the same rule on both paths`,
-    rawPath: `the same stream (LSPO_VERIFIED) on <run subject>-raw, a raw pull consumer (${PULL_BATCH} per pull, the sampler's) on a thread of its own, pulling during raw trials only, ack only`,
+    rawPath: `a stream of its own (${RAW_STREAM}) with LSPO_VERIFIED's spec (so that every purge is unfiltered: nats-server 2.9.10 leaves a filtered purge on the account's storage usage), a raw pull consumer (${PULL_BATCH} per pull, the sampler's) on a thread of its own, pulling during raw trials only, ack only`,
     leadIn: LEAD_IN
       ? "each timed trial follows an untimed trial of the same path and size (its rates are in runs[].leadIn and leadIn): the first trial of a path after the other path's ran at up to half speed (nats-server 2.9.10's file-store writes; see the bench's header)"
       : "DIAGNOSTIC (--lead-in off): timed trials alternate paths with nothing between them",

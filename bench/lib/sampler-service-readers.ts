@@ -12,14 +12,15 @@
 // Progress goes to the bench as messages: { done, at } (raw: messages acked since the last report) and
 // { batch } (learner: one per batch), `at` on the shared clock (performance.timeOrigin + performance.now()).
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { STREAMS, connectBus, consume, fetchGroupRefs, jetstream, jetstreamManager } from "@lspo/bus";
+import { connectBus, consume, fetchGroupRefs, jetstream, jetstreamManager } from "@lspo/bus";
 import type { TrainingBatch } from "@lspo/proto";
 
 export interface ReaderConfig {
   role: "raw" | "learner";
   url: string;
   run: string;
-  /** The durable consumer to read (LSPO_VERIFIED's raw consumer, or LSPO_BATCHES' learner consumer). */
+  /** The stream and durable consumer to read (the raw path's stream, or LSPO_BATCHES for the learner). */
+  stream: string;
   durable: string;
   /** raw: messages per pull. */
   pullBatch: number;
@@ -41,7 +42,7 @@ const clock = () => performance.timeOrigin + performance.now();
 
 async function rawReader(c: ReaderConfig, port: NonNullable<typeof parentPort>): Promise<void> {
   const nc = await connectBus({ url: c.url, name: `bench-raw-${c.run}` });
-  const consumer = await jetstream(nc).consumers.get(STREAMS.verified.name, c.durable);
+  const consumer = await jetstream(nc).consumers.get(c.stream, c.durable);
   let pending = 0;
   let scheduled = false;
   // Acks are reported in bunches (one message per turn of the loop, not per ack): what the bench needs is
@@ -91,7 +92,7 @@ async function learnerReader(c: ReaderConfig, port: NonNullable<typeof parentPor
   const nc = await connectBus({ url: c.url, name: `bench-learner-${c.run}` });
   const jsm = await jetstreamManager(nc);
   const batches = await consume<TrainingBatch>(jetstream(nc), {
-    stream: STREAMS.batches.name, durable: c.durable, kind: "TrainingBatch", batch: 4, maxBytes: c.maxBatchBytes,
+    stream: c.stream, durable: c.durable, kind: "TrainingBatch", batch: 4, maxBytes: c.maxBatchBytes,
   });
   const loop = (async () => {
     for await (const d of batches) {
