@@ -83,6 +83,35 @@ describe("sampler durable state - the window as a log", () => {
     expect(bases).toBeLessThan(reports.length / 2);
   });
 
+  it("writes each uid about log2(saves) times and names about log2(saves) uid segments, however long the run", { timeout: 120_000 }, async () => {
+    const name = "sampler-uids.snapshot";
+    const s = settings();
+    const durable = new DurableState(store, name);
+    const core = new SamplerCore(s, 1);
+    const SAVES = 256;
+    let written = 0;
+    let next = 0;
+    for (let k = 1; k <= SAVES; k++) {
+      // 8 to 24 new uids a save (a save's share of the run varies with the snapshot timer).
+      for (const end = next + 8 + ((k * 7) % 17); next < end; next++) core.offer(group(next), next + 1);
+      const report = await durable.save(core, 0);
+      written += report.uidBytes;
+      const p = await persisted(name);
+      // Contiguous, and each older segment larger than every newer one: at most log2 of the set's size in
+      // segments (a whole copy every 32 saves, or one segment per save, breaks this).
+      expect(p.uidSegments.reduce((n, g) => (expect(g.from).toBe(n), n + g.count), 0)).toBe(core.uidCount);
+      for (let i = 1; i < p.uidSegments.length; i++) expect(p.uidSegments[i].count).toBeLessThan(p.uidSegments[i - 1].count);
+      expect(p.uidSegments.length).toBeLessThanOrEqual(Math.floor(Math.log2(core.uidCount)) + 1);
+      expect(await objectsNamed(`${name}.uids.`)).toEqual(p.uidSegments.map((g) => g.name).sort());
+    }
+    // Bytes written for uids over the run: within log2(saves) + 1 copies of the final set.
+    const set = encodeEnvelope("SamplerUids", core.uidsFrom(0)).byteLength;
+    expect(written).toBeLessThan((Math.log2(SAVES) + 1) * set);
+    expect(written).toBeGreaterThan(set); // the new uids are in a segment, and merging rewrites some
+    const loaded = await new DurableState(store, name).load(loader(s));
+    expect(stateOf(loaded!.core)).toEqual(stateOf(core));
+  });
+
   it("a restored core goes on logging where the last incarnation stopped, and decides as one that never stopped", { timeout: 60_000 }, async () => {
     const name = "sampler-restart.snapshot";
     const s = settings();
