@@ -15,7 +15,7 @@ const BY_NAME_ONLY = {
   // Its levels run once on this machine and again across 2 and 4 namespace rollout hosts (test/cluster).
   scale: "about 11 minutes with its cross-host levels (root and ip netns; --rollout-hosts 0 for this machine only, about 3)",
   // Each window needs its own service start, and 20,000 groups per trial and path.
-  "sampler-service": "about 16 minutes: 5 runs at each of W = 1k, 100k, 1M, each timed trial after an untimed one of its path, with the window filled first",
+  "sampler-service": "about 15 minutes: 5 runs at each of W = 1k, 100k, 1M, each timed trial after an untimed one of its path, with the window filled first",
   // Three engines, each generating 256 tokens per batch and run from a 0.5B-shaped model as well as the 25M one.
   decode: "about 20 minutes: 25M and Qwen2.5-0.5B-shaped models, 3 engines, 256 new tokens per generation, plus 1,024-token runs for the step time (--size tiny: seconds)",
   // Writes about 10 GB of model files and moves 6 GB through NATS, then trains a 0.5B model end to end.
