@@ -604,7 +604,7 @@ async function measureWindow(W: number): Promise<Row> {
   // process's thread the bench measured its own event loop (busy 95-99% through every raw trial).
   const toShared = (at: number) => at - performance.timeOrigin;
   const learner = await ReaderThread.open(
-    { role: "learner", url: server.url, run, stream: STREAMS.batches.name, durable: `bench-learner-${run}`, pullBatch: PULL_BATCH, fetch: FETCH as "groups" | "none", batchSize: B, maxBatchBytes: payloadLimits(bounds).TrainingBatch },
+    { role: "learner", url: server.url, run, stream: STREAMS.batches.name, durable: `bench-learner-${run}`, fetch: FETCH as "groups" | "none", batchSize: B, maxBatchBytes: payloadLimits(bounds).TrainingBatch },
     (r) => {
       if (r.type !== "batch") return;
       level.batchesConsumed++;
@@ -617,7 +617,7 @@ async function measureWindow(W: number): Promise<Row> {
     },
   );
   const raw = await ReaderThread.open(
-    { role: "raw", url: server.url, run, stream: RAW_STREAM, durable: `bench-raw-${run}`, pullBatch: PULL_BATCH, fetch: "none", batchSize: B, maxBatchBytes: 0 },
+    { role: "raw", url: server.url, run, stream: RAW_STREAM, durable: `bench-raw-${run}`, pullBatch: PULL_BATCH },
     (r) => {
       if (r.type === "done") level.current.raw?.markMany(r.n, toShared(r.at));
     },

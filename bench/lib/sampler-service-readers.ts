@@ -15,32 +15,34 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import { connectBus, consume, fetchGroupRefs, jetstream, jetstreamManager } from "@lspo/bus";
 import type { TrainingBatch } from "@lspo/proto";
 
-export interface ReaderConfig {
-  role: "raw" | "learner";
+/** What a reader thread reads: a stream's durable consumer, over a connection of its own. */
+interface ReaderBase {
   url: string;
   run: string;
-  /** The stream and durable consumer to read (the raw path's stream, or LSPO_BATCHES for the learner). */
   stream: string;
   durable: string;
-  /** raw: messages per pull. */
-  pullBatch: number;
-  /** learner: `groups` fetches each batch's groups, `none` takes the batch only (the --fetch none diagnostic). */
-  fetch: "groups" | "none";
-  /** learner: the groups every batch must name, and the largest batch message accepted. */
-  batchSize: number;
-  maxBatchBytes: number;
 }
+export type ReaderConfig =
+  | (ReaderBase & { role: "raw"; /** Messages per pull. */ pullBatch: number })
+  | (ReaderBase & {
+      role: "learner";
+      /** `groups` fetches each batch's groups, `none` takes the batch only (the --fetch none diagnostic). */
+      fetch: "groups" | "none";
+      /** The groups every batch must name, and the largest batch message accepted. */
+      batchSize: number;
+      maxBatchBytes: number;
+    });
 export type ReaderCommand = { cmd: "start" } | { cmd: "stop" };
 export type ReaderReport =
   | { type: "ready" }
   | { type: "started" }
   | { type: "done"; n: number; at: number }
-  | { type: "batch"; index: number; uids: string[]; groups: number; at: number }
+  | { type: "batch"; uids: string[]; groups: number; at: number }
   | { type: "stopped" };
 
 const clock = () => performance.timeOrigin + performance.now();
 
-async function rawReader(c: ReaderConfig, port: NonNullable<typeof parentPort>): Promise<void> {
+async function rawReader(c: Extract<ReaderConfig, { role: "raw" }>, port: NonNullable<typeof parentPort>): Promise<void> {
   const nc = await connectBus({ url: c.url, name: `bench-raw-${c.run}` });
   const consumer = await jetstream(nc).consumers.get(c.stream, c.durable);
   let pending = 0;
@@ -88,7 +90,7 @@ async function rawReader(c: ReaderConfig, port: NonNullable<typeof parentPort>):
   port.postMessage({ type: "ready" } satisfies ReaderReport);
 }
 
-async function learnerReader(c: ReaderConfig, port: NonNullable<typeof parentPort>): Promise<void> {
+async function learnerReader(c: Extract<ReaderConfig, { role: "learner" }>, port: NonNullable<typeof parentPort>): Promise<void> {
   const nc = await connectBus({ url: c.url, name: `bench-learner-${c.run}` });
   const jsm = await jetstreamManager(nc);
   const batches = await consume<TrainingBatch>(jetstream(nc), {
@@ -101,7 +103,7 @@ async function learnerReader(c: ReaderConfig, port: NonNullable<typeof parentPor
       const groups = c.fetch === "groups" ? await fetchGroupRefs(jsm, d.body.groupRefs) : d.body.groupRefs;
       if (groups.length !== c.batchSize) throw new Error(`batch ${d.body.batchIndex} names ${groups.length} groups, not ${c.batchSize}`);
       d.ack();
-      port.postMessage({ type: "batch", index: Number(d.body.batchIndex), uids: d.body.groupRefs.map((r) => r.uid), groups: groups.length, at: clock() } satisfies ReaderReport);
+      port.postMessage({ type: "batch", uids: d.body.groupRefs.map((r) => r.uid), groups: groups.length, at: clock() } satisfies ReaderReport);
     }
   })();
   loop.catch(fail);

@@ -73,8 +73,6 @@ export interface SaveReport {
   snapshotBytes: number;
   uidBytes: number;
   windowBytes: number;
-  /** Uid segments merged into this save's new segment (0: the new uids alone). */
-  mergedSegments: number;
   /** The window was written whole (a new base). */
   windowBase: boolean;
 }
@@ -145,14 +143,12 @@ export class DurableState {
     const total = core.uidCount;
     let uidBytes = 0;
     let segments = this.segments;
-    let merged = 0;
     if (total > held) {
       // The new uids [held, total), joined by the newest segments while each is no larger than the run it
       // would join. The name holds both ends: a segment the last snapshot names is never overwritten.
       let keep = segments.length;
       let from = held;
       while (keep > 0 && segments[keep - 1].count <= total - from) from = segments[--keep].from;
-      merged = segments.length - keep;
       segments = [...segments.slice(0, keep), await this.writeSegment(`${this.name}.uids.${from}-${total}`, from, core.uidsFrom(from), (b) => (uidBytes += b))];
     }
     const window = await this.logWindow(core);
@@ -171,7 +167,7 @@ export class DurableState {
     this.windowMark = window.mark;
     // Best effort: a segment left behind by a crash here is overwritten or ignored, never read.
     for (const s of dropped) await this.store.delete(s.name).catch(() => undefined);
-    return { snapshotBytes: bytes.byteLength, uidBytes, windowBytes: window.bytes, mergedSegments: merged, windowBase: window.base };
+    return { snapshotBytes: bytes.byteLength, uidBytes, windowBytes: window.bytes, windowBase: window.base };
   }
 
   /**
