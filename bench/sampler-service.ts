@@ -534,7 +534,7 @@ async function measureWindow(W: number): Promise<Row> {
   const snapshotName = `sampler-${run}.snapshot`;
   const bounds = runBoundsOf(config, { vocabSize: model.config.vocabSize, maxPositionEmbeddings: model.config.maxPositionEmbeddings });
 
-  const seed = await seedSnapshot(config, pool, W, new DurableState(store, snapshotName));
+  const seed = await seedSnapshot(config, pool, W, new DurableState(nc, store, snapshotName));
   console.log(`W=${W}: window filled with ${seed.groups} groups in ${seed.seconds.toFixed(1)} s; snapshot and uids ${(seed.bytes / 1e6).toFixed(2)} MB`);
   gc();
   // The learner's side: a durable on the run's batches subject, consumed through the typed path.

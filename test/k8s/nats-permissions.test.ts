@@ -8,7 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStream, openKv, type StreamSpec } from "@lspo/bus";
+import { deleteObject, ensureStream, openKv, type StreamSpec } from "@lspo/bus";
 import { startShippedNats, type ShippedNats, type User } from "./support/nats-server.js";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -109,6 +109,16 @@ describe("deploy - NATS permissions", () => {
     expect((await (await jetstreamManager(learner.nc)).direct.getMessage("LSPO_VERIFIED", { seq: 1 }))?.string()).toBe("verified-1");
     await (await new Objm(learner.nc).open("lspo-weights")).putBlob({ name: "v1" }, new Uint8Array(1024).fill(1));
     await (await new Kvm(learner.nc).open("lspo-weights")).put("r1", "v1");
+    // Old versions and the sampler's merged state segments are deleted (deleteObject: chunk by chunk where,
+    // as on this machine's nats-server, a purge by subject filter leaks the account's usage).
+    const learnerWeights = await new Objm(learner.nc).open("lspo-weights");
+    await learnerWeights.putBlob({ name: "v0" }, new Uint8Array(400_000).fill(2));
+    await deleteObject(learner.nc, learnerWeights, "v0");
+    expect((await learnerWeights.info("v0"))?.deleted).toBe(true);
+    const samplerState = await new Objm(sampler.nc).open("lspo-batches");
+    await samplerState.putBlob({ name: "segment-0" }, new Uint8Array(300_000).fill(3));
+    await deleteObject(sampler.nc, samplerState, "segment-0");
+    expect((await samplerState.info("segment-0"))?.deleted).toBe(true);
 
     // Rollout picks the new weights up: KV read and object-store read (ordered consumers, flow control).
     expect((await (await new Kvm(rollout.nc).open("lspo-weights")).get("r1"))?.string()).toBe("v1");

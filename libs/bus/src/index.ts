@@ -22,6 +22,7 @@ export { publishMessage, type PublishOptions, type Published } from "./publish.j
 export { GROUP_SUMMARY_HEADER, summaryOf, summaryHeader, publishVerified, verifiedHeaders, parseGroupSummary, summaryMismatch, fetchGroupRefs, decodeFetched, resolveGroupRefs, type FetchedGroup } from "./group-summary.js";
 export { consume, readPayload, sendAck, inBatches, deadLetter, processOrDeadLetter, deadLetterSubject, type DeferredAck, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
 export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, retryTransient } from "./stores.js";
+export { deleteObject, purgeByFilterLeaksUsage } from "./object-delete.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";
 export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";

@@ -2,7 +2,7 @@
 // model: a shard is written from views of its tensors), then the version pointer in KV with every shard's
 // digest (readers never see a pointer to bytes that are not there yet). Old versions beyond `keep` are deleted.
 import { createHash } from "node:crypto";
-import { KV_BUCKETS, OBJECT_STORES, kvPut, openKv, openObjectStore, putParts, type NatsConnection } from "@lspo/bus";
+import { KV_BUCKETS, OBJECT_STORES, deleteObject, kvPut, openKv, openObjectStore, putParts, type NatsConnection } from "@lspo/bus";
 import { shardedSafetensorsParts, type Weights } from "@lspo/model";
 import type { WeightShard, WeightsRef } from "@lspo/proto";
 
@@ -24,6 +24,7 @@ export class WeightsPublisher {
   private readonly published: string[][] = [];
 
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly kv: Awaited<ReturnType<typeof openKv>>,
     private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
     private readonly runId: string,
@@ -33,6 +34,7 @@ export class WeightsPublisher {
 
   static async open(nc: NatsConnection, runId: string, replicas = 1, keep = 3, opts: PublishOptions = {}): Promise<WeightsPublisher> {
     return new WeightsPublisher(
+      nc,
       await openKv(nc, KV_BUCKETS.weights, { replicas }),
       await openObjectStore(nc, OBJECT_STORES.weights, { replicas }),
       runId,
@@ -72,7 +74,7 @@ export class WeightsPublisher {
     await kvPut(this.kv, this.runId, "WeightsRef", ref);
     this.published.push(written.map((s) => s.objectName));
     while (this.published.length > this.keep) {
-      for (const old of this.published.shift()!) await this.store.delete(old).catch(() => undefined);
+      for (const old of this.published.shift()!) await deleteObject(this.nc, this.store, old).catch(() => undefined);
     }
     return ref;
   }

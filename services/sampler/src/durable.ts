@@ -23,7 +23,7 @@
 //
 // A segment is written before the snapshot that names it and deleted only after a snapshot that no longer
 // names it, so the last snapshot written is always complete.
-import { decodeEnvelope, encodeEnvelope, getBlob, putBlob, type openObjectStore } from "@lspo/bus";
+import { decodeEnvelope, deleteObject, encodeEnvelope, getBlob, putBlob, type NatsConnection, type openObjectStore } from "@lspo/bus";
 import type { CoreSnapshot, SamplerCore } from "./core.js";
 import { windowSlots, windowSlotsBytes, windowSlotsFromBytes } from "./window-log.js";
 
@@ -92,6 +92,7 @@ export class DurableState {
   private windowMark: WindowMark | null = null;
 
   constructor(
+    private readonly nc: NatsConnection,
     private readonly store: Store,
     /** `sampler-<run>.snapshot`; uid segments are `<name>.uids.<from>-<to>` (older ones `<name>.uids.<from>`, `<name>.uids.all-<count>`). */
     readonly name: string,
@@ -166,7 +167,7 @@ export class DurableState {
     this.windowSegments = window.segments ?? [];
     this.windowMark = window.mark;
     // Best effort: a segment left behind by a crash here is overwritten or ignored, never read.
-    for (const s of dropped) await this.store.delete(s.name).catch(() => undefined);
+    for (const s of dropped) await deleteObject(this.nc, this.store, s.name).catch(() => undefined);
     return { snapshotBytes: bytes.byteLength, uidBytes, windowBytes: window.bytes, windowBase: window.base };
   }
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, decodeEnvelope, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
+  KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
   openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
@@ -23,6 +23,7 @@ import { startCluster } from "./cluster.js";
 import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
 import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
+import { takeLeftoverPrompts } from "./leftover-prompts.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
@@ -370,9 +371,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
     for (const u of await cluster.stopKind("rollout")) log.warn(u, "could not stop a rollout actor: its agent did not answer (its host lost?)");
-    // The prompts nobody took end in the ledger as cancelled: their uids are read before they are purged.
-    const unclaimed = await promptUidsIn(jsm, subjectFor("prompts", runId));
-    await jsm.streams.purge(STREAMS.prompts.name, { filter: subjectFor("prompts", runId) });
+    // The prompts nobody took end in the ledger as cancelled: each is read, then deleted (leftover-prompts.ts).
+    const { uids: unclaimed } = await takeLeftoverPrompts(jsm, subjectFor("prompts", runId));
     if (unclaimed.length) await events.publish("ledger", { type: "dropped", reason: "cancelled", uids: unclaimed }, `cancelled-${runId}-${unclaimed[0]}`);
     await until(
       "the verifier and sampler to drain",
@@ -474,24 +474,6 @@ async function restoreFromManifest(
   const cursor = (manifest.cursor as PromptSourceState | null) ?? null;
   if (cursor) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", cursor);
   return cursor;
-}
-
-/** The uids of the prompts still in the stream under `subject` (read one by one: the work queue allows no second consumer). */
-async function promptUidsIn(jsm: JetStreamManager, subject: string): Promise<string[]> {
-  const info = await jsm.streams.info(STREAMS.prompts.name, { subjects_filter: subject }).catch(() => null);
-  if (!info || info.state.messages === 0) return [];
-  const uids: string[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(STREAMS.prompts.name, { seq }).catch(() => null);
-    if (!m || m.subject !== subject) continue;
-    try {
-      const uid = (decodeEnvelope(m.data, "PromptRequest").body as PromptRequest).uid;
-      if (typeof uid === "string") uids.push(uid);
-    } catch {
-      // A malformed prompt has no uid to account for; the ledger counts by the uids the controller requested.
-    }
-  }
-  return uids;
 }
 
 export function readSummary(dir: string): Summary {
