@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KV_BUCKETS, OBJECT_STORES, kvPut, openKv, openObjectStore, putBlob, startNatsServer, connectBus, type NatsConnection, type NatsServer } from "@lspo/bus";
+import { KV_BUCKETS, OBJECT_STORES, jetstreamManager, kvPut, openKv, openObjectStore, putBlob, startNatsServer, connectBus, type NatsConnection, type NatsServer } from "@lspo/bus";
 import { concatParts, safetensorsParts, serializeSafetensors, type Weights } from "@lspo/model";
 import { WeightsPublisher } from "@lspo/learner";
 import { Policy, WeightsFollower } from "@lspo/rollout";
@@ -116,5 +116,32 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
     const direct = await Policy.load({ modelDir, device: "cpu", threads: 1 });
     await direct.setWeights([bytes], 3);
     expect(await greedy(legacy)).toEqual(await greedy(direct));
+  });
+
+  it("versions beyond `keep` are deleted and their bytes leave the account's JetStream usage", async () => {
+    // On nats-server < 2.9.15 (this machine's is 2.9.10) the object store's own delete left every deleted
+    // version counted against the account (a purge by subject filter): a model's size per step, until
+    // JetStream refused writes. deleteObject (libs/bus) deletes the chunks one by one there.
+    const jsm = await jetstreamManager(nc);
+    const held = async () => {
+      let bytes = 0;
+      for await (const s of jsm.streams.list()) bytes += s.state.bytes;
+      return bytes;
+    };
+    const phantom = async () => (await jsm.getAccountInfo()).storage - (await held());
+    const before = await phantom();
+    const publisher = await WeightsPublisher.open(nc, "kept-3", 1, 3, { maxShardBytes: 64 << 10 });
+    const weights = perturbed(13);
+    let versionBytes = 0;
+    for (let v = 1; v <= 8; v++) versionBytes = Number((await publisher.publish(weights, v, v)).sizeBytes);
+    const store = await openObjectStore(nc, OBJECT_STORES.weights);
+    const live = new Set<string>();
+    for (const o of await store.list()) if (o.name.startsWith("kept-3/") && !o.deleted) live.add(o.name.split("/")[1]);
+    expect(live.size).toBe(3); // v6, v7 and v8
+    // Five versions deleted; what the account counts beyond the streams is at most the replaced metadata
+    // records (a few hundred bytes per object), far below one version's bytes.
+    const leaked = (await phantom()) - before;
+    expect(versionBytes).toBeGreaterThan(1_000_000);
+    expect(leaked).toBeLessThan(0.05 * versionBytes);
   });
 });
