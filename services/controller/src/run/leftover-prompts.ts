@@ -6,7 +6,7 @@
 // docs/RELIABILITY.md), so every run would leave its leftover prompts' bytes counted against the account for
 // good. Deleting what was read also removes exactly what the ledger counts: a prompt that appeared after the
 // read would have been purged uncounted.
-import { STREAMS, decodeEnvelope, nextOnSubject, type JetStreamManager } from "@lspo/bus";
+import { STREAMS, decodeEnvelope, nextOnSubject, retryTransient, type JetStreamManager } from "@lspo/bus";
 import type { PromptRequest } from "@lspo/proto";
 
 export interface LeftoverPrompts {
@@ -20,9 +20,10 @@ export interface LeftoverPrompts {
 export async function takeLeftoverPrompts(jsm: JetStreamManager, subject: string): Promise<LeftoverPrompts> {
   const uids: string[] = [];
   let deleted = 0;
-  // A work queue allows no second consumer: the run's messages are walked by subject with direct reads.
+  // A work queue allows no second consumer: the run's messages are walked by subject with direct reads (each
+  // retried while a server restarts, as the run's end should not fail on one).
   for (let seq = 1; ; ) {
-    const m = await nextOnSubject(jsm, STREAMS.prompts.name, subject, seq);
+    const m = await retryTransient(() => nextOnSubject(jsm, STREAMS.prompts.name, subject, seq));
     if (!m) break;
     seq = m.seq + 1;
     try {
