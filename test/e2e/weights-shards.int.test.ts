@@ -134,6 +134,7 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
     const weights = perturbed(13);
     let versionBytes = 0;
     for (let v = 1; v <= 8; v++) versionBytes = Number((await publisher.publish(weights, v, v)).sizeBytes);
+    await publisher.deleted(); // old versions go in the background
     const store = await openObjectStore(nc, OBJECT_STORES.weights);
     const live = new Set<string>();
     for (const o of await store.list()) if (o.name.startsWith("kept-3/") && !o.deleted) live.add(o.name.split("/")[1]);

@@ -1,6 +1,7 @@
 // Publishing a policy version: the weights as safetensors shards, one object each (no buffer holds the whole
 // model: a shard is written from views of its tensors), then the version pointer in KV with every shard's
-// digest (readers never see a pointer to bytes that are not there yet). Old versions beyond `keep` are deleted.
+// digest (readers never see a pointer to bytes that are not there yet). Old versions beyond `keep` are deleted
+// in the background.
 import { createHash } from "node:crypto";
 import { KV_BUCKETS, OBJECT_STORES, deleteObject, kvPut, openKv, openObjectStore, putParts, type NatsConnection } from "@lspo/bus";
 import { shardedSafetensorsParts, type Weights } from "@lspo/model";
@@ -22,6 +23,7 @@ function contentIdOf(shards: readonly Pick<WeightShard, "sha256">[], dtype: stri
 
 export class WeightsPublisher {
   private readonly published: string[][] = [];
+  private deleting: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -73,9 +75,21 @@ export class WeightsPublisher {
     };
     await kvPut(this.kv, this.runId, "WeightsRef", ref);
     this.published.push(written.map((s) => s.objectName));
-    while (this.published.length > this.keep) {
-      for (const old of this.published.shift()!) await deleteObject(this.nc, this.store, old).catch(() => undefined);
+    // Old versions are deleted off the publish path (a version is a model's bytes: seconds per GB where the
+    // chunks go one by one, libs/bus object-delete.ts), while the learner trains on; at most one version's
+    // deletion is under way: the next publish first waits for it.
+    await this.deleting;
+    const old = this.published.length > this.keep ? this.published.splice(0, this.published.length - this.keep).flat() : [];
+    if (old.length) {
+      this.deleting = (async () => {
+        for (const name of old) await deleteObject(this.nc, this.store, name).catch(() => undefined);
+      })();
     }
     return ref;
+  }
+
+  /** Settles once the old versions queued for deletion are deleted (best effort: a failed delete is left). */
+  deleted(): Promise<void> {
+    return this.deleting;
   }
 }
