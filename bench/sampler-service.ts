@@ -91,7 +91,7 @@ import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, encodeEnvelope, ensureConsumer, ensureStream, ensureStreams, eventSubject, getBlob,
+  OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, deleteObject, encodeEnvelope, ensureConsumer, ensureStream, ensureStreams, eventSubject, getBlob,
   jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
@@ -130,8 +130,8 @@ const WINDOWS = positiveInts(flags.windows!, "windows");
 /**
  * Groups per trial at most, each path: 20,000 (about 10 s, 2.2 GB). With 8,000 (3-4 s) nats-server's CPU per
  * group swung up to 2x between trials of the same work, and the ratio's spread at W = 100k was 0.68-1.02 (at
- * commit 5e5cb96); the same commit with 20,000-group trials: 0.81-0.97 (sampler-service-long.json in git
- * history, docs/BENCHMARKS.md). The goal asks what the service sustains.
+ * commit 5e5cb96); the same commit with 20,000-group trials: 0.81-0.97 (bench/results/sampler-service-long.json,
+ * docs/BENCHMARKS.md). The goal asks what the service sustains.
  */
 const GROUPS = positiveInts(flags.groups!, "groups")[0];
 /** A trial stops publishing after this long, and waits only for what it published. */
@@ -677,7 +677,7 @@ async function measureWindow(W: number): Promise<Row> {
   batchesSub.unsubscribe();
   const atEnd = await snapshotAtEnd(store, snapshotName);
   // Free the disk before the next window: the snapshot and its segments, the consumers, what the run left on the streams.
-  for (const o of await store.list()) if (!o.deleted && o.name.startsWith(snapshotName)) await store.delete(o.name);
+  for (const o of await store.list()) if (!o.deleted && o.name.startsWith(snapshotName)) await deleteObject(nc, store, o.name);
   await jsm.consumers.delete(RAW_STREAM, `bench-raw-${run}`);
   await jsm.consumers.delete(STREAMS.verified.name, `sampler-${run}`);
   await jsm.consumers.delete(STREAMS.batches.name, `bench-learner-${run}`);

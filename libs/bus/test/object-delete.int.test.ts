@@ -24,14 +24,16 @@ describe("purgeByFilterLeaksUsage", () => {
 });
 
 describe("deleteObject", () => {
-  it("on this machine's server the object store's own delete leaves the usage behind (why deleteObject exists)", async () => {
-    if (!purgeByFilterLeaksUsage(bus.nc.info!.version)) return; // a fixed server: nothing to show
+  it("the object store's own delete leaves the usage behind exactly on the servers purgeByFilterLeaksUsage names", async () => {
     const store = await openObjectStore(bus.nc, "plain-delete");
     await putBlob(store, "old", bytes(600_000, 1));
     const before = await usage();
     await store.delete("old");
     expect(await streamBytes("plain-delete")).toBeLessThan(1_000);
-    expect(await usage()).toBeGreaterThanOrEqual(before); // 600 KB counted that no stream holds
+    // This machine's 2.9.10: 600 KB still counted that no stream holds (why deleteObject exists). A fixed server
+    // takes them off.
+    if (purgeByFilterLeaksUsage(bus.nc.info!.version)) expect(await usage()).toBeGreaterThanOrEqual(before);
+    else expect(await usage()).toBeLessThan(before - 500_000);
   });
 
   it("deletes the object, keeps the others, and the account's usage falls to what the streams hold", async () => {

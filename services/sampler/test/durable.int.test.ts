@@ -42,16 +42,21 @@ async function persisted(name: string): Promise<PersistedSampler> {
   return decodeEnvelope(await getBlob(store, name), "SamplerSnapshot").body as PersistedSampler;
 }
 
+/** The durable state under `name`, as a (re)started sampler opens it. */
+const durableAt = (name: string) => new DurableState(bus.nc, store, name);
+/** A first incarnation: default settings, a fresh core, and its durable state under `name`. */
+function fresh(name: string) {
+  const s = settings();
+  return { name, s, durable: durableAt(name), core: new SamplerCore(s, 1) };
+}
+
 function loader(s: SamplerSettings) {
   return (snapshot: ConstructorParameters<typeof SamplerCore>[2], uids: string[]) => new SamplerCore(s, 1, snapshot, uids);
 }
 
 describe("sampler durable state - the window as a log", () => {
   it("loads exactly what was saved after every save, writing only the new slots between bases", { timeout: 120_000 }, async () => {
-    const name = "sampler-log.snapshot";
-    const s = settings();
-    const durable = new DurableState(bus.nc, store, name);
-    const core = new SamplerCore(s, 1);
+    const { name, s, durable, core } = fresh("sampler-log.snapshot");
     let next = 0;
     const reports = [];
     // Saves after 1..17 groups each: many segments per base, and bases forced by W slots logged.
@@ -74,7 +79,7 @@ describe("sampler durable state - the window as a log", () => {
       expect(await objectsNamed(`${name}.window.`)).toEqual(p.windowSegments!.map((g) => g.name).sort());
       expect(await objectsNamed(`${name}.uids.`)).toEqual(p.uidSegments.map((g) => g.name).sort());
 
-      const loaded = await new DurableState(bus.nc, store, name).load(loader(s));
+      const loaded = await durableAt(name).load(loader(s));
       expect(stateOf(loaded!.core)).toEqual(stateOf(core));
     }
     expect(reports[0].windowBase).toBe(true);
@@ -84,10 +89,7 @@ describe("sampler durable state - the window as a log", () => {
   });
 
   it("writes each uid about log2(saves) times and names about log2(saves) uid segments, however long the run", { timeout: 120_000 }, async () => {
-    const name = "sampler-uids.snapshot";
-    const s = settings();
-    const durable = new DurableState(bus.nc, store, name);
-    const core = new SamplerCore(s, 1);
+    const { name, s, durable, core } = fresh("sampler-uids.snapshot");
     const SAVES = 256;
     let written = 0;
     let next = 0;
@@ -108,7 +110,7 @@ describe("sampler durable state - the window as a log", () => {
     const set = encodeEnvelope("SamplerUids", core.uidsFrom(0)).byteLength;
     expect(written).toBeLessThan((Math.log2(SAVES) + 1) * set);
     expect(written).toBeGreaterThan(set); // the new uids are in a segment, and merging rewrites some
-    const loaded = await new DurableState(bus.nc, store, name).load(loader(s));
+    const loaded = await durableAt(name).load(loader(s));
     expect(stateOf(loaded!.core)).toEqual(stateOf(core));
   });
 
@@ -116,14 +118,14 @@ describe("sampler durable state - the window as a log", () => {
     const name = "sampler-restart.snapshot";
     const s = settings();
     const reference = new SamplerCore(s, 1);
-    let durable = new DurableState(bus.nc, store, name);
+    let durable = durableAt(name);
     let core = new SamplerCore(s, 1);
     for (let i = 0; i < 300; i++) {
       expect(core.offer(group(i), i + 1)).toEqual(reference.offer(group(i), i + 1));
       if (i % 23 === 22) await durable.save(core, 0);
       if (i % 61 === 60) {
         // A restart: the state as last saved, then the groups since that save offered again.
-        durable = new DurableState(bus.nc, store, name);
+        durable = durableAt(name);
         core = (await durable.load(loader(s)))!.core;
         const replayFrom = core.lastJudgedSeq;
         for (let j = replayFrom; j <= i; j++) core.offer(group(j), j + 1);
@@ -131,14 +133,11 @@ describe("sampler durable state - the window as a log", () => {
       }
     }
     await durable.save(core, 0);
-    expect(stateOf((await new DurableState(bus.nc, store, name).load(loader(s)))!.core)).toEqual(stateOf(reference));
+    expect(stateOf((await durableAt(name).load(loader(s)))!.core)).toEqual(stateOf(reference));
   });
 
   it("writes a new base when UpdateConfig replaces the sampler, and drops the log when batch mode has no window", { timeout: 60_000 }, async () => {
-    const name = "sampler-config.snapshot";
-    const s = settings();
-    const durable = new DurableState(bus.nc, store, name);
-    const core = new SamplerCore(s, 1);
+    const { name, s, durable, core } = fresh("sampler-config.snapshot");
     for (let i = 0; i < 30; i++) core.offer(group(i), i + 1);
     expect((await durable.save(core, 0)).windowBase).toBe(true);
     for (let i = 30; i < 35; i++) core.offer(group(i), i + 1);
@@ -147,7 +146,7 @@ describe("sampler durable state - the window as a log", () => {
     for (let i = 35; i < 40; i++) core.offer(group(i), i + 1);
     const afterChange = await durable.save(core, 0);
     expect(afterChange.windowBase).toBe(true);
-    expect(stateOf((await new DurableState(bus.nc, store, name).load(loader(s)))!.core)).toEqual(stateOf(core));
+    expect(stateOf((await durableAt(name).load(loader(s)))!.core)).toEqual(stateOf(core));
 
     core.updateSettings({ ...s, mode: "batch", genBatch: 4 });
     for (let i = 40; i < 46; i++) core.offer(group(i), i + 1);
@@ -155,7 +154,7 @@ describe("sampler durable state - the window as a log", () => {
     expect(batch.windowBytes).toBe(0);
     expect((await persisted(name)).windowSegments).toBeUndefined();
     expect(await objectsNamed(`${name}.window.`)).toEqual([]);
-    expect(stateOf((await new DurableState(bus.nc, store, name).load(loader(s)))!.core)).toEqual(stateOf(core));
+    expect(stateOf((await durableAt(name).load(loader(s)))!.core)).toEqual(stateOf(core));
   });
 
   it("still loads a version-3 snapshot (window inline); the next save logs the window from a base", { timeout: 60_000 }, async () => {
@@ -168,7 +167,7 @@ describe("sampler durable state - the window as a log", () => {
     expect((v3.core.sampler as { window: unknown[] }).window.length).toBe(W);
     await putBlob(store, name, encodeEnvelope("SamplerSnapshot", v3));
 
-    const durable = new DurableState(bus.nc, store, name);
+    const durable = durableAt(name);
     const loaded = await durable.load(loader(s));
     expect(loaded!.batchesSeq).toBe(7);
     expect(stateOf(loaded!.core)).toEqual(stateOf(core));
@@ -176,24 +175,21 @@ describe("sampler durable state - the window as a log", () => {
     core.offer(group(70), 71);
     expect((await durable.save(loaded!.core, 7)).windowBase).toBe(true);
     expect((await persisted(name)).version).toBe(4);
-    expect(stateOf((await new DurableState(bus.nc, store, name).load(loader(s)))!.core)).toEqual(stateOf(core));
+    expect(stateOf((await durableAt(name).load(loader(s)))!.core)).toEqual(stateOf(core));
   });
 
   it("a window segment that is missing or of the wrong size fails the load, naming it", { timeout: 60_000 }, async () => {
-    const name = "sampler-damaged.snapshot";
-    const s = settings();
-    const durable = new DurableState(bus.nc, store, name);
-    const core = new SamplerCore(s, 1);
+    const { name, s, durable, core } = fresh("sampler-damaged.snapshot");
     for (let i = 0; i < 30; i++) core.offer(group(i), i + 1);
     await durable.save(core, 0);
     for (let i = 30; i < 36; i++) core.offer(group(i), i + 1);
     await durable.save(core, 0);
     const [, tail] = (await persisted(name)).windowSegments!;
     await putBlob(store, tail.name, encodeEnvelope("SamplerWindow", new Uint8Array(8 * tail.slots - 8)));
-    await expect(new DurableState(bus.nc, store, name).load(loader(s))).rejects.toThrow(
+    await expect(durableAt(name).load(loader(s))).rejects.toThrow(
       `sampler snapshot ${name}: window segment ${tail.name} holds ${8 * tail.slots - 8} bytes, expected ${tail.slots} slots (${8 * tail.slots} bytes)`,
     );
     await store.delete(tail.name);
-    await expect(new DurableState(bus.nc, store, name).load(loader(s))).rejects.toThrow(tail.name);
+    await expect(durableAt(name).load(loader(s))).rejects.toThrow(tail.name);
   });
 });
