@@ -68,8 +68,8 @@ function rowKinds(V: number, seed: number): [string, Row][] {
   const masked = normals(V, 2, rng).map((v, i) => (i > 0 && rng.float() < 0.3 ? -Infinity : v));
   const peaked = normals(V, 1, rng);
   for (let i = 0; i < Math.min(V, 6); i++) peaked[Math.floor(rng.float() * V)] += i === 0 ? 15 : 7;
-  // 45 tokens well above the rest, all on the histogram's sampling stride (36 is a multiple of the strides 2
-  // and 6 at the large V below): the sampled histogram overcounts them, and top-k 50 must fall back.
+  // 45 tokens well above the rest, all on the histogram's sampling stride (36 is a multiple of the strides 4
+  // and 12 at the large V below): the sampled histogram overcounts them, and top-k 50 must fall back.
   const onStride = normals(V, 1, rng).map((v, i) => (i % 36 === 0 && i < 36 * 45 ? v + 12 : v));
   return [
     ["normal x3", Float32Array.from(normals(V, 3, rng))],
@@ -117,10 +117,9 @@ describe("sampling - the same draws as a plain reference (full sort, V-sized arr
       }
     }
     expect(compared).toBeGreaterThan(40_000);
-    console.log("COUNTERS small", (globalThis as any).fbK, (globalThis as any).fbP, (globalThis as any).res, (globalThis as any).heavyRows);
   });
 
-  // Above 2 * 16384 tokens the histogram samples every stride-th token (truncate.ts): its estimates, the
+  // Above 2 * 8192 tokens the histogram samples every stride-th token (truncate.ts): its estimates, the
   // exactly counted heavy tokens and the fall-back to every token are all exercised here.
   it("large vocabularies, where the histogram is sampled", () => {
     let compared = 0;
@@ -135,7 +134,6 @@ describe("sampling - the same draws as a plain reference (full sort, V-sized arr
       }
     }
     expect(compared).toBe(2 * 9 * 6 * 10);
-    console.log("COUNTERS", (globalThis as any).fbK, (globalThis as any).fbP, (globalThis as any).res, (globalThis as any).heavyRows);
   });
 });
 

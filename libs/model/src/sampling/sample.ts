@@ -10,7 +10,9 @@
 //
 // Cost per row is a few passes over typed arrays and no V-sized JS array (issue 22): greedy is one pass,
 // sampling a check of the row, one exp pass and the draw; top-k and top-p add a sampled histogram, a gather
-// and a selection or sort of the candidates only (truncate.ts).
+// and a selection or sort of the candidates only (truncate.ts). The exp pass is most of it, so it runs on our
+// own exp (exp.ts: inlined by the JIT, within one ulp of Math.exp), four tokens per iteration.
+import { exp } from "./exp.js";
 import { type Rng } from "./rng.js";
 import { drawTruncated } from "./truncate.js";
 
@@ -97,10 +99,10 @@ function greedy(logits: Row): SampledToken {
     const x = logits[i];
     if (x > max) {
       if (x === Infinity) throw nonFinite(i, x);
-      sum = sum * Math.exp(max - x) + 1;
+      sum = sum * exp(max - x) + 1;
       max = x;
       token = i;
-    } else if (x > -Infinity) sum += Math.exp(x - max);
+    } else if (x > -Infinity) sum += exp(x - max);
     else if (x !== -Infinity) throw nonFinite(i, x); // NaN
   }
   if (token < 0) throw allMasked();
@@ -111,7 +113,22 @@ function greedy(logits: Row): SampledToken {
 function weigh(logits: Row, inv: number, m: number, w: Float64Array): number {
   const V = logits.length; // a local bound: the loop's stores would otherwise make V8 reload the length
   let z = 0;
-  for (let i = 0; i < V; i++) z += (w[i] = Math.exp(logits[i] * inv - m));
+  let i = 0;
+  // Four tokens per iteration: their exps are independent, and V8 does not unroll loops itself; this pass
+  // is most of a row's sampling time, and the unrolled loop takes about a quarter less (same sum, same order).
+  for (; i + 3 < V; i += 4) {
+    const w0 = exp(logits[i] * inv - m), w1 = exp(logits[i + 1] * inv - m);
+    const w2 = exp(logits[i + 2] * inv - m), w3 = exp(logits[i + 3] * inv - m);
+    w[i] = w0;
+    w[i + 1] = w1;
+    w[i + 2] = w2;
+    w[i + 3] = w3;
+    z += w0;
+    z += w1;
+    z += w2;
+    z += w3;
+  }
+  for (; i < V; i++) z += (w[i] = exp(logits[i] * inv - m));
   return z;
 }
 
@@ -161,6 +178,6 @@ function logSumExp(x: Row, scale: number): number {
   let m = -Infinity;
   for (let i = 0; i < x.length; i++) m = Math.max(m, x[i] * scale);
   let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.exp(x[i] * scale - m);
+  for (let i = 0; i < x.length; i++) s += exp(x[i] * scale - m);
   return m + Math.log(s);
 }

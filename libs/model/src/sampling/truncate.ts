@@ -7,8 +7,8 @@
 // one a full sort gives; when the gathered tokens fall short (the histogram is an estimate, see below), every
 // token is gathered instead: correct, just slower.
 //
-// The histogram is built from every stride-th token (about SAMPLE of them): counting all of a 152k row costs
-// half as much again as its exp pass. Sampling alone misjudges top-p on a peaked row, whose mass sits in a few
+// The histogram is built from every stride-th token (about SAMPLE of them): counting every token of a 152k row
+// would cost more than its exp pass. Sampling alone misjudges top-p on a peaked row, whose mass sits in a few
 // tokens the stride may skip, so top-p also gathers every token heavy enough to matter, and then judges its
 // threshold exactly on what it gathered: the mass it left out is z minus the mass it gathered.
 //
@@ -26,7 +26,7 @@ const UNDERFLOW_NATS = 746;
 /** A bucket's lower edge, lowered by this relative margin, is a weight every token in it reaches despite rounding. */
 const EDGE_MARGIN = 1e-9;
 /** About this many tokens of a row go into its histogram (all of them below 2 * SAMPLE). */
-const SAMPLE = 16384;
+const SAMPLE = 8192;
 /** Top-k gathers this many standard deviations of the sampled count's error beyond k. */
 const COUNT_SIGMAS = 3;
 /** Top-p gathers what the sampled histogram puts above this share of the mass it may leave out (z - target)... */
