@@ -145,4 +145,35 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
     expect(versionBytes).toBeGreaterThan(1_000_000);
     expect(leaked).toBeLessThan(0.05 * versionBytes);
   });
+
+  it("an old version that cannot be deleted is reported by object, and publishing goes on", async () => {
+    // A learner whose identity may not purge or delete messages (permissions left out of its account): every
+    // delete fails on any server, and the failures reach onDeleteFailed (the learner logs them) instead of vanishing.
+    const restricted = await startNatsServer({
+      config: `authorization { users = [ { user: "learner", password: "l", permissions: { publish: { deny: ["$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"] } } } ] }`,
+    });
+    const learnerNc = await connectBus({ url: restricted.url, name: "weights-undeletable", user: "learner", password: "l" });
+    try {
+      const failed: { name: string; message: string }[] = [];
+      const publisher = await WeightsPublisher.open(learnerNc, "undeletable", 1, 2, {
+        maxShardBytes: 64 << 10,
+        onDeleteFailed: (name, err) => failed.push({ name, message: err.message }),
+      });
+      const weights = perturbed(21);
+      const refs = [];
+      for (let v = 1; v <= 4; v++) refs.push(await publisher.publish(weights, v, v));
+      await publisher.deleted();
+      // keep 2: versions 1 and 2 were to go, each of their shards reported once, in order, with the server's reason
+      const expected = refs.slice(0, 2).flatMap((r) => r.shards.map((s) => s.objectName));
+      expect(failed.map((f) => f.name)).toEqual(expected);
+      for (const f of failed) expect(f.message).toMatch(/Permissions Violation for Publish to "\$JS\.API\.STREAM\.(PURGE|MSG\.DELETE)\.OBJ_lspo-weights"/);
+      // the newest versions are whole and readable
+      const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+      expect(await (await WeightsFollower.open(learnerNc, "undeletable")).sync(policy)).toBe(true);
+      expect(policy.version).toBe(4);
+    } finally {
+      await learnerNc.close();
+      await restricted.stop();
+    }
+  });
 });

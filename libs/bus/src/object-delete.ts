@@ -8,11 +8,13 @@
 // every write ("insufficient resources"). There the chunks are deleted one by one first (a deleted message is
 // taken off the usage), and the object store's own delete then finds nothing left to purge.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 
 /** Chunk deletions in flight at once (each a request to the server). */
 const DELETES_IN_FLIGHT = 32;
+/** JetStream's error code for a message that is not there (deleted already). */
+const NO_MESSAGE_FOUND = 10057;
 /** Listing an object's chunks gives up after this long. */
 const LIST_TIMEOUT_MS = 30_000;
 
@@ -32,16 +34,31 @@ export function purgeByFilterLeaksUsage(serverVersion: string): boolean {
 export async function deleteObject(nc: NatsConnection, store: ObjectStore, name: string): Promise<void> {
   const info = await store.info(name);
   if (!info || info.deleted) return;
+  const stream = `OBJ_${info.bucket}`;
+  let refused: { seq: number; err: Error } | undefined;
   if (purgeByFilterLeaksUsage(nc.info?.version ?? "0.0.0") && info.chunks > 0) {
-    const stream = `OBJ_${info.bucket}`;
     const seqs = await chunkSequences(nc, stream, `$O.${info.bucket}.C.${info.nuid}`);
     const jsm = await jetstreamManager(nc);
     for (let i = 0; i < seqs.length; i += DELETES_IN_FLIGHT) {
-      // A chunk already gone (another deleter) is no error: the object store's delete below sees to the rest.
-      await Promise.all(seqs.slice(i, i + DELETES_IN_FLIGHT).map((seq) => jsm.streams.deleteMessage(stream, seq, false).catch(() => false)));
+      await Promise.all(
+        seqs.slice(i, i + DELETES_IN_FLIGHT).map((seq) =>
+          jsm.streams.deleteMessage(stream, seq, false).catch((err: Error) => {
+            // A chunk already gone (another deleter) is no error: the object store's delete below sees to the rest.
+            if (!(err instanceof JetStreamApiError && err.code === NO_MESSAGE_FOUND)) refused ??= { seq, err };
+          }),
+        ),
+      );
     }
   }
+  // The object goes even when a chunk delete was refused: its purge still removes the bytes from the stream,
+  // they only stay counted against the account. The caller hears of it, since nothing else would show it.
   await store.delete(name);
+  if (refused) {
+    throw new Error(
+      `object '${name}' was deleted, but deleting its chunk at ${stream} sequence ${refused.seq} failed (${refused.err.message}): ` +
+        `nats-server ${nc.info?.version} keeps counting the purged chunks against the account until it restarts`,
+    );
+  }
 }
 
 /** The stream sequences of every message on `subject`, read headers-only. */

@@ -3,7 +3,7 @@
 // own delete leaves the usage where it was (its purge by subject filter); the first test shows that, so the
 // second one shows the workaround doing what the plain delete does not.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteObject, getBlob, jetstreamManager, openObjectStore, purgeByFilterLeaksUsage, putBlob, startLocalBus, type LocalBus } from "@lspo/bus";
+import { connectBus, deleteObject, getBlob, jetstreamManager, openObjectStore, purgeByFilterLeaksUsage, putBlob, startLocalBus, startNatsServer, type LocalBus } from "@lspo/bus";
 
 let bus: LocalBus;
 beforeAll(async () => {
@@ -59,5 +59,34 @@ describe("deleteObject", () => {
     const leaked = (await usage()) - (base - baseStream) - (held + (await streamBytes("plain-delete")));
     expect(leaked).toBeGreaterThanOrEqual(0);
     expect(leaked).toBeLessThan(2_000);
+  });
+
+  it("a refused chunk delete still deletes the object, and fails naming the chunk and why", async () => {
+    // An identity that may not delete single messages (a permission left out of its account): on an old
+    // server the chunk deletes are refused, the purge still removes the object, and the caller hears that the
+    // bytes stay counted. A fixed server deletes with the purge alone and needs no such permission.
+    const server = await startNatsServer({
+      config: `authorization { users = [ { user: "keeper", password: "k", permissions: { publish: { deny: ["$JS.API.STREAM.MSG.DELETE.>"] } } } ] }`,
+    });
+    const nc = await connectBus({ url: server.url, name: "object-delete-refused", user: "keeper", password: "k" });
+    try {
+      const store = await openObjectStore(nc, "refused");
+      await putBlob(store, "v1", bytes(300_000, 1));
+      await putBlob(store, "v2", bytes(10, 2));
+      if (purgeByFilterLeaksUsage(nc.info!.version)) {
+        await expect(deleteObject(nc, store, "v1")).rejects.toThrow(
+          /^object 'v1' was deleted, but deleting its chunk at OBJ_refused sequence \d+ failed \(Permissions Violation for Publish to "\$JS\.API\.STREAM\.MSG\.DELETE\.OBJ_refused"\): nats-server 2\.9\.\d+ keeps counting the purged chunks against the account until it restarts$/,
+        );
+      } else {
+        await deleteObject(nc, store, "v1");
+      }
+      expect((await store.info("v1"))?.deleted).toBe(true);
+      expect(await getBlob(store, "v2")).toEqual(bytes(10, 2));
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info("OBJ_refused")).state.bytes).toBeLessThan(1_000);
+    } finally {
+      await nc.close();
+      await server.stop();
+    }
   });
 });

@@ -98,6 +98,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const publisher = await WeightsPublisher.open(ctx.nc, ctx.runId, config.nats.replicas, 3, {
     dtype: config.model.storageDtype === "bf16" ? "BF16" : "F32",
     maxShardBytes: Math.round(config.learner.weightsShardMb * (1 << 20)),
+    onDeleteFailed: (object, err) => ctx.log.warn({ object, err: err.message }, "deleting an old weights object failed"),
   });
   const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
   await publisher.publish(core.weights, core.step, core.step);

@@ -12,6 +12,8 @@ export interface PublishOptions {
   dtype?: "F32" | "BF16";
   /** Tensor data per shard, at most (a larger tensor gets a shard of its own). */
   maxShardBytes?: number;
+  /** Called for each object of an old version that could not be deleted (its bytes stay in the store). */
+  onDeleteFailed?: (objectName: string, err: Error) => void;
 }
 
 /** The version's content id: SHA-256 over the shards' hex digests, each with a newline, then the dtype. */
@@ -82,13 +84,14 @@ export class WeightsPublisher {
     const old = this.published.length > this.keep ? this.published.splice(0, this.published.length - this.keep).flat() : [];
     if (old.length) {
       this.deleting = (async () => {
-        for (const name of old) await deleteObject(this.nc, this.store, name).catch(() => undefined);
+        for (const name of old) await deleteObject(this.nc, this.store, name).catch((err: Error) => this.opts.onDeleteFailed?.(name, err));
       })();
     }
     return ref;
   }
 
-  /** Settles once the old versions queued for deletion are deleted (best effort: a failed delete is left). */
+  /** Settles once the old versions queued for deletion are deleted (best effort: a failed delete is left and
+   *  reported to `onDeleteFailed`; publishing goes on). */
   deleted(): Promise<void> {
     return this.deleting;
   }

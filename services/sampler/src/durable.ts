@@ -96,6 +96,8 @@ export class DurableState {
     private readonly store: Store,
     /** `sampler-<run>.snapshot`; uid segments are `<name>.uids.<from>-<to>` (older ones `<name>.uids.<from>`, `<name>.uids.all-<count>`). */
     readonly name: string,
+    /** Called for each dropped segment that could not be deleted (left behind, never read again). */
+    private readonly onDeleteFailed?: (objectName: string, err: Error) => void,
   ) {}
 
   /** The core as last saved, or null before the first save. Fails naming the object that is unreadable. */
@@ -166,8 +168,8 @@ export class DurableState {
     this.segments = segments;
     this.windowSegments = window.segments ?? [];
     this.windowMark = window.mark;
-    // Best effort: a segment left behind by a crash here is overwritten or ignored, never read.
-    for (const s of dropped) await deleteObject(this.nc, this.store, s.name).catch(() => undefined);
+    // Best effort: a segment left behind by a crash or a failed delete here is overwritten or ignored, never read.
+    for (const s of dropped) await deleteObject(this.nc, this.store, s.name).catch((err: Error) => this.onDeleteFailed?.(s.name, err));
     return { snapshotBytes: bytes.byteLength, uidBytes, windowBytes: window.bytes, windowBase: window.base };
   }
 

@@ -65,7 +65,9 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const payload = { kind: "GroupSummary", fromHeaders: (h: Parameters<typeof parseGroupSummary>[0]) => parseGroupSummary(h), validate: groupProblem };
   let rejected = 0;
 
-  const durable = new DurableState(ctx.nc, store, `sampler-${ctx.runId}.snapshot`);
+  const durable = new DurableState(ctx.nc, store, `sampler-${ctx.runId}.snapshot`, (object, err) =>
+    ctx.log.warn({ object, err: err.message }, "deleting a dropped state segment failed"),
+  );
   const newCore = (snapshot?: CoreSnapshot, uids?: string[]) => new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snapshot, uids);
   /** The core as last saved (a fresh one before the first save) and the batches published since then. */
   const restore = async (): Promise<{ core: SamplerCore; publisher: BatchPublisher }> => {

@@ -5,7 +5,7 @@
 // snapshot does not name stays on the store; an older snapshot (window inline) still loads; a damaged log
 // fails naming the segment.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBJECT_STORES, decodeEnvelope, encodeEnvelope, getBlob, openObjectStore, putBlob, startLocalBus, type LocalBus } from "@lspo/bus";
+import { OBJECT_STORES, connectBus, decodeEnvelope, encodeEnvelope, getBlob, openObjectStore, purgeByFilterLeaksUsage, putBlob, startLocalBus, startNatsServer, type LocalBus } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import type { GroupSummary } from "@lspo/proto";
 import { DurableState, SamplerCore, type PersistedSampler, type SamplerSettings } from "@lspo/sampler";
@@ -191,5 +191,48 @@ describe("sampler durable state - the window as a log", () => {
     );
     await store.delete(tail.name);
     await expect(durableAt(name).load(loader(s))).rejects.toThrow(tail.name);
+  });
+
+  it("a dropped segment whose delete fails is reported by name; the saves and the state are unaffected", { timeout: 60_000 }, async () => {
+    // A sampler identity that may not delete single messages: on a server whose filtered purge leaks usage
+    // (this machine's 2.9.10) deleteObject's chunk deletes are refused, and each dropped segment is reported
+    // (the sampler logs it); a fixed server deletes with the purge alone, and nothing fails.
+    const restricted = await startNatsServer({
+      config: `authorization { users = [ { user: "sampler", password: "s", permissions: { publish: { deny: ["$JS.API.STREAM.MSG.DELETE.>"] } } } ] }`,
+    });
+    const nc = await connectBus({ url: restricted.url, name: "durable-undeletable", user: "sampler", password: "s" });
+    try {
+      const own = await openObjectStore(nc, OBJECT_STORES.batches);
+      const failed: { name: string; message: string }[] = [];
+      const name = "sampler-undeletable.snapshot";
+      const durable = new DurableState(nc, own, name, (object, err) => failed.push({ name: object, message: err.message }));
+      const s = settings();
+      const core = new SamplerCore(s, 1);
+      const dropped = new Set<string>();
+      let named: string[] = [];
+      for (let k = 0, next = 0; k < 12; k++) {
+        for (const end = next + 7; next < end; next++) core.offer(group(next), next + 1);
+        await durable.save(core, 0);
+        const p = decodeEnvelope(await getBlob(own, name), "SamplerSnapshot").body as PersistedSampler;
+        const now = [...p.uidSegments, ...(p.windowSegments ?? [])].map((g) => g.name);
+        for (const n of named) if (!now.includes(n)) dropped.add(n);
+        named = now;
+      }
+      expect(dropped.size).toBeGreaterThan(3); // uid segments merged and window bases replaced
+      if (purgeByFilterLeaksUsage(nc.info!.version)) {
+        expect(failed.map((f) => f.name).sort()).toEqual([...dropped].sort());
+        for (const f of failed) expect(f.message).toContain(`Permissions Violation for Publish to "$JS.API.STREAM.MSG.DELETE.OBJ_lspo-batches"`);
+      } else {
+        expect(failed).toEqual([]);
+      }
+      // The dropped segments are gone from the store either way (the purge took them), and the state loads.
+      const live = (await own.list()).filter((o) => !o.deleted && o.name.startsWith(`${name}.`)).map((o) => o.name);
+      expect(live.sort()).toEqual([...named].sort());
+      const loaded = await new DurableState(nc, own, name).load(loader(s));
+      expect(stateOf(loaded!.core)).toEqual(stateOf(core));
+    } finally {
+      await nc.close();
+      await restricted.stop();
+    }
   });
 });
