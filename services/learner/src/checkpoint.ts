@@ -19,6 +19,9 @@ export interface CheckpointState {
   algorithm: AlgorithmStateSnapshot;
   /** The sampler's snapshot at this step (opaque here), base64 of its envelope bytes. */
   sampler: string | null;
+  /** The objects the snapshot is made of (its segments, `<snapshot>.<part>`), base64 by name: a snapshot
+   *  names them, so on a fresh NATS it loads only with them. Absent in older checkpoints. */
+  samplerParts?: Record<string, string> | null;
   /** The controller's data cursor at this step (opaque here). */
   cursor: unknown;
   /** Groups trained so far and their uids' count (for summary.json across restarts). */

@@ -4,7 +4,7 @@
 // host (LSPO_STATE_DIR, else run.dir). On start it resumes from the newest valid checkpoint there,
 // replaying the batches after it.
 import {
-  OBJECT_STORES, openObjectStore, getBlob, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
+  OBJECT_STORES, openObjectStore, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
   vocabularyValidator, int32Of, type EventKind, type RunEvent,
 } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
@@ -20,6 +20,7 @@ import { LearnerCore } from "./learner-core.js";
 import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
 import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
+import { readSamplerState, type SamplerState } from "./sampler-state.js";
 import { requestDurableSwap, resumeSwaps } from "./swap-log.js";
 import { miniBatchGroups } from "./update-plan.js";
 
@@ -105,17 +106,13 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
 
-  // The sampler rewrites its snapshot object after every group; a read that races a rewrite can stall on
-  // chunks that are being replaced, so each try is bounded and retried. Without it the checkpoint is still
-  // written (the sampler's own snapshot in NATS remains the source of truth while NATS lives).
-  const readSamplerSnapshot = async (): Promise<Uint8Array | null> => {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 3000));
-      const got = await Promise.race([getBlob(batchStore, `sampler-${ctx.runId}.snapshot`).catch(() => null), timeout]);
-      if (got) return got;
-    }
-    ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
-    return null;
+  // The sampler's state rides in every checkpoint: its snapshot and the segments it names (sampler-state.ts),
+  // read as one consistent set. Without it the checkpoint is still written (the sampler's own snapshot in NATS
+  // remains the source of truth while NATS lives).
+  const readSampler = async (): Promise<SamplerState | null> => {
+    const state = await readSamplerState(batchStore, `sampler-${ctx.runId}.snapshot`);
+    if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
+    return state;
   };
 
   // Updates and checkpoints take turns: a checkpoint is always of a whole step.
@@ -127,7 +124,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   const checkpointNow = async (): Promise<string> => {
-    const samplerSnap = await readSamplerSnapshot();
+    const sampler = await readSampler();
     const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
     const dir = writeCheckpoint(
       runDir,
@@ -137,7 +134,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         step: core.step,
         policyVersion: core.step,
         algorithm: core.algorithm.snapshot(),
-        sampler: samplerSnap ? Buffer.from(samplerSnap).toString("base64") : null,
+        sampler: sampler ? base64(sampler.snapshot) : null,
+        samplerParts: sampler ? partsBase64(sampler) : null,
         cursor: { batchSeq: lastSeq, data: cursorEntry?.value ?? null },
         trainedGroups,
         batchesConsumed,
@@ -148,11 +146,14 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       config.learner.keepCheckpoints,
     );
     // The manifest: what `lspo train --resume` on another host needs (the checkpoint itself stays here).
-    // The sampler snapshot rides along when small; a big one stays in the checkpoint on this host.
-    const snapshot = samplerSnap && samplerSnap.byteLength <= 512 * 1024 ? Buffer.from(samplerSnap).toString("base64") : null;
+    // The sampler's state (snapshot and parts) rides along when small; a big one stays in the checkpoint on
+    // this host.
+    const samplerBytes = sampler ? [sampler.snapshot, ...sampler.parts.values()].reduce((n, b) => n + b.byteLength, 0) : 0;
+    const rides = sampler !== null && samplerBytes <= 512 * 1024;
     await emit("checkpoint", {
       event: "checkpoint", step: core.step, dir, node: ctx.node, incarnation, batchSeq: lastSeq, cursor: cursorEntry?.value ?? null,
-      sampler: snapshot, samplerBytes: samplerSnap?.byteLength ?? 0, trainedGroups, batchesConsumed, staleGroups: stale,
+      sampler: rides ? base64(sampler.snapshot) : null, samplerParts: rides ? partsBase64(sampler) : null,
+      samplerBytes, trainedGroups, batchesConsumed, staleGroups: stale,
     });
     return dir;
   };
@@ -393,3 +394,7 @@ export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
     );
   }
 }
+
+const base64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+/** The sampler's parts as a checkpoint and its manifest carry them: base64 by object name. */
+const partsBase64 = (state: SamplerState): Record<string, string> => Object.fromEntries([...state.parts].map(([name, b]) => [name, base64(b)]));

@@ -66,6 +66,12 @@ export interface PersistedSampler {
   /** LSPO_BATCHES' sequence of the last batch published before this snapshot (0: none): a restart reads
    *  the batches after it, which the replay will emit again (batches.ts). */
   batchesSeq: number;
+  /**
+   * Every object this snapshot is made of (its uid and window segments), by name: what a copy of the state
+   * must take along (the learner's checkpoint, services/learner/src/sampler-state.ts), without knowing what
+   * each one is. Absent in snapshots written before it was added; the loader reads the segment lists.
+   */
+  parts?: string[];
 }
 
 /** Bytes written by the last save, by part (the benchmark's durable bytes per group). */
@@ -158,6 +164,7 @@ export class DurableState {
     const snap: PersistedSampler = {
       format: FORMAT, version: VERSION, core: core.snapshot(window.segments !== undefined), uidSegments: segments, batchesSeq,
       ...(window.segments ? { windowSegments: window.segments, windowNext: this.windowNext } : {}),
+      parts: [...segments, ...(window.segments ?? [])].map((g) => g.name),
     };
     const bytes = encodeEnvelope("SamplerSnapshot", snap);
     await putBlob(this.store, this.name, bytes);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
-  openObjectStore, publishMessage, publishModelDir, putBlob, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
+  openObjectStore, publishMessage, publishModelDir, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
 import { provisionRun, provisionStage } from "./provision.js";
@@ -24,6 +24,7 @@ import { evaluateHeldOut, type EvalResult } from "./evaluate.js";
 import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { takeLeftoverPrompts } from "./leftover-prompts.js";
+import { restoreSamplerState } from "./restore-sampler.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
@@ -461,7 +462,7 @@ async function latestManifest(jsm: JetStreamManager, runId: string, events: RunE
   return live?.body ?? events.lastCheckpoint;
 }
 
-/** Puts the manifest's sampler snapshot back and returns the data cursor saved with it. */
+/** Puts the manifest's sampler state back (restore-sampler.ts) and returns the data cursor saved with it. */
 async function restoreFromManifest(
   manifest: RunEvent | null,
   runId: string,
@@ -469,8 +470,9 @@ async function restoreFromManifest(
   store: Awaited<ReturnType<typeof openObjectStore>>,
 ): Promise<PromptSourceState | null> {
   if (!manifest) return null;
-  if (typeof manifest.sampler === "string" && manifest.sampler) await putBlob(store, `sampler-${runId}.snapshot`, Buffer.from(manifest.sampler, "base64"));
-  else if (Number(manifest.samplerBytes ?? 0) > 0) log.warn({ step: manifest.step, bytes: manifest.samplerBytes }, "the checkpoint's sampler snapshot was too big for its manifest; the sampler starts afresh");
+  const sampler = await restoreSamplerState(manifest, runId, store);
+  if (sampler.restored) log.info({ step: manifest.step, parts: sampler.parts }, "sampler state restored from the checkpoint");
+  else if (sampler.why !== "none") log.warn({ step: manifest.step, bytes: manifest.samplerBytes, why: sampler.why }, "the checkpoint's sampler state was not restored; the sampler starts afresh");
   const cursor = (manifest.cursor as PromptSourceState | null) ?? null;
   if (cursor) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", cursor);
   return cursor;
