@@ -4,7 +4,9 @@
 // each time. The batches on LSPO_BATCHES must be the same, index by index, uid by uid and in order; no uid
 // may be in two batches; every group must end with the same verdict. The kills land anywhere: between
 // snapshots (the usual case: up to sampler.snapshotEveryGroups judged groups replayed), after a batch was
-// published and before a snapshot covered it, inside a snapshot write. Real processes, real NATS.
+// published and before a snapshot covered it, inside a snapshot write. Then the same with SIGTERM, the way
+// an orchestrator stops a pod: every stop must exit 0 and the batches again be the uninterrupted run's. Real
+// processes, real NATS.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,7 +151,11 @@ interface Replays {
   batchesFoundOnStream: number;
 }
 
-async function runSampler(run: string, kills: number[]): Promise<Replays> {
+/**
+ * Runs the sampler over the input, stopped with `signal` at each of `stops` (groups into the stream) and
+ * restarted. A SIGTERM must be a clean stop: the process exits 0, whatever it was doing.
+ */
+async function runSampler(run: string, stops: number[], signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<Replays> {
   const config = configFor(run);
   await publishInput(run);
   const first = (await nextOnSubject(jsm, STREAMS.verified.name, subjectFor("verified", run), 1))!.seq;
@@ -158,13 +164,14 @@ async function runSampler(run: string, kills: number[]): Promise<Replays> {
   await service.ready;
   let restarts = 0;
   const logs = [service.logPath];
-  for (const at of kills) {
+  for (const at of stops) {
     await until(`${run}: the sampler past group ${at}`, async () => {
       if (service.child.exitCode !== null) throw new Error(`the sampler exited on its own (${service.child.exitCode}); log ${service.logPath}`);
       return (await consumerState(run)).delivered.stream_seq - first + 1 >= at;
     }, 300_000);
-    service.child.kill("SIGKILL");
+    service.child.kill(signal);
     await exited(service.child);
+    if (signal === "SIGTERM") expect({ code: service.child.exitCode, log: service.logPath }).toEqual({ code: 0, log: service.logPath });
     service = start(++restarts);
     logs.push(service.logPath);
     await service.ready;
@@ -223,5 +230,19 @@ describe(`sampler - SIGKILLed at ${KILLS} random points of a ${GROUPS}-group str
       const bodies = await resolveGroupRefs(jsm, b.groupRefs);
       expect(bodies.map((g) => g.group!.uid)).toEqual(b.groupRefs.map((r) => r.uid));
     }
+  });
+
+  it("stopped by SIGTERM at 10 random points, it exits cleanly each time and emits the uninterrupted run's batches", async () => {
+    // Runs after the test above, whose uninterrupted run is the reference.
+    const rand = prng(1812);
+    const stops = Array.from({ length: 10 }, () => 500 + Math.floor(rand() * (GROUPS - 1000))).sort((a, b) => a - b);
+    const replays = await runSampler("kills-terminated", stops, "SIGTERM");
+    expect(replays.restarts).toBe(10);
+    const reference = await batchesOf("kills-reference");
+    expect(reference.length).toBeGreaterThan(GROUPS / 64);
+    expect(await batchesOf("kills-terminated")).toEqual(reference);
+    const verdicts = { reference: await verdictsOf("kills-reference"), terminated: await verdictsOf("kills-terminated") };
+    expect(verdicts.terminated.size).toBe(GROUPS);
+    expect([...verdicts.reference].filter(([uid, v]) => verdicts.terminated.get(uid) !== v)).toEqual([]);
   });
 });
