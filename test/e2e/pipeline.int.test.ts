@@ -148,6 +148,10 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     const steps = records.filter((r) => r.event === "update").map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4]);
     expect(records.some((r) => r.event === "resume")).toBe(true);
+    // metrics.jsonl keeps the checkpoints' figures; their sampler state and cursor stay in events.jsonl.
+    const checkpoints = records.filter((r) => r.event === "checkpoint");
+    expect(checkpoints.length).toBeGreaterThan(0);
+    for (const c of checkpoints) for (const key of ["sampler", "samplerParts", "cursor"]) expect(Object.keys(c)).not.toContain(key);
     expect(second.lost).toBe(0);
     expect(second.duplicates).toBe(0);
     // The data cursor went on from where it stopped: the resumed run requested new prompts after the old ones.

@@ -75,8 +75,8 @@ export class RunEvents {
     const body = ev.body;
     applyEvent(this.ledger, ev.kind, body);
     if (ev.kind === "metric" || ev.kind === "eval" || ev.kind === "checkpoint") {
-      const { sampler: _s, cursor: _c, ...rest } = body;
-      // A checkpoint manifest's sampler snapshot and cursor are for resume (events.jsonl), not for metrics.jsonl.
+      const { sampler: _s, samplerParts: _p, cursor: _c, ...rest } = body;
+      // A checkpoint manifest's sampler state and cursor are for resume (events.jsonl), not for metrics.jsonl.
       const rec = (ev.kind === "checkpoint" ? { ...rest, event: "checkpoint" } : ev.kind === "eval" ? { event: "eval", ...body } : body) as MetricRecord;
       this.records.push(rec);
       if (fresh) appendFileSync(this.paths.metrics, JSON.stringify(rec) + "\n");
