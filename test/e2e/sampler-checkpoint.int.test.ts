@@ -4,12 +4,12 @@
 // snapshot alone, as checkpoints carried it before, names segments an empty store does not have. Real
 // nats-servers (two: the run's, and a fresh one), the sampler's own DurableState.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBJECT_STORES, openObjectStore, putBlob, startLocalBus, type LocalBus, type RunEvent } from "@lspo/bus";
+import { OBJECT_STORES, decodeEnvelope, getBlob, openObjectStore, putBlob, startLocalBus, type LocalBus, type RunEvent } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import type { GroupSummary } from "@lspo/proto";
 import { readSamplerState, type SamplerState } from "@lspo/learner";
 import { restoreSamplerState } from "@lspo/controller";
-import { DurableState, SamplerCore } from "@lspo/sampler";
+import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 
 const RUN = "ckpt";
 const NAME = `sampler-${RUN}.snapshot`;
@@ -56,8 +56,13 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     }
     const state = await readSamplerState(liveStore, NAME);
     expect(state).not.toBeNull();
-    expect([...state!.parts.keys()].some((n) => n.startsWith(`${NAME}.uids.`))).toBe(true);
-    expect([...state!.parts.keys()].some((n) => n.startsWith(`${NAME}.window.`))).toBe(true);
+    // Its parts are exactly the segments the snapshot names: its uid segments and the window log.
+    const saved = decodeEnvelope(state!.snapshot, "SamplerSnapshot").body as PersistedSampler;
+    const named = [...saved.uidSegments, ...saved.windowSegments!].map((g) => g.name);
+    expect([...state!.parts.keys()].sort()).toEqual(named.sort());
+    expect(saved.uidSegments.length).toBeGreaterThan(0);
+    expect(saved.windowSegments!.length).toBeGreaterThan(0);
+    for (const n of named) expect(state!.parts.get(n)).toEqual(await getBlob(liveStore, n));
 
     // Before: the checkpoint carried the snapshot only.
     const bare = await openObjectStore(fresh.nc, "bare-restore");

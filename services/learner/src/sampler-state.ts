@@ -1,16 +1,17 @@
 // The sampler's durable state as a checkpoint keeps it. The sampler saves a snapshot object that names other
-// objects of the same store (its uid segments and window log, services/sampler/src/durable.ts) and lists them
-// in its `parts`. The snapshot alone is of no use where those objects are gone (a resume on a fresh NATS), so a
-// checkpoint keeps the snapshot and its parts, read as one consistent set: the sampler may save (and delete
-// the segments it dropped) while they are read, so the set counts only if the snapshot is still the same
-// object after its parts were read. What each part is stays the sampler's business.
+// objects of the same store (its uid segments and window log, services/sampler/src/durable.ts), each called
+// `<snapshot>.<part>`. The snapshot alone is of no use where those objects are gone (a resume on a fresh NATS),
+// so a checkpoint keeps the snapshot and its parts, read as one consistent set: the sampler may save (and
+// delete the segments it dropped) while they are read, so the set counts only if the snapshot is still the
+// same object after its parts were read. Its parts are the strings in the snapshot that name such an object;
+// what each one is stays the sampler's business.
 import { decodeEnvelope, getBlob, type openObjectStore } from "@lspo/bus";
 
 type Store = Awaited<ReturnType<typeof openObjectStore>>;
 
 export interface SamplerState {
   snapshot: Uint8Array;
-  /** The objects the snapshot lists in `parts`, by name (none for a snapshot from before the list). */
+  /** The objects the snapshot names (`<snapshot>.<part>`), by name. */
   parts: Map<string, Uint8Array>;
 }
 
@@ -33,14 +34,20 @@ export async function readSamplerState(store: Store, name: string, opts: ReadSam
   return null;
 }
 
-/** The names a snapshot lists as its parts; each must be `<snapshot>.<something>`. */
+/** The object names (`<name>.<part>`) among the strings anywhere in a snapshot's body, each once. */
 function partsOf(snapshot: Uint8Array, name: string): string[] {
-  const body = decodeEnvelope(snapshot, "SamplerSnapshot").body as { parts?: unknown };
-  const parts = body?.parts ?? [];
-  if (!Array.isArray(parts) || !parts.every((p) => typeof p === "string" && p.startsWith(`${name}.`))) {
-    throw new Error(`sampler snapshot ${name}: its parts are not a list of '${name}.<part>' names`);
-  }
-  return parts;
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      if (v.startsWith(`${name}.`)) found.add(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+    } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v)) {
+      for (const x of Object.values(v)) walk(x);
+    }
+  };
+  walk(decodeEnvelope(snapshot, "SamplerSnapshot").body);
+  return [...found];
 }
 
 async function readOnce(store: Store, name: string): Promise<SamplerState | "absent" | "changed"> {
