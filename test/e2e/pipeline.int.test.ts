@@ -1,7 +1,7 @@
 // The whole pipeline as separate processes (node agent -> learner, sampler, verifier, 2 rollout actors) on
 // a real nats-server and real gRPC, on the tiny smoke model. Each run is a few seconds of training.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -156,6 +156,39 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(second.duplicates).toBe(0);
     // The data cursor went on from where it stopped: the resumed run requested new prompts after the old ones.
     expect(second.requested).toBeGreaterThan(first.requested);
+  });
+
+  it("resumes from its checkpoint after the run's NATS store is lost: batches go on past the checkpoint's, the sampler's state comes back whole", async () => {
+    const dir = runDir();
+    // The sampler saves every 4 groups, so the checkpoint at step 2 holds its state (a snapshot and the
+    // segments it names).
+    const config = (steps: number) => smoke([`run.dir=${dir}`, "run.name=e2e-emptied", `run.steps=${steps}`, "learner.checkpointEvery=2", "sampler.snapshotEveryGroups=3"]);
+    const first = await train(config(2), { quiet: true });
+    expect(first.steps).toBe(2);
+    const manifest = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "checkpoint").at(-1).body;
+    expect(Object.keys(manifest.samplerParts ?? {}).length).toBeGreaterThan(0);
+    // The embedded server keeps its store in the run dir: without it the resumed run starts on an empty NATS.
+    rmSync(join(dir, "nats"), { recursive: true, force: true });
+    const second = await train(config(4), { quiet: true, resume: dir });
+    expect(second.steps).toBe(4);
+    const records = metricsOf(dir);
+    expect(records.find((r) => r.event === "resume" && "from" in r)?.from).toBe("checkpoint");
+    // One update per step: steps 3 and 4 trained once each, on batches past the checkpoint's sequence.
+    expect(records.filter((r) => r.event === "update").map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(second.duplicates).toBe(0);
+    expect(second.lost).toBe(0);
+    // The ledger kept the first run's training: its history is keyed by batch sequence, and the new stream's
+    // batches came after the checkpoint's (a stream restarting at 1 overwrote steps 1 and 2's records).
+    expect(second.ledger.trained).toBe(second.trained);
+    expect(second.trained).toBe(4 * config(4).sampler.batchSize);
+    // The sampler loaded the checkpoint's state (every uid it had seen), not a fresh one.
+    const log = readFileSync(join(dir, "logs/sampler-0.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const restored = log.findIndex((l) => l.msg === "restored sampler snapshot");
+    expect(log[restored]?.uids).toBeGreaterThan(0);
+    // The learner trained the first batch the resumed sampler published: none skipped on the new stream.
+    const firstBatch = log.slice(restored).find((l) => l.msg === "published training batch")?.batch;
+    expect(firstBatch).toBeTypeOf("number");
+    expect(records.find((r) => r.event === "update" && r.step === 3)?.batchIndex).toBe(firstBatch);
   });
 
   it("trains batches whose groups together exceed the server's max payload: a batch names them, the learner reads each from LSPO_VERIFIED", async () => {

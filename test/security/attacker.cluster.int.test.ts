@@ -42,7 +42,7 @@ describeCluster("security - the rollout identity attacks a running run", () => {
   });
 
   it("attack - the operator reaches the real learner through the registry; its call to the fake fails in the handshake; the fake captures nothing", () => {
-    expect(r.operatorSwap.code, r.operatorSwap.stdout).toBe(0);
+    expect(r.operatorSwap.code, `${r.operatorSwap.stdout}\n${r.operatorSwap.log}`).toBe(0);
     expect(JSON.parse(r.operatorSwap.stdout.trim().split("\n").pop()!)).toMatchObject({ pending: "gspo" });
     expect(r.operatorToFake.code).not.toBe(0);
     expect(r.operatorToFake.log).toMatch(/not 'learner'|holds identity 'rollout'/);

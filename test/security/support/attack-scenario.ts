@@ -24,8 +24,8 @@ const NATS_URL = `tls://${NATS_HOST}:4222`;
 
 export interface AttackReport {
   attacker: { fake: string; learner: string; attempts: Array<{ attempt: string; outcome: string; detail?: string }>; captured: Array<{ method: string; authorization: string }> } | null;
-  /** `lspo swap-algorithm` as the operator, through the registry: its exit code and output. */
-  operatorSwap: { code: number | null; stdout: string };
+  /** `lspo swap-algorithm` as the operator, through the registry: its exit code, output and log (stderr). */
+  operatorSwap: { code: number | null; stdout: string; log: string };
   /** `lspo status --json` as the operator (its read-only NATS identity). */
   operatorStatus: { code: number | null; stdout: string };
   /** `lspo swap-algorithm --learner <the fake's address>` as the operator. */
@@ -135,7 +135,8 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
     // The operator, from its own host: a swap through the registry, then one aimed at the fake learner.
     const operatorEnv = credentialsOn(secrets, cluster.host("operator").dir, "operator");
     const [onode, swapArgs] = nodeTs(CLI, ["swap-algorithm", "gspo", "--nats", NATS_URL, "--run", RUN]);
-    const operatorSwap = await cluster.run("operator", onode, swapArgs, { name: "swap-registry", env: operatorEnv, timeoutMs: 60_000 });
+    const swapped = await cluster.run("operator", onode, swapArgs, { name: "swap-registry", env: operatorEnv, timeoutMs: 60_000 });
+    const operatorSwap = { ...swapped, log: readFileSync(join(cluster.host("operator").dir, "logs", "swap-registry.log"), "utf8") };
     const [snode, statusArgs] = nodeTs(CLI, ["status", "--nats", NATS_URL, "--run", RUN, "--json"]);
     const operatorStatus = await cluster.run("operator", snode, statusArgs, { name: "status", env: operatorEnv, timeoutMs: 60_000 });
     if (controllerExit !== null) failures.push("the run ended before the operator's swap: make it longer");
@@ -165,7 +166,7 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
 
   function finish(r: Partial<AttackReport> = {}): AttackReport {
     return {
-      attacker: null, operatorSwap: { code: null, stdout: "" }, operatorStatus: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null,
+      attacker: null, operatorSwap: { code: null, stdout: "", log: "" }, operatorStatus: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null,
       ...r, failures, wallSeconds: Math.round((Date.now() - t0) / 1000),
     };
   }

@@ -25,6 +25,7 @@ import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { takeLeftoverPrompts } from "./leftover-prompts.js";
 import { restoreSamplerState } from "./restore-sampler.js";
+import { continueBatchSequence, lostWithStore, type LostWithStore } from "./empty-store-resume.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
@@ -174,12 +175,19 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
 
     // Resume: with the run's NATS store intact (the embedded server keeps it in the run dir) the sampler's
-    // latest snapshot and the data cursor are still there; on a fresh NATS they come from the checkpoint.
+    // latest snapshot and the data cursor are still there; on an emptied one they come from the checkpoint,
+    // and the run goes on from it (empty-store-resume.ts).
     let sourceState: PromptSourceState | undefined;
+    /** The checkpoint manifest the run goes on from when the store was emptied (empty-store-resume.ts). */
+    let emptied: RunEvent | null = null;
     if (opts.resume) {
       const live = await kvGet<PromptSourceState>(samplerKv, `${runId}.cursor`, "Cursor").catch(() => null);
       await events.caughtUp();
       const manifest = await latestManifest(jsm, runId, events);
+      if (!live && manifest) {
+        emptied = manifest;
+        await continueBatchSequence(jsm, Number(manifest.batchSeq ?? 0));
+      }
       sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
       await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, manifest: manifest ? { step: manifest.step, dir: manifest.dir, node: manifest.node } : null });
     }
@@ -233,6 +241,16 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await until(`${config.rollout.actors} rollout actors`, upOrFailed(async () => (await registry.resolve("rollout")).length >= config.rollout.actors), startupMs);
     await until("published weights", upOrFailed(async () => kvGet<WeightsRef>(weightsKv, runId, "WeightsRef")), startupMs);
     log.info({ dir, nats: config.nats.url }, "actors up");
+    if (emptied) {
+      // The groups the restored sampler still held for a batch have their bodies in the store that is gone:
+      // it closes them as it closes a run's (unused: kept, never trained), then goes on.
+      await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
+      await until("the sampler to drop the groups the emptied store took", upOrFailed(async () => {
+        const d = (await sampler.call.stats({}).catch(transient))?.detail as { pending?: number; gathering?: number } | undefined;
+        return d !== undefined && (d.pending ?? 0) === 0 && (d.gathering ?? 0) === 0;
+      }), startupMs);
+      await samplerKv.delete(`${runId}.closed`);
+    }
 
     const evals: Array<EvalResult & { step: number }> = [];
     const evaluate = async (step: number) => {
@@ -297,6 +315,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // run.maxGroups: a generation budget. Past it nothing more is requested, and the run ends once every
     // requested group is judged and every batch they filled has been trained (or dropped as stale).
     const budget = config.run.maxGroups > 0 ? config.run.maxGroups : Infinity;
+    let lost: LostWithStore | null = null;
     while (step < config.run.steps) {
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}${events.deadLetters.length ? `\n${events.describeDeadLetters()}` : ""}`);
@@ -317,13 +336,18 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         await sleep(250);
         continue;
       }
-      const resolved = Number((stats.detail as { received?: number } | undefined)?.received ?? 0);
+      const received = Number((stats.detail as { received?: number } | undefined)?.received ?? 0);
+      if (emptied && !lost) {
+        lost = lostWithStore(emptied, source.requested, { received, emitted: Number(stats.batchesEmitted) });
+        log.warn({ step: emptied.step, promptsLost: lost.prompts, batchesShift: lost.batches }, "resumed on an emptied NATS store: what it held beyond the checkpoint is lost");
+      }
+      const resolved = received + (lost?.prompts ?? 0);
       const inFlight = Math.max(0, source.requested - resolved);
       // sync: generate -> filter -> update, so prompts go out only while the learner has consumed every
       // batch; pipelined: rollouts run ahead by at most maxOffPolicySteps batches. Never past run.steps.
       // A batch whose groups all went stale at the learner is consumed without an update: count consumed
       // batches, not steps, to know what is still ahead of the learner.
-      const emitted = Number(stats.batchesEmitted);
+      const emitted = Number(stats.batchesEmitted) + (lost?.batches ?? 0);
       const consumed = Number((lastStatus?.status?.counters as { batchesConsumed?: number } | undefined)?.batchesConsumed ?? step);
       // Pipelined: the server's count when it answers (the learner may be restarting: then its own count).
       const backlog = config.run.mode === "pipelined" ? await learnerBacklog() : null;
