@@ -1,7 +1,7 @@
 // The whole pipeline as separate processes (node agent -> learner, sampler, verifier, 2 rollout actors) on
 // a real nats-server and real gRPC, on the tiny smoke model. Each run is a few seconds of training.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -158,16 +158,24 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(second.requested).toBeGreaterThan(first.requested);
   });
 
-  it("resumes from its checkpoint after the run's NATS store is lost: batches go on past the checkpoint's, the sampler's state comes back whole", async () => {
+  /**
+   * Trains 2 steps (a checkpoint at 2), deletes the run's NATS store (the embedded server keeps it in the run
+   * dir) and resumes to 4 on an empty one: checks what must hold whatever the checkpoint held of the sampler,
+   * and returns the run's metrics and the sampler's log from the resumed incarnation on.
+   */
+  async function resumeOnEmptiedStore(name: string, overrides: string[], editManifest?: (m: Record<string, unknown>) => void) {
     const dir = runDir();
-    // The sampler saves every 4 groups, so the checkpoint at step 2 holds its state (a snapshot and the
-    // segments it names).
-    const config = (steps: number) => smoke([`run.dir=${dir}`, "run.name=e2e-emptied", `run.steps=${steps}`, "learner.checkpointEvery=2", "sampler.snapshotEveryGroups=3"]);
+    const config = (steps: number) => smoke([`run.dir=${dir}`, `run.name=${name}`, `run.steps=${steps}`, "learner.checkpointEvery=2", ...overrides]);
     const first = await train(config(2), { quiet: true });
     expect(first.steps).toBe(2);
-    const manifest = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.kind === "checkpoint").at(-1).body;
-    expect(Object.keys(manifest.samplerParts ?? {}).length).toBeGreaterThan(0);
-    // The embedded server keeps its store in the run dir: without it the resumed run starts on an empty NATS.
+    // On an empty store the controller reads the checkpoint manifest from its own copy of the run's events.
+    const eventsPath = join(dir, "events.jsonl");
+    const events = readFileSync(eventsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const manifest = events.filter((e) => e.kind === "checkpoint").at(-1).body;
+    if (editManifest) {
+      editManifest(manifest);
+      writeFileSync(eventsPath, events.map((e) => JSON.stringify(e) + "\n").join(""));
+    }
     rmSync(join(dir, "nats"), { recursive: true, force: true });
     const second = await train(config(4), { quiet: true, resume: dir });
     expect(second.steps).toBe(4);
@@ -181,14 +189,33 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     // batches came after the checkpoint's (a stream restarting at 1 overwrote steps 1 and 2's records).
     expect(second.ledger.trained).toBe(second.trained);
     expect(second.trained).toBe(4 * config(4).sampler.batchSize);
-    // The sampler loaded the checkpoint's state (every uid it had seen), not a fresh one.
+    // The resumed sampler's lines: those of the process that said "ready" last.
     const log = readFileSync(join(dir, "logs/sampler-0.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const restored = log.findIndex((l) => l.msg === "restored sampler snapshot");
-    expect(log[restored]?.uids).toBeGreaterThan(0);
+    const resumedLog = log.filter((l) => l.pid === log.findLast((r) => r.msg === "sampler ready").pid);
     // The learner trained the first batch the resumed sampler published: none skipped on the new stream.
-    const firstBatch = log.slice(restored).find((l) => l.msg === "published training batch")?.batch;
+    const firstBatch = resumedLog.find((l) => l.msg === "published training batch")?.batch;
     expect(firstBatch).toBeTypeOf("number");
     expect(records.find((r) => r.event === "update" && r.step === 3)?.batchIndex).toBe(firstBatch);
+    return { manifest, log: resumedLog };
+  }
+
+  it("resumes from its checkpoint after the run's NATS store is lost: batches go on past the checkpoint's, the sampler's state comes back whole", async () => {
+    // The sampler saves every 3 groups: the checkpoint at step 2 holds its state (a snapshot and the segments
+    // it names) with groups pending for a batch, whose bodies go with the store.
+    const { manifest, log } = await resumeOnEmptiedStore("e2e-emptied", ["sampler.snapshotEveryGroups=3"]);
+    expect(Object.keys(manifest.samplerParts ?? {}).length).toBeGreaterThan(0);
+    expect(log.find((l) => l.msg === "restored sampler snapshot")?.uids).toBeGreaterThan(0);
+    expect(log.find((l) => l.msg === "run closed")?.unused).toBeGreaterThan(0);
+  });
+
+  it("resumes after the NATS store is lost from a checkpoint whose sampler state did not fit its manifest: the sampler starts afresh", async () => {
+    // As the learner writes a manifest whose sampler state is over 512 KB (W = 100k's is): the state stays in
+    // the checkpoint on the learner's host, the manifest says how big it was.
+    const { log } = await resumeOnEmptiedStore("e2e-emptied-fresh", ["sampler.snapshotEveryGroups=3"], (m) => {
+      Object.assign(m, { sampler: null, samplerParts: null, samplerBytes: 900_000 });
+    });
+    expect(log.some((l) => l.msg === "restored sampler snapshot")).toBe(false);
+    expect(log.find((l) => l.msg === "published training batch")?.batch).toBe(0);
   });
 
   it("trains batches whose groups together exceed the server's max payload: a batch names them, the learner reads each from LSPO_VERIFIED", async () => {
