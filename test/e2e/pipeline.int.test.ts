@@ -161,7 +161,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
   /**
    * Trains 2 steps (a checkpoint at 2), deletes the run's NATS store (the embedded server keeps it in the run
    * dir) and resumes to 4 on an empty one: checks what must hold whatever the checkpoint held of the sampler,
-   * and returns the run's metrics and the sampler's log from the resumed incarnation on.
+   * and returns the checkpoint manifest the resume read and the resumed sampler's log lines.
    */
   async function resumeOnEmptiedStore(name: string, overrides: string[], editManifest?: (m: Record<string, unknown>) => void) {
     const dir = runDir();
