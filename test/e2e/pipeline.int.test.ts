@@ -1,6 +1,7 @@
 // The whole pipeline as separate processes (node agent -> learner, sampler, verifier, 2 rollout actors) on
 // a real nats-server and real gRPC, on the tiny smoke model. Each run is a few seconds of training.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -151,7 +152,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     // metrics.jsonl keeps the checkpoints' figures; their sampler state and cursor stay in events.jsonl.
     const checkpoints = records.filter((r) => r.event === "checkpoint");
     expect(checkpoints.length).toBeGreaterThan(0);
-    for (const c of checkpoints) for (const key of ["sampler", "samplerParts", "cursor"]) expect(Object.keys(c)).not.toContain(key);
+    for (const c of checkpoints) for (const key of ["samplerState", "cursor"]) expect(Object.keys(c)).not.toContain(key);
     expect(second.lost).toBe(0);
     expect(second.duplicates).toBe(0);
     // The data cursor went on from where it stopped: the resumed run requested new prompts after the old ones.
@@ -163,7 +164,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
    * dir) and resumes to 4 on an empty one: checks what must hold whatever the checkpoint held of the sampler,
    * and returns the checkpoint manifest the resume read and the resumed sampler's log lines.
    */
-  async function resumeOnEmptiedStore(name: string, overrides: string[], editManifest?: (m: Record<string, unknown>) => void) {
+  async function resumeOnEmptiedStore(name: string, overrides: string[], beforeResume?: (dir: string) => void) {
     const dir = runDir();
     const config = (steps: number) => smoke([`run.dir=${dir}`, `run.name=${name}`, `run.steps=${steps}`, "learner.checkpointEvery=2", ...overrides]);
     const first = await train(config(2), { quiet: true });
@@ -172,10 +173,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     const eventsPath = join(dir, "events.jsonl");
     const events = readFileSync(eventsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const manifest = events.filter((e) => e.kind === "checkpoint").at(-1).body;
-    if (editManifest) {
-      editManifest(manifest);
-      writeFileSync(eventsPath, events.map((e) => JSON.stringify(e) + "\n").join(""));
-    }
+    beforeResume?.(dir);
     rmSync(join(dir, "nats"), { recursive: true, force: true });
     const second = await train(config(4), { quiet: true, resume: dir });
     expect(second.steps).toBe(4);
@@ -201,18 +199,25 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
 
   it("resumes from its checkpoint after the run's NATS store is lost: batches go on past the checkpoint's, the sampler's state comes back whole", async () => {
     // The sampler saves every 3 groups: the checkpoint at step 2 holds its state (a snapshot and the segments
-    // it names) with groups pending for a batch, whose bodies go with the store.
-    const { manifest, log } = await resumeOnEmptiedStore("e2e-emptied", ["sampler.snapshotEveryGroups=3"]);
-    expect(Object.keys(manifest.samplerParts ?? {}).length).toBeGreaterThan(0);
+    // it names) with groups pending for a batch, whose bodies go with the store. The manifest names the
+    // state's object in NATS; the controller copied it into the run dir, and puts it back from there.
+    let copy: Buffer | undefined;
+    const { manifest, log } = await resumeOnEmptiedStore("e2e-emptied", ["sampler.snapshotEveryGroups=3"], (dir) => {
+      copy = readFileSync(join(dir, "sampler-states", "step-000002.msgpack"));
+      // The learner's checkpoint holds the same state as a file of its own, hashed with the others.
+      const checkpointDir = join(dir, "checkpoints", "step-000002");
+      expect(readFileSync(join(checkpointDir, "sampler-state.msgpack"))).toEqual(copy);
+      expect(JSON.parse(readFileSync(join(checkpointDir, "state.json"), "utf8")).files["sampler-state.msgpack"]).toBe(createHash("sha256").update(copy).digest("hex"));
+    });
+    expect(manifest.samplerState).toMatchObject({ bytes: copy!.byteLength, sha256: createHash("sha256").update(copy!).digest("hex") });
     expect(log.find((l) => l.msg === "restored sampler snapshot")?.uids).toBeGreaterThan(0);
     expect(log.find((l) => l.msg === "run closed")?.unused).toBeGreaterThan(0);
   });
 
-  it("resumes after the NATS store is lost from a checkpoint whose sampler state did not fit its manifest: the sampler starts afresh", async () => {
-    // As the learner writes a manifest whose sampler state is over 512 KB (W = 100k's is): the state stays in
-    // the checkpoint on the learner's host, the manifest says how big it was.
-    const { log } = await resumeOnEmptiedStore("e2e-emptied-fresh", ["sampler.snapshotEveryGroups=3"], (m) => {
-      Object.assign(m, { sampler: null, samplerParts: null, samplerBytes: 900_000 });
+  it("resumes after the NATS store is lost from a checkpoint whose sampler state the controller holds no copy of: the sampler starts afresh", async () => {
+    // As when the store went before the controller copied the newest checkpoint's state.
+    const { log } = await resumeOnEmptiedStore("e2e-emptied-fresh", ["sampler.snapshotEveryGroups=3"], (dir) => {
+      rmSync(join(dir, "sampler-states"), { recursive: true, force: true });
     });
     expect(log.some((l) => l.msg === "restored sampler snapshot")).toBe(false);
     expect(log.find((l) => l.msg === "published training batch")?.batch).toBe(0);

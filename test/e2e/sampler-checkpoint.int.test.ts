@@ -1,14 +1,18 @@
 // The sampler's state through a checkpoint onto a fresh NATS: the learner reads the sampler's snapshot with
-// the segments it names (readSamplerState), the checkpoint manifest carries them, and the controller puts them
-// back on an empty store (restoreSamplerState), where the sampler loads exactly the state it had saved. The
-// snapshot alone, as checkpoints carried it before, names segments an empty store does not have. Real
-// nats-servers (two: the run's, and a fresh one), the sampler's own DurableState.
+// the segments it names (readSamplerState) and puts them in NATS as one object the checkpoint manifest names
+// (publishSamplerState); the controller copies that object into its run dir as the manifest arrives
+// (SamplerStateCopies) and, on an empty store, puts the state back from its copy (restoreSamplerState), where
+// the sampler loads exactly the state it had saved. The snapshot alone names segments an empty store does not
+// have. Real nats-servers (two: the run's, and a fresh one), the sampler's own DurableState.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBJECT_STORES, decodeEnvelope, getBlob, openObjectStore, putBlob, startLocalBus, type LocalBus, type RunEvent } from "@lspo/bus";
+import { OBJECT_STORES, decodeEnvelope, encodeEnvelope, getBlob, openObjectStore, putBlob, startLocalBus, type LocalBus, type RunEvent } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import type { GroupSummary } from "@lspo/proto";
-import { readSamplerState, type SamplerState } from "@lspo/learner";
-import { restoreSamplerState } from "@lspo/controller";
+import { encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex, type SamplerState } from "@lspo/learner";
+import { SamplerStateCopies, restoreSamplerState } from "@lspo/controller";
 import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 
 const RUN = "ckpt";
@@ -20,6 +24,7 @@ beforeAll(async () => {
   fresh = await startLocalBus();
 });
 afterAll(async () => {
+  for (const d of runDirs) rmSync(d, { recursive: true, force: true });
   await live?.stop();
   await fresh?.stop();
 });
@@ -34,14 +39,25 @@ function group(i: number): GroupSummary {
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x)));
 const stateOf = (core: SamplerCore) => plain({ core: core.snapshot(), uids: core.uidsFrom(0) });
 
-/** The manifest fields the learner writes for a sampler state (services/learner/src/main.ts). */
-const manifestOf = (state: SamplerState, step = 2): RunEvent => ({
-  event: "checkpoint",
-  step,
-  sampler: Buffer.from(state.snapshot).toString("base64"),
-  samplerParts: Object.fromEntries([...state.parts].map(([n, b]) => [n, Buffer.from(b).toString("base64")])),
-  samplerBytes: 1,
-});
+type Store = Awaited<ReturnType<typeof openObjectStore>>;
+const runDirs: string[] = [];
+/** Copies as the controller makes them, of objects in `store`, into a fresh run dir; failures are collected. */
+function copiesOf(store: Store, keep = 3) {
+  const dir = mkdtempSync(join(tmpdir(), "lspo-sampler-copies-"));
+  runDirs.push(dir);
+  const failed: Array<{ step: number; message: string }> = [];
+  return { copies: new SamplerStateCopies(dir, store, keep, (step, err) => failed.push({ step, message: err.message })), failed };
+}
+
+/** A checkpoint at `step` as the learner writes it (main.ts) and the controller takes its manifest: the state
+ *  put in NATS, the manifest naming it, the controller's copy made. */
+async function checkpoint(store: Store, copies: SamplerStateCopies, state: SamplerState, step = 2, keptSteps: number[] = []): Promise<RunEvent> {
+  const samplerState = await publishSamplerState(live.nc, store, RUN, step, encodeSamplerState(state), keptSteps);
+  const manifest: RunEvent = { event: "checkpoint", step, samplerState: { ...samplerState } };
+  copies.take(manifest);
+  await copies.drain();
+  return manifest;
+}
 
 describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
   it("loads on a fresh NATS exactly as saved; the snapshot alone names segments that are not there", async () => {
@@ -69,8 +85,17 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     await putBlob(bare, NAME, state!.snapshot);
     await expect(new DurableState(fresh.nc, bare, NAME).load(build)).rejects.toThrow(/not found in the object store/);
 
+    const { copies, failed } = copiesOf(liveStore);
+    const manifest = await checkpoint(liveStore, copies, state!);
+    expect(failed).toEqual([]);
+    // The copy is the object, byte for byte, as the manifest describes it.
+    const copy = readFileSync(copies.pathOf(2));
+    expect(new Uint8Array(copy)).toEqual(await getBlob(liveStore, samplerStateObject(RUN, 2)));
+    expect(manifest.samplerState).toEqual({ object: samplerStateObject(RUN, 2), bytes: copy.byteLength, sha256: sha256Hex(copy) });
+
+    // The run's store is gone now: the controller's copy puts the state back on a fresh one.
     const freshStore = await openObjectStore(fresh.nc, OBJECT_STORES.batches);
-    expect(await restoreSamplerState(manifestOf(state!), RUN, freshStore)).toEqual({ restored: true, parts: state!.parts.size });
+    expect(await restoreSamplerState(manifest, RUN, freshStore, copies)).toEqual({ restored: true, parts: state!.parts.size });
     const loaded = await new DurableState(fresh.nc, freshStore, NAME).load(build);
     expect(stateOf(loaded!.core)).toEqual(stateOf(core));
   });
@@ -90,13 +115,16 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
       }
     })();
     let restores = 0;
+    const { copies, failed } = copiesOf(store);
     /** Reads the state mid-saves; what it returns must load, on a fresh store, as a state the sampler saved. */
     const readAndRestore = async (tries: number): Promise<boolean> => {
       const uidsBefore = core.uidCount;
       const state = await readSamplerState(store, NAME, { tries });
       if (!state) return false;
       const target = await openObjectStore(fresh.nc, `busy-restore-${restores++}`);
-      expect((await restoreSamplerState(manifestOf(state), RUN, target)).restored).toBe(true);
+      const manifest = await checkpoint(store, copies, state, restores);
+      expect(failed).toEqual([]);
+      expect((await restoreSamplerState(manifest, RUN, target, copies)).restored).toBe(true);
       const loaded = await new DurableState(fresh.nc, target, NAME).load(build);
       expect(loaded!.core.uidCount).toBeGreaterThanOrEqual(uidsBefore - 5);
       expect(loaded!.core.uidsFrom(0)).toEqual(core.uidsFrom(0).slice(0, loaded!.core.uidCount));
@@ -119,22 +147,103 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     }
   });
 
-  it("refuses a manifest whose parts are not the snapshot's, writing nothing; says when there is nothing or it was too big", async () => {
+  it("does not return a set whose part was written again under its name while it was read", async () => {
+    // A segment name the sampler dropped may be written again later (a restart replays into the same uid
+    // range). A read that took the old snapshot and then the new object under that name would return a set
+    // that never existed; only the check that the snapshot did not change after the parts were read catches
+    // it. The store below is the real one; the rewrite lands exactly between the two reads.
+    const real = await openObjectStore(live.nc, "rewritten-part");
+    const part = `${NAME}.uids.0-4`;
+    const first = encodeEnvelope("SamplerSnapshot", { segments: [part], n: 1 });
+    const second = encodeEnvelope("SamplerSnapshot", { segments: [part], n: 2 });
+    await putBlob(real, part, Buffer.from("uids of the first snapshot"));
+    await putBlob(real, NAME, first);
+    let rewrites = 0;
+    const racing = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== "get") return Reflect.get(target, prop, receiver);
+        return async (name: string) => {
+          if (name === part && rewrites++ === 0) {
+            await putBlob(real, part, Buffer.from("uids of the second snapshot"));
+            await putBlob(real, NAME, second);
+          }
+          return target.get(name);
+        };
+      },
+    });
+    // One try: the set read was inconsistent, so there is none.
+    expect(await readSamplerState(racing, NAME, { tries: 1 })).toBeNull();
+    // Two: the second read is of the new snapshot with its own part.
+    rewrites = 0;
+    await putBlob(real, part, Buffer.from("uids of the first snapshot"));
+    await putBlob(real, NAME, first);
+    const state = await readSamplerState(racing, NAME, { tries: 2 });
+    expect(Buffer.from(state!.snapshot)).toEqual(Buffer.from(second));
+    expect(Buffer.from(state!.parts.get(part)!).toString()).toBe("uids of the second snapshot");
+  });
+
+  it("refuses a bad manifest, a missing or corrupt copy and parts that are not the snapshot's, writing nothing", async () => {
+    const liveStore = await openObjectStore(live.nc, "refused-live");
     const store = await openObjectStore(fresh.nc, "refused-restore");
-    const snapshot = Buffer.from("x").toString("base64");
-    const refused = [
-      [{ [`${NAME}.uids.0-4`]: snapshot, "weights/v1": snapshot }, "samplerParts names 'weights/v1', which is not a part of sampler-ckpt.snapshot"],
-      [{ [`${NAME}.uids.0-4`]: 7 }, `samplerParts['${NAME}.uids.0-4'] is number, not base64`],
-      [["a"], "samplerParts is an array, not an object of base64 strings by name"],
-      ["parts", "samplerParts is string, not an object of base64 strings by name"],
-    ] as const;
-    for (const [samplerParts, why] of refused) {
-      expect(await restoreSamplerState({ event: "checkpoint", sampler: snapshot, samplerParts } as RunEvent, RUN, store)).toEqual({ restored: false, why });
+    const { copies, failed } = copiesOf(liveStore);
+    const snapshot = Buffer.from("x");
+    const good = await checkpoint(liveStore, copies, { snapshot, parts: new Map([[`${NAME}.uids.0-4`, Buffer.from("y")]]) }, 4);
+    const ref = good.samplerState as { object: string; bytes: number; sha256: string };
+    const refused: Array<[RunEvent, string | RegExp]> = [
+      [{ event: "checkpoint", step: 4, samplerState: "x" }, "samplerState is string, not {object, bytes, sha256}"],
+      [{ event: "checkpoint", step: 4, samplerState: { ...ref, object: 7 } }, "samplerState.object is 7, not an object name"],
+      [{ event: "checkpoint", step: 4, samplerState: { ...ref, bytes: -1 } }, "samplerState.bytes is -1, not a byte count"],
+      [{ event: "checkpoint", step: 4, samplerState: { ...ref, sha256: "abc" } }, 'samplerState.sha256 is "abc", not a SHA-256 in hex'],
+      // The manifest of another checkpoint than the copy's: its digest does not match.
+      [{ ...good, samplerState: { ...ref, sha256: "0".repeat(64) } }, /step-000004\.msgpack is \d+ bytes with SHA-256 [0-9a-f]{64}, the manifest says .* \(a corrupt copy\)/],
+      [{ ...good, step: 6 }, /the controller holds no copy of it \(.*step-000006\.msgpack\)/],
+      // Older manifests carried the state inline.
+      [{ event: "checkpoint", step: 4, sampler: snapshot.toString("base64"), samplerParts: {} }, /inline.*this version does not read that form/],
+    ];
+    for (const [manifest, why] of refused) {
+      const got = await restoreSamplerState(manifest, RUN, store, copies);
+      expect(got.restored, JSON.stringify(manifest)).toBe(false);
+      expect((got as { why: string }).why).toMatch(why);
     }
+    // A copy whose part would land on another object (the copy matches its manifest, its content does not).
+    const { copies: forged } = copiesOf(liveStore);
+    const bad = await checkpoint(liveStore, forged, { snapshot, parts: new Map([["weights/v1", Buffer.from("y")]]) }, 4);
+    expect(await restoreSamplerState(bad, RUN, store, forged)).toEqual({ restored: false, why: "sampler state: part \"weights/v1\" is not a part of sampler-ckpt.snapshot" });
+    // A copy changed on disk after it was made.
+    const bytes = readFileSync(copies.pathOf(4));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(copies.pathOf(4), bytes);
+    expect((await restoreSamplerState(good, RUN, store, copies) as { why: string }).why).toMatch(/a corrupt copy/);
     expect((await store.list()).filter((o) => !o.deleted)).toEqual([]);
-    expect(await restoreSamplerState({ event: "checkpoint", sampler: null, samplerBytes: 0 } as RunEvent, RUN, store)).toEqual({ restored: false, why: "none" });
-    expect(await restoreSamplerState({ event: "checkpoint", sampler: null, samplerBytes: 900_000 } as RunEvent, RUN, store)).toEqual({ restored: false, why: "too big for the manifest" });
-    // A checkpoint from before the parts: the snapshot alone goes back, as it did.
-    expect(await restoreSamplerState({ event: "checkpoint", sampler: snapshot } as RunEvent, RUN, store)).toEqual({ restored: true, parts: 0 });
+    expect(await restoreSamplerState({ event: "checkpoint", step: 4, samplerState: null, samplerBytes: 0 }, RUN, store, copies)).toEqual({ restored: false, why: "none" });
+    expect(failed).toEqual([]);
+  });
+
+  it("copies as the manifests arrive, keeps the learner's number of them, and reports a copy it could not make", async () => {
+    const liveStore = await openObjectStore(live.nc, "copies-live");
+    const { copies, failed } = copiesOf(liveStore, 2);
+    const state = (i: number): SamplerState => ({ snapshot: Buffer.from(`snapshot ${i}`), parts: new Map([[`${NAME}.uids.${i}`, Buffer.from(`uids ${i}`)]]) });
+    // The learner keeps checkpoints 2 and 4 on disk when it writes 6 (keepCheckpoints 3): the objects of
+    // steps it no longer keeps go.
+    for (const step of [2, 4, 6, 8]) await checkpoint(liveStore, copies, state(step), step, [2, 4, 6, 8].filter((s) => s < step).slice(-2));
+    const objects = (await liveStore.list()).filter((o) => !o.deleted).map((o) => o.name).sort();
+    expect(objects).toEqual([4, 6, 8].map((s) => samplerStateObject(RUN, s)));
+    // The controller keeps the newest 2 copies, each the object as it was put.
+    expect(readdirSync(copies.dir).sort()).toEqual(["step-000006.msgpack", "step-000008.msgpack"]);
+    expect(new Uint8Array(readFileSync(copies.pathOf(8)))).toEqual(new Uint8Array(encodeSamplerState(state(8))));
+    expect(failed).toEqual([]);
+
+    // An object that is not what its manifest says, and one that is gone: reported, no copy left behind.
+    const ref = { object: samplerStateObject(RUN, 8), bytes: 3, sha256: "0".repeat(64) };
+    copies.take({ event: "checkpoint", step: 10, samplerState: ref });
+    copies.take({ event: "checkpoint", step: 12, samplerState: { ...ref, object: samplerStateObject(RUN, 12) } });
+    copies.take({ event: "checkpoint", step: 14, samplerState: { ...ref, object: "" } });
+    await copies.drain();
+    expect(failed.map((f) => f.step)).toEqual([10, 12, 14]);
+    expect(failed[0].message).toMatch(/object 'ckpt\.sampler\.step-000008' is \d+ bytes with SHA-256 [0-9a-f]{64}, the manifest says 3 bytes with 0{64}/);
+    expect(failed[1].message).toMatch(/not found/);
+    expect(failed[2].message).toBe('samplerState.object is "", not an object name');
+    expect(existsSync(copies.pathOf(10)) || existsSync(copies.pathOf(12))).toBe(false);
+    expect(readdirSync(copies.dir).sort()).toEqual(["step-000006.msgpack", "step-000008.msgpack"]);
   });
 });

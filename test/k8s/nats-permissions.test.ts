@@ -62,7 +62,7 @@ beforeAll(async () => {
   // LSPO_VERIFIED allows direct gets, as libs/bus creates it: the learner reads the kept groups' bodies there.
   for (const [name, [subject, retention]] of Object.entries(STREAMS)) await jsm.streams.add({ name, subjects: [subject], retention, ...(name === "LSPO_VERIFIED" ? { allow_direct: true } : {}) });
   for (const b of ["lspo-actors", "lspo-weights", "lspo-sampler"]) await new Kvm(nc).create(b);
-  for (const b of ["lspo-weights", "lspo-batches"]) await new Objm(nc).create(b);
+  for (const b of ["lspo-weights", "lspo-batches", "lspo-checkpoints"]) await new Objm(nc).create(b);
 });
 
 afterAll(async () => {
@@ -115,6 +115,13 @@ describe("deploy - NATS permissions", () => {
     await learnerWeights.putBlob({ name: "v0" }, new Uint8Array(400_000).fill(2));
     await deleteObject(learner.nc, learnerWeights, "v0");
     expect((await learnerWeights.info("v0"))?.deleted).toBe(true);
+    // A checkpoint's sampler state: the learner puts it in its own store and deletes old ones; the controller
+    // copies it out.
+    const checkpoints = await new Objm(learner.nc).open("lspo-checkpoints");
+    await checkpoints.putBlob({ name: "r1.sampler.step-000002" }, new Uint8Array(200_000).fill(4));
+    expect((await (await new Objm(controller.nc).open("lspo-checkpoints")).getBlob("r1.sampler.step-000002"))?.length).toBe(200_000);
+    await deleteObject(learner.nc, checkpoints, "r1.sampler.step-000002");
+    expect((await checkpoints.info("r1.sampler.step-000002"))?.deleted).toBe(true);
     const samplerState = await new Objm(sampler.nc).open("lspo-batches");
     await samplerState.putBlob({ name: "segment-0" }, new Uint8Array(300_000).fill(3));
     await deleteObject(sampler.nc, samplerState, "segment-0");
@@ -138,6 +145,7 @@ describe("deploy - NATS permissions", () => {
     await denied(verifier, "lspo.batches.r1", () => jetstream(verifier.nc).publish("lspo.batches.r1", "forged", { timeout: 1000 }));
     const learner = await as("learner");
     await denied(learner, "lspo.prompts.r1", () => jetstream(learner.nc).publish("lspo.prompts.r1", "forged", { timeout: 1000 }));
+    await denied(learner, "$O.lspo-batches", async () => (await new Objm(learner.nc).open("lspo-batches")).putBlob({ name: "forged" }, new Uint8Array(8)));
     const sampler = await as("sampler");
     await denied(sampler, "$O.lspo-weights", async () => (await new Objm(sampler.nc).open("lspo-weights")).putBlob({ name: "forged" }, new Uint8Array(8)));
   });

@@ -61,5 +61,11 @@ describeCluster("security - the rollout identity attacks a running run", () => {
   it("attack - the run beside it completes with nothing lost and nothing trained twice", () => {
     expect(r.controllerExit).toBe(0);
     expect(r.result).toMatchObject({ lost: 0, duplicates: 0, restarts: 0 });
+    // The learner, on its own host, put each checkpoint's sampler state in its object store, and the controller
+    // copied it into its run dir: the newest keepCheckpoints (3) of them (step 120's manifest may come after the
+    // run's end), none empty.
+    expect(r.samplerCopies).toHaveLength(3);
+    for (const c of r.samplerCopies) expect(c.name).toMatch(/^step-0001(1[4-9]|20)\.msgpack$/);
+    for (const c of r.samplerCopies) expect(c.bytes, c.name).toBeGreaterThan(0);
   });
 });

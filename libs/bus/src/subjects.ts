@@ -102,4 +102,6 @@ export const OBJECT_STORES = {
   /** The run's base model files, for hosts that do not have model.dir (`model-<runId>/<file>`). */
   models: "lspo-models",
   batches: "lspo-batches",
+  /** Each checkpoint's sampler state, written by the learner for the controller to copy (`<runId>.sampler.step-<n>`). */
+  checkpoints: "lspo-checkpoints",
 } as const;

@@ -1,6 +1,7 @@
 // Checkpoints: every K steps the learner writes `<runDir>/checkpoints/step-<n>/` with the weights as a
 // Hugging Face model directory (loadable by transformers), the AdamW moments, and `state.json` (step,
-// policy version, algorithm state, sampler snapshot, data cursor, SHA-256 of every file). The directory is
+// policy version, algorithm state, data cursor, SHA-256 of every file) and the sampler's state, when it was
+// readable, in its own file (sampler-state.ts: SAMPLER_STATE_FILE, hashed like the others). The directory is
 // written under a temporary name and renamed, so a crash mid-write never leaves a half checkpoint that
 // looks whole; a write that fails (ENOSPC) is reported loudly and the last good checkpoint stays.
 // Resume takes the newest checkpoint whose checksums verify, falling back to older ones.
@@ -17,11 +18,6 @@ export interface CheckpointState {
   step: number;
   policyVersion: number;
   algorithm: AlgorithmStateSnapshot;
-  /** The sampler's snapshot at this step (opaque here), base64 of its envelope bytes. */
-  sampler: string | null;
-  /** The objects the snapshot is made of (its segments, `<snapshot>.<part>`), base64 by name: a snapshot
-   *  names them, so on a fresh NATS it loads only with them. Absent in older checkpoints. */
-  samplerParts?: Record<string, string> | null;
   /** The controller's data cursor at this step (opaque here). */
   cursor: unknown;
   /** Groups trained so far and their uids' count (for summary.json across restarts). */
@@ -127,8 +123,14 @@ function injectedDiskFull(step: number): void {
   }
 }
 
-/** Writes a checkpoint atomically; returns its directory. Throws CheckpointError (e.g. ENOSPC) leaving older ones intact. */
-export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamWState, state: Omit<CheckpointState, "files">, keep: number): string {
+/**
+ * Writes a checkpoint atomically, with `extraFiles` (name -> bytes, hashed like the rest) beside the model and
+ * optimizer files; returns its directory. Throws CheckpointError (e.g. ENOSPC) leaving older ones intact.
+ */
+export function writeCheckpoint(
+  runDir: string, model: HfModel, optimizer: AdamWState, state: Omit<CheckpointState, "files">, keep: number,
+  extraFiles: Readonly<Record<string, Uint8Array>> = {},
+): string {
   const root = checkpointsDir(runDir);
   mkdirSync(root, { recursive: true });
   const name = `step-${String(state.step).padStart(6, "0")}`;
@@ -142,13 +144,17 @@ export function writeCheckpoint(runDir: string, model: HfModel, optimizer: AdamW
     // and hashed a shard (and within it a tensor) at a time.
     const written = writeModelDir(tmp, model, { sharded: true, maxShardBytes: CHECKPOINT_SHARD_BYTES });
     injectedDiskFull(state.step);
-    const optimizerNames: string[] = [];
+    const ownNames: string[] = [];
     for (const [name, parts] of optimizerFiles(optimizer)) {
       writeParts(join(tmp, name), parts);
-      optimizerNames.push(name);
+      ownNames.push(name);
+    }
+    for (const [name, bytes] of Object.entries(extraFiles)) {
+      writeFileSync(join(tmp, name), bytes);
+      ownNames.push(name);
     }
     const files: Record<string, string> = {};
-    for (const f of [...written.map((p) => p.split("/").pop()!), ...optimizerNames]) files[f] = hashFile(join(tmp, f));
+    for (const f of [...written.map((p) => p.split("/").pop()!), ...ownNames]) files[f] = hashFile(join(tmp, f));
     writeFileSync(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 1));
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);

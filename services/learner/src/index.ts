@@ -5,7 +5,10 @@ export { type MiniBatch, microBatchRows, miniBatchGroups, planUpdate, UpdatePlan
 export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-tensors.js";
 export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
 export { WeightsPublisher } from "./weights-publisher.js";
-export { readSamplerState, type ReadSamplerStateOptions, type SamplerState } from "./sampler-state.js";
+export {
+  SAMPLER_STATE_FILE, decodeSamplerState, encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex,
+  type ReadSamplerStateOptions, type SamplerState, type SamplerStateRef,
+} from "./sampler-state.js";
 export { SWAP_LOG_BUCKET, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapsAfter } from "./swap-log.js";
 export { encodeTrainedUids, decodeTrainedUids } from "./trained-uids.js";
 export { BatchAttempts, type Attempt } from "./attempts.js";

@@ -15,12 +15,12 @@ import { readModelConfig, readModelDir } from "@lspo/tasks";
 import { GIB, describeEstimate, learnerMemory, type LlamaConfig } from "@lspo/model";
 import * as grpc from "@grpc/grpc-js";
 import { readBatches } from "./batch-reader.js";
-import { CheckpointError, latestValidCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { CheckpointError, latestValidCheckpoint, listCheckpoints, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
 import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
-import { readSamplerState, type SamplerState } from "./sampler-state.js";
+import { SAMPLER_STATE_FILE, encodeSamplerState, publishSamplerState, readSamplerState, type SamplerState, type SamplerStateRef } from "./sampler-state.js";
 import { requestDurableSwap, resumeSwaps } from "./swap-log.js";
 import { miniBatchGroups } from "./update-plan.js";
 
@@ -105,6 +105,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+  const checkpointStore = await openObjectStore(ctx.nc, OBJECT_STORES.checkpoints, { replicas: config.nats.replicas });
 
   // The sampler's state rides in every checkpoint: its snapshot and the segments it names (sampler-state.ts),
   // read as one consistent set. Without it the checkpoint is still written (the sampler's own snapshot in NATS
@@ -113,6 +114,15 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     const state = await readSamplerState(batchStore, `sampler-${ctx.runId}.snapshot`);
     if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
     return state;
+  };
+  /** The checkpoint's sampler state put in NATS for the controller's copy; null (logged) when it could not be. */
+  const publishSampler = async (step: number, bytes: Uint8Array): Promise<SamplerStateRef | null> => {
+    const keptSteps = listCheckpoints(runDir).map((d) => Number(d.split("step-").pop()));
+    const onDeleteFailed = (object: string, err: Error) => ctx.log.warn({ object, err: err.message }, "deleting an old checkpoint's sampler state failed");
+    return publishSamplerState(ctx.nc, checkpointStore, ctx.runId, step, bytes, keptSteps, onDeleteFailed).catch((err: Error) => {
+      ctx.log.warn({ step, err: err.message }, "the checkpoint's sampler state could not be put in NATS; its manifest names none");
+      return null;
+    });
   };
 
   // Updates and checkpoints take turns: a checkpoint is always of a whole step.
@@ -125,6 +135,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
 
   const checkpointNow = async (): Promise<string> => {
     const sampler = await readSampler();
+    const samplerBytes = sampler ? encodeSamplerState(sampler) : null;
     const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
     const dir = writeCheckpoint(
       runDir,
@@ -134,8 +145,6 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         step: core.step,
         policyVersion: core.step,
         algorithm: core.algorithm.snapshot(),
-        sampler: sampler ? base64(sampler.snapshot) : null,
-        samplerParts: sampler ? partsBase64(sampler) : null,
         cursor: { batchSeq: lastSeq, data: cursorEntry?.value ?? null },
         trainedGroups,
         batchesConsumed,
@@ -144,16 +153,14 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         deadLetteredGroups,
       },
       config.learner.keepCheckpoints,
+      samplerBytes ? { [SAMPLER_STATE_FILE]: samplerBytes } : {},
     );
-    // The manifest: what `lspo train --resume` on another host needs (the checkpoint itself stays here).
-    // The sampler's state (snapshot and parts) rides along when small; a big one stays in the checkpoint on
-    // this host.
-    const samplerBytes = sampler ? [sampler.snapshot, ...sampler.parts.values()].reduce((n, b) => n + b.byteLength, 0) : 0;
-    const rides = sampler !== null && samplerBytes <= 512 * 1024;
+    // The manifest: what `lspo train --resume` on another host needs (the checkpoint itself stays here). The
+    // sampler's state goes by reference: an object in NATS, which the controller copies as the manifest arrives.
+    const samplerState = samplerBytes ? await publishSampler(core.step, samplerBytes) : null;
     await emit("checkpoint", {
       event: "checkpoint", step: core.step, dir, node: ctx.node, incarnation, batchSeq: lastSeq, cursor: cursorEntry?.value ?? null,
-      sampler: rides ? base64(sampler.snapshot) : null, samplerParts: rides ? partsBase64(sampler) : null,
-      samplerBytes, trainedGroups, batchesConsumed, staleGroups: stale,
+      samplerState, samplerBytes: samplerBytes?.byteLength ?? 0, trainedGroups, batchesConsumed, staleGroups: stale,
     });
     return dir;
   };
@@ -395,6 +402,3 @@ export function checkMemoryBudget(config: RunConfig, model: LlamaConfig): void {
   }
 }
 
-const base64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
-/** The sampler's parts as a checkpoint and its manifest carry them: base64 by object name. */
-const partsBase64 = (state: SamplerState): Record<string, string> => Object.fromEntries([...state.parts].map(([name, b]) => [name, base64(b)]));

@@ -5,7 +5,14 @@
 // delete the segments it dropped) while they are read, so the set counts only if the snapshot is still the
 // same object after its parts were read. Its parts are the strings in the snapshot that name such an object;
 // what each one is stays the sampler's business.
-import { decodeEnvelope, getBlob, type openObjectStore } from "@lspo/bus";
+//
+// A checkpoint keeps the set as one file (SAMPLER_STATE_FILE, hashed with the checkpoint's other files) and
+// puts the same bytes in NATS as one object (the learner's own store, OBJECT_STORES.checkpoints: only the
+// learner writes there) that the checkpoint manifest names with its size and SHA-256. The
+// controller copies that object into its own run directory as the manifest arrives (controller:
+// sampler-copies.ts): after the NATS store is lost, the copy is what puts the sampler back, whatever its size.
+import { createHash } from "node:crypto";
+import { decodeEnvelope, deleteObject, encodeEnvelope, getBlob, putBlob, type NatsConnection, type openObjectStore } from "@lspo/bus";
 
 type Store = Awaited<ReturnType<typeof openObjectStore>>;
 
@@ -13,6 +20,68 @@ export interface SamplerState {
   snapshot: Uint8Array;
   /** The objects the snapshot names (`<snapshot>.<part>`), by name. */
   parts: Map<string, Uint8Array>;
+}
+
+/** The file in a checkpoint's directory that holds the sampler's state (encodeSamplerState's bytes). */
+export const SAMPLER_STATE_FILE = "sampler-state.msgpack";
+const KIND = "SamplerCheckpoint";
+
+/** What a checkpoint manifest says of the sampler state it was written with: the object holding it in NATS. */
+export interface SamplerStateRef {
+  /** Its object in the checkpoints store (OBJECT_STORES.checkpoints), `<runId>.sampler.step-<n>`. */
+  object: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The snapshot and its parts as one blob (an lspo envelope), for a checkpoint's file and object. */
+export function encodeSamplerState(state: SamplerState): Uint8Array {
+  return encodeEnvelope(KIND, { snapshot: state.snapshot, parts: [...state.parts] });
+}
+
+/**
+ * Decodes encodeSamplerState's bytes for the sampler snapshot `name`, refusing (with what is wrong) a body that
+ * is not one: a part whose name is not `<name>.<part>` would overwrite another object when restored.
+ */
+export function decodeSamplerState(bytes: Uint8Array, name: string): SamplerState {
+  const body = decodeEnvelope(bytes, KIND).body as { snapshot?: unknown; parts?: unknown };
+  if (!(body?.snapshot instanceof Uint8Array)) throw new Error(`sampler state: snapshot is ${typeof body?.snapshot}, not bytes`);
+  if (!Array.isArray(body.parts)) throw new Error(`sampler state: parts is ${typeof body.parts}, not a list of [name, bytes]`);
+  const parts = new Map<string, Uint8Array>();
+  for (const entry of body.parts as unknown[]) {
+    const [part, data] = Array.isArray(entry) ? entry : [];
+    if (typeof part !== "string" || !part.startsWith(`${name}.`)) throw new Error(`sampler state: part ${JSON.stringify(part)} is not a part of ${name}`);
+    if (!(data instanceof Uint8Array)) throw new Error(`sampler state: part '${part}' is ${typeof data}, not bytes`);
+    parts.set(part, data);
+  }
+  return { snapshot: body.snapshot, parts };
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** The object name of step `step`'s checkpointed sampler state, in the checkpoints store. */
+export function samplerStateObject(runId: string, step: number): string {
+  return `${runId}.sampler.step-${String(step).padStart(6, "0")}`;
+}
+
+/**
+ * Puts a checkpoint's sampler state (encodeSamplerState's bytes) in NATS for the controller to copy, then
+ * deletes the objects of this run's checkpoints that are no longer kept (`keptSteps`: those still on disk).
+ * Returns the reference for the manifest; a failed delete is reported through onDeleteFailed, not thrown.
+ */
+export async function publishSamplerState(
+  nc: NatsConnection, store: Store, runId: string, step: number, bytes: Uint8Array, keptSteps: readonly number[],
+  onDeleteFailed?: (object: string, err: Error) => void,
+): Promise<SamplerStateRef> {
+  const object = samplerStateObject(runId, step);
+  await putBlob(store, object, bytes);
+  const kept = new Set([object, ...keptSteps.map((s) => samplerStateObject(runId, s))]);
+  const prefix = `${runId}.sampler.step-`;
+  for (const info of await store.list()) {
+    if (info.deleted || !info.name.startsWith(prefix) || kept.has(info.name)) continue;
+    await deleteObject(nc, store, info.name).catch((err: Error) => onDeleteFailed?.(info.name, err));
+  }
+  return { object, bytes: bytes.byteLength, sha256: sha256Hex(bytes) };
 }
 
 export interface ReadSamplerStateOptions {

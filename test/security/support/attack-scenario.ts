@@ -8,7 +8,7 @@
 // Each host sees only its own directory, so each gets only its identity's files, as a pod gets only its
 // Secret: the nats host the server's certificate and the passwords; every other host its own certificate,
 // key, token, NATS password, the CA and the token digests.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findNatsServerBinary } from "@lspo/bus";
 import { Cluster, type Proc } from "../../cluster/support/cluster.js";
@@ -33,6 +33,9 @@ export interface AttackReport {
   /** The controller's last stdout line (the run's result), parsed. */
   result: Record<string, unknown> | null;
   controllerExit: number | null;
+  /** The checkpoints' sampler states the controller copied into its run dir (from the learner's object store,
+   *  across hosts, under the shipped permissions): file names, with their sizes. */
+  samplerCopies: Array<{ name: string; bytes: number }>;
   failures: string[];
   wallSeconds: number;
 }
@@ -159,14 +162,16 @@ export async function runAttackScenario(opts: { steps: number }): Promise<Attack
     } catch {
       failures.push(`no report from the attacker: ${logOf(attacker).slice(-3000)}`);
     }
-    return finish({ attacker: report, operatorSwap, operatorStatus, operatorToFake: { ...toFake, log: fakeLog }, result, controllerExit });
+    const copiesDir = join(controllerDir, "runs", "sampler-states");
+    const samplerCopies = existsSync(copiesDir) ? readdirSync(copiesDir).map((name) => ({ name, bytes: statSync(join(copiesDir, name)).size })) : [];
+    return finish({ attacker: report, operatorSwap, operatorStatus, operatorToFake: { ...toFake, log: fakeLog }, result, controllerExit, samplerCopies });
   } finally {
     cluster.destroy();
   }
 
   function finish(r: Partial<AttackReport> = {}): AttackReport {
     return {
-      attacker: null, operatorSwap: { code: null, stdout: "", log: "" }, operatorStatus: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null,
+      attacker: null, operatorSwap: { code: null, stdout: "", log: "" }, operatorStatus: { code: null, stdout: "" }, operatorToFake: { code: null, stdout: "", log: "" }, result: null, controllerExit: null, samplerCopies: [],
       ...r, failures, wallSeconds: Math.round((Date.now() - t0) / 1000),
     };
   }

@@ -25,6 +25,7 @@ import { Progress } from "./progress.js";
 import { PromptSource, type PromptSourceState } from "./prompt-source.js";
 import { takeLeftoverPrompts } from "./leftover-prompts.js";
 import { restoreSamplerState } from "./restore-sampler.js";
+import { SamplerStateCopies } from "./sampler-copies.js";
 import { continueBatchSequence, lostWithStore, type LostWithStore } from "./empty-store-resume.js";
 import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
@@ -165,8 +166,15 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const runId = config.run.name;
     // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;
     // the controller keeps its own copies in its run dir and never reads a file another process wrote.
-    const events = await RunEvents.open(js, jsm, runId, dir);
+    // Each checkpoint's sampler state is copied into the run dir as its manifest arrives (sampler-copies.ts).
+    const batchStore = await openObjectStore(nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
+    const checkpointStore = await openObjectStore(nc, OBJECT_STORES.checkpoints, { replicas: config.nats.replicas });
+    const samplerCopies = new SamplerStateCopies(dir, checkpointStore, config.learner.keepCheckpoints, (step, err) => {
+      log.warn({ step, err: err.message }, "the checkpoint's sampler state could not be copied; a resume from it after the NATS store is lost starts the sampler afresh");
+    });
+    const events = await RunEvents.open(js, jsm, runId, dir, (manifest) => samplerCopies.take(manifest));
     owned.push(() => events.stop());
+    owned.push(() => samplerCopies.drain());
     const givenUp = watchRunDeadLetters(nc, js, jsm, runId);
     owned.push(async () => givenUp.stop());
     // Hosts without model.dir fetch the base model from NATS (commands/serve.ts): put it there first.
@@ -188,7 +196,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         emptied = manifest;
         await continueBatchSequence(jsm, Number(manifest.batchSeq ?? 0));
       }
-      sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, await openObjectStore(nc, OBJECT_STORES.batches))) ?? undefined;
+      sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, batchStore, samplerCopies)) ?? undefined;
       await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, manifest: manifest ? { step: manifest.step, dir: manifest.dir, node: manifest.node } : null });
     }
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
@@ -486,15 +494,16 @@ async function latestManifest(jsm: JetStreamManager, runId: string, events: RunE
   return live?.body ?? events.lastCheckpoint;
 }
 
-/** Puts the manifest's sampler state back (restore-sampler.ts) and returns the data cursor saved with it. */
+/** Puts the manifest's sampler state back from the controller's copy (restore-sampler.ts) and returns the data cursor saved with it. */
 async function restoreFromManifest(
   manifest: RunEvent | null,
   runId: string,
   samplerKv: Awaited<ReturnType<typeof openKv>>,
   store: Awaited<ReturnType<typeof openObjectStore>>,
+  copies: SamplerStateCopies,
 ): Promise<PromptSourceState | null> {
   if (!manifest) return null;
-  const sampler = await restoreSamplerState(manifest, runId, store);
+  const sampler = await restoreSamplerState(manifest, runId, store, copies);
   if (sampler.restored) log.info({ step: manifest.step, parts: sampler.parts }, "sampler state restored from the checkpoint");
   else if (sampler.why !== "none") log.warn({ step: manifest.step, bytes: manifest.samplerBytes, why: sampler.why }, "the checkpoint's sampler state was not restored; the sampler starts afresh");
   const cursor = (manifest.cursor as PromptSourceState | null) ?? null;

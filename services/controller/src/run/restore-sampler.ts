@@ -1,30 +1,29 @@
-// A resume on a fresh NATS: the sampler's state comes back from the newest checkpoint's manifest. The learner
-// puts the sampler's snapshot there with the objects it names (its uid and window segments, each named
-// `<snapshot>.<part>`: services/learner/src/sampler-state.ts); they go back first, then the snapshot, so the
-// sampler never finds a snapshot naming a segment that is not there. Checkpoints older than the parts carry
-// the snapshot alone, which loads only if it names no segment (snapshot formats before 3).
+// A resume on a fresh NATS: the sampler's state comes back from the controller's copy of the newest
+// checkpoint's (sampler-copies.ts), checked against the manifest's size and SHA-256. The state is the sampler's
+// snapshot and the objects it names (its uid and window segments, each `<snapshot>.<part>`: learner's
+// sampler-state.ts); the parts go back first, then the snapshot, so the sampler never finds a snapshot naming
+// a segment that is not there.
 import { putBlob, type RunEvent, type openObjectStore } from "@lspo/bus";
+import { decodeSamplerState, type SamplerState } from "@lspo/learner";
+import { readSamplerStateCopy, type SamplerStateCopies } from "./sampler-copies.js";
 
 type Store = Awaited<ReturnType<typeof openObjectStore>>;
 
 /** Restored with how many parts, or not and why ("none": the checkpoint holds no sampler state). */
 export type SamplerRestore = { restored: true; parts: number } | { restored: false; why: string };
 
-/** Writes the manifest's sampler parts and snapshot to `store`; says what it did, and why not when it did not. */
-export async function restoreSamplerState(manifest: RunEvent, runId: string, store: Store): Promise<SamplerRestore> {
-  const name = `sampler-${runId}.snapshot`;
-  const { sampler, samplerParts } = manifest as { sampler?: unknown; samplerParts?: unknown };
-  if (typeof sampler !== "string" || !sampler) {
-    return { restored: false, why: Number(manifest.samplerBytes ?? 0) > 0 ? "too big for the manifest" : "none" };
+/** Writes the sampler state of the manifest's checkpoint (the controller's copy) to `store`; says what it did, and why not when it did not. */
+export async function restoreSamplerState(manifest: RunEvent, runId: string, store: Store, copies: SamplerStateCopies): Promise<SamplerRestore> {
+  const copy = readSamplerStateCopy(copies, manifest);
+  if ("none" in copy) return { restored: false, why: copy.none };
+  let state: SamplerState;
+  try {
+    // Every part is checked before anything is written, so a bad copy writes nothing.
+    state = decodeSamplerState(copy.bytes, `sampler-${runId}.snapshot`);
+  } catch (err) {
+    return { restored: false, why: (err as Error).message };
   }
-  // The manifest arrived over NATS: check every part before writing anything, so a bad one writes nothing.
-  const parts = samplerParts ?? {};
-  if (typeof parts !== "object" || Array.isArray(parts)) return { restored: false, why: `samplerParts is ${Array.isArray(parts) ? "an array" : typeof parts}, not an object of base64 strings by name` };
-  for (const [part, bytes] of Object.entries(parts)) {
-    if (!part.startsWith(`${name}.`)) return { restored: false, why: `samplerParts names '${part}', which is not a part of ${name}` };
-    if (typeof bytes !== "string") return { restored: false, why: `samplerParts['${part}'] is ${typeof bytes}, not base64` };
-  }
-  for (const [part, bytes] of Object.entries(parts as Record<string, string>)) await putBlob(store, part, Buffer.from(bytes, "base64"));
-  await putBlob(store, name, Buffer.from(sampler, "base64"));
-  return { restored: true, parts: Object.keys(parts).length };
+  for (const [part, bytes] of state.parts) await putBlob(store, part, bytes);
+  await putBlob(store, `sampler-${runId}.snapshot`, state.snapshot);
+  return { restored: true, parts: state.parts.size };
 }

@@ -47,6 +47,8 @@ export class RunEvents {
     private readonly js: JetStreamClient,
     private readonly runId: string,
     dir: string,
+    /** Told of each checkpoint manifest read from NATS (not those of the local copy: they were told before). */
+    private readonly onCheckpoint?: (manifest: RunEvent) => void,
   ) {
     mkdirSync(dir, { recursive: true });
     this.paths = { metrics: join(dir, "metrics.jsonl"), sampler: join(dir, "sampler.jsonl"), events: join(dir, "events.jsonl") };
@@ -56,8 +58,8 @@ export class RunEvents {
    * Loads the controller's local copy (a resumed run), then reads what it has not seen from NATS. When the
    * stream holds fewer of this run's events than the copy (NATS started afresh), it is read from its start.
    */
-  static async open(js: JetStreamClient, jsm: JetStreamManager, runId: string, dir: string): Promise<RunEvents> {
-    const e = new RunEvents(js, runId, dir);
+  static async open(js: JetStreamClient, jsm: JetStreamManager, runId: string, dir: string, onCheckpoint?: (manifest: RunEvent) => void): Promise<RunEvents> {
+    const e = new RunEvents(js, runId, dir, onCheckpoint);
     const local = existsSync(e.paths.events) ? readJsonl<Stored>(e.paths.events) : [];
     for (const s of local) e.absorb(s, false);
     const localLast = local.length ? local[local.length - 1].seq : 0;
@@ -75,13 +77,17 @@ export class RunEvents {
     const body = ev.body;
     applyEvent(this.ledger, ev.kind, body);
     if (ev.kind === "metric" || ev.kind === "eval" || ev.kind === "checkpoint") {
-      const { sampler: _s, samplerParts: _p, cursor: _c, ...rest } = body;
-      // A checkpoint manifest's sampler state and cursor are for resume (events.jsonl), not for metrics.jsonl.
+      const { sampler: _s, samplerParts: _p, samplerState: _r, cursor: _c, ...rest } = body;
+      // A checkpoint manifest's sampler state and cursor are for resume (events.jsonl), not for metrics.jsonl
+      // (`sampler` and `samplerParts`: its inline form in manifests of older lspo).
       const rec = (ev.kind === "checkpoint" ? { ...rest, event: "checkpoint" } : ev.kind === "eval" ? { event: "eval", ...body } : body) as MetricRecord;
       this.records.push(rec);
       if (fresh) appendFileSync(this.paths.metrics, JSON.stringify(rec) + "\n");
     }
-    if (ev.kind === "checkpoint") this.lastCheckpoint = body;
+    if (ev.kind === "checkpoint") {
+      this.lastCheckpoint = body;
+      if (fresh) this.onCheckpoint?.(body);
+    }
     if (ev.kind === "judged") {
       const judged = judgementsOf(body);
       this.judged.push(...judged);
