@@ -217,6 +217,13 @@ export class SamplerCore {
     return this.lastSeq;
   }
 
+  /** The highest stream sequence among the groups held for a batch (0: none held). */
+  get maxHeldSeq(): number {
+    let max = 0;
+    for (const h of this.held.values()) max = Math.max(max, h.seq);
+    return max;
+  }
+
   /** The uids from the `from`-th on, in the order first seen (durable.ts persists only new ones). */
   uidsFrom(from: number): string[] {
     return this.seen.values(from);

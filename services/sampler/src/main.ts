@@ -249,6 +249,20 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   // Before anything else is decided (UpdateConfig waits for it too).
   const replayed = await exclusive(replayTail);
 
+  // A resume after the run's NATS store was lost (the controller restored this state from a checkpoint onto a
+  // fresh server): the groups held for the next batch name messages of the old LSPO_VERIFIED, beyond the new
+  // stream's last sequence (a stream's last sequence never goes back while it lives), so the batch they would
+  // make could not be read. They are released as a closed run's are (unused: kept, never trained).
+  const releasedWithStore = await exclusive(async () => {
+    const verifiedLastSeq = (await ctx.jsm.streams.info(STREAMS.verified.name)).state.last_seq;
+    if (core.maxHeldSeq <= verifiedLastSeq) return null;
+    const unused = core.closeRun();
+    for (const ev of droppedEvents(core.takeDropped())) await emit(ev);
+    await checkpoint();
+    return { unused, verifiedLastSeq };
+  });
+  if (releasedWithStore) ctx.log.warn(releasedWithStore, "the groups held for the next batch went with the NATS store: released as unused");
+
   const stats = () => {
     const s = core.stats();
     return {

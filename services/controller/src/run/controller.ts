@@ -249,16 +249,6 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await until(`${config.rollout.actors} rollout actors`, upOrFailed(async () => (await registry.resolve("rollout")).length >= config.rollout.actors), startupMs);
     await until("published weights", upOrFailed(async () => kvGet<WeightsRef>(weightsKv, runId, "WeightsRef")), startupMs);
     log.info({ dir, nats: config.nats.url }, "actors up");
-    if (emptied) {
-      // The groups the restored sampler still held for a batch have their bodies in the store that is gone:
-      // it closes them as it closes a run's (unused: kept, never trained), then goes on.
-      await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
-      await until("the sampler to drop the groups the emptied store took", upOrFailed(async () => {
-        const d = (await sampler.call.stats({}).catch(transient))?.detail as { pending?: number; gathering?: number } | undefined;
-        return d !== undefined && (d.pending ?? 0) === 0 && (d.gathering ?? 0) === 0;
-      }), startupMs);
-      await samplerKv.delete(`${runId}.closed`);
-    }
 
     const evals: Array<EvalResult & { step: number }> = [];
     const evaluate = async (step: number) => {
