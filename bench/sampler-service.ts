@@ -92,7 +92,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
   OBJECT_STORES, STREAMS, connectBus, decodeEnvelope, deleteObject, encodeEnvelope, ensureConsumer, ensureStream, ensureStreams, eventSubject, getBlob,
-  jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
+  jetstream, jetstreamManager, openObjectStore, payloadLimits, runBoundsOf, samplerSnapshotObject, startNatsServer, subjectFor, summaryOf, verifiedHeaders,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
@@ -531,7 +531,7 @@ interface Row {
 async function measureWindow(W: number): Promise<Row> {
   const run = `${RUN_PREFIX}-${W}`;
   const config = configFor(run, W);
-  const snapshotName = `sampler-${run}.snapshot`;
+  const snapshotName = samplerSnapshotObject(run);
   const bounds = runBoundsOf(config, { vocabSize: model.config.vocabSize, maxPositionEmbeddings: model.config.maxPositionEmbeddings });
 
   const seed = await seedSnapshot(config, pool, W, new DurableState(nc, store, snapshotName));

@@ -5,7 +5,7 @@ export { leaseEnvelope, leasePoolStats, type LeasedEnvelope } from "./lease.js";
 export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { startLocalBus, type LocalBus, type LocalBusOptions } from "./local-bus.js";
 export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
-export { STREAMS, KV_BUCKETS, OBJECT_STORES, EVENT_KINDS, subjectFor, eventSubject, type StreamSpec, type EventKind } from "./subjects.js";
+export { STREAMS, KV_BUCKETS, OBJECT_STORES, EVENT_KINDS, subjectFor, eventSubject, samplerSnapshotObject, type StreamSpec, type EventKind } from "./subjects.js";
 export { ensureStream, ensureStreams, ensureConsumer, nextOnSubject, isPermissionError, retryOnTimeout, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
 export {
   VALIDATORS,

@@ -97,6 +97,11 @@ export const KV_BUCKETS = {
   learner: "lspo-learner",
 } as const;
 
+/** The sampler's durable snapshot in OBJECT_STORES.batches; every object it is made of is named `<this>.<part>`. */
+export function samplerSnapshotObject(runId: string): string {
+  return `sampler-${runId}.snapshot`;
+}
+
 export const OBJECT_STORES = {
   weights: "lspo-weights",
   /** The run's base model files, for hosts that do not have model.dir (`model-<runId>/<file>`). */

@@ -2,7 +2,7 @@
 export { train, readSummary, ActorFailedError, type TrainOptions, type RunningRun } from "./run/controller.js";
 export { provisionRun } from "./run/provision.js";
 export { restoreSamplerState, type SamplerRestore } from "./run/restore-sampler.js";
-export { SamplerStateCopies, readSamplerStateCopy, samplerStateRefOf } from "./run/sampler-copies.js";
+export { SamplerStateCopies } from "./run/sampler-copies.js";
 export { type Summary } from "./run/summary.js";
 export { KEPT_OUTCOMES } from "./run/ledger.js";
 export { PromptSource, type PromptItem, type PromptSourceState } from "./run/prompt-source.js";

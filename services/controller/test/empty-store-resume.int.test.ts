@@ -2,31 +2,25 @@
 // made to continue past the checkpoint's batch sequence, a stream already past it is left alone (a second
 // resume), and a stream that holds messages below it is refused, naming why. The baseline is the sampler's
 // counters at the resume.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STREAMS, ensureStreams, jetstream, jetstreamManager, startLocalBus, subjectFor, type JetStreamManager, type LocalBus } from "@lspo/bus";
+import { describe, expect, it } from "vitest";
+import { STREAMS, jetstream, subjectFor } from "@lspo/bus";
 import { continueBatchSequence, lostWithStore } from "../src/run/empty-store-resume.js";
+import { busWithStreams } from "./support/streams-bus.js";
 
-let bus: LocalBus;
-let jsm: JetStreamManager;
-beforeAll(async () => {
-  bus = await startLocalBus();
-  jsm = await jetstreamManager(bus.nc);
-  await ensureStreams(jsm);
-});
-afterAll(() => bus?.stop());
+const local = busWithStreams();
 
-const publishBatch = async () => (await jetstream(bus.nc).publish(subjectFor("batches", "resumed"), new Uint8Array(8))).seq;
-const batches = () => jsm.streams.info(STREAMS.batches.name).then((i) => i.state);
+const publishBatch = async () => (await jetstream(local.nc).publish(subjectFor("batches", "resumed"), new Uint8Array(8))).seq;
+const batches = () => local.jsm.streams.info(STREAMS.batches.name).then((i) => i.state);
 
 describe("resume on an emptied store", () => {
   it("continues LSPO_BATCHES past the checkpoint's sequence, once; refuses a stream with messages below it", async () => {
-    await continueBatchSequence(jsm, 42);
+    await continueBatchSequence(local.jsm, 42);
     expect(await publishBatch()).toBe(43);
-    await continueBatchSequence(jsm, 42); // past it already: left as it is
+    await continueBatchSequence(local.jsm, 42); // past it already: left as it is
     expect(await publishBatch()).toBe(44);
-    await continueBatchSequence(jsm, 10);
+    await continueBatchSequence(local.jsm, 10);
     expect((await batches()).messages).toBe(2);
-    await expect(continueBatchSequence(jsm, 100)).rejects.toThrow(
+    await expect(continueBatchSequence(local.jsm, 100)).rejects.toThrow(
       "resume: LSPO_BATCHES holds 2 message(s) up to sequence 44, below the checkpoint's batch sequence 100: it is not the stream the checkpoint was written against, and not empty either",
     );
     expect((await batches()).messages).toBe(2); // refused: nothing purged

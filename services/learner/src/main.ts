@@ -4,7 +4,7 @@
 // host (LSPO_STATE_DIR, else run.dir). On start it resumes from the newest valid checkpoint there,
 // replaying the batches after it.
 import {
-  OBJECT_STORES, openObjectStore, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
+  OBJECT_STORES, openObjectStore, samplerSnapshotObject, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
   vocabularyValidator, int32Of, type EventKind, type RunEvent,
 } from "@lspo/bus";
 import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
@@ -111,7 +111,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   // read as one consistent set. Without it the checkpoint is still written (the sampler's own snapshot in NATS
   // remains the source of truth while NATS lives).
   const readSampler = async (): Promise<SamplerState | null> => {
-    const state = await readSamplerState(batchStore, `sampler-${ctx.runId}.snapshot`);
+    const state = await readSamplerState(batchStore, samplerSnapshotObject(ctx.runId));
     if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
     return state;
   };

@@ -13,7 +13,7 @@
 // same batches, under the same ids, which are no-ops where they were published before (batches.ts). The
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
-  OBJECT_STORES, STREAMS, consume, openKv, openObjectStore, KV_BUCKETS,
+  OBJECT_STORES, STREAMS, consume, openKv, openObjectStore, KV_BUCKETS, samplerSnapshotObject,
   nextOnSubject, parseGroupSummary, processOrDeadLetter, publishEvent, readPayload, retryTransient, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
@@ -65,7 +65,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const payload = { kind: "GroupSummary", fromHeaders: (h: Parameters<typeof parseGroupSummary>[0]) => parseGroupSummary(h), validate: groupProblem };
   let rejected = 0;
 
-  const durable = new DurableState(ctx.nc, store, `sampler-${ctx.runId}.snapshot`, (object, err) =>
+  const durable = new DurableState(ctx.nc, store, samplerSnapshotObject(ctx.runId), (object, err) =>
     ctx.log.warn({ object, err: err.message }, "deleting a dropped state segment failed"),
   );
   const newCore = (snapshot?: CoreSnapshot, uids?: string[]) => new SamplerCore(config.sampler, config.run.maxOffPolicySteps, snapshot, uids);

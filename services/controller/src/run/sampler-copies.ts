@@ -64,8 +64,9 @@ export class SamplerStateCopies {
     const path = this.pathOf(step);
     if (existsSync(path) && sha256Hex(readFileSync(path)) === ref.sha256) return; // a replayed manifest
     const bytes = await getBlob(this.store, ref.object);
-    if (bytes.byteLength !== ref.bytes || sha256Hex(bytes) !== ref.sha256) {
-      throw new Error(`object '${ref.object}' is ${bytes.byteLength} bytes with SHA-256 ${sha256Hex(bytes)}, the manifest says ${ref.bytes} bytes with ${ref.sha256}`);
+    const sha = sha256Hex(bytes);
+    if (bytes.byteLength !== ref.bytes || sha !== ref.sha256) {
+      throw new Error(`object '${ref.object}' is ${bytes.byteLength} bytes with SHA-256 ${sha}, the manifest says ${ref.bytes} bytes with ${ref.sha256}`);
     }
     mkdirSync(this.dir, { recursive: true });
     // Under a temporary name, then renamed: a controller killed mid-write never leaves a half copy that looks
