@@ -3,6 +3,7 @@
 // the two models (the second keeps Qwen's vocabulary and attention bias, which is what makes the 0.5B
 // model's LM head and q/k/v projections what they are) and short generations, the same steps in seconds.
 import type { LlamaConfig } from "@lspo/model";
+import type { AttentionShape } from "./decode-attention.js";
 import type { RolloutWorkload } from "./decode-rollout.js";
 
 export type Size = "real" | "tiny";
@@ -35,12 +36,23 @@ export type Goal =
   | { kind: "speedup"; model: string; batch: number; atLeast: number }
   | { kind: "flat-steps"; atMost: number };
 
+/** Part 4: the attention products alone (bench/lib/decode-attention.ts), at the first model's shapes. */
+export interface AttentionRun {
+  shapes: AttentionShape[];
+  runs: number;
+  /** Timed steps per form and run (the median is kept). */
+  reps: number;
+  /** Bytes the reference ReduceSum streams. */
+  streamBytes: number;
+}
+
 export interface DecodeSetup {
   size: Size;
   models: DecodeModel[];
   prompt: number;
   newTokens: number;
   position: PositionRun;
+  attention: AttentionRun;
   /** Part 3: a rollout actor's call (bench/lib/decode-rollout.ts), on the first model. */
   rollout: RolloutWorkload;
   goals: Goal[];
@@ -79,6 +91,8 @@ export function setupFor(size: Size, runs?: number): DecodeSetup {
       position: { model: "25M", batch: 16, prompt: 64, newTokens: 1024, near: 128, far: 1024, halfWidth: 16, runs: runs ?? 2 },
       // 16 prompts x G = 8 through 32 rows (promptsPerCall 4 x G before); 40 stop ids of 8,192: mean ~200 tokens.
       rollout: { prompts: 16, groupSize: 8, rows: 32, maxNewTokens: 512, stopIds: 40, promptLengths: [32, 128], runs: runs ?? 2 },
+      // The position part's batch at its two windows, and the widest batch.
+      attention: { shapes: [{ batch: 16, slots: 128 }, { batch: 16, slots: 1024 }, { batch: 64, slots: 256 }], runs: runs ?? 5, reps: 20, streamBytes: 512 * 2 ** 20 },
       goals: [
         { kind: "speedup", model: "25M", batch: 16, atLeast: 3 },
         { kind: "speedup", model: "25M", batch: 64, atLeast: 3 },
@@ -97,6 +111,7 @@ export function setupFor(size: Size, runs?: number): DecodeSetup {
     newTokens: 32,
     position: { model: "tiny", batch: 4, prompt: 16, newTokens: 144, near: 32, far: 128, halfWidth: 8, runs: runs ?? 1 },
     rollout: { prompts: 4, groupSize: 4, rows: 8, maxNewTokens: 64, stopIds: 16, promptLengths: [4, 16], runs: runs ?? 1 },
+    attention: { shapes: [{ batch: 4, slots: 32 }], runs: runs ?? 1, reps: 3, streamBytes: 16 * 2 ** 20 },
     goals: [
       { kind: "speedup", model: "tiny", batch: 4, atLeast: 3 },
       { kind: "speedup", model: "tiny-qwen", batch: 4, atLeast: 1.5 },

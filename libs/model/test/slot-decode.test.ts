@@ -92,12 +92,18 @@ describe("SlotKvCache - the layout attention reads", () => {
 });
 
 describe("slot decode graph - reads the cache in place", () => {
-  it("consumes every slot input only in a MatMul: no Concat, Transpose, Expand or copy of the cache per step", () => {
+  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view): no Concat, Transpose, Expand or copy of the cache per step", () => {
     const g = slotDecodeGraph(base);
     const slotInputs = new Set(Array.from({ length: base.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
-    const readers = g.nodes.filter((n) => n.inputs.some((v) => slotInputs.has(v.name)));
-    expect(readers.length).toBe(slotInputs.size);
-    expect(new Set(readers.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+    const readersOf = (names: Set<string>) => g.nodes.filter((n) => n.inputs.some((v) => v && names.has(v.name)));
+    const views = readersOf(slotInputs);
+    expect(views.length).toBe(slotInputs.size);
+    expect(new Set(views.map((n) => n.op))).toEqual(new Set(["Unsqueeze"])); // onnxruntime aliases its output to its input
+    const products = readersOf(new Set(views.map((n) => n.outputs[0].name)));
+    expect(products.length).toBe(slotInputs.size);
+    expect(new Set(products.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+    // The other operand of each product is one row per product (the packing of a several-row product copies the cache).
+    for (const p of products) expect(p.inputs[0]!.shape.at(-2)).toBe(1);
   });
 });
 

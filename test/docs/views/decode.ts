@@ -44,6 +44,11 @@ interface Decode {
     summary: Record<string, { tokensPerS: Spread; rowOccupancy: Spread; seconds: Spread }>;
     speedup: Spread;
   } | null;
+  attention?: {
+    model: string;
+    cases: { batch: number; slots: number; cacheBytes: number; forms: Record<"several rows" | "one row", { seconds: Spread; gbPerS: Spread }>; oneRowSpeedup: Spread }[];
+    streamingRead: { bytes: number; gbPerS: Spread };
+  } | null;
 }
 
 const tokens = (s: Spread | null, missing: string) => (s ? spread(s, (x) => grouped(x)) : missing);
@@ -93,6 +98,21 @@ export const views: Record<string, View> = {
           i === 0 ? "1x" : ratio(r.speedup, "—"),
           `${Math.min(...lengths)}–${Math.max(...lengths)}`,
           `${Math.min(...r.runs.map((x) => x.identicalSequences))}–${Math.max(...r.runs.map((x) => x.identicalSequences))} of ${r.sequences}`,
+        ]),
+      ],
+    };
+  },
+  /** The two attention products alone, before and after the one-row rewrite, beside onnxruntime's streaming read. */
+  attention: (d: Decode) => {
+    const a = d.attention;
+    if (!a) throw new TypeError("the artifact has no attention part");
+    const form = (f: { seconds: Spread; gbPerS: Spread }) => `${spread(f.seconds, (x) => fixed(x * 1000, 2))} ms, ${fixed(f.gbPerS.median, 1)} GB/s`;
+    return {
+      table: [
+        ["batch", "cache slots", "cache, MB", "several rows (before)", "one row (now)", "one row / several rows", "onnxruntime streaming read"],
+        ...a.cases.map((c) => [
+          String(c.batch), grouped(c.slots), fixed(c.cacheBytes / 1e6, 0), form(c.forms["several rows"]), form(c.forms["one row"]), ratio(c.oneRowSpeedup, "—"),
+          `${spread(a.streamingRead.gbPerS, (x) => fixed(x, 1))} GB/s`,
         ]),
       ],
     };

@@ -12,7 +12,7 @@ import type { LlamaConfig } from "../config.js";
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
 import { matmul, reduceSum, softmax } from "../graph/ops-linalg.js";
-import { concat, gather, reshape, slice, split, transpose, unsqueeze } from "../graph/ops-layout.js";
+import { concat, gather, reshape, slice, split, squeeze, transpose, unsqueeze } from "../graph/ops-layout.js";
 import { attentionBias, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
 
 const layerPrefix = (i: number) => `model.layers.${i}`;
@@ -137,12 +137,23 @@ function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
   const kSelf = reshape(k, [c.B, Hkv, 1, hd]); // T = 1: the same order as [B, 1, Hkv, hd]
   const vSelf = reshape(v, [c.B, Hkv, 1, hd]);
-  const past = add(matmul(qg, slots.key), c.bias); // [B, Hkv, G, C]
+  const past = add(rowByRow(qg, slots.key), c.bias); // [B, Hkv, G, C]
   const self = reduceSum(mul(qg, kSelf), [-1], true); // [B, Hkv, G, 1]
   const probs = softmax(concat([past, self], -1), -1); // [B, Hkv, G, C + 1]
   const [pPast, pSelf] = split(probs, 3, [slots.key.shape[3], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
-  const ctx = add(matmul(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
+  const ctx = add(rowByRow(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
   return reshape(ctx, [c.B, H * hd]); // head h = kv head * G + g, as the queries were grouped
+}
+
+/**
+ * a [B, Hkv, G, K] times a cache operand m [B, Hkv, K, N] -> [B, Hkv, G, N], one row of a at a time: the G rows
+ * become a broadcast batch dimension ([B, Hkv, G, 1, K] x [B, Hkv, 1, K, N]; Unsqueeze is a view), so each
+ * product is a vector times the cache. onnxruntime's CPU MatMul copies the right operand of a product with
+ * several rows into packed panels before multiplying, which for the cache is a copy of it every step; a
+ * one-row product reads it where it lies. (The two products alone: `npm run bench -- decode`'s attention part.)
+ */
+function rowByRow<D extends FloatDType>(a: Value<D>, m: Value<D>): Value<D> {
+  return squeeze(matmul(unsqueeze(a, [3]), unsqueeze(m, [2])), [3]);
 }
 
 /** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
