@@ -100,6 +100,48 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     expect(stateOf(loaded!.core)).toEqual(stateOf(core));
   });
 
+  it("takes the parts the snapshot lists: a uid that begins with the snapshot's name is not one; an older snapshot's are found by name; a bad list is refused", async () => {
+    const store = await openObjectStore(live.nc, "uid-like-part");
+    const core = new SamplerCore(settings, 1);
+    const durable = new DurableState(live.nc, store, NAME);
+    let next = 0;
+    for (let k = 0; k < 4; k++) {
+      for (const end = next + 7; next < end; next++) core.offer({ ...group(next), uid: `${NAME}.u${next}` }, next + 1);
+      await durable.save(core, 0);
+    }
+    const saved = decodeEnvelope(await getBlob(store, NAME), "SamplerSnapshot").body as PersistedSampler;
+    // The snapshot's own body holds such uids (the groups held for the next batch), beside the listed parts.
+    const heldUids = JSON.stringify(plain(saved.core)).match(new RegExp(`"${NAME.replace(".", "\\.")}\\.u\\d+"`, "g")) ?? [];
+    expect(heldUids.length).toBeGreaterThan(0);
+    expect(saved.parts).toEqual([...saved.uidSegments, ...saved.windowSegments!].map((g) => g.name));
+
+    const state = await readSamplerState(store, NAME, { tries: 1 });
+    expect(state).not.toBeNull();
+    expect([...state!.parts.keys()].sort()).toEqual([...saved.parts!].sort());
+    const target = await openObjectStore(fresh.nc, "uid-like-part-restored");
+    for (const [n, bytes] of state!.parts) await putBlob(target, n, bytes);
+    await putBlob(target, NAME, state!.snapshot);
+    expect(stateOf((await new DurableState(fresh.nc, target, NAME).load(build))!.core)).toEqual(stateOf(core));
+
+    // A snapshot written before the list: its parts are the strings that begin with its name (held uids too,
+    // which is why the list exists: such a uid reads as a missing part, and no try succeeds).
+    const { parts: _, ...unlisted } = saved;
+    await putBlob(store, NAME, encodeEnvelope("SamplerSnapshot", unlisted));
+    expect(await readSamplerState(store, NAME, { tries: 1 })).toBeNull();
+    const plainUids = await openObjectStore(live.nc, "unlisted-parts");
+    const older = new SamplerCore(settings, 1);
+    for (let i = 0; i < 14; i++) older.offer(group(i), i + 1);
+    await new DurableState(live.nc, plainUids, NAME).save(older, 0);
+    const olderBody = decodeEnvelope(await getBlob(plainUids, NAME), "SamplerSnapshot").body as PersistedSampler;
+    const { parts: listed, ...withoutList } = olderBody;
+    await putBlob(plainUids, NAME, encodeEnvelope("SamplerSnapshot", withoutList));
+    expect([...(await readSamplerState(plainUids, NAME, { tries: 1 }))!.parts.keys()].sort()).toEqual([...listed!].sort());
+
+    // A list naming an object outside the snapshot's name is refused, naming it (restoring it would overwrite another object).
+    await putBlob(store, NAME, encodeEnvelope("SamplerSnapshot", { ...saved, parts: [...saved.parts!, "lspo-weights.latest"] }));
+    await expect(readSamplerState(store, NAME, { tries: 1 })).rejects.toThrow(/lists a part "lspo-weights.latest" that is not 'sampler-ckpt.snapshot.<part>'/);
+  });
+
   it("reads only consistent sets while the sampler keeps saving: whatever it returns loads on a fresh store", async () => {
     const store = await openObjectStore(live.nc, "busy-sampler");
     const core = new SamplerCore(settings, 1);

@@ -111,9 +111,14 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   // read as one consistent set. Without it the checkpoint is still written (the sampler's own snapshot in NATS
   // remains the source of truth while NATS lives).
   const readSampler = async (): Promise<SamplerState | null> => {
-    const state = await readSamplerState(batchStore, samplerSnapshotObject(ctx.runId));
-    if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
-    return state;
+    try {
+      const state = await readSamplerState(batchStore, samplerSnapshotObject(ctx.runId));
+      if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
+      return state;
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message }, "sampler snapshot malformed; checkpoint written without it");
+      return null;
+    }
   };
   /** The checkpoint's sampler state put in NATS for the controller's copy; null (logged) when it could not be. */
   const publishSampler = async (step: number, bytes: Uint8Array): Promise<SamplerStateRef | null> => {

@@ -3,8 +3,8 @@
 // `<snapshot>.<part>`. The snapshot alone is of no use where those objects are gone (a resume on a fresh NATS),
 // so a checkpoint keeps the snapshot and its parts, read as one consistent set: the sampler may save (and
 // delete the segments it dropped) while they are read, so the set counts only if the snapshot is still the
-// same object after its parts were read. Its parts are the strings in the snapshot that name such an object;
-// what each one is stays the sampler's business.
+// same object after its parts were read. Its parts are the names the snapshot lists in `parts`; what each
+// one is stays the sampler's business.
 //
 // A checkpoint keeps the set as one file (SAMPLER_STATE_FILE, hashed with the checkpoint's other files) and
 // puts the same bytes in NATS as one object (the learner's own store, OBJECT_STORES.checkpoints: only the
@@ -91,7 +91,10 @@ export interface ReadSamplerStateOptions {
   tryTimeoutMs?: number;
 }
 
-/** The sampler's snapshot `name` and its parts, consistent; null when there is no snapshot or no try succeeded. */
+/**
+ * The sampler's snapshot `name` and its parts, consistent; null when there is no snapshot or no try succeeded.
+ * Throws, naming what is wrong, for a snapshot that is not one (not an envelope, or a part listed outside its name).
+ */
 export async function readSamplerState(store: Store, name: string, opts: ReadSamplerStateOptions = {}): Promise<SamplerState | null> {
   for (let attempt = 0; attempt < (opts.tries ?? 3); attempt++) {
     let timer: NodeJS.Timeout | undefined;
@@ -103,8 +106,19 @@ export async function readSamplerState(store: Store, name: string, opts: ReadSam
   return null;
 }
 
-/** The object names (`<name>.<part>`) among the strings anywhere in a snapshot's body, each once. */
+/**
+ * The objects a snapshot is made of: the names its `parts` lists, each `<name>.<part>` (a name outside that
+ * would be restored over another object). A snapshot from before the list finds them as the strings in its
+ * body that begin `<name>.`, which a uid of that form would join (read as a missing part: no checkpoint copy).
+ */
 function partsOf(snapshot: Uint8Array, name: string): string[] {
+  const body = decodeEnvelope(snapshot, "SamplerSnapshot").body as { parts?: unknown } | null;
+  if (body && Array.isArray(body.parts)) {
+    for (const p of body.parts) {
+      if (typeof p !== "string" || !p.startsWith(`${name}.`)) throw new Error(`sampler snapshot ${name}: lists a part ${JSON.stringify(p)} that is not '${name}.<part>'`);
+    }
+    return [...new Set(body.parts as string[])];
+  }
   const found = new Set<string>();
   const walk = (v: unknown): void => {
     if (typeof v === "string") {
@@ -115,7 +129,7 @@ function partsOf(snapshot: Uint8Array, name: string): string[] {
       for (const x of Object.values(v)) walk(x);
     }
   };
-  walk(decodeEnvelope(snapshot, "SamplerSnapshot").body);
+  walk(body);
   return [...found];
 }
 
@@ -126,9 +140,14 @@ async function readOnce(store: Store, name: string): Promise<SamplerState | "abs
   const parts = new Map<string, Uint8Array>();
   try {
     snapshot = await getBlob(store, name);
-    for (const part of partsOf(snapshot, name)) parts.set(part, await getBlob(store, part));
   } catch {
-    return "changed"; // replaced while read, or a part deleted by a newer save: read again
+    return "changed"; // replaced while read: read again
+  }
+  const names = partsOf(snapshot, name); // throws for a snapshot that is not one: reading again cannot mend it
+  try {
+    for (const part of names) parts.set(part, await getBlob(store, part));
+  } catch {
+    return "changed"; // a part deleted by a newer save: read again
   }
   // Every part the snapshot names was read. A name the sampler dropped may be written again later (a restart
   // replays into the same uid range), so the set is certain only if the snapshot is the same object as before.

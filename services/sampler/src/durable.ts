@@ -66,6 +66,13 @@ export interface PersistedSampler {
   /** LSPO_BATCHES' sequence of the last batch published before this snapshot (0: none): a restart reads
    *  the batches after it, which the replay will emit again (batches.ts). */
   batchesSeq: number;
+  /**
+   * Every object this snapshot is made of (its uid and window segments), by name: what a copy of the state
+   * takes along (the learner's checkpoint) without knowing what each is. Listed, not found by their names'
+   * prefix among the snapshot's strings: a uid is a string too, and may begin with anything. Absent in
+   * snapshots written before it was added (their copies find the parts by prefix).
+   */
+  parts?: string[];
 }
 
 /** Bytes written by the last save, by part (the benchmark's durable bytes per group). */
@@ -97,8 +104,8 @@ export class DurableState {
     /**
      * `sampler-<run>.snapshot`; uid segments are `<name>.uids.<from>-<to>` (older ones `<name>.uids.<from>`,
      * `<name>.uids.all-<count>`), window segments `<name>.window.<n>`. Every object a snapshot is made of is
-     * named `<name>.<part>` and named so in it: a copy of the state takes those along without knowing what each
-     * is (the learner's checkpoint, services/learner/src/sampler-state.ts).
+     * named `<name>.<part>` and listed in its `parts`: a copy of the state takes those along without knowing
+     * what each is (the learner's checkpoint, services/learner/src/sampler-state.ts).
      */
     readonly name: string,
     /** Called for each dropped segment that could not be deleted (left behind, never read again). */
@@ -163,6 +170,7 @@ export class DurableState {
     const snap: PersistedSampler = {
       format: FORMAT, version: VERSION, core: core.snapshot(window.segments !== undefined), uidSegments: segments, batchesSeq,
       ...(window.segments ? { windowSegments: window.segments, windowNext: this.windowNext } : {}),
+      parts: [...segments, ...(window.segments ?? [])].map((seg) => seg.name),
     };
     const bytes = encodeEnvelope("SamplerSnapshot", snap);
     await putBlob(this.store, this.name, bytes);
