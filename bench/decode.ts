@@ -13,9 +13,10 @@
 // Part 3, a rollout actor's call (bench/lib/decode-rollout.ts): 16 prompts x G = 8 sampled responses of mixed
 // lengths (stop tokens, up to 512 new tokens), 32 rows at a time: before issue 22 (concat decoder, consecutive
 // batches) vs in-place + continuous batching; tokens/s and row occupancy, 2 runs.
-// Part 4, the two attention products alone (the only readers of the cache) at the 25M model's shapes, in the
-// form before and after their one-row rewrite, and onnxruntime's streaming read rate beside them: how fast the
-// step reads its cache against how fast this machine can (bench/lib/decode-attention.ts), 5 runs.
+// Part 4, the two attention products alone (the only readers of the cache) at three attention geometries
+// (G = 2, 4, 7 query heads per kv head), in the two forms the decoder chooses between by G, and onnxruntime's
+// streaming read rate beside them: how fast the step reads its cache against how fast this machine can
+// (bench/lib/decode-attention.ts), 5 runs.
 // Goals (issue 22): in-place >= 3x PyTorch at 25M batch 16 and 64, >= 1.5x at 0.5B batch 16; in-place step at
 // P ≈ 1024 <= 1.3x the step at P ≈ 128. `--size tiny` is the smoke form (small models, short generations,
 // about 10 s); `--runs N` sets every part's runs; `--torch off` leaves PyTorch out. The whole run takes about 20
@@ -31,7 +32,7 @@ import { type DecodeModel, type DecodeSetup, ENGINES, type Engine, type Size, ra
 import { type OurEngine, ourDecoder, timeOurs } from "./lib/decode-ours.js";
 import { type Generation, type Step, profileOf, windowOf } from "./lib/decode-timing.js";
 import { type RolloutGeneration, rolloutSequences, timeRollout } from "./lib/decode-rollout.js";
-import { streamingReadRate, timeAttention } from "./lib/decode-attention.js";
+import { type AttentionGeometry, streamingReadRate, timeAttention } from "./lib/decode-attention.js";
 import { type TorchRun, type WeightsFile, runTorchPeer, torchPython, writeWeightsFile } from "./lib/decode-torch.js";
 import { judgeGoal, machine, summarize, type Summary } from "./lib/stats.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
@@ -213,7 +214,10 @@ const work = mkdtempSync(join(tmpdir(), "lspo-decode-"));
 const models: ModelResult[] = [];
 let position: Awaited<ReturnType<typeof positionPart>> | null = null;
 let rollout: Awaited<ReturnType<typeof rolloutPart>> | null = null;
-let attention: { cases: Awaited<ReturnType<typeof timeAttention>>; streamingRead: Awaited<ReturnType<typeof streamingReadRate>> } | null = null;
+let attention: {
+  geometries: { name: string; geometry: AttentionGeometry; cases: Awaited<ReturnType<typeof timeAttention>> }[];
+  streamingRead: Awaited<ReturnType<typeof streamingReadRate>>;
+} | null = null;
 try {
   for (const model of setup.models) {
     const t0 = performance.now();
@@ -228,17 +232,21 @@ try {
       const batches = await tokensPart(model, decoders, wf);
       if (model.name === setup.position.model) position = await positionPart(model, decoders, wf);
       if (model === setup.models[0]) rollout = await rolloutPart(model, decoders);
-      if (model === setup.models[0]) {
-        const a = setup.attention;
-        console.log(`\n${model.name}: the attention products alone, ${a.runs} runs of ${a.reps} steps`);
-        attention = { cases: await timeAttention(cfg, a.shapes, THREADS, a.runs, a.reps), streamingRead: await streamingReadRate(a.streamBytes, THREADS, a.reps) };
-      }
+
       models.push({ name: model.name, params: parameterCount(cfg), config: cfg, runs: model.runs, batches, seconds: (performance.now() - t0) / 1000 });
     } finally {
       for (const d of Object.values(decoders)) await d.release();
       if (wf) rmSync(wf.path, { force: true });
     }
   }
+  const a = setup.attention;
+  console.log(`\nthe attention products alone, ${a.runs} runs of ${a.reps} steps`);
+  const geometries = [];
+  for (const { name, geometry, shapes } of a.geometries) {
+    console.log(`  ${name}: ${geometry.numHeads} query heads, ${geometry.numKvHeads} kv heads of ${geometry.headDim}, ${geometry.numLayers} layers`);
+    geometries.push({ name, geometry, cases: await timeAttention(geometry, shapes, THREADS, a.runs, a.reps) });
+  }
+  attention = { geometries, streamingRead: await streamingReadRate(a.streamBytes, THREADS, a.reps) };
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -304,7 +312,7 @@ const result = {
   models,
   position,
   rollout,
-  attention: attention && { model: setup.models[0].name, runs: setup.attention.runs, reps: setup.attention.reps, ...attention },
+  attention: attention && { runs: setup.attention.runs, reps: setup.attention.reps, ...attention },
   goals,
   seconds: (performance.now() - started) / 1000,
 };

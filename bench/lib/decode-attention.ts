@@ -4,11 +4,15 @@
 // [B, Hkv, hd, C] and the context = p V over the values [B, Hkv, C, hd] for every layer of a model:
 // - "several rows": one product per (row, kv head) with the G query heads of the group as its rows (before);
 // - "one row": the G rows as a broadcast batch dimension, so each product is one vector times the cache (now).
+// Which form the decoder takes depends on G (ONE_ROW_MAX_GROUP there), so the part runs at several G.
 // The cache is read once per product either way; the bytes per step are the cache's (keys and values of every
 // layer), and GB/s is those bytes over the step's median time. The reference rate is one ReduceSum over
 // 512 MB (read once, nothing written): what onnxruntime's best streaming kernel reaches with the same threads.
 import { Graph, OrtSession, type Value, encodeModel, ops } from "@lspo/model";
 import type { LlamaConfig } from "@lspo/model";
+
+/** What the products' shapes depend on: a model's attention geometry. */
+export type AttentionGeometry = Pick<LlamaConfig, "numLayers" | "numHeads" | "numKvHeads" | "headDim">;
 import { type Summary, summarize } from "./stats.js";
 
 export type AttentionForm = "several rows" | "one row";
@@ -20,7 +24,7 @@ export interface AttentionShape {
   slots: number;
 }
 
-function productsGraph(cfg: LlamaConfig, { batch: B, slots: C }: AttentionShape, form: AttentionForm): Uint8Array {
+function productsGraph(cfg: AttentionGeometry, { batch: B, slots: C }: AttentionShape, form: AttentionForm): Uint8Array {
   const { numKvHeads: K, headDim: hd } = cfg;
   const G = cfg.numHeads / K;
   const g = new Graph(`attention_products_${form.replace(" ", "_")}`);
@@ -65,7 +69,7 @@ export interface AttentionCase extends AttentionShape {
 }
 
 /** Both forms at each shape, `runs` times in alternating order (reps steps each); ratios within a run. */
-export async function timeAttention(cfg: LlamaConfig, shapes: readonly AttentionShape[], threads: number, runs: number, reps: number): Promise<AttentionCase[]> {
+export async function timeAttention(cfg: AttentionGeometry, shapes: readonly AttentionShape[], threads: number, runs: number, reps: number): Promise<AttentionCase[]> {
   const out: AttentionCase[] = [];
   for (const shape of shapes) {
     const { numKvHeads: K, headDim: hd } = cfg;

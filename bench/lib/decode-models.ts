@@ -3,7 +3,7 @@
 // the two models (the second keeps Qwen's vocabulary and attention bias, which is what makes the 0.5B
 // model's LM head and q/k/v projections what they are) and short generations, the same steps in seconds.
 import type { LlamaConfig } from "@lspo/model";
-import type { AttentionShape } from "./decode-attention.js";
+import type { AttentionGeometry, AttentionShape } from "./decode-attention.js";
 import type { RolloutWorkload } from "./decode-rollout.js";
 
 export type Size = "real" | "tiny";
@@ -36,9 +36,9 @@ export type Goal =
   | { kind: "speedup"; model: string; batch: number; atLeast: number }
   | { kind: "flat-steps"; atMost: number };
 
-/** Part 4: the attention products alone (bench/lib/decode-attention.ts), at the first model's shapes. */
+/** Part 4: the attention products alone (bench/lib/decode-attention.ts), at each geometry's shapes. */
 export interface AttentionRun {
-  shapes: AttentionShape[];
+  geometries: { name: string; geometry: AttentionGeometry; shapes: AttentionShape[] }[];
   runs: number;
   /** Timed steps per form and run (the median is kept). */
   reps: number;
@@ -76,6 +76,10 @@ function qwen2(D: number, I: number, L: number, H: number, K: number): LlamaConf
   };
 }
 
+function geometry(numHeads: number, numKvHeads: number, headDim: number, numLayers: number): AttentionGeometry {
+  return { numHeads, numKvHeads, headDim, numLayers };
+}
+
 export function setupFor(size: Size, runs?: number): DecodeSetup {
   if (size === "real") {
     return {
@@ -91,8 +95,16 @@ export function setupFor(size: Size, runs?: number): DecodeSetup {
       position: { model: "25M", batch: 16, prompt: 64, newTokens: 1024, near: 128, far: 1024, halfWidth: 16, runs: runs ?? 2 },
       // 16 prompts x G = 8 through 32 rows (promptsPerCall 4 x G before); 40 stop ids of 8,192: mean ~200 tokens.
       rollout: { prompts: 16, groupSize: 8, rows: 32, maxNewTokens: 512, stopIds: 40, promptLengths: [32, 128], runs: runs ?? 2 },
-      // The position part's batch at its two windows, and the widest batch.
-      attention: { shapes: [{ batch: 16, slots: 128 }, { batch: 16, slots: 1024 }, { batch: 64, slots: 256 }], runs: runs ?? 5, reps: 20, streamBytes: 512 * 2 ** 20 },
+      // The two models' geometries (G 2 and 7) and Llama-3.2-1B's (G 4: 32 query heads, 8 kv heads, 16 layers);
+      // 25M at the position part's batch and windows and at the widest batch.
+      attention: {
+        geometries: [
+          { name: "25M (G 2)", geometry: geometry(8, 4, 64, 7), shapes: [{ batch: 16, slots: 128 }, { batch: 16, slots: 1024 }, { batch: 64, slots: 256 }] },
+          { name: "Llama-3.2-1B (G 4)", geometry: geometry(32, 8, 64, 16), shapes: [{ batch: 1, slots: 256 }, { batch: 16, slots: 256 }] },
+          { name: "0.5B (G 7)", geometry: geometry(14, 2, 64, 24), shapes: [{ batch: 1, slots: 192 }, { batch: 16, slots: 192 }, { batch: 16, slots: 1024 }] },
+        ],
+        runs: runs ?? 5, reps: 20, streamBytes: 512 * 2 ** 20,
+      },
       goals: [
         { kind: "speedup", model: "25M", batch: 16, atLeast: 3 },
         { kind: "speedup", model: "25M", batch: 64, atLeast: 3 },
@@ -111,7 +123,13 @@ export function setupFor(size: Size, runs?: number): DecodeSetup {
     newTokens: 32,
     position: { model: "tiny", batch: 4, prompt: 16, newTokens: 144, near: 32, far: 128, halfWidth: 8, runs: runs ?? 1 },
     rollout: { prompts: 4, groupSize: 4, rows: 8, maxNewTokens: 64, stopIds: 16, promptLengths: [4, 16], runs: runs ?? 1 },
-    attention: { shapes: [{ batch: 4, slots: 32 }], runs: runs ?? 1, reps: 3, streamBytes: 16 * 2 ** 20 },
+    attention: {
+      geometries: [
+        { name: "tiny (G 2)", geometry: geometry(4, 2, 16, 2), shapes: [{ batch: 4, slots: 32 }] },
+        { name: "tiny (G 8)", geometry: geometry(8, 1, 16, 2), shapes: [{ batch: 4, slots: 32 }] },
+      ],
+      runs: runs ?? 1, reps: 3, streamBytes: 16 * 2 ** 20,
+    },
     goals: [
       { kind: "speedup", model: "tiny", batch: 4, atLeast: 3 },
       { kind: "speedup", model: "tiny-qwen", batch: 4, atLeast: 1.5 },

@@ -24,6 +24,7 @@ const FAMILIES: Record<string, LlamaConfig> = {
   "qwen2 (GQA, q/k/v bias)": base,
   "qwen3 (q/k norm, 4 kv heads of 4)": { ...base, modelType: "qwen3", attentionBias: false, qkNorm: true, numKvHeads: 4 },
   "llama (one kv head)": { ...base, modelType: "llama", attentionBias: false, numKvHeads: 1, tieWordEmbeddings: false },
+  "llama (8 query heads per kv head)": { ...base, modelType: "llama", attentionBias: false, hiddenSize: 32, numHeads: 8, numKvHeads: 1, headDim: 4 },
 };
 const prompts = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16], [17], [18, 19, 20, 21], [22, 23]];
 
@@ -92,7 +93,17 @@ describe("SlotKvCache - the layout attention reads", () => {
 });
 
 describe("slot decode graph - reads the cache in place", () => {
-  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view): no Concat, Transpose, Expand or copy of the cache per step", () => {
+  it("consumes every slot input only in a MatMul of G query rows where G > 4: no Concat, Transpose, Expand or copy of the cache per step", () => {
+    const config = FAMILIES["llama (8 query heads per kv head)"];
+    const g = slotDecodeGraph(config);
+    const slotInputs = new Set(Array.from({ length: config.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
+    const readers = g.nodes.filter((n) => n.inputs.some((v) => v && slotInputs.has(v.name)));
+    expect(readers.length).toBe(slotInputs.size);
+    expect(new Set(readers.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+    for (const p of readers) expect(p.inputs[0]!.shape.at(-2)).toBe(8);
+  });
+
+  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view), where G <= 4: no Concat, Transpose, Expand or copy of the cache per step", () => {
     const g = slotDecodeGraph(base);
     const slotInputs = new Set(Array.from({ length: base.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
     const readersOf = (names: Set<string>) => g.nodes.filter((n) => n.inputs.some((v) => v && names.has(v.name)));

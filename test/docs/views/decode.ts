@@ -45,8 +45,10 @@ interface Decode {
     speedup: Spread;
   } | null;
   attention?: {
-    model: string;
-    cases: { batch: number; slots: number; cacheBytes: number; forms: Record<"several rows" | "one row", { seconds: Spread; gbPerS: Spread }>; oneRowSpeedup: Spread }[];
+    geometries: {
+      name: string;
+      cases: { batch: number; slots: number; cacheBytes: number; forms: Record<"several rows" | "one row", { seconds: Spread; gbPerS: Spread }>; oneRowSpeedup: Spread }[];
+    }[];
     streamingRead: { bytes: number; gbPerS: Spread };
   } | null;
 }
@@ -102,18 +104,18 @@ export const views: Record<string, View> = {
       ],
     };
   },
-  /** The two attention products alone, before and after the one-row rewrite, beside onnxruntime's streaming read. */
+  /** The two attention products alone in both forms, per attention geometry, beside onnxruntime's streaming read. */
   attention: (d: Decode) => {
     const a = d.attention;
     if (!a) throw new TypeError("the artifact has no attention part");
     const form = (f: { seconds: Spread; gbPerS: Spread }) => `${spread(f.seconds, (x) => fixed(x * 1000, 2))} ms, ${fixed(f.gbPerS.median, 1)} GB/s`;
     return {
       table: [
-        ["batch", "cache slots", "cache, MB", "several rows (before)", "one row (now)", "one row / several rows", "onnxruntime streaming read"],
-        ...a.cases.map((c) => [
-          String(c.batch), grouped(c.slots), fixed(c.cacheBytes / 1e6, 0), form(c.forms["several rows"]), form(c.forms["one row"]), ratio(c.oneRowSpeedup, "—"),
+        ["attention geometry", "batch", "cache slots", "cache, MB", "several rows", "one row", "one row / several rows", "onnxruntime streaming read"],
+        ...a.geometries.flatMap((g) => g.cases.map((c) => [
+          g.name, String(c.batch), grouped(c.slots), fixed(c.cacheBytes / 1e6, 0), form(c.forms["several rows"]), form(c.forms["one row"]), ratio(c.oneRowSpeedup, "—"),
           `${spread(a.streamingRead.gbPerS, (x) => fixed(x, 1))} GB/s`,
-        ]),
+        ])),
       ],
     };
   },

@@ -80,6 +80,15 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
   return h;
 }
 
+/**
+ * Query heads per kv head (G) up to which a decode step's attention products take one query row at a time
+ * (rowByRow); above it, one product of G rows per kv head. Measured on the two shapes of `npm run bench --
+ * decode` (part 4, the products alone): at G = 2 one row is faster (it skips the packing copy of the cache),
+ * at G = 7 slower (it reads the cache G times, and the products are many and small). G = 4 (measured ad hoc,
+ * 1.1x) goes with one row.
+ */
+const ONE_ROW_MAX_GROUP = 4;
+
 /** Where a layer's attention reads its past from: nothing (full sequence), a time-major past, or slots. */
 type LayerCache<D extends FloatDType> = { past?: KvSlice<D>; slots?: KvSlice<D> };
 
@@ -137,11 +146,12 @@ function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
   const kSelf = reshape(k, [c.B, Hkv, 1, hd]); // T = 1: the same order as [B, 1, Hkv, hd]
   const vSelf = reshape(v, [c.B, Hkv, 1, hd]);
-  const past = add(rowByRow(qg, slots.key), c.bias); // [B, Hkv, G, C]
+  const times = H / Hkv <= ONE_ROW_MAX_GROUP ? rowByRow : matmul<D>;
+  const past = add(times(qg, slots.key), c.bias); // [B, Hkv, G, C]
   const self = reduceSum(mul(qg, kSelf), [-1], true); // [B, Hkv, G, 1]
   const probs = softmax(concat([past, self], -1), -1); // [B, Hkv, G, C + 1]
   const [pPast, pSelf] = split(probs, 3, [slots.key.shape[3], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
-  const ctx = add(rowByRow(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
+  const ctx = add(times(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
   return reshape(ctx, [c.B, H * hd]); // head h = kv head * G + g, as the queries were grouped
 }
 
@@ -150,7 +160,7 @@ function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D
  * become a broadcast batch dimension ([B, Hkv, G, 1, K] x [B, Hkv, 1, K, N]; Unsqueeze is a view), so each
  * product is a vector times the cache. onnxruntime's CPU MatMul copies the right operand of a product with
  * several rows into packed panels before multiplying, which for the cache is a copy of it every step; a
- * one-row product reads it where it lies. (The two products alone: `npm run bench -- decode`'s attention part.)
+ * one-row product reads it where it lies, but reads it once per row.
  */
 function rowByRow<D extends FloatDType>(a: Value<D>, m: Value<D>): Value<D> {
   return squeeze(matmul(unsqueeze(a, [3]), unsqueeze(m, [2])), [3]);
