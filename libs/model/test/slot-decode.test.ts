@@ -93,7 +93,7 @@ describe("SlotKvCache - the layout attention reads", () => {
 });
 
 describe("slot decode graph - reads the cache in place", () => {
-  it("consumes every slot input only in a MatMul of G query rows where G > 4: no Concat, Transpose, Expand or copy of the cache per step", () => {
+  it("consumes every slot input only in a MatMul of G query rows where G > 2: no Concat, Transpose, Expand or copy of the cache per step", () => {
     const config = FAMILIES["llama (8 query heads per kv head)"];
     const g = slotDecodeGraph(config);
     const slotInputs = new Set(Array.from({ length: config.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
@@ -103,7 +103,7 @@ describe("slot decode graph - reads the cache in place", () => {
     for (const p of readers) expect(p.inputs[0]!.shape.at(-2)).toBe(8);
   });
 
-  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view), where G <= 4: no Concat, Transpose, Expand or copy of the cache per step", () => {
+  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view), where G <= 2: no Concat, Transpose, Expand or copy of the cache per step", () => {
     const g = slotDecodeGraph(base);
     const slotInputs = new Set(Array.from({ length: base.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
     const readersOf = (names: Set<string>) => g.nodes.filter((n) => n.inputs.some((v) => v && names.has(v.name)));

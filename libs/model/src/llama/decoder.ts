@@ -82,12 +82,12 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
 
 /**
  * Query heads per kv head (G) up to which a decode step's attention products take one query row at a time
- * (rowByRow); above it, one product of G rows per kv head. Measured on the two shapes of `npm run bench --
- * decode` (part 4, the products alone): at G = 2 one row is faster (it skips the packing copy of the cache),
- * at G = 7 slower (it reads the cache G times, and the products are many and small). G = 4 (measured ad hoc,
- * 1.1x) goes with one row.
+ * (rowByRow); above it, one product of G rows per kv head. From `npm run bench -- decode` part 4 (the products
+ * alone, docs/BENCHMARKS.md "Decode"): at G = 2 one row is 1.1-1.6x faster (it skips the packing copy of the
+ * cache); at G = 4 it is even at batch 16 and slower at batch 1; at G = 7 slower (it reads the cache G times,
+ * and the products are many and small).
  */
-const ONE_ROW_MAX_GROUP = 4;
+const ONE_ROW_MAX_GROUP = 2;
 
 /** Where a layer's attention reads its past from: nothing (full sequence), a time-major past, or slots. */
 type LayerCache<D extends FloatDType> = { past?: KvSlice<D>; slots?: KvSlice<D> };
