@@ -5,7 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
 import { DecodeError } from "./errors.js";
-import { createOrAwait, retryOnTimeout } from "./streams.js";
+import { createOrAwait, isPermissionError, retryOnTimeout } from "./streams.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 
 // The object store checks a blob's SHA-256 on every put and get. Its default hash is pure JS (browser-safe);
@@ -30,8 +30,9 @@ export async function openKv(nc: NatsConnection, bucket: string, opts: { replica
 const KV_RETRY_MS = 30_000;
 
 /**
- * Retries `fn` on NATS errors (never on DecodeError: the message's own fault) for up to `limitMs`, with
- * backoff; then throws the last error (the caller ends its loop, and the process restarts).
+ * Retries `fn` on NATS errors for up to `limitMs`, with backoff; then throws the last error (the caller ends
+ * its loop, and the process restarts). Never on a DecodeError (the message's own fault) or a permissions
+ * violation (this identity's: no wait mends it, and the caller should hear it now, not in `limitMs`).
  */
 export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
@@ -39,7 +40,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof DecodeError || Date.now() > deadline) throw err;
+      if (err instanceof DecodeError || isPermissionError(err) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     }
   }

@@ -1,5 +1,6 @@
 // retryTransient: a read retried while the server cannot answer (a NATS restart, an election), never for the
-// message's own fault (a DecodeError, thrown at once), and given up after its limit with the server's error.
+// message's own fault (a DecodeError) or this identity's (a permissions violation), both thrown at once, and
+// given up after its limit with the server's error.
 // The learner's batch reads use it, so a NATS restart no longer dead-letters a good batch.
 import { describe, expect, it } from "vitest";
 import { DecodeError, retryTransient } from "@lspo/bus";
@@ -21,6 +22,16 @@ describe("bus - retryTransient", () => {
       calls++;
       throw fault;
     }, 5_000)).rejects.toBe(fault);
+    expect(calls).toBe(1);
+  });
+
+  it("throws a permissions violation at once: no wait mends this identity's permissions", async () => {
+    let calls = 0;
+    const refused = new Error(`Permissions Violation for Publish to "$O.lspo-checkpoints.C.x"`);
+    await expect(retryTransient(async () => {
+      calls++;
+      throw refused;
+    }, 5_000)).rejects.toBe(refused);
     expect(calls).toBe(1);
   });
 
