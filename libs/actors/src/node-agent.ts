@@ -206,7 +206,12 @@ export class NodeAgent implements AsyncDisposable {
     now ??= await this.registry.getActor(sup.spec.kind, sup.spec.name);
     if (now && now.record.node !== this.node) {
       sup.stopping = true;
-      if (sup.timer) clearTimeout(sup.timer);
+      if (sup.timer) {
+        // A restart scheduled when the actor exited (it saw the hand-over before this agent did) never runs:
+        // it is not counted.
+        clearTimeout(sup.timer);
+        sup.restarts--;
+      }
       sup.timer = null;
       sup.state = ComponentState.COMPONENT_STATE_STOPPED;
       process.stderr.write(`[agent ${this.node}] ${sup.spec.name} now runs on ${now.record.node}: no longer supervised here\n`);

@@ -141,6 +141,24 @@ describe("cluster - a name handed on", { timeout: 180_000 }, () => {
   });
 });
 
+describe("cluster - a name handed on, the actor first to go", { timeout: 180_000 }, () => {
+  it("an actor that exits before its agent sees the hand-over is neither restarted nor counted as restarted", async () => {
+    // The order the stand-down test above cannot force: the actor exits (here: killed) before the agent's next
+    // heartbeat finds the name elsewhere, so the agent schedules a restart (5 s away) that keepClaim cancels.
+    await using agent = await NodeAgent.start(bus.nc, { runId: "handover-exit", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 5000 });
+    const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
+    const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
+    await agent.registry.removeActor("rollout", placed.name);
+    await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
+    process.kill(mine.pid, "SIGKILL");
+    const after = await until("the agent to let it go", () => agent.list().find((a) => a.name === placed.name && a.state === ComponentState.COMPONENT_STATE_STOPPED), 60_000);
+    expect(after.restarts).toBe(0);
+    await new Promise((r) => setTimeout(r, 6000)); // past the cancelled restart's time
+    expect(agent.list().find((a) => a.name === placed.name)).toMatchObject({ state: ComponentState.COMPONENT_STATE_STOPPED, restarts: 0 });
+    expect((await agent.registry.getActor("rollout", placed.name))!.record.node).toBe("elsewhere");
+  });
+});
+
 describe("cluster - the view across a nats-server restart", { timeout: 120_000 }, () => {
   it("re-establishes its watch: new heartbeats arrive and handles resolve again", async () => {
     const own = await startNatsServer();
