@@ -121,14 +121,20 @@ describe("cluster - registry scope and names", () => {
   });
 });
 
+/** Places one actor on `agent`, then does what a reconciler does while that host is cut off: the claim goes,
+ *  and another node ("elsewhere") claims the name. Returns the placement and the actor's own record. */
+async function handOver(agent: NodeAgent) {
+  const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
+  const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
+  await agent.registry.removeActor("rollout", placed.name);
+  await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
+  return { placed, mine };
+}
+
 describe("cluster - a name handed on", { timeout: 180_000 }, () => {
   it("an actor whose name another node took stands down, and its agent does not restart it", async () => {
     await using agent = await NodeAgent.start(bus.nc, { runId: "handover", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 100 });
-    const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
-    const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
-    // What a reconciler does while this host is cut off: the claim goes, and another node claims the name.
-    await agent.registry.removeActor("rollout", placed.name);
-    await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
+    const { placed, mine } = await handOver(agent);
     // Generous bounds: this is about what happens, and under a loaded suite a heartbeat and a drain take long.
     await until("the old copy to exit", () => !alive(mine.pid), 60_000);
     const after = await until("the agent to let it go", () => agent.list().find((a) => a.name === placed.name && a.state === ComponentState.COMPONENT_STATE_STOPPED), 60_000);
@@ -146,10 +152,7 @@ describe("cluster - a name handed on, the actor first to go", { timeout: 180_000
     // The order the stand-down test above cannot force: the actor exits (here: killed) before the agent's next
     // heartbeat finds the name elsewhere, so the agent schedules a restart (5 s away) that keepClaim cancels.
     await using agent = await NodeAgent.start(bus.nc, { runId: "handover-exit", node: "cut-off", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000, backoffMs: 5000 });
-    const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: -1 });
-    const mine = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
-    await agent.registry.removeActor("rollout", placed.name);
-    await agent.registry.claimActor({ ...mine, node: "elsewhere", pid: 1, grpcAddress: "", state: ComponentState.COMPONENT_STATE_STARTING });
+    const { placed, mine } = await handOver(agent);
     process.kill(mine.pid, "SIGKILL");
     const after = await until("the agent to let it go", () => agent.list().find((a) => a.name === placed.name && a.state === ComponentState.COMPONENT_STATE_STOPPED), 60_000);
     expect(after.restarts).toBe(0);
