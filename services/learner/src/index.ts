@@ -9,6 +9,6 @@ export {
   SAMPLER_STATE_FILE, decodeSamplerState, encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex,
   type ReadSamplerStateOptions, type SamplerState, type SamplerStateRef,
 } from "./sampler-state.js";
-export { SWAP_LOG_BUCKET, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapsAfter } from "./swap-log.js";
+export { SWAP_LOG_BUCKET, SwapGate, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapsAfter } from "./swap-log.js";
 export { encodeTrainedUids, decodeTrainedUids } from "./trained-uids.js";
 export { BatchAttempts, type Attempt } from "./attempts.js";

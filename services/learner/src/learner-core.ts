@@ -218,6 +218,8 @@ export class LearnerCore {
   }
 
   private async runUpdate(groups: readonly VerifiedGroup[]): Promise<UpdateRecord> {
+    // Everything up to beginUpdate runs before the first await: the learner's SwapGate counts on an update's
+    // algorithm being fixed the moment update() is called (swap-log.ts).
     const t0 = performance.now();
     const step = this.step + 1;
     const due = this.scheduled.get(step);

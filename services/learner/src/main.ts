@@ -21,7 +21,7 @@ import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
 import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
 import { SAMPLER_STATE_FILE, encodeSamplerState, publishSamplerState, readSamplerState, type SamplerState, type SamplerStateRef } from "./sampler-state.js";
-import { requestDurableSwap, resumeSwaps } from "./swap-log.js";
+import { SwapGate, resumeSwaps } from "./swap-log.js";
 import { miniBatchGroups } from "./update-plan.js";
 
 /** An algorithm spec field ("name", "params.clip_low") as the SwapAlgorithm request names it. */
@@ -101,7 +101,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     maxShardBytes: Math.round(config.learner.weightsShardMb * (1 << 20)),
     onDeleteFailed: (object, err) => ctx.log.warn({ object, err: err.message }, "deleting an old weights object failed"),
   });
-  const swapLog = await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas); // durable hot swaps (swap-log.ts)
+  // Durable hot swaps (swap-log.ts); live ones and update starts take turns through the gate.
+  const swaps = new SwapGate(core, await resumeSwaps(core, ctx.nc, ctx.runId, config.nats.replicas));
   await publisher.publish(core.weights, core.step, core.step);
   const batchStore = await openObjectStore(ctx.nc, OBJECT_STORES.batches, { replicas: config.nats.replicas });
   const samplerKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
@@ -182,11 +183,11 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
             if (!req.spec?.name) throw invalidArgument("spec.name", "is required (grpo, dapo, gspo, dr_grpo)");
             try {
               // Logged to KV before answering, so it survives a crash (swap-log.ts).
-              const effective = await requestDurableSwap(core, swapLog, { name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
-              const pending = core.algorithm.pending!;
-              ctx.log.info({ to: pending.name, effectiveStep: effective }, "algorithm swap requested");
+              // Not applied by an update before it is logged (SwapGate): the answer is the record logged.
+              const { effectiveStep, spec: pending } = await swaps.swap({ name: req.spec.name, params: (req.spec.overrides as Record<string, unknown>) ?? {} });
+              ctx.log.info({ to: pending.name, effectiveStep }, "algorithm swap requested");
               return {
-                effectiveStep: BigInt(effective),
+                effectiveStep: BigInt(effectiveStep),
                 active: { name: core.algorithm.active.name, overrides: JSON.parse(JSON.stringify(core.algorithm.active.params)) },
                 pending: { name: pending.name, overrides: JSON.parse(JSON.stringify(pending.params)) },
               };
@@ -292,7 +293,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       await record([]);
       return;
     }
-    const rec = await core.update(fresh);
+    const rec = await swaps.startUpdate(() => core.update(fresh));
     for (const g of fresh) trainedUids.add(g.group!.uid);
     trainedGroups += fresh.length;
     lastSeq = seq;

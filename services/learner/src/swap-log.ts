@@ -74,18 +74,60 @@ export interface SwapRequester {
  * A live swap, durable before it is answered: validated and queued (throws naming the field), then logged
  * with its effective step. If the log cannot be written the queue is put back as it was (the earlier
  * pending swap, or none) and the error goes to the caller: a swap is either durable or not accepted.
+ * Returns the record it logged. Alone it does not keep an update from applying the swap while the log is
+ * being written: the learner goes through a SwapGate.
  */
-export async function requestDurableSwap(core: SwapRequester, log: Pick<SwapLog, "append">, spec: { name: string; params?: Record<string, unknown> }): Promise<number> {
+export async function requestDurableSwap(core: SwapRequester, log: Pick<SwapLog, "append">, spec: { name: string; params?: Record<string, unknown> }): Promise<SwapRecord> {
   const before = core.algorithm.pending;
-  const effective = core.requestSwap(spec);
+  const effectiveStep = core.requestSwap(spec);
+  const record = { effectiveStep, spec: core.algorithm.pending! };
   try {
-    await log.append({ effectiveStep: effective, spec: core.algorithm.pending! });
+    await log.append(record);
   } catch (err) {
     if (before) core.algorithm.requestSwap(before);
     else core.algorithm.cancelSwap();
     throw err;
   }
-  return effective;
+  return record;
+}
+
+/**
+ * Live swaps and the starts of updates take turns. A swap is pending (an update would apply it) from its
+ * request until it is logged; an update that started in that window trained with a swap the log did not
+ * yet hold (a crash there re-trains that step with the old algorithm), and the request, answering after
+ * the update had taken the pending swap, found none. Two swaps logged at once could also lose one (the log
+ * is read, appended to and put). So a swap waits for any update start or swap before it, and an update
+ * starts only between swaps. An update holds its turn only while it starts: the algorithm an update trains
+ * with is fixed in LearnerCore.update's synchronous start, so a swap waits for no update to finish.
+ */
+export class SwapGate {
+  #turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly core: SwapRequester,
+    private readonly log: Pick<SwapLog, "append">,
+  ) {}
+
+  #next<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn);
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A live swap, once the swaps and update starts before it are done: the record it logged. */
+  swap(spec: { name: string; params?: Record<string, unknown> }): Promise<SwapRecord> {
+    return this.#next(() => requestDurableSwap(this.core, this.log, spec));
+  }
+
+  /** Starts an update (`start` is called between swaps) and gives its promise. */
+  async startUpdate<T>(start: () => Promise<T>): Promise<T> {
+    let started!: Promise<T>;
+    await this.#next(async () => {
+      started = start();
+      started.catch(() => undefined); // the caller gets the rejection below, not the turn
+    });
+    return started;
+  }
 }
 
 /** At start-up: re-schedules the logged swaps that take effect after the resumed step; returns the log. */

@@ -8,7 +8,7 @@ import { bytesOf } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
 import type { VerifiedGroup } from "@lspo/proto";
-import { LearnerCore, SwapLogError, readSwapLog, requestDurableSwap, swapsAfter } from "@lspo/learner";
+import { LearnerCore, SwapGate, SwapLogError, readSwapLog, requestDurableSwap, swapsAfter } from "@lspo/learner";
 
 const spec = { seed: 5, model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true } };
 
@@ -49,7 +49,7 @@ describe("learner core - durable swap requests", () => {
     const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
     try {
       const logged: { effectiveStep: number; spec: { name: string } }[] = [];
-      expect(await requestDurableSwap(core, { append: async (r) => void logged.push(r) }, { name: "gspo" })).toBe(1);
+      expect(await requestDurableSwap(core, { append: async (r) => void logged.push(r) }, { name: "gspo" })).toMatchObject({ effectiveStep: 1, spec: { name: "gspo" } });
       expect(logged.map((r) => [r.effectiveStep, r.spec.name])).toEqual([[1, "gspo"]]);
       const failing = { append: async () => Promise.reject(new Error("KV unavailable")) };
       await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
@@ -57,6 +57,87 @@ describe("learner core - durable swap requests", () => {
       core.algorithm.cancelSwap();
       await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
       expect(core.algorithm.pending).toBeNull();
+    } finally {
+      await core.release();
+    }
+  });
+});
+
+describe("learner - swaps and updates take turns (SwapGate)", () => {
+  // A log whose writes wait until the test lets each one through, in order.
+  function heldLog() {
+    const logged: Array<[number, string]> = [];
+    const waiting: Array<() => void> = [];
+    return {
+      logged,
+      waiting,
+      append: (r: { effectiveStep: number; spec: { name: string } }) =>
+        new Promise<void>((done) => waiting.push(() => (logged.push([r.effectiveStep, r.spec.name]), done()))),
+      release: async () => {
+        while (waiting.length === 0) await new Promise((r) => setImmediate(r));
+        waiting.shift()!();
+      },
+    };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  it("an update waits while a swap is being logged, then trains with it; the request answers with what it logged", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const log = heldLog();
+      const gate = new SwapGate(core, log);
+      const answer = gate.swap({ name: "gspo" });
+      let started = false;
+      const update = gate.startUpdate(() => ((started = true), core.update([group()])));
+      await settle();
+      // The swap is pending but not durable: no update may take it yet.
+      expect([started, core.step, core.algorithm.pending?.name]).toEqual([false, 0, "gspo"]);
+      await log.release();
+      expect(await answer).toMatchObject({ effectiveStep: 1, spec: { name: "gspo" } });
+      const rec = await update;
+      expect([rec.step, rec.algorithm, rec.swap?.to]).toEqual([1, "gspo", "gspo"]);
+      expect(log.logged).toEqual([[1, "gspo"]]);
+    } finally {
+      await core.release();
+    }
+  });
+
+  it("a swap asked for once an update has started waits for no update and takes effect at the next one; two swaps are logged one after the other", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const log = heldLog();
+      const gate = new SwapGate(core, log);
+      const first = gate.startUpdate(() => core.update([group()]));
+      const a = gate.swap({ name: "gspo" });
+      const b = gate.swap({ name: "grpo" });
+      await settle();
+      expect(log.waiting).toHaveLength(1); // the first swap's write: the second has not begun (one at a time)
+      await log.release();
+      expect(await a).toMatchObject({ effectiveStep: 2, spec: { name: "gspo" } });
+      await log.release();
+      expect(await b).toMatchObject({ effectiveStep: 2, spec: { name: "grpo" } });
+      // Step 1 had started with dapo before either swap: it keeps it; step 2 takes the last one asked for.
+      expect((await first).algorithm).toBe("dapo");
+      expect((await gate.startUpdate(() => core.update([group()]))).algorithm).toBe("grpo");
+      expect(log.logged).toEqual([[2, "gspo"], [2, "grpo"]]);
+    } finally {
+      await core.release();
+    }
+  });
+
+  it("a swap whose write fails leaves the gate open: the update after it trains with the algorithm before it", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const gate = new SwapGate(core, { append: async () => Promise.reject(new Error("KV unavailable")) });
+      await expect(gate.swap({ name: "gspo" })).rejects.toThrow("KV unavailable");
+      expect((await gate.startUpdate(() => core.update([group()]))).algorithm).toBe("dapo");
+      await expect(gate.startUpdate(() => core.update([]))).rejects.toThrow();
     } finally {
       await core.release();
     }
