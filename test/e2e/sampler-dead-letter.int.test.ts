@@ -106,18 +106,28 @@ describe("sampler - a dead-lettered verified group", { timeout: 300_000 }, () =>
     // Judging it throws on every delivery: the first incarnation fails on delivery 1 (not the last) and exits;
     // the second replays it (throws again: left to its redelivery), and on delivery 2, the last, dead-letters it.
     process.env.LSPO_FAULT_SAMPLER_THROW_UID = "poison";
+    const logs: string[] = [];
     for (const i of [0, 1]) {
       const s = start(run, i, config);
       // (It may exit before its "ready" line is read: the exit and the log say what happened.)
       await s.ready.catch(() => undefined);
       await exited(s.child);
-      expect(s.child.exitCode).not.toBe(0);
+      logs.push(`--- incarnation ${i} (exit ${s.child.exitCode ?? s.child.signalCode}):\n${readFileSync(s.logPath, "utf8").slice(-6000)}`);
+      expect(s.child.exitCode, logs.join("\n")).not.toBe(0);
       expect(readFileSync(s.logPath, "utf8")).toContain("injected fault judging poison");
     }
     delete process.env.LSPO_FAULT_SAMPLER_THROW_UID;
 
-    const letters = await js.consumers.get(STREAMS.deadLetters.name, { filter_subjects: deadLetterSubject(STREAMS.verified.name) });
-    const letter = decodeEnvelope((await letters.next({ expires: 5000 }))!.data, "DeadLetter").body as DeadLetter;
+    // The letter is published before the second incarnation exits; read from the stream (not a consumer's
+    // first fetch, which may expire empty on a loaded machine), and on a miss the two logs say why.
+    const found: { letter?: Uint8Array } = {};
+    await until("the dead letter on LSPO_DLQ", async () => {
+      found.letter = (await jsm.streams.getMessage(STREAMS.deadLetters.name, { last_by_subj: deadLetterSubject(STREAMS.verified.name) }).catch(() => null))?.data;
+      return found.letter !== undefined;
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs.join("\n")}`);
+    });
+    const letter = decodeEnvelope(found.letter!, "DeadLetter").body as DeadLetter;
     expect(letter).toMatchObject({ stream: STREAMS.verified.name, seq: poison.seq, deliveries: 2 });
     expect(letter.reason).toContain("injected fault judging poison");
     expect(letter.payload.byteLength).toBe(65_536);
