@@ -3,11 +3,11 @@
 // at which onnxruntime streams memory on this machine. Every form computes, for every layer of a model, the
 // scores of the G query rows of each (row, kv head) against its keys and their context over its values:
 // - "several rows": q K and p V with the cache on the right, keys [B, Hkv, hd, C] and values [B, Hkv, C, hd],
-//   one product of G rows per (row, kv head) (until 8e2db71);
+//   one product of G rows per (row, kv head) (the decoder's form before 8e2db71, and above G = 2 until a34e3ec);
 // - "one row": the same layout, the G rows as a broadcast batch dimension, so each product is one vector times
-//   the cache (8e2db71 to 1e8a5c4 where G <= 2);
+//   the cache (the decoder's form at G <= 2 from 8e2db71 until a34e3ec);
 // - "cache left": K q and V p with the cache on the left, keys [B, Hkv, C, hd] and values [B, Hkv, hd, C],
-//   one product per (row, kv head) with the G queries as its columns (the decoder's form since).
+//   one product per (row, kv head) with the G queries as its columns (the decoder's form since a34e3ec).
 // onnxruntime's CPU MatMul packs its right operand into panels and reads its left one in place: "several rows"
 // packs (copies) the cache every step, "one row" reads it G times, "cache left" once. The bytes per step are
 // the cache's (keys and values of every layer), and GB/s is those bytes over the step's median time. The
