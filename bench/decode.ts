@@ -14,9 +14,8 @@
 // lengths (stop tokens, up to 512 new tokens), 32 rows at a time: before issue 22 (concat decoder, consecutive
 // batches) vs in-place + continuous batching; tokens/s and row occupancy, 2 runs.
 // Part 4, the two attention products alone (the only readers of the cache) at three attention geometries
-// (G = 2, 4, 7 query heads per kv head), in the three forms the decoder has taken (the cache on the right with
-// several query rows or one, and on the left: the decoder's form now), and onnxruntime's streaming read rate
-// beside them: how fast the step reads its cache against how fast this machine can
+// (G = 2, 4, 7 query heads per kv head), in the two forms the decoder chooses between by G, and onnxruntime's
+// streaming read rate beside them: how fast the step reads its cache against how fast this machine can
 // (bench/lib/decode-attention.ts), 5 runs.
 // Goals (issue 22): in-place >= 3x PyTorch at 25M batch 16 and 64, >= 1.5x at 0.5B batch 16; in-place step at
 // P ≈ 1024 <= 1.3x the step at P ≈ 128. `--size tiny` is the smoke form (small models, short generations,

@@ -47,13 +47,7 @@ interface Decode {
   attention?: {
     geometries: {
       name: string;
-      cases: {
-        batch: number; slots: number; cacheBytes: number;
-        forms: Record<"several rows" | "one row", { seconds: Spread; gbPerS: Spread }> & { "cache left"?: { seconds: Spread; gbPerS: Spread } };
-        oneRowSpeedup: Spread;
-        /** Since the cache-left form (artifacts before it have none). */
-        cacheLeftSpeedup?: { overSeveralRows: Spread; overOneRow: Spread };
-      }[];
+      cases: { batch: number; slots: number; cacheBytes: number; forms: Record<"several rows" | "one row", { seconds: Spread; gbPerS: Spread }>; oneRowSpeedup: Spread }[];
     }[];
     streamingRead: { bytes: number; gbPerS: Spread };
   } | null;
@@ -110,22 +104,16 @@ export const views: Record<string, View> = {
       ],
     };
   },
-  /** The two attention products alone in each form, per attention geometry, beside onnxruntime's streaming read.
-   *  An artifact from before the cache-left form shows its two forms. */
+  /** The two attention products alone in both forms, per attention geometry, beside onnxruntime's streaming read. */
   attention: (d: Decode) => {
     const a = d.attention;
     if (!a) throw new TypeError("the artifact has no attention part");
     const form = (f: { seconds: Spread; gbPerS: Spread }) => `${spread(f.seconds, (x) => fixed(x * 1000, 2))} ms, ${fixed(f.gbPerS.median, 1)} GB/s`;
-    const left = a.geometries.every((g) => g.cases.every((c) => c.forms["cache left"] && c.cacheLeftSpeedup));
     return {
       table: [
-        ["attention geometry", "batch", "cache slots", "cache, MB", "several rows", "one row", ...(left ? ["cache left"] : []),
-          "one row / several rows", ...(left ? ["cache left / several rows", "cache left / one row"] : []), "onnxruntime streaming read"],
+        ["attention geometry", "batch", "cache slots", "cache, MB", "several rows", "one row", "one row / several rows", "onnxruntime streaming read"],
         ...a.geometries.flatMap((g) => g.cases.map((c) => [
-          g.name, String(c.batch), grouped(c.slots), fixed(c.cacheBytes / 1e6, 0), form(c.forms["several rows"]), form(c.forms["one row"]),
-          ...(left ? [form(c.forms["cache left"]!)] : []),
-          ratio(c.oneRowSpeedup, "—"),
-          ...(left ? [ratio(c.cacheLeftSpeedup!.overSeveralRows, "—"), ratio(c.cacheLeftSpeedup!.overOneRow, "—")] : []),
+          g.name, String(c.batch), grouped(c.slots), fixed(c.cacheBytes / 1e6, 0), form(c.forms["several rows"]), form(c.forms["one row"]), ratio(c.oneRowSpeedup, "—"),
           `${spread(a.streamingRead.gbPerS, (x) => fixed(x, 1))} GB/s`,
         ])),
       ],

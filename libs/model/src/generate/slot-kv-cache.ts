@@ -1,9 +1,8 @@
 // The generation loop's KV cache in the layout attention reads (the in-place decode graph, llama/graphs.ts
-// slotDecodeGraph): per layer, keys [B, Hkv, C, hd] and values [B, Hkv, hd, C], C slots per row, slot s holding
-// time step s. The decode graph multiplies the keys by the queries and the values by the probabilities
-// straight from these buffers (fed zero-copy; the cache the left operand, llama/decoder.ts slotAttention), so a
-// step never copies the cache; it returns only the new token's keys and values, written here into slot P of
-// every row: Hkv * hd numbers per row and layer.
+// slotDecodeGraph): per layer, keys [B, Hkv, hd, C] and values [B, Hkv, C, hd], C slots per row, slot s holding
+// time step s. The decode graph multiplies the queries by the keys and the probabilities by the values
+// straight from these buffers (fed zero-copy), so a step never copies the cache; it returns only the new token's
+// keys and values, written here into slot P of every row: Hkv * hd numbers per row and layer.
 // The time-major cache (kv-cache.ts) is cheaper to append to but the graph must concatenate and transpose it
 // every step, about three copies of the whole cache per token.
 // Capacity grows by half again when full (up to the most steps the generation can need), so memory follows the
@@ -34,8 +33,8 @@ export class SlotKvCache extends HostKvCache implements KvStore {
     const [B, K, hd, C] = [this.B, this.kvHeads, this.headDim, this.capacity];
     return {
       layout: "slots",
-      keys: this.keys.map((data) => ({ dtype: "float32", shape: [B, K, C, hd], data })),
-      values: this.values.map((data) => ({ dtype: "float32", shape: [B, K, hd, C], data })),
+      keys: this.keys.map((data) => ({ dtype: "float32", shape: [B, K, hd, C], data })),
+      values: this.values.map((data) => ({ dtype: "float32", shape: [B, K, C, hd], data })),
     };
   }
 
@@ -52,9 +51,10 @@ export class SlotKvCache extends HostKvCache implements KvStore {
           for (let h = 0; h < K; h++) {
             const src = ((t * B + b) * K + h) * hd;
             const bh = b * K + h;
-            // Keys: a contiguous row per slot; values: slot s of dimension d at (bh * hd + d) * C + s (strided).
-            keys.set(nk.subarray(src, src + hd), (bh * C + P + t) * hd);
-            for (let d = 0; d < hd; d++) values[(bh * hd + d) * C + P + t] = nv[src + d];
+            // Keys: slot s of dimension d at (bh * hd + d) * C + s (a strided write); values: a contiguous row.
+            for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + P + t] = nk[src + d];
+            const vAt = (bh * C + P + t) * hd;
+            for (let d = 0; d < hd; d++) values[vAt + d] = nv[src + d];
           }
         }
       }
@@ -76,8 +76,8 @@ export class SlotKvCache extends HostKvCache implements KvStore {
         if (s >= C) throw new Error(`SlotKvCache: row ${b} writes slot ${s} of ${C}`);
         for (let h = 0; h < K; h++) {
           const src = (b * K + h) * hd, bh = b * K + h;
-          keys.set(nk.subarray(src, src + hd), (bh * C + s) * hd);
-          for (let d = 0; d < hd; d++) values[(bh * hd + d) * C + s] = nv[src + d];
+          for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + s] = nk[src + d];
+          values.set(nv.subarray(src, src + hd), (bh * C + s) * hd);
         }
       }
     }
@@ -98,8 +98,8 @@ export class SlotKvCache extends HostKvCache implements KvStore {
       for (let t = 0; t < count; t++) {
         for (let h = 0; h < K; h++) {
           const src = (((from + t) * Bsrc + srcRow) * K + h) * hd, bh = row * K + h;
-          keys.set(nk.subarray(src, src + hd), (bh * C + t) * hd);
-          for (let d = 0; d < hd; d++) values[(bh * hd + d) * C + t] = nv[src + d];
+          for (let d = 0; d < hd; d++) keys[(bh * hd + d) * C + t] = nk[src + d];
+          values.set(nv.subarray(src, src + hd), (bh * C + t) * hd);
         }
       }
     }
@@ -132,9 +132,9 @@ export class SlotKvCache extends HostKvCache implements KvStore {
   protected regrow(buf: Float32Array, kind: "key" | "value", next: number): Float32Array {
     const [C, hd, bk] = [this.capacity, this.headDim, this.B * this.kvHeads];
     const out = new Float32Array(bk * hd * next);
-    // Keys: bk rows of C slots of hd numbers; values: bk * hd rows of C slots.
-    if (kind === "key") for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * next * hd);
-    else for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * next);
+    // Keys: bk * hd rows of C slots; values: bk rows of C slots of hd numbers.
+    if (kind === "key") for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * next);
+    else for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * next * hd);
     return out;
   }
 }

@@ -6,13 +6,13 @@
 // Three uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
 // takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
 // so the caller appends it to a cache it owns; the in-place decode graph (one token per row) reads a cache held
-// in the layout attention multiplies by ([B, Hkv, C, hd] keys, [B, Hkv, hd, C] values: `slots`), so no step
+// in the layout attention multiplies by ([B, Hkv, hd, C] keys, [B, Hkv, C, hd] values: `slots`), so no step
 // copies the cache, and also returns only the new slice, which the caller writes into its slots.
 import type { LlamaConfig } from "../config.js";
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
 import { matmul, reduceSum, softmax } from "../graph/ops-linalg.js";
-import { concat, gather, reshape, slice, split, transpose, unsqueeze } from "../graph/ops-layout.js";
+import { concat, gather, reshape, slice, split, squeeze, transpose, unsqueeze } from "../graph/ops-layout.js";
 import { attentionBias, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
 
 const layerPrefix = (i: number) => `model.layers.${i}`;
@@ -33,8 +33,8 @@ export interface DecoderInputs<D extends FloatDType> {
   mask?: Value<"int64">;
   /** Per layer, the cached keys/values (inference); absent for full-sequence graphs. */
   past?: KvSlice<D>[];
-  /** In-place decode (T = 1): per layer the cache in attention layout, keys [B, Hkv, C, hd] and values
-   *  [B, Hkv, hd, C], and `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
+  /** In-place decode (T = 1): per layer the cache in attention layout, keys [B, Hkv, hd, C] and values
+   *  [B, Hkv, C, hd], and `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
    *  not written yet. The new token always sees itself (it is not in the slots yet). */
   slots?: { kv: KvSlice<D>[]; bias: Value<D> };
 }
@@ -65,7 +65,7 @@ interface Ctx<D extends FloatDType> {
   B: Dim;
   T: Dim;
   rope: { cos: Value<D>; sin: Value<D> }; // [B, T, 1, hd]
-  bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere ([B, 1, C, 1] over slots)
+  bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere ([B, 1, 1, C] over slots)
 }
 
 function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> | null {
@@ -79,6 +79,15 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
   if (norm && c.cfg.qkNorm) h = rmsNorm(h, c.p(`${norm}.weight`), c.cfg.rmsNormEps);
   return h;
 }
+
+/**
+ * Query heads per kv head (G) up to which a decode step's attention products take one query row at a time
+ * (rowByRow); above it, one product of G rows per kv head. From `npm run bench -- decode` part 4 (the products
+ * alone, docs/BENCHMARKS.md "Decode"): at G = 2 one row is 1.1-1.6x faster (it skips the packing copy of the
+ * cache); at G = 4 it is even at batch 16 and slower at batch 1; at G = 7 slower (it reads the cache G times,
+ * and the products are many and small).
+ */
+const ONE_ROW_MAX_GROUP = 2;
 
 /** Where a layer's attention reads its past from: nothing (full sequence), a time-major past, or slots. */
 type LayerCache<D extends FloatDType> = { past?: KvSlice<D>; slots?: KvSlice<D> };
@@ -126,31 +135,35 @@ function timeMajor<D extends FloatDType>(k: Value<D>, v: Value<D>): KvSlice<D> {
 }
 
 /**
- * One decode step's attention over a cache held in the layout the two products read, the cache always the left
- * (tall) operand: scores = K q over the keys [B, Hkv, C, hd] and the context = V p over the values
- * [B, Hkv, hd, C], each [B, Hkv, C or hd, G] with the G query rows of a kv head as its columns. Nothing copies
- * the cache: onnxruntime's CPU MatMul packs its right operand into panels before it multiplies and reads the
- * left one where it lies, so the right operand here is the small one (q: hd x G, p: C x G), and each product
- * reads its part of the cache once for all G rows. (With the cache on the right, a product of G rows packs, so
- * copies, the cache every step; one product per query row reads it G times. `npm run bench -- decode` part 4
- * times the three forms: docs/BENCHMARKS.md "Decode".) The new token's own key and value are not in the slots
- * yet (the caller writes them after the step), so its score is a dot product joined to the slots' scores
- * before the softmax, and its value is added with its probability. qg [B, Hkv, G, hd] (T = 1, pre-scaled), k
- * and v [B, 1, Hkv, hd] -> [B, H * hd].
+ * One decode step's attention over a cache held in the layout the two products read: scores = q K over the
+ * keys [B, Hkv, hd, C] and the context = p V over the values [B, Hkv, C, hd], with no concat, transpose or
+ * repeat of the cache (each step reads it once, in place). The new token's own key and value are not in the
+ * slots yet (the caller writes them after the step), so its score is a dot product joined to the slots' scores
+ * before the softmax, and its value is added with its probability. qg [B, Hkv, G, hd] (T = 1, pre-scaled),
+ * k and v [B, 1, Hkv, hd] -> [B, H * hd].
  */
 function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D>, v: Value<D>, slots: KvSlice<D>): Value<D> {
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
-  const G = H / Hkv;
-  const C = slots.key.shape[2];
   const kSelf = reshape(k, [c.B, Hkv, 1, hd]); // T = 1: the same order as [B, 1, Hkv, hd]
   const vSelf = reshape(v, [c.B, Hkv, 1, hd]);
-  const past = add(matmul(slots.key, transpose(qg, [0, 1, 3, 2])), c.bias); // [B, Hkv, C, G]
-  const self = reshape(reduceSum(mul(qg, kSelf), [-1], true), [c.B, Hkv, 1, G]); // [B, Hkv, G, 1] read as a row
-  const probs = softmax(concat([past, self], -2), -2); // [B, Hkv, C + 1, G]: each column a query's distribution
-  const [pPast, pSelf] = split(probs, 2, [C, 1]); // [B, Hkv, C, G], [B, Hkv, 1, G]
-  const context = transpose(matmul(slots.value, pPast), [0, 1, 3, 2]); // [B, Hkv, hd, G] -> [B, Hkv, G, hd]
-  const ctx = add(context, mul(reshape(pSelf, [c.B, Hkv, G, 1]), vSelf)); // [B, Hkv, G, hd]
+  const times = H / Hkv <= ONE_ROW_MAX_GROUP ? rowByRow : matmul<D>;
+  const past = add(times(qg, slots.key), c.bias); // [B, Hkv, G, C]
+  const self = reduceSum(mul(qg, kSelf), [-1], true); // [B, Hkv, G, 1]
+  const probs = softmax(concat([past, self], -1), -1); // [B, Hkv, G, C + 1]
+  const [pPast, pSelf] = split(probs, 3, [slots.key.shape[3], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
+  const ctx = add(times(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
   return reshape(ctx, [c.B, H * hd]); // head h = kv head * G + g, as the queries were grouped
+}
+
+/**
+ * a [B, Hkv, G, K] times a cache operand m [B, Hkv, K, N] -> [B, Hkv, G, N], one row of a at a time: the G rows
+ * become a broadcast batch dimension ([B, Hkv, G, 1, K] x [B, Hkv, 1, K, N]; Unsqueeze is a view), so each
+ * product is a vector times the cache. onnxruntime's CPU MatMul copies the right operand of a product with
+ * several rows into packed panels before multiplying, which for the cache is a copy of it every step; a
+ * one-row product reads it where it lies, but reads it once per row.
+ */
+function rowByRow<D extends FloatDType>(a: Value<D>, m: Value<D>): Value<D> {
+  return squeeze(matmul(unsqueeze(a, [3]), unsqueeze(m, [2])), [3]);
 }
 
 /** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
@@ -180,7 +193,7 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
   const c: Ctx<D> = {
     cfg, p, B, T,
     rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
-    bias: inp.slots ? unsqueeze(inp.slots.bias, [1, 3]) : attentionBias(inp.mask!, T, emb.dtype), // slots: [B, 1, C, 1]
+    bias: inp.slots ? unsqueeze(inp.slots.bias, [1, 2]) : attentionBias(inp.mask!, T, emb.dtype),
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];

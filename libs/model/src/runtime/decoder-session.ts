@@ -147,10 +147,10 @@ export class OnnxDecoder implements IncrementalDecoder {
     const [B, T] = input.inputIds.shape;
     if (input.inputIds.shape.length !== 2 || T !== 1) throw new Error(`OnnxDecoder.step: a step over slots decodes one token per row, got inputIds [${input.inputIds.shape}]`);
     if (input.positionIds.shape.join() !== `${B},1`) throw new Error(`OnnxDecoder.step: positionIds is [${input.positionIds.shape}], inputIds is [${B},1]`);
-    const C = input.pastKeys[0].shape[2];
-    const keys = `${B},${c.numKvHeads},${C},${c.headDim}`, values = `${B},${c.numKvHeads},${c.headDim},${C}`;
-    input.pastKeys.forEach((t, i) => t.shape.join() !== keys && fail(`pastKeys[${i}] is [${t.shape}], expected [${keys}] (slots: [B, Hkv, C, hd])`));
-    input.pastValues.forEach((t, i) => t.shape.join() !== values && fail(`pastValues[${i}] is [${t.shape}], expected [${values}] (slots: [B, Hkv, hd, C])`));
+    const C = input.pastKeys[0].shape[3];
+    const keys = `${B},${c.numKvHeads},${c.headDim},${C}`, values = `${B},${c.numKvHeads},${C},${c.headDim}`;
+    input.pastKeys.forEach((t, i) => t.shape.join() !== keys && fail(`pastKeys[${i}] is [${t.shape}], expected [${keys}] (slots: [B, Hkv, hd, C])`));
+    input.pastValues.forEach((t, i) => t.shape.join() !== values && fail(`pastValues[${i}] is [${t.shape}], expected [${values}] (slots: [B, Hkv, C, hd])`));
     let bias: Tensor<"float32">;
     if (input.slotLengths) {
       const lengths = input.slotLengths;
