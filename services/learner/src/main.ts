@@ -140,6 +140,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   const checkpointNow = async (): Promise<string> => {
+    // Between swaps: a swap still being logged (it may yet be refused) is not saved as pending (swap-log.ts).
+    const algorithm = await swaps.between(() => core.algorithm.snapshot());
     const sampler = await readSampler();
     const samplerBytes = sampler ? encodeSamplerState(sampler) : null;
     const cursorEntry = await kvGet<unknown>(samplerKv, `${ctx.runId}.cursor`, "Cursor").catch(() => null);
@@ -150,7 +152,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       {
         step: core.step,
         policyVersion: core.step,
-        algorithm: core.algorithm.snapshot(),
+        algorithm,
         cursor: { batchSeq: lastSeq, data: cursorEntry?.value ?? null },
         trainedGroups,
         batchesConsumed,

@@ -119,14 +119,23 @@ export class SwapGate {
     return this.#next(() => requestDurableSwap(this.core, this.log, spec));
   }
 
+  /**
+   * Runs `read` between swaps: what it reads of the algorithm holds only swaps already logged. A checkpoint
+   * takes its AlgorithmState this way, so it never saves a pending swap whose write may yet fail (a swap the
+   * caller was told is not accepted, applied after a restart from that checkpoint).
+   */
+  between<T>(read: () => T): Promise<T> {
+    return this.#next(async () => read());
+  }
+
   /** Starts an update (`start` is called between swaps) and gives its promise. */
   async startUpdate<T>(start: () => Promise<T>): Promise<T> {
-    let started!: Promise<T>;
-    await this.#next(async () => {
-      started = start();
-      started.catch(() => undefined); // the caller gets the rejection below, not the turn
+    const started = await this.between(() => {
+      const p = start();
+      p.catch(() => undefined); // the caller gets the rejection below, not the turn
+      return { p };
     });
-    return started;
+    return started.p;
   }
 }
 

@@ -129,6 +129,32 @@ describe("learner - swaps and updates take turns (SwapGate)", () => {
     }
   });
 
+  it("a checkpoint's read of the algorithm waits for a swap's write: it saves a logged swap as pending, never one whose write failed", async () => {
+    const model = createModelFromSpec(spec);
+    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+    try {
+      const log = heldLog();
+      let failNext = false;
+      const gate = new SwapGate(core, { append: (r) => (failNext ? Promise.reject(new Error("KV unavailable")) : log.append(r)) });
+      const logged = gate.swap({ name: "gspo" });
+      let read = false;
+      const first = gate.between(() => ((read = true), core.algorithm.snapshot()));
+      await settle();
+      expect(read).toBe(false); // the swap is pending, its write not done
+      await log.release();
+      await logged;
+      expect((await first).pending?.name).toBe("gspo");
+      failNext = true;
+      const refused = gate.swap({ name: "grpo" });
+      const second = gate.between(() => core.algorithm.snapshot());
+      await expect(refused).rejects.toThrow("KV unavailable");
+      expect((await second).pending?.name).toBe("gspo"); // not grpo: that swap was refused
+    } finally {
+      await core.release();
+    }
+  });
+
   it("a swap whose write fails leaves the gate open: the update after it trains with the algorithm before it", async () => {
     const model = createModelFromSpec(spec);
     const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
