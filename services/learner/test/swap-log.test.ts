@@ -27,6 +27,18 @@ function group(): VerifiedGroup {
   };
 }
 
+/** A dapo learner core on the tiny model, released after `fn`. */
+async function withCore(fn: (core: LearnerCore) => Promise<void>): Promise<void> {
+  const model = createModelFromSpec(spec);
+  const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
+  const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
+  try {
+    await fn(core);
+  } finally {
+    await core.release();
+  }
+}
+
 describe("swap log - records", () => {
   it("reads a stored log, re-validating each spec; bad records are named", () => {
     const gspo = presetSpec("gspo");
@@ -44,10 +56,7 @@ describe("swap log - records", () => {
 
 describe("learner core - durable swap requests", () => {
   it("logs the swap with its effective step; a failed write puts the earlier pending swap back", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" } } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       const logged: { effectiveStep: number; spec: { name: string } }[] = [];
       expect(await requestDurableSwap(core, { append: async (r) => void logged.push(r) }, { name: "gspo" })).toMatchObject({ effectiveStep: 1, spec: { name: "gspo" } });
       expect(logged.map((r) => [r.effectiveStep, r.spec.name])).toEqual([[1, "gspo"]]);
@@ -57,9 +66,7 @@ describe("learner core - durable swap requests", () => {
       core.algorithm.cancelSwap();
       await expect(requestDurableSwap(core, failing, { name: "grpo" })).rejects.toThrow("KV unavailable");
       expect(core.algorithm.pending).toBeNull();
-    } finally {
-      await core.release();
-    }
+    });
   });
 });
 
@@ -82,10 +89,7 @@ describe("learner - swaps and updates take turns (SwapGate)", () => {
   const settle = () => new Promise((r) => setTimeout(r, 20));
 
   it("an update waits while a swap is being logged, then trains with it; the request answers with what it logged", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       const log = heldLog();
       const gate = new SwapGate(core, log);
       const answer = gate.swap({ name: "gspo" });
@@ -99,16 +103,11 @@ describe("learner - swaps and updates take turns (SwapGate)", () => {
       const rec = await update;
       expect([rec.step, rec.algorithm, rec.swap?.to]).toEqual([1, "gspo", "gspo"]);
       expect(log.logged).toEqual([[1, "gspo"]]);
-    } finally {
-      await core.release();
-    }
+    });
   });
 
   it("a swap asked for once an update has started waits for no update and takes effect at the next one; two swaps are logged one after the other", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       const log = heldLog();
       const gate = new SwapGate(core, log);
       const first = gate.startUpdate(() => core.update([group()]));
@@ -124,16 +123,11 @@ describe("learner - swaps and updates take turns (SwapGate)", () => {
       expect((await first).algorithm).toBe("dapo");
       expect((await gate.startUpdate(() => core.update([group()]))).algorithm).toBe("grpo");
       expect(log.logged).toEqual([[2, "gspo"], [2, "grpo"]]);
-    } finally {
-      await core.release();
-    }
+    });
   });
 
   it("a checkpoint's read of the algorithm waits for a swap's write: it saves a logged swap as pending, never one whose write failed", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       const log = heldLog();
       let failNext = false;
       const gate = new SwapGate(core, { append: (r) => (failNext ? Promise.reject(new Error("KV unavailable")) : log.append(r)) });
@@ -150,32 +144,22 @@ describe("learner - swaps and updates take turns (SwapGate)", () => {
       const second = gate.between(() => core.algorithm.snapshot());
       await expect(refused).rejects.toThrow("KV unavailable");
       expect((await second).pending?.name).toBe("gspo"); // not grpo: that swap was refused
-    } finally {
-      await core.release();
-    }
+    });
   });
 
   it("a swap whose write fails leaves the gate open: the update after it trains with the algorithm before it", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       const gate = new SwapGate(core, { append: async () => Promise.reject(new Error("KV unavailable")) });
       await expect(gate.swap({ name: "gspo" })).rejects.toThrow("KV unavailable");
       expect((await gate.startUpdate(() => core.update([group()]))).algorithm).toBe("dapo");
       await expect(gate.startUpdate(() => core.update([]))).rejects.toThrow();
-    } finally {
-      await core.release();
-    }
+    });
   });
 });
 
 describe("learner core - scheduled swaps", () => {
   it("a re-scheduled swap lands on its own update; a live request supersedes one due at its boundary", async () => {
-    const model = createModelFromSpec(spec);
-    const config = resolveConfig({ learner: { algorithm: { name: "dapo" }, lr: 1e-3 } });
-    const core = await LearnerCore.create(model.config, model.weights, { learner: config.learner, totalSteps: 10, maxResponseLength: 8, device: "cpu", threads: 1, padId: 0 });
-    try {
+    await withCore(async (core) => {
       core.scheduleSwap(2, presetSpec("gspo", { max_response_length: 8, overlong_buffer: 2 }));
       core.scheduleSwap(4, presetSpec("grpo", { max_response_length: 8, overlong_buffer: 2 }));
       expect(() => core.scheduleSwap(0, presetSpec("grpo"))).toThrow(/step 0 is not after the current update 0/);
@@ -185,8 +169,6 @@ describe("learner core - scheduled swaps", () => {
       expect(core.requestSwap({ name: "dr_grpo" })).toBe(3); // live: also drops nothing due later than 3
       expect((await core.update([group()])).algorithm).toBe("dr_grpo");
       expect((await core.update([group()])).algorithm).toBe("grpo"); // the step-4 one still applies
-    } finally {
-      await core.release();
-    }
+    });
   });
 });
