@@ -300,24 +300,27 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
           updateConfig: unary(async (req: UpdateConfigRequest) => {
             const c = req.config;
             if (!c) throw invalidArgument("config", "is required");
-            const next: SamplerSettings = { ...core.currentSettings };
-            if (c.mode !== SamplerMode.SAMPLER_MODE_UNSPECIFIED) {
-              const mode = MODES[c.mode];
-              if (!mode) throw invalidArgument("config.mode", `unknown mode ${c.mode}; valid: SAMPLER_MODE_BATCH (1), SAMPLER_MODE_STREAM (2), or 0 to keep the current one`);
-              next.mode = mode;
-            }
-            if (c.batchSize) next.batchSize = c.batchSize;
-            if (c.window) next.window = c.window;
-            for (const [k, v] of [["lLow", c.lLow], ["lHigh", c.lHigh], ["lMax", c.lMax]] as const) {
-              if (v !== 0) {
-                if (!(v > 0 && v <= 1)) throw invalidArgument(`config.${k}`, `must be in (0, 1], got ${v}`);
-                next[k] = v;
-              }
-            }
-            if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
-            // Optional in the contract: an update that does not mention the length filter leaves it as it is.
-            if (c.lengthFilter !== undefined) next.lengthFilter = c.lengthFilter;
+            // In its turn: the settings it starts from are the ones it replaces. Built before its turn, two
+            // updates at once each started from the same settings, and the later one put back what the earlier
+            // one had changed (and a replay's restore may replace the core meanwhile).
             return exclusive(async () => {
+              const next: SamplerSettings = { ...core.currentSettings };
+              if (c.mode !== SamplerMode.SAMPLER_MODE_UNSPECIFIED) {
+                const mode = MODES[c.mode];
+                if (!mode) throw invalidArgument("config.mode", `unknown mode ${c.mode}; valid: SAMPLER_MODE_BATCH (1), SAMPLER_MODE_STREAM (2), or 0 to keep the current one`);
+                next.mode = mode;
+              }
+              if (c.batchSize) next.batchSize = c.batchSize;
+              if (c.window) next.window = c.window;
+              for (const [k, v] of [["lLow", c.lLow], ["lHigh", c.lHigh], ["lMax", c.lMax]] as const) {
+                if (v !== 0) {
+                  if (!(v > 0 && v <= 1)) throw invalidArgument(`config.${k}`, `must be in (0, 1], got ${v}`);
+                  next[k] = v;
+                }
+              }
+              if (next.lHigh < next.lLow || next.lMax < next.lHigh) throw invalidArgument("config.lHigh", `need lLow <= lHigh <= lMax, got ${next.lLow}/${next.lHigh}/${next.lMax}`);
+              // Optional in the contract: an update that does not mention the length filter leaves it as it is.
+              if (c.lengthFilter !== undefined) next.lengthFilter = c.lengthFilter;
               try {
                 core.updateSettings(next);
               } catch (err) {

@@ -33,7 +33,8 @@ export interface ClusterReport {
   ledger: Ledger | null;
   /** Replicas of every stream (KV buckets and object stores included) after the run: all must be 3. */
   replicas: Record<string, number>;
-  secondRun: { runId: string; steps: number; ledger: Ledger | null; ok: boolean } | null;
+  /** `why`, where it did not complete untouched: its exit, steps and ledger, and its controller's last log lines. */
+  secondRun: { runId: string; steps: number; ledger: Ledger | null; ok: boolean; why?: string } | null;
   /** Checks that failed, each a sentence. */
   failures: string[];
   /** What could not be checked with today's code, each naming the missing feature. */
@@ -60,6 +61,11 @@ function errorOf(log: string): string {
   if (!existsSync(log)) return "(no log)";
   const lines = readFileSync(log, "utf8").split("\n").filter((l) => l && !l.startsWith("{"));
   return lines.slice(-12).join("\n") || "(no error line in its log)";
+}
+/** The last `n` lines of a log, JSON or not, each cut at 300 characters. */
+function tailOf(log: string, n: number): string {
+  if (!existsSync(log)) return "(no log)";
+  return readFileSync(log, "utf8").trimEnd().split("\n").slice(-n).map((l) => l.slice(0, 300)).join("\n");
 }
 const CLI = join(root, "services/controller/src/cli.ts");
 
@@ -181,7 +187,7 @@ export async function runClusterTraining(opts: RunOptions): Promise<ClusterRepor
     for (const [name, r] of Object.entries(streams)) if (r !== 3) failures.push(`stream ${name} has ${r} replicas (every stream, KV bucket and object store must have 3)`);
 
     const secondRun = second ? await second : null;
-    if (secondRun && !secondRun.ok) failures.push(`the concurrent run ${secondRun.runId} did not complete untouched`);
+    if (secondRun && !secondRun.ok) failures.push(`the concurrent run ${secondRun.runId} did not complete untouched: ${secondRun.why}`);
 
     const report: ClusterReport = {
       runId,
@@ -322,5 +328,9 @@ async function startSecondRun(cluster: Cluster, nats: NatsCluster, firstId: stri
   const exit = await p.exited;
   const pending: string[] = [];
   const { ledger, steps } = ledgerOf(runDir, pending);
-  return { runId, steps, ledger, ok: exit.code === 0 && !!ledger && ledger.lost === 0 && ledger.duplicates === 0 && steps >= 4 };
+  const ok = exit.code === 0 && !!ledger && ledger.lost === 0 && ledger.duplicates === 0 && steps >= 4;
+  // The cluster's directories go with it: what a failure needs to be understood is kept in the report.
+  const why = ok ? undefined
+    : `exit ${exit.code ?? exit.signal}, ${steps} steps, ledger ${ledger ? JSON.stringify({ lost: ledger.lost, duplicates: ledger.duplicates }) : "none"}${pending.length ? ` (${pending.join("; ")})` : ""}; the end of its log (${p.log}):\n${tailOf(p.log, 15)}`;
+  return { runId, steps, ledger, ok, ...(why ? { why } : {}) };
 }
