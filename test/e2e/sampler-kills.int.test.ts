@@ -130,13 +130,27 @@ async function batchBodies(run: string): Promise<TrainingBatch[]> {
 }
 
 /** Each uid's verdict, from the run's `judged` events (the last one wins; replays repeat the same). */
+/** Each group's last judgement in `run`'s judged events (a replay's judgement after the one it repeats). */
 async function verdictsOf(run: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  for (const [uid, all] of await judgementsOf(run)) out.set(uid, all.at(-1)!.outcome);
+  return out;
+}
+
+/** Every judgement of each group in `run`'s judged events, in stream order, with the sequence it judged. */
+async function judgementsOf(run: string): Promise<Map<string, Array<{ outcome: string; seq: number }>>> {
+  const out = new Map<string, Array<{ outcome: string; seq: number }>>();
   for (const data of await readSubject(js, STREAMS.events.name, eventSubject(run, "judged"))) {
-    const e = decodeEnvelope(data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string }> };
-    for (const j of e.judgements) out.set(j.uid, j.outcome);
+    const e = decodeEnvelope(data, "RunEvent").body as { judgements: Array<{ uid: string; outcome: string; seq: number }> };
+    for (const j of e.judgements) out.set(j.uid, [...(out.get(j.uid) ?? []), { outcome: j.outcome, seq: j.seq }]);
   }
   return out;
+}
+
+/** The groups whose last verdict in `run` differs from the reference's, each with every judgement it had there. */
+async function differingVerdicts(reference: Map<string, string>, run: string) {
+  const all = await judgementsOf(run);
+  return [...reference].filter(([uid, v]) => all.get(uid)?.at(-1)?.outcome !== v).map(([uid, v]) => ({ uid, reference: v, judgements: all.get(uid) ?? [] }));
 }
 
 /** How far the sampler's consumer got: stream messages delivered (to it or to a killed incarnation). */
@@ -217,8 +231,7 @@ describe(`sampler - SIGKILLed at ${KILLS} random points of a ${GROUPS}-group str
     const verdicts = { reference: await verdictsOf("kills-reference"), killed: await verdictsOf("kills-killed") };
     expect(verdicts.reference.size).toBe(GROUPS);
     expect(verdicts.killed.size).toBe(GROUPS); // every group judged: none lost
-    const differing = [...verdicts.reference].filter(([uid, v]) => verdicts.killed.get(uid) !== v);
-    expect(differing).toEqual([]);
+    expect(await differingVerdicts(verdicts.reference, "kills-killed")).toEqual([]);
     const stale = [...verdicts.reference.values()].filter((v) => v === "stale").length;
     expect(stale).toBeGreaterThan(0); // the moving policy version made some groups stale, the same ones in both
     const kept = new Set(reference.flatMap((b) => b.uids));
@@ -243,6 +256,8 @@ describe(`sampler - SIGKILLed at ${KILLS} random points of a ${GROUPS}-group str
     expect(await batchesOf("kills-terminated")).toEqual(reference);
     const verdicts = { reference: await verdictsOf("kills-reference"), terminated: await verdictsOf("kills-terminated") };
     expect(verdicts.terminated.size).toBe(GROUPS);
-    expect([...verdicts.reference].filter(([uid, v]) => verdicts.terminated.get(uid) !== v)).toEqual([]);
+    // (A miss in a fresh-clone CI: g27647, judged "long" in the reference. Each differing group now comes with
+    // every judgement it had, so the next one says which judgement came last.)
+    expect(await differingVerdicts(verdicts.reference, "kills-terminated")).toEqual([]);
   });
 });
