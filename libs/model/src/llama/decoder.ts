@@ -86,9 +86,9 @@ function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: nu
  * alone, docs/BENCHMARKS.md "Decode"): at G = 2 one row is 1.1-1.6x faster (it skips the packing copy of the
  * cache); at G = 4 it is even at batch 16 and slower at batch 1; at G = 7 slower (it reads the cache G times,
  * and the products are many and small). The cache as the left operand (K q and V p, which packs only the small
- * operand and reads the cache once for all G rows) was tried at a34e3ec and reverted: faster as products alone,
- * slower as a whole step, its layout's mask broadcast, axis -2 softmax and transposes costing more than it saved
- * (commit 4b75bea has the profile).
+ * operand and reads the cache once for all G rows) was tried at a34e3ec and reverted: an ad-hoc timing of the
+ * products alone (not committed) had it faster, but the decode bench had the whole step slower, its layout's
+ * mask broadcast, axis -2 softmax and transposes costing more than it saved (commit 4b75bea has the profile).
  */
 const ONE_ROW_MAX_GROUP = 2;
 
