@@ -29,6 +29,7 @@ function unwrap(node: z.ZodType): z.ZodType {
   let n: z.ZodType = node;
   for (;;) {
     if (n instanceof z.ZodDefault || n instanceof z.ZodOptional) n = n.unwrap() as z.ZodType;
+    else if (n instanceof z.ZodPipe) n = n.in as z.ZodType; // a transform's input: the keys a file may give
     else return n;
   }
 }

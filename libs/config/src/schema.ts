@@ -20,8 +20,13 @@ export const RunSchema = z.strictObject({
    * Equal budgets let runs that keep different fractions of their groups be compared fairly.
    */
   maxGroups: nonNegativeInt.default(0),
-  /** Groups sampled by a policy more than this many versions behind the learner are dropped (counted). */
-  maxOffPolicySteps: nonNegativeInt.default(1),
+  /**
+   * Groups sampled by a policy more than this many versions behind the learner are dropped (counted).
+   * Unset: 0 in sync mode, 1 in pipelined. Sync is on-policy: the kept groups a round makes beyond the batch
+   * (dynamic sampling asks for more prompts than B) were sampled by the weights before the next update, so
+   * they are dropped, as DAPO discards them, rather than trained one version late.
+   */
+  maxOffPolicySteps: nonNegativeInt.optional(),
   /** Run directory; default runs/<name>-<timestamp>. */
   dir: z.string().default(""),
   /** Wall-clock bound on the whole run (0 = none); a run past it stops with a clear error. */
@@ -347,6 +352,13 @@ export const RunConfigSchema = z
   .refine((c) => c.rollout.actors > 0 || c.cluster.agents === "remote", {
     path: ["rollout", "actors"],
     message: 'rollout.actors 0 (one per agent slot) needs cluster.agents "remote": a local run has no agents to count',
-  });
+  })
+  // Defaults that depend on another key, filled once the keys are valid: the resolved config says the number.
+  .transform((c) => ({ ...c, run: { ...c.run, maxOffPolicySteps: c.run.maxOffPolicySteps ?? defaultMaxOffPolicySteps(c.run.mode) } }));
+
+/** run.maxOffPolicySteps when the config leaves it unset: on-policy in sync mode, one version late pipelined. */
+export function defaultMaxOffPolicySteps(mode: "sync" | "pipelined"): number {
+  return mode === "sync" ? 0 : 1;
+}
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -34,6 +34,18 @@ describe("config - defaults, overrides and errors", () => {
     expect([c.rollout.actors, c.verifier.actors]).toEqual([0, 0]);
   });
 
+  it("run.maxOffPolicySteps: unset, 0 in sync mode (on-policy) and 1 pipelined; a given value wins in either", () => {
+    expect(resolveConfig({}).run).toMatchObject({ mode: "sync", maxOffPolicySteps: 0 });
+    expect(resolveConfig({}, ["run.mode=pipelined"]).run.maxOffPolicySteps).toBe(1);
+    expect(resolveConfig({ run: { mode: "sync", maxOffPolicySteps: 2 } }).run.maxOffPolicySteps).toBe(2);
+    expect(resolveConfig({}, ["run.mode=pipelined", "run.maxOffPolicySteps=0"]).run.maxOffPolicySteps).toBe(0);
+    // The resolved config (what an agent hands its actors) resolves to itself.
+    const pipelined = resolveConfig({}, ["run.mode=pipelined"]);
+    expect(resolveConfig(JSON.parse(JSON.stringify(pipelined)))).toEqual(pipelined);
+    expect(() => resolveConfig({}, ["run.maxOffPolicySteps=-1"])).toThrow(/run\.maxOffPolicySteps: /);
+    expect(() => resolveConfig({}, ["run.maxOffPolicyStep=1"])).toThrow(/unknown key 'maxOffPolicyStep'; valid keys under run: name, seed, mode/);
+  });
+
   it("names an unknown key and lists the valid ones", () => {
     expect(() => resolveConfig({ rollout: { actor: 2 } })).toThrow(/unknown key rollout\.actor; valid keys under rollout: actors, groupSize/);
     expect(() => resolveConfig({}, ["rollout.actor=2"])).toThrow(/override rollout\.actor: unknown key 'actor'; valid keys under rollout: actors/);
