@@ -1,6 +1,7 @@
 // The ledger end to end: a whole run (real processes, real NATS) in which one well-formed verified group makes
-// the sampler throw every time it is judged. The sampler crashes and is restarted, the group is redelivered,
-// and on its last delivery (bus.maxDeliver) it is dead-lettered with the reason; the run goes on and ends with
+// the sampler throw every time it is judged. The sampler crashes and is restarted, the group is judged again
+// (replayed or redelivered), and at its bus.maxDeliver-th failed judgement (the sampler's own count) it is
+// dead-lettered with the reason; the run goes on and ends with
 // every requested uid in exactly one terminal state: that one dropped as "dead-letter", none lost, none
 // trained twice. The local copies (metrics.jsonl, sampler.jsonl) came over NATS.
 import { existsSync, readFileSync } from "node:fs";
@@ -18,7 +19,7 @@ afterEach(() => {
 });
 
 describe("ledger - a poison group in a whole run", { timeout: 240_000 }, () => {
-  it("dead-letters it after bus.maxDeliver deliveries and accounts for every uid", async () => {
+  it("dead-letters it after bus.maxDeliver failed judgements and accounts for every uid", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lspo-ledger-"));
     const config = loadConfigFile(join(root, "configs/smoke.yaml"), [
       "run.name=ledger-poison", `run.dir=${dir}`, "run.timeoutS=150", "sampler.ackWaitMs=4000", "sampler.maxRestarts=-1", "bus.maxDeliver=2",
@@ -43,9 +44,9 @@ describe("ledger - a poison group in a whole run", { timeout: 240_000 }, () => {
     const events = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const dead = events.find((e) => e.kind === "ledger" && e.body.reason === "dead-letter");
     expect(dead.body).toMatchObject({ uids: [poison], stream: "LSPO_VERIFIED", deliveries: 2, consumer: "sampler-ledger-poison" });
-    // Either the sampler's handler saw its last delivery fail, or (when the server redelivered a copy that sat
-    // in the dead sampler's buffer) the controller's max-deliveries watcher gave up on it: both name why.
-    expect(dead.body.error).toMatch(/delivery 2 of 2: injected fault judging|stopped delivering it after 2 deliveries to sampler-ledger-poison/);
+    // The sampler gave up on it itself, after its second failed judgement (a delivery that died unjudged with a
+    // crashed incarnation is no try), and said why.
+    expect(dead.body.error).toMatch(/^judging failed 2 times \(bus\.maxDeliver 2\): injected fault judging/);
     // The local copies came over NATS: every judgement but the poison one, and the learner's updates.
     const judged = readFileSync(join(dir, "sampler.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(judged.some((j) => j.uid === poison)).toBe(false);

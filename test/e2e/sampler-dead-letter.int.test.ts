@@ -1,4 +1,5 @@
-// A verified group whose judgement throws on its last delivery is dead-lettered and stays on LSPO_VERIFIED:
+// A verified group whose judgement throws bus.maxDeliver times (the sampler's own count, in KV: a delivery
+// that dies unjudged is no try) is dead-lettered and stays on LSPO_VERIFIED:
 // the letter names its sequence and holds only its first 64 KB, the kept stream holds the whole body. So that
 // a restarted sampler does not judge it again (where judging might now succeed: a transient fault), its
 // sequence is marked in KV before the restart; the replay of the unacked tail skips marked sequences, and a
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pipelineConsumer } from "@lspo/actors";
 import {
   KV_BUCKETS, STREAMS, bytesOf, connectBus, decodeEnvelope, deadLetterSubject, encodeEnvelope, ensureConsumer, ensureStreams, jetstream,
-  jetstreamManager, openKv, startNatsServer, subjectFor, verifiedHeaders,
+  jetstreamManager, nextOnSubject, openKv, startNatsServer, subjectFor, verifiedHeaders,
   type DeadLetter, type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { resolveConfig, type RunConfig } from "@lspo/config";
@@ -70,6 +71,7 @@ async function publish(run: string, groups: VerifiedGroup[]): Promise<Array<{ se
 const start = (run: string, i: number, config: RunConfig): Service =>
   startService("sampler", config, { name: `sampler-${run}-${i}`, logDir: dir, readyTimeoutMs: 120_000 });
 const markKey = (run: string, seq: number) => `${run}.dead-lettered.${seq}`;
+const failuresKey = (run: string, seq: number) => `${run}.judge-failures.${seq}`;
 /** The body LSPO_VERIFIED holds at `seq` (as a Buffer: compared with what was published). */
 const stored = async (seq: number) => Buffer.from((await jsm.direct.getMessage(STREAMS.verified.name, { seq }))!.data);
 
@@ -103,45 +105,97 @@ describe("sampler - a dead-lettered verified group", { timeout: 300_000 }, () =>
     const [poison] = await publish(run, [group("poison", 15_000, run)]);
     expect(poison.data.byteLength).toBeGreaterThan(65_536);
 
-    // Judging it throws on every delivery: the first incarnation fails on delivery 1 (not the last) and exits;
-    // the second replays it (throws again: left to its redelivery), and on delivery 2, the last, dead-letters it.
+    // Judging it throws every time: the first incarnation fails once (not the last of 2 tries) and exits; the
+    // second judges it again (replaying its unacked tail, or on its redelivery), fails the second time, the
+    // last, and dead-letters it.
     process.env.LSPO_FAULT_SAMPLER_THROW_UID = "poison";
     const logs: string[] = [];
-    for (const i of [0, 1]) {
-      const s = start(run, i, config);
-      // (It may exit before its "ready" line is read: the exit and the log say what happened.)
-      await s.ready.catch(() => undefined);
-      await exited(s.child);
-      logs.push(`--- incarnation ${i} (exit ${s.child.exitCode ?? s.child.signalCode}):\n${readFileSync(s.logPath, "utf8").slice(-6000)}`);
-      expect(s.child.exitCode, logs.join("\n")).not.toBe(0);
-      expect(readFileSync(s.logPath, "utf8")).toContain("injected fault judging poison");
-    }
-    delete process.env.LSPO_FAULT_SAMPLER_THROW_UID;
+    const logOf = (i: number, s: Service) => `--- incarnation ${i} (exit ${s.child.exitCode ?? s.child.signalCode ?? "running"}):\n${readFileSync(s.logPath, "utf8").slice(-6000)}`;
+    const first = start(run, 0, config);
+    // (It may exit before its "ready" line is read: the exit and the log say what happened.)
+    await first.ready.catch(() => undefined);
+    await exited(first.child);
+    logs.push(logOf(0, first));
+    expect(first.child.exitCode, logs.join("\n")).not.toBe(0);
+    expect(readFileSync(first.logPath, "utf8")).toContain("injected fault judging poison");
+    expect((await kv.get(failuresKey(run, poison.seq)))?.string()).toBe("1");
 
-    // The letter is published before the second incarnation exits; read from the stream (not a consumer's
-    // first fetch, which may expire empty on a loaded machine), and on a miss the two logs say why.
+    const second = start(run, 1, config);
+    await second.ready.catch(() => undefined);
+    // The letter is published before the second incarnation goes on (from its replay) or exits (on the
+    // redelivery); read from the stream (not a consumer's first fetch, which may expire empty on a loaded
+    // machine), and on a miss the two logs say why.
     const found: { letter?: Uint8Array } = {};
     await until("the dead letter on LSPO_DLQ", async () => {
       found.letter = (await jsm.streams.getMessage(STREAMS.deadLetters.name, { last_by_subj: deadLetterSubject(STREAMS.verified.name) }).catch(() => null))?.data;
       return found.letter !== undefined;
     }, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs.join("\n")}`);
+      throw new Error(`${err.message}\n${[...logs, logOf(1, second)].join("\n")}`);
     });
+    delete process.env.LSPO_FAULT_SAMPLER_THROW_UID;
+    expect(readFileSync(second.logPath, "utf8")).toContain("injected fault judging poison");
     const letter = decodeEnvelope(found.letter!, "DeadLetter").body as DeadLetter;
-    expect(letter).toMatchObject({ stream: STREAMS.verified.name, seq: poison.seq, deliveries: 2 });
-    expect(letter.reason).toContain("injected fault judging poison");
+    expect(letter).toMatchObject({ stream: STREAMS.verified.name, seq: poison.seq, deliveries: 2, consumer: `sampler-${run}` });
+    expect(letter.reason).toMatch(/^judging failed 2 times \(bus\.maxDeliver 2\): injected fault judging poison/);
     expect(letter.payload.byteLength).toBe(65_536);
     // The whole body is still on the stream, at the sequence the letter names, and the sequence is marked.
     expect(await stored(poison.seq)).toEqual(Buffer.from(poison.data));
     expect((await kv.get(markKey(run, poison.seq)))?.operation).toBe("PUT");
 
-    // Nothing before it is unacked, so the ack floor is past it now: the next start drops the mark.
-    await until("the ack floor past the dead-lettered group", async () => (await jsm.consumers.info(STREAMS.verified.name, `sampler-${run}`)).ack_floor.stream_seq >= poison.seq, 30_000);
+    // Its delivery ends: terminated with the letter, or (dead-lettered by a replay, which holds no delivery of
+    // it) acked unjudged when it comes back. Nothing before it is unacked, so the ack floor passes it.
+    await until("the ack floor past the dead-lettered group", async () => (await jsm.consumers.info(STREAMS.verified.name, `sampler-${run}`)).ack_floor.stream_seq >= poison.seq, 30_000)
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\n${[...logs, logOf(1, second)].join("\n")}`);
+      });
+    await second.stop();
+    // The next start drops the mark and the count: at or below the ack floor, nothing is judged again.
     const next = start(run, 2, config);
     await next.ready;
     expect((await kv.get(markKey(run, poison.seq)))?.operation).not.toBe("PUT");
+    expect((await kv.get(failuresKey(run, poison.seq)))?.operation).not.toBe("PUT");
     await next.stop();
     expect(await stored(poison.seq)).toEqual(Buffer.from(poison.data));
+  });
+
+  it("deliveries that die unjudged spend no tries: past bus.maxDeliver of them the groups are judged and acked, none dead-lettered", async () => {
+    const run = "dead-unjudged";
+    const config = configFor(run);
+    const c = pipelineConsumer("sampler", config);
+    // The consumer as a sampler before the count was its own made it: the server gave up after bus.maxDeliver
+    // deliveries. A start puts it on no limit.
+    await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts, maxDeliver: config.bus.maxDeliver });
+    const upgrade = start(run, 0, config);
+    await upgrade.ready;
+    await upgrade.stop();
+    expect((await jsm.consumers.info(c.stream, c.durable)).config.max_deliver).toBe(-1);
+
+    // Three deliveries of each group, none judged (the pulls of incarnations killed in turn): one more than
+    // bus.maxDeliver (2), where the server's count stopped delivering them.
+    const sent = await publish(run, Array.from({ length: 3 }, (_, i) => group(`u${i}`, 5 + i, run)));
+    for (let delivery = 1; delivery <= 3; delivery++) {
+      const got: number[] = [];
+      for await (const m of await (await js.consumers.get(c.stream, c.durable)).fetch({ max_messages: sent.length, expires: 8000 })) got.push(m.info.deliveryCount);
+      expect(got, `delivery ${delivery}`).toEqual(sent.map(() => delivery));
+      if (delivery < 3) await new Promise((r) => setTimeout(r, config.sampler.ackWaitMs + 500));
+    }
+
+    // A sampler now judges them (its replay of the unacked tail) and acks them once a snapshot covers them.
+    const s = start(run, 1, config);
+    await s.ready;
+    await until("the ack floor past the groups", async () => (await jsm.consumers.info(c.stream, c.durable)).ack_floor.stream_seq >= sent[2].seq, 30_000);
+    await s.stop();
+    const ready = readFileSync(s.logPath, "utf8").trim().split("\n").flatMap((l) => (l.startsWith("{") ? [JSON.parse(l)] : [])).find((l) => l.msg === "sampler ready");
+    expect(ready.replayed).toBe(sent.length);
+    // No letter names them.
+    const letters: DeadLetter[] = [];
+    for (let seq = 1; ; ) {
+      const m = await nextOnSubject(jsm, STREAMS.deadLetters.name, deadLetterSubject(STREAMS.verified.name), seq);
+      if (!m) break;
+      letters.push(decodeEnvelope(m.data, "DeadLetter").body as DeadLetter);
+      seq = m.seq + 1;
+    }
+    expect(letters.filter((l) => sent.some((g) => g.seq === l.seq))).toEqual([]);
   });
 
   it("the replay of the unacked tail skips a marked sequence", async () => {

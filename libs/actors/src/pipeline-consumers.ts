@@ -37,7 +37,9 @@ export function pipelineConsumer(stage: PipelineStage, config: RunConfig): Pipel
         stream: STREAMS.verified.name, subject: subjectFor("verified", runId), durable,
         // Judged messages wait for a snapshot before their ack: room for a full snapshot period and the pull buffer.
         // Headers only: the sampler judges a group by its summary header and never receives its tokens.
-        opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: config.bus.maxDeliver, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256, headersOnly: true },
+        // No delivery limit: the sampler counts its failed judgements itself and dead-letters at bus.maxDeliver
+        // of them (services/sampler given-up.ts); the server's count also spends tries on deliveries nobody judged.
+        opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: -1, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256, headersOnly: true },
       };
   }
 }

@@ -42,8 +42,12 @@ export interface Delivery<T> {
   working(): void;
   /** Never redeliver. */
   term(): void;
-  /** Moves the message to the dead-letter stream with `reason` (and the uids it carried) and terminates it. */
-  deadLetter(reason: string, extra?: { uids?: string[]; consumer?: string }): Promise<void>;
+  /**
+   * Moves the message to the dead-letter stream with `reason` (and the uids it carried) and terminates it.
+   * `deliveries` (default: this delivery's count) is the tries the letter reports, for a consumer that
+   * counts its own.
+   */
+  deadLetter(reason: string, extra?: { uids?: string[]; consumer?: string; deliveries?: number }): Promise<void>;
 }
 
 export interface ConsumeOptions {
@@ -132,10 +136,10 @@ class JsDelivery<T> implements Delivery<T> {
     // Without a reason: servers before 2.10 ignore `+TERM <reason>` and redeliver (see deadLetter()).
     this.msg.term();
   }
-  deadLetter(reason: string, extra: { uids?: string[]; consumer?: string } = {}): Promise<void> {
+  deadLetter(reason: string, extra: { uids?: string[]; consumer?: string; deliveries?: number } = {}): Promise<void> {
     return deadLetter(this.js, this.msg, {
       stream: this.opts.stream, kind: this.opts.kind, failure: "processing", reason,
-      consumer: extra.consumer ?? this.opts.durable, deliveries: this.deliveryCount, ...(extra.uids ? { uids: extra.uids } : {}),
+      consumer: extra.consumer ?? this.opts.durable, deliveries: extra.deliveries ?? this.deliveryCount, ...(extra.uids ? { uids: extra.uids } : {}),
     });
   }
 }
@@ -149,10 +153,33 @@ export function deadLetterSubject(stream: string): string {
  * message id `dlq-<stream>-<seq>` so a repeat is stored once) and terminates it so it is never redelivered.
  * For consumers that read a stream without `consume()` (the learner's ordered batch reader).
  */
-export async function deadLetter(
+export async function deadLetter(js: JetStreamClient, m: JsMsg, what: DeadLetterCause): Promise<void> {
+  await publishDeadLetter(js, m, what);
+  // A bare TERM: servers before 2.10 do not parse `+TERM <reason>` and leave the message pending, so it
+  // would come back after every ack wait. The reason is in the dead letter.
+  m.term();
+}
+
+/** What a dead letter says of why a message was given up on. */
+export interface DeadLetterCause {
+  stream: string;
+  kind: string;
+  failure: string;
+  reason: string;
+  consumer?: string;
+  deliveries?: number;
+  uids?: string[];
+}
+
+/**
+ * The letter and the ledger's record of a message given up on, without terminating any delivery of it: for a
+ * message read from the stream rather than delivered (the sampler judging its unacked tail again), whose
+ * delivery the reader acks when it comes back.
+ */
+export async function publishDeadLetter(
   js: JetStreamClient,
-  m: JsMsg,
-  what: { stream: string; kind: string; failure: string; reason: string; consumer?: string; deliveries?: number; uids?: string[] },
+  m: { readonly subject: string; readonly seq: number; readonly data: Uint8Array; readonly headers?: MsgHdrs },
+  what: DeadLetterCause,
 ): Promise<void> {
   // A headers-only delivery carries no payload: the letter takes it from the stream (which may not allow
   // direct gets or may not answer: then the letter names the sequence, where the payload stays).
@@ -175,9 +202,6 @@ export async function deadLetter(
       failure: what.failure, error: what.reason, consumer: what.consumer ?? null, deliveries: what.deliveries ?? null,
     }, `dlq-${what.stream}-${m.seq}`).catch(() => undefined);
   }
-  // A bare TERM: servers before 2.10 do not parse `+TERM <reason>` and leave the message pending, so it
-  // would come back after every ack wait. The reason is in the dead letter.
-  m.term();
 }
 
 function headersOf(h: MsgHdrs): Record<string, string> {

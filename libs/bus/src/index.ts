@@ -20,7 +20,10 @@ export {
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
 export { GROUP_SUMMARY_HEADER, summaryOf, summaryHeader, publishVerified, verifiedHeaders, parseGroupSummary, summaryMismatch, fetchGroupRefs, decodeFetched, resolveGroupRefs, type FetchedGroup } from "./group-summary.js";
-export { consume, readPayload, sendAck, inBatches, deadLetter, processOrDeadLetter, deadLetterSubject, type DeferredAck, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter } from "./consume.js";
+export {
+  consume, readPayload, sendAck, inBatches, deadLetter, publishDeadLetter, processOrDeadLetter, deadLetterSubject,
+  type DeferredAck, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter, type DeadLetterCause,
+} from "./consume.js";
 export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, retryTransient } from "./stores.js";
 export { deleteObject, purgeByFilterLeaksUsage } from "./object-delete.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";

@@ -14,7 +14,7 @@
 // batches emitted, by uid and in order, are those of a run that never crashed.
 import {
   OBJECT_STORES, STREAMS, consume, openKv, openObjectStore, KV_BUCKETS, samplerSnapshotObject,
-  nextOnSubject, parseGroupSummary, processOrDeadLetter, publishEvent, readPayload, retryTransient, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
+  nextOnSubject, parseGroupSummary, publishDeadLetter, publishEvent, readPayload, runBoundsOf, sendAck, type DeferredAck, type RunEvent,
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
@@ -28,6 +28,7 @@ import { SamplerCore, asGroup, settingsToProto, type CoreSnapshot, type SamplerS
 import { BatchPublisher, droppedEvents, judgedEvent, type Judgement } from "./batches.js";
 import { DurableState } from "./durable.js";
 import { runFailedError } from "./failure.js";
+import { GivenUp } from "./given-up.js";
 
 // SamplerMode values UpdateConfig accepts (0 = keep the current mode).
 const MODES: Record<number, SamplerSettings["mode"]> = { [SamplerMode.SAMPLER_MODE_BATCH]: "batch", [SamplerMode.SAMPLER_MODE_STREAM]: "stream" };
@@ -149,30 +150,29 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   const coveredTail = new Set<number>();
   let heldSince = 0;
 
-  // A group whose judgement threw on its last delivery is dead-lettered and stays on LSPO_VERIFIED (the letter
-  // names its sequence and holds only its first 64 KB; the kept stream holds it all). So that no replay judges
-  // it again, its sequence is marked in the sampler's KV bucket before the restart, and the replay skips what
-  // is marked. Were the mark not written, the message is deleted instead (the old way: its tail past 64 KB
-  // then lives nowhere), since a group both dead-lettered and judged would be counted twice.
+  // A group whose judgement threw bus.maxDeliver times (counted by the sampler itself: given-up.ts) is
+  // dead-lettered and stays on LSPO_VERIFIED (the letter names its sequence and holds only its first 64 KB; the
+  // kept stream holds it all). So that no replay judges it again, its sequence is marked in the sampler's KV
+  // bucket before the restart, and the replay skips what is marked. Were the mark not written, the message is
+  // deleted instead (the old way: its tail past 64 KB then lives nowhere), since a group both dead-lettered and
+  // judged would be counted twice.
   const controlKv = await openKv(ctx.nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
-  const deadPrefix = `${ctx.runId}.dead-lettered`;
-  const markDeadLettered = async (seq: number) => {
+  const givenUp = new GivenUp(controlKv, ctx.runId);
+  /**
+   * Counts a judgement that threw; at the bus.maxDeliver-th, `letter` dead-letters the group, it is marked,
+   * and true is returned (false: it is left to be judged again, by this incarnation's replay or the next's).
+   */
+  const judgementFailed = async (seq: number, err: Error, letter: (reason: string, failures: number) => Promise<void>): Promise<boolean> => {
+    const failures = await givenUp.failed(seq);
+    if (failures < config.bus.maxDeliver) return false;
+    await letter(`judging failed ${failures} times (bus.maxDeliver ${config.bus.maxDeliver}): ${err.message}`, failures);
     try {
-      await retryTransient(() => controlKv.put(`${deadPrefix}.${seq}`, String(seq)));
-    } catch (err) {
-      ctx.log.warn({ seq, err: (err as Error).message }, "could not mark a dead-lettered group in KV: deleting it from LSPO_VERIFIED instead");
+      await givenUp.mark(seq);
+    } catch (markErr) {
+      ctx.log.warn({ seq, err: (markErr as Error).message }, "could not mark a dead-lettered group in KV: deleting it from LSPO_VERIFIED instead");
       await ctx.jsm.streams.deleteMessage(STREAMS.verified.name, seq, false).catch(() => undefined);
     }
-  };
-  /** The marked sequences; marks at or below `floor` (never replayed again) are deleted. */
-  const deadLettered = async (floor: number): Promise<Set<number>> => {
-    const out = new Set<number>();
-    for await (const key of await controlKv.keys(`${deadPrefix}.*`)) {
-      const seq = Number(key.slice(deadPrefix.length + 1));
-      if (seq > floor) out.add(seq);
-      else await controlKv.delete(key).catch(() => undefined);
-    }
-    return out;
+    return true;
   };
   /** Saves the state and acks every message it covers. */
   const checkpoint = async () => {
@@ -204,14 +204,18 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   /**
    * The journal's replay: the messages the last incarnation was delivered and did not get acked (judged
    * after its last snapshot, or never judged), judged again in stream order before anything new. A message
-   * whose judgement throws is left to its redelivery (where bus.maxDeliver bounds it) and the replay starts
-   * over without it, from the snapshot: the throw may have left the core half-changed.
+   * whose judgement throws is counted (given-up.ts) and left to its redelivery, or dead-lettered at the
+   * bus.maxDeliver-th failure; either way the replay starts over without it, from the snapshot: the throw may
+   * have left the core half-changed.
    */
   const replayTail = async (): Promise<number> => {
     const skip = new Set<number>();
+    let loaded = false;
     for (;;) {
       const info = await ctx.jsm.consumers.info(STREAMS.verified.name, consumerName);
-      for (const seq of await deadLettered(info.ack_floor.stream_seq)) skip.add(seq);
+      if (!loaded) await givenUp.load(info.ack_floor.stream_seq);
+      loaded = true;
+      for (const seq of givenUp.sequences) skip.add(seq);
       let judged = 0;
       let thrown: number | null = null;
       for (let seq = info.ack_floor.stream_seq + 1; seq <= info.delivered.stream_seq; ) {
@@ -228,7 +232,13 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         try {
           await decide(read.body, m.seq);
         } catch (err) {
-          ctx.log.warn({ seq: m.seq, err: (err as Error).message }, "replaying the unacked tail: judging threw; left to its redelivery");
+          // Its delivery, when it comes back, is acked unjudged (marked) or judged again.
+          const dead = await judgementFailed(m.seq, err as Error, (reason, failures) =>
+            publishDeadLetter(ctx.js, { subject: m.subject, seq: m.seq, data: m.data, headers: m.header }, {
+              stream: STREAMS.verified.name, kind: payload.kind, failure: "processing", reason, consumer: consumerName, deliveries: failures, uids: [read.body.uid],
+            }),
+          );
+          ctx.log.warn({ seq: m.seq, err: (err as Error).message }, dead ? "replaying the unacked tail: judging threw its last time: dead-lettered" : "replaying the unacked tail: judging threw; left to its redelivery");
           thrown = m.seq;
           break;
         }
@@ -393,18 +403,21 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     for await (const d of sub) {
       // Each judgement goes to the controller (its sampler.jsonl: the length distribution vs thresholds) and
       // the ledger. A judgement that throws is retried by a restarted sampler (from its snapshot and the
-      // unacked tail), and on the last delivery the group is dead-lettered (its uid dropped "dead-letter").
+      // unacked tail), and at the bus.maxDeliver-th failure the group is dead-lettered (its uid dropped
+      // "dead-letter").
       await exclusive(async () => {
         if (held.has(d.seq)) return void held.set(d.seq, d.deferAck()); // redelivered before its snapshot: ack it then
         if (coveredTail.delete(d.seq)) return d.ack(); // re-read at startup and saved since
+        if (givenUp.has(d.seq)) return d.ack(); // dead-lettered by a replay, which could not end its delivery
         // Saved before, its ack lost (a crash between the snapshot and the acks, or a lost ack).
         if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.uid)) return d.ack();
-        const outcome = await processOrDeadLetter(d, config.bus.maxDeliver, () => decide(d.body, d.seq), (s) => [s.uid]);
-        if (outcome === "dead-lettered") {
-          // Judging may have changed the core before it threw: restart from the snapshot and the tail, whose
-          // replay skips this message (marked above).
-          await markDeadLettered(d.seq);
-          throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after its last delivery; restarting from the last snapshot`);
+        try {
+          await decide(d.body, d.seq);
+        } catch (err) {
+          // Either way judging may have changed the core before it threw: restart from the snapshot and the
+          // tail, whose replay judges this message again or, dead-lettered, skips it (marked).
+          if (!(await judgementFailed(d.seq, err as Error, (reason, failures) => d.deadLetter(reason, { uids: [d.body.uid], deliveries: failures })))) throw err;
+          throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after ${config.bus.maxDeliver} failed judgements; restarting from the last snapshot`);
         }
         await hold(d.seq, d.deferAck());
       });
