@@ -1,6 +1,7 @@
 // Public entry of @lspo/actors: the Ray-like actor runtime over NATS (registry, heartbeats) and gRPC
 // (serving, typed handles), the node agent and placement.
 export { ActorNotFoundError, PlacementError, ActorCallError } from "./errors.js";
+export { SerialQueue } from "./serial.js";
 export {
   startGrpcServer,
   unary,

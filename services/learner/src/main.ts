@@ -7,7 +7,7 @@ import {
   OBJECT_STORES, openObjectStore, samplerSnapshotObject, KV_BUCKETS, openKv, kvGet, allOf, payloadLimits, publishEvent, runBoundsOf,
   vocabularyValidator, int32Of, type EventKind, type RunEvent,
 } from "@lspo/bus";
-import { createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import { SerialQueue, createServiceContext, GrpcStatusError, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { InvalidSpecError, UnknownNameError, presetSpec } from "@lspo/algos";
 import { ComponentState, LearnerServiceService, type SwapAlgorithmRequest, type TrainingBatch } from "@lspo/proto";
@@ -132,12 +132,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   };
 
   // Updates and checkpoints take turns: a checkpoint is always of a whole step.
-  let turn: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn, fn);
-    turn = run.catch(() => undefined);
-    return run;
-  };
+  const steps = new SerialQueue();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => steps.run(fn);
 
   const checkpointNow = async (): Promise<string> => {
     // Between swaps: a swap still being logged (it may yet be refused) is not saved as pending (swap-log.ts).
@@ -262,7 +258,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   let stopping = false;
   ctx.own(async () => {
     stopping = true;
-    await turn; // finish the update in hand
+    await steps.idle(); // finish the update in hand
   });
 
   // A batch counts as consumed once its update's weights are published (or it trained nothing), not when

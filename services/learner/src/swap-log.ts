@@ -3,6 +3,7 @@
 // restarted from a checkpoint at step c re-schedules every swap whose step is after c, so each lands on the
 // same update as before the crash: the replayed updates train with the algorithm they trained with, and
 // summary.json (the swap events) and the checkpoints (AlgorithmState) agree.
+import { SerialQueue } from "@lspo/actors";
 import { KV_BUCKETS, kvGet, kvPut, openKv, type NatsConnection } from "@lspo/bus";
 import { resolveSpec, type AlgorithmSpec } from "@lspo/algos";
 
@@ -101,22 +102,16 @@ export async function requestDurableSwap(core: SwapRequester, log: Pick<SwapLog,
  * with is fixed in LearnerCore.update's synchronous start, so a swap waits for no update to finish.
  */
 export class SwapGate {
-  #turn: Promise<unknown> = Promise.resolve();
+  readonly #turns = new SerialQueue();
 
   constructor(
     private readonly core: SwapRequester,
     private readonly log: Pick<SwapLog, "append">,
   ) {}
 
-  #next<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#turn.then(fn);
-    this.#turn = run.catch(() => undefined);
-    return run;
-  }
-
   /** A live swap, once the swaps and update starts before it are done: the record it logged. */
   swap(spec: { name: string; params?: Record<string, unknown> }): Promise<SwapRecord> {
-    return this.#next(() => requestDurableSwap(this.core, this.log, spec));
+    return this.#turns.run(() => requestDurableSwap(this.core, this.log, spec));
   }
 
   /**
@@ -125,7 +120,7 @@ export class SwapGate {
    * caller was told is not accepted, applied after a restart from that checkpoint).
    */
   between<T>(read: () => T): Promise<T> {
-    return this.#next(async () => read());
+    return this.#turns.run(async () => read());
   }
 
   /** Starts an update (`start` is called between swaps) and gives its promise. */

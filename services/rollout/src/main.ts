@@ -3,7 +3,7 @@
 // (LSPO_ROLLOUTS, message id = prompt uid). Before every generation it syncs to the newest weights, so each
 // group records the exact policy version it was sampled with.
 import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf, type Delivery } from "@lspo/bus";
-import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import { SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { generateGroups, type GroupOptions } from "./groups.js";
@@ -41,12 +41,8 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   };
   const maxBytes = payloadLimits(runBoundsOf(config, policy.config)).PromptRequest;
   // One generation at a time per actor: gRPC Generate (evaluation) and the stream share the session.
-  let busy: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = busy.then(fn, fn);
-    busy = run.catch(() => undefined);
-    return run;
-  };
+  const session = new SerialQueue();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => session.run(fn);
 
   const actor = await serveActor(
     ctx.nc,

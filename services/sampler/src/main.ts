@@ -18,7 +18,7 @@ import {
 } from "@lspo/bus";
 import { InvalidConfigError, InvalidGroupError, validateGroup } from "@lspo/lspo";
 import { readModelConfig } from "@lspo/tasks";
-import { createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import { SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import {
   ComponentState, SamplerMode, SamplerServiceService,
@@ -85,12 +85,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   let { core, publisher } = await restore();
 
   // One decision at a time (a verified group, an UpdateConfig, the run's close, a snapshot).
-  let turn: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = turn.then(fn, fn);
-    turn = run.catch(() => undefined);
-    return run;
-  };
+  const decisions = new SerialQueue();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => decisions.run(fn);
 
   // Events go out without waiting for each pub-ack (a replay republishes any that were lost); all are
   // acknowledged before a snapshot that covers them is written.
