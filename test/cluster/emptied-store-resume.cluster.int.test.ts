@@ -117,8 +117,9 @@ describeCluster("cluster resume on an emptied store", () => {
     // One update per step across both runs: the resumed learner went on from its checkpoint at 4.
     expect(r.metrics.filter((m) => m.event === "update").map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(r.metrics.find((m) => m.event === "resume" && "from" in m)?.from).toBe("checkpoint");
-    // Every batch of 4 (configs/smoke.yaml) trained or dropped as stale at the learner (pipelined mode), and the
-    // summary's count of trained groups is the learner's.
+    // Every update's batch of 4 (configs/smoke.yaml) trained or dropped as stale at the learner (in sync mode, a
+    // round's surplus: a batch of surplus only is consumed without an update), and the summary's count of trained
+    // groups is the learner's.
     const updates = r.metrics.filter((m) => m.event === "update");
     expect(updates.reduce((n, u) => n + Number(u.groups) + Number(u.staleDropped), 0)).toBe(8 * 4);
     expect(updates.reduce((n, u) => n + Number(u.groups), 0)).toBe(r.resumed.result!.trained);

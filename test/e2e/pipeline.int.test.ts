@@ -205,8 +205,12 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     // The sampler saves every 3 groups: the checkpoint at step 2 holds its state (a snapshot and the segments
     // it names) with groups pending for a batch, whose bodies go with the store. The manifest names the
     // state's object in NATS; the controller copied it into the run dir, and puts it back from there.
+    // run.maxOffPolicySteps 1: both steps then train the first round's batches, so the learner checkpoints while
+    // the sampler still gathers that round. Sync mode's on-policy default spreads them over two rounds, and the
+    // checkpoint then holds a pending group only when the second round's count is not a multiple of B (the
+    // fresh-clone CI of 1cf4344 held none).
     let copy: Buffer | undefined;
-    const { manifest, log } = await resumeOnEmptiedStore("e2e-emptied", ["sampler.snapshotEveryGroups=3"], (dir) => {
+    const { manifest, log } = await resumeOnEmptiedStore("e2e-emptied", ["sampler.snapshotEveryGroups=3", "run.maxOffPolicySteps=1"], (dir) => {
       copy = readFileSync(join(dir, "sampler-states", "step-000002.msgpack"));
       // The learner's checkpoint holds the same state as a file of its own, hashed with the others.
       const checkpointDir = join(dir, "checkpoints", "step-000002");
