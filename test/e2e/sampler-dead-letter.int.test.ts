@@ -133,7 +133,6 @@ describe("sampler - a dead-lettered verified group", { timeout: 300_000 }, () =>
       throw new Error(`${err.message}\n${[...logs, logOf(1, second)].join("\n")}`);
     });
     delete process.env.LSPO_FAULT_SAMPLER_THROW_UID;
-    expect(readFileSync(second.logPath, "utf8")).toContain("injected fault judging poison");
     const letter = decodeEnvelope(found.letter!, "DeadLetter").body as DeadLetter;
     expect(letter).toMatchObject({ stream: STREAMS.verified.name, seq: poison.seq, deliveries: 2, consumer: `sampler-${run}` });
     expect(letter.reason).toMatch(/^judging failed 2 times \(bus\.maxDeliver 2\): injected fault judging poison/);
@@ -149,6 +148,14 @@ describe("sampler - a dead-lettered verified group", { timeout: 300_000 }, () =>
         throw new Error(`${err.message}\n${[...logs, logOf(1, second)].join("\n")}`);
       });
     await second.stop();
+    // The second incarnation judged it once, from its replay or on a delivery, whichever came: its delivery
+    // after a replay's letter is acked unjudged, never judged (and failed) again.
+    const failedJudgements = (path: string) => readFileSync(path, "utf8").trim().split("\n").flatMap((l) => (l.startsWith("{") ? [JSON.parse(l)] : []))
+      .filter((l) => l.msg === "judging threw" || l.msg === "judging threw its last time: dead-lettered");
+    expect(failedJudgements(first.logPath).map((l) => [l.msg, l.failures])).toEqual([["judging threw", 1]]);
+    const secondFailures = failedJudgements(second.logPath);
+    expect(secondFailures.map((l) => [l.msg, l.failures]), logOf(1, second)).toEqual([["judging threw its last time: dead-lettered", 2]]);
+    expect(secondFailures[0].err).toContain("injected fault judging poison");
     // The next start drops the mark and the count: at or below the ack floor, nothing is judged again.
     const next = start(run, 2, config);
     await next.ready;

@@ -158,9 +158,12 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
    * Counts a judgement that threw; at the bus.maxDeliver-th, `letter` dead-letters the group, it is marked,
    * and true is returned (false: it is left to be judged again, by this incarnation's replay or the next's).
    */
-  const judgementFailed = async (seq: number, err: Error, letter: (reason: string, failures: number) => Promise<void>): Promise<boolean> => {
+  const judgementFailed = async (seq: number, err: Error, letter: (reason: string, failures: number) => Promise<void>, where: "replay" | "delivery"): Promise<boolean> => {
     const failures = await givenUp.failed(seq);
-    if (failures < config.bus.maxDeliver) return false;
+    const dead = failures >= config.bus.maxDeliver;
+    // One line per failed judgement, whichever path judged it.
+    ctx.log.warn({ seq, where, failures, maxDeliver: config.bus.maxDeliver, err: err.message }, dead ? "judging threw its last time: dead-lettered" : "judging threw");
+    if (!dead) return false;
     await letter(`judging failed ${failures} times (bus.maxDeliver ${config.bus.maxDeliver}): ${err.message}`, failures);
     try {
       await givenUp.mark(seq);
@@ -233,8 +236,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
             publishDeadLetter(ctx.js, { subject: m.subject, seq: m.seq, data: m.data, headers: m.header }, {
               stream: STREAMS.verified.name, kind: payload.kind, failure: "processing", reason, consumer: consumerName, deliveries: failures, uids: [read.body.uid],
             }),
-          );
-          ctx.log.warn({ seq: m.seq, err: (err as Error).message }, dead ? "replaying the unacked tail: judging threw its last time: dead-lettered" : "replaying the unacked tail: judging threw; left to its redelivery");
+          "replay");
+          if (!dead) ctx.log.info({ seq: m.seq }, "replaying the unacked tail: left to its redelivery");
           thrown = m.seq;
           break;
         }
@@ -412,7 +415,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         } catch (err) {
           // Either way judging may have changed the core before it threw: restart from the snapshot and the
           // tail, whose replay judges this message again or, dead-lettered, skips it (marked).
-          if (!(await judgementFailed(d.seq, err as Error, (reason, failures) => d.deadLetter(reason, { uids: [d.body.uid], deliveries: failures })))) throw err;
+          if (!(await judgementFailed(d.seq, err as Error, (reason, failures) => d.deadLetter(reason, { uids: [d.body.uid], deliveries: failures }), "delivery"))) throw err;
           throw new Error(`verified group ${d.body.uid} (seq ${d.seq}) dead-lettered after ${config.bus.maxDeliver} failed judgements; restarting from the last snapshot`);
         }
         await hold(d.seq, d.deferAck());
