@@ -20,8 +20,9 @@ export interface WatchedConsumer {
   /** The prompt uids a body carries. */
   uidsOf: (body: unknown) => string[];
   /**
-   * A kept stream (LSPO_VERIFIED): the message stays where it is, since a batch may name it (the sampler's
-   * replay judges its unacked tail whatever the deliveries); a work queue's message is deleted.
+   * A kept stream (such as LSPO_VERIFIED): the message stays where it is, since a batch may name it; a work
+   * queue's message is deleted. (No lspo consumer of a kept stream is watched now: the sampler's has no delivery
+   * limit and counts its own failed judgements, services/sampler given-up.ts. Kept for a consumer that has one.)
    */
   kept?: boolean;
 }
