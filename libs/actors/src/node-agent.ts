@@ -16,6 +16,7 @@ import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
 import { PlacementError } from "./errors.js";
 import { checkNodeName } from "./registry-keys.js";
 import { parseLabels } from "./labels.js";
+import { lastErrorIn } from "./last-error.js";
 
 export interface LaunchSpec {
   kind: string;
@@ -401,19 +402,20 @@ export class NodeAgent implements AsyncDisposable {
       sup.state = ComponentState.COMPONENT_STATE_STOPPED;
       return;
     }
+    const why = this.whyExited(sup, code);
     const unlimited = sup.maxRestarts < 0;
     if (!unlimited && sup.restarts >= sup.maxRestarts) {
       sup.state = ComponentState.COMPONENT_STATE_FAILED;
       void this.keepClaim(sup)
         .then(() => this.advertise())
         .catch(() => undefined);
-      process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}) after ${sup.restarts} restarts: FAILED\n`);
+      process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}) after ${sup.restarts} restarts: FAILED${why}\n`);
       return;
     }
     sup.restarts++;
     const delay = Math.min(this.opts.maxBackoffMs ?? 10_000, (this.opts.backoffMs ?? 200) * 2 ** (sup.restarts - 1));
     sup.state = ComponentState.COMPONENT_STATE_STARTING;
-    process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}): restart ${sup.restarts} in ${delay} ms\n`);
+    process.stderr.write(`[agent ${this.node}] ${sup.spec.name} exited (code ${code}, signal ${signal}): restart ${sup.restarts} in ${delay} ms${why}\n`);
     sup.timer = setTimeout(() => {
       sup.timer = null;
       if (!sup.stopping) this.launch(sup);
@@ -421,6 +423,16 @@ export class NodeAgent implements AsyncDisposable {
     // Its address is dead: handles must stop dialing it now, not when the record goes stale. If the name
     // went to another node meanwhile, keepClaim cancels the restart. NATS away: restart anyway.
     void this.keepClaim(sup).catch(() => undefined);
+  }
+
+  /**
+   * For an actor that exited on its own with an error code: its log's last error, to follow the exit line
+   * ("" when there is no log file, or it tells none). A signal's exit was someone else's doing.
+   */
+  private whyExited(sup: Supervised, code: number | null): string {
+    if (!this.opts.logDir || code === null || code === 0) return "";
+    const reason = lastErrorIn(join(this.opts.logDir, `${sup.spec.name}.log`));
+    return reason ? ` (its last error: ${reason})` : "";
   }
 
   private recordOf(sup: Supervised): ActorRecord {

@@ -1,9 +1,12 @@
 // The actor runtime against a real nats-server and real gRPC over loopback.
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startLocalBus, type LocalBus } from "@lspo/bus";
 import {
   ActorNotFoundError, ActorRegistry, NodeAgent, PlacementError, actorHandle, connectClient, placeActors, planPlacement, serveActor, unary,
@@ -163,6 +166,36 @@ describe("actors - node agent", { timeout: 240_000 }, () => {
     expect(err).toBeInstanceOf(PlacementError);
     await expect(placeActors(registry, { kind: "rollout", count: 3, cpus: 1, gpus: 1 })).rejects.toThrow(/cannot place 3 x rollout .*node-a: 2 cpus, 2 GPU slots/);
     handle.close();
+  });
+});
+
+describe("actors - node agent exit lines", { timeout: 60_000 }, () => {
+  it("an actor that exits with an error code: the agent's line names the last error of its log", async () => {
+    const logDir = mkdtempSync(join(tmpdir(), "lspo-agent-logs-"));
+    // A process that logs as the services do (pino JSON lines) and exits 1, as a service's loop failure does.
+    const script = [
+      `console.log(JSON.stringify({ level: 30, msg: "ready" }));`,
+      `console.log(JSON.stringify({ level: 50, msg: "learner loop failed", err: "TimeoutError: timeout" }));`,
+      `process.exit(1);`,
+    ].join("\n");
+    const launcher = () => ({ command: process.execPath, args: ["-e", script] });
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (String(chunk).startsWith("[agent exits]")) lines.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    });
+    try {
+      await using agent = await NodeAgent.start(bus.nc, { runId: "exit-lines", node: "exits", cpus: 2, launcher, logDir, backoffMs: 100, drainMs: 2000 });
+      await agent.startActors({ kind: "learner", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 1 });
+      await until(async () => agent.list().find((a) => a.state === ComponentState.COMPONENT_STATE_FAILED));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toEqual([
+      "[agent exits] learner-0 exited (code 1, signal null): restart 1 in 100 ms (its last error: learner loop failed: TimeoutError: timeout)\n",
+      "[agent exits] learner-0 exited (code 1, signal null) after 1 restarts: FAILED (its last error: learner loop failed: TimeoutError: timeout)\n",
+    ]);
   });
 });
 
