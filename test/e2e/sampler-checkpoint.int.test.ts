@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OBJECT_STORES, decodeEnvelope, encodeEnvelope, getBlob, openObjectStore, putBlob, startLocalBus, type LocalBus, type RunEvent } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import type { GroupSummary } from "@lspo/proto";
-import { encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex, type SamplerState } from "@lspo/learner";
+import { SamplerStateUnread, encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex, type SamplerState } from "@lspo/learner";
 import { SamplerStateCopies, restoreSamplerState } from "@lspo/controller";
 import { DurableState, SamplerCore, type PersistedSampler } from "@lspo/sampler";
 
@@ -127,7 +127,7 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     // which is why the list exists: such a uid reads as a missing part, and no try succeeds).
     const { parts: _, ...unlisted } = saved;
     await putBlob(store, NAME, encodeEnvelope("SamplerSnapshot", unlisted));
-    expect(await readSamplerState(store, NAME, { tries: 1 })).toBeNull();
+    await expect(readSamplerState(store, NAME, { tries: 1 })).rejects.toThrow(/no consistent read in 1 tries \(the last: the snapshot or a part it names was replaced while read\)/);
     const plainUids = await openObjectStore(live.nc, "unlisted-parts");
     const older = new SamplerCore(settings, 1);
     for (let i = 0; i < 14; i++) older.offer(group(i), i + 1);
@@ -161,7 +161,10 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     /** Reads the state mid-saves; what it returns must load, on a fresh store, as a state the sampler saved. */
     const readAndRestore = async (tries: number): Promise<boolean> => {
       const uidsBefore = core.uidCount;
-      const state = await readSamplerState(store, NAME, { tries });
+      const state = await readSamplerState(store, NAME, { tries }).catch((err: Error) => {
+        if (err instanceof SamplerStateUnread) return null;
+        throw err;
+      });
       if (!state) return false;
       const target = await openObjectStore(fresh.nc, `busy-restore-${restores++}`);
       const manifest = await checkpoint(store, copies, state, restores);
@@ -186,6 +189,37 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
     } finally {
       saving = false;
       await saves;
+    }
+  });
+
+  it("reads through a NATS restart: a try that NATS did not answer is no 'absent', and the next one waits for it", async () => {
+    // A read NATS did not answer used to be taken for "no snapshot" (null), and a checkpoint then went without
+    // the sampler's state, saying nothing of NATS; every try could be used up within one outage. Its own
+    // server, restarted (SIGKILL, the same file store), then stopped.
+    const bus = await startLocalBus();
+    try {
+      const store = await openObjectStore(bus.nc, "restarted");
+      const core = new SamplerCore(settings, 1);
+      for (let i = 0; i < 20; i++) core.offer(group(i), i + 1);
+      await new DurableState(bus.nc, store, NAME).save(core, 0);
+      const before = await readSamplerState(store, NAME, { tries: 1 });
+      expect(before).not.toBeNull();
+
+      // Read as the server comes back, the client still reconnecting: the read goes through.
+      await bus.server.restart("SIGKILL");
+      const state = await readSamplerState(store, NAME);
+      expect(state, "the state read across the restart").not.toBeNull();
+      expect(Buffer.from(state!.snapshot)).toEqual(Buffer.from(before!.snapshot));
+      expect([...state!.parts.keys()].sort()).toEqual([...before!.parts.keys()].sort());
+
+      // A server that stays away: the tries run out, and the error says NATS did not answer, where the read
+      // used to answer null, "no snapshot" (fails so: mutation-checked against the old read).
+      await bus.server.stop();
+      const started = Date.now();
+      await expect(readSamplerState(store, NAME, { tries: 3, tryTimeoutMs: 1000 })).rejects.toThrow(/no consistent read in 3 tries \(the last: (NATS: .+|a read took over 1000 ms)\)/);
+      expect(Date.now() - started, "the tries waited between them").toBeGreaterThanOrEqual(750);
+    } finally {
+      await bus.stop().catch(() => undefined);
     }
   });
 
@@ -214,7 +248,7 @@ describe("sampler state through a checkpoint", { timeout: 120_000 }, () => {
       },
     });
     // One try: the set read was inconsistent, so there is none.
-    expect(await readSamplerState(racing, NAME, { tries: 1 })).toBeNull();
+    await expect(readSamplerState(racing, NAME, { tries: 1 })).rejects.toThrow(SamplerStateUnread);
     // Two: the second read is of the new snapshot with its own part.
     rewrites = 0;
     await putBlob(real, part, Buffer.from("uids of the first snapshot"));

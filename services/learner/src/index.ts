@@ -6,7 +6,7 @@ export { buildTrainingRows, BatchShapeError, type TrainingRows } from "./batch-t
 export { writeCheckpoint, loadCheckpoint, latestValidCheckpoint, listCheckpoints, CheckpointError, type CheckpointState, type LoadedCheckpoint } from "./checkpoint.js";
 export { WeightsPublisher } from "./weights-publisher.js";
 export {
-  SAMPLER_STATE_FILE, decodeSamplerState, encodeSamplerState, publishSamplerState, readSamplerState, samplerStateObject, sha256Hex,
+  SAMPLER_STATE_FILE, decodeSamplerState, encodeSamplerState, publishSamplerState, readSamplerState, SamplerStateUnread, samplerStateObject, sha256Hex,
   type ReadSamplerStateOptions, type SamplerState, type SamplerStateRef,
 } from "./sampler-state.js";
 export { SWAP_LOG_BUCKET, SwapGate, SwapLog, SwapLogError, type SwapRecord, readSwapLog, requestDurableSwap, resumeSwaps, swapsAfter } from "./swap-log.js";

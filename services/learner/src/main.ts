@@ -20,7 +20,7 @@ import { LearnerCore } from "./learner-core.js";
 import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
 import { BatchAttempts } from "./attempts.js";
 import { WeightsPublisher } from "./weights-publisher.js";
-import { SAMPLER_STATE_FILE, encodeSamplerState, publishSamplerState, readSamplerState, type SamplerState, type SamplerStateRef } from "./sampler-state.js";
+import { SAMPLER_STATE_FILE, encodeSamplerState, publishSamplerState, readSamplerState, SamplerStateUnread, type SamplerState, type SamplerStateRef } from "./sampler-state.js";
 import { SwapGate, resumeSwaps } from "./swap-log.js";
 import { miniBatchGroups } from "./update-plan.js";
 
@@ -114,9 +114,13 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   const readSampler = async (): Promise<SamplerState | null> => {
     try {
       const state = await readSamplerState(batchStore, samplerSnapshotObject(ctx.runId));
-      if (!state) ctx.log.warn("sampler snapshot unreadable; checkpoint written without it");
+      if (!state) ctx.log.info("the sampler has saved no snapshot yet; checkpoint written without it");
       return state;
     } catch (err) {
+      if (err instanceof SamplerStateUnread) {
+        ctx.log.warn({ err: err.message }, "sampler snapshot not read; checkpoint written without it");
+        return null;
+      }
       ctx.log.warn({ err: (err as Error).message }, "sampler snapshot malformed; checkpoint written without it");
       return null;
     }

@@ -85,25 +85,44 @@ export async function publishSamplerState(
 }
 
 export interface ReadSamplerStateOptions {
-  /** Reads of the whole set before giving up (each one after a save got in the way or a read stalled). */
+  /** Reads of the whole set before giving up (each one after a save got in the way, a read stalled, or NATS did not answer). */
   tries?: number;
   /** One try gives up after this long (a read racing a rewrite can stall on chunks being replaced). */
   tryTimeoutMs?: number;
 }
 
+/** No consistent set was read in the tries given; the message says why the last try failed. */
+export class SamplerStateUnread extends Error {
+  override name = "SamplerStateUnread";
+}
+
 /**
- * The sampler's snapshot `name` and its parts, consistent; null when there is no snapshot or no try succeeded.
- * Throws, naming what is wrong, for a snapshot that is not one (not an envelope, or a part listed outside its name).
+ * The sampler's snapshot `name` and its parts, consistent; null when there is no snapshot.
+ * Throws SamplerStateUnread when no try read a consistent set (the sampler kept saving meanwhile, or NATS did
+ * not answer: a try after a NATS error waits first, so a server restart does not use every try up at once),
+ * and an Error naming what is wrong for a snapshot that is not one (not an envelope, a part listed outside its name).
  */
 export async function readSamplerState(store: Store, name: string, opts: ReadSamplerStateOptions = {}): Promise<SamplerState | null> {
-  for (let attempt = 0; attempt < (opts.tries ?? 3); attempt++) {
+  const tries = opts.tries ?? 5;
+  const tryTimeoutMs = opts.tryTimeoutMs ?? 3000;
+  let why = "";
+  let pauseMs = 0; // before the next try: after NATS trouble 250 ms, doubling to 2 s; none after a save got in the way
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), opts.tryTimeoutMs ?? 3000)));
+    const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), tryTimeoutMs)));
     const got = await Promise.race([readOnce(store, name), timeout]).finally(() => clearTimeout(timer));
     if (got === "absent") return null;
-    if (got !== "timeout" && got !== "changed") return got;
+    if (got === "changed") {
+      why = "the snapshot or a part it names was replaced while read";
+      pauseMs = 0;
+      continue;
+    }
+    if (got !== "timeout" && !("unanswered" in got)) return got;
+    why = got === "timeout" ? `a read took over ${tryTimeoutMs} ms` : `NATS: ${got.unanswered}`;
+    pauseMs = pauseMs ? Math.min(2000, pauseMs * 2) : 250;
   }
-  return null;
+  throw new SamplerStateUnread(`sampler snapshot ${name}: no consistent read in ${tries} tries (the last: ${why})`);
 }
 
 /**
@@ -133,24 +152,38 @@ function partsOf(snapshot: Uint8Array, name: string): string[] {
   return [...found];
 }
 
-async function readOnce(store: Store, name: string): Promise<SamplerState | "absent" | "changed"> {
-  const before = await store.info(name).catch(() => null);
-  if (!before || before.deleted) return "absent";
-  let snapshot: Uint8Array;
+async function readOnce(store: Store, name: string): Promise<SamplerState | "absent" | "changed" | { unanswered: string }> {
+  const info = async (): Promise<{ info: Awaited<ReturnType<Store["info"]>> } | { unanswered: string }> => {
+    try {
+      return { info: await store.info(name) };
+    } catch (err) {
+      return { unanswered: (err as Error).message }; // NATS away or timing out: not "absent", which is an answer
+    }
+  };
+  const before = await info();
+  if ("unanswered" in before) return before;
+  if (!before.info || before.info.deleted) return "absent";
   const parts = new Map<string, Uint8Array>();
-  try {
-    snapshot = await getBlob(store, name);
-  } catch {
-    return "changed"; // replaced while read: read again
-  }
+  const blob = async (n: string): Promise<Uint8Array | "changed" | { unanswered: string }> => {
+    try {
+      return await getBlob(store, n);
+    } catch (err) {
+      // Gone (a newer save deleted it) or cut short by a rewrite: read again. Anything else is NATS's trouble.
+      const message = (err as Error).message;
+      return /not found|stalled|digest/i.test(message) ? "changed" : { unanswered: message };
+    }
+  };
+  const snapshot = await blob(name);
+  if (!(snapshot instanceof Uint8Array)) return snapshot;
   const names = partsOf(snapshot, name); // throws for a snapshot that is not one: reading again cannot mend it
-  try {
-    for (const part of names) parts.set(part, await getBlob(store, part));
-  } catch {
-    return "changed"; // a part deleted by a newer save: read again
+  for (const part of names) {
+    const p = await blob(part);
+    if (!(p instanceof Uint8Array)) return p;
+    parts.set(part, p);
   }
   // Every part the snapshot names was read. A name the sampler dropped may be written again later (a restart
   // replays into the same uid range), so the set is certain only if the snapshot is the same object as before.
-  const after = await store.info(name).catch(() => null);
-  return after && !after.deleted && after.nuid === before.nuid && after.digest === before.digest ? { snapshot, parts } : "changed";
+  const after = await info();
+  if ("unanswered" in after) return after;
+  return after.info && !after.info.deleted && after.info.nuid === before.info.nuid && after.info.digest === before.info.digest ? { snapshot, parts } : "changed";
 }
