@@ -11,7 +11,7 @@ import { accuracyBars, accuracyCurves } from "../src/experiment/charts.js";
 import { ExperimentConfigError, loadExperiment, parseExperiment, planRuns } from "../src/experiment/config.js";
 import { run } from "../src/commands/experiment.js";
 import { resolveConfig } from "@lspo/config";
-import { batchesSettled, batchesWaiting, train } from "../src/run/controller.js";
+import { batchesAhead, batchesSettled, batchesWaiting, train } from "../src/run/controller.js";
 import { generatedTokens, trainingMetrics } from "../src/run/summary.js";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
@@ -215,6 +215,14 @@ describe("controller: generation budget helpers", () => {
     expect(batchesWaiting({ num_pending: 1, num_ack_pending: 1 })).toBe(1);
     expect(batchesWaiting({ num_pending: 0, num_ack_pending: 2 })).toBe(1); // one prefetched behind it
     expect(batchesWaiting({ num_pending: 2, num_ack_pending: 3 })).toBe(4);
+  });
+
+  it("batchesAhead: the smaller of the learner's count and the server's, each of which can only be too high", () => {
+    expect(batchesAhead(11, 11, 1)).toBe(0); // two acks lost in a NATS restart: the server still counts a batch waiting
+    expect(batchesAhead(11, 9, 0)).toBe(0); // the learner's Status is late during an update: the server knows better
+    expect(batchesAhead(11, 9, 1)).toBe(1);
+    expect(batchesAhead(11, 9, null)).toBe(2); // the server did not answer: the learner's own count
+    expect(batchesAhead(3, 4, null)).toBe(0); // never below 0
   });
 
   it("train refuses eval.samples above rollout.groupSize before starting anything", async () => {

@@ -13,6 +13,7 @@ import { nanos } from "@nats-io/nats-core";
 import { DecodeError, STREAMS, deadLetter, decodeEnvelope, getBlob, resolveGroupRefs, retryTransient, validateTrainingBatch, type Validator } from "@lspo/bus";
 import type { ObjectStore } from "@nats-io/obj";
 import type { TrainingBatch } from "@lspo/proto";
+import type { BatchAcks } from "./batch-acks.js";
 
 /** How long a batch's reads are retried while the server cannot answer (a restart, an election). */
 const SERVER_RETRY_MS = 60_000;
@@ -39,6 +40,8 @@ export async function* readBatches(
   /** maxBytes: a batch's bound; groupMaxBytes: each group's a batch names (the VerifiedGroup bound). */
   check: { maxBytes: number; groupMaxBytes: number; validate: Validator },
   maxDeliver = -1,
+  /** Acks the batches done (batch-acks.ts: kept to send again after a reconnect); a plain ack without. */
+  acks?: BatchAcks,
 ): AsyncGenerator<BatchMessage> {
   await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
   await jsm.consumers.add(STREAMS.batches.name, {
@@ -95,7 +98,7 @@ export async function* readBatches(
       yield {
         seq: m.seq,
         batch,
-        done: () => m.ack(),
+        done: () => (acks ? acks.ack(m) : m.ack()),
         working: () => m.working(),
         deadLetter: (reason, uids, deliveries) =>
           deadLetter(js, m, { stream: STREAMS.batches.name, kind: "TrainingBatch", failure: "processing", reason, consumer: durable, deliveries, uids }),

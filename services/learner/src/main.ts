@@ -15,6 +15,7 @@ import { readModelConfig, readModelDir } from "@lspo/tasks";
 import { GIB, describeEstimate, learnerMemory, type LlamaConfig } from "@lspo/model";
 import * as grpc from "@grpc/grpc-js";
 import { readBatches } from "./batch-reader.js";
+import { BatchAcks } from "./batch-acks.js";
 import { CheckpointError, latestValidCheckpoint, listCheckpoints, writeCheckpoint } from "./checkpoint.js";
 import { LearnerCore } from "./learner-core.js";
 import { decodeTrainedUids, encodeTrainedUids } from "./trained-uids.js";
@@ -327,6 +328,11 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     }
   };
 
+  // Acks a NATS restart lost are sent again once it is back (batch-acks.ts).
+  const acks = new BatchAcks(ctx.nc);
+  const resending = acks.follow((answered) => ctx.log.info({ answered }, "sent the latest batch acks again after a reconnect"));
+  ctx.own(() => resending.stop());
+
   void (async () => {
     const batches = readBatches(
       ctx.js,
@@ -341,6 +347,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       },
       { maxBytes: payloadLimits(bounds).TrainingBatch, groupMaxBytes: payloadLimits(bounds).VerifiedGroup, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
       config.bus.maxDeliver,
+      acks,
     );
     for await (const msg of batches) {
       const { seq, batch, done } = msg;

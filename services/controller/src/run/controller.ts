@@ -347,12 +347,12 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       // batches, not steps, to know what is still ahead of the learner.
       const emitted = Number(stats.batchesEmitted) + (lost?.batches ?? 0);
       const consumed = Number((lastStatus?.status?.counters as { batchesConsumed?: number } | undefined)?.batchesConsumed ?? step);
-      // Pipelined: the server's count when it answers (the learner may be restarting: then its own count).
+      // Pipelined: the server's count too (batchesAhead says why both).
       const backlog = config.run.mode === "pipelined" ? await learnerBacklog() : null;
-      const batchesAhead = backlog ?? emitted - consumed;
+      const ahead = batchesAhead(emitted, consumed, backlog);
       const mayFeed =
-        step + batchesAhead < config.run.steps &&
-        (config.run.mode === "pipelined" ? batchesAhead < Math.max(1, config.run.maxOffPolicySteps) : batchesAhead <= 0);
+        step + ahead < config.run.steps &&
+        (config.run.mode === "pipelined" ? ahead < Math.max(1, config.run.maxOffPolicySteps) : ahead <= 0);
       lastTick = { emitted, consumed, inFlight, requested: source.requested, mayFeed };
       if (mayFeed) {
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
@@ -450,6 +450,21 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
  */
 export function batchesWaiting(info: { num_pending: number; num_ack_pending: number }): number {
   return info.num_pending + Math.max(0, info.num_ack_pending - 1);
+}
+
+/**
+ * Batches emitted that the learner has not finished, for the feeding decision. Each count can only be too high:
+ * - the learner's own (emitted - consumed) while its Status answer is late, which it is during an update (a
+ *   long onnxruntime run holds its event loop);
+ * - the server's (batchesWaiting, null when it did not answer) when an ack of the learner was lost, as a NATS
+ *   restart can do: the batch stays unacknowledged for the consumer's 30-minute ack wait though it was
+ *   trained, and a feed waiting for it stalled the run (the long chaos NATS-restart run of 2026-12-06: emitted
+ *   11, consumed 11, two lost acks, no prompt fed until run.timeoutS).
+ * So the smaller one.
+ */
+export function batchesAhead(emitted: number, consumed: number, serverBacklog: number | null): number {
+  const own = Math.max(0, emitted - consumed);
+  return serverBacklog === null ? own : Math.min(own, serverBacklog);
 }
 
 /**
