@@ -39,10 +39,16 @@ export async function* readBatches(
   onReject: (seq: number, reason: string) => void,
   /** maxBytes: a batch's bound; groupMaxBytes: each group's a batch names (the VerifiedGroup bound). */
   check: { maxBytes: number; groupMaxBytes: number; validate: Validator },
-  maxDeliver = -1,
-  /** Acks the batches done (batch-acks.ts: kept to send again after a reconnect); a plain ack without. */
-  acks?: BatchAcks,
+  opts: {
+    /** The consumer's max_deliver (bus.maxDeliver); unbounded without. */
+    maxDeliver?: number;
+    /** Acks the batches done (batch-acks.ts: kept to send again after a reconnect); a plain ack without. */
+    acks?: BatchAcks;
+    /** A batch delivered again after it was given out: acked and skipped (see below). */
+    onRedelivered?: (seq: number) => void;
+  } = {},
 ): AsyncGenerator<BatchMessage> {
+  const { maxDeliver = -1, acks, onRedelivered } = opts;
   await jsm.consumers.delete(STREAMS.batches.name, durable).catch(() => undefined);
   await jsm.consumers.add(STREAMS.batches.name, {
     durable_name: durable,
@@ -60,8 +66,20 @@ export async function* readBatches(
   });
   const consumer = await js.consumers.get(STREAMS.batches.name, durable);
   const messages = await consumer.consume({ max_messages: 2 });
+  // Each batch is given out once, in stream order. A NATS server killed before it wrote its consumer's state
+  // forgets what it delivered and delivers it again when it is back (the long chaos NATS-restart run: a batch
+  // trained, then handed over again 6 ms later, its groups counted again as duplicates or stale, and the
+  // learner's consumed count one too high). A batch at or below the last one given out was handled (or is
+  // being handled) by this incarnation: it is acked and skipped.
+  let lastGiven = fromSeq - 1;
   try {
     for await (const m of messages) {
+      if (m.seq <= lastGiven) {
+        m.ack();
+        onRedelivered?.(m.seq);
+        continue;
+      }
+      lastGiven = m.seq;
       let batch: TrainingBatch;
       try {
         batch = decodeEnvelope(m.data, "TrainingBatch", check.maxBytes).body as TrainingBatch;

@@ -72,6 +72,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   let deadLetteredGroups = checkpoint?.state.deadLetteredGroups ?? 0;
   let duplicates = 0;
   let rejected = 0;
+  let batchesRedelivered = 0; // delivered again by a server that forgot it had (batch-reader.ts): skipped
   // A batch the learner can train on: token ids inside the vocabulary, and every group with prompt token
   // ids and non-empty responses (the training rows are built from them). Refused batches are dead-lettered.
   const bounds = runBoundsOf(config, model.config);
@@ -214,7 +215,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
             status: {
               name: ctx.name, kind: "learner", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
               counters: {
-                step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, rejected, deadLetteredGroups,
+                step: core.step, trainedGroups, duplicates, stale, batchSeq: lastSeq, batchesConsumed, batchesRedelivered, rejected, deadLetteredGroups,
                 busySeconds: busySeconds + (busySince ? (performance.now() - busySince) / 1000 : 0),
               },
             },
@@ -346,8 +347,14 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
         ctx.log.warn({ seq, reason }, "rejected a training batch (dead-lettered)");
       },
       { maxBytes: payloadLimits(bounds).TrainingBatch, groupMaxBytes: payloadLimits(bounds).VerifiedGroup, validate: allOf(vocabularyValidator("TrainingBatch", bounds.vocabSize), trainable) },
-      config.bus.maxDeliver,
-      acks,
+      {
+        maxDeliver: config.bus.maxDeliver,
+        acks,
+        onRedelivered: (seq) => {
+          batchesRedelivered++;
+          ctx.log.warn({ seq, lastSeq }, "a training batch delivered again was skipped (the server forgot it had delivered it)");
+        },
+      },
     );
     for await (const msg of batches) {
       const { seq, batch, done } = msg;
