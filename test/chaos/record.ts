@@ -4,7 +4,7 @@
 // line (the counts docs/RELIABILITY.md quotes). Exits with the suite's exit code.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { startProvenance } from "@lspo/telemetry";
 
@@ -16,8 +16,11 @@ if (!process.argv[2]) {
 }
 const rel = relative(root, out);
 const escape = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-// The record's own files may land inside the checkout: they do not make the tree "dirty".
-const provenance = startProvenance({ cwd: root, command: ["npm", "run", "test:chaos"], ignore: rel.startsWith("..") ? undefined : new RegExp(`^${escape(rel)}/`) });
+// The record's own files may land inside the checkout: they do not make the tree "dirty", and neither do the
+// other records of its series (`run-<n>` beside it): the runs are recorded one after another, each one
+// changing the files the next one sees (before, every run after the first of a series said "uncommitted").
+const recorded = /^run-\d+$/.test(basename(out)) ? dirname(rel) : rel;
+const provenance = startProvenance({ cwd: root, command: ["npm", "run", "test:chaos"], ignore: rel.startsWith("..") ? undefined : new RegExp(`^${escape(recorded)}/`) });
 const t0 = Date.now();
 
 const child = spawn("npm", ["run", "test:chaos"], { cwd: root, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
