@@ -65,6 +65,8 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
   const payload = { kind: "GroupSummary", fromHeaders: (h: Parameters<typeof parseGroupSummary>[0]) => parseGroupSummary(h), validate: groupProblem };
   let rejected = 0;
+  /** Deliveries of groups judged before (their acks lost), acked without judging them again. */
+  let redeliveredJudged = 0;
 
   const durable = new DurableState(ctx.nc, store, samplerSnapshotObject(ctx.runId), (object, err) =>
     ctx.log.warn({ object, err: err.message }, "deleting a dropped state segment failed"),
@@ -344,7 +346,7 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
           status: unary(async () => ({
             status: {
               name: ctx.name, kind: "sampler", node: ctx.node, pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, startedAt,
-              counters: { ...JSON.parse(JSON.stringify(core.stats())), rejected },
+              counters: { ...JSON.parse(JSON.stringify(core.stats())), rejected, redeliveredJudged },
             },
             config: settingsToProto(core.currentSettings),
           })),
@@ -408,8 +410,15 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
         if (held.has(d.seq)) return void held.set(d.seq, d.deferAck()); // redelivered before its snapshot: ack it then
         if (coveredTail.delete(d.seq)) return d.ack(); // re-read at startup and saved since
         if (givenUp.has(d.seq)) return d.ack(); // dead-lettered by a replay, which could not end its delivery
-        // Saved before, its ack lost (a crash between the snapshot and the acks, or a lost ack).
-        if (d.deliveryCount > 1 && d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.uid)) return d.ack();
+        // Judged before, its ack lost: a crash between the snapshot and the acks, a lost ack, or a nats-server
+        // killed before it wrote its consumer's state, which forgets the deliveries too and sends them again as
+        // first deliveries (deliveryCount 1). Either way it is at or below the last sequence judged, which no
+        // group published since can be (the consumer delivers in stream order), and its uid was judged.
+        if (d.seq <= core.lastJudgedSeq && core.hasSeen(d.body.uid)) {
+          redeliveredJudged++;
+          ctx.log.info({ seq: d.seq, uid: d.body.uid, deliveryCount: d.deliveryCount }, "redelivery of a group judged before: acked, not judged again");
+          return d.ack();
+        }
         try {
           await decide(d.body, d.seq);
         } catch (err) {

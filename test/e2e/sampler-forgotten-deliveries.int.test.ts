@@ -1,0 +1,169 @@
+// A nats-server killed before it wrote its consumer's state forgets what it delivered, and what was acked: on
+// its restart it delivers those messages again as first deliveries (deliveryCount 1). The server writes a
+// consumer's state at most every 100 ms, so a SIGKILL under load loses the last of it. Here the loss is made
+// certain: the sampler's consumer state is copied while 40 groups are judged and acked, 40 more are judged
+// and acked, and the server is frozen, its consumer state put back to the copy, and killed (SIGKILL) and
+// started again on its store. The running sampler (`lspo serve sampler`) must ack those 40 without judging
+// them again: no verdict changes, no "duplicate" counted for a group the verifier sent once, no new batch.
+// Real processes, real NATS.
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  STREAMS, bytesOf, connectBus, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor, verifiedHeaders,
+  type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsServer,
+} from "@lspo/bus";
+import { resolveConfig } from "@lspo/config";
+import { createModelFromSpec } from "@lspo/model";
+import type { VerifiedGroup } from "@lspo/proto";
+import { writeModelDir } from "@lspo/tasks";
+import { startService, type Service } from "../../bench/lib/serve.js";
+import { until } from "./support/wait.js";
+
+const RUN = "forgotten";
+const G = 4;
+const FIRST = 40;
+const SECOND = 40;
+
+let dir: string;
+let server: NatsServer;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+let sampler: Service | null = null;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "lspo-forgotten-"));
+  server = await startNatsServer({ storeDir: join(dir, "nats") });
+  nc = await connectBus({ url: server.url, name: "sampler-forgotten" });
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm);
+}, 60_000);
+
+afterAll(async () => {
+  await sampler?.stop().catch(() => undefined);
+  await nc?.close();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Group i as the verifier publishes it: mixed correctness (most kept), lengths varying with i. */
+function verified(i: number): { data: Uint8Array; headers: ReturnType<typeof verifiedHeaders> } {
+  const uid = `f${String(i).padStart(3, "0")}`;
+  const correct = Array.from({ length: G }, (_, k) => (i % 5 === 0 ? true : k % 2 === 0));
+  const vg: VerifiedGroup = {
+    group: {
+      uid,
+      prompt: { uid, runId: RUN, task: "synthetic", promptText: "", promptIds: bytesOf(Int32Array.from([1, 2])), answer: "", groupSize: G, cursor: 0n },
+      responses: correct.map((_, k) => {
+        const len = 1 + ((i * 7 + k * 13) % 40);
+        return { tokenIds: bytesOf(Int32Array.from({ length: len }, (_, t) => 3 + (t % 20))), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" };
+      }),
+      policyVersion: 0n,
+      actor: "rollout-0",
+    },
+    rewards: correct.map((c) => (c ? 1 : 0)),
+    correct,
+  };
+  return { data: encodeEnvelope("VerifiedGroup", vg).slice(), headers: verifiedHeaders(vg) };
+}
+
+async function publish(from: number, to: number): Promise<void> {
+  for (let i = from; i < to; i++) {
+    const g = verified(i);
+    await js.publish(subjectFor("verified", RUN), g.data, { msgID: `${RUN}-${i}`, headers: g.headers });
+  }
+}
+
+const consumerName = `sampler-${RUN}`;
+const consumerInfo = () => jsm.consumers.info(STREAMS.verified.name, consumerName);
+
+/** Until the sampler's consumer has acked everything up to stream sequence `seq`. */
+async function ackedThrough(seq: number): Promise<void> {
+  await until(`the sampler's acks through seq ${seq}`, async () => {
+    if (sampler!.child.exitCode !== null) throw new Error(`the sampler exited (${sampler!.child.exitCode}); log ${sampler!.logPath}`);
+    const c = await consumerInfo().catch(() => null); // null: the server not back yet
+    return c !== null && c.ack_floor.stream_seq === seq && c.num_ack_pending === 0 && c.num_pending === 0;
+  }, 60_000);
+}
+
+/** Every message on `subject` of `stream`, decoded, in stream order. */
+async function read<T>(stream: string, subject: string, kind: string): Promise<T[]> {
+  const consumer = await js.consumers.get(stream, { filter_subjects: subject });
+  const out: T[] = [];
+  for (;;) {
+    let n = 0;
+    for await (const m of await consumer.fetch({ max_messages: 500, expires: 1000 })) {
+      out.push(decodeEnvelope(m.data, kind).body as T);
+      n++;
+    }
+    if (n === 0) return out;
+  }
+}
+const batches = async () => (await read<{ batchIndex: bigint; groupRefs: Array<{ uid: string }> }>(STREAMS.batches.name, subjectFor("batches", RUN), "TrainingBatch")).map((b) => ({ index: Number(b.batchIndex), uids: b.groupRefs.map((r) => r.uid) }));
+const judgements = async () => (await read<{ judgements: Array<{ uid: string; outcome: string; seq: number }> }>(STREAMS.events.name, eventSubject(RUN, "judged"), "RunEvent")).flatMap((e) => e.judgements);
+
+/** The server's file of the sampler consumer's state (delivered and acked sequences). */
+function consumerStateFile(): string {
+  const streams = join(dir, "nats", "jetstream");
+  const account = readdirSync(streams).find((a) => readdirSync(join(streams, a)).includes("streams"))!;
+  return join(streams, account, "streams", STREAMS.verified.name, "obs", consumerName, "o.dat");
+}
+
+describe("sampler - the server forgets deliveries it made (SIGKILLed before writing its consumer state)", { timeout: 180_000 }, () => {
+  it("acks the groups delivered again without judging them again: same verdicts, same batches, no duplicates", async () => {
+    const model = createModelFromSpec({
+      seed: 0,
+      model: { model_type: "llama", hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 256, tie_word_embeddings: true },
+    });
+    writeModelDir(join(dir, "model"), model);
+    const config = resolveConfig({
+      run: { name: RUN, dir: join(dir, RUN) },
+      nats: { url: server.url },
+      model: { dir: join(dir, "model") },
+      rollout: { groupSize: G, maxNewTokens: 48 },
+      // A long ack wait: nothing comes back but what the server forgot.
+      sampler: { mode: "stream", batchSize: 4, window: 32, snapshotEveryGroups: 10, snapshotEveryMs: 300, ackWaitMs: 120_000 },
+    });
+    sampler = startService("sampler", config, { name: "sampler-0", logDir: dir, readyTimeoutMs: 60_000 });
+    await sampler.ready;
+
+    await publish(0, FIRST);
+    const firstSeq = (await consumerInfo()).delivered.stream_seq - FIRST + 1;
+    await ackedThrough(firstSeq + FIRST - 1);
+    // The server writes consumer state at most every 100 ms: let it write this one, then keep a copy.
+    await new Promise((r) => setTimeout(r, 500));
+    const stateFile = consumerStateFile();
+    const copy = join(dir, "o.dat.copy");
+    copyFileSync(stateFile, copy);
+
+    await publish(FIRST, FIRST + SECOND);
+    const lastSeq = firstSeq + FIRST + SECOND - 1;
+    await ackedThrough(lastSeq);
+    const before = { batches: await batches(), judgements: await judgements() };
+    expect(before.judgements).toHaveLength(FIRST + SECOND);
+    expect(before.batches.length).toBeGreaterThan(4);
+
+    // Frozen, it writes nothing more; its consumer state goes back to the copy; killed, it cannot write it again.
+    process.kill(server.pid, "SIGSTOP");
+    copyFileSync(copy, stateFile);
+    await server.restart("SIGKILL");
+
+    // The restarted server delivers the second 40 again, as first deliveries; the sampler acks each.
+    await ackedThrough(lastSeq);
+    // Nothing judged again, nothing new emitted.
+    const after = { batches: await batches(), judgements: await judgements() };
+    expect(after.judgements.filter((j) => j.outcome === "duplicate")).toEqual([]);
+    expect(after.judgements).toEqual(before.judgements);
+    expect(after.batches).toEqual(before.batches);
+    expect(sampler.child.exitCode).toBeNull();
+
+    // They came back as first deliveries, every one: what the server forgot.
+    const log = readFileSync(sampler.logPath, "utf8").trim().split("\n").flatMap((l) => (l.startsWith("{") ? [JSON.parse(l)] : []));
+    const redelivered = log.filter((l) => l.msg === "redelivery of a group judged before: acked, not judged again");
+    expect(redelivered.map((l) => l.seq)).toEqual(Array.from({ length: SECOND }, (_, i) => firstSeq + FIRST + i));
+    expect(new Set(redelivered.map((l) => l.deliveryCount))).toEqual(new Set([1]));
+  });
+});
