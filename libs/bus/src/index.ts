@@ -24,7 +24,7 @@ export {
   consume, readPayload, sendAck, inBatches, deadLetter, publishDeadLetter, processOrDeadLetter, deadLetterSubject,
   type DeferredAck, type Delivery, type ConsumeOptions, type Subscription, type DeadLetter, type DeadLetterCause,
 } from "./consume.js";
-export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, retryTransient } from "./stores.js";
+export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, ObjectChangedError, retryTransient } from "./stores.js";
 export { deleteObject, purgeByFilterLeaksUsage } from "./object-delete.js";
 export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";

@@ -8,7 +8,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSyn
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { OBJECT_STORES } from "./subjects.js";
-import { getBlob, openObjectStore } from "./stores.js";
+import { ObjectChangedError, getBlob, openObjectStore } from "./stores.js";
 
 export interface ModelManifest {
   runId: string;
@@ -69,13 +69,21 @@ export async function localModelDir(
   if (dir && existsSync(join(dir, "config.json"))) return dir;
   const store = await openObjectStore(nc, OBJECT_STORES.models);
   const deadline = Date.now() + waitMs;
-  let raw = await getBlob(store, manifestName(runId)).catch(() => null);
+  // Not there yet, or not read (NATS away): tried again until the deadline; the error says which it was.
+  let lastFailure: unknown = null;
+  const readManifest = () => getBlob(store, manifestName(runId)).catch((err: unknown) => ((lastFailure = err), null));
+  let raw = await readManifest();
   for (let waited = 0; !raw && Date.now() < deadline; waited++) {
     if (waited % 60 === 0) onWait?.(`waiting for the controller of run '${runId}' to publish its model (model.dir '${dir}' is not on this host)`);
     await new Promise((r) => setTimeout(r, 1000));
-    raw = await getBlob(store, manifestName(runId)).catch(() => null);
+    raw = await readManifest();
   }
-  if (!raw) throw new Error(`model.dir '${dir}' does not exist on this host, and run '${runId}' has no model in the '${OBJECT_STORES.models}' object store (the controller publishes it at start)`);
+  if (!raw) {
+    if (lastFailure instanceof ObjectChangedError && lastFailure.reason === "missing") {
+      throw new Error(`model.dir '${dir}' does not exist on this host, and run '${runId}' has no model in the '${OBJECT_STORES.models}' object store (the controller publishes it at start)`);
+    }
+    throw new Error(`model.dir '${dir}' does not exist on this host, and the model manifest of run '${runId}' in the '${OBJECT_STORES.models}' object store could not be read: ${(lastFailure as Error)?.message ?? String(lastFailure)}`, { cause: lastFailure });
+  }
   let manifest: ModelManifest;
   try {
     manifest = JSON.parse(new TextDecoder().decode(raw)) as ModelManifest;

@@ -116,13 +116,38 @@ export async function putParts(store: ObjectStore, name: string, parts: readonly
  * RSS per rollout actor, bench/weights.ts) and copies it twice.
  */
 /**
+ * Why a read of an object got no whole, checked copy of it, where the object store answered: it is not there
+ * (`missing`), or it changed under the reader (`stalled`: no chunk for a while, its old chunks purged by a
+ * rewrite; `size`: more or fewer bytes than its info recorded; `digest`: the bytes do not hash to its recorded
+ * digest). A reader racing a writer reads again; any other error of getBlob is the bus's (NATS away, a
+ * timeout).
+ */
+export class ObjectChangedError extends Error {
+  override name = "ObjectChangedError";
+  constructor(
+    readonly object: string,
+    readonly reason: "missing" | "stalled" | "size" | "digest",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** nats.js's object store reports a digest mismatch only in its message ("... digests do not match ..."). */
+function digestMismatch(name: string, err: unknown): unknown {
+  const message = (err as Error)?.message ?? "";
+  return /digests? do not match/i.test(message) ? new ObjectChangedError(name, "digest", `object '${name}': ${message}`, { cause: err }) : err;
+}
+
+/**
  * The object's bytes. A read that stops receiving chunks for `stallMs` fails instead of waiting forever:
  * that is what a reader sees when the object is replaced under it (its old chunks are purged), and the
- * caller then reads the pointer again.
+ * caller then reads the pointer again. An object absent, or changed while read, is an ObjectChangedError.
  */
 export async function getBlob(store: ObjectStore, name: string, stallMs = 15_000): Promise<Uint8Array> {
   const r = await store.get(name);
-  if (!r) throw new Error(`object '${name}' not found in the object store`);
+  if (!r) throw new ObjectChangedError(name, "missing", `object '${name}' not found in the object store`);
   const out = new Uint8Array(r.info.size);
   const reader = r.data.getReader();
   let at = 0;
@@ -131,7 +156,7 @@ export async function getBlob(store: ObjectStore, name: string, stallMs = 15_000
       // A digest mismatch errors the stream: read() rejects with the object store's message.
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`object '${name}' stalled: no chunk for ${stallMs} ms after ${at} of ${out.byteLength} bytes (replaced while being read?)`)), stallMs);
+        timer = setTimeout(() => reject(new ObjectChangedError(name, "stalled", `object '${name}' stalled: no chunk for ${stallMs} ms after ${at} of ${out.byteLength} bytes (replaced while being read?)`)), stallMs);
       });
       let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
@@ -146,14 +171,15 @@ export async function getBlob(store: ObjectStore, name: string, stallMs = 15_000
       if (done) return;
       if (at + value.byteLength > out.byteLength) {
         await reader.cancel();
-        throw new Error(`object '${name}' has more than its recorded ${out.byteLength} bytes`);
+        throw new ObjectChangedError(name, "size", `object '${name}' has more than its recorded ${out.byteLength} bytes`);
       }
       out.set(value, at);
       at += value.byteLength;
     }
   };
-  const [failure] = await Promise.all([r.error, fill()]);
-  if (failure) throw failure;
-  if (at !== out.byteLength) throw new Error(`object '${name}' ended after ${at} of its recorded ${out.byteLength} bytes`);
+  // Whichever way the object store's digest error comes (the stream's read, its cancel, or r.error), it is typed.
+  const [failure] = await Promise.all([r.error, fill().catch((err: unknown) => Promise.reject(digestMismatch(name, err)))]);
+  if (failure) throw digestMismatch(name, failure);
+  if (at !== out.byteLength) throw new ObjectChangedError(name, "size", `object '${name}' ended after ${at} of its recorded ${out.byteLength} bytes`);
   return out;
 }

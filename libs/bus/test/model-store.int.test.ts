@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, exist
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OBJECT_STORES, localModelDir, openObjectStore, publishModelDir, startLocalBus, type LocalBus } from "@lspo/bus";
+import { OBJECT_STORES, jetstream, jetstreamManager, localModelDir, openObjectStore, publishModelDir, startLocalBus, type LocalBus } from "@lspo/bus";
 
 let bus: LocalBus;
 beforeAll(async () => {
@@ -44,6 +44,16 @@ describe("bus - model files over NATS", { timeout: 60_000 }, () => {
     // A run that never published a model: the error says so.
     await expect(localModelDir(bus.nc, "other", "/nonexistent", cache)).rejects.toThrow(/does not exist on this host, and run 'other' has no model/);
     expect(existsSync(join(cache, "lspo-models", "other"))).toBe(false);
+
+    // A manifest that is there but unreadable (its bytes no longer match its digest) is not "no model": the
+    // error names what the read found.
+    await publishModelDir(bus.nc, "corrupt", src);
+    const subject = `$O.${OBJECT_STORES.models}.C.${(await store.info("corrupt/manifest.json"))!.nuid}`;
+    const jsm = await jetstreamManager(bus.nc);
+    const chunk = (await jsm.streams.getMessage(`OBJ_${OBJECT_STORES.models}`, { next_by_subj: subject, seq: 0 }))!;
+    await jsm.streams.deleteMessage(`OBJ_${OBJECT_STORES.models}`, chunk.seq);
+    await jetstream(bus.nc).publish(subject, new Uint8Array(chunk.data.byteLength).fill(32));
+    await expect(localModelDir(bus.nc, "corrupt", "/nonexistent", cache)).rejects.toThrow(/the model manifest of run 'corrupt' in the '.+' object store could not be read: .*digests do not match/);
   });
 
   it("leaves another process's file in flight alone (an agent's actors share one cache)", async () => {

@@ -3,7 +3,7 @@
 import { randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getSha256Backend } from "@nats-io/obj";
-import { getBlob, jetstream, jetstreamManager, openObjectStore, putBlob, startLocalBus, type LocalBus } from "@lspo/bus";
+import { ObjectChangedError, getBlob, jetstream, jetstreamManager, openObjectStore, putBlob, startLocalBus, type LocalBus } from "@lspo/bus";
 
 let bus: LocalBus;
 beforeAll(async () => {
@@ -24,6 +24,7 @@ describe("stores - object store", () => {
     expect(got.byteLength).toBe(blob.byteLength);
     expect(Buffer.compare(got, blob)).toBe(0);
     await expect(getBlob(store, "nope")).rejects.toThrow(/'nope' not found/);
+    await expect(getBlob(store, "nope")).rejects.toMatchObject({ name: "ObjectChangedError", object: "nope", reason: "missing" });
   });
 
   it("refuses an object whose chunks were tampered with: the digest no longer matches", async () => {
@@ -48,6 +49,10 @@ describe("stores - object store", () => {
       const first = await jsm.streams.getMessage("OBJ_test-tamper", { next_by_subj: subject, seq: 0 });
       await tamper(subject, first!.seq);
       await expect(getBlob(store, name), name).rejects.toThrow(/digests do not match/);
+      // Typed, for a reader that reads again when the object changed under it (the learner's readSamplerState).
+      const err = await getBlob(store, name).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(ObjectChangedError);
+      expect(err, name).toMatchObject({ object: name, reason: "digest" });
     }
   });
 
@@ -68,6 +73,7 @@ describe("stores - object store", () => {
       const info = JSON.parse(new TextDecoder().decode(meta!.data)) as { size: number };
       await js.publish(metaSubject, new TextEncoder().encode(JSON.stringify({ ...info, size: info.size + delta })));
       await expect(getBlob(store, name), name).rejects.toThrow(message);
+      await expect(getBlob(store, name), name).rejects.toMatchObject({ name: "ObjectChangedError", reason: "size" });
     }
   });
 });

@@ -12,7 +12,7 @@
 // controller copies that object into its own run directory as the manifest arrives (controller:
 // sampler-copies.ts): after the NATS store is lost, the copy is what puts the sampler back, whatever its size.
 import { createHash } from "node:crypto";
-import { decodeEnvelope, deleteObject, encodeEnvelope, getBlob, putBlob, type NatsConnection, type openObjectStore } from "@lspo/bus";
+import { decodeEnvelope, deleteObject, encodeEnvelope, getBlob, ObjectChangedError, putBlob, type NatsConnection, type openObjectStore } from "@lspo/bus";
 
 type Store = Awaited<ReturnType<typeof openObjectStore>>;
 
@@ -169,8 +169,7 @@ async function readOnce(store: Store, name: string): Promise<SamplerState | "abs
       return await getBlob(store, n);
     } catch (err) {
       // Gone (a newer save deleted it) or cut short by a rewrite: read again. Anything else is NATS's trouble.
-      const message = (err as Error).message;
-      return /not found|stalled|digest/i.test(message) ? "changed" : { unanswered: message };
+      return err instanceof ObjectChangedError ? "changed" : { unanswered: (err as Error).message };
     }
   };
   const snapshot = await blob(name);
