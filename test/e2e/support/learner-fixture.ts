@@ -98,5 +98,5 @@ function trainingBatch(k: number): TrainingBatch {
       correct: [true, false, (k + g) % 2 === 1],
     };
   });
-  return { batchIndex: BigInt(k), groups, objectRef: "" };
+  return { batchIndex: BigInt(k), groups, objectRef: "", groupRefs: [] };
 }
