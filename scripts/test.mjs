@@ -21,8 +21,9 @@ const stages = [
   ["buf lint (proto/ contracts)", bin("buf"), ["lint"]],
   ["codegen drift (libs/proto matches proto/)", process.execPath, [join(root, "scripts/proto-gen.mjs"), "--check"]],
   ["tsc -b (strict type check of every package)", bin("tsc"), ["-b"]],
-  // Suites with their own tsconfig (outside the packages' build) and the benchmarks.
-  ...[...readdirSync(join(root, "test")).map((d) => `test/${d}`), "bench"]
+  // The tests outside the packages' build: test/tsconfig.json (the packages' own tests, test/e2e), the suites
+  // with a tsconfig of their own, and the benchmarks.
+  ...["test", ...readdirSync(join(root, "test")).map((d) => `test/${d}`), "bench"]
     .filter((d) => existsSync(join(root, d, "tsconfig.json")))
     .map((d) => [`tsc -p ${d} (type check)`, bin("tsc"), ["-p", d]]),
   ["vitest (unit, integration, end to end)", bin("vitest"), ["run", ...process.argv.slice(2)], { LSPO_SKIP_REPORT: skipReport }],

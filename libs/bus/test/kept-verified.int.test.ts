@@ -69,7 +69,7 @@ describe("bus - the kept verified stream", () => {
     await js.publish(subject, encodeEnvelope("Raw", { n: 2 }));
     const consumer = await js.consumers.get(STREAMS.verified.name, "late-ack");
     const advisories: string[] = [];
-    const sub = bus.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.verified.name}.late-ack`, { callback: (_e, a) => advisories.push(a.string()) });
+    const sub = bus.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAMS.verified.name}.late-ack`, { callback: (_e, a) => void advisories.push(a.string()) });
     const m = await consumer.next({ expires: 2000 });
     // A pull waiting past its ack wait: the server gives up on it (the advisory goes out); then it is acked
     // within the watcher's grace: processed after all.

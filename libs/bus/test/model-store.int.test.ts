@@ -50,7 +50,7 @@ describe("bus - model files over NATS", { timeout: 60_000 }, () => {
     await publishModelDir(bus.nc, "corrupt", src);
     const subject = `$O.${OBJECT_STORES.models}.C.${(await store.info("corrupt/manifest.json"))!.nuid}`;
     const jsm = await jetstreamManager(bus.nc);
-    const chunk = (await jsm.streams.getMessage(`OBJ_${OBJECT_STORES.models}`, { next_by_subj: subject, seq: 0 }))!;
+    const chunk = (await jsm.direct.getMessage(`OBJ_${OBJECT_STORES.models}`, { next_by_subj: subject, seq: 0 }))!;
     await jsm.streams.deleteMessage(`OBJ_${OBJECT_STORES.models}`, chunk.seq);
     await jetstream(bus.nc).publish(subject, new Uint8Array(chunk.data.byteLength).fill(32));
     await expect(localModelDir(bus.nc, "corrupt", "/nonexistent", cache)).rejects.toThrow(/the model manifest of run 'corrupt' in the '.+' object store could not be read: .*digests do not match/);

@@ -46,7 +46,7 @@ describe("stores - object store", () => {
     for (const [name, tamper] of Object.entries(tampers)) {
       await putBlob(store, name, blob);
       const subject = `$O.test-tamper.C.${(await store.info(name))!.nuid}`;
-      const first = await jsm.streams.getMessage("OBJ_test-tamper", { next_by_subj: subject, seq: 0 });
+      const first = await jsm.direct.getMessage("OBJ_test-tamper", { next_by_subj: subject, seq: 0 });
       await tamper(subject, first!.seq);
       await expect(getBlob(store, name), name).rejects.toThrow(/digests do not match/);
       // Typed, for a reader that reads again when the object changed under it (the learner's readSamplerState).
@@ -69,7 +69,7 @@ describe("stores - object store", () => {
       // Rewrite the object's metadata (its latest message on the meta subject) with another size.
       const padded = Buffer.from(name).toString("base64").replaceAll("+", "-").replaceAll("/", "_"); // nats obj: base64url, padded
       const metaSubject = `$O.test-size.M.${padded}`;
-      const meta = await jsm.streams.getMessage("OBJ_test-size", { last_by_subj: metaSubject });
+      const meta = await jsm.direct.getMessage("OBJ_test-size", { last_by_subj: metaSubject });
       const info = JSON.parse(new TextDecoder().decode(meta!.data)) as { size: number };
       await js.publish(metaSubject, new TextEncoder().encode(JSON.stringify({ ...info, size: info.size + delta })));
       await expect(getBlob(store, name), name).rejects.toThrow(message);

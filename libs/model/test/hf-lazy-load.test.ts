@@ -1,12 +1,12 @@
 // Loading without holding a model twice (issue 16): lazy entries read each tensor from its source when it is
 // decoded, and decoding keeps fresh or caller-owned aligned bytes as the tensor instead of copying them.
 import { describe, expect, it } from "vitest";
-import { bytesSource, decodeEntry, parseSafetensors, serializeSafetensors, type ByteSource } from "@lspo/model";
+import { bytesSource, decodeEntry, parseSafetensors, serializeSafetensors, type ByteSource, type Tensor } from "@lspo/model";
 
-const tensors = [
-  ["a", { dtype: "float32" as const, shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }],
-  ["b", { dtype: "float32" as const, shape: [4], data: Float32Array.from([7, 8, 9, 10]) }],
-] as const;
+const tensors: Array<[string, Tensor]> = [
+  ["a", { dtype: "float32", shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }],
+  ["b", { dtype: "float32", shape: [4], data: Float32Array.from([7, 8, 9, 10]) }],
+];
 
 describe("safetensors - lazy entries and decoding without a copy", () => {
   it("a lazy entry reads its bytes from the source on each access, and decodes to the same values", () => {

@@ -7,6 +7,7 @@ import { parseConfigJson } from "../src/hf/config-json.js";
 import { weightsFromCheckpoint } from "../src/hf/params.js";
 import { decodeEntry, parseSafetensors } from "../src/hf/safetensors.js";
 import { makeTokenBatch } from "../src/llama/batch.js";
+import type { LossBuilder } from "../src/llama/graphs.js";
 import type { Provider } from "../src/runtime/providers.js";
 import { generate } from "../src/generate/generate.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
@@ -35,7 +36,7 @@ describe.skipIf(!provider)(`gpu - fixture on ${provider}`, () => {
     const coef = ref.get("loss_coef") as Tensor<"float32">;
     const padded = new Float32Array(B * T);
     for (let b = 0; b < B; b++) padded.set(coef.data.subarray(b * (T - 1), (b + 1) * (T - 1)), b * T);
-    const loss = (ctx: Parameters<Parameters<typeof GradientSession.create>[1]>[0]) => {
+    const loss: LossBuilder = (ctx) => {
       const c = ctx.input("loss_coef", "float32", ["B", "T"]);
       return { loss: ops.neg(ops.div(ops.sumAll(ops.mul(c, ctx.logprobs)), B * (T - 1))) };
     };

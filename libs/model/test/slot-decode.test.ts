@@ -67,7 +67,8 @@ describe("SlotKvCache - the layout attention reads", () => {
     expect(s.keys[0].shape).toEqual([3, K, hd, C]);
     expect(s.values[0].shape).toEqual([3, K, C, hd]);
     for (let l = 0; l < layers; l++) {
-      const [sk, sv, mk, mv] = [s.keys[l].data, s.values[l].data, m.keys[l].data, m.values[l].data] as Float32Array[];
+      const host = (t: (typeof s.keys)[number]) => (t as Tensor<"float32">).data; // host caches: plain tensors
+      const [sk, sv, mk, mv] = [host(s.keys[l]), host(s.values[l]), host(m.keys[l]), host(m.values[l])];
       for (let t = 0; t < 16; t++) {
         for (let b = 0; b < 3; b++) {
           for (let h = 0; h < K; h++) {

@@ -56,12 +56,12 @@ describe("pretrain - SFT loss", () => {
     const [b] = sftBatches(examples, { padId: 0 });
     expect(Array.from(b.inputIds.data, Number)).toEqual([5, 6, 7, 1, /**/ 5, 8, 1, 0]);
     expect(Array.from(b.targets.data, Number)).toEqual([6, 7, 1, 0, /**/ 8, 1, 0, 0]);
-    expect(Array.from(b.extras![SFT_INPUTS.mask].data)).toEqual([0, 1, 1, 0, /**/ 1, 1, 0, 0]);
-    expect(Array.from(b.extras![SFT_INPUTS.count].data)).toEqual([4]);
+    expect(Array.from(b.extras![SFT_INPUTS.mask].data as Float32Array)).toEqual([0, 1, 1, 0, /**/ 1, 1, 0, 0]);
+    expect(Array.from(b.extras![SFT_INPUTS.count].data as Float32Array)).toEqual([4]);
     // micro-batches keep the whole batch's count, so their losses sum to the batch mean
     const parts = sftBatches(examples, { microBatch: 1 });
     expect(parts.map((p) => p.inputIds.shape)).toEqual([[1, 4], [1, 3]]);
-    expect(parts.map((p) => Array.from(p.extras![SFT_INPUTS.mask].data))).toEqual([[0, 1, 1, 0], [1, 1, 0]]);
+    expect(parts.map((p) => Array.from(p.extras![SFT_INPUTS.mask].data as Float32Array))).toEqual([[0, 1, 1, 0], [1, 1, 0]]);
     expect(parts.map((p) => p.extras![SFT_INPUTS.count].data[0])).toEqual([4, 4]);
   });
 

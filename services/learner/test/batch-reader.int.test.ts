@@ -21,6 +21,7 @@ function batch(k: number): TrainingBatch {
   return {
     batchIndex: BigInt(k),
     objectRef: "",
+    groupRefs: [],
     groups: [{
       group: {
         uid: `u${k}`,

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STREAMS, decodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, nextOnSubject, startLocalBus, subjectFor, type LocalBus } from "@lspo/bus";
 import type { ServiceContext } from "@lspo/actors";
-import type { RunEvent, TrainingBatch } from "@lspo/proto";
+import type { RunEvent } from "@lspo/bus";
+import type { TrainingBatch } from "@lspo/proto";
 import { BatchPublisher } from "../src/batches.js";
 import type { EmittedBatch } from "../src/core.js";
 
