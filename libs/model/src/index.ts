@@ -36,7 +36,7 @@ export { type InitOptions, initModel } from "./init.js";
 export { decoder, headWeight, lmHead, type DecoderInputs, type DecoderOutputs, type KvSlice, type LayerSpan, type Params } from "./llama/decoder.js";
 export {
   type LearnerGraphOptions, type LossBuilder, type LossContext, type LossResult, type TrainingGraph,
-  forwardGraph, inferenceGraph, logitsGraph, slotDecodeGraph, trainingGraph,
+  INPUT, SLOT_BIAS, forwardGraph, inferenceGraph, logitsGraph, slotDecodeGraph, slotName, trainingGraph,
 } from "./llama/graphs.js";
 export { type ScoredLogprobs, scoredLogprobs, vocabChunks } from "./llama/logprobs.js";
 export { rmsNorm, rope, ropeTables, linear } from "./llama/layers.js";

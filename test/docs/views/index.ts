@@ -14,9 +14,10 @@ import { views as rollout } from "./rollout.js";
 import { views as sampler } from "./sampler.js";
 import { views as samplerService } from "./sampler-service.js";
 import { views as sampling } from "./sampling.js";
+import { views as gemmCeiling } from "./gemm-ceiling.js";
 import { views as scale } from "./scale.js";
 import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, decode, demo, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, decode, demo, "gemm-ceiling": gemmCeiling, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };

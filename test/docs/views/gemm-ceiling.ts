@@ -1,0 +1,46 @@
+// bench/results/gemm-ceiling.json (npm run bench -- gemm-ceiling): docs/BENCHMARKS.md, "Decode (issue 22)",
+// "What bounds a step: the weight products".
+import { fixed, grouped, spread, type Spread } from "../support/format.js";
+import type { View } from "./view.js";
+
+interface Row {
+  model: string;
+  batch: number;
+  productsFedMs: Spread;
+  productsPrepackedMs: Spread;
+  fedGflops: Spread;
+  prepackedGflops: Spread;
+  prepackedSpeedup: Spread;
+  tokensPerSCeiling: Spread;
+  slotStepMs: Spread | null;
+}
+interface GemmCeiling {
+  rows: Row[];
+  decodeReference: { label: string; torchTokensPerS: Record<string, number> } | null;
+}
+
+const ms = (s: Spread) => spread(s, (x) => fixed(x, 2));
+const rate = (s: Spread) => spread(s, (x) => fixed(x, 0));
+
+export const views: Record<string, View> = {
+  products: (d: GemmCeiling) => ({
+    table: [
+      ["model", "batch", "weight products, fed (ms per step)", "prepacked (ms per step)", "GFLOP/s, fed / prepacked", "prepacked speed-up", "our whole in-place step, 128 slots (ms)", "tokens/s bound by the prepacked products alone", "3x PyTorch's tokens/s (bench decode)"],
+      ...d.rows.map((r) => {
+        const torch = d.decodeReference?.torchTokensPerS[`${r.model}/${r.batch}`];
+        return [
+          r.model, String(r.batch), ms(r.productsFedMs), ms(r.productsPrepackedMs),
+          `${fixed(r.fedGflops.median, 0)} / ${fixed(r.prepackedGflops.median, 0)}`,
+          spread(r.prepackedSpeedup, (x) => `${fixed(x, 2)}x`),
+          r.slotStepMs ? ms(r.slotStepMs) : "not timed",
+          rate(r.tokensPerSCeiling),
+          torch === undefined ? "not measured" : grouped(3 * torch),
+        ];
+      }),
+    ],
+  }),
+  reference: (d: GemmCeiling) => {
+    if (!d.decodeReference) throw new TypeError("the artifact has no decodeReference");
+    return { quotes: [d.decodeReference.label] };
+  },
+};
