@@ -11,8 +11,9 @@
 // from memory as in a real step, and a 0.5B model's 2 GB need not fit one protobuf), then the LM head.
 // Beside them, at 25M, our whole in-place decode step (slotDecodeGraph, 128 cache slots, weights fed).
 // What it bounds: tokens/s can be at most B / (the products' time), before attention, norms, sampling or
-// anything else; the decode goals of issue 22 ask for 3x PyTorch's tokens/s (bench/results/decode.json,
-// whose PyTorch figures are quoted with their commit).
+// anything else. Beside it, the goal of issue 22 at that model and batch (3x PyTorch's tokens/s at 25M, 1.5x
+// at 0.5B; PyTorch's figure from bench/results/decode.json, named with its commit) and the time per decode
+// step the goal leaves: B / the goal's tokens/s.
 // Models and batches: bench decode's 25M (batch 16, 64) and Qwen2.5-0.5B-shaped model (batch 16).
 // Median over `reps` timed runs after warm-ups, per run; 5 runs alternating the two ways.
 // Writes bench/results/gemm-ceiling.json. About 3 minutes.
@@ -171,6 +172,12 @@ async function timeSlotStep(c: LlamaConfig, B: number, slots: number, reps: numb
   return summarize(ms).median;
 }
 
+/** Issue 22's goal for `model` at `batch` (a multiple of PyTorch's tokens/s), from bench decode's setup. */
+function goalFor(model: string, batch: number): number | null {
+  const g = setupFor("real").goals.find((x) => x.kind === "speedup" && x.model === model && x.batch === batch);
+  return g && g.kind === "speedup" ? g.atLeast : null;
+}
+
 /** PyTorch's tokens/s in bench decode's last measurement, by model and batch, and that run's label. */
 function decodeReference(): { label: string; torchTokensPerS: Record<string, number> } | null {
   try {
@@ -183,6 +190,7 @@ function decodeReference(): { label: string; torchTokensPerS: Record<string, num
   }
 }
 
+const reference = decodeReference();
 const rows = [];
 for (const k of CASES) {
   const c = models.find((m) => m.name === k.model)!.cfg;
@@ -206,6 +214,12 @@ for (const k of CASES) {
     prepackedSpeedup: summarize(ms.fed.map((t, i) => t / ms.prepacked[i])),
     tokensPerSCeiling: summarize(ms.prepacked.map((t) => k.batch / (t / 1000))),
     slotStepMs: ms.slotStep.length ? summarize(ms.slotStep) : null,
+    // The goal in tokens/s, and the time per decode step it leaves (B rows a step; prefill not counted).
+    goal: (() => {
+      const atLeast = goalFor(k.model, k.batch), torch = reference?.torchTokensPerS[`${k.model}/${k.batch}`];
+      if (atLeast === null || torch === undefined) return null;
+      return { atLeast, torchTokensPerS: torch, tokensPerS: atLeast * torch, stepBudgetMs: (k.batch / (atLeast * torch)) * 1000 };
+    })(),
   });
 }
 
@@ -216,7 +230,7 @@ const result = {
   machine: { ...machine(), loadAverage1m: { start: loadStart, end: loadavg()[0] } },
   provenance: provenance.finish(),
   setup: { threads: THREADS, runs: RUNS, slotStepSlots: 128 },
-  decodeReference: decodeReference(),
+  decodeReference: reference,
   rows,
   seconds: (performance.now() - started) / 1000,
 };
