@@ -21,7 +21,7 @@ interface GemmCeiling {
 }
 
 const ms = (s: Spread) => spread(s, (x) => fixed(x, 2));
-const rate = (s: Spread) => spread(s, (x) => fixed(x, 0));
+const rate = (s: Spread) => spread(s, (x) => grouped(x));
 
 export const views: Record<string, View> = {
   products: (d: GemmCeiling) => ({
