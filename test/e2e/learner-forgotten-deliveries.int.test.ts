@@ -1,11 +1,11 @@
 // A nats-server killed before it wrote its consumer's state forgets the batches it delivered to the learner,
 // and their acks, and delivers them again once it is back (the long chaos NATS-restart run: a batch trained,
-// then handed over again, its groups counted twice). Here the loss is made certain: the learner consumer's
-// state is copied after two batches are trained and acked, two more are trained and acked, and the server is
-// frozen, its consumer state put back to the copy, and killed (SIGKILL) and started again on its store. The
-// running learner (`lspo serve learner`) must skip both batches delivered again (acked, not trained), count
-// them in its status as `batchesRedelivered`, and go on with the next batch. Real processes, real NATS, real ORT.
-import { copyFileSync, mkdtempSync, readdirSync } from "node:fs";
+// then handed over again, its groups counted twice). Here the loss is made certain (support/forget.ts): the
+// learner consumer's state is kept once two batches are trained and acked, two more are trained and acked, and
+// the server is frozen, given the kept state back, killed and started again. The running learner (`lspo serve
+// learner`) must skip both batches delivered again (acked, not trained), count them in its status as
+// `batchesRedelivered`, and go on with the next batch. Real processes, real NATS, real ORT.
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,18 +13,12 @@ import { ActorRegistry, actorHandle } from "@lspo/actors";
 import { STREAMS, jetstreamManager } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
 import { learnerFixture } from "./support/learner-fixture.js";
+import { keepConsumerState } from "./support/forget.js";
 import { exited, until } from "./support/wait.js";
 
 const fixture = learnerFixture(10);
 const RUN = "forgot";
 const consumer = `learner-${RUN}`;
-
-/** The server's file of the learner consumer's state (delivered and acked sequences). */
-function consumerStateFile(): string {
-  const root = join(fixture.bus.server.storeDir, "jetstream");
-  const account = readdirSync(root).find((a) => readdirSync(join(root, a)).includes("streams"))!;
-  return join(root, account, "streams", STREAMS.batches.name, "obs", consumer, "o.dat");
-}
 
 describe("learner - the server forgets batches it delivered (SIGKILLed before writing its consumer state)", { timeout: 240_000 }, () => {
   it("skips the batches delivered again, counts them, trains none twice, and goes on", async () => {
@@ -42,20 +36,13 @@ describe("learner - the server forgets batches it delivered (SIGKILLed before wr
     try {
       await until("2 updates", () => updates.length >= 2, 120_000);
       await ackedThrough(2);
-      // The server writes consumer state at most every 100 ms: let it write this one, then keep a copy.
-      await new Promise((r) => setTimeout(r, 500));
-      const stateFile = consumerStateFile();
-      const copy = `${stateFile}.copy`;
-      copyFileSync(stateFile, copy);
+      const kept = await keepConsumerState(fixture.bus.server, STREAMS.batches.name, consumer);
 
       await fixture.publishBatches(RUN, 2, 4);
       await until("4 updates", () => updates.length >= 4, 120_000);
       await ackedThrough(4);
 
-      // Frozen, it writes nothing more; its consumer state goes back to the copy; killed, it cannot write it again.
-      process.kill(fixture.bus.server.pid, "SIGSTOP");
-      copyFileSync(copy, stateFile);
-      await fixture.bus.server.restart("SIGKILL");
+      await kept.forget();
 
       // Batches 3 and 4 come back, as first deliveries; the learner skips and acks both.
       await ackedThrough(4);

@@ -1,12 +1,11 @@
 // A nats-server killed before it wrote its consumer's state forgets what it delivered, and what was acked: on
 // its restart it delivers those messages again as first deliveries (deliveryCount 1). The server writes a
 // consumer's state at most every 100 ms, so a SIGKILL under load loses the last of it. Here the loss is made
-// certain: the sampler's consumer state is copied while 40 groups are judged and acked, 40 more are judged
-// and acked, and the server is frozen, its consumer state put back to the copy, and killed (SIGKILL) and
-// started again on its store. The running sampler (`lspo serve sampler`) must ack those 40 without judging
-// them again: no verdict changes, no "duplicate" counted for a group the verifier sent once, no new batch.
-// Real processes, real NATS.
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+// certain (support/forget.ts): the sampler's consumer state is kept once 40 groups are judged and acked, 40 more
+// are judged and acked, and the server is frozen, given the kept state back, killed and started again. The
+// running sampler (`lspo serve sampler`) must ack those 40 without judging them again: no verdict changes, no
+// "duplicate" counted for a group the verifier sent once, no new batch. Real processes, real NATS.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import { createModelFromSpec } from "@lspo/model";
 import type { VerifiedGroup } from "@lspo/proto";
 import { writeModelDir } from "@lspo/tasks";
 import { startService, type Service } from "../../bench/lib/serve.js";
+import { keepConsumerState } from "./support/forget.js";
 import { until } from "./support/wait.js";
 
 const RUN = "forgotten";
@@ -105,13 +105,6 @@ async function read<T>(stream: string, subject: string, kind: string): Promise<T
 const batches = async () => (await read<{ batchIndex: bigint; groupRefs: Array<{ uid: string }> }>(STREAMS.batches.name, subjectFor("batches", RUN), "TrainingBatch")).map((b) => ({ index: Number(b.batchIndex), uids: b.groupRefs.map((r) => r.uid) }));
 const judgements = async () => (await read<{ judgements: Array<{ uid: string; outcome: string; seq: number }> }>(STREAMS.events.name, eventSubject(RUN, "judged"), "RunEvent")).flatMap((e) => e.judgements);
 
-/** The server's file of the sampler consumer's state (delivered and acked sequences). */
-function consumerStateFile(): string {
-  const streams = join(dir, "nats", "jetstream");
-  const account = readdirSync(streams).find((a) => readdirSync(join(streams, a)).includes("streams"))!;
-  return join(streams, account, "streams", STREAMS.verified.name, "obs", consumerName, "o.dat");
-}
-
 describe("sampler - the server forgets deliveries it made (SIGKILLed before writing its consumer state)", { timeout: 180_000 }, () => {
   it("acks the groups delivered again without judging them again: same verdicts, same batches, no duplicates", async () => {
     const model = createModelFromSpec({
@@ -133,11 +126,7 @@ describe("sampler - the server forgets deliveries it made (SIGKILLed before writ
     await publish(0, FIRST);
     const firstSeq = (await consumerInfo()).delivered.stream_seq - FIRST + 1;
     await ackedThrough(firstSeq + FIRST - 1);
-    // The server writes consumer state at most every 100 ms: let it write this one, then keep a copy.
-    await new Promise((r) => setTimeout(r, 500));
-    const stateFile = consumerStateFile();
-    const copy = join(dir, "o.dat.copy");
-    copyFileSync(stateFile, copy);
+    const kept = await keepConsumerState(server, STREAMS.verified.name, consumerName);
 
     await publish(FIRST, FIRST + SECOND);
     const lastSeq = firstSeq + FIRST + SECOND - 1;
@@ -146,10 +135,7 @@ describe("sampler - the server forgets deliveries it made (SIGKILLed before writ
     expect(before.judgements).toHaveLength(FIRST + SECOND);
     expect(before.batches.length).toBeGreaterThan(4);
 
-    // Frozen, it writes nothing more; its consumer state goes back to the copy; killed, it cannot write it again.
-    process.kill(server.pid, "SIGSTOP");
-    copyFileSync(copy, stateFile);
-    await server.restart("SIGKILL");
+    await kept.forget();
 
     // The restarted server delivers the second 40 again, as first deliveries; the sampler acks each.
     await ackedThrough(lastSeq);
