@@ -19,7 +19,7 @@ const BY_NAME_ONLY = {
   // Three engines, each generating 256 tokens per batch and run from a 0.5B-shaped model as well as the 25M one.
   decode: "about 20 minutes: 25M and Qwen2.5-0.5B-shaped models, 3 engines, 256 new tokens per generation, plus 1,024-token runs for the step time (--size tiny: seconds)",
   // Builds a 0.5B-shaped model's weights twice over (fed and prepacked sessions: about 6 GB of memory).
-  "gemm-ceiling": "about 4 minutes: the weight products of a decode step, fed and prepacked, at 25M and 0.5B shapes",
+  "gemm-ceiling": "about 2 minutes: the weight products of a decode step, fed and prepacked, at 25M and 0.5B shapes",
   // Writes about 10 GB of model files and moves 6 GB through NATS, then trains a 0.5B model end to end.
   "model-scale": "a Qwen2.5-1.5B-shaped model initialised, loaded, generated from and published, then a 0.5B-shaped one trained end to end with a resume, beside PyTorch (tens of minutes, ~30 GB of disk)",
 };

@@ -15,7 +15,8 @@ import {
 } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
-import type { VerifiedGroup } from "@lspo/proto";
+import { SamplerServiceService, type VerifiedGroup } from "@lspo/proto";
+import { ActorRegistry, actorHandle } from "@lspo/actors";
 import { writeModelDir } from "@lspo/tasks";
 import { startService, type Service } from "../../bench/lib/serve.js";
 import { keepConsumerState } from "./support/forget.js";
@@ -151,5 +152,13 @@ describe("sampler - the server forgets deliveries it made (SIGKILLed before writ
     const redelivered = log.filter((l) => l.msg === "redelivery of a group judged before: acked, not judged again");
     expect(redelivered.map((l) => l.seq)).toEqual(Array.from({ length: SECOND }, (_, i) => firstSeq + FIRST + i));
     expect(new Set(redelivered.map((l) => l.deliveryCount))).toEqual(new Set([1]));
+    // And counted in the sampler's status.
+    const handle = actorHandle(await ActorRegistry.open(nc, { runId: RUN }), SamplerServiceService, "sampler-0", { deadlineMs: 2000 });
+    let counters: Record<string, number> = {};
+    await until("the sampler's status", async () => {
+      counters = ((await handle.call.status({}).catch(() => null))?.status?.counters ?? {}) as Record<string, number>;
+      return counters.redeliveredJudged !== undefined;
+    }, 30_000);
+    expect(counters.redeliveredJudged).toBe(SECOND);
   });
 });

@@ -110,12 +110,6 @@ export async function putParts(store: ObjectStore, name: string, parts: readonly
 }
 
 /**
- * The bytes under `name`, checked against the object's SHA-256 digest by the object store. Chunks are copied
- * into one buffer of the recorded size as they arrive: the object store's own getBlob keeps every chunk and
- * then concatenates them, which holds ~2.2x the object at its peak (a 1 GB weights fetch peaked at 2.3 GB of
- * RSS per rollout actor, bench/weights.ts) and copies it twice.
- */
-/**
  * Why a read of an object got no whole, checked copy of it, where the object store answered: it is not there
  * (`missing`), or it changed under the reader (`stalled`: no chunk for a while, its old chunks purged by a
  * rewrite; `size`: more or fewer bytes than its info recorded; `digest`: the bytes do not hash to its recorded
@@ -141,9 +135,13 @@ function digestMismatch(name: string, err: unknown): unknown {
 }
 
 /**
- * The object's bytes. A read that stops receiving chunks for `stallMs` fails instead of waiting forever:
- * that is what a reader sees when the object is replaced under it (its old chunks are purged), and the
- * caller then reads the pointer again. An object absent, or changed while read, is an ObjectChangedError.
+ * The bytes under `name`, checked against the object's SHA-256 digest by the object store. Chunks are copied
+ * into one buffer of the recorded size as they arrive: the object store's own getBlob keeps every chunk and
+ * then concatenates them, which holds ~2.2x the object at its peak (a 1 GB weights fetch peaked at 2.3 GB of
+ * RSS per rollout actor, bench/weights.ts) and copies it twice. A read that stops receiving chunks for
+ * `stallMs` fails instead of waiting forever: that is what a reader sees when the object is replaced under it
+ * (its old chunks are purged), and the caller then reads the pointer again. An object absent, or changed while
+ * read, is an ObjectChangedError.
  */
 export async function getBlob(store: ObjectStore, name: string, stallMs = 15_000): Promise<Uint8Array> {
   const r = await store.get(name);
