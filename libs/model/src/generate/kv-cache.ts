@@ -2,8 +2,9 @@
 // [S, B, Hkv, hd]. Time-major makes the three things generation does cheap:
 // - append a step: one contiguous `set` at offset P * B * W;
 // - feed the past to the graph: a zero-copy prefix view [P, B, Hkv, hd];
-// - grow: allocate a longer buffer and copy the prefix (one memcpy), so memory follows the longest live
-//   sequence instead of being reserved for maxNewTokens up front (most RL responses stop early).
+// - grow: a longer view of the same buffer where it has room (host-kv-cache.ts), else allocate a longer one
+//   and copy the prefix (one memcpy); either way memory follows the longest live sequence instead of being
+//   touched for maxNewTokens up front (most RL responses stop early).
 // Dropping finished rows (`keepRows`) is the one strided copy, done rarely (see generate.ts).
 import { type Tensor } from "../tensor.js";
 import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
@@ -36,7 +37,7 @@ export class KvCache extends HostKvCache implements KvStore {
   keepRows(rows: number[]): void {
     const gather = (buf: Float32Array) => {
       const nb = rows.length, W = this.W;
-      const out = new Float32Array(this.capacity * nb * W);
+      const out = this.allocate(this.capacity, nb);
       for (let s = 0; s < this.P; s++) {
         for (let j = 0; j < nb; j++) out.set(buf.subarray((s * this.B + rows[j]) * W, (s * this.B + rows[j] + 1) * W), (s * nb + j) * W);
       }
@@ -52,9 +53,12 @@ export class KvCache extends HostKvCache implements KvStore {
     return 2 * capacity;
   }
 
-  /** One memcpy of the P steps held. */
+  /** In place, nothing moves (only the first P steps are ever read); else one memcpy of the P steps held. */
   protected regrow(buf: Float32Array, _kind: "key" | "value", next: number): Float32Array {
-    const out = new Float32Array(next * this.B * this.W);
+    const floats = next * this.B * this.W;
+    const room = this.room(buf, floats);
+    if (room) return room.subarray(0, floats);
+    const out = this.allocate(next, this.B);
     out.set(buf.subarray(0, this.P * this.B * this.W));
     return out;
   }

@@ -5,8 +5,10 @@
 // keys and values, written here into slot P of every row: Hkv * hd numbers per row and layer.
 // The time-major cache (kv-cache.ts) is cheaper to append to but the graph must concatenate and transpose it
 // every step, about three copies of the whole cache per token.
-// Capacity grows by half again when full (up to the most steps the generation can need), so memory follows the
-// longest live sequence; every slot past P is masked, and what a step reads costs at most 1.5x the live cache.
+// Capacity grows by half again when full (up to the most steps the generation can need), so what a step reads
+// follows the longest live sequence: every slot past P is masked, and a step reads at most 1.5x the live cache.
+// A row's slots are contiguous, so growing moves every row; it moves them within the buffer (host-kv-cache.ts)
+// and zeroes the new slots, so a view reads as a freshly allocated one would.
 import type { Tensor } from "../tensor.js";
 import type { DecoderStepOutput, KvStore, PastCache } from "./decoder.js";
 import { HostKvCache } from "./host-kv-cache.js";
@@ -110,11 +112,20 @@ export class SlotKvCache extends HostKvCache implements KvStore {
     this.reserve(steps);
   }
 
-  /** Keeps only batch rows `rows` (in that order; a row may repeat: a shared prefill's copies). */
+  /**
+   * Keeps only batch rows `rows` (in that order; a row may repeat: a shared prefill's copies). Rows that only
+   * leave (ascending, none repeated) close up in place; any other order is gathered into new buffers.
+   */
   keepRows(rows: number[]): void {
     const n = this.rowSize;
-    const gather = (buf: Float32Array) => {
-      const out = new Float32Array(rows.length * n);
+    const closeUp = rows.every((r, j) => j === 0 || r > rows[j - 1]);
+    const gather = (buf: Float32Array): Float32Array => {
+      if (closeUp) {
+        // Row j comes from row rows[j] >= j: moving left in ascending order overwrites only rows already moved.
+        rows.forEach((r, j) => r !== j && buf.copyWithin(j * n, r * n, (r + 1) * n));
+        return buf.subarray(0, rows.length * n);
+      }
+      const out = this.allocate(this.capacity, rows.length);
       rows.forEach((r, j) => out.set(buf.subarray(r * n, (r + 1) * n), j * n));
       return out;
     };
@@ -128,13 +139,25 @@ export class SlotKvCache extends HostKvCache implements KvStore {
     return Math.ceil(1.5 * capacity);
   }
 
-  /** Every old slot of every row (not only P of them: under continuous batching each row has its own length). */
+  /**
+   * Every old slot of every row (not only P of them: under continuous batching each row has its own length),
+   * moved to the wider layout. In place: last row first, as row r moves from r * C to r * next (never left, and
+   * past every row still to move), each followed by zeroing its new slots.
+   */
   protected regrow(buf: Float32Array, kind: "key" | "value", next: number): Float32Array {
     const [C, hd, bk] = [this.capacity, this.headDim, this.B * this.kvHeads];
-    const out = new Float32Array(bk * hd * next);
     // Keys: bk * hd rows of C slots; values: bk rows of C slots of hd numbers.
-    if (kind === "key") for (let r = 0; r < bk * hd; r++) out.set(buf.subarray(r * C, (r + 1) * C), r * next);
-    else for (let r = 0; r < bk; r++) out.set(buf.subarray(r * C * hd, (r + 1) * C * hd), r * next * hd);
-    return out;
+    const [rows, size] = kind === "key" ? [bk * hd, 1] : [bk, hd];
+    const room = this.room(buf, rows * next * size);
+    if (!room) {
+      const out = this.allocate(next, this.B);
+      for (let r = 0; r < rows; r++) out.set(buf.subarray(r * C * size, (r + 1) * C * size), r * next * size);
+      return out;
+    }
+    for (let r = rows - 1; r >= 0; r--) {
+      if (r > 0) room.copyWithin(r * next * size, r * C * size, (r + 1) * C * size);
+      room.fill(0, (r * next + C) * size, (r + 1) * next * size);
+    }
+    return room.subarray(0, rows * next * size);
   }
 }

@@ -14,6 +14,7 @@ import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
 import { cacheName, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, slotDecodeGraph, slotName } from "../llama/graphs.js";
 import { MASKED } from "../llama/layers.js";
+import { KvBufferPool } from "../generate/kv-buffer-pool.js";
 import { SlotKvCache } from "../generate/slot-kv-cache.js";
 import type { Tensor, Weights } from "../tensor.js";
 import { type AnyTensor, type DeviceTensor, isDeviceTensor } from "./device-tensor.js";
@@ -34,6 +35,8 @@ export interface DecoderOptions extends Omit<SessionOptions, "keepOnDevice"> {
 export class OnnxDecoder implements IncrementalDecoder {
   private weights: ReadonlyMap<string, AnyTensor<"float32">>;
   private readonly fetch: string[];
+  /** The last generation's slot-cache buffers, for the next one (kv-buffer-pool.ts: their pages are paid once). */
+  private readonly kvBuffers = new KvBufferPool();
 
   private constructor(
     readonly config: LlamaConfig,
@@ -93,6 +96,11 @@ export class OnnxDecoder implements IncrementalDecoder {
     for (const t of old.values()) if (isDeviceTensor(t)) t.dispose();
   }
 
+  /** Bytes of KV cache buffers held between generations for the next one. */
+  get kvBytesHeld(): number {
+    return this.kvBuffers.bytes;
+  }
+
   /** How this decoder keeps the KV cache: on its device, on the host read in place, or host time-major. */
   get kvCache(): "device" | "in-place" | "concat" {
     return this.device ? "device" : this.slots ? "in-place" : "concat";
@@ -102,7 +110,7 @@ export class OnnxDecoder implements IncrementalDecoder {
   openCache(B: number, steps: { initial: number; max: number } = { initial: 1, max: this.config.maxPositionEmbeddings }): KvStore | null {
     const c = this.config;
     if (this.device) return new DeviceKvCache(c, B, this.device.rowGather);
-    return this.slots ? new SlotKvCache(c.numLayers, B, c.numKvHeads, c.headDim, steps.initial, steps.max) : null;
+    return this.slots ? new SlotKvCache(c.numLayers, B, c.numKvHeads, c.headDim, steps.initial, steps.max, { pool: this.kvBuffers }) : null;
   }
 
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
