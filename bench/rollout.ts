@@ -7,8 +7,8 @@
 //   bare:    OnnxDecoder.create + generate() from @lspo/model looped in a process of its own
 //            (bench/lib/bare-decoder.ts), same session options (one thread), the same prompts tokenized
 //            beforehand, the same batches (promptsPerCall x G rows) and the same sampling seeds the actor
-//            derives (seedFor over the batch's uids). A process of its own, not this one, so that two
-//            like processes are compared: run in the bench process (which also consumes the rollouts), the
+//            derives (groupStreams: each group on streams of its uid's seed). A process of its own, not this
+//            one, so that two like processes are compared: run in the bench process (which also consumes the rollouts), the
 //            loop used 1.3-1.9x the CPU per token of a fresh process in this bench's first runs.
 // Both paths run the same prompts in a run, in alternating order; the ratio pairs the two trials of one run.
 // The bench also checks the two paths did the same work: the groups whose tokens match exactly.

@@ -6,7 +6,7 @@
 //   parent -> "exit"
 // argv: <model dir> <device> <threads> <promptsPerCall> <groupSize> <maxNewTokens> <temperature> <topP> <topK> <seed>
 import { OnnxDecoder, generate, loadTokenizer, type Provider } from "@lspo/model";
-import { seedFor } from "@lspo/rollout";
+import { groupStreams } from "@lspo/rollout";
 import { readModelDir } from "@lspo/tasks";
 
 const [dir, device, threads, P, G, maxNewTokens, temperature, topP, topK, seed] = process.argv.slice(2);
@@ -27,7 +27,9 @@ async function run(items: Array<{ uid: string; text: string }>) {
   for (let c = 0; c < items.length; c += p) {
     const batch = items.slice(c, c + p);
     const rows = batch.flatMap((_, k) => Array.from({ length: g }, () => ids[c + k]));
-    const out = await generate(decoder, rows, { maxNewTokens: num(maxNewTokens), sampling, seed: seedFor(num(seed), batch.map((i) => i.uid)) });
+    // The actor's seeding: each group's G samples on streams of its own uid's seed.
+    const rngs = batch.flatMap((i) => groupStreams(num(seed), i.uid, g));
+    const out = await generate(decoder, rows, { maxNewTokens: num(maxNewTokens), sampling, rngs });
     outs.push(out.tokens);
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

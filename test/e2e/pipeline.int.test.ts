@@ -98,7 +98,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     expect(s.restarts).toBeGreaterThanOrEqual(1);
   });
 
-  it("rollout actors batch continuously (rollout.maxRows 6 of a call's 16 sequences): the run ends with every prompt accounted for", async () => {
+  it("rollout actors batch continuously across pulls (rollout.maxRows 6, groups of 4): the run ends with every prompt accounted for", async () => {
     const dir = runDir();
     const s = await train(smoke([`run.dir=${dir}`, "run.name=e2e-rows", "rollout.maxRows=6"]), { quiet: true });
     expect(s.steps).toBe(3);
@@ -107,7 +107,7 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     const updates = metricsOf(dir).filter((r) => r.event === "update");
     expect(updates.map((u) => u.step)).toEqual([1, 2, 3]);
     // Both actors generated with it (each says so when ready).
-    for (const name of ["rollout-0", "rollout-1"]) expect(readFileSync(join(dir, "logs", `${name}.log`), "utf8")).toMatch(/"maxRows":6.*rollout actor ready/);
+    for (const name of ["rollout-0", "rollout-1"]) expect(readFileSync(join(dir, "logs", `${name}.log`), "utf8")).toMatch(/"mode":"continuous","maxRows":6.*rollout actor ready/);
   });
 
   it("hot-swaps DAPO -> GSPO over gRPC mid-run; the next update uses GSPO", async () => {

@@ -1,13 +1,17 @@
 // The rollout actor: prompts in (LSPO_PROMPTS, a work queue shared by all rollout actors: each prompt
 // goes to one actor, and comes back to another if that one dies before acking), rollout groups out
 // (LSPO_ROLLOUTS, message id = prompt uid). Before every generation it syncs to the newest weights, so each
-// group records the exact policy version it was sampled with.
+// group records the exact policy version it was sampled with. Two modes: by calls (a call's prompts generated
+// together, then the next call), or continuous with rollout.maxRows (stream.ts: prompts join one batch as rows
+// free up, across calls, and the batch closes to take new weights).
 import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf, type Delivery } from "@lspo/bus";
 import { SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { generateGroups, type GroupOptions } from "./groups.js";
+import { Intake } from "./intake.js";
 import { Policy, WeightsFollower } from "./policy.js";
+import { streamLoop } from "./stream.js";
 import { promptProblem, samplingMismatch, type PromptLimits } from "./validate.js";
 
 export async function runRollout(config: RunConfig): Promise<ServiceContext> {
@@ -22,7 +26,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   // actor is (bench/pipeline.ts).
   const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
   let generatingSince = 0;
-  let promptsInHand = 0;
+  let promptsInHand = 0; // call mode: the call's prompts
+  const inFlight = new Set<Delivery<PromptRequest>>(); // continuous mode: admitted, not yet published
+  let intake: Intake<PromptRequest> | null = null; // continuous mode: taken, not yet admitted
   const options: GroupOptions = {
     actor: ctx.name,
     maxNewTokens: config.rollout.maxNewTokens,
@@ -43,6 +49,8 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   // One generation at a time per actor: gRPC Generate (evaluation) and the stream share the session.
   const session = new SerialQueue();
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => session.run(fn);
+  // gRPC Generate calls waiting for the session: in continuous mode an open batch closes for them.
+  let callsWaiting = 0;
 
   const actor = await serveActor(
     ctx.nc,
@@ -59,10 +67,14 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
             });
             const mixed = samplingMismatch(req.prompts);
             if (mixed) throw invalidArgument(mixed.field, mixed.problem);
+            callsWaiting++;
+            let waiting = true;
+            const started = () => waiting && ((waiting = false), callsWaiting--);
             return exclusive(async () => {
+              started();
               await weights.sync(policy);
               return { groups: await generateGroups(policy, req.prompts, options) };
-            });
+            }).finally(started);
           }),
           status: unary(async () => ({
             status: {
@@ -72,7 +84,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
                 generateSeconds: counters.generateSeconds + (generatingSince ? (performance.now() - generatingSince) / 1000 : 0),
                 policyVersion: policy.version,
                 // Prompts taken from the stream and not yet acked (their groups not yet stored).
-                promptsInHand,
+                promptsInHand: promptsInHand + inFlight.size + (intake?.size ?? 0),
               },
             },
             policyVersion: BigInt(policy.version),
@@ -137,7 +149,22 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     );
   };
 
-  loopDone = (async () => {
+  // A generation that throws: the prompts on their last delivery (bus.maxDeliver) are dead-lettered with the
+  // error, the others go back for another try; with none at the limit the actor restarts as before (the usual
+  // recovery). A well-formed prompt that always breaks generation stops here.
+  const generationFailed = async (err: Error, deliveries: Delivery<PromptRequest>[]): Promise<void> => {
+    const last = deliveries.filter((d) => d.deliveryCount >= config.bus.maxDeliver);
+    if (last.length === 0) throw err;
+    const reason = `generation failed on delivery ${config.bus.maxDeliver} of ${config.bus.maxDeliver}: ${err.message}`;
+    for (const d of deliveries) {
+      if (last.includes(d)) await d.deadLetter(reason, { uids: [d.body.uid] });
+      else d.nak(1000);
+    }
+    ctx.log.error({ uids: last.map((d) => d.body.uid), err: err.message }, "prompts dead-lettered after their last delivery");
+  };
+
+  // Call mode: a call's prompts (up to promptsPerCall) generated together, then published together.
+  const callLoop = async (): Promise<void> => {
     for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
       promptsInHand = deliveries.length;
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
@@ -157,24 +184,31 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
         });
         await publishGroups(groups, deliveries);
       } catch (err) {
-        // A generation that throws: the prompts on their last delivery (bus.maxDeliver) are dead-lettered
-        // with the error, the others go back for another try; with none at the limit the actor restarts as
-        // before (the usual recovery). A well-formed prompt that always breaks generation stops here.
-        const last = deliveries.filter((d) => d.deliveryCount >= config.bus.maxDeliver);
-        if (last.length === 0) throw err;
-        const reason = `generation failed on delivery ${config.bus.maxDeliver} of ${config.bus.maxDeliver}: ${(err as Error).message}`;
-        for (const d of deliveries) {
-          if (last.includes(d)) await d.deadLetter(reason, { uids: [d.body.uid] });
-          else d.nak(1000);
-        }
-        ctx.log.error({ uids: last.map((d) => d.body.uid), err: (err as Error).message }, "prompts dead-lettered after their last delivery");
+        await generationFailed(err as Error, deliveries);
       } finally {
         clearInterval(keepAlive);
         promptsInHand = 0;
       }
       if (draining) break;
     }
-  })().catch(loopFailed);
-  ctx.log.info({ address: actor.server.address, policyVersion: policy.version, maxRows: options.maxRows ?? null }, "rollout actor ready");
+  };
+
+  // Continuous mode (rollout.maxRows): prompts join one batch as rows free up; groups go out as they end.
+  const continuousLoop = (maxRows: number): Promise<void> =>
+    streamLoop({
+      policy, weights, exclusive, counters, inFlight,
+      intake: (intake = new Intake(sub[Symbol.asyncIterator](), config.rollout.promptsPerCall)),
+      options: { ...options, maxRows },
+      callsWaiting: () => callsWaiting,
+      draining: () => draining,
+      publish: (group, d) => publishGroups([group], [d]),
+      failed: generationFailed,
+      generating: (since) => (generatingSince = since),
+      ackWaitMs: config.rollout.ackWaitMs,
+      warn: (fields, message) => ctx.log.warn(fields, message),
+    });
+
+  loopDone = (options.maxRows ? continuousLoop(options.maxRows) : callLoop()).catch(loopFailed);
+  ctx.log.info({ address: actor.server.address, policyVersion: policy.version, mode: options.maxRows ? "continuous" : "calls", maxRows: options.maxRows ?? null }, "rollout actor ready");
   return ctx;
 }

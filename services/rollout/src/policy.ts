@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { KV_BUCKETS, OBJECT_STORES, getBlob, kvGet, openKv, openObjectStore, type NatsConnection } from "@lspo/bus";
 import {
-  OnnxDecoder, decodeEntry, generate, loadTokenizer, parseSafetensors, weightsFromCheckpoint, type Weights,
+  ContinuousBatch, OnnxDecoder, decodeEntry, generate, type ContinuousOptions, loadTokenizer, parseSafetensors, weightsFromCheckpoint, type Weights,
   type GenerateResult, type HfModel, type LlamaConfig, type Provider, type TextTokenizer,
 } from "@lspo/model";
 import type { WeightsRef } from "@lspo/proto";
@@ -130,6 +130,16 @@ export class Policy {
     this.currentVersion = version;
   }
 
+  /**
+   * A continuous batch of `rows` rows on this policy's decoder (the actor's continuous mode, stream.ts), for
+   * sequences up to the model's context. The weights must not change until it is released.
+   */
+  openBatch(rows: number, onStep?: ContinuousOptions["onStep"]): ContinuousBatch {
+    if (this.torn) throw new Error(`the policy's weights are half-written (${this.torn} did not finish): they must be synced before generating`);
+    const pad = this.config.padTokenId ?? 0;
+    return ContinuousBatch.open(this.decoder, rows, this.config.maxPositionEmbeddings, { pad, onStep });
+  }
+
   generate(prompts: number[][], opts: Parameters<typeof generate>[2]): Promise<GenerateResult> {
     if (this.torn) return Promise.reject(new Error(`the policy's weights are half-written (${this.torn} did not finish): they must be synced before generating`));
     return generate(this.decoder, prompts, opts);
@@ -170,6 +180,13 @@ export class WeightsFollower {
       }
       yield bytes;
     }
+  }
+
+  /** True when the pointer names weights other than the policy's (sync() would load or relabel). */
+  async behind(policy: Policy): Promise<boolean> {
+    const ref = await this.latest();
+    if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
+    return ref.sha256 !== this.loaded || Number(ref.version) !== policy.version;
   }
 
   async latest(): Promise<WeightsRef | null> {

@@ -1,5 +1,6 @@
 // The rollout actor's continuous batching (rollout.maxRows): a call's groups come out as they do with every
 // sequence decoded at once (same tokens, texts and log-probs to rounding), all under the policy's one version.
+// And a group samples what it does whatever else shares its call: each group has a seed of its own.
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bytesOf, int32Of } from "@lspo/bus";
@@ -32,5 +33,23 @@ describe("rollout - continuous batching", () => {
         expect(r.truncated).toBe(want.truncated);
       });
     });
+  });
+
+  it("a group's samples do not depend on the other prompts of its call, nor on their order", async () => {
+    const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    const prompts = [prompt("a", [5, 6, 7, 8, 9], 3), prompt("b", [10, 11], 3), prompt("c", [12, 13, 14], 2)];
+    const options = { actor: "x", maxNewTokens: 16, temperature: 1, topP: 1, topK: 0, seed: 3 };
+    const together = await generateGroups(policy, prompts, options);
+    const tokensOf = (g: (typeof together)[number]) => g.responses.map((r) => Array.from(int32Of(r.tokenIds)));
+    for (const [i, p] of prompts.entries()) {
+      const [apart] = await generateGroups(policy, [p], options);
+      expect(tokensOf(apart), p.uid).toEqual(tokensOf(together[i]));
+    }
+    const reversed = await generateGroups(policy, [...prompts].reverse(), { ...options, maxRows: 2 });
+    expect(reversed.map(tokensOf)).toEqual([...together].reverse().map(tokensOf));
+    // Two samples of one group differ (each has its own stream), and another run seed changes them.
+    expect(tokensOf(together[0])[0]).not.toEqual(tokensOf(together[0])[1]);
+    const reseeded = await generateGroups(policy, prompts, { ...options, seed: 4 });
+    expect(reseeded.map(tokensOf)).not.toEqual(together.map(tokensOf));
   });
 });

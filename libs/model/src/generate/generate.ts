@@ -5,13 +5,13 @@
 // transformers does: position = number of real tokens before, pads get 1), stop tokens end a sequence,
 // and finished rows are compacted out of the batch once at least half of it has finished, so long
 // stragglers do not pay for the whole batch (response lengths vary a lot in RL). With `maxRows` below the
-// number of sequences, generation is continuously batched instead (continuous.ts): a finished sequence's row
-// goes to the next waiting one.
+// number of sequences, generation is continuously batched instead (continuous.ts ContinuousBatch): a finished
+// sequence's row goes to the next waiting one.
 import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
 import { type DecoderStepOutput, type IncrementalDecoder, type KvStore } from "./decoder.js";
-import { decodeContinuous } from "./continuous.js";
+import { ContinuousBatch } from "./continuous.js";
 import { KvCache } from "./kv-cache.js";
 import { SlotKvCache } from "./slot-kv-cache.js";
 
@@ -24,8 +24,11 @@ export interface GenerateOptions {
   maxNewTokens: number;
   /** Default: greedy. */
   sampling?: SamplingParams;
-  /** Required when sampling at temperature > 0; sequence i draws from stream i of this seed. */
+  /** Required when sampling at temperature > 0 (unless `rngs` is given); sequence i draws from stream i of this seed. */
   seed?: number;
+  /** Each sequence's own rng stream, in prompt order, instead of `seed`'s streams: a caller whose sequences
+   *  belong to groups seeded apart (the rollout actor: one seed per group, whatever else shares the call). */
+  rngs?: readonly Rng[];
   /** Tokens that end a sequence (kept as its last token). Default: the config's eos ids. */
   stopTokenIds?: readonly number[];
   /** Left-padding id. Default: the config's pad id, else 0 (padding is masked out, so its value only
@@ -60,7 +63,8 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   const pad = options.padTokenId ?? c.padTokenId ?? 0;
   const maxNew = options.maxNewTokens;
   checkInputs(prompts, maxNew, c.vocabSize, c.maxPositionEmbeddings, pad);
-  const rngs = samplingStreams(sampling, options.seed, prompts.length);
+  if (options.rngs && options.rngs.length !== prompts.length) throw new GenerateError(`rngs: ${options.rngs.length} streams for ${prompts.length} prompts`);
+  const rngs = sampling.temperature === 0 ? null : options.rngs ? [...options.rngs] : samplingStreams(sampling, options.seed, prompts.length);
 
   const out: GenerateResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), truncated: prompts.map(() => false) };
   const loop = { maxNew, pad, stop, sampling, onStep: options.onStep };
@@ -73,9 +77,14 @@ export async function generate(decoder: IncrementalDecoder, prompts: readonly (r
   const maxSteps = Math.max(...prompts.map((p) => p.length)) + maxNew;
   const cache = decoder.openCache?.(maxRows, { initial: Math.min(maxSteps, 128), max: maxSteps });
   if (cache instanceof SlotKvCache) {
-    const distinctOf = options.sharedPrefill === false ? null : (distinctRows(prompts)?.of ?? null);
+    const batch = new ContinuousBatch(decoder, cache, { pad, sharedPrefill: options.sharedPrefill, onStep: options.onStep });
+    batch.add(prompts.map((prompt, i) => ({
+      prompt, maxNew, stop, sampling, rng: rngs?.[i] ?? null,
+      onEnd: (e) => ((out.tokens[i] = e.tokens), (out.logprobs[i] = e.logprobs), (out.truncated[i] = e.truncated)),
+    })));
+    batch.close();
     try {
-      await decodeContinuous(decoder, cache, prompts, { ...loop, maxRows, rngs, out, distinctOf });
+      await batch.run();
     } finally {
       cache.release();
     }
@@ -136,7 +145,7 @@ function distinctRows(prompts: readonly (readonly number[])[]): { first: number[
   return first.length < prompts.length ? { first, of } : null;
 }
 
-/** What every generation loop samples with and writes to (this file's batch loop and continuous.ts). */
+/** What the batch loop samples with and writes to (continuous.ts takes each sequence's own: SequenceSpec). */
 export interface SamplingLoop {
   maxNew: number;
   pad: number;

@@ -1,0 +1,99 @@
+// ContinuousBatch as a rollout actor drives it: sequences added between steps, each with its own sampling, stop
+// tokens, length limit and rng stream. Whatever a sequence shares the batch with, and whenever it joins, it must
+// generate what generate() gives it alone (up to float rounding of a different batch shape, which these models
+// do not reach).
+import { describe, expect, it } from "vitest";
+import type { LlamaConfig } from "../src/config.js";
+import { ContinuousBatch, type SequenceSpec } from "../src/generate/continuous.js";
+import { generate } from "../src/generate/generate.js";
+import { initModel } from "../src/init.js";
+import { OnnxDecoder } from "../src/runtime/decoder-session.js";
+import { rngStreams } from "../src/sampling/rng.js";
+import { GREEDY, type SamplingParams } from "../src/sampling/sample.js";
+
+const config: LlamaConfig = {
+  modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 2,
+  headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
+  attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
+};
+const weights = initModel(config, 3, { initializerRange: 0.3 });
+
+interface Job {
+  prompt: number[];
+  maxNew: number;
+  stop: number[];
+  sampling: SamplingParams;
+  seed: number;
+}
+
+/** What generate() gives a job's G samples alone (stream i of its seed for sample i). */
+async function alone(dec: OnnxDecoder, job: Job, G: number) {
+  const r = await generate(dec, new Array(G).fill(job.prompt), {
+    maxNewTokens: job.maxNew, stopTokenIds: job.stop, sampling: job.sampling, seed: job.sampling.temperature > 0 ? job.seed : undefined,
+  });
+  return r.tokens.map((tokens, i) => ({ tokens, logprobs: r.logprobs[i], truncated: r.truncated[i] }));
+}
+
+describe("ContinuousBatch - sequences that arrive while others decode", () => {
+  it("each group generates what it does alone, whatever it joins beside and whenever it joins", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    let s = 777;
+    const rand = (n: number) => ((s = (s * 1103515245 + 12345) % 2147483648), s % n);
+    const samplings: SamplingParams[] = [GREEDY, { temperature: 1, topK: 0, topP: 1 }, { temperature: 0.8, topK: 20, topP: 0.9 }];
+    const G = 3;
+    const jobs: Job[] = Array.from({ length: 9 }, (_, j) => ({
+      prompt: Array.from({ length: 1 + rand(10) }, () => 6 + rand(50)),
+      maxNew: 1 + rand(30),
+      stop: Array.from({ length: rand(3) }, () => 2 + rand(4)),
+      sampling: samplings[j % 3],
+      seed: 100 + j,
+    }));
+    const got: { tokens: number[]; logprobs: number[]; truncated: boolean }[][] = jobs.map(() => []);
+    const ended: number[] = [];
+    const batch = ContinuousBatch.open(dec, 4, 64, { pad: 0 });
+    const specsOf = (j: number): SequenceSpec[] => {
+      const rngs = jobs[j].sampling.temperature > 0 ? rngStreams(jobs[j].seed, G) : null;
+      return Array.from({ length: G }, (_, i) => ({
+        prompt: jobs[j].prompt, maxNew: jobs[j].maxNew, stop: new Set(jobs[j].stop), sampling: jobs[j].sampling, rng: rngs?.[i] ?? null,
+        onEnd: (e) => ((got[j][i] = { ...e }), ended.push(j)),
+      }));
+    };
+    // Two groups up front, then one more every few steps while rows are busy.
+    batch.add([...specsOf(0), ...specsOf(1)]);
+    let next = 2, steps = 0;
+    const widths: number[] = [];
+    while (batch.live > 0 || batch.waiting > 0 || next < jobs.length) {
+      if (next < jobs.length && steps % 3 === 0) batch.add(specsOf(next++));
+      await batch.step();
+      widths.push(batch.live);
+      steps++;
+    }
+    expect(Math.max(...widths)).toBe(4); // rows were shared
+    expect(batch.rows).toBe(4); // never closed: free rows were kept for what might come
+    expect(ended.length).toBe(jobs.length * G); // every sequence ended once
+    for (const [j, job] of jobs.entries()) {
+      const want = await alone(dec, job, G);
+      expect(got[j].map((r) => r.tokens), `job ${j}`).toEqual(want.map((r) => r.tokens));
+      expect(got[j].map((r) => r.truncated)).toEqual(want.map((r) => r.truncated));
+      got[j].forEach((r, i) => r.logprobs.forEach((lp, t) => expect(Math.abs(lp - want[i].logprobs[t])).toBeLessThan(1e-4)));
+    }
+    batch.release();
+    await dec.release();
+  });
+
+  it("refuses what it cannot run, naming it: a sampled sequence without an rng, maxNew below 1, an empty prompt, adding after close, a cache it cannot batch on", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    const batch = ContinuousBatch.open(dec, 2, 32, { pad: 0 });
+    const spec = (o: Partial<SequenceSpec>): SequenceSpec => ({ prompt: [5, 6], maxNew: 4, stop: new Set(), sampling: GREEDY, rng: null, onEnd: () => undefined, ...o });
+    expect(() => batch.add([spec({ sampling: { temperature: 1, topK: 0, topP: 1 } })])).toThrow(/temperature > 0 needs the sequence's rng/);
+    expect(() => batch.add([spec({ maxNew: 0 })])).toThrow(/maxNew must be an integer >= 1, got 0/);
+    expect(() => batch.add([spec({ prompt: [] })])).toThrow(/a prompt needs at least one token/);
+    batch.close();
+    expect(() => batch.add([spec({})])).toThrow(/the batch was closed/);
+    batch.release();
+    expect(() => ContinuousBatch.open(dec, 0, 32, { pad: 0 })).toThrow(/rows must be a positive integer, got 0/);
+    const concat = await OnnxDecoder.create(config, weights, { kvCache: "concat" });
+    expect(() => ContinuousBatch.open(concat, 2, 32, { pad: 0 })).toThrow(/needs a decoder whose KV cache is host slots/);
+    await Promise.all([dec.release(), concat.release()]);
+  });
+});
