@@ -164,5 +164,9 @@ describe("rollout actor - continuous across pulls, a new version between batches
       return counters.groups === BEFORE + AFTER && counters.promptsInHand === 0;
     }, 30_000);
     expect(counters.policyVersion).toBe(1);
+    // Row occupancy counters: every live row of a decode step made one token (the first came from a prefill).
+    const tokens = out.reduce((n, g) => n + g.responses.reduce((m, r) => m + r.tokenIds.byteLength / 4, 0), 0);
+    expect(counters.liveRows).toBe(tokens - out.length * G);
+    expect(counters.decodeRows).toBeGreaterThanOrEqual(counters.liveRows);
   });
 });

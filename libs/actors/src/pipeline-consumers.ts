@@ -24,7 +24,7 @@ export function pipelineConsumer(stage: PipelineStage, config: RunConfig): Pipel
         opts: {
           ackWaitMs: config.rollout.ackWaitMs,
           maxDeliver: config.bus.maxDeliver,
-          maxAckPending: Math.max(config.rollout.promptsPerCall * config.rollout.actors * 2, 16),
+          maxAckPending: Math.max(promptsHeldPerActor(config) * config.rollout.actors, 16),
         },
       };
     case "verifier":
@@ -42,4 +42,15 @@ export function pipelineConsumer(stage: PipelineStage, config: RunConfig): Pipel
         opts: { ackWaitMs: config.sampler.ackWaitMs, maxDeliver: -1, maxAckPending: 2 * config.sampler.snapshotEveryGroups + 256, headersOnly: true },
       };
   }
+}
+
+/**
+ * Prompts one rollout actor may hold unacked: by calls, the call in hand and the next one the client has
+ * fetched (2 x promptsPerCall); continuous (rollout.maxRows), the groups decoding (maxRows / G, and one more
+ * whose samples wait for rows), the intake's promptsPerCall and the client's fetch of as many. The consumer's
+ * maxAckPending is shared by every actor: below their sum one actor's read-ahead starves another.
+ */
+export function promptsHeldPerActor(config: RunConfig): number {
+  const { promptsPerCall: P, groupSize: G, maxRows } = config.rollout;
+  return maxRows ? Math.ceil(maxRows / G) + 1 + 2 * P : 2 * P;
 }

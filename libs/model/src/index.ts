@@ -30,7 +30,7 @@ export { type Provider, ProviderUnavailableError } from "./runtime/providers.js"
 export { type BackwardOptions, type RecomputeSpan, backward } from "./autodiff/backward.js";
 export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";
 export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder, type KvStore, type KvTensor } from "./generate/decoder.js";
-export { GenerateError, type GenerateOptions, type GenerateResult, generate } from "./generate/generate.js";
+export { GenerateError, type GenerateOptions, type GenerateResult, type StepEvent, generate } from "./generate/generate.js";
 export { ContinuousBatch, type ContinuousOptions, type SequenceSpec } from "./generate/continuous.js";
 export { type InitOptions, initModel } from "./init.js";
 // Llama-family decoder graphs and their runners (M1)

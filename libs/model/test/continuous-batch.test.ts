@@ -50,7 +50,8 @@ describe("ContinuousBatch - sequences that arrive while others decode", () => {
     }));
     const got: { tokens: number[]; logprobs: number[]; truncated: boolean }[][] = jobs.map(() => []);
     const ended: number[] = [];
-    const batch = ContinuousBatch.open(dec, 4, 64, { pad: 0 });
+    let liveRows = 0, decodeRows = 0;
+    const batch = ContinuousBatch.open(dec, 4, 64, { pad: 0, onStep: (e) => e.P > 0 && ((liveRows += e.live), (decodeRows += e.B)) });
     const specsOf = (j: number): SequenceSpec[] => {
       const rngs = jobs[j].sampling.temperature > 0 ? rngStreams(jobs[j].seed, G) : null;
       return Array.from({ length: G }, (_, i) => ({
@@ -71,6 +72,10 @@ describe("ContinuousBatch - sequences that arrive while others decode", () => {
     expect(Math.max(...widths)).toBe(4); // rows were shared
     expect(batch.rows).toBe(4); // never closed: free rows were kept for what might come
     expect(ended.length).toBe(jobs.length * G); // every sequence ended once
+    // Every live row of a decode step made one token; each sequence's first came from its prefill.
+    const tokens = got.flat().reduce((n, r) => n + r.tokens.length, 0);
+    expect(liveRows).toBe(tokens - jobs.length * G);
+    expect(decodeRows).toBeGreaterThanOrEqual(liveRows);
     for (const [j, job] of jobs.entries()) {
       const want = await alone(dec, job, G);
       expect(got[j].map((r) => r.tokens), `job ${j}`).toEqual(want.map((r) => r.tokens));

@@ -224,9 +224,18 @@ describe("continuous batching - generate() with maxRows", () => {
     const dec = await OnnxDecoder.create(config, weights);
     for (const sampling of [undefined, { temperature: 0.9, topK: 30, topP: 0.95 }]) {
       const opts = { maxNewTokens: 40, sampling, seed: sampling ? 8 : undefined, stopTokenIds: [2, 3, 4, 5] };
-      const steps: { P: number; B: number }[] = [];
+      const steps: { P: number; B: number; live: number }[] = [];
+      const onceSteps: typeof steps = [];
       const cont = await generate(dec, seqs, { ...opts, maxRows: 3, onStep: (e) => steps.push(e) });
-      const once = await generate(dec, seqs, opts);
+      const once = await generate(dec, seqs, { ...opts, onStep: (e) => onceSteps.push(e) });
+      // Every live row of a decode step made one token (each sequence's first came from a prefill); the
+      // batch-at-once run computed rows no sequence used (finished ones), continuous batching fewer.
+      const made = once.tokens.reduce((n, t) => n + t.length, 0) - seqs.length;
+      const sum = (xs: typeof steps, k: "B" | "live") => xs.filter((e) => e.P > 0).reduce((n, e) => n + e[k], 0);
+      expect(sum(steps, "live")).toBe(made);
+      expect(sum(onceSteps, "live")).toBe(made);
+      expect(sum(onceSteps, "B")).toBeGreaterThan(made);
+      expect(sum(steps, "B") / sum(steps, "live")).toBeLessThan(sum(onceSteps, "B") / sum(onceSteps, "live"));
       expect(cont.tokens).toEqual(once.tokens);
       expect(cont.truncated).toEqual(once.truncated);
       cont.logprobs.forEach((row, i) => row.forEach((lp, t) => expect(Math.abs(lp - once.logprobs[i][t])).toBeLessThan(1e-4)));

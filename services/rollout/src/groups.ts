@@ -4,7 +4,7 @@
 // way a group's samples draw from streams of a seed of its own (seedFor over its uid), so what a group samples
 // does not depend on which prompts it was generated beside.
 import { bytesOf, int32Of } from "@lspo/bus";
-import { GREEDY, rngStreams, type GenerateResult, type Rng, type SamplingParams as ModelSampling, type SequenceSpec } from "@lspo/model";
+import { GREEDY, rngStreams, type GenerateResult, type Rng, type StepEvent, type SamplingParams as ModelSampling, type SequenceSpec } from "@lspo/model";
 import type { PromptRequest, RolloutGroup, SamplingParams } from "@lspo/proto";
 import type { Policy } from "./policy.js";
 
@@ -17,6 +17,8 @@ export interface GroupOptions {
   seed: number;
   /** Continuous batching width (rollout.maxRows); absent: every sequence of a call at once. */
   maxRows?: number;
+  /** Called after each decoder step (the actor counts rows computed and rows live). */
+  onStep?: (e: StepEvent) => void;
 }
 
 /** FNV-1a over the uids: a sampling seed that depends only on what is generated, not on who generates it. */
@@ -118,6 +120,7 @@ export async function generateGroups(policy: Policy, prompts: readonly PromptReq
     rngs: plans.every((plan) => plan.recorded.temperature === 0) ? undefined : plans.flatMap((plan) => rngsOf(plan, o) ?? []),
     stopTokenIds: plans[0]?.stop ?? [],
     maxRows: o.maxRows,
+    onStep: o.onStep,
   });
   const version = policy.version;
   let k = 0;

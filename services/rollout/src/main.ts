@@ -24,7 +24,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
   // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
   // actor is (bench/pipeline.ts).
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0 };
+  // decodeRows / liveRows: rows the decode steps computed, and those of a sequence still generating (row
+  // occupancy = liveRows / decodeRows: what finished rows left idle in a batch cost).
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0, decodeRows: 0, liveRows: 0 };
   let generatingSince = 0;
   let promptsInHand = 0; // call mode: the call's prompts
   const inFlight = new Set<Delivery<PromptRequest>>(); // continuous mode: admitted, not yet published
@@ -37,6 +39,11 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     topK: config.rollout.topK,
     seed: config.run.seed,
     maxRows: config.rollout.maxRows,
+    onStep: (e) => {
+      if (e.P === 0) return; // a prefill
+      counters.decodeRows += e.B;
+      counters.liveRows += e.live;
+    },
   };
   const limits: PromptLimits = {
     vocabSize: policy.config.vocabSize,

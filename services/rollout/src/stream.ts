@@ -67,7 +67,7 @@ async function runBatch(s: StreamDeps): Promise<void> {
   const t0 = performance.now();
   s.counters.syncSeconds += (t0 - s0) / 1000;
   const version = policy.version;
-  const batch = policy.openBatch(options.maxRows);
+  const batch = policy.openBatch(options.maxRows, options.onStep);
   s.generating(t0);
 
   let stale = false;

@@ -11,6 +11,7 @@ import { views as modelScale } from "./model-scale.js";
 import { views as pipeline } from "./pipeline.js";
 import { views as pretrain } from "./pretrain.js";
 import { views as rollout } from "./rollout.js";
+import { views as rolloutModes } from "./rollout-modes.js";
 import { views as sampler } from "./sampler.js";
 import { views as samplerService } from "./sampler-service.js";
 import { views as sampling } from "./sampling.js";
@@ -20,4 +21,4 @@ import { views as verifier } from "./verifier.js";
 import type { View } from "./view.js";
 import { views as weights } from "./weights.js";
 
-export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, decode, demo, "gemm-ceiling": gemmCeiling, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };
+export const VIEWS: Record<string, Record<string, View>> = { bus, chaos, decode, demo, "gemm-ceiling": gemmCeiling, gpu, "learner-memory": learnerMemory, markdown, model, "model-scale": modelScale, pipeline, pretrain, rollout, "rollout-modes": rolloutModes, sampler, "sampler-service": samplerService, sampling, scale, verifier, weights };

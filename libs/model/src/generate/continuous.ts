@@ -14,6 +14,7 @@ import { type Rng } from "../sampling/rng.js";
 import { type SamplingParams, sampleToken } from "../sampling/sample.js";
 import type { Tensor } from "../tensor.js";
 import type { DecoderStepOutput, IncrementalDecoder } from "./decoder.js";
+import type { StepEvent } from "./generate.js";
 import { SlotKvCache } from "./slot-kv-cache.js";
 
 /** One sequence to generate, and where it goes when it ends. */
@@ -35,8 +36,8 @@ export interface ContinuousOptions {
   pad: number;
   /** Prefill each distinct prompt once for all its waiting sequences (default true). */
   sharedPrefill?: boolean;
-  /** Called after each decoder step (a prefill's P is 0) with its rows and wall time. */
-  onStep?: (e: { P: number; B: number; seconds: number }) => void;
+  /** Called after each decoder step (a prefill's P is 0) with its rows, live rows and wall time. */
+  onStep?: (e: StepEvent) => void;
 }
 
 /** A sequence in the batch: its spec and what it has generated. */
@@ -155,7 +156,7 @@ export class ContinuousBatch {
       attentionMask: int64([B, 1], seq.map((s) => (s ? 1 : 0))),
       pastKeys: past.keys, pastValues: past.values, pastLayout: "slots", slotLengths: length,
     });
-    this.o.onStep?.({ P: Math.max(...length), B, seconds: (performance.now() - t0) / 1000 });
+    this.o.onStep?.({ P: Math.max(...length), B, live: seq.filter((x) => x !== null).length, seconds: (performance.now() - t0) / 1000 });
     cache.writeStep(step, length);
     for (let r = 0; r < B; r++) {
       const s = seq[r];
@@ -240,7 +241,7 @@ export class ContinuousBatch {
       inputIds: int64([B, L], ids), positionIds: int64([B, L], pos), attentionMask: int64([B, L], mask),
       pastKeys: Array.from({ length: c.numLayers }, empty), pastValues: Array.from({ length: c.numLayers }, empty),
     });
-    this.o.onStep?.({ P: 0, B, seconds: (performance.now() - t0) / 1000 });
+    this.o.onStep?.({ P: 0, B, live: B, seconds: (performance.now() - t0) / 1000 });
     const V = c.vocabSize;
     keys.forEach((k, r) => {
       const p = rows[r];

@@ -43,7 +43,18 @@ export interface GenerateOptions {
    *  once. */
   maxRows?: number;
   /** Called after each decoder step (the prefill's P is 0) with its rows and wall time: what benchmarks time. */
-  onStep?: (e: { P: number; B: number; seconds: number }) => void;
+  onStep?: (e: StepEvent) => void;
+}
+
+/** One decoder call of a generation. */
+export interface StepEvent {
+  /** Cache positions before the step (0 for a prefill; the longest row's under continuous batching). */
+  P: number;
+  /** Rows the step computed. */
+  B: number;
+  /** Of those, rows of a sequence still generating (the rest are finished or free rows fed a pad). */
+  live: number;
+  seconds: number;
 }
 
 export interface GenerateResult {
@@ -168,10 +179,10 @@ interface LoopState extends SamplingLoop {
 async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: readonly (readonly number[])[], s: LoopState): Promise<void> {
   const c = decoder.config;
   const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows } = s;
-  const timedStep = async (input: Parameters<IncrementalDecoder["step"]>[0]): Promise<DecoderStepOutput> => {
+  const timedStep = async (input: Parameters<IncrementalDecoder["step"]>[0], live: number): Promise<DecoderStepOutput> => {
     const t0 = performance.now();
     const r = await decoder.step(input);
-    s.onStep?.({ P: cache.P, B: input.inputIds.shape[0], seconds: (performance.now() - t0) / 1000 });
+    s.onStep?.({ P: cache.P, B: input.inputIds.shape[0], live, seconds: (performance.now() - t0) / 1000 });
     return r;
   };
   const B0 = prompts.length;
@@ -200,7 +211,7 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
     pastKeys: past0.keys,
     pastValues: past0.values,
     pastLayout: past0.layout,
-  });
+  }, prefilled.length);
 
   for (;;) {
     let B = rows.length;
@@ -254,7 +265,7 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
       pastKeys: past.keys,
       pastValues: past.values,
       pastLayout: past.layout,
-    });
+    }, done.filter((d) => !d).length);
     nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
   }
 }

@@ -1,0 +1,34 @@
+// bench/results/rollout-modes.json (npm run bench -- rollout-modes): docs/BENCHMARKS.md, "The rollout actor's two modes".
+import { fixed, grouped, spread, times, type Spread } from "../support/format.js";
+import type { View } from "./view.js";
+
+interface Side {
+  tokensPerS: Spread;
+  occupancy: Spread;
+  generateShare: Spread;
+  secondsPerTrial: Spread;
+}
+interface RolloutModes {
+  calls: Side;
+  continuous: Side;
+  speedup: Spread;
+  identicalGroups: number[];
+  setup: { promptsPerTrial: number };
+}
+
+const row = (name: string, s: Side, speedup: string) => [
+  name, spread(s.tokensPerS, grouped), spread(s.occupancy, (x) => fixed(x, 2)), spread(s.generateShare, (x) => fixed(x, 2)), spread(s.secondsPerTrial, (x) => fixed(x, 2)), speedup,
+];
+
+export const views: Record<string, View> = {
+  modes: (d: RolloutModes) => ({
+    table: [
+      ["mode", "tokens/s", "row occupancy", "generating share of the wall clock", "seconds per trial", "continuous / calls"],
+      row("by calls", d.calls, "1x"),
+      row("continuous", d.continuous, spread(d.speedup, (x) => times(x, 2))),
+    ],
+  }),
+  "same-work": (d: RolloutModes) => ({
+    quotes: [`${Math.min(...d.identicalGroups)}–${Math.max(...d.identicalGroups)} of ${d.setup.promptsPerTrial}`],
+  }),
+};
