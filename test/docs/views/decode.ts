@@ -2,7 +2,7 @@
 // in place, ours with it concatenated each step (before issue 22) and PyTorch CPU eager, in one run; the
 // decode step's time near the start of the cache and far into it; the issue's goals, judged again here.
 import { judgeGoal } from "../../../bench/lib/stats.js";
-import { fixed, grouped, spread, type Spread } from "../support/format.js";
+import { fixed, grouped, spread, spreadOf, type Spread } from "../support/format.js";
 import type { View } from "./view.js";
 
 type Engine = "in-place" | "concat" | "torch";
@@ -11,6 +11,7 @@ const LABEL: Record<Engine, string> = { "in-place": "ours, in-place cache", conc
 
 interface Batch {
   batch: number;
+  runs: { generations: Record<Engine, { seconds: number; stepSecondsTotal?: number } | undefined> }[];
   tokensPerS: Record<Engine, Spread | null>;
   inPlaceOverTorch: Spread | null;
   inPlaceOverConcat: Spread;
@@ -61,6 +62,17 @@ const stepMs = (s: Spread) => spread(s, (x) => fixed(x * 1000, 1));
 const noTorch = (d: Decode) => (d.torch.status.startsWith("measured") ? "failed" : "skipped");
 
 export const views: Record<string, View> = {
+  /** Ours in place: the whole generation against its decoder steps; the rest is the loop's own work. */
+  loop: (d: Decode) => ({
+    table: [
+      ["model", "batch", "generation, s", "decoder steps, s", "outside the steps, s", "outside, share"],
+      ...d.models.flatMap((m) => m.batches.map((b) => {
+        const runs = b.runs.map((r) => r.generations["in-place"]).filter((g) => g?.stepSecondsTotal !== undefined) as { seconds: number; stepSecondsTotal: number }[];
+        const s = (f: (g: { seconds: number; stepSecondsTotal: number }) => number, digits: number) => spread(spreadOf(runs.map(f)), (x) => fixed(x, digits));
+        return [m.name, String(b.batch), s((g) => g.seconds, 2), s((g) => g.stepSecondsTotal, 2), s((g) => g.seconds - g.stepSecondsTotal, 2), s((g) => 1 - g.stepSecondsTotal / g.seconds, 2)];
+      })),
+    ],
+  }),
   /** Tokens/s over the whole generation, median (min–max) over runs, and the within-run ratios. */
   tokens: (d: Decode) => ({
     table: [

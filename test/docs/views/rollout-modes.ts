@@ -29,6 +29,10 @@ export const views: Record<string, View> = {
     ],
   }),
   "same-work": (d: RolloutModes) => ({
-    quotes: [`${Math.min(...d.identicalGroups)}–${Math.max(...d.identicalGroups)} of ${d.setup.promptsPerTrial}`],
+    quotes: [
+      new Set(d.identicalGroups).size === 1
+        ? `${d.identicalGroups[0]} of ${d.setup.promptsPerTrial} in every trial`
+        : `${Math.min(...d.identicalGroups)}–${Math.max(...d.identicalGroups)} of ${d.setup.promptsPerTrial}`,
+    ],
   }),
 };
