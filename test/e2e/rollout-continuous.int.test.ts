@@ -2,7 +2,8 @@
 // they came in, and a new weights version is taken between batches, never inside one. `lspo serve rollout` on a
 // real nats-server with real ORT sessions; the learner's publisher puts a new version up while the actor is
 // busy. Every group must be exactly what its recorded version generates for it alone (each group samples on a
-// seed of its own), and once a group of the new version is out, no group of the old one follows.
+// seed of its own), and once a group of the new version is out, no group of the old one follows. Then: a gRPC
+// Generate call is served while the stream runs, and an actor stopped while busy leaves nothing behind.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,27 +50,55 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function promptOf(i: number): PromptRequest {
+function promptOf(i: number, run = RUN): PromptRequest {
   const ids = Array.from({ length: 2 + (i % 5) }, (_, t) => 3 + ((i * 7 + t * 5) % 40));
-  return { uid: `p${String(i).padStart(2, "0")}`, runId: RUN, task: "synthetic", promptText: "", promptIds: bytesOf(Int32Array.from(ids)), answer: "", groupSize: G, cursor: BigInt(i) };
+  return { uid: `p${String(i).padStart(2, "0")}`, runId: run, task: "synthetic", promptText: "", promptIds: bytesOf(Int32Array.from(ids)), answer: "", groupSize: G, cursor: BigInt(i) };
 }
 
-async function publishPrompts(from: number, to: number): Promise<void> {
-  for (let i = from; i < to; i++) await publishMessage(js, subjectFor("prompts", RUN), "PromptRequest", promptOf(i), { msgId: `prompt-${RUN}-${i}` });
+async function publishPrompts(from: number, to: number, run = RUN): Promise<void> {
+  for (let i = from; i < to; i++) await publishMessage(js, subjectFor("prompts", run), "PromptRequest", promptOf(i, run), { msgId: `prompt-${run}-${i}` });
 }
 
-/** Every rollout group in the stream, in stream order (a work queue: read by sequence, nothing consumed). */
-async function groups(): Promise<RolloutGroup[]> {
+/** A run's rollout groups, in stream order (a work queue: read by sequence, nothing consumed). */
+async function groups(run = RUN): Promise<RolloutGroup[]> {
   const { state } = await jsm.streams.info(STREAMS.rollouts.name);
   const out: RolloutGroup[] = [];
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(STREAMS.rollouts.name, { seq });
     if (!m) throw new Error(`${STREAMS.rollouts.name}: no message at seq ${seq}`);
-    out.push(decodeEnvelope(m.data, "RolloutGroup").body as RolloutGroup);
+    if (m.subject === subjectFor("rollouts", run)) out.push(decodeEnvelope(m.data, "RolloutGroup").body as RolloutGroup);
   }
   return out;
 }
-const groupsOut = async () => (await jsm.streams.info(STREAMS.rollouts.name)).state.messages;
+/** How many groups a run has put out. */
+const groupsOut = async (run = RUN) => {
+  const subject = subjectFor("rollouts", run);
+  return (await jsm.streams.info(STREAMS.rollouts.name, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+};
+
+let modelMade: ReturnType<typeof createModelFromSpec> | null = null;
+/** The tiny model both tests' actors load (random weights: responses of mixed lengths). */
+function model() {
+  if (!modelMade) {
+    modelMade = createModelFromSpec({
+      seed: 5,
+      initializer_range: 0.3,
+      model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, tie_word_embeddings: true },
+    });
+    writeModelDir(join(dir, "model"), modelMade);
+  }
+  return modelMade;
+}
+
+/** The run config both tests use: 4 rows for groups of 3, so a group's samples share rows with the next prompt's, from another pull. */
+const configFor = (run: string, extra: Record<string, number> = {}): RunConfig =>
+  resolveConfig({
+    run: { name: run, dir: join(dir, run), seed: 21 },
+    nats: { url: server.url },
+    model: { dir: join(dir, "model") },
+    rollout: { groupSize: G, maxRows: 4, promptsPerCall: 2, maxNewTokens: 96, temperature: 1, ...extra },
+  });
+const groupOptions = { maxNewTokens: 96, temperature: 1, topP: 1, topK: 0, seed: 21 };
 
 /** The model's weights, each moved a little: a version whose samples differ from the base's. */
 function perturbed(w: Weights): Weights {
@@ -80,21 +109,31 @@ function perturbed(w: Weights): Weights {
   }]));
 }
 
+/**
+ * Checks `got`'s samples against `want`'s, generated alone (see the first test for why a sample may differ by a
+ * rounding flip, and how one is told from a real difference); returns the flips.
+ */
+function sameSamples(got: RolloutGroup, want: RolloutGroup): string[] {
+  const flips: string[] = [];
+  got.responses.forEach((r, k) => {
+    const what = `${got.uid} sample ${k} (v${got.policyVersion})`;
+    const [tokens, ref] = [Array.from(int32Of(r.tokenIds)), Array.from(int32Of(want.responses[k].tokenIds))];
+    const [lp, refLp] = [float32Of(r.logprobs), float32Of(want.responses[k].logprobs)];
+    const at = tokens.findIndex((x, t) => x !== ref[t]);
+    for (let t = 0; t < (at < 0 ? tokens.length : at); t++) expect(Math.abs(lp[t] - refLp[t]), `${what}, token ${t}`).toBeLessThan(1e-4);
+    if (at < 0) expect(tokens.length, what).toBe(ref.length);
+    else {
+      expect(Math.abs(tokens[at] - ref[at]), `${what} differs at token ${at}: ${tokens[at]} against ${ref[at]}`).toBe(1);
+      flips.push(`${what} at token ${at}`);
+    }
+  });
+  return flips;
+}
+
 describe("rollout actor - continuous across pulls, a new version between batches", { timeout: 240_000 }, () => {
   it("every group is what its recorded version generates for it alone, and versions never go back in the stream", async () => {
-    const model = createModelFromSpec({
-      seed: 5,
-      initializer_range: 0.3,
-      model: { model_type: "llama", hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256, tie_word_embeddings: true },
-    });
-    writeModelDir(join(dir, "model"), model);
-    const config: RunConfig = resolveConfig({
-      run: { name: RUN, dir: join(dir, RUN), seed: 21 },
-      nats: { url: server.url },
-      model: { dir: join(dir, "model") },
-      // 4 rows for groups of 3: a group's samples share rows with the next prompt's, from another pull.
-      rollout: { groupSize: G, maxRows: 4, promptsPerCall: 2, maxNewTokens: 96, temperature: 1 },
-    });
+    const config = configFor(RUN);
+    model();
     rollout = startService("rollout", config, { name: "rollout-0", logDir: dir, readyTimeoutMs: 60_000 });
     await rollout.ready;
     expect(readFileSync(rollout.logPath, "utf8")).toMatch(/"mode":"continuous".*"maxRows":4.*rollout actor ready/);
@@ -102,7 +141,7 @@ describe("rollout actor - continuous across pulls, a new version between batches
     await publishPrompts(0, BEFORE);
     await until("the first groups", async () => (await groupsOut()) >= 2, 60_000);
     const publisher = await WeightsPublisher.open(nc, RUN);
-    await publisher.publish(perturbed(model.weights), 1, 1);
+    await publisher.publish(perturbed(model().weights), 1, 1);
     await publishPrompts(BEFORE, BEFORE + AFTER);
     await until("every group", async () => {
       if (rollout!.child.exitCode !== null) throw new Error(`the actor exited (${rollout!.child.exitCode}); log ${rollout!.logPath}`);
@@ -131,26 +170,14 @@ describe("rollout actor - continuous across pulls, a new version between batches
     const base = await Policy.load({ modelDir: join(dir, "model"), device: "cpu", threads: 1 });
     const updated = await Policy.load({ modelDir: join(dir, "model"), device: "cpu", threads: 1 });
     expect(await (await WeightsFollower.open(nc, RUN)).sync(updated)).toBe(true);
-    const options = { actor: "rollout-0", maxNewTokens: 96, temperature: 1, topP: 1, topK: 0, seed: 21 };
+    const options = { actor: "rollout-0", ...groupOptions };
     const lengths = new Set<number>();
     const flips: string[] = [];
     for (const g of out) {
       const policy = Number(g.policyVersion) === 1 ? updated : base;
       const [want] = await generateGroups(policy, [promptOf(Number(g.prompt!.cursor))], options);
-      g.responses.forEach((r, k) => {
-        const what = `${g.uid} sample ${k} (v${g.policyVersion})`;
-        const [got, ref] = [Array.from(int32Of(r.tokenIds)), Array.from(int32Of(want.responses[k].tokenIds))];
-        const [lp, refLp] = [float32Of(r.logprobs), float32Of(want.responses[k].logprobs)];
-        const at = got.findIndex((x, t) => x !== ref[t]);
-        const same = at < 0 ? got.length : at;
-        for (let t = 0; t < same; t++) expect(Math.abs(lp[t] - refLp[t]), `${what}, token ${t}`).toBeLessThan(1e-4);
-        if (at < 0) expect(got.length, what).toBe(ref.length);
-        else {
-          expect(Math.abs(got[at] - ref[at]), `${what} differs at token ${at}: ${got[at]} against ${ref[at]}`).toBe(1);
-          flips.push(`${what} at token ${at}`);
-        }
-        lengths.add(got.length);
-      });
+      flips.push(...sameSamples(g, want));
+      g.responses.forEach((r) => lengths.add(r.tokenIds.byteLength / 4));
     }
     expect(flips.length, flips.join("; ")).toBeLessThanOrEqual(2);
     // Samples ended at different lengths (stop tokens): rows freed up at different steps.
@@ -168,5 +195,52 @@ describe("rollout actor - continuous across pulls, a new version between batches
     const tokens = out.reduce((n, g) => n + g.responses.reduce((m, r) => m + r.tokenIds.byteLength / 4, 0), 0);
     expect(counters.liveRows).toBe(tokens - out.length * G);
     expect(counters.decodeRows).toBeGreaterThanOrEqual(counters.liveRows);
+  });
+
+  it("serves a gRPC Generate call while the stream runs, and a drained actor leaves no prompt behind: another finishes them", async () => {
+    const run = "continuous-drain";
+    const TOTAL = 40;
+    model();
+    // A short ack wait: prompts the stopped actor's client had fetched but never took come back soon.
+    const config = configFor(run, { ackWaitMs: 3000 });
+    const first = startService("rollout", config, { name: "rollout-a", logDir: dir, readyTimeoutMs: 60_000 });
+    await first.ready;
+    await publishPrompts(0, TOTAL, run);
+    await until("the first groups", async () => (await groupsOut(run)) >= 2, 60_000);
+
+    // An evaluation call while the batch has prompts waiting: the batch closes for it, and it is served.
+    const handle = actorHandle(await ActorRegistry.open(nc, { runId: run }), RolloutServiceService, "rollout-a", { deadlineMs: 60_000 });
+    const asked = { ...promptOf(100, run), uid: "eval-0" };
+    const reply = await handle.call.generate({ prompts: [asked] });
+    const outAtReply = await groupsOut(run);
+    expect(outAtReply, "the call returned before the stream ran out").toBeLessThan(TOTAL - 4);
+
+    // Stopped while busy: it finishes and publishes what it admitted, hands back what waited, exits cleanly.
+    const outAtStop = await groupsOut(run);
+    await first.stop();
+    expect(first.child.exitCode).toBe(0);
+    // The call's group is what the policy generates for that prompt alone.
+    const policy = await Policy.load({ modelDir: join(dir, "model"), device: "cpu", threads: 1 });
+    const [want] = await generateGroups(policy, [asked], { actor: "rollout-a", ...groupOptions });
+    expect(reply.groups.map((g) => g.uid)).toEqual(["eval-0"]);
+    expect(sameSamples(reply.groups[0], want).length).toBeLessThanOrEqual(1);
+    const second = startService("rollout", config, { name: "rollout-b", logDir: dir, readyTimeoutMs: 60_000 });
+    try {
+      await second.ready;
+      await until("every group", async () => (await groupsOut(run)) >= TOTAL, 60_000);
+      const out = await groups(run);
+      expect(out.map((g) => g.uid).sort()).toEqual(Array.from({ length: TOTAL }, (_, i) => promptOf(i, run).uid));
+      const byActor = (a: string) => out.filter((g) => g.actor === a).length;
+      expect(byActor("rollout-a")).toBeGreaterThanOrEqual(outAtStop);
+      expect(byActor("rollout-b"), `${outAtStop} groups out when the first actor was stopped`).toBeGreaterThan(0);
+      expect(byActor("rollout-a") + byActor("rollout-b")).toBe(TOTAL);
+      // Nothing left unacked or undelivered on the prompt consumer.
+      await until("the prompt consumer drained", async () => {
+        const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
+        return c.num_ack_pending === 0 && c.num_pending === 0;
+      }, 30_000);
+    } finally {
+      await second.stop();
+    }
   });
 });
