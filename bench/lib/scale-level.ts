@@ -6,7 +6,7 @@
 // reads is on another host: it needs only NATS, the learner's gRPC address from the registry, and /proc.
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { ActorRegistry, actorHandle, promptsHeldPerActor } from "@lspo/actors";
+import { ActorRegistry, actorHandle, pipelineConsumer } from "@lspo/actors";
 import { STREAMS, ensureConsumer, jetstream, jetstreamManager, publishMessage, subjectFor, type NatsConnection } from "@lspo/bus";
 import type { RunConfig } from "@lspo/config";
 import { PromptSource } from "@lspo/controller";
@@ -56,10 +56,9 @@ export async function measureLevel(nc: NatsConnection, spec: LevelSpec): Promise
   const G = config.rollout.groupSize;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  // The actors' shared prompt consumer, as services/rollout declares it for this many actors.
-  await ensureConsumer(jsm, STREAMS.prompts.name, `rollout-${run}`, {
-    filterSubject: subjectFor("prompts", run), ackWaitMs: config.rollout.ackWaitMs, maxAckPending: Math.max(promptsHeldPerActor(config) * config.rollout.actors, 16),
-  });
+  // The actors' shared prompt consumer, declared as a rollout actor declares it (libs/actors pipelineConsumer).
+  const promptConsumer = pipelineConsumer("rollout", config);
+  await ensureConsumer(jsm, promptConsumer.stream, promptConsumer.durable, { filterSubject: promptConsumer.subject, ...promptConsumer.opts });
   // The registry is run-scoped: each level's services register under its own run name.
   const registry = await ActorRegistry.open(nc, { runId: run, replicas: config.nats.replicas });
   const learner = actorHandle(registry, LearnerServiceService, `learner-${run}`);

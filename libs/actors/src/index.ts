@@ -33,7 +33,7 @@ export { planPlacement, placeActors, stopActors, matchesSelector, type Placement
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
 } from "./service-context.js";
-export { pipelineConsumer, promptsHeldPerActor, PIPELINE_STAGES, type PipelineStage, type PipelineConsumer } from "./pipeline-consumers.js";
+export { pipelineConsumer, PIPELINE_STAGES, type PipelineStage, type PipelineConsumer } from "./pipeline-consumers.js";
 export { Reconciler, observe, type ReconcilerOptions, type ReconcileEvent } from "./reconciler.js";
 export {
   planReconcile, deadNodes, silenceOf, backoffMs, DEFAULT_NODE_DEAD_AFTER_MS,

@@ -100,8 +100,9 @@ export function sequencesOf(plan: GroupPlan, o: GroupOptions, onGroup: (response
   const responses: Response[] = new Array(plan.G);
   let left = plan.G;
   const stop = new Set(plan.stop);
+  const sampling = samplingOf(plan);
   return Array.from({ length: plan.G }, (_, i) => ({
-    prompt: plan.promptIds, maxNew: plan.recorded.maxNewTokens, stop, sampling: samplingOf(plan), rng: rngs?.[i] ?? null,
+    prompt: plan.promptIds, maxNew: plan.recorded.maxNewTokens, stop, sampling, rng: rngs?.[i] ?? null,
     onEnd: (r: Response) => {
       responses[i] = r;
       if (--left === 0) onGroup(responses);

@@ -22,11 +22,6 @@ export class Intake<T> {
     return this.waiting.length;
   }
 
-  /** The subscription has ended (stopped): nothing more arrives. */
-  get ended(): boolean {
-    return this.done;
-  }
-
   /** The deliveries waiting, oldest first (to keep their ack deadlines alive). */
   held(): readonly Delivery<T>[] {
     return this.waiting;
@@ -39,7 +34,10 @@ export class Intake<T> {
     return d;
   }
 
-  /** Settles once a delivery waits or the subscription has ended; rejects with the subscription's error. */
+  /**
+   * Settles once a delivery waits or the subscription has ended; rejects with the subscription's error. One
+   * caller at a time (the loop that owns the intake).
+   */
   async arrival(): Promise<void> {
     while (!this.waiting.length && !this.done) {
       if (this.failed) throw this.failed;

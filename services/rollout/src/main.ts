@@ -74,14 +74,12 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
             });
             const mixed = samplingMismatch(req.prompts);
             if (mixed) throw invalidArgument(mixed.field, mixed.problem);
-            callsWaiting++;
-            let waiting = true;
-            const started = () => waiting && ((waiting = false), callsWaiting--);
+            callsWaiting++; // until the session is ours (exclusive always runs fn, after what was queued before)
             return exclusive(async () => {
-              started();
+              callsWaiting--;
               await weights.sync(policy);
               return { groups: await generateGroups(policy, req.prompts, options) };
-            }).finally(started);
+            });
           }),
           status: unary(async () => ({
             status: {

@@ -135,14 +135,18 @@ export class Policy {
    * sequences up to the model's context. The weights must not change until it is released.
    */
   openBatch(rows: number, onStep?: ContinuousOptions["onStep"]): ContinuousBatch {
-    if (this.torn) throw new Error(`the policy's weights are half-written (${this.torn} did not finish): they must be synced before generating`);
+    if (this.torn) throw this.tornError(this.torn);
     const pad = this.config.padTokenId ?? 0;
     return ContinuousBatch.open(this.decoder, rows, this.config.maxPositionEmbeddings, { pad, onStep });
   }
 
   generate(prompts: number[][], opts: Parameters<typeof generate>[2]): Promise<GenerateResult> {
-    if (this.torn) return Promise.reject(new Error(`the policy's weights are half-written (${this.torn} did not finish): they must be synced before generating`));
+    if (this.torn) return Promise.reject(this.tornError(this.torn));
     return generate(this.decoder, prompts, opts);
+  }
+
+  private tornError(torn: string): Error {
+    return new Error(`the policy's weights are half-written (${torn} did not finish): they must be synced before generating`);
   }
 }
 
@@ -184,9 +188,15 @@ export class WeightsFollower {
 
   /** True when the pointer names weights other than the policy's (sync() would load or relabel). */
   async behind(policy: Policy): Promise<boolean> {
-    const ref = await this.latest();
-    if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
-    return ref.sha256 !== this.loaded || Number(ref.version) !== policy.version;
+    return this.change(await this.latest(), policy) !== "none";
+  }
+
+  /** What bringing `policy` to `ref` takes: nothing, a new version number on the same bytes, or a load. */
+  private change(ref: WeightsRef | null, policy: Policy): "none" | "relabel" | "load" {
+    // Version 0 is the model directory's weights, which the policy starts with (no digest recorded).
+    if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return "none";
+    if (ref.sha256 !== this.loaded) return "load";
+    return Number(ref.version) === policy.version ? "none" : "relabel";
   }
 
   async latest(): Promise<WeightsRef | null> {
@@ -198,18 +208,17 @@ export class WeightsFollower {
   async sync(policy: Policy): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.latest();
-      // Version 0 is the model directory's weights, which the policy starts with (no digest recorded).
-      if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return false;
-      if (ref.sha256 === this.loaded) {
-        if (Number(ref.version) === policy.version) return false;
-        policy.relabel(Number(ref.version));
+      const change = this.change(ref, policy);
+      if (change === "none") return false;
+      if (change === "relabel") {
+        policy.relabel(Number(ref!.version));
         return true;
       }
       try {
         // Shards go into the weights in place, one at a time; an older publisher's single object is swapped.
-        if (ref.shards?.length) await policy.updateInPlace(Number(ref.version), this.shards(ref));
-        else await policy.setWeights([await getBlob(this.store, ref.objectName)], Number(ref.version));
-        this.loaded = ref.sha256;
+        if (ref!.shards?.length) await policy.updateInPlace(Number(ref!.version), this.shards(ref!));
+        else await policy.setWeights([await getBlob(this.store, ref!.objectName)], Number(ref!.version));
+        this.loaded = ref!.sha256;
         return true;
       } catch (err) {
         this.loaded = ""; // whatever was half-written is no version's: the next sync writes every tensor again
