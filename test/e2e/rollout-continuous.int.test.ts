@@ -201,8 +201,9 @@ describe("rollout actor - continuous across pulls, a new version between batches
     const run = "continuous-drain";
     const TOTAL = 40;
     model();
-    // A short ack wait: prompts the stopped actor's client had fetched but never took come back soon.
-    const config = configFor(run, { ackWaitMs: 3000 });
+    // An ack wait longer than the test waits for the second actor: a prompt the stopped actor held, in its
+    // batch's queue or in its client's last pull, must be given back at the stop, not after the ack wait.
+    const config = configFor(run, { ackWaitMs: 120_000 });
     const first = startService("rollout", config, { name: "rollout-a", logDir: dir, readyTimeoutMs: 60_000 });
     await first.ready;
     await publishPrompts(0, TOTAL, run);

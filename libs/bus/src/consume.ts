@@ -70,6 +70,8 @@ export interface ConsumeOptions {
 }
 
 export interface Subscription<T> extends AsyncIterable<Delivery<T>> {
+  /** Ends the subscription: a pending or later next() is done, and the messages the client had pulled but
+   *  not handed out go back to the stream (nak'd) at once. Deliveries already handed out stay the caller's. */
   stop(): Promise<void>;
   readonly rejected: number;
 }
@@ -227,6 +229,9 @@ export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kin
   }
 }
 
+/** How long stop() waits for nats.js to hand out the messages it holds (each one nak'd) before returning. */
+const STOP_DRAIN_MS = 5000;
+
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
   const consumer = await js.consumers.get(opts.stream, opts.durable);
   const messages = await consumer.consume({ max_messages: opts.batch ?? 16 });
@@ -238,11 +243,19 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
     opts.onReject?.(reason, failure, { subject: m.subject, seq: m.seq });
   }
 
+  let stopping = false;
+  const held: JsMsg[] = [];
   async function* iterate(): AsyncGenerator<Delivery<T>> {
     for await (const m of messages) {
       const read = readPayload<T>(m.data, opts, m.headers);
       if ("failure" in read) {
         await reject(m, read.failure, read.reason);
+        continue;
+      }
+      // Pulled from the server before stop() but handed to nobody: stop() gives it back (a stopping rollout
+      // actor would otherwise hold up to a pull's worth of prompts for the ack wait).
+      if (stopping) {
+        held.push(m);
         continue;
       }
       yield new JsDelivery<T>(read.body, m, js, opts);
@@ -253,9 +266,28 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
   return {
     [Symbol.asyncIterator]: () => iterator,
     async stop() {
-      // stop() ends the pull; close() would wait for a reader that may never come, so do not await it.
+      if (stopping) return;
+      stopping = true;
+      // Ends the pull: nats.js hands out what it already holds, then ends. Reading on to that end collects
+      // those (a next() the caller has pending runs first and resolves done). close() is not used: it waits
+      // for the reader, and the reader here is this drain. The bound keeps a stop from hanging on a client
+      // that never ends the iterator.
       messages.stop();
-      await iterator.return(undefined);
+      const drained = iterator.next().then(() => "drained" as const, () => "drained" as const);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bounded = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_DRAIN_MS)));
+      await Promise.race([drained, bounded]);
+      clearTimeout(timer);
+      // Nak'd only once nats.js has ended its pull: nak'd while it was still handing them out (nats-server
+      // 2.9.10), some went to this client's own pull and were lost to it until the ack wait, and others came
+      // back twice. A nak that cannot be sent (the connection gone) leaves that message to its ack wait.
+      for (const m of held) {
+        try {
+          m.nak();
+        } catch {
+          break;
+        }
+      }
     },
     get rejected() {
       return rejected;

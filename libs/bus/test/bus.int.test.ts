@@ -62,6 +62,38 @@ describe("bus - JetStream data plane", () => {
     await sub.stop();
   });
 
+  it("stop() gives back at once what the client pulled but never handed out; what it handed out stays the caller's", async () => {
+    const js = jetstream(bus.nc);
+    const jsm = await jetstreamManager(bus.nc);
+    const subject = subjectFor("prompts", "stop-gives-back");
+    // An ack wait far longer than the test: anything not nak'd by stop() could only come back after it.
+    await ensureConsumer(jsm, STREAMS.prompts.name, "rollout-stop-gives-back", { ackWaitMs: 120_000, filterSubject: subject });
+    const uids = Array.from({ length: 8 }, (_, i) => `s${i}`);
+    for (const uid of uids) await publishMessage(js, subject, "PromptRequest", prompt(uid), { msgId: `stop-${uid}` });
+    const opts = { stream: STREAMS.prompts.name, durable: "rollout-stop-gives-back", kind: "PromptRequest", batch: 8 };
+    const first = await consume<ReturnType<typeof prompt>>(js, opts);
+    const it = first[Symbol.asyncIterator]();
+    const [held] = await take(it, 1);
+    // The pull asked for 8: wait until the server counts all 8 delivered (held by this client), not just the one.
+    let info = await jsm.consumers.info(STREAMS.prompts.name, "rollout-stop-gives-back");
+    for (let i = 0; i < 100 && info.num_ack_pending < 8; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await jsm.consumers.info(STREAMS.prompts.name, "rollout-stop-gives-back");
+    }
+    expect(info.num_ack_pending).toBe(8);
+    // Another actor already waiting, as in a deployment, and one that comes after.
+    const second = await consume<ReturnType<typeof prompt>>(js, opts);
+    await first.stop();
+    expect((await it.next()).done).toBe(true);
+    // The other reader gets the other 7 now, each on its second delivery; the one handed out is not among them.
+    const again = await take(second[Symbol.asyncIterator](), 7, 5000);
+    expect(again.map((d) => d.body.uid).sort()).toEqual(uids.filter((u) => u !== held.body.uid));
+    expect(again.every((d) => d.deliveryCount === 2)).toBe(true);
+    for (const d of again) d.ack();
+    held.ack();
+    await second.stop();
+  });
+
   it("acks a delivery later through its reply subject alone (deferAck, sendAck)", async () => {
     const { jsm, sub } = await twoPrompts("deferred", 60_000);
     const acks = (await take(sub[Symbol.asyncIterator](), 2)).map((d) => d.deferAck());
