@@ -5,7 +5,7 @@
 // lost, and the learner gets no batch at all), and the controller's count of batches waiting for the learner
 // stays too high (a long chaos run stalled on two lost acks, with the learner idle). An ack sent again is
 // harmless: the server answers it and the batch stays acknowledged.
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection, Status } from "@nats-io/nats-core";
 import type { JsMsg } from "@nats-io/jetstream";
 import { retryTransient } from "@lspo/bus";
 
@@ -44,7 +44,9 @@ export class BatchAcks {
   /** Sends the kept acks again after each reconnect, until `stop`. */
   follow(onResent: (answered: number) => void = () => undefined): { stop(): void } {
     let stopped = false;
-    const statuses = this.nc.status();
+    // nats.js types status() as a plain AsyncIterable; its iterator has a stop() that ends the loop and drops
+    // the connection's listener at once. Without one, the flag ends the loop at the next status.
+    const statuses = this.nc.status() as AsyncIterable<Status> & { stop?: () => void };
     void (async () => {
       for await (const s of statuses) {
         if (stopped) return;
@@ -54,6 +56,7 @@ export class BatchAcks {
     return {
       stop() {
         stopped = true;
+        statuses.stop?.();
       },
     };
   }

@@ -74,6 +74,11 @@ describe("learner batch acks across a NATS restart", { timeout: 60_000 }, () => 
     } finally {
       following.stop();
     }
+    // Stopped: the next reconnect sends nothing again.
+    await bus.server.restart("SIGKILL");
+    await until("the client reconnected", async () => (await pending()) === 0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(resent).toEqual([2]);
   });
 
   it("keeps only the latest acks", async () => {
