@@ -10,12 +10,9 @@ import { initModel } from "../src/init.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import { rngStreams } from "../src/sampling/rng.js";
 import { GREEDY, type SamplingParams } from "../src/sampling/sample.js";
+import { TINY_QWEN2 } from "./support/tiny-qwen2.js";
 
-const config: LlamaConfig = {
-  modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
-  attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
-};
+const config: LlamaConfig = TINY_QWEN2;
 const weights = initModel(config, 3, { initializerRange: 0.3 });
 
 interface Job {

@@ -15,12 +15,9 @@ import type { LlamaConfig } from "../src/config.js";
 import { encodeModel } from "../src/graph/serialize.js";
 import type { Graph } from "../src/graph/graph.js";
 import { inferenceGraph, slotDecodeGraph } from "../src/llama/graphs.js";
+import { TINY_QWEN2 } from "./support/tiny-qwen2.js";
 
-const base: LlamaConfig = {
-  modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 3, numHeads: 4, numKvHeads: 2,
-  headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
-  attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
-};
+const base: LlamaConfig = { ...TINY_QWEN2, numLayers: 3 };
 const FAMILIES: Record<string, LlamaConfig> = {
   "qwen2": base,
   "qwen3 (q/k norm)": { ...base, modelType: "qwen3", attentionBias: false, qkNorm: true },

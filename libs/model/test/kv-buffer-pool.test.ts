@@ -11,6 +11,7 @@ import { SlotKvCache } from "../src/generate/slot-kv-cache.js";
 import { initModel } from "../src/init.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import type { Tensor } from "../src/tensor.js";
+import { TINY_QWEN2 } from "./support/tiny-qwen2.js";
 
 /** A step's keys and values [T, B, Hkv, hd] of distinct numbers, so a misplaced write shows. */
 function slice(T: number, B: number, K: number, hd: number, layers: number, from: number) {
@@ -141,11 +142,7 @@ describe("KvBufferPool", () => {
 });
 
 describe("OnnxDecoder - generations reuse the last one's cache buffers", () => {
-  const config: LlamaConfig = {
-    modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 2,
-    headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
-    attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
-  };
+  const config: LlamaConfig = TINY_QWEN2;
   const weights = initModel(config, 3, { initializerRange: 0.3 });
   const prompts = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14, 15, 16], [17]];
 

@@ -14,12 +14,9 @@ import { slotDecodeGraph, slotName } from "../src/llama/graphs.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import type { Tensor } from "../src/tensor.js";
 import { fixtureBytes, fixtureText } from "./support/fixture.js";
+import { TINY_QWEN2 } from "./support/tiny-qwen2.js";
 
-const base: LlamaConfig = {
-  modelType: "qwen2", vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 2,
-  headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
-  attentionBias: true, qkNorm: false, bosTokenId: null, eosTokenIds: [1], padTokenId: 0,
-};
+const base: LlamaConfig = TINY_QWEN2;
 const FAMILIES: Record<string, LlamaConfig> = {
   "qwen2 (GQA, q/k/v bias)": base,
   "qwen3 (q/k norm, 4 kv heads of 4)": { ...base, modelType: "qwen3", attentionBias: false, qkNorm: true, numKvHeads: 4 },
