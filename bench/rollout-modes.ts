@@ -9,6 +9,11 @@
 // occupancy (its Status counters liveRows / decodeRows: rows of a sequence still generating among the rows its
 // decode steps computed), and its generating share of the wall clock. Each group samples on its own uid's
 // seed, so the two modes generate the same groups up to float rounding: the bench counts the identical ones.
+// Then the same with weights updates: a new policy version published to each actor's run after every
+// sampler.batchSize groups it returned (as if a learner trained a batch on each batchSize groups, at once), the
+// versions alternating between the demo policy and a perturbed copy, so every update is a load. By calls, an
+// update lands between calls; continuous, the open batch admits nothing more once the pointer moves and runs dry
+// before the next one opens. The groups then differ between the modes (their versions do), so only rates compare.
 // Rounds start fresh actors; runs inside a round alternate which mode goes first. Writes
 // bench/results/rollout-modes.json.
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -18,6 +23,9 @@ import { STREAMS, connectBus, consume, ensureConsumer, ensureStreams, int32Of, j
 import { ActorRegistry, actorHandle } from "@lspo/actors";
 import { loadConfigFile } from "@lspo/config";
 import { PromptSource, type PromptItem } from "@lspo/controller";
+import { WeightsPublisher } from "@lspo/learner";
+import type { Weights } from "@lspo/model";
+import { readModelDir } from "@lspo/tasks";
 import { RolloutServiceService, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { startProvenance } from "@lspo/telemetry";
 import { startService } from "./lib/serve.js";
@@ -47,6 +55,17 @@ const jsm = await jetstreamManager(nc);
 await ensureStreams(jsm);
 const js = jetstream(nc);
 const source = await PromptSource.create(base);
+/** Groups returned between two weights updates in the updates condition. */
+const UPDATE_EVERY = base.sampler.batchSize;
+const demoWeights = readModelDir(join(root, "configs/models/demo-base")).weights;
+/** The demo policy with seeded uniform noise (std about 0.01) on every number: other bytes, much the same lengths. */
+function perturbed(w: Weights): Weights {
+  let s = 7;
+  return new Map([...w].map(([name, t]) => [name, {
+    ...t, data: Float32Array.from(t.data as Float32Array, (x) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), x + ((s / 2 ** 32) - 0.5) * 0.035)),
+  }]));
+}
+const policies = [perturbed(demoWeights), demoWeights];
 
 interface Counters {
   generateSeconds: number;
@@ -65,11 +84,17 @@ async function startActor(mode: Mode, round: number) {
   await ensureConsumer(jsm, STREAMS.rollouts.name, durable, { filterSubject: subjectFor("rollouts", cfg.run.name), ackWaitMs: 120_000 });
   const sub = await consume<RolloutGroup>(js, { stream: STREAMS.rollouts.name, durable, kind: "RolloutGroup" });
   const groupsIn = sub[Symbol.asyncIterator]();
+  const publisher = await WeightsPublisher.open(nc, cfg.run.name);
+  let version = 0;
   return {
     mode,
     counters: async () => (await handle.call.status({})).status!.counters as unknown as Counters,
-    /** Publishes `items` and waits for their groups: seconds, tokens, and each group's responses by uid. */
-    async trial(items: PromptItem[]) {
+    /**
+     * Publishes `items` and waits for their groups: seconds, tokens, each group's responses by uid, and the
+     * policy versions they carry. With `updates`, a new version goes out after every UPDATE_EVERY groups
+     * returned (one at a time; the trial's time stops at its last group, and its last update is waited for).
+     */
+    async trial(items: PromptItem[], updates = false) {
       const before = await this.counters();
       const t0 = process.hrtime.bigint();
       await Promise.all(items.map((item) => {
@@ -80,19 +105,27 @@ async function startActor(mode: Mode, round: number) {
         return publishMessage(js, subjectFor("prompts", cfg.run.name), "PromptRequest", req, { msgId: `prompt-${cfg.run.name}-${item.uid}` });
       }));
       const byUid = new Map<string, string>();
+      const versions = new Set<bigint>();
       let tokens = 0;
+      let publishing: Promise<unknown> = Promise.resolve();
       while (byUid.size < items.length) {
         const r = await groupsIn.next();
         if (r.done) throw new Error(`${mode}: the rollouts subscription ended`);
         r.value.ack();
         const g = r.value.body;
         byUid.set(g.uid, g.responses.map((x) => Array.from(int32Of(x.tokenIds)).join(",")).join("|"));
+        versions.add(g.policyVersion);
         tokens += g.responses.reduce((n, x) => n + x.tokenIds.byteLength / 4, 0);
+        if (updates && byUid.size % UPDATE_EVERY === 0 && byUid.size < items.length) {
+          const v = ++version;
+          publishing = publishing.then(() => publisher.publish(policies[v % 2], v, v));
+        }
       }
       const seconds = secondsSince(t0);
+      await publishing;
       const after = await this.counters();
       return {
-        seconds, tokens, byUid,
+        seconds, tokens, byUid, versions: versions.size,
         occupancy: (after.liveRows - before.liveRows) / (after.decodeRows - before.decodeRows),
         generateShare: (after.generateSeconds - before.generateSeconds) / seconds,
       };
@@ -108,23 +141,28 @@ type Trial = Awaited<ReturnType<Awaited<ReturnType<typeof startActor>>["trial"]>
 const started = process.hrtime.bigint();
 const loadBefore = loadavg();
 const nextItems = () => Array.from({ length: PROMPTS_PER_TRIAL }, () => source.next());
-const runs: Array<{ round: number; calls: Trial; continuous: Trial; identicalGroups: number }> = [];
+type Run = { round: number; calls: Trial; continuous: Trial; identicalGroups: number };
+const runs: Run[] = [];
+const updateRuns: Run[] = [];
 for (let k = 0; k < ROUNDS; k++) {
   const actors = { calls: await startActor("calls", k), continuous: await startActor("continuous", k) };
   const warm = nextItems(); // untimed: each actor's first generations
   for (const m of MODES) await actors[m].trial(warm);
-  for (let r = 0; r < RUNS_PER_ROUND; r++) {
-    const items = nextItems();
-    const order: Mode[] = (k * RUNS_PER_ROUND + r) % 2 === 0 ? ["calls", "continuous"] : ["continuous", "calls"];
-    const got = {} as Record<Mode, Trial>;
-    for (const m of order) got[m] = await actors[m].trial(items);
-    const identicalGroups = items.filter((i) => got.calls.byUid.get(i.uid) === got.continuous.byUid.get(i.uid)).length;
-    runs.push({ round: k, calls: got.calls, continuous: got.continuous, identicalGroups });
-    const rate = (t: Trial) => (t.tokens / t.seconds).toFixed(0);
-    console.log(
-      `round ${k + 1} run ${r + 1}: calls ${rate(got.calls)} tok/s (occupancy ${got.calls.occupancy.toFixed(2)}), ` +
-        `continuous ${rate(got.continuous)} tok/s (${got.continuous.occupancy.toFixed(2)}); identical groups ${identicalGroups}/${items.length}`,
-    );
+  // Without updates first (every actor still on its model directory's weights), then with them.
+  for (const updates of [false, true]) {
+    for (let r = 0; r < RUNS_PER_ROUND; r++) {
+      const items = nextItems();
+      const order: Mode[] = (k * RUNS_PER_ROUND + r) % 2 === 0 ? ["calls", "continuous"] : ["continuous", "calls"];
+      const got = {} as Record<Mode, Trial>;
+      for (const m of order) got[m] = await actors[m].trial(items, updates);
+      const identicalGroups = items.filter((i) => got.calls.byUid.get(i.uid) === got.continuous.byUid.get(i.uid)).length;
+      (updates ? updateRuns : runs).push({ round: k, calls: got.calls, continuous: got.continuous, identicalGroups });
+      const rate = (t: Trial) => (t.tokens / t.seconds).toFixed(0);
+      console.log(
+        `round ${k + 1} run ${r + 1}${updates ? " (updates)" : ""}: calls ${rate(got.calls)} tok/s (occupancy ${got.calls.occupancy.toFixed(2)}, ${got.calls.versions} versions), ` +
+          `continuous ${rate(got.continuous)} tok/s (${got.continuous.occupancy.toFixed(2)}, ${got.continuous.versions} versions); identical groups ${identicalGroups}/${items.length}`,
+      );
+    }
   }
   for (const a of Object.values(actors)) await a.stop();
 }
@@ -133,12 +171,18 @@ await nc.close();
 await server.stop();
 
 const rateOf = (t: Trial) => t.tokens / t.seconds;
-const side = (m: Mode) => ({
-  tokensPerS: summarize(runs.map((x) => rateOf(x[m]))),
-  occupancy: summarize(runs.map((x) => x[m].occupancy)),
-  generateShare: summarize(runs.map((x) => x[m].generateShare)),
-  secondsPerTrial: summarize(runs.map((x) => x[m].seconds)),
+const side = (m: Mode, of: Run[] = runs) => ({
+  tokensPerS: summarize(of.map((x) => rateOf(x[m]))),
+  occupancy: summarize(of.map((x) => x[m].occupancy)),
+  generateShare: summarize(of.map((x) => x[m].generateShare)),
+  secondsPerTrial: summarize(of.map((x) => x[m].seconds)),
+  versionsPerTrial: summarize(of.map((x) => x[m].versions)),
 });
+const runRecords = (of: Run[]) => of.map((x) => ({
+  round: x.round,
+  identicalGroups: x.identicalGroups,
+  ...Object.fromEntries(MODES.map((m) => [m, { seconds: x[m].seconds, tokens: x[m].tokens, occupancy: x[m].occupancy, generateShare: x[m].generateShare, versions: x[m].versions }])),
+}));
 const result = {
   provenance: provenance.finish(),
   command: "npm run bench -- rollout-modes",
@@ -161,13 +205,18 @@ const result = {
   continuous: side("continuous"),
   speedup: summarize(runs.map((x) => rateOf(x.continuous) / rateOf(x.calls))),
   identicalGroups: runs.map((x) => x.identicalGroups),
-  runs: runs.map((x) => ({
-    round: x.round,
-    identicalGroups: x.identicalGroups,
-    ...Object.fromEntries(MODES.map((m) => [m, { seconds: x[m].seconds, tokens: x[m].tokens, occupancy: x[m].occupancy, generateShare: x[m].generateShare }])),
-  })),
+  runs: runRecords(runs),
+  /** The same trials with a weights update after every `every` groups returned (the header says how). */
+  updates: {
+    every: UPDATE_EVERY,
+    calls: side("calls", updateRuns),
+    continuous: side("continuous", updateRuns),
+    speedup: summarize(updateRuns.map((x) => rateOf(x.continuous) / rateOf(x.calls))),
+    runs: runRecords(updateRuns),
+  },
 };
 writeFileSync(join(import.meta.dirname, "results", "rollout-modes.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`continuous / calls tokens/s ${fmt(result.speedup, 2)}; occupancy calls ${fmt(result.calls.occupancy, 2)}, continuous ${fmt(result.continuous.occupancy, 2)}`);
+console.log(`with an update every ${UPDATE_EVERY} groups: continuous / calls tokens/s ${fmt(result.updates.speedup, 2)}; occupancy calls ${fmt(result.updates.calls.occupancy, 2)}, continuous ${fmt(result.updates.continuous.occupancy, 2)}`);
 console.log(`total ${totalSeconds.toFixed(0)} s, load ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

@@ -14,6 +14,7 @@ interface RolloutModes {
   speedup: Spread;
   identicalGroups: number[];
   setup: { promptsPerTrial: number };
+  updates: { every: number; calls: Side & { versionsPerTrial: Spread }; continuous: Side & { versionsPerTrial: Spread }; speedup: Spread };
 }
 
 const row = (name: string, s: Side, speedup: string) => [
@@ -26,6 +27,13 @@ export const views: Record<string, View> = {
       ["mode", "tokens/s", "row occupancy", "generating share of the wall clock", "seconds per trial", "continuous / calls"],
       row("by calls", d.calls, "1x"),
       row("continuous", d.continuous, spread(d.speedup, (x) => times(x, 2))),
+    ],
+  }),
+  updates: (d: RolloutModes) => ({
+    table: [
+      ["mode", "tokens/s", "row occupancy", "generating share of the wall clock", "seconds per trial", "continuous / calls", "policy versions per trial"],
+      [...row("by calls", d.updates.calls, "1x"), spread(d.updates.calls.versionsPerTrial, (x) => fixed(x, 0))],
+      [...row("continuous", d.updates.continuous, spread(d.updates.speedup, (x) => times(x, 2))), spread(d.updates.continuous.versionsPerTrial, (x) => fixed(x, 0))],
     ],
   }),
   "same-work": (d: RolloutModes) => ({
