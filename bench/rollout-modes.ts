@@ -13,7 +13,9 @@
 // sampler.batchSize groups it returned (as if a learner trained a batch on each batchSize groups, at once), the
 // versions alternating between the demo policy and a perturbed copy, so every update is a load. By calls, an
 // update lands between calls; continuous, the open batch admits nothing more once the pointer moves and runs dry
-// before the next one opens. The groups then differ between the modes (their versions do), so only rates compare.
+// before the next one opens. The groups then differ between the modes (their versions do), so only rates compare,
+// beside each group's lag: the newest version published when it arrived minus the version it was sampled by
+// (how far behind the learner the actor samples, the off-policy cost of a mode).
 // Rounds start fresh actors; runs inside a round alternate which mode goes first. Writes
 // bench/results/rollout-modes.json.
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -108,6 +110,9 @@ async function startActor(mode: Mode, round: number) {
       const versions = new Set<bigint>();
       let tokens = 0;
       let publishing: Promise<unknown> = Promise.resolve();
+      // The newest version whose pointer is out (its publish resolved), and each group's lag behind it on arrival.
+      let published = version;
+      let lagSum = 0;
       while (byUid.size < items.length) {
         const r = await groupsIn.next();
         if (r.done) throw new Error(`${mode}: the rollouts subscription ended`);
@@ -115,17 +120,18 @@ async function startActor(mode: Mode, round: number) {
         const g = r.value.body;
         byUid.set(g.uid, g.responses.map((x) => Array.from(int32Of(x.tokenIds)).join(",")).join("|"));
         versions.add(g.policyVersion);
+        lagSum += Math.max(0, published - Number(g.policyVersion));
         tokens += g.responses.reduce((n, x) => n + x.tokenIds.byteLength / 4, 0);
         if (updates && byUid.size % UPDATE_EVERY === 0 && byUid.size < items.length) {
           const v = ++version;
-          publishing = publishing.then(() => publisher.publish(policies[v % 2], v, v));
+          publishing = publishing.then(() => publisher.publish(policies[v % 2], v, v)).then(() => void (published = v));
         }
       }
       const seconds = secondsSince(t0);
       await publishing;
       const after = await this.counters();
       return {
-        seconds, tokens, byUid, versions: versions.size,
+        seconds, tokens, byUid, versions: versions.size, meanLag: lagSum / byUid.size,
         occupancy: (after.liveRows - before.liveRows) / (after.decodeRows - before.decodeRows),
         generateShare: (after.generateSeconds - before.generateSeconds) / seconds,
       };
@@ -159,8 +165,8 @@ for (let k = 0; k < ROUNDS; k++) {
       (updates ? updateRuns : runs).push({ round: k, calls: got.calls, continuous: got.continuous, identicalGroups });
       const rate = (t: Trial) => (t.tokens / t.seconds).toFixed(0);
       console.log(
-        `round ${k + 1} run ${r + 1}${updates ? " (updates)" : ""}: calls ${rate(got.calls)} tok/s (occupancy ${got.calls.occupancy.toFixed(2)}, ${got.calls.versions} versions), ` +
-          `continuous ${rate(got.continuous)} tok/s (${got.continuous.occupancy.toFixed(2)}, ${got.continuous.versions} versions); identical groups ${identicalGroups}/${items.length}`,
+        `round ${k + 1} run ${r + 1}${updates ? " (updates)" : ""}: calls ${rate(got.calls)} tok/s (occupancy ${got.calls.occupancy.toFixed(2)}, ${got.calls.versions} versions, lag ${got.calls.meanLag.toFixed(2)}), ` +
+          `continuous ${rate(got.continuous)} tok/s (${got.continuous.occupancy.toFixed(2)}, ${got.continuous.versions} versions, lag ${got.continuous.meanLag.toFixed(2)}); identical groups ${identicalGroups}/${items.length}`,
       );
     }
   }
@@ -177,11 +183,12 @@ const side = (m: Mode, of: Run[] = runs) => ({
   generateShare: summarize(of.map((x) => x[m].generateShare)),
   secondsPerTrial: summarize(of.map((x) => x[m].seconds)),
   versionsPerTrial: summarize(of.map((x) => x[m].versions)),
+  meanLag: summarize(of.map((x) => x[m].meanLag)),
 });
 const runRecords = (of: Run[]) => of.map((x) => ({
   round: x.round,
   identicalGroups: x.identicalGroups,
-  ...Object.fromEntries(MODES.map((m) => [m, { seconds: x[m].seconds, tokens: x[m].tokens, occupancy: x[m].occupancy, generateShare: x[m].generateShare, versions: x[m].versions }])),
+  ...Object.fromEntries(MODES.map((m) => [m, { seconds: x[m].seconds, tokens: x[m].tokens, occupancy: x[m].occupancy, generateShare: x[m].generateShare, versions: x[m].versions, meanLag: x[m].meanLag }])),
 }));
 const result = {
   provenance: provenance.finish(),
@@ -217,6 +224,6 @@ const result = {
 };
 writeFileSync(join(import.meta.dirname, "results", "rollout-modes.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(`continuous / calls tokens/s ${fmt(result.speedup, 2)}; occupancy calls ${fmt(result.calls.occupancy, 2)}, continuous ${fmt(result.continuous.occupancy, 2)}`);
-console.log(`with an update every ${UPDATE_EVERY} groups: continuous / calls tokens/s ${fmt(result.updates.speedup, 2)}; occupancy calls ${fmt(result.updates.calls.occupancy, 2)}, continuous ${fmt(result.updates.continuous.occupancy, 2)}`);
+console.log(`with an update every ${UPDATE_EVERY} groups: continuous / calls tokens/s ${fmt(result.updates.speedup, 2)}; occupancy calls ${fmt(result.updates.calls.occupancy, 2)}, continuous ${fmt(result.updates.continuous.occupancy, 2)}; mean lag calls ${fmt(result.updates.calls.meanLag, 2)}, continuous ${fmt(result.updates.continuous.meanLag, 2)}`);
 console.log(`total ${totalSeconds.toFixed(0)} s, load ${loadBefore.map((x) => x.toFixed(1)).join(" ")} -> ${result.loadAverage.after.map((x) => x.toFixed(1)).join(" ")}`);
 process.exit(0);

@@ -14,7 +14,7 @@ interface RolloutModes {
   speedup: Spread;
   identicalGroups: number[];
   setup: { promptsPerTrial: number };
-  updates: { every: number; calls: Side & { versionsPerTrial: Spread }; continuous: Side & { versionsPerTrial: Spread }; speedup: Spread };
+  updates: { every: number; calls: Side & { versionsPerTrial: Spread; meanLag: Spread }; continuous: Side & { versionsPerTrial: Spread; meanLag: Spread }; speedup: Spread };
 }
 
 const row = (name: string, s: Side, speedup: string) => [
@@ -31,9 +31,9 @@ export const views: Record<string, View> = {
   }),
   updates: (d: RolloutModes) => ({
     table: [
-      ["mode", "tokens/s", "row occupancy", "generating share of the wall clock", "seconds per trial", "continuous / calls", "policy versions per trial"],
-      [...row("by calls", d.updates.calls, "1x"), spread(d.updates.calls.versionsPerTrial, (x) => fixed(x, 0))],
-      [...row("continuous", d.updates.continuous, spread(d.updates.speedup, (x) => times(x, 2))), spread(d.updates.continuous.versionsPerTrial, (x) => fixed(x, 0))],
+      ["mode", "tokens/s", "row occupancy", "generating share of the wall clock", "seconds per trial", "continuous / calls", "policy versions per trial", "a group's lag behind the newest version, mean per trial"],
+      [...row("by calls", d.updates.calls, "1x"), spread(d.updates.calls.versionsPerTrial, (x) => fixed(x, 0)), spread(d.updates.calls.meanLag, (x) => fixed(x, 2))],
+      [...row("continuous", d.updates.continuous, spread(d.updates.speedup, (x) => times(x, 2))), spread(d.updates.continuous.versionsPerTrial, (x) => fixed(x, 0)), spread(d.updates.continuous.meanLag, (x) => fixed(x, 2))],
     ],
   }),
   "same-work": (d: RolloutModes) => ({
