@@ -244,7 +244,18 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
   }
 
   let stopping = false;
+  /** Pulled, never handed out, not yet given back (stop() naks them once nats.js's pull has ended). */
   const held: JsMsg[] = [];
+  /** Set once stop() has given back what it held: a message nats.js hands out after that goes back at once. */
+  let givenBack = false;
+  const giveBack = (m: JsMsg): boolean => {
+    try {
+      m.nak();
+      return true;
+    } catch {
+      return false; // the connection is gone: the message comes back after its ack wait
+    }
+  };
   async function* iterate(): AsyncGenerator<Delivery<T>> {
     for await (const m of messages) {
       const read = readPayload<T>(m.data, opts, m.headers);
@@ -255,7 +266,8 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
       // Pulled from the server before stop() but handed to nobody: stop() gives it back (a stopping rollout
       // actor would otherwise hold up to a pull's worth of prompts for the ack wait).
       if (stopping) {
-        held.push(m);
+        if (givenBack) giveBack(m);
+        else held.push(m);
         continue;
       }
       yield new JsDelivery<T>(read.body, m, js, opts);
@@ -280,14 +292,9 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
       clearTimeout(timer);
       // Nak'd only once nats.js has ended its pull: nak'd while it was still handing them out (nats-server
       // 2.9.10), some went to this client's own pull and were lost to it until the ack wait, and others came
-      // back twice. A nak that cannot be sent (the connection gone) leaves that message to its ack wait.
-      for (const m of held) {
-        try {
-          m.nak();
-        } catch {
-          break;
-        }
-      }
+      // back twice. Past the bound, whatever nats.js still hands out is nak'd as it comes.
+      givenBack = true;
+      for (const m of held.splice(0)) if (!giveBack(m)) break;
     },
     get rejected() {
       return rejected;
