@@ -3,7 +3,8 @@
 // real nats-server with real ORT sessions; the learner's publisher puts a new version up while the actor is
 // busy. Every group must be exactly what its recorded version generates for it alone (each group samples on a
 // seed of its own), and once a group of the new version is out, no group of the old one follows. Then: a gRPC
-// Generate call is served while the stream runs, and an actor stopped while busy leaves nothing behind.
+// Generate call is served while the stream runs, and an actor stopped while busy leaves nothing behind, in
+// either mode (the call mode's stop is here too: both give back what their client had pulled, at once).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -236,6 +237,41 @@ describe("rollout actor - continuous across pulls, a new version between batches
       expect(byActor("rollout-b"), `${outAtStop} groups out when the first actor was stopped`).toBeGreaterThan(0);
       expect(byActor("rollout-a") + byActor("rollout-b")).toBe(TOTAL);
       // Nothing left unacked or undelivered on the prompt consumer.
+      await until("the prompt consumer drained", async () => {
+        const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
+        return c.num_ack_pending === 0 && c.num_pending === 0;
+      }, 30_000);
+    } finally {
+      await second.stop();
+    }
+  });
+  it("by calls too: an actor stopped while busy gives back at once the prompts its client had pulled, and another finishes them", async () => {
+    const run = "calls-drain";
+    const TOTAL = 24;
+    model();
+    // The call mode (no maxRows): a call of 2 prompts, and the client pulls the next ones while it runs. The ack
+    // wait is longer than the test waits for the second actor: what the stopped one held must come back at the stop.
+    const config = resolveConfig({
+      run: { name: run, dir: join(dir, run), seed: 21 },
+      nats: { url: server.url },
+      model: { dir: join(dir, "model") },
+      rollout: { groupSize: G, promptsPerCall: 2, maxNewTokens: 96, temperature: 1, ackWaitMs: 120_000 },
+    });
+    const first = startService("rollout", config, { name: "rollout-calls-a", logDir: dir, readyTimeoutMs: 60_000 });
+    await first.ready;
+    await publishPrompts(0, TOTAL, run);
+    await until("the first groups", async () => (await groupsOut(run)) >= 2, 60_000);
+    await first.stop();
+    expect(first.child.exitCode).toBe(0);
+    const outAtStop = await groupsOut(run);
+    expect(outAtStop, "the first actor was stopped before the stream ran out").toBeLessThan(TOTAL);
+    const second = startService("rollout", config, { name: "rollout-calls-b", logDir: dir, readyTimeoutMs: 60_000 });
+    try {
+      await second.ready;
+      await until("every group", async () => (await groupsOut(run)) >= TOTAL, 60_000);
+      const out = await groups(run);
+      expect(out.map((g) => g.uid).sort()).toEqual(Array.from({ length: TOTAL }, (_, i) => promptOf(i, run).uid));
+      expect(out.filter((g) => g.actor === "rollout-calls-a").length).toBe(outAtStop);
       await until("the prompt consumer drained", async () => {
         const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
         return c.num_ack_pending === 0 && c.num_pending === 0;
