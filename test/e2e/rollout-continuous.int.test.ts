@@ -77,6 +77,28 @@ const groupsOut = async (run = RUN) => {
   return (await jsm.streams.info(STREAMS.rollouts.name, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
 };
 
+/**
+ * After a first actor was stopped: a second one (`name`) on the same run finishes it. Every prompt's group is out
+ * once, within 60 s (less than the tests' ack wait, so nothing the first held may wait it out), and nothing is
+ * left unacked or undelivered on the prompt consumer. Returns the run's groups.
+ */
+async function secondActorFinishes(run: string, config: RunConfig, total: number, name: string): Promise<RolloutGroup[]> {
+  const second = startService("rollout", config, { name, logDir: dir, readyTimeoutMs: 60_000 });
+  try {
+    await second.ready;
+    await until("every group", async () => (await groupsOut(run)) >= total, 60_000);
+    const out = await groups(run);
+    expect(out.map((g) => g.uid).sort()).toEqual(Array.from({ length: total }, (_, i) => promptOf(i, run).uid));
+    await until("the prompt consumer drained", async () => {
+      const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
+      return c.num_ack_pending === 0 && c.num_pending === 0;
+    }, 30_000);
+    return out;
+  } finally {
+    await second.stop();
+  }
+}
+
 let modelMade: ReturnType<typeof createModelFromSpec> | null = null;
 /** The tiny model both tests' actors load (random weights: responses of mixed lengths). */
 function model() {
@@ -226,25 +248,13 @@ describe("rollout actor - continuous across pulls, a new version between batches
     const [want] = await generateGroups(policy, [asked], { actor: "rollout-a", ...groupOptions });
     expect(reply.groups.map((g) => g.uid)).toEqual(["eval-0"]);
     expect(sameSamples(reply.groups[0], want).length).toBeLessThanOrEqual(1);
-    const second = startService("rollout", config, { name: "rollout-b", logDir: dir, readyTimeoutMs: 60_000 });
-    try {
-      await second.ready;
-      await until("every group", async () => (await groupsOut(run)) >= TOTAL, 60_000);
-      const out = await groups(run);
-      expect(out.map((g) => g.uid).sort()).toEqual(Array.from({ length: TOTAL }, (_, i) => promptOf(i, run).uid));
-      const byActor = (a: string) => out.filter((g) => g.actor === a).length;
-      expect(byActor("rollout-a")).toBeGreaterThanOrEqual(outAtStop);
-      expect(byActor("rollout-b"), `${outAtStop} groups out when the first actor was stopped`).toBeGreaterThan(0);
-      expect(byActor("rollout-a") + byActor("rollout-b")).toBe(TOTAL);
-      // Nothing left unacked or undelivered on the prompt consumer.
-      await until("the prompt consumer drained", async () => {
-        const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
-        return c.num_ack_pending === 0 && c.num_pending === 0;
-      }, 30_000);
-    } finally {
-      await second.stop();
-    }
+    const out = await secondActorFinishes(run, config, TOTAL, "rollout-b");
+    const byActor = (a: string) => out.filter((g) => g.actor === a).length;
+    expect(byActor("rollout-a")).toBeGreaterThanOrEqual(outAtStop);
+    expect(byActor("rollout-b"), `${outAtStop} groups out when the first actor was stopped`).toBeGreaterThan(0);
+    expect(byActor("rollout-a") + byActor("rollout-b")).toBe(TOTAL);
   });
+
   it("by calls too: an actor stopped while busy gives back at once the prompts its client had pulled, and another finishes them", async () => {
     const run = "calls-drain";
     const TOTAL = 24;
@@ -265,19 +275,7 @@ describe("rollout actor - continuous across pulls, a new version between batches
     expect(first.child.exitCode).toBe(0);
     const outAtStop = await groupsOut(run);
     expect(outAtStop, "the first actor was stopped before the stream ran out").toBeLessThan(TOTAL);
-    const second = startService("rollout", config, { name: "rollout-calls-b", logDir: dir, readyTimeoutMs: 60_000 });
-    try {
-      await second.ready;
-      await until("every group", async () => (await groupsOut(run)) >= TOTAL, 60_000);
-      const out = await groups(run);
-      expect(out.map((g) => g.uid).sort()).toEqual(Array.from({ length: TOTAL }, (_, i) => promptOf(i, run).uid));
-      expect(out.filter((g) => g.actor === "rollout-calls-a").length).toBe(outAtStop);
-      await until("the prompt consumer drained", async () => {
-        const c = await jsm.consumers.info(STREAMS.prompts.name, `rollout-${run}`);
-        return c.num_ack_pending === 0 && c.num_pending === 0;
-      }, 30_000);
-    } finally {
-      await second.stop();
-    }
+    const out = await secondActorFinishes(run, config, TOTAL, "rollout-calls-b");
+    expect(out.filter((g) => g.actor === "rollout-calls-a").length).toBe(outAtStop);
   });
 });
