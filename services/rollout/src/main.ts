@@ -5,12 +5,13 @@
 // together, then the next call), or continuous with rollout.maxRows (stream.ts: prompts join one batch as rows
 // free up, across calls, and the batch closes to take new weights).
 import { STREAMS, consume, inBatches, payloadLimits, publishMessage, runBoundsOf, type Delivery } from "@lspo/bus";
-import { SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
+import * as grpc from "@grpc/grpc-js";
+import { GrpcStatusError, SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest, type RolloutGroup } from "@lspo/proto";
 import { generateGroups, type GroupOptions } from "./groups.js";
 import { Intake } from "./intake.js";
-import { Policy, WeightsFollower } from "./policy.js";
+import { Policy, RefusedWeightsError, WeightsFollower } from "./policy.js";
 import { streamLoop } from "./stream.js";
 import { promptProblem, samplingMismatch, type PromptLimits } from "./validate.js";
 
@@ -20,13 +21,29 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const policy = await Policy.load({ modelDir: config.model.dir, device: config.model.device, threads: Number(process.env.LSPO_THREADS ?? config.model.threads) });
   ctx.log.info({ device: config.model.device, stateOnDevice: policy.stateOnDevice, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
-  await weights.sync(policy);
+  // A version refused for its values (NaN or infinite: RefusedWeightsError) is reported once, and the actor
+  // holds its prompts until the pointer names other weights (WeightsFollower.holdWhileRefused).
+  let lastRefusal: Error | null = null;
+  const refused = (err: unknown): boolean => {
+    if (!(err instanceof RefusedWeightsError)) return false;
+    if (err !== lastRefusal) {
+      lastRefusal = err;
+      counters.weightsRefused++;
+      ctx.log.error({ err: err.message, policyVersion: policy.version }, "weights refused: holding prompts until the pointer names other weights");
+    }
+    return true;
+  };
+  const startupSync = await weights.sync(policy).catch((err: unknown) => {
+    if (!(err instanceof RefusedWeightsError)) throw err;
+    return err; // reported once the counters exist; the loops hold before generating
+  });
   // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
   // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
   // actor is (bench/pipeline.ts).
   // decodeRows / liveRows: rows the decode steps computed, and those of a sequence still generating (row
   // occupancy = liveRows / decodeRows: what finished rows left idle in a batch cost).
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0, decodeRows: 0, liveRows: 0 };
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0, decodeRows: 0, liveRows: 0, weightsRefused: 0 };
+  if (startupSync instanceof RefusedWeightsError) refused(startupSync);
   let generatingSince = 0;
   let promptsInHand = 0; // call mode: the call's prompts
   const inFlight = new Set<Delivery<PromptRequest>>(); // continuous mode: admitted, not yet published
@@ -77,7 +94,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
             callsWaiting++; // until the session is ours (exclusive always runs fn, after what was queued before)
             return exclusive(async () => {
               callsWaiting--;
-              await weights.sync(policy);
+              await weights.sync(policy).catch((err: unknown) => {
+                throw refused(err) ? new GrpcStatusError(grpc.status.FAILED_PRECONDITION, (err as Error).message) : err;
+              });
               return { groups: await generateGroups(policy, req.prompts, options) };
             });
           }),
@@ -168,26 +187,37 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     ctx.log.error({ uids: last.map((d) => d.body.uid), err: err.message }, "prompts dead-lettered after their last delivery");
   };
 
-  // Call mode: a call's prompts (up to promptsPerCall) generated together, then published together.
+  // Call mode: a call's prompts (up to promptsPerCall) generated together, then published together. While
+  // the pointer names weights the actor refused, the call's prompts are held (not retried, not dead-lettered);
+  // a drain meanwhile gives them back.
   const callLoop = async (): Promise<void> => {
     for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
       promptsInHand = deliveries.length;
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
       try {
-        const groups = await exclusive(async () => {
-          const s0 = performance.now();
-          await weights.sync(policy);
-          const t0 = performance.now();
-          counters.syncSeconds += (t0 - s0) / 1000;
-          generatingSince = t0;
-          try {
-            return await generateGroups(policy, deliveries.map((d) => d.body), options);
-          } finally {
-            counters.generateSeconds += (performance.now() - t0) / 1000;
-            generatingSince = 0;
-          }
-        });
-        await publishGroups(groups, deliveries);
+        let groups: RolloutGroup[] | null = null;
+        while (!groups && (await weights.holdWhileRefused(() => draining))) {
+          groups = await exclusive(async () => {
+            const s0 = performance.now();
+            try {
+              await weights.sync(policy);
+            } catch (err) {
+              if (refused(err)) return null;
+              throw err;
+            }
+            const t0 = performance.now();
+            counters.syncSeconds += (t0 - s0) / 1000;
+            generatingSince = t0;
+            try {
+              return await generateGroups(policy, deliveries.map((d) => d.body), options);
+            } finally {
+              counters.generateSeconds += (performance.now() - t0) / 1000;
+              generatingSince = 0;
+            }
+          });
+        }
+        if (groups) await publishGroups(groups, deliveries);
+        else deliveries.forEach((d) => d.nak()); // drained while holding: another actor takes them now
       } catch (err) {
         await generationFailed(err as Error, deliveries);
       } finally {
@@ -208,6 +238,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       draining: () => draining,
       publish: (group, d) => publishGroups([group], [d]),
       failed: generationFailed,
+      refused,
       generating: (since) => (generatingSince = since),
       ackWaitMs: config.rollout.ackWaitMs,
       warn: (fields, message) => ctx.log.warn(fields, message),

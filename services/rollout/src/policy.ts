@@ -32,6 +32,24 @@ export function stopTokenIds(config: LlamaConfig, generationEos: readonly number
   return [...new Set([...config.eosTokenIds, ...generationEos, ...requested])].sort((a, b) => a - b);
 }
 
+/**
+ * A weights version the actor will not generate with: a value in it is NaN or infinite. Every sample of such a
+ * version would fail (or be garbage), so its prompts would be retried until they were dead-lettered; the actor
+ * refuses the version instead and holds its prompts until the pointer names other weights (WeightsFollower).
+ */
+export class RefusedWeightsError extends Error {
+  override name = "RefusedWeightsError";
+}
+
+/** Throws RefusedWeightsError naming the first value of `data` that is not finite. */
+function refuseNonFinite(data: Float32Array, name: string, where: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is 0 for every finite v, NaN for NaN and for either infinity: one subtraction, no call per value.
+    if (v - v !== 0) throw new RefusedWeightsError(`${where}: tensor '${name}' holds ${v} at flat index ${i} of ${data.length}; a version with a value that is not finite is refused`);
+  }
+}
+
 export class Policy {
   /** Set while a version is being written into the weights in place: they are neither the old nor the new. */
   private torn: string | null = null;
@@ -90,6 +108,7 @@ export class Policy {
     // The files are this policy's own (fetched for it): float32 tensors stay views of them, so taking a
     // version holds its bytes once, not once as files and again as tensors.
     const weights = weightsFromCheckpoint(tensors, this.config, where, { copy: false });
+    for (const [name, t] of weights) refuseNonFinite(t.data as Float32Array, name, where); // before the swap: a refusal leaves the policy as it was
     await this.decoder.setWeights(weights);
     this.weights = weights;
     this.torn = null;
@@ -99,16 +118,19 @@ export class Policy {
   /**
    * Writes a version into the weights the policy holds, shard by shard as `shards` yields them: the policy
    * never holds two models (a shard at a time beside its weights, not the old weights beside the new). Every
-   * parameter must arrive, with its shape; until all have, the policy refuses to generate (a failed update
-   * leaves it torn, and the next one writes every tensor again).
+   * parameter must arrive, with its shape; until all have, the policy refuses to generate (a failed update that
+   * wrote anything leaves it torn, and the next one writes every tensor again). A value that is not finite
+   * refuses the version (RefusedWeightsError).
    */
   async updateInPlace(version: number, shards: AsyncIterable<Uint8Array>): Promise<void> {
     const where = `weights v${version}`;
-    this.torn = where;
     const written = new Set<string>();
     let i = 0;
     for await (const bytes of shards) {
       i++;
+      // A shard is checked whole before any of it is written: a refused first shard leaves the policy as it
+      // was (a refusal in a later one leaves it torn, as any failed update does).
+      const checked: { into: Float32Array; from: Float32Array; name: string }[] = [];
       for (const [name, entry] of parseSafetensors(bytes, `${where} shard ${i}`).tensors) {
         const into = this.weights.get(name);
         if (!into) {
@@ -119,8 +141,13 @@ export class Policy {
         if (entry.shape.join(",") !== into.shape.join(",")) throw new Error(`${where}: tensor '${name}' has shape [${entry.shape}], the model's is [${into.shape}]`);
         const t = decodeEntry(entry, { copy: false }); // a view of the shard's bytes, or bf16 widened
         if (t.dtype !== "float32") throw new Error(`${where}: tensor '${name}' is ${entry.dtype}; parameters are floating point`);
-        (into.data as Float32Array).set(t.data as Float32Array);
-        written.add(name);
+        refuseNonFinite(t.data as Float32Array, name, where);
+        checked.push({ into: into.data as Float32Array, from: t.data as Float32Array, name });
+      }
+      if (checked.length) this.torn = where;
+      for (const c of checked) {
+        c.into.set(c.from);
+        written.add(c.name);
       }
     }
     const missing = [...this.weights.keys()].filter((n) => !written.has(n));
@@ -150,6 +177,9 @@ export class Policy {
   }
 }
 
+/** How often an actor holding its prompts reads the pointer for weights other than those it refused, in ms. */
+export const REFUSED_POLL_MS = 500;
+
 /**
  * Follows the run's weights pointer; `sync()` brings the policy to what it points at. By content (the
  * digest), not by a larger version number: a learner restarted from an older checkpoint publishes a lower
@@ -158,6 +188,8 @@ export class Policy {
 export class WeightsFollower {
   /** Digest of the weights the policy holds; "" = the model directory's own (version 0). */
   private loaded = "";
+  /** The version refused last (its digest) and why: not fetched again while the pointer names it. */
+  private refusal: { sha256: string; error: RefusedWeightsError } | null = null;
 
   private constructor(
     private readonly kv: Awaited<ReturnType<typeof openKv>>,
@@ -204,7 +236,8 @@ export class WeightsFollower {
   }
 
   /** Returns true when new weights were loaded. A read that fails (e.g. the object was replaced or
-   *  deleted as a newer version landed) reads the pointer again. */
+   *  deleted as a newer version landed) reads the pointer again. A version refused for its values throws
+   *  RefusedWeightsError, at once and without reading it again while the pointer still names it. */
   async sync(policy: Policy): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.latest();
@@ -214,6 +247,7 @@ export class WeightsFollower {
         policy.relabel(Number(ref!.version));
         return true;
       }
+      if (this.refusal?.sha256 === ref!.sha256) throw this.refusal.error;
       try {
         // Shards go into the weights in place, one at a time; an older publisher's single object is swapped.
         if (ref!.shards?.length) await policy.updateInPlace(Number(ref!.version), this.shards(ref!));
@@ -222,8 +256,27 @@ export class WeightsFollower {
         return true;
       } catch (err) {
         this.loaded = ""; // whatever was half-written is no version's: the next sync writes every tensor again
+        if (err instanceof RefusedWeightsError) {
+          this.refusal = { sha256: ref!.sha256, error: err };
+          throw err;
+        }
         if (attempt >= 4) throw err;
       }
     }
+  }
+
+  /**
+   * While the pointer names the version refused last, waits (reading it every `pollMs`), and returns true once
+   * it names other weights, or at once when nothing was refused. Returns false if `stopped()` comes first.
+   * The actor holds its prompts meanwhile (their ack deadlines kept): none is spent on a version that cannot
+   * generate, and the learner's next version, or a restore from a checkpoint, sets the actor going again.
+   */
+  async holdWhileRefused(stopped: () => boolean, pollMs = REFUSED_POLL_MS): Promise<boolean> {
+    while (this.refusal) {
+      if (stopped()) return false;
+      if ((await this.latest())?.sha256 !== this.refusal.sha256) this.refusal = null;
+      else await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+    return true;
   }
 }

@@ -6,7 +6,8 @@
 // A batch is one policy version: the weights are synced before it opens and cannot change while it is open. While
 // it runs, the actor reads the weights pointer every WEIGHTS_POLL_MS. Once the pointer names other weights, a
 // gRPC Generate call waits for the session, or the actor drains, the batch takes no new prompt, runs dry, and
-// closes; the next one opens after the sync. Rows stand idle only in that drain.
+// closes; the next one opens after the sync. Rows stand idle only in that drain. Weights the actor refuses (a value
+// not finite) open no batch: the prompts taken wait, their deadlines kept, until the pointer names other weights.
 import type { Delivery } from "@lspo/bus";
 import type { PromptRequest, RolloutGroup } from "@lspo/proto";
 import { type GroupOptions, groupOf, planGroup, sequencesOf } from "./groups.js";
@@ -31,6 +32,8 @@ export interface StreamDeps {
   publish: (group: RolloutGroup, delivery: Delivery<PromptRequest>) => Promise<void>;
   /** A generation failed: dead-letter or redeliver its prompts (main.ts), or rethrow. */
   failed: (err: Error, deliveries: Delivery<PromptRequest>[]) => Promise<void>;
+  /** True (and reported) when a sync's error is a version refused for its values: the loop holds its prompts. */
+  refused: (err: unknown) => boolean;
   counters: { syncSeconds: number; generateSeconds: number };
   /** Set while a batch is open (ms, performance.now()), 0 otherwise. */
   generating: (since: number) => void;
@@ -50,6 +53,8 @@ export async function streamLoop(s: StreamDeps): Promise<void> {
       await s.intake.arrival();
       if (s.draining()) break;
       if (s.intake.size === 0) return; // ended, nothing held
+      // Weights refused for their values: the prompts taken wait (kept alive) for other weights, or the drain.
+      if (!(await s.weights.holdWhileRefused(s.draining))) break;
       await s.exclusive(() => runBatch(s));
     }
     // Draining: what never joined a batch goes to another actor now rather than after the ack wait.
@@ -63,7 +68,12 @@ export async function streamLoop(s: StreamDeps): Promise<void> {
 async function runBatch(s: StreamDeps): Promise<void> {
   const { policy, options, intake, inFlight } = s;
   const s0 = performance.now();
-  await s.weights.sync(policy);
+  try {
+    await s.weights.sync(policy);
+  } catch (err) {
+    if (s.refused(err)) return; // nothing admitted: the loop holds what it took
+    throw err;
+  }
   const t0 = performance.now();
   s.counters.syncSeconds += (t0 - s0) / 1000;
   const version = policy.version;

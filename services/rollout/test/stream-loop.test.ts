@@ -54,7 +54,7 @@ function subscription(list: Delivery<PromptRequest>[]) {
 function deps(policy: Policy, intake: Intake<PromptRequest>, over: Partial<StreamDeps>): StreamDeps {
   return {
     policy,
-    weights: { sync: async () => false, behind: async () => false } as unknown as WeightsFollower,
+    weights: { sync: async () => false, behind: async () => false, holdWhileRefused: async () => true } as unknown as WeightsFollower,
     options: { actor: "a", maxNewTokens: 8, temperature: 1, topP: 1, topK: 0, seed: 1, maxRows: 4 },
     intake,
     exclusive: (fn) => fn(),
@@ -62,6 +62,7 @@ function deps(policy: Policy, intake: Intake<PromptRequest>, over: Partial<Strea
     draining: () => false,
     publish: async () => undefined,
     failed: async () => undefined,
+    refused: () => false,
     counters: { syncSeconds: 0, generateSeconds: 0 },
     generating: () => undefined,
     inFlight: new Set(),
@@ -105,9 +106,10 @@ describe("rollout continuous mode - the loop's own outcomes", () => {
 
   it("a batch that fails hands the failure path exactly the prompts it admitted; those still waiting go to the next batch", async () => {
     const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
-    // A version whose final norm is NaN: every logit is NaN, and sampling refuses the row.
+    // A version whose final norm is finite but huge: the logits overflow to infinities, their softmax is NaN, and
+    // sampling refuses the row. (A version holding NaN itself is refused before it is used: refused-weights.test.ts.)
     const model = readModelDir(modelDir);
-    const broken = [...model.weights].map(([name, t]) => [name, name === "model.norm.weight" ? { ...t, data: new Float32Array(t.data.length).fill(Number.NaN) } : t] as const);
+    const broken = [...model.weights].map(([name, t]) => [name, name === "model.norm.weight" ? { ...t, data: new Float32Array(t.data.length).fill(3e38) } : t] as const);
     await policy.setWeights([serializeSafetensors(broken)], 1);
     const { list, fates } = deliveries(6);
     const sub = subscription(list);
