@@ -6,13 +6,13 @@
 // the deliveries and the follower are stand-ins (the same on real NATS: test/e2e/rollout-refused-weights).
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { bytesOf, type Delivery } from "@lspo/bus";
 import { serializeSafetensors, type Weights } from "@lspo/model";
 import type { PromptRequest, RolloutGroup } from "@lspo/proto";
 import { readModelDir } from "@lspo/tasks";
 import { Intake } from "../src/intake.js";
 import { Policy, RefusedWeightsError, type WeightsFollower } from "../src/policy.js";
 import { streamLoop, type StreamDeps } from "../src/stream.js";
+import { deliveries, loopDeps, subscription } from "./support/loop-stand-ins.js";
 
 const modelDir = fileURLToPath(new URL("../../../test/fixtures/hf/llama", import.meta.url));
 const PROMPTS = [[1, 5, 9, 11], [1, 7]];
@@ -87,23 +87,6 @@ describe("rollout - weights with a value that is not finite are refused", () => 
   });
 });
 
-/** Stand-in deliveries that record what the loop did to them. */
-function deliveries(n: number) {
-  const fates = new Map<string, { acked: number; naked: number; working: number }>();
-  const list = Array.from({ length: n }, (_, i): Delivery<PromptRequest> => {
-    const uid = `p${i}`;
-    const fate = { acked: 0, naked: 0, working: 0 };
-    fates.set(uid, fate);
-    const body: PromptRequest = { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([5 + i, 6, 7])), answer: "", groupSize: 3, cursor: BigInt(i) };
-    return {
-      body, subject: "lspo.prompts.r", seq: i + 1, deliveryCount: 1,
-      ack: () => void fate.acked++, nak: () => void fate.naked++, working: () => void fate.working++, term: () => undefined,
-      deferAck: () => ({ reply: "" }), deadLetter: async () => undefined,
-    };
-  });
-  return { list, fates };
-}
-
 /**
  * A follower as WeightsFollower behaves on a pointer that names a refused version until `repoint()`: its sync
  * throws the refusal (the same error each time, as the real one remembers it), and holdWhileRefused waits, reading
@@ -134,50 +117,30 @@ function refusingFollower() {
   return { follower: follower as unknown as WeightsFollower, refusal, repoint: () => void (pointerRefused = false) };
 }
 
-function loopDeps(policy: Policy, intake: Intake<PromptRequest>, over: Partial<StreamDeps>): StreamDeps {
-  return {
-    policy,
+/** The loop's stand-ins, with a follower whose pointer names a refused version, and failures that fail the test. */
+function refusedDeps(policy: Policy, intake: Intake<PromptRequest>, over: Partial<StreamDeps>): StreamDeps {
+  return loopDeps(policy, intake, {
     weights: refusingFollower().follower,
     options: { actor: "a", maxNewTokens: 6, temperature: 1, topP: 1, topK: 0, seed: 1, maxRows: 4 },
-    intake,
-    exclusive: (fn) => fn(),
-    callsWaiting: () => 0,
-    draining: () => false,
-    publish: async () => undefined,
     failed: async (err) => {
       throw err;
     },
     refused: (err) => err instanceof RefusedWeightsError,
-    counters: { syncSeconds: 0, generateSeconds: 0 },
-    generating: () => undefined,
-    inFlight: new Set(),
     ackWaitMs: 3000, // held prompts report progress every second
-    warn: () => undefined,
     ...over,
-  };
-}
-
-/** A subscription over `list` that stays open until `end()`. */
-function subscription(list: Delivery<PromptRequest>[]) {
-  let end!: () => void;
-  const ended = new Promise<void>((resolve) => (end = resolve));
-  async function* source() {
-    yield* list;
-    await ended;
-  }
-  return { source: source(), end };
+  });
 }
 
 describe("rollout continuous mode - weights refused", () => {
   it("holds the prompts it took (kept alive, none failed or given back) and generates them all once the pointer moves", { timeout: 30_000 }, async () => {
     const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
-    const { list, fates } = deliveries(4);
+    const { list, fates } = deliveries(4, 3);
     const sub = subscription(list);
     const intake = new Intake(sub.source, 2);
     const { follower, refusal, repoint } = refusingFollower();
     const reported: unknown[] = [];
     const published: RolloutGroup[] = [];
-    const loop = streamLoop(loopDeps(policy, intake, {
+    const loop = streamLoop(refusedDeps(policy, intake, {
       weights: follower,
       refused: (err) => (err instanceof RefusedWeightsError ? (reported.push(err), true) : false),
       publish: async (group, d) => {
@@ -201,11 +164,11 @@ describe("rollout continuous mode - weights refused", () => {
 
   it("a drain while held gives back every prompt it took, and none is failed", { timeout: 30_000 }, async () => {
     const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
-    const { list, fates } = deliveries(4);
+    const { list, fates } = deliveries(4, 3);
     const sub = subscription(list);
     const intake = new Intake(sub.source, 2);
     let draining = false;
-    const loop = streamLoop(loopDeps(policy, intake, { draining: () => draining }));
+    const loop = streamLoop(refusedDeps(policy, intake, { draining: () => draining }));
     await new Promise((r) => setTimeout(r, 300));
     draining = true;
     sub.end();

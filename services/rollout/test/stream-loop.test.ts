@@ -2,85 +2,30 @@
 // a batch that fails hands exactly the prompts it had admitted to the failure path, and the prompts still
 // waiting go on to the next batch; a drain publishes what was admitted and gives back what was taken but never
 // joined. The
-// deliveries are stand-ins that record what the loop did to them (Delivery is our interface); the policy is a
+// deliveries are stand-ins that record what the loop did to them (support/loop-stand-ins.ts); the policy is a
 // real one on the fixture model, with real ORT sessions. The same loop on real NATS: test/e2e/rollout-continuous.
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { bytesOf, type Delivery } from "@lspo/bus";
 import { serializeSafetensors } from "@lspo/model";
 import type { PromptRequest, RolloutGroup } from "@lspo/proto";
 import { readModelDir } from "@lspo/tasks";
 import { Intake } from "../src/intake.js";
-import { Policy, type WeightsFollower } from "../src/policy.js";
-import { streamLoop, type StreamDeps } from "../src/stream.js";
+import { Policy } from "../src/policy.js";
+import { streamLoop } from "../src/stream.js";
+import { deliveries, loopDeps, subscription } from "./support/loop-stand-ins.js";
 
 const modelDir = fileURLToPath(new URL("../../../test/fixtures/hf/llama", import.meta.url));
 const G = 3;
 
-/** What the loop did to one delivery. */
-interface Fate {
-  acked: number;
-  naked: number;
-  failed: number;
-}
-
-function deliveries(n: number) {
-  const fates = new Map<string, Fate>();
-  const list = Array.from({ length: n }, (_, i): Delivery<PromptRequest> => {
-    const uid = `p${i}`;
-    const fate: Fate = { acked: 0, naked: 0, failed: 0 };
-    fates.set(uid, fate);
-    const body: PromptRequest = { uid, runId: "r", task: "t", promptText: "", promptIds: bytesOf(Int32Array.from([5 + i, 6, 7])), answer: "", groupSize: G, cursor: BigInt(i) };
-    return {
-      body, subject: "lspo.prompts.r", seq: i + 1, deliveryCount: 1,
-      ack: () => void fate.acked++, nak: () => void fate.naked++, working: () => undefined, term: () => undefined,
-      deferAck: () => ({ reply: "" }), deadLetter: async () => undefined,
-    };
-  });
-  return { list, fates };
-}
-
-/** A subscription over `list` that stays open (as a live one does) until `end()`. */
-function subscription(list: Delivery<PromptRequest>[]) {
-  let end!: () => void;
-  const ended = new Promise<void>((resolve) => (end = resolve));
-  async function* source() {
-    yield* list;
-    await ended;
-  }
-  return { source: source(), end };
-}
-
-function deps(policy: Policy, intake: Intake<PromptRequest>, over: Partial<StreamDeps>): StreamDeps {
-  return {
-    policy,
-    weights: { sync: async () => false, behind: async () => false, holdWhileRefused: async () => true } as unknown as WeightsFollower,
-    options: { actor: "a", maxNewTokens: 8, temperature: 1, topP: 1, topK: 0, seed: 1, maxRows: 4 },
-    intake,
-    exclusive: (fn) => fn(),
-    callsWaiting: () => 0,
-    draining: () => false,
-    publish: async () => undefined,
-    failed: async () => undefined,
-    refused: () => false,
-    counters: { syncSeconds: 0, generateSeconds: 0 },
-    generating: () => undefined,
-    inFlight: new Set(),
-    ackWaitMs: 60_000,
-    warn: () => undefined,
-    ...over,
-  };
-}
-
 describe("rollout continuous mode - the loop's own outcomes", () => {
   it("a drain publishes every prompt the batch admitted and gives back every one it took that never joined", async () => {
     const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
-    const { list, fates } = deliveries(8);
+    const { list, fates } = deliveries(8, G);
     const sub = subscription(list);
     const intake = new Intake(sub.source, 2);
     const published: RolloutGroup[] = [];
     let draining = false;
-    await streamLoop(deps(policy, intake, {
+    await streamLoop(loopDeps(policy, intake, {
       draining: () => draining,
       publish: async (group, d) => {
         published.push(group);
@@ -111,11 +56,11 @@ describe("rollout continuous mode - the loop's own outcomes", () => {
     const model = readModelDir(modelDir);
     const broken = [...model.weights].map(([name, t]) => [name, name === "model.norm.weight" ? { ...t, data: new Float32Array(t.data.length).fill(3e38) } : t] as const);
     await policy.setWeights([serializeSafetensors(broken)], 1);
-    const { list, fates } = deliveries(6);
+    const { list, fates } = deliveries(6, G);
     const sub = subscription(list);
     const intake = new Intake(sub.source, 2);
     const batches: string[][] = [];
-    await streamLoop(deps(policy, intake, {
+    await streamLoop(loopDeps(policy, intake, {
       failed: async (err, ds) => {
         expect(err.message).toMatch(/NaN|non-finite/);
         batches.push(ds.map((d) => d.body.uid));
