@@ -1,7 +1,7 @@
 // Weights with a NaN in them, published while rollout actors run (`lspo serve rollout`, real nats-server, real
-// ORT sessions), in both of the actor's modes. The actor refuses the version and says so, once. The prompts it
-// holds wait with their ack deadlines kept: none is generated, redelivered or dead-lettered, under an ack wait
-// far shorter than the hold. A gRPC Generate call is refused, naming the tensor. Then the learner publishes a
+// ORT sessions), in both of the actor's modes, and with two actors. Each actor refuses the version and says so,
+// once. The prompts it holds wait with their ack deadlines kept: none is generated, redelivered or dead-lettered,
+// under an ack wait far shorter than the hold. A gRPC Generate call is refused, naming the tensor. Then the learner publishes a
 // good version, and every held prompt comes out under it, each delivered once.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +22,7 @@ import { until } from "./support/wait.js";
 
 const G = 2;
 const FIRST = 4; // prompts generated under the model directory's weights, before the bad version lands
-const HELD = 6; // prompts published after it
+const HELD = 10; // prompts published after it (more than the actors take: some wait in the stream)
 const ACK_WAIT_MS = 3000; // the hold lasts well past it: a held prompt must be kept alive, not redelivered
 
 let dir: string;
@@ -89,20 +89,26 @@ const deadLetters = async (run: string) =>
   Object.entries((await jsm.streams.info(STREAMS.deadLetters.name, { subjects_filter: ">" })).state.subjects ?? {}).filter(([s]) => s.includes(run)).reduce((n, [, c]) => n + c, 0);
 
 describe("e2e - a rollout actor refuses weights that hold a NaN, and holds its prompts until good weights come", { timeout: 180_000 }, () => {
-  for (const mode of ["calls", "continuous"] as const) {
-    it(`${mode} mode`, async () => {
+  // The call mode with two actors held for 6 ack waits: the prompts their clients pulled ahead of a call are not
+  // kept alive, and nothing takes them elsewhere either (neither client has a pull waiting), so none moves.
+  for (const { mode, actors, holdAckWaits } of [
+    { mode: "calls", actors: 2, holdAckWaits: 6 },
+    { mode: "continuous", actors: 1, holdAckWaits: 2.5 },
+  ] as const) {
+    it(`${mode} mode, ${actors} actor(s), held for ${holdAckWaits} ack waits`, async () => {
       const run = `refused-${mode}`;
       const config = resolveConfig({
         run: { name: run, dir: join(dir, run), seed: 3 },
         nats: { url: server.url },
         model: { dir: join(dir, "model") },
-        rollout: { groupSize: G, promptsPerCall: 2, maxNewTokens: 16, temperature: 1, ackWaitMs: ACK_WAIT_MS, ...(mode === "continuous" ? { maxRows: 4 } : {}) },
+        rollout: { actors, groupSize: G, promptsPerCall: 2, maxNewTokens: 16, temperature: 1, ackWaitMs: ACK_WAIT_MS, ...(mode === "continuous" ? { maxRows: 4 } : {}) },
       });
-      const actor = startService("rollout", config, { name: `rollout-${mode}`, logDir: dir, readyTimeoutMs: 60_000 });
-      services.push(actor);
-      await actor.ready;
+      const names = Array.from({ length: actors }, (_, i) => `rollout-${mode}-${i}`);
+      const started = names.map((name) => startService("rollout", config, { name, logDir: dir, readyTimeoutMs: 60_000 }));
+      services.push(...started);
+      await Promise.all(started.map((a) => a.ready));
       const alive = () => {
-        if (actor.child.exitCode !== null) throw new Error(`the actor exited (${actor.child.exitCode}); log ${actor.logPath}`);
+        for (const a of started) if (a.child.exitCode !== null) throw new Error(`${a.name} exited (${a.child.exitCode}); log ${a.logPath}`);
       };
 
       await publishPrompts(run, 0, FIRST);
@@ -111,23 +117,26 @@ describe("e2e - a rollout actor refuses weights that hold a NaN, and holds its p
       const publisher = await WeightsPublisher.open(nc, run);
       await publisher.publish(version(11, { tensor: "model.layers.0.self_attn.q_proj.weight", index: 5 }), 1, 1);
       await publishPrompts(run, FIRST, FIRST + HELD);
-      const handle = actorHandle(await ActorRegistry.open(nc, { runId: run }), RolloutServiceService, `rollout-${mode}`, { deadlineMs: 10_000 });
-      const counters = async () => ((await handle.call.status({}).catch(() => null))?.status?.counters ?? {}) as Record<string, number>;
-      await until("the refusal", async () => (alive(), (await counters()).weightsRefused === 1), 30_000);
-      // Held past twice the ack wait: nothing generated, redelivered or dead-lettered, the prompts in hand.
-      await new Promise((r) => setTimeout(r, 2.5 * ACK_WAIT_MS));
+      const registry = await ActorRegistry.open(nc, { runId: run });
+      const handles = names.map((name) => actorHandle(registry, RolloutServiceService, name, { deadlineMs: 10_000 }));
+      const counters = async (i: number) => ((await handles[i].call.status({}).catch(() => null))?.status?.counters ?? {}) as Record<string, number>;
+      await until("the refusals", async () => (alive(), (await Promise.all(names.map((_, i) => counters(i)))).every((c) => c.weightsRefused === 1)), 30_000);
+      // Held: nothing generated, redelivered or dead-lettered, the prompts in hand.
+      await new Promise((r) => setTimeout(r, holdAckWaits * ACK_WAIT_MS));
       alive();
       expect(await count(STREAMS.rollouts.name, subjectFor("rollouts", run))).toBe(FIRST);
       const consumer = `rollout-${run}`;
       const held = await jsm.consumers.info(STREAMS.prompts.name, consumer);
       expect(held.num_redelivered).toBe(0);
       expect(held.num_ack_pending).toBeGreaterThan(0);
-      const status = await counters();
-      expect(status.weightsRefused).toBe(1);
-      expect(status.policyVersion).toBe(0);
-      expect(status.promptsInHand).toBeGreaterThan(0);
+      for (let i = 0; i < actors; i++) {
+        const status = await counters(i);
+        expect(status.weightsRefused).toBe(1);
+        expect(status.policyVersion).toBe(0);
+        expect(status.promptsInHand).toBeGreaterThan(0);
+      }
       // An evaluation call is refused with the reason, not served with the old weights.
-      const call = await handle.call.generate({ prompts: [promptOf(run, 99)] }).catch((e: Error & { code?: number }) => e);
+      const call = await handles[0].call.generate({ prompts: [promptOf(run, 99)] }).catch((e: Error & { code?: number }) => e);
       expect(call).toBeInstanceOf(Error);
       expect((call as { code?: number }).code).toBe(9); // FAILED_PRECONDITION
       expect((call as Error).message).toContain("weights v1: tensor 'model.layers.0.self_attn.q_proj.weight' holds NaN at flat index 5 of 1024");
@@ -145,11 +154,13 @@ describe("e2e - a rollout actor refuses weights that hold a NaN, and holds its p
       }, 30_000);
       expect((await jsm.consumers.info(STREAMS.prompts.name, consumer)).num_redelivered).toBe(0);
       expect(await deadLetters(run)).toBe(0);
-      const refusals = readFileSync(actor.logPath, "utf8").split("\n").filter((l) => l.includes("weights refused"));
-      expect(refusals.length).toBe(1);
-      expect(refusals[0]).toContain("holds NaN at flat index 5");
-      await actor.stop();
-      expect(actor.child.exitCode).toBe(0);
+      for (const a of started) {
+        const refusals = readFileSync(a.logPath, "utf8").split("\n").filter((l) => l.includes("weights refused"));
+        expect(refusals.length, a.name).toBe(1);
+        expect(refusals[0]).toContain("holds NaN at flat index 5");
+        await a.stop();
+        expect(a.child.exitCode, a.name).toBe(0);
+      }
     });
   }
 });
