@@ -118,6 +118,27 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
     expect(await greedy(legacy)).toEqual(await greedy(direct));
   });
 
+  it("half-written weights load whatever the pointer names, a version 0 too (a learner started over from the model directory)", async () => {
+    const publisher = await WeightsPublisher.open(nc, "torn-v0", 1, 3, { maxShardBytes: 64 << 10 });
+    const ref = await publisher.publish(perturbed(17), 1, 1);
+    const store = await openObjectStore(nc, OBJECT_STORES.weights);
+    await putBlob(store, ref.shards[1].objectName, new Uint8Array(Number(ref.shards[1].sizeBytes)).fill(3));
+    const follower = await WeightsFollower.open(nc, "torn-v0");
+    const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
+    const base = await greedy(await Policy.load({ modelDir, device: "cpu", threads: 1 }));
+    await expect(follower.sync(policy)).rejects.toThrow(/weights v1 shard 2\/\d+ .*the pointer says/);
+    expect(policy.halfWritten).toBe(true);
+    expect(policy.version).toBe(0); // the version before the failed update, which the weights no longer are
+    // The learner starts over and publishes the model directory's weights as version 0: the actor, at "version
+    // 0" but half-written, must load them, not take the pointer for what it holds.
+    await publisher.publish(readModelDir(modelDir).weights, 0, 0);
+    expect(await follower.behind(policy)).toBe(true);
+    expect(await follower.sync(policy)).toBe(true);
+    expect(policy.halfWritten).toBe(false);
+    expect(policy.version).toBe(0);
+    expect(await greedy(policy)).toEqual(base);
+  });
+
   it("versions beyond `keep` are deleted and their bytes leave the account's JetStream usage", async () => {
     // On nats-server < 2.9.15 (this machine's is 2.9.10) the object store's own delete left every deleted
     // version counted against the account (a purge by subject filter): a model's size per step, until

@@ -86,6 +86,11 @@ export class Policy {
     return this.currentVersion;
   }
 
+  /** True while a failed in-place update has left the weights neither the old version nor the new. */
+  get halfWritten(): boolean {
+    return this.torn !== null;
+  }
+
   /**
    * The same weights under a newer (or older) version number: an update that moved nothing (all-zero
    * advantages and no weight decay) publishes identical bytes, and samples must still carry the version
@@ -225,8 +230,12 @@ export class WeightsFollower {
 
   /** What bringing `policy` to `ref` takes: nothing, a new version number on the same bytes, or a load. */
   private change(ref: WeightsRef | null, policy: Policy): "none" | "relabel" | "load" {
+    if (!ref) return "none";
+    // Half-written weights are no version's: whatever the pointer names is loaded (the version number the
+    // policy still reports is the one before the failed update).
+    if (policy.halfWritten) return "load";
     // Version 0 is the model directory's weights, which the policy starts with (no digest recorded).
-    if (!ref || (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0)) return "none";
+    if (this.loaded === "" && Number(ref.version) === 0 && policy.version === 0) return "none";
     if (ref.sha256 !== this.loaded) return "load";
     return Number(ref.version) === policy.version ? "none" : "relabel";
   }
