@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KV_BUCKETS, OBJECT_STORES, jetstreamManager, kvPut, openKv, openObjectStore, putBlob, startNatsServer, connectBus, type NatsConnection, type NatsServer } from "@lspo/bus";
 import { concatParts, safetensorsParts, serializeSafetensors, type Weights } from "@lspo/model";
 import { WeightsPublisher } from "@lspo/learner";
-import { Policy, WeightsFollower } from "@lspo/rollout";
+import { Policy, RefusedWeightsError, WeightsFollower } from "@lspo/rollout";
 import { readModelDir } from "@lspo/tasks";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -87,9 +87,12 @@ describe("e2e - weights by shard", { timeout: 120_000 }, () => {
     const store = await openObjectStore(nc, OBJECT_STORES.weights);
     await putBlob(store, ref.shards[1].objectName, new Uint8Array(Number(ref.shards[1].sizeBytes)).fill(3));
     const policy = await Policy.load({ modelDir, device: "cpu", threads: 1 });
-    await expect((await WeightsFollower.open(nc, "tampered")).sync(policy)).rejects.toThrow(
+    const tampered = (await WeightsFollower.open(nc, "tampered")).sync(policy);
+    await expect(tampered).rejects.toThrow(
       new RegExp(`weights v1 shard 2/${ref.shards.length} '${ref.shards[1].objectName.replace(/[.$/]/g, "\\$&")}': \\d+ bytes with SHA-256 [0-9a-f]{64}, the pointer says`),
     );
+    // Refused as a version the actor holds its prompts on until the pointer moves (not retried as a failed read).
+    await expect(tampered).rejects.toBeInstanceOf(RefusedWeightsError);
     expect(policy.version).toBe(0);
     // Shards are written into the weights in place: a failed update leaves them torn, and the policy refuses
     // to generate until a version arrives whole.

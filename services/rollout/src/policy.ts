@@ -33,9 +33,10 @@ export function stopTokenIds(config: LlamaConfig, generationEos: readonly number
 }
 
 /**
- * A weights version the actor will not generate with: a value in it is NaN or infinite. Every sample of such a
- * version would fail (or be garbage), so its prompts would be retried until they were dead-lettered; the actor
- * refuses the version instead and holds its prompts until the pointer names other weights (WeightsFollower).
+ * A weights version the actor will not generate with: a value in it is NaN or infinite, or a shard is not what
+ * the pointer says (its size or SHA-256). Every generation on such a version would fail, so its prompts would be
+ * retried until they were dead-lettered; the actor refuses the version instead and holds its prompts until the
+ * pointer names other weights (WeightsFollower).
  */
 export class RefusedWeightsError extends Error {
   override name = "RefusedWeightsError";
@@ -217,7 +218,9 @@ export class WeightsFollower {
       const bytes = await getBlob(this.store, shard.objectName);
       const got = createHash("sha256").update(bytes).digest("hex");
       if (bytes.byteLength !== Number(shard.sizeBytes) || got !== shard.sha256) {
-        throw new Error(`weights v${ref.version} shard ${i + 1}/${ref.shards.length} '${shard.objectName}': ${bytes.byteLength} bytes with SHA-256 ${got}, the pointer says ${shard.sizeBytes} bytes with ${shard.sha256}`);
+        // Object names are fresh per publish, so these bytes will not change: the version is refused until the
+        // pointer names another (a shard deleted meanwhile fails the read instead, and the pointer is read again).
+        throw new RefusedWeightsError(`weights v${ref.version} shard ${i + 1}/${ref.shards.length} '${shard.objectName}': ${bytes.byteLength} bytes with SHA-256 ${got}, the pointer says ${shard.sizeBytes} bytes with ${shard.sha256}`);
       }
       yield bytes;
     }
