@@ -194,7 +194,7 @@ export const REFUSED_POLL_MS = 500;
 export class WeightsFollower {
   /** Digest of the weights the policy holds; "" = the model directory's own (version 0). */
   private loaded = "";
-  /** The version refused last (its digest) and why: not fetched again while the pointer names it. */
+  /** The version refused last (the pointer's content id) and why: not fetched again while the pointer names it. */
   private refusal: { sha256: string; error: RefusedWeightsError } | null = null;
 
   private constructor(
@@ -248,8 +248,9 @@ export class WeightsFollower {
   }
 
   /** Returns true when new weights were loaded. A read that fails (e.g. the object was replaced or
-   *  deleted as a newer version landed) reads the pointer again. A version refused for its values throws
-   *  RefusedWeightsError, at once and without reading it again while the pointer still names it. */
+   *  deleted as a newer version landed) reads the pointer again. A version refused (a value not finite, a
+   *  shard not what the pointer says) throws RefusedWeightsError, at once and without reading it again while the
+   *  pointer still names it. */
   async sync(policy: Policy): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const ref = await this.latest();
