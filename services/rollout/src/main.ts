@@ -21,8 +21,14 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const policy = await Policy.load({ modelDir: config.model.dir, device: config.model.device, threads: Number(process.env.LSPO_THREADS ?? config.model.threads) });
   ctx.log.info({ device: config.model.device, stateOnDevice: policy.stateOnDevice, model: config.model.dir }, "policy loaded");
   const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
-  // A version refused for its values (NaN or infinite: RefusedWeightsError) is reported once, and the actor
-  // holds its prompts until the pointer names other weights (WeightsFollower.holdWhileRefused).
+  // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
+  // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
+  // actor is (bench/pipeline.ts).
+  // decodeRows / liveRows: rows the decode steps computed, and those of a sequence still generating (row
+  // occupancy = liveRows / decodeRows: what finished rows left idle in a batch cost).
+  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, lateDuplicates: 0, rejected: 0, decodeRows: 0, liveRows: 0, weightsRefused: 0 };
+  // A version refused (RefusedWeightsError: a value not finite, a shard not what the pointer says) is reported
+  // once, and the actor holds its prompts until the pointer names other weights (WeightsFollower.holdWhileRefused).
   let lastRefusal: Error | null = null;
   const refused = (err: unknown): boolean => {
     if (!(err instanceof RefusedWeightsError)) return false;
@@ -33,17 +39,10 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     }
     return true;
   };
-  const startupSync = await weights.sync(policy).catch((err: unknown) => {
-    if (!(err instanceof RefusedWeightsError)) throw err;
-    return err; // reported once the counters exist; the loops hold before generating
+  // Refused at startup: the actor starts all the same, and its loops hold before they generate.
+  await weights.sync(policy).catch((err: unknown) => {
+    if (!refused(err)) throw err;
   });
-  // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
-  // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
-  // actor is (bench/pipeline.ts).
-  // decodeRows / liveRows: rows the decode steps computed, and those of a sequence still generating (row
-  // occupancy = liveRows / decodeRows: what finished rows left idle in a batch cost).
-  const counters = { groups: 0, responses: 0, tokens: 0, generateSeconds: 0, syncSeconds: 0, policyVersion: policy.version, lateDuplicates: 0, rejected: 0, decodeRows: 0, liveRows: 0, weightsRefused: 0 };
-  if (startupSync instanceof RefusedWeightsError) refused(startupSync);
   let generatingSince = 0;
   let promptsInHand = 0; // call mode: the call's prompts
   const inFlight = new Set<Delivery<PromptRequest>>(); // continuous mode: admitted, not yet published
