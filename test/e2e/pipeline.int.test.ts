@@ -30,7 +30,7 @@ function expectAccounted(s: Summary) {
 describe("pipeline - end to end", { timeout: 300_000 }, () => {
   it("runs sync mode to the step count with every prompt accounted for; lspo status lists the actors", async () => {
     const dir = runDir();
-    let status: { actors: Array<{ name: string; kind: string; node: string; pid: number; state: string; restarts: number }> } | null = null;
+    let status: { actors: Array<{ name: string; kind: string; node: string; pid: number; state: string; restarts: number; counters?: Record<string, unknown>; unreachable?: string }> } | null = null;
     // Every round is about one batch (at most B = 4 prompts in flight, every group kept; a round whose groups
     // came back unevenly asks for a few more, and that surplus waits for the next batch), so each update starts with
     // every emitted batch consumed: the moment a controller would feed the next round if the learner counted a
@@ -50,7 +50,17 @@ describe("pipeline - end to end", { timeout: 300_000 }, () => {
     for (const a of status!.actors) {
       expect(a).toMatchObject({ node: "local", state: "running", restarts: 0 });
       expect(a.pid).toBeGreaterThan(0);
+      // Each actor's own Status answered, over gRPC at the address it registered.
+      expect(a.unreachable, a.name).toBeUndefined();
     }
+    // Taken after the learner's first update: its counters say so, and the other actors have done work.
+    const countersOf = (kind: string) => status!.actors.filter((a) => a.kind === kind).map((a) => a.counters!);
+    expect(countersOf("learner")[0]).toMatchObject({ step: expect.any(Number), policyVersion: expect.any(Number), algorithm: "dapo", trainedGroups: expect.any(Number) });
+    expect(countersOf("learner")[0].step).toBeGreaterThanOrEqual(1);
+    for (const c of countersOf("rollout")) expect(c).toMatchObject({ policyVersion: expect.any(Number), groups: expect.any(Number), weightsRefused: 0 });
+    expect(countersOf("rollout").reduce((n, c) => n + (c.groups as number), 0)).toBeGreaterThanOrEqual(1);
+    expect(countersOf("verifier")[0].verified).toBeGreaterThanOrEqual(1);
+    expect(countersOf("sampler")[0].batchesEmitted).toBeGreaterThanOrEqual(1);
     expect(s.steps).toBe(3);
     expectAccounted(s);
     const updates = metricsOf(dir).filter((r) => r.event === "update");

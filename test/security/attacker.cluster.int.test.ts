@@ -54,8 +54,12 @@ describeCluster("security - the rollout identity attacks a running run", () => {
   it("attack - the operator's read-only identity lists the run's actors, and the fake is not among the learners", () => {
     expect(r.operatorStatus.code, r.operatorStatus.stdout).toBe(0);
     const status = JSON.parse(r.operatorStatus.stdout);
-    const actors: Array<{ name: string; kind: string; grpcAddress?: string }> = status.actors ?? status;
+    const actors: Array<{ name: string; kind: string; counters?: Record<string, unknown>; unreachable?: string }> = status.actors ?? status;
     expect(actors.filter((a) => a.kind === "learner").map((a) => a.name)).toEqual(["learner-0"]);
+    // Each actor's counters came over mutual TLS, the server proving its kind's identity to the operator's client
+    // before the Status call went out (a read: no token).
+    for (const a of actors.filter((x) => ["learner", "sampler", "verifier"].includes(x.kind))) expect(a.unreachable, a.name).toBeUndefined();
+    expect(actors.find((a) => a.kind === "learner")!.counters).toMatchObject({ step: expect.any(Number), algorithm: expect.any(String) });
   });
 
   it("attack - the run beside it completes with nothing lost and nothing trained twice", () => {

@@ -1,15 +1,38 @@
 // `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: the actors of a running system, from the
-// registry, and with a run id the run's progress from its events (LSPO_EVENTS): from any host that reaches
-// NATS, without the run directory. Liveness is this reader's own observation: it watches for a heartbeat's
-// worth of time and reports a running record that got no new revision meanwhile as unresponsive (no
-// comparison with writers' clocks).
+// registry, each one's own Status counters over gRPC, and with a run id the run's progress from its events
+// (LSPO_EVENTS): from any host that reaches NATS and the actors, without the run directory. Liveness is this
+// reader's own observation: it watches for a heartbeat's worth of time and reports a running record that got
+// no new revision meanwhile as unresponsive (no comparison with writers' clocks).
 import { parseArgs } from "node:util";
 import { connectBus, busOptionsFromEnv, jetstreamManager, lastEvent } from "@lspo/bus";
-import { ActorRegistry, HEARTBEAT_MS } from "@lspo/actors";
-import { ComponentState } from "@lspo/proto";
+import { ActorRegistry, HEARTBEAT_MS, connectClient, type ClientOptions } from "@lspo/actors";
+import { ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, VerifierServiceService, type ActorRecord } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
+import { GRPC_FLAG_OPTIONS, GRPC_FLAGS_USAGE, operatorClientOptions } from "../operator-grpc.js";
 
-export const summary = "list actors (name, kind, node, pid, state, restarts) and a run's progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
+export const summary = "list actors (name, kind, node, pid, state, restarts, their Status counters) and a run's progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
+
+/** How long one actor's Status call may take: the liveness watch below takes longer, and they run together. */
+const STATUS_DEADLINE_MS = 3000;
+
+const USAGE = `usage: lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json] [--no-counters]
+                   ${GRPC_FLAGS_USAGE}
+
+The NATS URL comes from --nats, the run directory's run.json, or LSPO_NATS_URL; the run id from --run, run.json,
+or LSPO_RUN_ID (default "run"). Each actor's counters come from its own Status call, at the address it
+registered, with the deployment's gRPC settings (LSPO_GRPC_TLS_*; a read needs no token) or the flags; an actor
+that does not answer within ${STATUS_DEADLINE_MS / 1000} s is shown as such. --no-counters lists the registry only.`;
+
+/** The service whose Status call each actor kind answers. */
+const STATUS_SERVICES = {
+  rollout: RolloutServiceService,
+  verifier: VerifierServiceService,
+  sampler: SamplerServiceService,
+  learner: LearnerServiceService,
+} as const;
+
+/** What an actor's Status call told: its counters, with the response's own fields beside them, or why nothing. */
+export type ActorCounters = { counters: Record<string, unknown> } | { unreachable: string };
 
 const STATE_NAMES: Record<number, string> = {
   [ComponentState.COMPONENT_STATE_UNSPECIFIED]: "unknown",
@@ -23,13 +46,13 @@ const STATE_NAMES: Record<number, string> = {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { "run-dir": { type: "string" }, nats: { type: "string" }, run: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: {
+      "run-dir": { type: "string" }, nats: { type: "string" }, run: { type: "string" }, json: { type: "boolean" }, "no-counters": { type: "boolean" },
+      ...GRPC_FLAG_OPTIONS, help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
-  if (values.help) {
-    console.log("usage: lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]\n\nThe NATS URL comes from --nats, the run directory's run.json, or LSPO_NATS_URL; the run id from --run, run.json, or LSPO_RUN_ID (default \"run\").");
-    return 0;
-  }
+  if (values.help) return (console.log(USAGE), 0);
   const info = values["run-dir"] ? readRunInfo(values["run-dir"]) : null;
   const url = values.nats ?? info?.natsUrl ?? busOptionsFromEnv().url;
   // A run named (--run, the run dir, LSPO_RUN_ID) also gets its progress; the registry is always per run.
@@ -39,12 +62,15 @@ export async function run(argv: string[]): Promise<number> {
     console.error("lspo status: no NATS to ask: pass --nats <url> or --run-dir <dir>, or set LSPO_NATS_URL");
     return 2;
   }
+  const client = values["no-counters"] ? null : operatorClientOptions(values);
   const nc = await connectBus({ ...busOptionsFromEnv(), url, name: "lspo-status" });
   try {
     const registry = await ActorRegistry.open(nc, { runId });
     const view = await registry.view();
+    // Asked while the liveness watch runs: the counters of every actor registered at its start.
+    const asked = new Map(client ? view.actors().map(({ record }) => [record.name, actorCounters(record, client)] as const) : []);
     await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 1000));
-    const actors = view.actors().map(({ record: a, arrivedAt }) => ({
+    const actors = await Promise.all(view.actors().map(async ({ record: a, arrivedAt }) => ({
       name: a.name,
       kind: a.kind,
       node: a.node,
@@ -52,7 +78,8 @@ export async function run(argv: string[]): Promise<number> {
       // A running record with no new revision in a heartbeat and more is reported as such, whatever it says.
       state: a.state === ComponentState.COMPONENT_STATE_RUNNING && arrivedAt <= view.healthySince ? "unresponsive" : STATE_NAMES[a.state] ?? "unknown",
       restarts: a.restarts,
-    }));
+      ...(await asked.get(a.name)),
+    })));
     registry.close();
     const progress = namedRun ? await runProgress(nc, namedRun) : undefined;
     if (values.json) {
@@ -61,12 +88,55 @@ export async function run(argv: string[]): Promise<number> {
       const rows = [["NAME", "KIND", "NODE", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, String(a.pid), a.state, String(a.restarts)])];
       const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
       for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
+      if (client && actors.length) {
+        console.log("\nCOUNTERS (each actor's Status)");
+        const nameWidth = Math.max(...actors.map((a) => a.name.length));
+        for (const a of actors) console.log(`${a.name.padEnd(nameWidth)}  ${"counters" in a ? formatCounters(a.counters) : "unreachable" in a ? `unreachable: ${a.unreachable}` : "not asked: registered after the calls went out"}`);
+      }
       if (progress) console.log(`\nrun ${runId}: ${JSON.stringify(progress)}`);
     }
     return 0;
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * One actor's Status, at the address it registered: its counters, and the response's own fields (a policy
+ * version, the learner's step and algorithm) among them. A failure is the answer, never a throw: one actor
+ * down must not hide the others.
+ */
+export async function actorCounters(actor: ActorRecord, client: ClientOptions): Promise<ActorCounters> {
+  const service = STATUS_SERVICES[actor.kind as keyof typeof STATUS_SERVICES];
+  if (!service) return { unreachable: `kind '${actor.kind}' has no Status call that lspo status knows` };
+  if (!actor.grpcAddress) return { unreachable: "it registered no gRPC address" };
+  const c = connectClient(service as typeof LearnerServiceService, actor.grpcAddress, {
+    ...client,
+    // With identities on, the actor must prove the identity of its kind before the call goes out.
+    expectIdentity: client.identity ? actor.kind : undefined,
+    deadlineMs: STATUS_DEADLINE_MS,
+  });
+  try {
+    const { status, ...fields } = (await c.call.status({})) as unknown as { status?: { counters?: Record<string, unknown> } } & Record<string, unknown>;
+    const extra: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) continue;
+      if (typeof v === "bigint") extra[k] = Number(v);
+      else if (k === "algorithm") extra[k] = (v as { name?: string }).name;
+      else if (k !== "config") extra[k] = v; // the sampler's whole SamplerConfig: its settings, not counters
+    }
+    return { counters: { ...extra, ...(status?.counters ?? {}) } };
+  } catch (err) {
+    return { unreachable: `Status at ${actor.grpcAddress}: ${(err as Error).message}` };
+  } finally {
+    c.close();
+  }
+}
+
+/** `k=v` pairs on one line; a nested value (the sampler's outcomes, thresholds) as compact JSON. */
+function formatCounters(counters: Record<string, unknown>): string {
+  const show = (v: unknown) => (typeof v === "number" ? String(Math.round(v * 1000) / 1000) : typeof v === "string" ? v : JSON.stringify(v));
+  return Object.entries(counters).map(([k, v]) => `${k}=${show(v)}`).join(" ") || "(none)";
 }
 
 /** The run's newest metric record, evaluation and checkpoint manifest, from its events over NATS. */

@@ -1,17 +1,16 @@
 // `lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])`
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSetValue } from "@lspo/algos";
-import { ActorRegistry, actorHandle, connectClient, grpcSecurityFrom, identityOfCertFile, type ClientOptions } from "@lspo/actors";
-import { resolveConfig } from "@lspo/config";
+import { ActorRegistry, actorHandle, connectClient } from "@lspo/actors";
 import { busOptionsFromEnv, connectBus, jetstreamManager, lastEvent } from "@lspo/bus";
 import { LearnerServiceService } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
+import { GRPC_FLAG_OPTIONS, GRPC_FLAGS_USAGE, operatorClientOptions } from "../operator-grpc.js";
 
 export const summary = "hot-swap the learner's base algorithm at its next update: swap-algorithm <grpo|dapo|gspo|dr_grpo> [--set k=v ...]";
 
 const USAGE = `usage: lspo swap-algorithm <name> [--set key=value ...] (--learner <host:port> | --run-dir <dir> | --nats <url> [--run <id>])
-                          [--token-file <file>] [--tls-ca <pem>] [--tls-cert <pem> --tls-key <pem>]
+                          ${GRPC_FLAGS_USAGE}
 
 Takes effect at the learner's next update boundary and swaps the whole preset (GSPO's clip range is
 3e-4/4e-4, not 0.2); optimizer state is kept. Without --learner, the learner is found in the run's registry
@@ -26,10 +25,7 @@ export async function run(argv: string[]): Promise<number> {
       "run-dir": { type: "string" },
       nats: { type: "string" },
       run: { type: "string" },
-      "token-file": { type: "string" },
-      "tls-ca": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
+      ...GRPC_FLAG_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -50,15 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     overrides[kv.slice(0, eq)] = parseSetValue(kv.slice(eq + 1));
   }
   // The deployment's gRPC settings (LSPO_GRPC_TLS_*, LSPO_GRPC_TOKEN(_FILE)); flags override them.
-  const client: ClientOptions = {
-    ...grpcSecurityFrom(resolveConfig({}).security).client,
-    ...(values["token-file"] ? { token: readFileSync(values["token-file"], "utf8").trim() } : {}),
-    ...(values["tls-ca"] ? { tlsCa: values["tls-ca"] } : {}),
-    ...(values["tls-cert"] ? { tlsCert: values["tls-cert"] } : {}),
-    ...(values["tls-key"] ? { tlsKey: values["tls-key"] } : {}),
-  };
-  // The identity is the certificate's (an operator's, from make-secrets): the learner must then prove its own.
-  client.identity = client.tlsCert ? (identityOfCertFile(client.tlsCert) ?? undefined) : undefined;
+  const client = operatorClientOptions(values);
   const request = { spec: { name: positionals[0], overrides } };
   let res;
   if (values.learner) {

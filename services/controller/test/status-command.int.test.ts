@@ -1,0 +1,90 @@
+// `lspo status` over a real nats-server and real gRPC: each actor's own Status counters beside its registry
+// record, an actor that does not answer shown with the reason (the command still lists every actor and exits
+// 0), and --no-counters listing the registry only.
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ActorRegistry, serveActor, unary, type ServedActor } from "@lspo/actors";
+import { startLocalBus, type LocalBus } from "@lspo/bus";
+import { ComponentState, RolloutServiceService } from "@lspo/proto";
+
+const root = join(import.meta.dirname, "../../..");
+const runId = "status-counters";
+let bus: LocalBus;
+let rollout: ServedActor;
+let registry: ActorRegistry;
+let deadAddress: string;
+
+/** A port that was free a moment ago and has nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function lspoStatus(...flags: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(root, "scripts/lspo.mjs"), "status", "--nats", bus.server.url, "--run", runId, ...flags], {
+    encoding: "utf8",
+    // The deployment's gRPC settings come from the environment; none here (plaintext).
+    env: { ...process.env, LSPO_GRPC_TLS_CERT: "", LSPO_GRPC_TLS_KEY: "", LSPO_GRPC_TLS_CA: "", LSPO_GRPC_TOKEN: "" },
+  });
+  return stdout;
+}
+
+beforeAll(async () => {
+  bus = await startLocalBus();
+  rollout = await serveActor(bus.nc, [{
+    name: "lspo.v1.RolloutService",
+    definition: RolloutServiceService,
+    implementation: {
+      status: unary(async () => ({
+        status: { name: "rollout-0", kind: "rollout", node: "here", pid: process.pid, state: ComponentState.COMPONENT_STATE_RUNNING, counters: { groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } },
+        policyVersion: 3n,
+      })),
+    },
+  }], { name: "rollout-0", kind: "rollout", runId, host: "127.0.0.1", advertiseHost: "127.0.0.1", node: "here" });
+  // A verifier whose record names an address nothing listens on (a process that died before its record expired).
+  deadAddress = `127.0.0.1:${await closedPort()}`;
+  registry = await ActorRegistry.open(bus.nc, { runId });
+  await registry.putActor({ name: "verifier-0", kind: "verifier", node: "gone", pid: 1, grpcAddress: deadAddress, state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId, resources: undefined, heartbeatAt: undefined });
+}, 60_000);
+
+afterAll(async () => {
+  registry?.close();
+  await rollout?.stop();
+  await bus?.stop();
+});
+
+describe("lspo status", { timeout: 60_000 }, () => {
+  it("shows each actor's Status counters, and why an actor's are missing", async () => {
+    const json = JSON.parse(await lspoStatus("--json")) as { actors: Array<Record<string, unknown>> };
+    const byName = Object.fromEntries(json.actors.map((a) => [a.name, a]));
+    expect(Object.keys(byName).sort()).toEqual(["rollout-0", "verifier-0"]);
+    expect(byName["rollout-0"]).toMatchObject({ kind: "rollout", state: "running", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
+    expect(byName["rollout-0"]).not.toHaveProperty("unreachable");
+    expect(byName["verifier-0"]).not.toHaveProperty("counters");
+    expect(byName["verifier-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
+
+    const text = (await lspoStatus()).split("\n");
+    const section = text.indexOf("COUNTERS (each actor's Status)");
+    expect(section, text.join("\n")).toBeGreaterThan(0);
+    expect(text.slice(section + 1, section + 3).sort()).toEqual([
+      "rollout-0   policyVersion=3 groups=7 weightsRefused=1 generateSeconds=1.235",
+      expect.stringMatching(new RegExp(`^verifier-0  unreachable: Status at ${deadAddress}: 14 UNAVAILABLE`)),
+    ]);
+  });
+
+  it("--no-counters lists the registry without calling any actor", async () => {
+    const json = JSON.parse(await lspoStatus("--json", "--no-counters")) as { actors: Array<Record<string, unknown>> };
+    expect(json.actors.map((a) => a.name).sort()).toEqual(["rollout-0", "verifier-0"]);
+    for (const a of json.actors) {
+      expect(a).not.toHaveProperty("counters");
+      expect(a).not.toHaveProperty("unreachable");
+    }
+    expect(await lspoStatus("--no-counters")).not.toContain("COUNTERS");
+  });
+});
