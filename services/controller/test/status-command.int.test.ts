@@ -47,10 +47,11 @@ beforeAll(async () => {
       })),
     },
   }], { name: "rollout-0", kind: "rollout", runId, host: "127.0.0.1", advertiseHost: "127.0.0.1", node: "here" });
-  // A verifier whose record names an address nothing listens on (a process that died before its record expired).
+  // A verifier whose record names an address nothing listens on (a process that died before its record expired),
+  // under the rollout actor's name: names are unique within a kind only, and each answer must go to its own record.
   deadAddress = `127.0.0.1:${await closedPort()}`;
   registry = await ActorRegistry.open(bus.nc, { runId });
-  await registry.putActor({ name: "verifier-0", kind: "verifier", node: "gone", pid: 1, grpcAddress: deadAddress, state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId, resources: undefined, heartbeatAt: undefined });
+  await registry.putActor({ name: "rollout-0", kind: "verifier", node: "gone", pid: 1, grpcAddress: deadAddress, state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId, resources: undefined, heartbeatAt: undefined });
 }, 60_000);
 
 afterAll(async () => {
@@ -62,25 +63,25 @@ afterAll(async () => {
 describe("lspo status", { timeout: 60_000 }, () => {
   it("shows each actor's Status counters, and why an actor's are missing", async () => {
     const json = JSON.parse(await lspoStatus("--json")) as { actors: Array<Record<string, unknown>> };
-    const byName = Object.fromEntries(json.actors.map((a) => [a.name, a]));
-    expect(Object.keys(byName).sort()).toEqual(["rollout-0", "verifier-0"]);
-    expect(byName["rollout-0"]).toMatchObject({ kind: "rollout", state: "running", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
-    expect(byName["rollout-0"]).not.toHaveProperty("unreachable");
-    expect(byName["verifier-0"]).not.toHaveProperty("counters");
-    expect(byName["verifier-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
+    const byKey = Object.fromEntries(json.actors.map((a) => [`${a.kind}/${a.name}`, a]));
+    expect(Object.keys(byKey).sort()).toEqual(["rollout/rollout-0", "verifier/rollout-0"]);
+    expect(byKey["rollout/rollout-0"]).toMatchObject({ state: "running", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
+    expect(byKey["rollout/rollout-0"]).not.toHaveProperty("unreachable");
+    expect(byKey["verifier/rollout-0"]).not.toHaveProperty("counters");
+    expect(byKey["verifier/rollout-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
 
     const text = (await lspoStatus()).split("\n");
     const section = text.indexOf("COUNTERS (each actor's Status)");
     expect(section, text.join("\n")).toBeGreaterThan(0);
     expect(text.slice(section + 1, section + 3).sort()).toEqual([
-      "rollout-0   policyVersion=3 groups=7 weightsRefused=1 generateSeconds=1.235",
-      expect.stringMatching(new RegExp(`^verifier-0  unreachable: Status at ${deadAddress}: 14 UNAVAILABLE`)),
+      "rollout-0  rollout   policyVersion=3 groups=7 weightsRefused=1 generateSeconds=1.235",
+      expect.stringMatching(new RegExp(`^rollout-0  verifier  unreachable: Status at ${deadAddress}: 14 UNAVAILABLE`)),
     ]);
   });
 
   it("--no-counters lists the registry without calling any actor", async () => {
     const json = JSON.parse(await lspoStatus("--json", "--no-counters")) as { actors: Array<Record<string, unknown>> };
-    expect(json.actors.map((a) => a.name).sort()).toEqual(["rollout-0", "verifier-0"]);
+    expect(json.actors.map((a) => `${a.kind}/${a.name}`).sort()).toEqual(["rollout/rollout-0", "verifier/rollout-0"]);
     for (const a of json.actors) {
       expect(a).not.toHaveProperty("counters");
       expect(a).not.toHaveProperty("unreachable");

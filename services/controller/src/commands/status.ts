@@ -68,7 +68,9 @@ export async function run(argv: string[]): Promise<number> {
     const registry = await ActorRegistry.open(nc, { runId });
     const view = await registry.view();
     // Asked while the liveness watch runs: the counters of every actor registered at its start.
-    const asked = new Map(client ? view.actors().map(({ record }) => [record.name, actorCounters(record, client)] as const) : []);
+    // Keyed by kind and name: names are unique within a kind only (each kind has its own registry keys).
+    const keyOf = (a: ActorRecord) => `${a.kind}/${a.name}`;
+    const asked = new Map(client ? view.actors().map(({ record }) => [keyOf(record), actorCounters(record, client)] as const) : []);
     await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 1000));
     const actors = await Promise.all(view.actors().map(async ({ record: a, arrivedAt }) => ({
       name: a.name,
@@ -78,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       // A running record with no new revision in a heartbeat and more is reported as such, whatever it says.
       state: a.state === ComponentState.COMPONENT_STATE_RUNNING && arrivedAt <= view.healthySince ? "unresponsive" : STATE_NAMES[a.state] ?? "unknown",
       restarts: a.restarts,
-      ...(await asked.get(a.name)),
+      ...(await asked.get(keyOf(a))),
     })));
     registry.close();
     const progress = namedRun ? await runProgress(nc, namedRun) : undefined;
@@ -91,7 +93,8 @@ export async function run(argv: string[]): Promise<number> {
       if (client && actors.length) {
         console.log("\nCOUNTERS (each actor's Status)");
         const nameWidth = Math.max(...actors.map((a) => a.name.length));
-        for (const a of actors) console.log(`${a.name.padEnd(nameWidth)}  ${"counters" in a ? formatCounters(a.counters) : "unreachable" in a ? `unreachable: ${a.unreachable}` : "not asked: registered after the calls went out"}`);
+        const kindWidth = Math.max(...actors.map((a) => a.kind.length));
+        for (const a of actors) console.log(`${a.name.padEnd(nameWidth)}  ${a.kind.padEnd(kindWidth)}  ${"counters" in a ? formatCounters(a.counters) : "unreachable" in a ? `unreachable: ${a.unreachable}` : "not asked: registered after the calls went out"}`);
       }
       if (progress) console.log(`\nrun ${runId}: ${JSON.stringify(progress)}`);
     }
