@@ -17,31 +17,36 @@ import { exited, until } from "./support/wait.js";
 const STEPS = 4;
 const fixture = learnerFixture(STEPS);
 
-// Every metric record of the run (updates and swaps), as they arrive.
-const metricRecords: Array<Record<string, any>> = [];
-const updates = () => metricRecords.filter((r) => r.event === "update");
+/**
+ * A learner of `run` trained to its checkpoint at step 2, then asked to swap to GSPO (effective at step 3):
+ * the run's directory, its metric records as they arrive, the learner process and a handle to it.
+ */
+async function swappedAtStep2(run: string) {
+  const dir = mkdtempSync(join(tmpdir(), `lspo-${run}-run-`));
+  const records: Array<Record<string, any>> = [];
+  await fixture.readMetrics(run, (m) => void records.push(m));
+  const updates = () => records.filter((r) => r.event === "update");
+  await fixture.publishBatches(run, 0, 2);
+  const learnerProcess = fixture.startLearner(run, dir);
+  await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002")) && updates().length >= 2);
+  const learner = actorHandle(await ActorRegistry.open(fixture.bus.nc, { runId: run }), LearnerServiceService, "learner");
+  const swapped = await learner.call.swapAlgorithm({ spec: { name: "gspo", overrides: {} } });
+  expect(Number(swapped.effectiveStep)).toBe(3);
+  return { dir, records, updates, learnerProcess, learner };
+}
 
-describe("learner - a hot swap survives SIGKILL", { timeout: 300_000 }, () => {
+describe("learner - a hot swap survives SIGKILL, and a lost swap log once a checkpoint holds it", { timeout: 300_000 }, () => {
   it("swap accepted at step 2, learner killed before step 3: after the restart step 3 trains with GSPO", async () => {
     const run = "swapkill";
-    const publish = (from: number, to: number) => fixture.publishBatches(run, from, to);
-    const dir = mkdtempSync(join(tmpdir(), "lspo-swapkill-run-"));
-    await fixture.readMetrics(run, (m) => void metricRecords.push(m));
-    await publish(0, 2);
-    const first = fixture.startLearner(run, dir);
-    await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002")) && updates().length >= 2);
-    const registry = await ActorRegistry.open(fixture.bus.nc, { runId: run });
-    const learner = actorHandle(registry, LearnerServiceService, "learner");
-    const res = await learner.call.swapAlgorithm({ spec: { name: "gspo", overrides: {} } });
+    const { dir, records: metricRecords, updates, learnerProcess: first, learner } = await swappedAtStep2(run);
     learner.close();
-    expect(Number(res.effectiveStep)).toBe(3);
     first.kill("SIGKILL"); // the swap lives only in KV now: the checkpoint at step 2 predates it
     await exited(first);
     const stateAt2 = JSON.parse(readFileSync(join(dir, "checkpoints/step-000002/state.json"), "utf8"));
     expect(stateAt2.algorithm.active.name).toBe("dapo");
     expect(stateAt2.algorithm.pending).toBeNull();
 
-    await publish(2, STEPS);
+    await fixture.publishBatches(run, 2, STEPS);
     const second = fixture.startLearner(run, dir);
     await until("steps 3 and 4 after the restart", () => updates().filter((u) => u.step >= 3).length >= 2);
     await until("the checkpoint at step 4", () => existsSync(join(dir, "checkpoints/step-000004/state.json")));
@@ -59,18 +64,7 @@ describe("learner - a hot swap survives SIGKILL", { timeout: 300_000 }, () => {
 
   it("a Checkpoint call while a swap is pending saves it as pending: restarted from it with the swap log gone, step 3 trains with GSPO", async () => {
     const run = "swapcheckpoint";
-    const publish = (from: number, to: number) => fixture.publishBatches(run, from, to);
-    const dir = mkdtempSync(join(tmpdir(), "lspo-swapcheckpoint-run-"));
-    const records: Array<Record<string, any>> = [];
-    await fixture.readMetrics(run, (m) => void records.push(m));
-    const updatesOfRun = () => records.filter((r) => r.event === "update");
-    await publish(0, 2);
-    const first = fixture.startLearner(run, dir);
-    await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002")) && updatesOfRun().length >= 2);
-    const registry = await ActorRegistry.open(fixture.bus.nc, { runId: run });
-    const learner = actorHandle(registry, LearnerServiceService, "learner");
-    const swapped = await learner.call.swapAlgorithm({ spec: { name: "gspo", overrides: {} } });
-    expect(Number(swapped.effectiveStep)).toBe(3);
+    const { dir, records, updates, learnerProcess: first, learner } = await swappedAtStep2(run);
     // On demand, at step 2 again: the checkpoint the schedule wrote before the swap is replaced by one holding it.
     const checkpoint = await learner.call.checkpoint({});
     learner.close();
@@ -87,12 +81,12 @@ describe("learner - a hot swap survives SIGKILL", { timeout: 300_000 }, () => {
     await kv.purge(`${run}.swaps`);
     expect(await kv.get(`${run}.swaps`).then((e) => e?.operation)).toBe("PURGE");
 
-    await publish(2, STEPS);
+    await fixture.publishBatches(run, 2, STEPS);
     const second = fixture.startLearner(run, dir);
-    await until("steps 3 and 4 after the restart", () => updatesOfRun().filter((u) => u.step >= 3).length >= 2);
+    await until("steps 3 and 4 after the restart", () => updates().filter((u) => u.step >= 3).length >= 2);
     second.kill("SIGTERM");
     await exited(second);
-    expect(updatesOfRun().filter((u) => u.step >= 3).map((u) => [u.step, u.algorithm])).toEqual([[3, "gspo"], [4, "gspo"]]);
+    expect(updates().filter((u) => u.step >= 3).map((u) => [u.step, u.algorithm])).toEqual([[3, "gspo"], [4, "gspo"]]);
     expect(records.filter((r) => r.event === "swap").map((r) => [r.step, r.from, r.to])).toEqual([[3, "dapo", "gspo"]]);
   });
 });
