@@ -465,7 +465,9 @@ export class NodeAgent implements AsyncDisposable {
 
   async stopActor(name: string): Promise<ActorRecord> {
     const sup = this.actors.get(name);
-    if (!sup) throw invalidArgument("name", `no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
+    // NOT_FOUND, not a bad request: a record can outlive its actor here (this agent restarted), and a caller
+    // stopping what the registry lists takes this answer as "gone already".
+    if (!sup) throw new GrpcStatusError(grpcStatus.NOT_FOUND, `name: no actor '${name}' on node ${this.node}; actors: ${[...this.actors.keys()].join(", ") || "none"}`);
     await this.terminate(sup);
     await this.releaseName(sup.spec.kind, name).catch(() => undefined);
     await this.advertise().catch(() => undefined);

@@ -122,14 +122,15 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
  * whose agent no longer heartbeats is skipped: its record outlives it for up to the bucket's max age, and
  * calling its address (a host that died) only fails. A live agent that cannot be reached is reported in
  * `unreachable`, not thrown: stopping is the run's wind-down, and one lost host must not fail a run that
- * finished (its actors exit with their agent, which exits when it loses NATS).
+ * finished (its actors exit with their agent, which exits when it loses NATS). An agent that runs no actor
+ * of that name (it restarted since the record was written) answers NOT_FOUND: gone already, skipped.
  */
 export async function stopActors(
   registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {},
-): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; node: string; error: string }> }> {
+): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; kind: string; node: string; error: string }> }> {
   const view = await registry.view();
   const stopped: ActorRecord[] = [];
-  const unreachable: Array<{ actor: string; node: string; error: string }> = [];
+  const unreachable: Array<{ actor: string; kind: string; node: string; error: string }> = [];
   for (const e of view.actors().filter((x) => which(x.record))) {
     // The agent that runs it: on its node, with an identity that may run its kind.
     const node = view.nodesNamed(e.record.node).find((n) => !opts.identity || agentMayRun(n.owner, e.record.kind));
@@ -140,8 +141,9 @@ export async function stopActors(
       if (res.actor) stopped.push(res.actor);
     } catch (err) {
       const code = (err as grpc.ServiceError).code;
+      if (code === grpc.status.NOT_FOUND) continue;
       if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw err;
-      unreachable.push({ actor: e.record.name, node: e.record.node, error: (err as Error).message });
+      unreachable.push({ actor: e.record.name, kind: e.record.kind, node: e.record.node, error: (err as Error).message });
     } finally {
       agent.close();
     }

@@ -31,9 +31,16 @@ export interface Cluster {
   failed(): ActorRecord | undefined;
   /** Every actor the run has had: the latest record of each name (a deleted one as STOPPED). */
   actors(): ActorRecord[];
-  /** Stops every actor of a kind on whichever agent runs it (wind-down); the reconciler lets them go. */
-  /** Stops every actor of `kind`; returns those whose (live) agent did not answer. */
+  /** Stops every actor of a kind on whichever agent runs it (wind-down); the reconciler lets them go. Returns
+   *  those whose (live) agent did not answer. */
   stopKind(kind: Kind): Promise<Array<{ actor: string; node: string; error: string }>>;
+  /**
+   * Remote mode: stops the actors of these kinds that this controller did not place, before it places any: a
+   * previous controller of the run that died (its pod lost with its node) leaves its actors running on the
+   * agents, and a second learner or sampler beside the new ones would share their consumers. Local mode has
+   * none: a controller's actors exit with its in-process agent.
+   */
+  stopLeftovers(kinds: readonly Kind[]): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; kind: string; node: string; error: string }> }>;
   close(): Promise<void>;
 }
 
@@ -146,6 +153,10 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     },
     failed: () => view.actors().find((e) => counts(e.record) && e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
     actors: () => tracked.all().filter(counts),
+    async stopLeftovers(kinds) {
+      if (!remote) return { stopped: [], unreachable: [] };
+      return stopActors(registry, (a) => kinds.includes(a.kind as Kind) && !ours.has(`${a.kind}/${a.name}`), d.security.client);
+    },
     async stopKind(kind) {
       for (const e of view.actors()) if (e.record.kind === kind) reconciler?.release(e.record.name);
       return (await stopActors(registry, (a) => a.kind === kind, d.security.client)).unreachable;

@@ -208,6 +208,12 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     } });
     owned.push(() => cluster.close());
     const registry = cluster.registry;
+    const leftovers = await cluster.stopLeftovers(["learner", "sampler", "rollout", ...(config.verifier.actors > 0 ? (["verifier"] as const) : [])]);
+    if (leftovers.stopped.length) log.warn({ actors: leftovers.stopped.map((a) => `${a.name}@${a.node}`) }, "stopped the actors an earlier controller of this run left running");
+    for (const u of leftovers.unreachable) log.warn(u, "an earlier controller's actor could not be stopped: its agent did not answer");
+    // A second learner or sampler would share the run's consumers with the one that may still be running.
+    const held = leftovers.unreachable.filter((u) => u.kind === "learner" || u.kind === "sampler");
+    if (held.length) throw new Error(`an earlier controller of run '${runId}' left ${held.map((u) => `${u.actor} on ${u.node}`).join(", ")} running, and its agent did not answer a stop (${held[0].error}); stop it (or its agent) and resume again`);
     await cluster.place("learner", 1, config.learner.maxRestarts);
     await cluster.place("sampler", 1, config.sampler.maxRestarts);
     if (config.verifier.actors > 0) await cluster.place("verifier", config.verifier.actors, config.verifier.maxRestarts);

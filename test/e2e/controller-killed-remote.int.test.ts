@@ -1,0 +1,75 @@
+// The controller SIGKILLed mid-run with remote agents (as a Kubernetes Job's pod lost with its node): the
+// agents, and the actors they run, outlive it. `lspo train --resume` stops those actors before it places its
+// own, so the run never has two learners (or samplers) sharing its consumers, and finishes the run. Without
+// the stop, the resumed run had two learners and two samplers at once.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ActorRegistry } from "@lspo/actors";
+import { connectBus, startNatsServer, type NatsServer } from "@lspo/bus";
+import { ComponentState } from "@lspo/proto";
+import { exited, until } from "./support/wait.js";
+
+const root = resolve(import.meta.dirname, "../..");
+// The CLI itself, not scripts/lspo.mjs: a SIGKILL must reach the controller, and the wrapper cannot forward one.
+const cli = ["--conditions=source", "--import", createRequire(import.meta.url).resolve("tsx"), join(root, "services/controller/src/cli.ts")];
+const RUN = "controller-killed";
+let nats: NatsServer;
+const children: ChildProcess[] = [];
+
+function lspo(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string } {
+  let out = "";
+  const child = spawn(process.execPath, [...cli, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  children.push(child);
+  return { child, out: () => out };
+}
+
+beforeAll(async () => {
+  nats = await startNatsServer({ maxPayload: 8 * 1024 * 1024 });
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  await Promise.all(children.map(exited));
+  await nats?.stop();
+});
+
+describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => {
+  it("--resume finishes the run with one learner at a time, nothing lost or trained twice", async () => {
+    const agentEnv = (node: string, labels: string) => ({ LSPO_NATS_URL: nats.url, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels, LSPO_GRPC_PORT: "0", LSPO_AGENT_CPUS: "8" });
+    lspo(["agent", "--run", RUN], agentEnv("host-a", "role=trainer"));
+    lspo(["agent", "--run", RUN], agentEnv("host-b", "role=rollout"));
+    const dir = mkdtempSync(join(tmpdir(), "lspo-controller-killed-"));
+    const config = [
+      "-c", join(root, "configs/smoke.yaml"), `run.name=${RUN}`, `run.dir=${dir}`, "run.steps=8", "run.timeoutS=120", `nats.url=${nats.url}`,
+      "cluster.agents=remote", "cluster.agentSettleS=1",
+      "cluster.placement.learner.nodeSelector.role=trainer", "cluster.placement.sampler.nodeSelector.role=trainer",
+      "cluster.placement.verifier.nodeSelector.role=rollout", "cluster.placement.rollout.nodeSelector.role=rollout",
+    ];
+    const first = lspo(["train", ...config, "--quiet"]);
+    await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002/state.json")), 180_000);
+    first.child.kill("SIGKILL");
+    await exited(first.child);
+
+    const nc = await connectBus({ url: nats.url, name: "test" });
+    const registry = await ActorRegistry.open(nc, { runId: RUN });
+    const runningLearners = async () => (await registry.listActors()).filter((a) => a.kind === "learner" && a.state === ComponentState.COMPONENT_STATE_RUNNING).map((a) => a.name);
+    const before = await runningLearners();
+    let most = before.length;
+    const resumed = lspo(["train", "--resume", dir, "--quiet"]);
+    const watch = setInterval(() => void runningLearners().then((l) => (most = Math.max(most, l.length))).catch(() => undefined), 200);
+    await exited(resumed.child);
+    clearInterval(watch);
+    registry.close();
+    await nc.close();
+    console.log(JSON.stringify({ before, most, exit: resumed.child.exitCode, out: resumed.out().trim().split("\n").pop() }));
+    expect(before).toEqual(["learner-0"]); // the killed controller's learner was still running
+    expect(resumed.child.exitCode).toBe(0);
+    expect(most).toBe(1);
+    const result = JSON.parse(resumed.out().trim().split("\n").pop()!);
+    expect(result).toMatchObject({ steps: 8, lost: 0, duplicates: 0 });
+  });
+});
