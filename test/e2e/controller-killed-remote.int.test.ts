@@ -1,7 +1,8 @@
 // The controller SIGKILLed mid-run with remote agents (as a Kubernetes Job's pod lost with its node): the
 // agents, and the actors they run, outlive it. `lspo train --resume` stops those actors before it places its
 // own, so the run never has two learners (or samplers) sharing its consumers, and finishes the run. Without
-// the stop, the resumed run had two learners and two samplers at once.
+// the stop, the resumed run had two learners and two samplers at once. A resume started while the first
+// controller still lives is refused (the run's controller lease, services/controller/src/run/lease.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -20,12 +21,17 @@ const RUN = "controller-killed";
 let nats: NatsServer;
 const children: ChildProcess[] = [];
 
-function lspo(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string } {
+function lspo(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; err: () => string } {
   let out = "";
-  const child = spawn(process.execPath, [...cli, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  let err = "";
+  const child = spawn(process.execPath, [...cli, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => {
+    err += b.toString();
+    process.stderr.write(b);
+  });
   children.push(child);
-  return { child, out: () => out };
+  return { child, out: () => out, err: () => err };
 }
 
 beforeAll(async () => {
@@ -44,13 +50,19 @@ describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => 
     lspo(["agent", "--run", RUN], agentEnv("host-b", "role=rollout"));
     const dir = mkdtempSync(join(tmpdir(), "lspo-controller-killed-"));
     const config = [
-      "-c", join(root, "configs/smoke.yaml"), `run.name=${RUN}`, `run.dir=${dir}`, "run.steps=8", "run.timeoutS=120", `nats.url=${nats.url}`,
+      "-c", join(root, "configs/smoke.yaml"), `run.name=${RUN}`, `run.dir=${dir}`, "run.steps=12", "run.timeoutS=120", `nats.url=${nats.url}`,
       "cluster.agents=remote", "cluster.agentSettleS=1",
       "cluster.placement.learner.nodeSelector.role=trainer", "cluster.placement.sampler.nodeSelector.role=trainer",
       "cluster.placement.verifier.nodeSelector.role=rollout", "cluster.placement.rollout.nodeSelector.role=rollout",
     ];
     const first = lspo(["train", ...config, "--quiet"]);
     await until("a checkpoint at step 2", () => existsSync(join(dir, "checkpoints/step-000002/state.json")), 180_000);
+    // A second controller while the first lives: refused before it writes anything, naming the first.
+    const second = lspo(["train", "--resume", dir, "--quiet"]);
+    await exited(second.child);
+    expect(second.child.exitCode).not.toBe(0);
+    expect(second.err()).toMatch(new RegExp(`run '${RUN}' has a live controller \\(pid ${first.child.pid} on `));
+    expect(first.child.exitCode).toBeNull();
     first.child.kill("SIGKILL");
     await exited(first.child);
 
@@ -66,10 +78,12 @@ describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => 
     registry.close();
     await nc.close();
     console.log(JSON.stringify({ before, most, exit: resumed.child.exitCode, out: resumed.out().trim().split("\n").pop() }));
+    // The killed controller's lease was taken over once it had stayed unrenewed through the window.
+    expect(resumed.err()).not.toMatch(/live controller/);
     expect(before).toEqual(["learner-0"]); // the killed controller's learner was still running
     expect(resumed.child.exitCode).toBe(0);
     expect(most).toBe(1);
     const result = JSON.parse(resumed.out().trim().split("\n").pop()!);
-    expect(result).toMatchObject({ steps: 8, lost: 0, duplicates: 0 });
+    expect(result).toMatchObject({ steps: 12, lost: 0, duplicates: 0 });
   });
 });

@@ -31,6 +31,7 @@ import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
 import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
 import { buildSummary, type Summary } from "./summary.js";
+import { ControllerLease } from "./lease.js";
 
 export interface TrainOptions {
   /** Resume the run in this directory from its last valid checkpoint. */
@@ -154,16 +155,21 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       owned.push(() => nats!.stop());
       config.nats.url = nats.url;
     }
-    saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
-    writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString() });
     // The run's security (NATS credentials and TLS; gRPC TLS and control token), shared with every actor.
     const security = grpcSecurityFrom(config.security);
     const nc = await connectBus(busOptionsFor(config, "controller"));
     owned.push(() => nc.close());
+    const runId = config.run.name;
+    // One controller per run (lease.ts), taken before this one writes anything of the run, here or in NATS: a
+    // second one refuses to start while the first lives, and one that another took the run from stands down.
+    const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+    const lease = await ControllerLease.acquire(samplerKv, runId);
+    owned.push(() => lease.release());
+    saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
+    writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString() });
     const jsm = await jetstreamManager(nc);
     await provisionRun(nc, jsm, config);
     const js = jetstream(nc);
-    const runId = config.run.name;
     // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;
     // the controller keeps its own copies in its run dir and never reads a file another process wrote.
     // Each checkpoint's sampler state is copied into the run dir as its manifest arrives (sampler-copies.ts).
@@ -179,7 +185,6 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     owned.push(async () => givenUp.stop());
     // Hosts without model.dir fetch the base model from NATS (commands/serve.ts): put it there first.
     await publishModelDir(nc, runId, config.model.dir, { replicas: config.nats.replicas });
-    const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
     const weightsKv = await openKv(nc, KV_BUCKETS.weights, { replicas: config.nats.replicas });
 
     // Resume: with the run's NATS store intact (the embedded server keeps it in the run dir) the sampler's
@@ -207,6 +212,11 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       void events.publish("metric", { ...e }).catch(() => undefined);
     } });
     owned.push(() => cluster.close());
+    // Superseded: stop placing at once (the reconciler would fight the controller that took over).
+    lease.onLost(() => {
+      log.error("another controller took this run: standing down");
+      void cluster.close().catch(() => undefined);
+    });
     const registry = cluster.registry;
     const leftovers = await cluster.stopLeftovers(["learner", "sampler", "rollout", ...(config.verifier.actors > 0 ? (["verifier"] as const) : [])]);
     if (leftovers.stopped.length) log.warn({ actors: leftovers.stopped.map((a) => `${a.name}@${a.node}`) }, "stopped the actors an earlier controller of this run left running");
@@ -321,6 +331,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const budget = config.run.maxGroups > 0 ? config.run.maxGroups : Infinity;
     let lost: LostWithStore | null = null;
     while (step < config.run.steps) {
+      lease.check();
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts at step ${step}; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}${events.deadLetters.length ? `\n${events.describeDeadLetters()}` : ""}`);
       if (Date.now() > deadline) {
@@ -399,6 +410,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
+    lease.check();
     for (const u of await cluster.stopKind("rollout")) log.warn(u, "could not stop a rollout actor: its agent did not answer (its host lost?)");
     // The prompts nobody took end in the ledger as cancelled: each is read, then deleted (leftover-prompts.ts).
     const { uids: unclaimed } = await takeLeftoverPrompts(jsm, subjectFor("prompts", runId));
@@ -414,6 +426,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       },
       120_000,
     );
+    lease.check();
     await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
     await sleep(500);
     // The sampler reports the groups it still held (unused) after the close: give its records a moment to

@@ -1,0 +1,169 @@
+// One controller per run. The controller holds the run's lease: a KV key (`<run>.controller` in the run's
+// control bucket, beside its data cursor) that it rewrites every heartbeat by compare-and-set on its own last
+// revision. A second controller of the same run (a resume started while the first still lives: a pod taken
+// for lost, a second terminal) sees the key change within the stale window and refuses to start, naming the
+// holder. A holder gone silent (killed) is taken over by compare-and-set once the window has passed with no
+// change. A controller whose compare-and-set fails because another took the run while it was cut off stands
+// down: from then on it places, stops and feeds nothing. Liveness is this reader's own observation (a revision
+// that moves), never a comparison with the writer's clock, as in the actor registry.
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
+import { decodeEnvelope, encodeEnvelope, type openKv } from "@lspo/bus";
+
+type KV = Awaited<ReturnType<typeof openKv>>;
+
+const KIND = "ControllerLease";
+
+/** Who holds a run: what the refusal names, so the operator can find it. */
+export interface LeaseHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** This controller's own id: tells its write from another's when a reply was lost. */
+  incarnation: string;
+}
+
+/** Another controller of the run is alive: this one must not start. */
+export class ControllerLeaseHeld extends Error {
+  override name = "ControllerLeaseHeld";
+}
+
+/** Another controller took the run while this one was cut off: this one must stop acting on it. */
+export class ControllerSuperseded extends Error {
+  override name = "ControllerSuperseded";
+}
+
+export interface LeaseTiming {
+  heartbeatMs: number;
+  /** How long a holder's key must stay unchanged before it is taken for gone. */
+  staleAfterMs: number;
+}
+
+const DEFAULT_TIMING: LeaseTiming = { heartbeatMs: HEARTBEAT_MS, staleAfterMs: STALE_AFTER_MS + HEARTBEAT_MS / 2 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isCasFailure = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message ?? "");
+
+function describe(value: Uint8Array | undefined): string {
+  try {
+    const h = decodeEnvelope(value ?? new Uint8Array(), KIND).body as Partial<LeaseHolder>;
+    return `pid ${h.pid} on ${h.host}, started ${h.startedAt}`;
+  } catch {
+    return "a holder whose lease record is unreadable";
+  }
+}
+
+function incarnationOf(value: Uint8Array | undefined): string | null {
+  try {
+    return (decodeEnvelope(value ?? new Uint8Array(), KIND).body as Partial<LeaseHolder>).incarnation ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export class ControllerLease {
+  #revision: number;
+  #lost: string | null = null;
+  #beat: NodeJS.Timeout | null = null;
+  #beating = false;
+  #onLost: Array<() => void> = [];
+
+  private constructor(
+    private readonly kv: KV,
+    readonly key: string,
+    readonly holder: LeaseHolder,
+    revision: number,
+    private readonly timing: LeaseTiming,
+  ) {
+    this.#revision = revision;
+    this.#beat = setInterval(() => void this.heartbeat(), timing.heartbeatMs);
+    this.#beat.unref();
+  }
+
+  /**
+   * Takes the run's lease: at once when nobody holds it; after the stale window when its holder stays silent
+   * through it. Throws ControllerLeaseHeld when the holder is alive (or another controller takes it first).
+   */
+  static async acquire(kv: KV, runId: string, timing: LeaseTiming = DEFAULT_TIMING): Promise<ControllerLease> {
+    const key = `${runId}.controller`;
+    const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), incarnation: randomUUID() };
+    const bytes = encodeEnvelope(KIND, holder);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const held = await kv.get(key);
+      try {
+        if (!held || held.operation !== "PUT") return new ControllerLease(kv, key, holder, await kv.create(key, bytes), timing);
+        // Held: alive if its revision moves within the window.
+        const end = Date.now() + timing.staleAfterMs;
+        while (Date.now() < end) {
+          await sleep(Math.min(250, timing.heartbeatMs / 4));
+          const now = await kv.get(key);
+          if (!now || now.operation !== "PUT") break; // released meanwhile: take it
+          if (now.revision !== held.revision) {
+            throw new ControllerLeaseHeld(
+              `run '${runId}' has a live controller (${describe(now.value)}): its lease (KV key ${key}) was renewed while this one waited. Stop it before starting another, or wait for it to end`,
+            );
+          }
+        }
+        const now = await kv.get(key);
+        if (!now || now.operation !== "PUT") return new ControllerLease(kv, key, holder, await kv.create(key, bytes), timing);
+        return new ControllerLease(kv, key, holder, await kv.update(key, bytes, held.revision), timing);
+      } catch (err) {
+        if (!isCasFailure(err)) throw err;
+        // Another controller wrote the key between our read and our write: look again.
+      }
+    }
+    const last = await kv.get(key);
+    throw new ControllerLeaseHeld(`run '${runId}': another controller (${describe(last?.value)}) took its lease (KV key ${key}) while this one tried to`);
+  }
+
+  /** Throws ControllerSuperseded once another controller has taken the run. */
+  check(): void {
+    if (this.#lost) throw new ControllerSuperseded(this.#lost);
+  }
+
+  get lost(): boolean {
+    return this.#lost !== null;
+  }
+
+  /** Called once, as soon as the lease is found taken (the reconciler stops there, not at the next check). */
+  onLost(fn: () => void): void {
+    this.#onLost.push(fn);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.#beating || this.#lost) return;
+    this.#beating = true;
+    try {
+      this.#revision = await this.kv.update(this.key, encodeEnvelope(KIND, this.holder), this.#revision);
+    } catch (err) {
+      if (!isCasFailure(err)) return; // NATS away or slow: the next beat tries again
+      const now = await this.kv.get(this.key).catch(() => null);
+      // Our own write whose reply was lost: carry on from it.
+      if (now && now.operation === "PUT" && incarnationOf(now.value) === this.holder.incarnation) {
+        this.#revision = now.revision;
+        return;
+      }
+      this.#lost = `another controller took run lease ${this.key} (${now && now.operation === "PUT" ? describe(now.value) : "it was deleted"}) while this one (pid ${this.holder.pid} on ${this.holder.host}) was cut off; this one stands down`;
+      if (this.#beat) clearInterval(this.#beat);
+      for (const fn of this.#onLost.splice(0)) {
+        try {
+          fn();
+        } catch {
+          // a stand-down hook must not keep the others from running
+        }
+      }
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  /** Gives the run up (a controller that ends): a resume then starts at once instead of after the window. */
+  async release(): Promise<void> {
+    if (this.#beat) clearInterval(this.#beat);
+    this.#beat = null;
+    while (this.#beating) await sleep(10);
+    if (this.#lost) return;
+    await this.kv.delete(this.key, { previousSeq: this.#revision }).catch(() => undefined);
+  }
+}

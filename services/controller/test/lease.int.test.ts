@@ -1,0 +1,84 @@
+// The run's controller lease (lease.ts) on a real nats-server, with a short heartbeat: a second controller is
+// refused while the first renews, takes over one that went silent, and takes a released lease at once; a
+// holder whose lease another took stands down, and one whose own write's reply was lost does not.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KV_BUCKETS, encodeEnvelope, openKv, startLocalBus, type LocalBus } from "@lspo/bus";
+import { ControllerLease, ControllerLeaseHeld, ControllerSuperseded } from "../src/run/lease.js";
+
+const timing = { heartbeatMs: 100, staleAfterMs: 400 };
+let bus: LocalBus;
+let kv: Awaited<ReturnType<typeof openKv>>;
+const leases: ControllerLease[] = [];
+const acquire = async (run: string) => {
+  const lease = await ControllerLease.acquire(kv, run, timing);
+  leases.push(lease);
+  return lease;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  bus = await startLocalBus();
+  kv = await openKv(bus.nc, KV_BUCKETS.sampler);
+});
+afterAll(async () => {
+  for (const l of leases) await l.release();
+  await bus?.stop();
+});
+
+describe("controller lease", () => {
+  it("a second controller is refused while the first renews its lease, naming it", async () => {
+    const first = await acquire("held");
+    const t0 = performance.now();
+    const err = await ControllerLease.acquire(kv, "held", timing).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ControllerLeaseHeld);
+    expect((err as Error).message).toMatch(new RegExp(`run 'held' has a live controller \\(pid ${process.pid} on .+, started ${first.holder.startedAt}\\)`));
+    expect(performance.now() - t0).toBeLessThan(timing.staleAfterMs + 200); // refused as soon as it saw a renewal
+    first.check(); // the holder is untouched
+  });
+
+  it("a holder gone silent is taken over once its key stays unchanged through the window", async () => {
+    // A controller killed: its last lease record stays, never renewed.
+    await kv.put("silent.controller", encodeEnvelope("ControllerLease", { pid: 1, host: "gone", startedAt: "then", incarnation: "dead" }));
+    const t0 = performance.now();
+    const lease = await acquire("silent");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(timing.staleAfterMs);
+    expect(lease.holder.incarnation).not.toBe("dead");
+    await sleep(3 * timing.heartbeatMs);
+    lease.check(); // it renews its own key
+  });
+
+  it("a released lease is taken at once", async () => {
+    const first = await acquire("released");
+    await first.release();
+    const t0 = performance.now();
+    await acquire("released");
+    expect(performance.now() - t0).toBeLessThan(timing.staleAfterMs);
+  });
+
+  it("a holder whose lease another took stands down: check() throws and the stand-down hooks run once", async () => {
+    const cutOff = await acquire("taken");
+    let hooks = 0;
+    cutOff.onLost(() => hooks++);
+    // Another controller took the run (as after the stale window, while this one was cut off from NATS).
+    await kv.put("taken.controller", encodeEnvelope("ControllerLease", { pid: 42, host: "elsewhere", startedAt: "now", incarnation: "other" }));
+    for (let i = 0; i < 20 && !cutOff.lost; i++) await sleep(timing.heartbeatMs);
+    expect(() => cutOff.check()).toThrow(ControllerSuperseded);
+    expect(() => cutOff.check()).toThrow(/another controller took run lease taken\.controller \(pid 42 on elsewhere, started now\)/);
+    await sleep(3 * timing.heartbeatMs);
+    expect(hooks).toBe(1);
+    // It no longer writes: the other's record stays.
+    await cutOff.release();
+    const e = await kv.get("taken.controller");
+    expect(e?.operation).toBe("PUT");
+    expect(new TextDecoder().decode(e!.value)).toContain("elsewhere");
+  });
+
+  it("a holder whose own renewal landed but whose reply was lost carries on from it", async () => {
+    const lease = await acquire("own-write");
+    // Its own record written again behind its back, as if the reply to its last renewal had been lost.
+    await kv.put("own-write.controller", encodeEnvelope("ControllerLease", lease.holder));
+    await sleep(4 * timing.heartbeatMs);
+    lease.check();
+    expect(lease.lost).toBe(false);
+  });
+});
