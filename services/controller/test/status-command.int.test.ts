@@ -1,14 +1,17 @@
-// `lspo status` over a real nats-server and real gRPC: each actor's own Status counters beside its registry
-// record, an actor that does not answer shown with the reason (the command still lists every actor and exits
-// 0), and --no-counters listing the registry only.
+// `lspo status` over a real nats-server and real gRPC: the run's controller (the holder of its lease, and
+// whether it renews it), each actor's own Status counters beside its registry record, an actor that does not
+// answer shown with the reason (the command still lists every actor and exits 0), and --no-counters listing
+// the registry only.
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActorRegistry, serveActor, unary, type ServedActor } from "@lspo/actors";
-import { startLocalBus, type LocalBus } from "@lspo/bus";
+import { KV_BUCKETS, encodeEnvelope, openKv, startLocalBus, type LocalBus } from "@lspo/bus";
 import { ComponentState, RolloutServiceService } from "@lspo/proto";
+import { ControllerLease } from "../src/run/lease.js";
 
 const root = join(import.meta.dirname, "../../..");
 const runId = "status-counters";
@@ -16,6 +19,7 @@ let bus: LocalBus;
 let rollout: ServedActor;
 let registry: ActorRegistry;
 let deadAddress: string;
+let lease: ControllerLease;
 
 /** A port that was free a moment ago and has nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -52,17 +56,21 @@ beforeAll(async () => {
   deadAddress = `127.0.0.1:${await closedPort()}`;
   registry = await ActorRegistry.open(bus.nc, { runId });
   await registry.putActor({ name: "rollout-0", kind: "verifier", node: "gone", pid: 1, grpcAddress: deadAddress, state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId, resources: undefined, heartbeatAt: undefined });
+  // The run's controller, as `lspo train` holds it: renewed every 2 s.
+  lease = await ControllerLease.acquire(await openKv(bus.nc, KV_BUCKETS.sampler), runId);
 }, 60_000);
 
 afterAll(async () => {
+  await lease?.release();
   registry?.close();
   await rollout?.stop();
   await bus?.stop();
 });
 
 describe("lspo status", { timeout: 60_000 }, () => {
-  it("shows each actor's Status counters, and why an actor's are missing", async () => {
-    const json = JSON.parse(await lspoStatus("--json")) as { actors: Array<Record<string, unknown>> };
+  it("shows the run's controller, each actor's Status counters, and why an actor's are missing", async () => {
+    const json = JSON.parse(await lspoStatus("--json")) as { controller: Record<string, unknown> | null; actors: Array<Record<string, unknown>> };
+    expect(json.controller).toEqual({ pid: process.pid, host: hostname(), startedAt: lease.holder.startedAt, renewing: true });
     const byKey = Object.fromEntries(json.actors.map((a) => [`${a.kind}/${a.name}`, a]));
     expect(Object.keys(byKey).sort()).toEqual(["rollout/rollout-0", "verifier/rollout-0"]);
     expect(byKey["rollout/rollout-0"]).toMatchObject({ state: "running", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
@@ -71,6 +79,7 @@ describe("lspo status", { timeout: 60_000 }, () => {
     expect(byKey["verifier/rollout-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
 
     const text = (await lspoStatus()).split("\n");
+    expect(text[0]).toBe(`controller: pid ${process.pid} on ${hostname()}, started ${lease.holder.startedAt}: renewing the run's lease`);
     const section = text.indexOf("COUNTERS (each actor's Status)");
     expect(section, text.join("\n")).toBeGreaterThan(0);
     expect(text.slice(section + 1, section + 3).sort()).toEqual([
@@ -87,5 +96,15 @@ describe("lspo status", { timeout: 60_000 }, () => {
       expect(a).not.toHaveProperty("unreachable");
     }
     expect(await lspoStatus("--no-counters")).not.toContain("COUNTERS");
+  });
+
+  it("says when the controller stops renewing its lease, and when none holds the run", async () => {
+    const kv = await openKv(bus.nc, KV_BUCKETS.sampler);
+    // A killed controller: its last record stays, never renewed.
+    await kv.put("silent-run.controller", encodeEnvelope("ControllerLease", { pid: 7, host: "gone", startedAt: "then", incarnation: "x" }));
+    const silent = await lspoStatus("--no-counters", "--run", "silent-run");
+    expect(silent.split("\n")[0]).toBe("controller: pid 7 on gone, started then: its lease was not renewed in the last 3 s (stopped, or cut off from NATS)");
+    const none = JSON.parse(await lspoStatus("--json", "--no-counters", "--run", "no-such-run"));
+    expect(none.controller).toBeNull();
   });
 });

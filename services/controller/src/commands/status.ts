@@ -1,16 +1,18 @@
-// `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: the actors of a running system, from the
-// registry, each one's own Status counters over gRPC, and with a run id the run's progress from its events
+// `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: who holds the run's controller lease, the
+// actors of a running system, from the registry, each one's own Status counters over gRPC, and with a run id
+// the run's progress from its events
 // (LSPO_EVENTS): from any host that reaches NATS and the actors, without the run directory. Liveness is this
 // reader's own observation: it watches for a heartbeat's worth of time and reports a running record that got
 // no new revision meanwhile as unresponsive (no comparison with writers' clocks).
 import { parseArgs } from "node:util";
-import { connectBus, busOptionsFromEnv, jetstreamManager, lastEvent } from "@lspo/bus";
+import { KV_BUCKETS, connectBus, busOptionsFromEnv, jetstreamManager, lastEvent, openKv } from "@lspo/bus";
 import { ActorRegistry, HEARTBEAT_MS, connectClient, type ClientOptions } from "@lspo/actors";
 import { ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, VerifierServiceService, type ActorRecord } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
+import { readLease } from "../run/lease.js";
 import { GRPC_FLAG_OPTIONS, GRPC_FLAGS_USAGE, operatorClientOptions } from "../operator-grpc.js";
 
-export const summary = "list actors (name, kind, node, pid, state, restarts, their Status counters) and a run's progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
+export const summary = "a run's controller, its actors (name, kind, node, pid, state, restarts, their Status counters) and its progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
 
 /** How long one actor's Status call may take: the liveness watch below takes longer, and they run together. */
 const STATUS_DEADLINE_MS = 3000;
@@ -67,6 +69,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const registry = await ActorRegistry.open(nc, { runId });
     const view = await registry.view();
+    // The run's controller: whoever holds its lease (run/lease.ts), alive if it renews it during the watch.
+    const controlKv = await openKv(nc, KV_BUCKETS.sampler);
+    const leaseBefore = await readLease(controlKv, runId);
     // Asked while the liveness watch runs: the counters of every actor registered at its start.
     // Keyed by kind and name: names are unique within a kind only (each kind has its own registry keys).
     const keyOf = (a: ActorRecord) => `${a.kind}/${a.name}`;
@@ -83,10 +88,19 @@ export async function run(argv: string[]): Promise<number> {
       ...(await asked.get(keyOf(a))),
     })));
     registry.close();
+    const leaseAfter = await readLease(controlKv, runId);
+    const controller = leaseAfter
+      ? { pid: leaseAfter.holder?.pid ?? null, host: leaseAfter.holder?.host ?? null, startedAt: leaseAfter.holder?.startedAt ?? null, renewing: leaseAfter.revision !== leaseBefore?.revision }
+      : null;
     const progress = namedRun ? await runProgress(nc, namedRun) : undefined;
     if (values.json) {
-      console.log(JSON.stringify(progress ? { actors, run: progress } : { actors }));
+      console.log(JSON.stringify(progress ? { controller, actors, run: progress } : { controller, actors }));
     } else {
+      console.log(
+        controller
+          ? `controller: pid ${controller.pid} on ${controller.host}, started ${controller.startedAt}: ${controller.renewing ? "renewing the run's lease" : `its lease was not renewed in the last ${(HEARTBEAT_MS + 1000) / 1000} s (stopped, or cut off from NATS)`}\n`
+          : `controller: none holds run '${runId}' (it ended, or has not started)\n`,
+      );
       const rows = [["NAME", "KIND", "NODE", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, String(a.pid), a.state, String(a.restarts)])];
       const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
       for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));

@@ -167,3 +167,14 @@ export class ControllerLease {
     await this.kv.delete(this.key, { previousSeq: this.#revision }).catch(() => undefined);
   }
 }
+
+/** The run's lease as it stands (for `lspo status`): its holder, as recorded, and its revision; null when none. */
+export async function readLease(kv: KV, runId: string): Promise<{ holder: Partial<LeaseHolder> | null; revision: number } | null> {
+  const e = await kv.get(`${runId}.controller`);
+  if (!e || e.operation !== "PUT") return null;
+  try {
+    return { holder: decodeEnvelope(e.value, KIND).body as Partial<LeaseHolder>, revision: e.revision };
+  } catch {
+    return { holder: null, revision: e.revision };
+  }
+}
