@@ -255,6 +255,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // Waiting on the actors fails fast, naming the actor and its log, when one has given up (on any agent).
     const failed = () => cluster.failed();
     const upOrFailed = <T>(fn: () => Promise<T>) => async () => {
+      lease.check();
       const f = failed();
       if (f) throw new ActorFailedError(`actor ${f.name} failed after ${f.restarts} restarts; its log: ${join(dir, "logs", `${f.name}.log`)}\n${logTail(join(dir, "logs", `${f.name}.log`))}`);
       return fn();
