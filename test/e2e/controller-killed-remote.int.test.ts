@@ -3,43 +3,26 @@
 // own, so the run never has two learners (or samplers) sharing its consumers, and finishes the run. Without
 // the stop, the resumed run had two learners and two samplers at once. A resume started while the first
 // controller still lives is refused (the run's controller lease, services/controller/src/run/lease.ts).
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActorRegistry } from "@lspo/actors";
 import { connectBus, startNatsServer, type NatsServer } from "@lspo/bus";
 import { ComponentState } from "@lspo/proto";
+import { cliProcesses } from "./support/cli-process.js";
 import { exited, until } from "./support/wait.js";
 
 const root = resolve(import.meta.dirname, "../..");
-// The CLI itself, not scripts/lspo.mjs: a SIGKILL must reach the controller, and the wrapper cannot forward one.
-const cli = ["--conditions=source", "--import", createRequire(import.meta.url).resolve("tsx"), join(root, "services/controller/src/cli.ts")];
 const RUN = "controller-killed";
 let nats: NatsServer;
-const children: ChildProcess[] = [];
-
-function lspo(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  const child = spawn(process.execPath, [...cli, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  child.stderr!.on("data", (b: Buffer) => {
-    err += b.toString();
-    process.stderr.write(b);
-  });
-  children.push(child);
-  return { child, out: () => out, err: () => err };
-}
+const { lspo, stopAll } = cliProcesses();
 
 beforeAll(async () => {
   nats = await startNatsServer({ maxPayload: 8 * 1024 * 1024 });
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
-  await Promise.all(children.map(exited));
+  await stopAll();
   await nats?.stop();
 });
 

@@ -27,7 +27,8 @@ import { takeLeftoverPrompts } from "./leftover-prompts.js";
 import { restoreSamplerState } from "./restore-sampler.js";
 import { SamplerStateCopies } from "./sampler-copies.js";
 import { continueBatchSequence, lostWithStore, type LostWithStore } from "./empty-store-resume.js";
-import { createRunDir, saveRunConfig, writeRunInfo } from "./run-dir.js";
+import { createRunDir, readRunInfo, saveRunConfig, writeRunInfo } from "./run-dir.js";
+import { stopLeftoverNats } from "./leftover-nats.js";
 import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
 import { buildSummary, type Summary } from "./summary.js";
@@ -150,6 +151,10 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // A NATS named in the environment (Kubernetes: LSPO_NATS_URL from ConfigMap lspo-env) is the run's NATS.
     config.nats.url ||= busOptionsFromEnv().url ?? "";
     if (!config.nats.url) {
+      // A killed controller's embedded server may still hold the store: one server per store (leftover-nats.ts).
+      if (opts.resume && existsSync(join(dir, "run.json")) && (await stopLeftoverNats(readRunInfo(dir).natsPid, join(dir, "nats")))) {
+        log.warn({ natsPid: readRunInfo(dir).natsPid }, "stopped the embedded nats-server a killed controller of this run left running");
+      }
       // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
       nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST });
       owned.push(() => nats!.stop());
@@ -166,7 +171,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const lease = await ControllerLease.acquire(samplerKv, runId);
     owned.push(() => lease.release());
     saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
-    writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString() });
+    writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString(), ...(nats ? { natsPid: nats.pid } : {}) });
     const jsm = await jetstreamManager(nc);
     await provisionRun(nc, jsm, config);
     const js = jetstream(nc);

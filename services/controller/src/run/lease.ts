@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
-import { decodeEnvelope, encodeEnvelope, type openKv } from "@lspo/bus";
+import { decodeEnvelope, encodeEnvelope, retryTransient, type openKv } from "@lspo/bus";
 
 type KV = Awaited<ReturnType<typeof openKv>>;
 
@@ -44,6 +44,26 @@ const DEFAULT_TIMING: LeaseTiming = { heartbeatMs: HEARTBEAT_MS, staleAfterMs: S
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isCasFailure = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message ?? "");
+
+class CasFailure extends Error {}
+
+/**
+ * A KV call retried while NATS cannot answer (a server restarting, a bucket's leader moving: the cluster test
+ * starts a run while a server is down), as every controller KV call is; a compare-and-set that lost is an
+ * answer, thrown at once as CasFailure.
+ */
+async function patiently<T>(fn: () => Promise<T>): Promise<T> {
+  const r = await retryTransient(async (): Promise<{ ok: true; value: T } | { ok: false; err: Error }> => {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      if (isCasFailure(err)) return { ok: false, err: err as Error };
+      throw err;
+    }
+  });
+  if (!r.ok) throw new CasFailure(r.err.message);
+  return r.value;
+}
 
 function describe(value: Uint8Array | undefined): string {
   try {
@@ -89,15 +109,18 @@ export class ControllerLease {
     const key = `${runId}.controller`;
     const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), incarnation: randomUUID() };
     const bytes = encodeEnvelope(KIND, holder);
+    const take = async (revision: number) => new ControllerLease(kv, key, holder, revision, timing);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const held = await kv.get(key);
+      const held = await patiently(() => kv.get(key));
       try {
-        if (!held || held.operation !== "PUT") return new ControllerLease(kv, key, holder, await kv.create(key, bytes), timing);
+        if (!held || held.operation !== "PUT") return await take(await patiently(() => kv.create(key, bytes)));
+        // Our own create, which landed although its reply was lost (then retried, and refused as a duplicate).
+        if (incarnationOf(held.value) === holder.incarnation) return await take(held.revision);
         // Held: alive if its revision moves within the window.
         const end = Date.now() + timing.staleAfterMs;
         while (Date.now() < end) {
           await sleep(Math.min(250, timing.heartbeatMs / 4));
-          const now = await kv.get(key);
+          const now = await patiently(() => kv.get(key));
           if (!now || now.operation !== "PUT") break; // released meanwhile: take it
           if (now.revision !== held.revision) {
             throw new ControllerLeaseHeld(
@@ -105,15 +128,16 @@ export class ControllerLease {
             );
           }
         }
-        const now = await kv.get(key);
-        if (!now || now.operation !== "PUT") return new ControllerLease(kv, key, holder, await kv.create(key, bytes), timing);
-        return new ControllerLease(kv, key, holder, await kv.update(key, bytes, held.revision), timing);
+        const now = await patiently(() => kv.get(key));
+        if (!now || now.operation !== "PUT") return await take(await patiently(() => kv.create(key, bytes)));
+        return await take(await patiently(() => kv.update(key, bytes, held.revision)));
       } catch (err) {
-        if (!isCasFailure(err)) throw err;
-        // Another controller wrote the key between our read and our write: look again.
+        if (!(err instanceof CasFailure)) throw err;
+        // Another controller wrote the key between our read and our write (or our own write landed unseen):
+        // look again.
       }
     }
-    const last = await kv.get(key);
+    const last = await patiently(() => kv.get(key));
     throw new ControllerLeaseHeld(`run '${runId}': another controller (${describe(last?.value)}) took its lease (KV key ${key}) while this one tried to`);
   }
 

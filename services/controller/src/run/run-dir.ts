@@ -10,6 +10,8 @@ export interface RunInfo {
   natsUrl: string;
   pid: number;
   startedAt: string;
+  /** The embedded nats-server's pid (a run without `nats.url`): what a resume stops if it outlived its controller. */
+  natsPid?: number;
 }
 
 export function createRunDir(config: RunConfig): string {
