@@ -1,9 +1,9 @@
-// `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: who holds the run's controller lease, the
-// actors of a running system, from the registry, each one's own Status counters over gRPC, and with a run id
-// the run's progress from its events
-// (LSPO_EVENTS): from any host that reaches NATS and the actors, without the run directory. Liveness is this
-// reader's own observation: it watches for a heartbeat's worth of time and reports a running record that got
-// no new revision meanwhile as unresponsive (no comparison with writers' clocks).
+// `lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]`: who holds the run's controller lease,
+// the run's actors from the registry, each one's own Status counters over gRPC, and with a run id the run's
+// progress from its events (LSPO_EVENTS): from any host that reaches NATS and the actors, without the run
+// directory. Liveness is this reader's own observation: it watches for a heartbeat's worth of time and reports
+// a running record (or a lease) that got no new revision meanwhile as unresponsive (no comparison with
+// writers' clocks).
 import { parseArgs } from "node:util";
 import { KV_BUCKETS, connectBus, busOptionsFromEnv, jetstreamManager, lastEvent, openKv } from "@lspo/bus";
 import { ActorRegistry, HEARTBEAT_MS, connectClient, type ClientOptions } from "@lspo/actors";
