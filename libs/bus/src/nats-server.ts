@@ -20,6 +20,12 @@ export interface NatsServerOptions {
   /** Max payload in bytes (server default 1 MB). */
   maxPayload?: number;
   startTimeoutMs?: number;
+  /**
+   * The server gets SIGTERM when this process dies, even by SIGKILL (Linux: util-linux `setpriv --pdeathsig`,
+   * where it is installed), so an embedded server never outlives the controller that started it. Only from
+   * the main thread: the signal follows the thread that started the server.
+   */
+  dieWithParent?: boolean;
 }
 
 export interface NatsServer extends AsyncDisposable {
@@ -60,8 +66,12 @@ export function findNatsServerBinary(): string {
 
 const LISTEN_RE = /Listening for client connections on [^\s]*:(\d+)/;
 
-async function launch(bin: string, confPath: string, timeoutMs: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(bin, ["-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+const SETPRIV = "/usr/bin/setpriv";
+
+async function launch(bin: string, confPath: string, timeoutMs: number, dieWithParent = false): Promise<{ child: ChildProcess; port: number }> {
+  // setpriv sets the parent-death signal and execs the server: the child's pid is the server's.
+  const [command, args] = dieWithParent && existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", bin, "-c", confPath]] : [bin, ["-c", confPath]];
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let log = "";
     let port = 0;
@@ -119,7 +129,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       ].join("\n"),
     );
   writeConf(opts.port ?? 0);
-  let { child, port } = await launch(bin, confPath, timeoutMs);
+  let { child, port } = await launch(bin, confPath, timeoutMs, opts.dieWithParent);
   live.add(child);
   writeConf(port); // a restart must come back on the same port so clients reconnect
 
@@ -149,7 +159,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       child.kill(signal);
       await waitExit(child);
       live.delete(child);
-      ({ child, port } = await launch(bin, confPath, timeoutMs));
+      ({ child, port } = await launch(bin, confPath, timeoutMs, opts.dieWithParent));
       live.add(child);
     },
     async [Symbol.asyncDispose]() {

@@ -151,12 +151,13 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // A NATS named in the environment (Kubernetes: LSPO_NATS_URL from ConfigMap lspo-env) is the run's NATS.
     config.nats.url ||= busOptionsFromEnv().url ?? "";
     if (!config.nats.url) {
-      // A killed controller's embedded server may still hold the store: one server per store (leftover-nats.ts).
+      // A killed controller's embedded server may still hold the store (where it could not be told to die with
+      // its controller): one server per store (leftover-nats.ts).
       if (opts.resume && existsSync(join(dir, "run.json")) && (await stopLeftoverNats(readRunInfo(dir).natsPid, join(dir, "nats")))) {
         log.warn({ natsPid: readRunInfo(dir).natsPid }, "stopped the embedded nats-server a killed controller of this run left running");
       }
       // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
-      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST });
+      nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST, dieWithParent: true });
       owned.push(() => nats!.stop());
       config.nats.url = nats.url;
     }
