@@ -86,3 +86,6 @@ ensureNatsServer();
 // NetworkPolicies and Service virtual IPs in the live k8s check.
 ensureRootTool({ binary: "ip", pkg: "iproute2", suite: "the cluster suite (test/cluster)", why: "the cluster suite needs `ip netns`" });
 ensureRootTool({ binary: "nft", pkg: "nftables", suite: "the live k8s check (test/k8s-live)", why: "the live k8s check enforces NetworkPolicies with it" });
+// util-linux's `setpriv` ties a single-host run's embedded nats-server to its controller (a parent-death
+// signal); Debian always has it, a slimmed image may not.
+ensureRootTool({ binary: "setpriv", pkg: "util-linux", suite: "libs/bus/test/nats-server-parent.int.test.ts", why: "an embedded nats-server exits with its controller through it" });
