@@ -81,7 +81,7 @@ describe("security - NATS authentication and TLS", { timeout: 60_000 }, () => {
       spawnSync(process.execPath, [join(root, "scripts/lspo.mjs"), "status", "--nats", url, "--json"], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 });
     const ok = lspo({ LSPO_NATS_USER: "lspo", LSPO_NATS_PASSWORD_FILE: join(secrets, "password"), LSPO_NATS_TLS_CA: pki.ca });
     expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ actors: [] });
+    expect(JSON.parse(ok.stdout)).toEqual({ controller: null, actors: [] });
     const denied = lspo({ LSPO_NATS_TLS_CA: pki.ca });
     expect(denied.status).not.toBe(0);
     expect(denied.stderr).toMatch(/Authorization Violation/i);
