@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActorRegistry, serveActor, unary, type ServedActor } from "@lspo/actors";
-import { KV_BUCKETS, encodeEnvelope, openKv, startLocalBus, type LocalBus } from "@lspo/bus";
+import { KV_BUCKETS, encodeEnvelope, jetstreamManager, openKv, startLocalBus, type LocalBus } from "@lspo/bus";
 import { ComponentState, RolloutServiceService } from "@lspo/proto";
 import { ControllerLease } from "../src/run/lease.js";
 
@@ -106,5 +106,17 @@ describe("lspo status", { timeout: 60_000 }, () => {
     expect(silent.split("\n")[0]).toBe("controller: pid 7 on gone, started then: its lease was not renewed in the last 3 s (stopped, or cut off from NATS)");
     const none = JSON.parse(await lspoStatus("--json", "--no-counters", "--run", "no-such-run"));
     expect(none.controller).toBeNull();
+
+    // On a NATS no run has used, nothing to read, and the control bucket is not made by a reader (it would get
+    // other settings, such as replicas, than the controller's provisioning gives it).
+    const fresh = await startLocalBus();
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [join(root, "scripts/lspo.mjs"), "status", "--nats", fresh.server.url, "--json", "--no-counters"], { encoding: "utf8" });
+      expect(JSON.parse(stdout)).toEqual({ controller: null, actors: [] });
+      const jsm = await jetstreamManager(fresh.nc);
+      await expect(jsm.streams.info(`KV_${KV_BUCKETS.sampler}`)).rejects.toThrow(/stream not found/);
+    } finally {
+      await fresh.stop();
+    }
   });
 });

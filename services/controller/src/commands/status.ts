@@ -5,7 +5,7 @@
 // a running record (or a lease) that got no new revision meanwhile as unresponsive (no comparison with
 // writers' clocks).
 import { parseArgs } from "node:util";
-import { KV_BUCKETS, connectBus, busOptionsFromEnv, jetstreamManager, lastEvent, openKv } from "@lspo/bus";
+import { connectBus, busOptionsFromEnv, jetstreamManager, lastEvent, type JetStreamManager } from "@lspo/bus";
 import { ActorRegistry, HEARTBEAT_MS, connectClient, type ClientOptions } from "@lspo/actors";
 import { ComponentState, LearnerServiceService, RolloutServiceService, SamplerServiceService, VerifierServiceService, type ActorRecord } from "@lspo/proto";
 import { readRunInfo } from "../run/run-dir.js";
@@ -70,8 +70,8 @@ export async function run(argv: string[]): Promise<number> {
     const registry = await ActorRegistry.open(nc, { runId });
     const view = await registry.view();
     // The run's controller: whoever holds its lease (run/lease.ts), alive if it renews it during the watch.
-    const controlKv = await openKv(nc, KV_BUCKETS.sampler);
-    const leaseBefore = await readLease(controlKv, runId);
+    const jsm = await jetstreamManager(nc);
+    const leaseBefore = await readLease(jsm, runId);
     // Asked while the liveness watch runs: the counters of every actor registered at its start.
     // Keyed by kind and name: names are unique within a kind only (each kind has its own registry keys).
     const keyOf = (a: ActorRecord) => `${a.kind}/${a.name}`;
@@ -88,11 +88,11 @@ export async function run(argv: string[]): Promise<number> {
       ...(await asked.get(keyOf(a))),
     })));
     registry.close();
-    const leaseAfter = await readLease(controlKv, runId);
+    const leaseAfter = await readLease(jsm, runId);
     const controller = leaseAfter
       ? { pid: leaseAfter.holder?.pid ?? null, host: leaseAfter.holder?.host ?? null, startedAt: leaseAfter.holder?.startedAt ?? null, renewing: leaseAfter.revision !== leaseBefore?.revision }
       : null;
-    const progress = namedRun ? await runProgress(nc, namedRun) : undefined;
+    const progress = namedRun ? await runProgress(jsm, namedRun) : undefined;
     if (values.json) {
       console.log(JSON.stringify(progress ? { controller, actors, run: progress } : { controller, actors }));
     } else {
@@ -157,8 +157,7 @@ function formatCounters(counters: Record<string, unknown>): string {
 }
 
 /** The run's newest metric record, evaluation and checkpoint manifest, from its events over NATS. */
-async function runProgress(nc: Awaited<ReturnType<typeof connectBus>>, runId: string): Promise<Record<string, unknown>> {
-  const jsm = await jetstreamManager(nc);
+async function runProgress(jsm: JetStreamManager, runId: string): Promise<Record<string, unknown>> {
   const [metric, evaluation, checkpoint] = await Promise.all(
     (["metric", "eval", "checkpoint"] as const).map((k) => lastEvent(jsm, runId, k).catch((err: Error) => ({ seq: 0, kind: k, body: { unreadable: err.message } }))),
   );

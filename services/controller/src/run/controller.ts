@@ -153,9 +153,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     if (!config.nats.url) {
       // A killed controller's embedded server may still hold the store (where it could not be told to die with
       // its controller): one server per store (leftover-nats.ts).
-      if (opts.resume && existsSync(join(dir, "run.json")) && (await stopLeftoverNats(readRunInfo(dir).natsPid, join(dir, "nats")))) {
-        log.warn({ natsPid: readRunInfo(dir).natsPid }, "stopped the embedded nats-server a killed controller of this run left running");
-      }
+      const leftover = opts.resume && existsSync(join(dir, "run.json")) ? readRunInfo(dir).natsPid : undefined;
+      if (await stopLeftoverNats(leftover, join(dir, "nats"))) log.warn({ natsPid: leftover }, "stopped the embedded nats-server a killed controller of this run left running");
       // Loopback unless LSPO_NATS_LISTEN_HOST says otherwise (e.g. 0.0.0.0 for agents on other hosts).
       nats = await startNatsServer({ storeDir: join(dir, "nats"), maxPayload: 8 * 1024 * 1024, host: process.env.LSPO_NATS_LISTEN_HOST, dieWithParent: true });
       owned.push(() => nats!.stop());

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
-import { decodeEnvelope, encodeEnvelope, retryTransient, type openKv } from "@lspo/bus";
+import { KV_BUCKETS, decodeEnvelope, encodeEnvelope, retryTransient, type JetStreamManager, type openKv } from "@lspo/bus";
 
 type KV = Awaited<ReturnType<typeof openKv>>;
 
@@ -65,21 +65,18 @@ async function patiently<T>(fn: () => Promise<T>): Promise<T> {
   return r.value;
 }
 
-function describe(value: Uint8Array | undefined): string {
+/** The holder a lease record names, or null for a record that is not one. */
+function holderOf(value: Uint8Array | undefined): Partial<LeaseHolder> | null {
   try {
-    const h = decodeEnvelope(value ?? new Uint8Array(), KIND).body as Partial<LeaseHolder>;
-    return `pid ${h.pid} on ${h.host}, started ${h.startedAt}`;
-  } catch {
-    return "a holder whose lease record is unreadable";
-  }
-}
-
-function incarnationOf(value: Uint8Array | undefined): string | null {
-  try {
-    return (decodeEnvelope(value ?? new Uint8Array(), KIND).body as Partial<LeaseHolder>).incarnation ?? null;
+    return decodeEnvelope(value ?? new Uint8Array(), KIND).body as Partial<LeaseHolder>;
   } catch {
     return null;
   }
+}
+
+function describe(value: Uint8Array | undefined): string {
+  const h = holderOf(value);
+  return h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}` : "a holder whose lease record is unreadable";
 }
 
 export class ControllerLease {
@@ -115,7 +112,7 @@ export class ControllerLease {
       try {
         if (!held || held.operation !== "PUT") return await take(await patiently(() => kv.create(key, bytes)));
         // Our own create, which landed although its reply was lost (then retried, and refused as a duplicate).
-        if (incarnationOf(held.value) === holder.incarnation) return await take(held.revision);
+        if (holderOf(held.value)?.incarnation === holder.incarnation) return await take(held.revision);
         // Held: alive if its revision moves within the window.
         const end = Date.now() + timing.staleAfterMs;
         while (Date.now() < end) {
@@ -164,7 +161,7 @@ export class ControllerLease {
       if (!isCasFailure(err)) return; // NATS away or slow: the next beat tries again
       const now = await this.kv.get(this.key).catch(() => null);
       // Our own write whose reply was lost: carry on from it.
-      if (now && now.operation === "PUT" && incarnationOf(now.value) === this.holder.incarnation) {
+      if (now && now.operation === "PUT" && holderOf(now.value)?.incarnation === this.holder.incarnation) {
         this.#revision = now.revision;
         return;
       }
@@ -192,13 +189,16 @@ export class ControllerLease {
   }
 }
 
-/** The run's lease as it stands (for `lspo status`): its holder, as recorded, and its revision; null when none. */
-export async function readLease(kv: KV, runId: string): Promise<{ holder: Partial<LeaseHolder> | null; revision: number } | null> {
-  const e = await kv.get(`${runId}.controller`);
-  if (!e || e.operation !== "PUT") return null;
-  try {
-    return { holder: decodeEnvelope(e.value, KIND).body as Partial<LeaseHolder>, revision: e.revision };
-  } catch {
-    return { holder: null, revision: e.revision };
-  }
+/**
+ * The run's lease as it stands (for `lspo status`): its holder, as recorded, and its revision; null when none.
+ * Read from the bucket's stream, never creating the bucket: a reader must not make it with other settings
+ * (replicas) than the controller's provisioning will.
+ */
+export async function readLease(jsm: JetStreamManager, runId: string): Promise<{ holder: Partial<LeaseHolder> | null; revision: number } | null> {
+  const m = await jsm.streams.getMessage(`KV_${KV_BUCKETS.sampler}`, { last_by_subj: `$KV.${KV_BUCKETS.sampler}.${runId}.controller` }).catch((err: Error) => {
+    if (/stream not found/i.test(err.message)) return null; // no run has used this NATS yet
+    throw err;
+  });
+  if (!m || ["DEL", "PURGE"].includes(m.header?.get("KV-Operation") ?? "")) return null;
+  return { holder: holderOf(m.data), revision: m.seq };
 }
