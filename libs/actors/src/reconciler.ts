@@ -23,6 +23,11 @@ export interface ReconcilerOptions {
   client?: ClientOptions;
   onEvent?: (e: ReconcileEvent) => void;
   tickMs?: number;
+  /**
+   * Asked before each pass and before each placement: false skips it (the controller does not know that it
+   * still holds the run, as when cut off from NATS). Default: always.
+   */
+  mayAct?: () => boolean;
   /** First retry delay after a failed placement; doubles up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -75,7 +80,7 @@ export class Reconciler {
 
   /** One pass: decide, then act on each decision (placements run one at a time, in the background). */
   async tick(now = performance.now()): Promise<void> {
-    if (this.ticking) return;
+    if (this.ticking || this.opts.mayAct?.() === false) return;
     this.ticking = true;
     try {
       const obs = observe(this.view, now);
@@ -93,6 +98,7 @@ export class Reconciler {
         }
         const r = this.retry.get(d.actor.name);
         if (r && r.at > now) continue;
+        if (this.opts.mayAct?.() === false) return;
         await this.replace(d.actor, d.from, d.silentMs, dead);
       }
     } finally {

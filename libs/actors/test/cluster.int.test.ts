@@ -201,7 +201,7 @@ describe("cluster - node failure", { timeout: 240_000 }, () => {
     registry.close();
   });
 
-  it("the reconciler re-places a dead node's actor by name on a surviving agent", async () => {
+  it("the reconciler re-places a dead node's actor by name on a surviving agent, and only while it may act", async () => {
     const runId = "reconcile";
     await using survivor = await NodeAgent.start(bus.nc, { runId, node: "node-a", labels: { role: "rollout", zone: "a" }, cpus: 4, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
     const doomed = await agentProcessFor(runId, "node-b", "role=rollout,zone=b");
@@ -212,15 +212,23 @@ describe("cluster - node failure", { timeout: 240_000 }, () => {
     await until("the actor on node-b", async () => (await registry.resolve(placed.name))[0], 120_000);
 
     const events: ReconcileEvent[] = [];
+    // The controller's lease (mayAct): a controller that does not know it still holds the run places nothing.
+    let mayAct = true;
     const reconciler = await Reconciler.start(registry, {
       desired: [{ name: placed.name, kind: "rollout", maxRestarts: 0, nodeSelector: { role: "rollout" } }],
       nodeDeadAfterMs: 4000,
       onEvent: (e) => events.push(e),
+      mayAct: () => mayAct,
     });
     try {
       await new Promise((r) => setTimeout(r, 2500));
       expect(events).toEqual([]); // a live node: nothing to do
+      mayAct = false;
       doomed.kill("SIGKILL");
+      await new Promise((r) => setTimeout(r, 4000 + 3000));
+      expect(events).toEqual([]); // node-b is dead by now, yet nothing is placed
+      expect((await registry.resolve(placed.name))[0]?.node ?? "node-b").toBe("node-b");
+      mayAct = true;
       const replaced = await until("the replacement", () => events.find((e) => e.event === "replaced"), 60_000);
       expect(replaced).toMatchObject({ event: "replaced", actor: placed.name, from: "node-b", to: "node-a" });
       expect((replaced as { afterMs: number }).afterMs).toBeGreaterThanOrEqual(4000);

@@ -1,9 +1,12 @@
 // The run's controller lease (lease.ts) on a real nats-server, with a short heartbeat: a second controller is
 // refused while the first renews, takes over one that went silent, and takes a released lease at once; a
-// holder whose lease another took stands down, and one whose own write's reply was lost does not.
+// holder whose lease another took stands down, and one whose own write's reply was lost does not. A holder cut
+// off from NATS (its connection through a proxy that stops forwarding) stops counting itself fresh before
+// anyone could take the run over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KV_BUCKETS, encodeEnvelope, openKv, startLocalBus, type LocalBus } from "@lspo/bus";
-import { ControllerLease, ControllerLeaseHeld, ControllerSuperseded } from "../src/run/lease.js";
+import { KV_BUCKETS, connectBus, encodeEnvelope, openKv, startLocalBus, type LocalBus, type NatsConnection } from "@lspo/bus";
+import { ControllerLease, ControllerLeaseHeld, ControllerLeaseUnrenewed, ControllerSuperseded } from "../src/run/lease.js";
+import { startBlackHoleProxy, type BlackHoleProxy } from "./support/black-hole-proxy.js";
 
 const timing = { heartbeatMs: 100, staleAfterMs: 400 };
 let bus: LocalBus;
@@ -24,6 +27,22 @@ afterAll(async () => {
   for (const l of leases) await l.release();
   await bus?.stop();
 });
+
+/** A lease held over a connection of its own, through a proxy the test can cut. */
+async function cutOffable(run: string): Promise<{ lease: ControllerLease; proxy: BlackHoleProxy; nc: NatsConnection; close(): Promise<void> }> {
+  const proxy = await startBlackHoleProxy(bus.server.port);
+  const nc = await connectBus({ url: `nats://127.0.0.1:${proxy.port}`, name: `lease-${run}` });
+  const lease = await ControllerLease.acquire(await openKv(nc, KV_BUCKETS.sampler), run, timing);
+  return {
+    lease, proxy, nc,
+    async close() {
+      proxy.restore();
+      await lease.release();
+      await nc.close();
+      await proxy.close();
+    },
+  };
+}
 
 describe("controller lease", () => {
   it("a second controller is refused while the first renews its lease, naming it", async () => {
@@ -80,5 +99,54 @@ describe("controller lease", () => {
     await sleep(4 * timing.heartbeatMs);
     lease.check();
     expect(lease.lost).toBe(false);
+  });
+
+  it("a holder cut off from NATS stops counting itself fresh before another controller can take the run", async () => {
+    const a = await cutOffable("fenced");
+    try {
+      await sleep(3 * timing.heartbeatMs);
+      expect(a.lease.fresh).toBe(true);
+      a.proxy.cut(); // its renewals no longer reach the server, nor their replies it
+      const cutAt = performance.now();
+      // Watch the holder while a second controller waits out the window and takes the run.
+      let unfreshAt: number | null = null;
+      const watch = setInterval(() => {
+        if (!a.lease.fresh) unfreshAt ??= performance.now();
+      }, 5);
+      const b = await acquire("fenced");
+      const takenAt = performance.now();
+      clearInterval(watch);
+      // When B's write landed A had already stopped acting, by at least most of a heartbeat.
+      expect(a.lease.fresh).toBe(false);
+      expect(unfreshAt).not.toBeNull();
+      expect(unfreshAt! - cutAt).toBeLessThan(timing.staleAfterMs);
+      expect(takenAt - unfreshAt!).toBeGreaterThan(timing.heartbeatMs / 2);
+      expect(a.lease.lost).toBe(false); // it does not know yet
+      // Back on the network: its delayed renewal loses the compare-and-set, and it stands down.
+      a.proxy.restore();
+      await expect(a.lease.held(10_000)).rejects.toThrow(ControllerSuperseded);
+      expect(a.lease.fresh).toBe(false);
+      b.check();
+      expect(b.fresh).toBe(true);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("a holder cut off briefly pauses, and acts again once a renewal lands", async () => {
+    const a = await cutOffable("paused");
+    try {
+      a.proxy.cut();
+      await sleep(timing.staleAfterMs);
+      expect(a.lease.fresh).toBe(false);
+      await expect(a.lease.held(200)).rejects.toThrow(ControllerLeaseUnrenewed);
+      await expect(a.lease.held(200)).rejects.toThrow(/run lease paused\.controller: not renewed for \d+ s \(NATS unreachable\?\)/);
+      a.proxy.restore();
+      await a.lease.held(10_000);
+      expect(a.lease.fresh).toBe(true);
+      expect(a.lease.lost).toBe(false);
+    } finally {
+      await a.close();
+    }
   });
 });

@@ -52,6 +52,8 @@ export interface ClusterDeps {
   configJson: () => string;
   security: { server: GrpcServerOptions; client: ClientOptions };
   onEvent: (e: ReconcileEvent) => void;
+  /** Whether the controller may act on the run now (its lease is fresh); the reconciler skips its passes while not. */
+  mayAct?: () => boolean;
 }
 
 /** Remembers each actor's latest record, so actors stopped on purpose still count in the summary. Keyed by
@@ -126,7 +128,7 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
   const ours = new Set<string>();
   const counts = (a: ActorRecord) => !placedKinds.has(a.kind) || ours.has(`${a.kind}/${a.name}`);
   const reconciler = remote
-    ? await Reconciler.start(registry, { desired: [], nodeDeadAfterMs: config.cluster.nodeDeadAfterS * 1000, client: d.security.client, onEvent: d.onEvent })
+    ? await Reconciler.start(registry, { desired: [], nodeDeadAfterMs: config.cluster.nodeDeadAfterS * 1000, client: d.security.client, onEvent: d.onEvent, mayAct: d.mayAct })
     : null;
 
   return {

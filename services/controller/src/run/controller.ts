@@ -55,6 +55,8 @@ export interface RunningRun {
 
 const log = createLogger("controller");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a step that changes the run (placing, stopping, feeding, closing) waits for its lease to be renewed. */
+const LEASE_WAIT_MS = 120_000;
 
 export class ActorFailedError extends Error {
   override name = "ActorFailedError";
@@ -212,7 +214,8 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
     const source = await PromptSource.create(config, sourceState);
 
-    const cluster = await startCluster({ nc, config, dir, configJson: () => JSON.stringify(config), security, onEvent: (e) => {
+    // The reconciler acts only while the lease is fresh (lease.ts: a controller cut off from NATS pauses).
+    const cluster = await startCluster({ nc, config, dir, configJson: () => JSON.stringify(config), security, mayAct: () => lease.fresh, onEvent: (e) => {
       log.warn({ ...e }, `reconciler: ${e.event} ${e.actor}`);
       void events.publish("metric", { ...e }).catch(() => undefined);
     } });
@@ -223,12 +226,14 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       void cluster.close().catch(() => undefined);
     });
     const registry = cluster.registry;
+    await lease.held(LEASE_WAIT_MS);
     const leftovers = await cluster.stopLeftovers(["learner", "sampler", "rollout", ...(config.verifier.actors > 0 ? (["verifier"] as const) : [])]);
     if (leftovers.stopped.length) log.warn({ actors: leftovers.stopped.map((a) => `${a.name}@${a.node}`) }, "stopped the actors an earlier controller of this run left running");
     for (const u of leftovers.unreachable) log.warn(u, "an earlier controller's actor could not be stopped: its agent did not answer");
     // A second learner or sampler would share the run's consumers with the one that may still be running.
     const held = leftovers.unreachable.filter((u) => u.kind === "learner" || u.kind === "sampler");
     if (held.length) throw new Error(`an earlier controller of run '${runId}' left ${held.map((u) => `${u.actor} on ${u.node}`).join(", ")} running, and its agent did not answer a stop (${held[0].error}); stop it (or its agent) and resume again`);
+    await lease.held(LEASE_WAIT_MS);
     await cluster.place("learner", 1, config.learner.maxRestarts);
     await cluster.place("sampler", 1, config.sampler.maxRestarts);
     if (config.verifier.actors > 0) await cluster.place("verifier", config.verifier.actors, config.verifier.maxRestarts);
@@ -351,6 +356,12 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         const dead = events.describeDeadLetters();
         throw new Error(`run.timeoutS (${config.run.timeoutS} s) passed at step ${step}/${config.run.steps}; ${JSON.stringify(lastTick)}; ${where.join("; ")}${dead ? `; ${dead}` : ""}`);
       }
+      // Cut off from NATS long enough that another controller could soon take the run: act on nothing until a
+      // renewal lands (or the lease is found taken, and check() above stands this one down).
+      if (!lease.fresh) {
+        await sleep(250);
+        continue;
+      }
       // An actor being restarted by the agent is a pause, not an error (a FAILED one is caught above).
       const stats = await sampler.call.stats({}).catch(transient);
       if (!stats) {
@@ -379,6 +390,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       lastTick = { emitted, consumed, inFlight, requested: source.requested, mayFeed };
       if (mayFeed) {
         const refill = await sampler.call.refill({ inFlight }).catch(transient);
+        await lease.held(LEASE_WAIT_MS);
         await publishPrompt(Math.min(refill?.prompts ?? 0, budget - source.requested));
       }
       if (config.run.mode === "sync") await refreshStatus();
@@ -416,7 +428,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
 
     // Wind down so every prompt is accounted for: stop the rollout actors (they finish the generation in
     // hand), cancel the prompts nobody took, let the verifier and sampler drain, then close the run.
-    lease.check();
+    await lease.held(LEASE_WAIT_MS);
     for (const u of await cluster.stopKind("rollout")) log.warn(u, "could not stop a rollout actor: its agent did not answer (its host lost?)");
     // The prompts nobody took end in the ledger as cancelled: each is read, then deleted (leftover-prompts.ts).
     const { uids: unclaimed } = await takeLeftoverPrompts(jsm, subjectFor("prompts", runId));
@@ -432,7 +444,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
       },
       120_000,
     );
-    lease.check();
+    await lease.held(LEASE_WAIT_MS);
     await samplerKv.put(`${runId}.closed`, new TextEncoder().encode(new Date().toISOString()));
     await sleep(500);
     // The sampler reports the groups it still held (unused) after the close: give its records a moment to

@@ -6,6 +6,12 @@
 // change. A controller whose compare-and-set fails because another took the run while it was cut off stands
 // down: from then on it places, stops and feeds nothing. Liveness is this reader's own observation (a revision
 // that moves), never a comparison with the writer's clock, as in the actor registry.
+//
+// The holder fences itself the same way, by its own clock alone: it acts only while its last renewal that
+// landed was sent less than `staleAfterMs - heartbeatMs` ago (`fresh`). A taker waits `staleAfterMs` from a read
+// made after that renewal landed, so by the time another controller can hold the run this one has been
+// refusing to act for at least a heartbeat: a controller cut off from NATS pauses instead of acting once more
+// before it learns it was superseded.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
@@ -79,8 +85,17 @@ function describe(value: Uint8Array | undefined): string {
   return h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}` : "a holder whose lease record is unreadable";
 }
 
+/** The run's lease could not be renewed for as long as the caller would wait (NATS unreachable). */
+export class ControllerLeaseUnrenewed extends Error {
+  override name = "ControllerLeaseUnrenewed";
+}
+
 export class ControllerLease {
   #revision: number;
+  /** When the last renewal that landed was sent (performance.now()): its send time bounds when it landed. */
+  #renewSentAt: number;
+  /** When the oldest renewal whose reply never came was sent: if one of them landed, it landed after this. */
+  #unconfirmedSince: number | null = null;
   #lost: string | null = null;
   #beat: NodeJS.Timeout | null = null;
   #beating = false;
@@ -91,9 +106,11 @@ export class ControllerLease {
     readonly key: string,
     readonly holder: LeaseHolder,
     revision: number,
+    sentAt: number,
     private readonly timing: LeaseTiming,
   ) {
     this.#revision = revision;
+    this.#renewSentAt = sentAt;
     this.#beat = setInterval(() => void this.heartbeat(), timing.heartbeatMs);
     this.#beat.unref();
   }
@@ -106,13 +123,20 @@ export class ControllerLease {
     const key = `${runId}.controller`;
     const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), incarnation: randomUUID() };
     const bytes = encodeEnvelope(KIND, holder);
-    const take = async (revision: number) => new ControllerLease(kv, key, holder, revision, timing);
+    // The write that takes the lease counts as its first renewal, from the moment it was sent (when a reply is
+    // lost and our own record is found instead, the last write we sent is the one that landed).
+    let sentAt = performance.now();
+    const take = (revision: number) => new ControllerLease(kv, key, holder, revision, sentAt, timing);
+    const write = async (fn: () => Promise<number>) => {
+      sentAt = performance.now();
+      return take(await patiently(fn));
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       const held = await patiently(() => kv.get(key));
       try {
-        if (!held || held.operation !== "PUT") return await take(await patiently(() => kv.create(key, bytes)));
+        if (!held || held.operation !== "PUT") return await write(() => kv.create(key, bytes));
         // Our own create, which landed although its reply was lost (then retried, and refused as a duplicate).
-        if (holderOf(held.value)?.incarnation === holder.incarnation) return await take(held.revision);
+        if (holderOf(held.value)?.incarnation === holder.incarnation) return take(held.revision);
         // Held: alive if its revision moves within the window.
         const end = Date.now() + timing.staleAfterMs;
         while (Date.now() < end) {
@@ -126,8 +150,8 @@ export class ControllerLease {
           }
         }
         const now = await patiently(() => kv.get(key));
-        if (!now || now.operation !== "PUT") return await take(await patiently(() => kv.create(key, bytes)));
-        return await take(await patiently(() => kv.update(key, bytes, held.revision)));
+        if (!now || now.operation !== "PUT") return await write(() => kv.create(key, bytes));
+        return await write(() => kv.update(key, bytes, held.revision));
       } catch (err) {
         if (!(err instanceof CasFailure)) throw err;
         // Another controller wrote the key between our read and our write (or our own write landed unseen):
@@ -147,6 +171,31 @@ export class ControllerLease {
     return this.#lost !== null;
   }
 
+  /**
+   * Whether this controller may act on the run now: it has not lost the lease, and its last renewal that
+   * landed was sent within `staleAfterMs - heartbeatMs`, before any other controller could take the lease.
+   */
+  get fresh(): boolean {
+    return this.#lost === null && performance.now() - this.#renewSentAt < this.timing.staleAfterMs - this.timing.heartbeatMs;
+  }
+
+  /**
+   * Resolves once the lease is fresh (at once in the common case); waits while renewals do not land (NATS
+   * away), throws ControllerSuperseded if the lease is found taken meanwhile, and ControllerLeaseUnrenewed
+   * after `timeoutMs` without a renewal.
+   */
+  async held(timeoutMs: number): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      this.check();
+      if (this.fresh) return;
+      if (performance.now() > end) {
+        throw new ControllerLeaseUnrenewed(`run lease ${this.key}: not renewed for ${Math.round((performance.now() - this.#renewSentAt) / 1000)} s (NATS unreachable?); this controller does not act on the run without it`);
+      }
+      await sleep(Math.min(100, this.timing.heartbeatMs / 4));
+    }
+  }
+
   /** Called once, as soon as the lease is found taken (the reconciler stops there, not at the next check). */
   onLost(fn: () => void): void {
     this.#onLost.push(fn);
@@ -155,14 +204,24 @@ export class ControllerLease {
   private async heartbeat(): Promise<void> {
     if (this.#beating || this.#lost) return;
     this.#beating = true;
+    const sentAt = performance.now();
     try {
       this.#revision = await this.kv.update(this.key, encodeEnvelope(KIND, this.holder), this.#revision);
+      this.#renewSentAt = sentAt;
+      this.#unconfirmedSince = null;
     } catch (err) {
-      if (!isCasFailure(err)) return; // NATS away or slow: the next beat tries again
+      if (!isCasFailure(err)) {
+        // NATS away or slow: the next beat tries again. This write may still land.
+        this.#unconfirmedSince ??= sentAt;
+        return;
+      }
       const now = await this.kv.get(this.key).catch(() => null);
       // Our own write whose reply was lost: carry on from it.
       if (now && now.operation === "PUT" && holderOf(now.value)?.incarnation === this.holder.incarnation) {
+        // It was one of the renewals whose reply never came, sent no earlier than the oldest of them.
         this.#revision = now.revision;
+        if (this.#unconfirmedSince !== null) this.#renewSentAt = Math.max(this.#renewSentAt, this.#unconfirmedSince);
+        this.#unconfirmedSince = null;
         return;
       }
       this.#lost = `another controller took run lease ${this.key} (${now && now.operation === "PUT" ? describe(now.value) : "it was deleted"}) while this one (pid ${this.holder.pid} on ${this.holder.host}) was cut off; this one stands down`;
