@@ -2,7 +2,8 @@
 // agents, and the actors they run, outlive it. `lspo train --resume` stops those actors before it places its
 // own, so the run never has two learners (or samplers) sharing its consumers, and finishes the run. Without
 // the stop, the resumed run had two learners and two samplers at once. A resume started while the first
-// controller still lives is refused (the run's controller lease, services/controller/src/run/lease.ts).
+// controller still lives is refused (the run's controller lease, services/controller/src/run/lease.ts), and so
+// is one while the learner's agent is frozen (SIGSTOP) with the learner still running: nothing can stop it.
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,8 +30,11 @@ afterAll(async () => {
 describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => {
   it("--resume finishes the run with one learner at a time, nothing lost or trained twice", async () => {
     const agentEnv = (node: string, labels: string) => ({ LSPO_NATS_URL: nats.url, LSPO_NODE_NAME: node, LSPO_NODE_LABELS: labels, LSPO_GRPC_PORT: "0", LSPO_AGENT_CPUS: "8" });
-    lspo(["agent", "--run", RUN], agentEnv("host-a", "role=trainer"));
-    lspo(["agent", "--run", RUN], agentEnv("host-b", "role=rollout"));
+    const agents = {
+      "host-a": lspo(["agent", "--run", RUN], agentEnv("host-a", "role=trainer")),
+      "host-b": lspo(["agent", "--run", RUN], agentEnv("host-b", "role=rollout")),
+      "host-c": lspo(["agent", "--run", RUN], agentEnv("host-c", "role=trainer")),
+    };
     const dir = mkdtempSync(join(tmpdir(), "lspo-controller-killed-"));
     const config = [
       "-c", join(root, "configs/smoke.yaml"), `run.name=${RUN}`, `run.dir=${dir}`, "run.steps=12", "run.timeoutS=120", `nats.url=${nats.url}`,
@@ -53,6 +57,23 @@ describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => 
     const registry = await ActorRegistry.open(nc, { runId: RUN });
     const runningLearners = async () => (await registry.listActors()).filter((a) => a.kind === "learner" && a.state === ComponentState.COMPONENT_STATE_RUNNING).map((a) => a.name);
     const before = await runningLearners();
+
+    // The learner's agent frozen, the learner itself still running and renewing its record: a resume cannot
+    // stop it, and refuses to start rather than place a second learner on the other trainer host. (Settling
+    // the agents for 8 s lets the frozen agent's record go stale in the resume's view first.)
+    const learnerNode = (await registry.listActors()).find((a) => a.kind === "learner")!.node as keyof typeof agents;
+    const frozen = agents[learnerNode].child;
+    frozen.kill("SIGSTOP");
+    try {
+      const refused = lspo(["train", "--resume", dir, "cluster.agentSettleS=8", "--quiet"]);
+      await exited(refused.child);
+      expect(refused.child.exitCode).not.toBe(0);
+      expect(refused.err()).toMatch(new RegExp(`an earlier controller of run '${RUN}' left learner-0 on ${learnerNode}(, sampler-0 on ${learnerNode})? running, and its agent did not answer a stop \\(its agent on ${learnerNode} has not renewed its node record`));
+      expect(await runningLearners()).toEqual(["learner-0"]); // nothing placed beside it
+    } finally {
+      frozen.kill("SIGCONT");
+    }
+
     let most = before.length;
     const resumed = lspo(["train", "--resume", dir, "--quiet"]);
     const watch = setInterval(() => void runningLearners().then((l) => (most = Math.max(most, l.length))).catch(() => undefined), 200);

@@ -8,6 +8,7 @@ import { connectClient, type ClientOptions } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
 import type { ActorRegistry } from "./registry.js";
 import { agentMayRun } from "./identity.js";
+import { HEARTBEAT_MS, STALE_AFTER_MS } from "./registry.js";
 
 export interface PlacementRequest {
   kind: string;
@@ -124,17 +125,25 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
  * `unreachable`, not thrown: stopping is the run's wind-down, and one lost host must not fail a run that
  * finished (its actors exit with their agent, which exits when it loses NATS). An agent that runs no actor
  * of that name (it restarted since the record was written) answers NOT_FOUND: gone already, skipped.
+ *
+ * An actor of a silent agent that still renews its own record is not gone: its agent is frozen or cut off
+ * from NATS while the actor is not (an agent that died takes its actors with it within seconds). Nothing
+ * can stop it from here, so once it has outlived a stale window of its own it is reported in `unreachable`.
  */
 export async function stopActors(
-  registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {},
+  registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions & { orphanGraceMs?: number } = {},
 ): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; kind: string; node: string; error: string }> }> {
   const view = await registry.view();
   const stopped: ActorRecord[] = [];
   const unreachable: Array<{ actor: string; kind: string; node: string; error: string }> = [];
+  const orphans: ActorRecord[] = [];
   for (const e of view.actors().filter((x) => which(x.record))) {
     // The agent that runs it: on its node, with an identity that may run its kind.
     const node = view.nodesNamed(e.record.node).find((n) => !opts.identity || agentMayRun(n.owner, e.record.kind));
-    if (!node || !view.isLive(node)) continue; // its agent is gone, and its processes with it
+    if (!node || !view.isLive(node)) {
+      if (view.isLive(e)) orphans.push(e.record);
+      continue; // its agent is gone, and its processes with it (orphans: checked below)
+    }
     const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, { ...opts, expectIdentity: opts.identity ? node.owner : undefined });
     try {
       const res = await agent.call.stopActor({ name: e.record.name });
@@ -147,6 +156,19 @@ export async function stopActors(
     } finally {
       agent.close();
     }
+  }
+  // An orphan whose record goes silent within the grace exited with its agent.
+  const graceEnd = performance.now() + (opts.orphanGraceMs ?? STALE_AFTER_MS + HEARTBEAT_MS);
+  let left = orphans;
+  while (left.length && performance.now() < graceEnd) {
+    await new Promise((r) => setTimeout(r, 250));
+    left = left.filter((r) => {
+      const e = view.actor(r.kind, r.name);
+      return e !== undefined && e.record.pid === r.pid && view.isLive(e);
+    });
+  }
+  for (const r of left) {
+    unreachable.push({ actor: r.name, kind: r.kind, node: r.node, error: `its agent on ${r.node} has not renewed its node record (frozen, or cut off from NATS), while the actor still renews its own` });
   }
   return { stopped, unreachable };
 }
