@@ -36,8 +36,8 @@ export interface NatsServer extends AsyncDisposable {
   /** SIGTERM, wait for exit; removes the store when it was temporary. */
   stop(): Promise<void>;
   /** Stop (SIGTERM, or SIGKILL: a crash) and start again on the same port with the same store (nothing
-   *  acknowledged may be lost). */
-  restart(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+   *  acknowledged may be lost); with `wipeStore`, with the store lost (it comes back empty). */
+  restart(signal?: "SIGTERM" | "SIGKILL", opts?: { wipeStore?: boolean }): Promise<void>;
   /** SIGKILL without cleanup of the store (for fault-injection tests). */
   kill(): Promise<void>;
 }
@@ -155,10 +155,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       child.kill("SIGKILL");
       await waitExit(child);
     },
-    async restart(signal = "SIGTERM") {
+    async restart(signal = "SIGTERM", restartOpts = {}) {
       child.kill(signal);
       await waitExit(child);
       live.delete(child);
+      // The store lost with the server (a pod on an emptyDir): it comes back empty.
+      if (restartOpts.wipeStore) rmSync(storeDir, { recursive: true, force: true });
       ({ child, port } = await launch(bin, confPath, timeoutMs, opts.dieWithParent));
       live.add(child);
     },

@@ -40,6 +40,14 @@ export class ControllerSuperseded extends Error {
   override name = "ControllerSuperseded";
 }
 
+export interface LeaseOptions {
+  /**
+   * Whether the lease's KV bucket is gone (its stream not found on a server that answers): asked after a
+   * renewal fails for another reason than a lost compare-and-set. Default: never asked.
+   */
+  bucketGone?: () => Promise<boolean>;
+}
+
 export interface LeaseTiming {
   heartbeatMs: number;
   /** How long a holder's key must stay unchanged before it is taken for gone. */
@@ -85,6 +93,15 @@ function describe(value: Uint8Array | undefined): string {
   return h ? `pid ${h.pid} on ${h.host}, started ${h.startedAt}` : "a holder whose lease record is unreadable";
 }
 
+/**
+ * The run's lease record is gone without a trace (no record, not even a release): the NATS store that holds the
+ * run was lost or wiped while the run went on (a server on an emptyDir restarted). Nothing this controller
+ * does next would land where the run's state is; `lspo train --resume` goes on from the newest checkpoint.
+ */
+export class RunStoreLost extends Error {
+  override name = "RunStoreLost";
+}
+
 /** The run's lease could not be renewed for as long as the caller would wait (NATS unreachable). */
 export class ControllerLeaseUnrenewed extends Error {
   override name = "ControllerLeaseUnrenewed";
@@ -96,7 +113,7 @@ export class ControllerLease {
   #renewSentAt: number;
   /** When the oldest renewal whose reply never came was sent: if one of them landed, it landed after this. */
   #unconfirmedSince: number | null = null;
-  #lost: string | null = null;
+  #lost: { error: typeof ControllerSuperseded | typeof RunStoreLost; message: string } | null = null;
   #beat: NodeJS.Timeout | null = null;
   #beating = false;
   #onLost: Array<() => void> = [];
@@ -108,6 +125,7 @@ export class ControllerLease {
     revision: number,
     sentAt: number,
     private readonly timing: LeaseTiming,
+    private readonly options: LeaseOptions,
   ) {
     this.#revision = revision;
     this.#renewSentAt = sentAt;
@@ -119,14 +137,14 @@ export class ControllerLease {
    * Takes the run's lease: at once when nobody holds it; after the stale window when its holder stays silent
    * through it. Throws ControllerLeaseHeld when the holder is alive (or another controller takes it first).
    */
-  static async acquire(kv: KV, runId: string, timing: LeaseTiming = DEFAULT_TIMING): Promise<ControllerLease> {
+  static async acquire(kv: KV, runId: string, timing: LeaseTiming = DEFAULT_TIMING, options: LeaseOptions = {}): Promise<ControllerLease> {
     const key = `${runId}.controller`;
     const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), incarnation: randomUUID() };
     const bytes = encodeEnvelope(KIND, holder);
     // The write that takes the lease counts as its first renewal, from the moment it was sent (when a reply is
     // lost and our own record is found instead, the last write we sent is the one that landed).
     let sentAt = performance.now();
-    const take = (revision: number) => new ControllerLease(kv, key, holder, revision, sentAt, timing);
+    const take = (revision: number) => new ControllerLease(kv, key, holder, revision, sentAt, timing, options);
     const write = async (fn: () => Promise<number>) => {
       sentAt = performance.now();
       return take(await patiently(fn));
@@ -162,13 +180,18 @@ export class ControllerLease {
     throw new ControllerLeaseHeld(`run '${runId}': another controller (${describe(last?.value)}) took its lease (KV key ${key}) while this one tried to`);
   }
 
-  /** Throws ControllerSuperseded once another controller has taken the run. */
+  /** Throws ControllerSuperseded once another controller has taken the run, RunStoreLost once the store went. */
   check(): void {
-    if (this.#lost) throw new ControllerSuperseded(this.#lost);
+    if (this.#lost) throw new this.#lost.error(this.#lost.message);
   }
 
   get lost(): boolean {
     return this.#lost !== null;
+  }
+
+  /** Why this controller stopped holding the run, once it has. */
+  get lostReason(): string | null {
+    return this.#lost?.message ?? null;
   }
 
   /**
@@ -181,8 +204,8 @@ export class ControllerLease {
 
   /**
    * Resolves once the lease is fresh (at once in the common case); waits while renewals do not land (NATS
-   * away), throws ControllerSuperseded if the lease is found taken meanwhile, and ControllerLeaseUnrenewed
-   * after `timeoutMs` without a renewal.
+   * away), throws ControllerSuperseded if the lease is found taken meanwhile (RunStoreLost if it went with the
+   * store), and ControllerLeaseUnrenewed after `timeoutMs` without a renewal.
    */
   async held(timeoutMs: number): Promise<void> {
     const end = performance.now() + timeoutMs;
@@ -213,9 +236,15 @@ export class ControllerLease {
       if (!isCasFailure(err)) {
         // NATS away or slow: the next beat tries again. This write may still land.
         this.#unconfirmedSince ??= sentAt;
+        if (await this.options.bucketGone?.().catch(() => false)) this.standDown(RunStoreLost, this.storeLost("its KV bucket is gone"));
         return;
       }
-      const now = await this.kv.get(this.key).catch(() => null);
+      let now: Awaited<ReturnType<KV["get"]>>;
+      try {
+        now = await this.kv.get(this.key);
+      } catch {
+        return; // NATS away again: the next beat looks again
+      }
       // Our own write whose reply was lost: carry on from it.
       if (now && now.operation === "PUT" && holderOf(now.value)?.incarnation === this.holder.incarnation) {
         // It was one of the renewals whose reply never came, sent no earlier than the oldest of them.
@@ -224,17 +253,34 @@ export class ControllerLease {
         this.#unconfirmedSince = null;
         return;
       }
-      this.#lost = `another controller took run lease ${this.key} (${now && now.operation === "PUT" ? describe(now.value) : "it was deleted"}) while this one (pid ${this.holder.pid} on ${this.holder.host}) was cut off; this one stands down`;
-      if (this.#beat) clearInterval(this.#beat);
-      for (const fn of this.#onLost.splice(0)) {
-        try {
-          fn();
-        } catch {
-          // a stand-down hook must not keep the others from running
-        }
+      // No record at all: not taken (a taker writes one) nor released (that leaves a delete marker), but gone
+      // with the store (the bucket made anew since, empty, by whoever opened it first).
+      if (!now) this.standDown(RunStoreLost, this.storeLost("it holds no record of the lease, not even a release"));
+      else {
+        this.standDown(
+          ControllerSuperseded,
+          `another controller took run lease ${this.key} (${now.operation === "PUT" ? describe(now.value) : "and released it since"}) while this one (pid ${this.holder.pid} on ${this.holder.host}) was cut off; this one stands down`,
+        );
       }
     } finally {
       this.#beating = false;
+    }
+  }
+
+  private storeLost(what: string): string {
+    return `the NATS store holding run lease ${this.key} was lost or wiped while the run went on (${what}); this controller stops. \`lspo train --resume <run dir>\` goes on from the newest checkpoint`;
+  }
+
+  private standDown(error: typeof ControllerSuperseded | typeof RunStoreLost, message: string): void {
+    if (this.#lost) return;
+    this.#lost = { error, message };
+    if (this.#beat) clearInterval(this.#beat);
+    for (const fn of this.#onLost.splice(0)) {
+      try {
+        fn();
+      } catch {
+        // a stand-down hook must not keep the others from running
+      }
     }
   }
 
