@@ -4,8 +4,8 @@
 // off from NATS (its connection through a proxy that stops forwarding) stops counting itself fresh before
 // anyone could take the run over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KV_BUCKETS, connectBus, encodeEnvelope, openKv, startLocalBus, type LocalBus, type NatsConnection } from "@lspo/bus";
-import { ControllerLease, ControllerLeaseHeld, ControllerLeaseUnrenewed, ControllerSuperseded } from "../src/run/lease.js";
+import { KV_BUCKETS, connectBus, encodeEnvelope, jetstreamManager, openKv, startLocalBus, type LocalBus, type NatsConnection } from "@lspo/bus";
+import { ControllerLease, ControllerLeaseHeld, ControllerLeaseUnrenewed, ControllerSuperseded, RunStoreLost } from "../src/run/lease.js";
 import { startBlackHoleProxy, type BlackHoleProxy } from "./support/black-hole-proxy.js";
 
 const timing = { heartbeatMs: 100, staleAfterMs: 400 };
@@ -145,6 +145,41 @@ describe("controller lease", () => {
       await a.lease.held(10_000);
       expect(a.lease.fresh).toBe(true);
       expect(a.lease.lost).toBe(false);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("a holder whose store was lost stops with RunStoreLost: its bucket made anew without the record, or gone", async () => {
+    const jsm = await jetstreamManager(bus.nc);
+    const bucketGone = () => jsm.streams.info("KV_lease-lost").then(() => false, (err: Error) => /stream not found/i.test(err.message));
+    // Made anew (whoever opened the bucket first after the loss): the renewal's compare-and-set finds no record.
+    const remade = await ControllerLease.acquire(await openKv(bus.nc, "lease-lost"), "remade", timing, { bucketGone });
+    leases.push(remade);
+    await jsm.streams.delete("KV_lease-lost");
+    await openKv(bus.nc, "lease-lost");
+    for (let i = 0; i < 50 && !remade.lost; i++) await sleep(timing.heartbeatMs);
+    expect(() => remade.check()).toThrow(RunStoreLost);
+    expect(() => remade.check()).toThrow(/the NATS store holding run lease remade\.controller was lost or wiped while the run went on \(it holds no record of the lease, not even a release\)/);
+    // Gone: the renewal fails, and the bucket's stream is not found.
+    const orphaned = await ControllerLease.acquire(await openKv(bus.nc, "lease-lost"), "orphaned", timing, { bucketGone });
+    leases.push(orphaned);
+    await jsm.streams.delete("KV_lease-lost");
+    for (let i = 0; i < 300 && !orphaned.lost; i++) await sleep(timing.heartbeatMs);
+    expect(() => orphaned.check()).toThrow(RunStoreLost);
+    expect(() => orphaned.check()).toThrow(/\(its KV bucket is gone\)/);
+    expect(orphaned.lostReason).toMatch(/lspo train --resume <run dir>/);
+  });
+
+  it("a released lease found by a holder that was cut off is not taken for a lost store", async () => {
+    const a = await cutOffable("released-meanwhile");
+    try {
+      a.proxy.cut();
+      const b = await acquire("released-meanwhile");
+      await b.release(); // the other controller ended: a delete marker stays
+      a.proxy.restore();
+      await expect(a.lease.held(10_000)).rejects.toThrow(ControllerSuperseded);
+      expect(a.lease.lostReason).toMatch(/and released it since/);
     } finally {
       await a.close();
     }
