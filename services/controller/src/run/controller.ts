@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, kvPut, lastEvent, openKv,
+  KV_BUCKETS, OBJECT_STORES, STREAMS, busOptionsFromEnv, connectBus, ensureStreams, jetstream, jetstreamManager, kvGet, lastEvent, openKv,
   openObjectStore, publishMessage, publishModelDir, startNatsServer, streamLimitsOf, subjectFor, type JetStreamManager, type NatsServer, type RunEvent,
 } from "@lspo/bus";
 import { ActorNotFoundError, ActorRegistry, NodeAgent, actorHandle, busOptionsFor, grpcSecurityFrom } from "@lspo/actors";
@@ -33,6 +33,7 @@ import { RunEvents } from "./run-events.js";
 import { watchRunDeadLetters } from "./dead-letters.js";
 import { buildSummary, type Summary } from "./summary.js";
 import { ControllerLease } from "./lease.js";
+import { CursorKey } from "./cursor-key.js";
 
 export interface TrainOptions {
   /** Resume the run in this directory from its last valid checkpoint. */
@@ -206,6 +207,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     let sourceState: PromptSourceState | undefined;
     /** The checkpoint manifest the run goes on from when the store was emptied (empty-store-resume.ts). */
     let emptied: RunEvent | null = null;
+    const cursorKey = await CursorKey.open(samplerKv, runId);
     if (opts.resume) {
       const live = await kvGet<PromptSourceState>(samplerKv, `${runId}.cursor`, "Cursor").catch(() => null);
       await events.caughtUp();
@@ -214,7 +216,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         emptied = manifest;
         await continueBatchSequence(jsm, Number(manifest.batchSeq ?? 0));
       }
-      sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, samplerKv, batchStore, samplerCopies)) ?? undefined;
+      sourceState = live?.value ?? (await restoreFromManifest(manifest, runId, cursorKey, batchStore, samplerCopies)) ?? undefined;
       await events.publish("metric", { event: "resume", from: live ? "nats" : sourceState ? "checkpoint" : "start", requested: sourceState?.requested ?? 0, manifest: manifest ? { step: manifest.step, dir: manifest.dir, node: manifest.node } : null });
     }
     await samplerKv.delete(`${runId}.closed`).catch(() => undefined);
@@ -306,7 +308,7 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
         };
         await publishMessage(js, subjectFor("prompts", runId), "PromptRequest", req, { msgId: `prompt-${item.uid}` });
       }
-      if (n > 0) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", source.state());
+      if (n > 0) await cursorKey.write(source.state());
     };
 
     // The loop: keep the sampler fed; in sync mode only while the learner is idle on the current step.
@@ -546,7 +548,7 @@ async function latestManifest(jsm: JetStreamManager, runId: string, events: RunE
 async function restoreFromManifest(
   manifest: RunEvent | null,
   runId: string,
-  samplerKv: Awaited<ReturnType<typeof openKv>>,
+  cursorKey: CursorKey,
   store: Awaited<ReturnType<typeof openObjectStore>>,
   copies: SamplerStateCopies,
 ): Promise<PromptSourceState | null> {
@@ -555,7 +557,7 @@ async function restoreFromManifest(
   if (sampler.restored) log.info({ step: manifest.step, parts: sampler.parts }, "sampler state restored from the checkpoint");
   else if (sampler.why !== "none") log.warn({ step: manifest.step, bytes: manifest.samplerBytes, why: sampler.why }, "the checkpoint's sampler state was not restored; the sampler starts afresh");
   const cursor = (manifest.cursor as PromptSourceState | null) ?? null;
-  if (cursor) await kvPut(samplerKv, `${runId}.cursor`, "Cursor", cursor);
+  if (cursor) await cursorKey.write(cursor);
   return cursor;
 }
 

@@ -57,16 +57,18 @@ export interface LeaseTiming {
 const DEFAULT_TIMING: LeaseTiming = { heartbeatMs: HEARTBEAT_MS, staleAfterMs: STALE_AFTER_MS + HEARTBEAT_MS / 2 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const isCasFailure = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message ?? "");
+/** A compare-and-set that lost (the key's revision was not the one expected), as NATS words it. */
+export const isCasFailure = (err: unknown) => /wrong last sequence|key exists/i.test((err as Error).message ?? "");
 
-class CasFailure extends Error {}
+/** A compare-and-set that lost, as `patiently` throws it. */
+export class CasFailure extends Error {}
 
 /**
  * A KV call retried while NATS cannot answer (a server restarting, a bucket's leader moving: the cluster test
  * starts a run while a server is down), as every controller KV call is; a compare-and-set that lost is an
  * answer, thrown at once as CasFailure.
  */
-async function patiently<T>(fn: () => Promise<T>): Promise<T> {
+export async function patiently<T>(fn: () => Promise<T>): Promise<T> {
   const r = await retryTransient(async (): Promise<{ ok: true; value: T } | { ok: false; err: Error }> => {
     try {
       return { ok: true, value: await fn() };
