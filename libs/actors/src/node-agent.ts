@@ -508,9 +508,12 @@ export class NodeAgent implements AsyncDisposable {
   private async drain(): Promise<void> {
     if (this.beat) clearInterval(this.beat);
     await Promise.all([...this.actors.values()].map((s) => this.terminate(s)));
-    // Released names and a node that no longer takes work: a reconciler need not wait for the TTL.
-    await Promise.all([...this.actors.values()].map((s) => this.releaseName(s.spec.kind, s.spec.name).catch(() => undefined)));
-    await this.registry.removeNode(this.node).catch(() => undefined);
+    // Released names and a node that no longer takes work: a reconciler need not wait for the TTL. Best effort,
+    // and bounded: with NATS away or its store lost, each KV call retries for 30 s, and the records expire anyway.
+    await settleWithin(REGISTRY_CLEANUP_MS, async () => {
+      await Promise.all([...this.actors.values()].map((s) => this.releaseName(s.spec.kind, s.spec.name).catch(() => undefined)));
+      await this.registry.removeNode(this.node).catch(() => undefined);
+    });
     this.registry.close();
     await this.server?.stop();
   }
@@ -518,4 +521,14 @@ export class NodeAgent implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** How long an agent that stops spends removing its records from the registry. */
+const REGISTRY_CLEANUP_MS = 5_000;
+
+/** Runs `fn`, waiting at most `ms` for it (it may go on in the background); never throws. */
+async function settleWithin(ms: number, fn: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([fn().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
