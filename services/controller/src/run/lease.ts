@@ -12,6 +12,9 @@
 // made after that renewal landed, so by the time another controller can hold the run this one has been
 // refusing to act for at least a heartbeat: a controller cut off from NATS pauses instead of acting once more
 // before it learns it was superseded.
+//
+// A renewal that finds no record at all (a taker writes one, a release leaves a delete marker), or that fails
+// while the bucket's stream is not found, means the store holding the run was lost (RunStoreLost).
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
