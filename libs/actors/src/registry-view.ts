@@ -102,10 +102,17 @@ export class RegistryView {
     const fallback = setTimeout(() => this.readyResolve(), 2000);
     fallback.unref();
     void (async () => {
+      // Arrived now only once the watch has caught up: nats.js marks the last entry of the initial values as an
+      // update too (it counts it as the one that reaches num_pending), which made a record written once, long
+      // ago, look freshly renewed whenever it was the newest key of the run.
+      let caughtUp = pending === 0;
       try {
         for await (const e of iter) {
-          this.apply(e, e.isUpdate ? performance.now() : startedAt);
-          if (e.delta === 0) this.readyResolve();
+          this.apply(e, caughtUp ? performance.now() : startedAt);
+          if (e.delta === 0) {
+            caughtUp = true;
+            this.readyResolve();
+          }
         }
       } catch {
         // The iterator failed (NATS away): re-established below.

@@ -1,7 +1,7 @@
 // `lspo status` over a real nats-server and real gRPC: the run's controller (the holder of its lease, and
 // whether it renews it), each actor's own Status counters beside its registry record, an actor that does not
-// answer shown with the reason (the command still lists every actor and exits 0), and --no-counters listing
-// the registry only.
+// answer shown with the reason (the command still lists every actor and exits 0), each actor's agent (live,
+// silent while the actor runs on, or none), and --no-counters listing the registry only.
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import { hostname } from "node:os";
@@ -56,6 +56,8 @@ beforeAll(async () => {
   deadAddress = `127.0.0.1:${await closedPort()}`;
   registry = await ActorRegistry.open(bus.nc, { runId });
   await registry.putActor({ name: "rollout-0", kind: "verifier", node: "gone", pid: 1, grpcAddress: deadAddress, state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId, resources: undefined, heartbeatAt: undefined });
+  // The rollout actor's agent: one record, never renewed (a frozen agent whose actor runs on).
+  await registry.putNode({ node: "here", agentAddress: deadAddress, labels: {}, actorsPerGpu: 1, runId, capacity: undefined, allocated: undefined, heartbeatAt: undefined });
   // The run's controller, as `lspo train` holds it: renewed every 2 s.
   lease = await ControllerLease.acquire(await openKv(bus.nc, KV_BUCKETS.sampler), runId);
 }, 60_000);
@@ -73,12 +75,15 @@ describe("lspo status", { timeout: 60_000 }, () => {
     expect(json.controller).toEqual({ pid: process.pid, host: hostname(), startedAt: lease.holder.startedAt, renewing: true });
     const byKey = Object.fromEntries(json.actors.map((a) => [`${a.kind}/${a.name}`, a]));
     expect(Object.keys(byKey).sort()).toEqual(["rollout/rollout-0", "verifier/rollout-0"]);
-    expect(byKey["rollout/rollout-0"]).toMatchObject({ state: "running", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
+    expect(byKey["rollout/rollout-0"]).toMatchObject({ state: "running", agent: "silent", counters: { policyVersion: 3, groups: 7, weightsRefused: 1, generateSeconds: 1.23456 } });
+    expect(byKey["verifier/rollout-0"].agent).toBeNull(); // no agent registered node "gone"
     expect(byKey["rollout/rollout-0"]).not.toHaveProperty("unreachable");
     expect(byKey["verifier/rollout-0"]).not.toHaveProperty("counters");
     expect(byKey["verifier/rollout-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
 
     const text = (await lspoStatus()).split("\n");
+    expect(text.find((l) => l.startsWith("rollout-0  rollout"))).toMatch(/^rollout-0\s+rollout\s+here\s+silent\s+\d+\s+running\s+0\s*$/);
+    expect(text.find((l) => l.startsWith("rollout-0  verifier"))).toMatch(/^rollout-0\s+verifier\s+gone\s+-\s+1\s+unresponsive\s+0\s*$/);
     expect(text[0]).toBe(`controller: pid ${process.pid} on ${hostname()}, started ${lease.holder.startedAt}: renewing the run's lease`);
     const section = text.indexOf("COUNTERS (each actor's Status)");
     expect(section, text.join("\n")).toBeGreaterThan(0);
@@ -117,6 +122,17 @@ describe("lspo status", { timeout: 60_000 }, () => {
       await expect(jsm.streams.info(`KV_${KV_BUCKETS.sampler}`)).rejects.toThrow(/stream not found/);
     } finally {
       await fresh.stop();
+    }
+  });
+
+  it("says an agent is live while it renews its node record", async () => {
+    const record = { node: "here", agentAddress: deadAddress, labels: {}, actorsPerGpu: 1, runId, capacity: undefined, allocated: undefined, heartbeatAt: undefined };
+    const beat = setInterval(() => void registry.putNode(record).catch(() => undefined), 500);
+    try {
+      const json = JSON.parse(await lspoStatus("--json", "--no-counters")) as { actors: Array<Record<string, unknown>> };
+      expect(json.actors.find((a) => a.kind === "rollout")?.agent).toBe("live");
+    } finally {
+      clearInterval(beat);
     }
   });
 });

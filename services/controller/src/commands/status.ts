@@ -77,10 +77,19 @@ export async function run(argv: string[]): Promise<number> {
     const keyOf = (a: ActorRecord) => `${a.kind}/${a.name}`;
     const asked = new Map(client ? view.actors().map(({ record }) => [keyOf(record), actorCounters(record, client)] as const) : []);
     await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 1000));
+    // The agent on each actor's node: "live" if it renewed its node record during the watch, "silent" if not
+    // (frozen, or cut off from NATS: its actors may still run, and nothing can stop them through it), null
+    // where no agent registered the node (actors run as workloads of their own, as verifiers may be).
+    const agentOf = (node: string): "live" | "silent" | null => {
+      const records = view.nodesNamed(node);
+      if (!records.length) return null;
+      return records.some((n) => n.arrivedAt > view.healthySince) ? "live" : "silent";
+    };
     const actors = await Promise.all(view.actors().map(async ({ record: a, arrivedAt }) => ({
       name: a.name,
       kind: a.kind,
       node: a.node,
+      agent: agentOf(a.node),
       pid: a.pid,
       // A running record with no new revision in a heartbeat and more is reported as such, whatever it says.
       state: a.state === ComponentState.COMPONENT_STATE_RUNNING && arrivedAt <= view.healthySince ? "unresponsive" : STATE_NAMES[a.state] ?? "unknown",
@@ -101,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
           ? `controller: pid ${controller.pid} on ${controller.host}, started ${controller.startedAt}: ${controller.renewing ? "renewing the run's lease" : `its lease was not renewed in the last ${(HEARTBEAT_MS + 1000) / 1000} s (stopped, or cut off from NATS)`}\n`
           : `controller: none holds run '${runId}' (it ended, or has not started)\n`,
       );
-      const rows = [["NAME", "KIND", "NODE", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, String(a.pid), a.state, String(a.restarts)])];
+      const rows = [["NAME", "KIND", "NODE", "AGENT", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, a.agent ?? "-", String(a.pid), a.state, String(a.restarts)])];
       const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
       for (const r of rows) console.log(r.map((cell, c) => cell.padEnd(widths[c])).join("  "));
       if (client && actors.length) {
