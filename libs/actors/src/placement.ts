@@ -131,7 +131,7 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
  * can stop it from here, so once it has outlived a stale window of its own it is reported in `unreachable`.
  */
 export async function stopActors(
-  registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions & { orphanGraceMs?: number } = {},
+  registry: ActorRegistry, which: (a: ActorRecord) => boolean, opts: ClientOptions = {},
 ): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; kind: string; node: string; error: string }> }> {
   const view = await registry.view();
   const stopped: ActorRecord[] = [];
@@ -158,7 +158,7 @@ export async function stopActors(
     }
   }
   // An orphan whose record goes silent within the grace exited with its agent.
-  const graceEnd = performance.now() + (opts.orphanGraceMs ?? STALE_AFTER_MS + HEARTBEAT_MS);
+  const graceEnd = performance.now() + STALE_AFTER_MS + HEARTBEAT_MS;
   let left = orphans;
   while (left.length && performance.now() < graceEnd) {
     await new Promise((r) => setTimeout(r, 250));
