@@ -6,9 +6,8 @@ import * as grpc from "@grpc/grpc-js";
 import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lspo/proto";
 import { connectClient, type ClientOptions } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
-import type { ActorRegistry } from "./registry.js";
+import { HEARTBEAT_MS, STALE_AFTER_MS, type ActorRegistry } from "./registry.js";
 import { agentMayRun } from "./identity.js";
-import { HEARTBEAT_MS, STALE_AFTER_MS } from "./registry.js";
 
 export interface PlacementRequest {
   kind: string;

@@ -34,7 +34,7 @@ describe("the run's data cursor", () => {
     const remade = await openKv(bus.nc, "cursor-b");
     const err = await cursor.write(state(8)).catch((e: Error) => e);
     expect(err).toBeInstanceOf(RunStoreLost);
-    expect((err as Error).message).toMatch(/the run's data cursor \(KV key run\.cursor\) is gone from NATS, with no trace of a delete/);
+    expect((err as Error).message).toMatch(/the NATS store holding the run's data cursor \(KV key run\.cursor\) was lost or wiped while the run went on \(the key is gone, with no trace of a delete\)/);
     expect(await kvGet(remade, "run.cursor", "Cursor")).toBeNull(); // nothing landed in the new store
   });
 

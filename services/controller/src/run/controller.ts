@@ -171,17 +171,14 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // One controller per run (lease.ts), taken before this one writes anything of the run, here or in NATS: a
     // second one refuses to start while the first lives, and one that another took the run from stands down.
     const samplerKv = await openKv(nc, KV_BUCKETS.sampler, { replicas: config.nats.replicas });
+    const jsm = await jetstreamManager(nc);
     const lease = await ControllerLease.acquire(samplerKv, runId, undefined, {
       // A renewal that fails while the bucket's stream is not found: the store went (the stand-down says so).
-      bucketGone: async () => {
-        const jsm = await jetstreamManager(nc);
-        return jsm.streams.info(`KV_${KV_BUCKETS.sampler}`).then(() => false, (err: Error) => /stream not found/i.test(err.message));
-      },
+      bucketGone: () => jsm.streams.info(`KV_${KV_BUCKETS.sampler}`).then(() => false, (err: Error) => /stream not found/i.test(err.message)),
     });
     owned.push(() => lease.release());
     saveRunConfig(dir, { ...config, nats: { ...config.nats, url: input.nats.url } });
     writeRunInfo(dir, { runId: config.run.name, natsUrl: config.nats.url, pid: process.pid, startedAt: new Date().toISOString(), ...(nats ? { natsPid: nats.pid } : {}) });
-    const jsm = await jetstreamManager(nc);
     await provisionRun(nc, jsm, config);
     const js = jetstream(nc);
     // What the actors report (metrics, judgements, ledger records, checkpoint manifests) arrives over NATS;

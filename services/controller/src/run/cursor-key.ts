@@ -4,7 +4,7 @@
 // lost the bucket is made anew, empty, by whoever opens it first. A cursor put there would make a resume take
 // the new store for the run's whole one, while its streams hold none of the run.
 import { encodeEnvelope, retryTransient, type openKv } from "@lspo/bus";
-import { CasFailure, ControllerSuperseded, RunStoreLost, patiently } from "./lease.js";
+import { CasFailure, ControllerSuperseded, RunStoreLost, patiently, storeLostMessage } from "./lease.js";
 
 type KV = Awaited<ReturnType<typeof openKv>>;
 
@@ -36,7 +36,7 @@ export class CursorKey {
         return;
       }
       if (!now) {
-        throw new RunStoreLost(`the run's data cursor (KV key ${this.key}) is gone from NATS, with no trace of a delete: the store holding the run was lost or wiped while the run went on; this controller stops. \`lspo train --resume <run dir>\` goes on from the newest checkpoint`);
+        throw new RunStoreLost(storeLostMessage(`the run's data cursor (KV key ${this.key})`, "the key is gone, with no trace of a delete"));
       }
       throw new ControllerSuperseded(`the run's data cursor (KV key ${this.key}) was ${now.operation === "PUT" ? "written" : "deleted"} by another controller since this one last wrote it; this one stands down`);
     }

@@ -107,6 +107,11 @@ export class RunStoreLost extends Error {
   override name = "RunStoreLost";
 }
 
+/** What RunStoreLost says: which key found the store gone, how, and what to do. */
+export function storeLostMessage(key: string, what: string): string {
+  return `the NATS store holding ${key} was lost or wiped while the run went on (${what}); this controller stops. \`lspo train --resume <run dir>\` goes on from the newest checkpoint`;
+}
+
 /** The run's lease could not be renewed for as long as the caller would wait (NATS unreachable). */
 export class ControllerLeaseUnrenewed extends Error {
   override name = "ControllerLeaseUnrenewed";
@@ -273,7 +278,7 @@ export class ControllerLease {
   }
 
   private storeLost(what: string): string {
-    return `the NATS store holding run lease ${this.key} was lost or wiped while the run went on (${what}); this controller stops. \`lspo train --resume <run dir>\` goes on from the newest checkpoint`;
+    return storeLostMessage(`run lease ${this.key}`, what);
   }
 
   private standDown(error: typeof ControllerSuperseded | typeof RunStoreLost, message: string): void {
