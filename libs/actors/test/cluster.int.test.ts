@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { connectBus, startLocalBus, startNatsServer, type LocalBus } from "@lspo/bus";
 import {
   ActorRegistry, NodeAgent, Reconciler, actorHandle, placeActors, serveActor, stopActors, unary, type ReconcileEvent,
@@ -238,6 +238,31 @@ describe("cluster - node failure", { timeout: 240_000 }, () => {
       h.close();
     } finally {
       reconciler.stop();
+    }
+  });
+});
+
+describe("cluster - an agent stopping while NATS does not answer", { timeout: 120_000 }, () => {
+  it("bounds its registry cleanup: stop returns after about 5 s, not after the KV calls' 30 s of retries", async () => {
+    // A nats-server of this test's own, frozen with SIGSTOP: connections stay open, and no request is answered.
+    const frozen = await startLocalBus();
+    onTestFinished(() => frozen.stop());
+    const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, statusActor], env: { LSPO_NATS_URL: frozen.server.url } });
+    const agent = await NodeAgent.start(frozen.nc, { runId: "frozen-bus", node: "n1", cpus: 2, launcher, stdio: "ignore", drainMs: 2000 });
+    const [placed] = await agent.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 0 });
+    const rec = await until("the actor's own record", async () => (await agent.registry.resolve(placed.name))[0], 120_000);
+    process.kill(frozen.server.pid, "SIGSTOP");
+    try {
+      const t0 = Date.now();
+      await agent.stop();
+      const stoppedAfterMs = Date.now() - t0;
+      // The actor went (SIGTERM, then SIGKILL after drainMs); removing its name and the node record could not
+      // finish, and the agent gave up on them at its bound (5 s) instead of retrying for 30 s.
+      expect(alive(rec.pid)).toBe(false);
+      expect(stoppedAfterMs).toBeGreaterThanOrEqual(4_900);
+      expect(stoppedAfterMs).toBeLessThan(15_000);
+    } finally {
+      process.kill(frozen.server.pid, "SIGCONT");
     }
   });
 });
