@@ -1,12 +1,15 @@
 // `npm run bench -- gemm-ceiling [--runs N]` (issue 22): how fast this machine runs a decode step's weight
 // products, the part of a step no cache layout changes. Per decoder layer, seven products of the B rows
 // with a weight matrix (q, k, v, o, gate, up, down), and the LM head once; 2 flops per weight and row.
-// Each timed as onnxruntime runs them (Gemm, x W^T, 2 threads like bench decode), in two ways:
-// - fed: the weights are graph inputs, fed on every run, as OnnxDecoder feeds them (one session serves every
-//   policy version); MLAS then packs every weight matrix into its panels on every run;
-// - prepacked: the weights are initializers, which onnxruntime packs once when the session is made; the
-//   fastest onnxruntime runs these products on this machine, and a session that must be made again for each
-//   new policy version.
+// Each timed as onnxruntime runs them (2 threads like bench decode), in three ways:
+// - fed: the weights are graph inputs, fed on every run (one session serves every policy version), as the
+//   right operand (Gemm, x W^T, as OnnxDecoder's step did before 2026-12-07); MLAS then packs every weight
+//   matrix into its panels on every run;
+// - weight first: fed too, as the left operand (MatMul W x^T, then back to rows, as the in-place decode
+//   step runs them now: llama/layers.ts linearWeightFirst); MLAS packs only x^T and reads the weights where
+//   they lie;
+// - prepacked: the weights are initializers, which onnxruntime packs once when the session is made, as the
+//   right operand; a session that must be made again for each new policy version.
 // A step's products run layer by layer, each layer a session of its own with its own weights (so they stream
 // from memory as in a real step, and a 0.5B model's 2 GB need not fit one protobuf), then the LM head.
 // Beside them, at 25M, our whole in-place decode step (slotDecodeGraph, 128 cache slots, weights fed).
@@ -15,7 +18,7 @@
 // at 0.5B; PyTorch's figure from bench/results/decode.json, named with its commit) and the time per decode
 // step the goal leaves: B / the goal's tokens/s.
 // Models and batches: bench decode's 25M (batch 16, 64) and Qwen2.5-0.5B-shaped model (batch 16).
-// Median over `reps` timed runs after warm-ups, per run; 5 runs alternating the two ways.
+// Median over `reps` timed runs after warm-ups, per run; 5 runs, the order of the three ways rotating.
 // Writes bench/results/gemm-ceiling.json. About 2 minutes (95 s on the 2-core machine).
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -69,17 +72,23 @@ function randomWeights(n: number, seed: number): Float32Array {
 
 interface Products {
   session: ort.InferenceSession;
-  /** Weights to feed on every run (fed), or none (prepacked: they are in the session). */
+  /** Weights to feed on every run (fed, weight first), or none (prepacked: they are in the session). */
   feeds: Record<string, ort.Tensor>;
 }
+
+type Way = "fed" | "weightFirst" | "prepacked";
+const WAYS: readonly Way[] = ["fed", "weightFirst", "prepacked"];
 
 /**
  * One session over `mats` ([out, in] each, with an optional bias): every product of its B rows (input x_<in>)
  * with its matrix, each reduced to a sum, the sums added: one scalar out, so nothing is copied back but it.
  */
-async function productsSession(mats: Array<{ name: string; out: number; in: number; w: Float32Array; b: Float32Array | null }>, B: number, prepacked: boolean): Promise<Products> {
+async function productsSession(mats: Array<{ name: string; out: number; in: number; w: Float32Array; b: Float32Array | null }>, B: number, way: Way): Promise<Products> {
+  const prepacked = way === "prepacked";
   const g = new Graph("weight_products");
   const inputs = new Map<number, Value<"float32">>();
+  /** x^T per input width, made once and shared by its products (as the decode step shares it). */
+  const columns = new Map<number, Value<"float32">>();
   const feeds: Record<string, ort.Tensor> = {};
   let total: Value<"float32"> | null = null;
   for (const m of mats) {
@@ -91,7 +100,16 @@ async function productsSession(mats: Array<{ name: string; out: number; in: numb
       bias = prepacked ? g.constant({ dtype: "float32", shape: [m.out], data: m.b }, `${m.name}_bias`) : g.input(`${m.name}_bias`, "float32", [m.out]);
       if (!prepacked) feeds[`${m.name}_bias`] = new ort.Tensor("float32", m.b, [m.out]);
     }
-    const s = ops.sumAll(ops.gemm(inputs.get(m.in)!, weight, bias, { transB: true }));
+    const x = inputs.get(m.in)!;
+    let y: Value<"float32">;
+    if (way === "weightFirst") {
+      if (!columns.has(m.in)) columns.set(m.in, ops.transpose(x, [1, 0]));
+      y = ops.transpose(ops.matmul(weight, columns.get(m.in)!), [1, 0]); // back to rows [B, out]
+      if (bias) y = ops.add(y, bias);
+    } else {
+      y = ops.gemm(x, weight, bias, { transB: true });
+    }
+    const s = ops.sumAll(y);
     total = total ? ops.add(total, s) : s;
   }
   g.output("total", total!);
@@ -106,10 +124,10 @@ async function productsSession(mats: Array<{ name: string; out: number; in: numb
 }
 
 /** A step's products: one session per layer, then the LM head's. */
-async function stepProducts(c: LlamaConfig, B: number, prepacked: boolean, weights: WeightSet): Promise<Products[]> {
+async function stepProducts(c: LlamaConfig, B: number, way: Way, weights: WeightSet): Promise<Products[]> {
   const out: Products[] = [];
-  for (let l = 0; l < c.numLayers; l++) out.push(await productsSession(weights.layers[l], B, prepacked));
-  out.push(await productsSession([weights.head], B, prepacked));
+  for (let l = 0; l < c.numLayers; l++) out.push(await productsSession(weights.layers[l], B, way));
+  out.push(await productsSession([weights.head], B, way));
   return out;
 }
 
@@ -195,23 +213,28 @@ const rows = [];
 for (const k of CASES) {
   const c = models.find((m) => m.name === k.model)!.cfg;
   const weights = weightSet(c);
-  const fed = await stepProducts(c, k.batch, false, weights);
-  const prepacked = await stepProducts(c, k.batch, true, weights);
-  const ms = { fed: [] as number[], prepacked: [] as number[], slotStep: [] as number[] };
+  const sessions = {} as Record<Way, Products[]>;
+  for (const way of WAYS) sessions[way] = await stepProducts(c, k.batch, way, weights);
+  const ms = { fed: [] as number[], weightFirst: [] as number[], prepacked: [] as number[], slotStep: [] as number[] };
   for (let r = 0; r < RUNS; r++) {
-    // Alternating which goes first.
-    for (const way of r % 2 ? (["prepacked", "fed"] as const) : (["fed", "prepacked"] as const)) ms[way].push(await timeProducts(way === "fed" ? fed : prepacked, k.reps));
+    // The order rotates from run to run.
+    for (let i = 0; i < WAYS.length; i++) {
+      const way = WAYS[(r + i) % WAYS.length];
+      ms[way].push(await timeProducts(sessions[way], k.reps));
+    }
     if (k.model === "25M") ms.slotStep.push(await timeSlotStep(c, k.batch, 128, k.reps));
-    console.log(`${k.model} batch ${k.batch} run ${r + 1}/${RUNS}: products fed ${ms.fed.at(-1)!.toFixed(2)} ms, prepacked ${ms.prepacked.at(-1)!.toFixed(2)} ms${ms.slotStep.length ? `, whole slot step ${ms.slotStep.at(-1)!.toFixed(2)} ms` : ""}`);
+    console.log(`${k.model} batch ${k.batch} run ${r + 1}/${RUNS}: products fed ${ms.fed.at(-1)!.toFixed(2)} ms, weight first ${ms.weightFirst.at(-1)!.toFixed(2)} ms, prepacked ${ms.prepacked.at(-1)!.toFixed(2)} ms${ms.slotStep.length ? `, whole slot step ${ms.slotStep.at(-1)!.toFixed(2)} ms` : ""}`);
   }
-  for (const p of [...fed, ...prepacked]) await p.session.release();
+  for (const p of WAYS.flatMap((way) => sessions[way])) await p.session.release();
   const flops = 2 * k.batch * weights.params;
   const gflops = (xs: number[]) => summarize(xs.map((t) => flops / (t / 1000) / 1e9));
   rows.push({
     model: k.model, batch: k.batch, params: weights.params, flopsPerStep: flops, reps: k.reps,
-    productsFedMs: summarize(ms.fed), productsPrepackedMs: summarize(ms.prepacked),
-    fedGflops: gflops(ms.fed), prepackedGflops: gflops(ms.prepacked),
+    productsFedMs: summarize(ms.fed), productsWeightFirstMs: summarize(ms.weightFirst), productsPrepackedMs: summarize(ms.prepacked),
+    fedGflops: gflops(ms.fed), weightFirstGflops: gflops(ms.weightFirst), prepackedGflops: gflops(ms.prepacked),
+    weightFirstSpeedup: summarize(ms.fed.map((t, i) => t / ms.weightFirst[i])),
     prepackedSpeedup: summarize(ms.fed.map((t, i) => t / ms.prepacked[i])),
+    tokensPerSWeightFirst: summarize(ms.weightFirst.map((t) => k.batch / (t / 1000))),
     tokensPerSCeiling: summarize(ms.prepacked.map((t) => k.batch / (t / 1000))),
     slotStepMs: ms.slotStep.length ? summarize(ms.slotStep) : null,
     // The goal in tokens/s, and the time per decode step it leaves (B rows a step; prefill not counted).

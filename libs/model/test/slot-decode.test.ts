@@ -10,7 +10,10 @@ import { parseConfigJson } from "../src/hf/config-json.js";
 import { weightsFromCheckpoint } from "../src/hf/params.js";
 import { decodeEntry, parseSafetensors } from "../src/hf/safetensors.js";
 import { initModel } from "../src/init.js";
-import { slotDecodeGraph, slotName } from "../src/llama/graphs.js";
+import { inferenceGraph, slotDecodeGraph, slotName } from "../src/llama/graphs.js";
+import { headWeight } from "../src/llama/decoder.js";
+import { expectedParameters } from "../src/hf/params.js";
+import type { Graph } from "../src/graph/graph.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
 import type { Tensor } from "../src/tensor.js";
 import { fixtureBytes, fixtureText } from "./support/fixture.js";
@@ -293,5 +296,25 @@ describe("continuous batching - against one batch over random workloads", () => 
       });
     }
     await dec.release();
+  });
+});
+
+describe("slot decode - the weights as the left operand", () => {
+  /** How `g` consumes the value named `name`: "<op>@<input index>" per use, embedding lookups left out. */
+  const usesOf = (g: Graph, name: string) =>
+    g.nodes.flatMap((n) => n.inputs.flatMap((v, i) => (v?.name === name && n.op !== "Gather" ? [`${n.op}@${i}`] : [])));
+
+  it("a decode step multiplies every projection and the LM head as W x^T (MatMul, weight first); the prefill keeps x W^T (Gemm)", () => {
+    for (const [family, cfg] of Object.entries(FAMILIES)) {
+      const slot = slotDecodeGraph(cfg);
+      const prefill = inferenceGraph(cfg);
+      const head = headWeight(cfg, (n) => ({ name: n }) as never).name;
+      const projections = [...expectedParameters(cfg).keys()].filter((n) => /_proj\.weight$/.test(n));
+      expect(projections.length, family).toBe(7 * cfg.numLayers);
+      for (const w of [...projections, head]) {
+        expect(usesOf(slot, w), `${family}: ${w} in the decode step`).toEqual(["MatMul@0"]);
+        expect(usesOf(prefill, w), `${family}: ${w} in the prefill`).toEqual(["Gemm@1"]);
+      }
+    }
   });
 });

@@ -1,7 +1,8 @@
 // The Llama-family decoder (Llama 2/3, Qwen2, Qwen3), one code path, read top to bottom: config flags pick
 // q/k/v bias (Qwen2), per-head q/k RMSNorm (Qwen3) and tied embeddings. Shapes: B batch, T new tokens,
 // P cached tokens, S = P + T keys, D hidden, H query heads, Hkv key/value heads, G = H / Hkv, hd head dim,
-// N = B * T rows. Activations stay 2-D [N, D] between attention calls so every projection is one GEMM.
+// N = B * T rows. Activations stay 2-D [N, D] between attention calls so every projection is one product (in a
+// decode step, of the few rows, with the weight as the left operand: layers.ts linearWeightFirst).
 //
 // Three uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
 // takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
@@ -13,7 +14,7 @@ import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
 import { matmul, reduceSum, softmax } from "../graph/ops-linalg.js";
 import { concat, gather, reshape, slice, split, squeeze, transpose, unsqueeze } from "../graph/ops-layout.js";
-import { attentionBias, linear, maskedSoftmax, rmsNorm, rope, ropeTables } from "./layers.js";
+import { attentionBias, linear, linearWeightFirst, maskedSoftmax, rmsNorm, rope, ropeTables, rowsAsColumns } from "./layers.js";
 
 const layerPrefix = (i: number) => `model.layers.${i}`;
 
@@ -66,16 +67,31 @@ interface Ctx<D extends FloatDType> {
   T: Dim;
   rope: { cos: Value<D>; sin: Value<D> }; // [B, T, 1, hd]
   bias: Value<D>; // [B, 1, 1, T, S]: 0 where a query may attend, MASKED elsewhere ([B, 1, 1, C] over slots)
+  /** A decode step's few rows: projections take the weight as the left operand (layers.ts linearWeightFirst). */
+  weightFirst: boolean;
 }
 
 function optionalBias<D extends FloatDType>(c: Ctx<D>, name: string): Value<D> | null {
   return c.cfg.attentionBias ? c.p(`${name}.bias`) : null;
 }
 
+/** A projection of one input x [N, in]: w [out, in] (and a bias [out]) -> x w^T + b [N, out]. */
+type Project<D extends FloatDType> = (w: Value<D>, b?: Value<D> | null) => Value<D>;
+
+/** The projections of x [N, in] in the form the graph's rows call for; with few rows, one x^T serves them all. */
+function projections<D extends FloatDType>(c: Ctx<D>, x: Value<D>): Project<D> {
+  if (!c.weightFirst) return (w, b = null) => linear(x, w, b);
+  const xT = rowsAsColumns(x); // [in, N]
+  return (w, b = null) => {
+    const y = rowsAsColumns(linearWeightFirst(xT, w)); // [N, out]
+    return b ? add(y, b) : y;
+  };
+}
+
 /** x [N, D] -> per-head [B, T, heads, hd], with Qwen3's q/k norm when the config has it (RoPE comes after). */
-function heads<D extends FloatDType>(c: Ctx<D>, x: Value<D>, proj: string, n: number, norm: string | null): Value<D> {
+function heads<D extends FloatDType>(c: Ctx<D>, project: Project<D>, proj: string, n: number, norm: string | null): Value<D> {
   const { headDim: hd } = c.cfg;
-  let h = reshape(linear(x, c.p(`${proj}.weight`), optionalBias(c, proj)), [c.B, c.T, n, hd]); // [B, T, n, hd]
+  let h = reshape(project(c.p(`${proj}.weight`), optionalBias(c, proj)), [c.B, c.T, n, hd]); // [B, T, n, hd]
   if (norm && c.cfg.qkNorm) h = rmsNorm(h, c.p(`${norm}.weight`), c.cfg.rmsNormEps);
   return h;
 }
@@ -99,14 +115,15 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, cach
   const { numHeads: H, numKvHeads: Hkv, headDim: hd } = c.cfg;
   const G = H / Hkv;
   const a = `${layerPrefix(i)}.self_attn`;
-  const q = rope(heads(c, x, `${a}.q_proj`, H, `${a}.q_norm`), c.rope.cos, c.rope.sin); // [B, T, H, hd]
-  const k = rope(heads(c, x, `${a}.k_proj`, Hkv, `${a}.k_norm`), c.rope.cos, c.rope.sin); // [B, T, Hkv, hd]
-  const v = heads(c, x, `${a}.v_proj`, Hkv, null); // [B, T, Hkv, hd]
+  const project = projections(c, x);
+  const q = rope(heads(c, project, `${a}.q_proj`, H, `${a}.q_norm`), c.rope.cos, c.rope.sin); // [B, T, H, hd]
+  const k = rope(heads(c, project, `${a}.k_proj`, Hkv, `${a}.k_norm`), c.rope.cos, c.rope.sin); // [B, T, Hkv, hd]
+  const v = heads(c, project, `${a}.v_proj`, Hkv, null); // [B, T, Hkv, hd]
 
   // Queries grouped under their key/value head: head h reads kv head floor(h / G), as HF's repeat_kv.
   const qs = mul(transpose(q, [0, 2, 1, 3]), 1 / Math.sqrt(hd)); // [B, H, T, hd], pre-scaled
   const qg = reshape(qs, [c.B, Hkv, -1, hd]); // [B, Hkv, G*T, hd]
-  if (cache.slots) return { out: linear(slotAttention(c, qg, k, v, cache.slots), c.p(`${a}.o_proj.weight`)), kv: timeMajor(k, v) };
+  if (cache.slots) return { out: projections(c, slotAttention(c, qg, k, v, cache.slots))(c.p(`${a}.o_proj.weight`)), kv: timeMajor(k, v) };
   const past = cache.past;
 
   let kT: Value<D>; // [B, Hkv, hd, S]
@@ -129,7 +146,7 @@ function attention<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, cach
   const probs = reshape(maskedSoftmax(scores, c.bias), [c.B, Hkv, -1, c.bias.shape[4]]); // [B, Hkv, G*T, S]
   const ctx = reshape(matmul(probs, vS), [c.B, H, c.T, hd]); // [B, H, T, hd]
   const merged = reshape(transpose(ctx, [0, 2, 1, 3]), [-1, H * hd]); // [N, H*hd]
-  return { out: linear(merged, c.p(`${a}.o_proj.weight`)), kv, all }; // [N, D]
+  return { out: projections(c, merged)(c.p(`${a}.o_proj.weight`)), kv, all }; // [N, D]
 }
 
 /** This call's keys and values [B, T, Hkv, hd] as the cache's time-major slice [T, B, Hkv, hd]. */
@@ -172,9 +189,17 @@ function rowByRow<D extends FloatDType>(a: Value<D>, m: Value<D>): Value<D> {
 /** SwiGLU MLP (Shazeer 2020, https://arxiv.org/abs/2002.05202): down(silu(gate(x)) * up(x)). */
 function mlp<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>): Value<D> {
   const m = `${layerPrefix(i)}.mlp`;
-  const gate = linear(x, c.p(`${m}.gate_proj.weight`)); // [N, I]
-  const up = linear(x, c.p(`${m}.up_proj.weight`)); // [N, I]
-  return linear(mul(silu(gate), up), c.p(`${m}.down_proj.weight`)); // [N, D]
+  const w = (proj: string) => c.p(`${m}.${proj}_proj.weight`);
+  if (c.weightFirst) {
+    // Rows as columns from the input to the output: SiLU and the product are elementwise, so the MLP needs no
+    // transpose between its three projections.
+    const xT = rowsAsColumns(x); // [D, N]
+    const hT = mul(silu(linearWeightFirst(xT, w("gate"))), linearWeightFirst(xT, w("up"))); // [I, N]
+    return rowsAsColumns(linearWeightFirst(hT, w("down"))); // [N, D]
+  }
+  const gate = linear(x, w("gate")); // [N, I]
+  const up = linear(x, w("up")); // [N, I]
+  return linear(mul(silu(gate), up), w("down")); // [N, D]
 }
 
 function block<D extends FloatDType>(c: Ctx<D>, i: number, x: Value<D>, cache: LayerCache<D>): { x: Value<D>; kv: KvSlice<D>; all?: KvSlice<D> } {
@@ -197,6 +222,8 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
     cfg, p, B, T,
     rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
     bias: inp.slots ? unsqueeze(inp.slots.bias, [1, 2]) : attentionBias(inp.mask!, T, emb.dtype),
+    // Slots decode one token per row: B rows, the few for which the weight-first form pays.
+    weightFirst: inp.slots !== undefined,
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];
@@ -219,8 +246,9 @@ export function headWeight<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>)
   return p(cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
 }
 
-/** Output projection: hidden [M, D] -> logits [M, V]. */
-export function lmHead<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, hidden: Value<D>): Value<D> {
+/** Output projection: hidden [M, D] -> logits [M, V]; `weightFirst` for a decode step's few rows (layers.ts). */
+export function lmHead<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, hidden: Value<D>, o: { weightFirst?: boolean } = {}): Value<D> {
+  if (o.weightFirst) return rowsAsColumns(linearWeightFirst(rowsAsColumns(hidden), headWeight(cfg, p)));
   return linear(hidden, headWeight(cfg, p));
 }
 

@@ -84,7 +84,7 @@ export function slotDecodeGraph(cfg: LlamaConfig): Graph {
   }));
   const p = declareParams(g, cfg, "float32");
   const out = decoder(cfg, p.lookup, { ids, positions, slots: { kv, bias } });
-  g.output("logits", lmHead(cfg, p.lookup, out.hidden)); // T = 1: the hidden rows are the last positions
+  g.output("logits", lmHead(cfg, p.lookup, out.hidden, { weightFirst: true })); // T = 1: the hidden rows are the last positions
   out.present.forEach((s, i) => {
     g.output(presentName(i, "key"), s.key);
     g.output(presentName(i, "value"), s.value);

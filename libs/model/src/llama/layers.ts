@@ -1,8 +1,8 @@
 // The decoder's building blocks, composed from primitive ops so that they need no gradient rules of their own.
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, and, cast, cos, div, lessOrEqual, mul, neg, pow, sin, sqrt, sub, where } from "../graph/ops-elementwise.js";
-import { gemm, reduceMean, softmax } from "../graph/ops-linalg.js";
-import { concat, range, reshape, slice, unsqueeze } from "../graph/ops-layout.js";
+import { gemm, matmul, reduceMean, softmax } from "../graph/ops-linalg.js";
+import { concat, range, reshape, slice, transpose, unsqueeze } from "../graph/ops-layout.js";
 
 /**
  * RMSNorm (Zhang & Sennrich 2019, https://arxiv.org/abs/1910.07467) over the last axis: x / sqrt(mean(x^2) + eps) * w.
@@ -17,6 +17,22 @@ export function rmsNorm<D extends FloatDType>(x: Value<D>, w: Value<D>, eps: num
 /** y = x W^T + b for x [N, in], W [out, in] (PyTorch's nn.Linear layout, read without a transpose). */
 export function linear<D extends FloatDType>(x: Value<D>, w: Value<D>, b: Value<D> | null = null): Value<D> {
   return gemm(x, w, b, { transB: true }); // [N, out]
+}
+
+/**
+ * The same product for a few rows (a decode step's B), with the weight as MatMul's left operand: y^T = W x^T.
+ * onnxruntime's CPU GEMM (MLAS) copies the right operand of a product into packed panels on every run; fed
+ * weights (one session for every policy version) as the right operand are therefore copied whole each step,
+ * while as the left operand they are read where they lie and only the small x^T is packed. `xT` is x^T [in, N]
+ * (shared by the projections of one input); returns y^T [out, N]. `npm run bench -- gemm-ceiling` times both forms.
+ */
+export function linearWeightFirst<D extends FloatDType>(xT: Value<D>, w: Value<D>): Value<D> {
+  return matmul(w, xT); // [out, N]
+}
+
+/** x [N, in] -> x^T [in, N], the operand linearWeightFirst takes. */
+export function rowsAsColumns<D extends FloatDType>(x: Value<D>): Value<D> {
+  return transpose(x, [1, 0]);
 }
 
 /**
