@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { LlamaConfig, Weights } from "@lspo/model";
 import { root } from "./cli-step.js";
 import { type Generation, type Step, generationOf } from "./decode-timing.js";
+import { checkPeerBlas } from "./torch-blas.js";
 
 export { torchPython } from "./model-scale-torch.js";
 
@@ -81,6 +82,7 @@ export function runTorchPeer(py: string, cfg: LlamaConfig, weights: WeightsFile,
   } catch {
     throw new Error(`${py} bench/lib/torch_decode_cpu.py exited ${r.status}: ${(r.stderr ?? r.error?.message ?? "").trim().split("\n").slice(-5).join(" | ")}`);
   }
+  checkPeerBlas(out.blas, `${py} bench/lib/torch_decode_cpu.py`);
   return {
     torch: out.torch, threads: out.threads, blas: out.blas, loadSeconds: out.load_seconds,
     generations: out.generations.map((g) => {

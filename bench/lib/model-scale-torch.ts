@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { root } from "./cli-step.js";
+import { checkPeerBlas } from "./torch-blas.js";
 
 export interface TorchJob {
   config: Record<string, unknown>;
@@ -35,9 +36,12 @@ export function runTorchPeer(py: string, job: TorchJob): Record<string, unknown>
     cwd: root, encoding: "utf8", maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
   });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+  let out: Record<string, unknown>;
   try {
-    return { ...(JSON.parse(line) as Record<string, unknown>), python: py, seconds: (performance.now() - t0) / 1000 };
+    out = JSON.parse(line) as Record<string, unknown>;
   } catch {
     throw new Error(`the PyTorch peer (${py} bench/lib/torch_qwen_step.py) exited ${r.status}: ${(r.stderr ?? r.error?.message ?? "").trim().split("\n").slice(-5).join(" | ")}`);
   }
+  checkPeerBlas((out.blas as string[] | undefined) ?? [], `the PyTorch peer (${py} bench/lib/torch_qwen_step.py)`);
+  return { ...out, python: py, seconds: (performance.now() - t0) / 1000 };
 }

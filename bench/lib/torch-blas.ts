@@ -1,0 +1,19 @@
+// The PyTorch peers' BLAS. Debian's python3-torch runs its products on whatever libblas.so.3 the system's
+// alternatives name. With Debian's default, the reference libblas3, it is many times slower than with OpenBLAS,
+// and so it is when the OpenMP build's libblas.so.3 resolves its core to the pthread build's library (both
+// packages installed, alternatives set by hand): one OpenMP runtime and a second thread pool on two cores. Both
+// happened on this machine after a reinstall. A ratio against such a peer would say nothing about ours, so a peer
+// on them stops the bench instead of being recorded.
+
+/** Throws, naming the libraries and the fix, unless `blas` (the libraries a peer mapped) is one OpenBLAS build. */
+export function checkPeerBlas(blas: readonly string[], peer: string): void {
+  const builds = new Set(blas.flatMap((path) => path.match(/openblas-(openmp|pthread|serial)/)?.[1] ?? []));
+  const optimized = blas.some((path) => /openblas|mkl|blis/i.test(path));
+  if (optimized && builds.size <= 1) return;
+  const saw = blas.length ? blas.join(", ") : "no BLAS library it mapped";
+  const what = optimized ? `two OpenBLAS builds at once (${[...builds].join(" and ")})` : "no optimized BLAS";
+  throw new Error(
+    `${peer} runs on ${saw}: ${what}, where PyTorch is many times slower and the comparison would mean nothing. ` +
+      "Install one OpenBLAS build (apt-get install libopenblas0-openmp; apt-get remove libopenblas0-pthread), or pass --torch off",
+  );
+}
