@@ -19,7 +19,7 @@
 // step the goal leaves: B / the goal's tokens/s.
 // Models and batches: bench decode's 25M (batch 16, 64) and Qwen2.5-0.5B-shaped model (batch 16).
 // Median over `reps` timed runs after warm-ups, per run; 5 runs, the order of the three ways rotating.
-// Writes bench/results/gemm-ceiling.json. About 2 minutes (95 s on the 2-core machine).
+// Writes bench/results/gemm-ceiling.json. About 90 s on the 2-core machine (86 s at a625d66).
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
