@@ -229,8 +229,17 @@ export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kin
   }
 }
 
-/** How long stop() waits for nats.js to hand out the messages it holds (each one nak'd) before returning. */
+/** How long stop() may take: nats.js handing out the messages it holds, then the purge of dead pulls. */
 const STOP_DRAIN_MS = 5000;
+
+/** Waits for `p` to settle (either way) or for `ms` to pass, whichever comes first. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([p.then(() => undefined, () => undefined), bounded]);
+  clearTimeout(timer);
+}
 
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
   const consumer = await js.consumers.get(opts.stream, opts.durable);
@@ -285,14 +294,21 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
       // for the reader, and the reader here is this drain. The bound keeps a stop from hanging on a client
       // that never ends the iterator.
       messages.stop();
-      const drained = iterator.next().then(() => "drained" as const, () => "drained" as const);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const bounded = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_DRAIN_MS)));
-      await Promise.race([drained, bounded]);
-      clearTimeout(timer);
+      const deadline = Date.now() + STOP_DRAIN_MS;
+      await settledWithin(iterator.next(), STOP_DRAIN_MS);
       // Nak'd only once nats.js has ended its pull: nak'd while it was still handing them out (nats-server
       // 2.9.10), some went to this client's own pull and were lost to it until the ack wait, and others came
       // back twice. Past the bound, whatever nats.js still hands out is nak'd as it comes.
+      //
+      // Ending the pull leaves this client's last pull request waiting on the server (nats.js sends its refill
+      // as the drain reaches it, after the unsubscribe). nats-server before 2.10.14 (nats-io/nats-server#5305;
+      // Debian's 2.9.10 runs the tests, the images 2.10.24) mishandles a redelivery that finds only such dead
+      // requests waiting: it drops the message from its redelivery queue (back only after the ack wait) and
+      // steps its cursor back, delivering the last new message a second time. A consumer info request makes
+      // the server purge requests nobody listens to; sent on this connection after the unsubscribe and the
+      // refill, it sees ours, so the naks below find no dead request of ours. It shares the drain's bound: a
+      // server that does not answer leaves it undone, and stop() no slower than before.
+      await settledWithin(consumer.info(), deadline - Date.now());
       givenBack = true;
       for (const m of held.splice(0)) if (!giveBack(m)) break;
     },
