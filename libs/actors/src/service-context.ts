@@ -64,6 +64,18 @@ export function configFromEnvOrArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   throw new Error("no run config: pass --config <file> or set LSPO_ACTOR_CONFIG");
 }
 
+/** How long a stopping service waits for NATS to confirm its drain before it closes the connection. */
+const NATS_DRAIN_MS = 5000;
+
+/** Whether `p` settled (either way) within `ms`. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bounded = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([p.then(() => true as const, () => true as const), bounded]);
+  clearTimeout(timer);
+  return settled;
+}
+
 export async function createServiceContext(kind: string, config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<ServiceContext> {
   const name = env.LSPO_ACTOR_NAME ?? `${kind}-0`;
   const log = createLogger(name);
@@ -112,7 +124,12 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
             log.warn({ err: (err as Error).message }, "disposer failed during shutdown");
           }
         }
-        await nc.drain().catch(() => nc.close());
+        // Drain lets the server confirm what this process sent last; a server that does not answer (a network
+        // cut, a frozen nats-server) would hold the exit forever, so past NATS_DRAIN_MS the connection is
+        // closed instead. What it sent without an answer is unconfirmed either way, as after a crash.
+        const drained = await settledWithin(nc.drain(), NATS_DRAIN_MS);
+        if (!drained) log.warn({ waitedMs: NATS_DRAIN_MS }, "NATS did not confirm the drain: closing the connection");
+        if (!nc.isClosed()) await nc.close().catch(() => undefined);
       })();
       return shuttingDown;
     },

@@ -231,6 +231,8 @@ export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kin
 
 /** How long stop() may take: nats.js handing out the messages it holds, then the purge of dead pulls. */
 const STOP_DRAIN_MS = 5000;
+/** How long stop() waits for the purge of dead pulls (a consumer info request: milliseconds when answered). */
+const PURGE_MS = 2000;
 
 /** Waits for `p` to settle (either way) or for `ms` to pass, whichever comes first. */
 async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
@@ -306,9 +308,9 @@ export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Pro
       // requests waiting: it drops the message from its redelivery queue (back only after the ack wait) and
       // steps its cursor back, delivering the last new message a second time. A consumer info request makes
       // the server purge requests nobody listens to; sent on this connection after the unsubscribe and the
-      // refill, it sees ours, so the naks below find no dead request of ours. It shares the drain's bound: a
-      // server that does not answer leaves it undone, and stop() no slower than before.
-      await settledWithin(consumer.info(), deadline - Date.now());
+      // refill, it sees ours, so the naks below find no dead request of ours. A server that does not answer
+      // leaves it undone (the naks then cannot land either) after PURGE_MS at most, within the drain's bound.
+      await settledWithin(consumer.info(), Math.min(PURGE_MS, deadline - Date.now()));
       givenBack = true;
       for (const m of held.splice(0)) if (!giveBack(m)) break;
     },

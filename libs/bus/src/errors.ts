@@ -1,4 +1,5 @@
 // One error class per failure mode of the bus; each names what was wrong and what to do instead.
+import { ClosedConnectionError, DrainingConnectionError } from "@nats-io/nats-core";
 
 export class NatsServerError extends Error {
   override name = "NatsServerError";
@@ -15,4 +16,9 @@ export class DecodeError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The connection is closed or draining: it will never carry this call, so no retry can succeed. */
+export function isConnectionGone(err: unknown): boolean {
+  return err instanceof ClosedConnectionError || err instanceof DrainingConnectionError;
 }

@@ -5,6 +5,7 @@
 // duplicate of another run's.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import { isConnectionGone } from "./errors.js";
 import { leaseEnvelope } from "./lease.js";
 
 export interface PublishOptions {
@@ -42,8 +43,9 @@ export async function publishMessage<T>(
       lease.release(); // acknowledged: the client holds no reference to the bytes any more
       return Object.assign(ack, { bytes });
     } catch (err) {
-      // Safe to retry only because the message id deduplicates; without one a retry could double-publish.
-      if (attempt >= retries || !opts.msgId) throw err;
+      // Safe to retry only because the message id deduplicates; without one a retry could double-publish. A
+      // closed or draining connection never publishes again: retrying it would only hold up a stop.
+      if (attempt >= retries || !opts.msgId || isConnectionGone(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     }
   }

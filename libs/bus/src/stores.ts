@@ -4,7 +4,7 @@ import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
-import { DecodeError } from "./errors.js";
+import { DecodeError, isConnectionGone } from "./errors.js";
 import { createOrAwait, isPermissionError, retryOnTimeout } from "./streams.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 
@@ -31,8 +31,9 @@ const KV_RETRY_MS = 30_000;
 
 /**
  * Retries `fn` on NATS errors for up to `limitMs`, with backoff; then throws the last error (the caller ends
- * its loop, and the process restarts). Never on a DecodeError (the message's own fault) or a permissions
- * violation (this identity's: no wait mends it, and the caller should hear it now, not in `limitMs`).
+ * its loop, and the process restarts). Never on a DecodeError (the message's own fault), a permissions
+ * violation (this identity's: no wait mends it, and the caller should hear it now, not in `limitMs`), or a
+ * closed or draining connection (it never carries another call: a stop must not wait out `limitMs`).
  */
 export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS): Promise<T> {
   const deadline = Date.now() + limitMs;
@@ -40,7 +41,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof DecodeError || isPermissionError(err) || Date.now() > deadline) throw err;
+      if (err instanceof DecodeError || isPermissionError(err) || isConnectionGone(err) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     }
   }

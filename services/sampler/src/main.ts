@@ -75,14 +75,14 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   /** The core as last saved (a fresh one before the first save) and the batches published since then. */
   const restore = async (): Promise<{ core: SamplerCore; publisher: BatchPublisher }> => {
     const saved = await durable.load(newCore);
-    const publisher = new BatchPublisher(ctx, log, (err) => (stopping ? undefined : failed(err)));
+    const publisher = new BatchPublisher(ctx, log, (err) => failed(err));
     const onStream = await publisher.loadPublishedAfter(saved?.batchesSeq ?? 0);
     const core = saved?.core ?? newCore();
     if (saved || onStream) ctx.log.info({ stats: core.stats(), uids: core.uidCount, batchesSinceSnapshot: onStream }, "restored sampler snapshot");
     return { core, publisher };
   };
-  // Set when the service stops: a batch left unpublished then is the replay's to emit (after the restart),
-  // not a failure.
+  // Set when the service stops: a batch or an event left unpublished then is the replay's to emit (after the
+  // restart), not a failure (failed()).
   let stopping = false;
   let { core, publisher } = await restore();
 
@@ -99,7 +99,11 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     await Promise.all(out);
   };
   const emit = async (e: { event: "judged" | "ledger"; body: RunEvent; msgId: string }) => {
-    events.push(publishEvent(ctx.js, ctx.runId, e.event, e.body, e.msgId));
+    const published = publishEvent(ctx.js, ctx.runId, e.event, e.body, e.msgId);
+    // Its failure is the next flush's to report: one that comes before the flush must not be an unhandled
+    // rejection, which would end the process outside failed() (a stop closing the connection under it did).
+    published.catch(() => undefined);
+    events.push(published);
     if (events.length >= EVENTS_IN_FLIGHT) await flushEvents();
   };
   // Judgements go out in groups (judgedEvent): at most JUDGEMENTS_PER_EVENT, at most JUDGEMENTS_LINGER_MS
@@ -196,6 +200,12 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
   };
 
   const failed = (err: Error) => {
+    // Once the stop began, a publish or a save that fails is the stop's doing (the connection closing under
+    // it), not the service's: what it left undone the restart's replay emits. The service exits as stopped.
+    if (stopping) {
+      ctx.log.warn({ err: err.message }, "sampler work cut off by the stop (left to the restart's replay)");
+      return;
+    }
     ctx.log.error({ err: err.message }, "sampler loop failed");
     void ctx.shutdown("loop failure").then(() => process.exit(1));
   };
