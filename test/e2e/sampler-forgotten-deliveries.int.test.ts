@@ -10,16 +10,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  STREAMS, bytesOf, connectBus, decodeEnvelope, encodeEnvelope, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor, verifiedHeaders,
+  STREAMS, connectBus, ensureStreams, eventSubject, jetstream, jetstreamManager, startNatsServer, subjectFor,
   type JetStreamClient, type JetStreamManager, type NatsConnection, type NatsServer,
 } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
-import { SamplerServiceService, type VerifiedGroup } from "@lspo/proto";
+import { SamplerServiceService } from "@lspo/proto";
 import { ActorRegistry, actorHandle } from "@lspo/actors";
 import { writeModelDir } from "@lspo/tasks";
 import { startService, type Service } from "../../bench/lib/serve.js";
 import { keepConsumerState } from "./support/forget.js";
+import { readAll, trainingBatches, verifiedGroup } from "./support/verified-groups.js";
 import { until } from "./support/wait.js";
 
 const RUN = "forgotten";
@@ -51,24 +52,9 @@ afterAll(async () => {
 });
 
 /** Group i as the verifier publishes it: mixed correctness (most kept), lengths varying with i. */
-function verified(i: number): { data: Uint8Array; headers: ReturnType<typeof verifiedHeaders> } {
-  const uid = `f${String(i).padStart(3, "0")}`;
+function verified(i: number): ReturnType<typeof verifiedGroup> {
   const correct = Array.from({ length: G }, (_, k) => (i % 5 === 0 ? true : k % 2 === 0));
-  const vg: VerifiedGroup = {
-    group: {
-      uid,
-      prompt: { uid, runId: RUN, task: "synthetic", promptText: "", promptIds: bytesOf(Int32Array.from([1, 2])), answer: "", groupSize: G, cursor: 0n },
-      responses: correct.map((_, k) => {
-        const len = 1 + ((i * 7 + k * 13) % 40);
-        return { tokenIds: bytesOf(Int32Array.from({ length: len }, (_, t) => 3 + (t % 20))), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" };
-      }),
-      policyVersion: 0n,
-      actor: "rollout-0",
-    },
-    rewards: correct.map((c) => (c ? 1 : 0)),
-    correct,
-  };
-  return { data: encodeEnvelope("VerifiedGroup", vg).slice(), headers: verifiedHeaders(vg) };
+  return verifiedGroup(RUN, `f${String(i).padStart(3, "0")}`, correct, (k) => 1 + ((i * 7 + k * 13) % 40));
 }
 
 async function publish(from: number, to: number): Promise<void> {
@@ -90,20 +76,8 @@ async function ackedThrough(seq: number): Promise<void> {
   }, 60_000);
 }
 
-/** Every message on `subject` of `stream`, decoded, in stream order. */
-async function read<T>(stream: string, subject: string, kind: string): Promise<T[]> {
-  const consumer = await js.consumers.get(stream, { filter_subjects: subject });
-  const out: T[] = [];
-  for (;;) {
-    let n = 0;
-    for await (const m of await consumer.fetch({ max_messages: 500, expires: 1000 })) {
-      out.push(decodeEnvelope(m.data, kind).body as T);
-      n++;
-    }
-    if (n === 0) return out;
-  }
-}
-const batches = async () => (await read<{ batchIndex: bigint; groupRefs: Array<{ uid: string }> }>(STREAMS.batches.name, subjectFor("batches", RUN), "TrainingBatch")).map((b) => ({ index: Number(b.batchIndex), uids: b.groupRefs.map((r) => r.uid) }));
+const read = <T>(stream: string, subject: string, kind: string) => readAll<T>(js, stream, subject, kind);
+const batches = () => trainingBatches(js, RUN);
 const judgements = async () => (await read<{ judgements: Array<{ uid: string; outcome: string; seq: number }> }>(STREAMS.events.name, eventSubject(RUN, "judged"), "RunEvent")).flatMap((e) => e.judgements);
 
 describe("sampler - the server forgets deliveries it made (SIGKILLed before writing its consumer state)", { timeout: 180_000 }, () => {

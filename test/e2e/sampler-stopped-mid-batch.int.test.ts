@@ -7,16 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  STREAMS, bytesOf, connectBus, decodeEnvelope, encodeEnvelope, ensureStreams, jetstream, jetstreamManager, startNatsServer, subjectFor, verifiedHeaders,
-  type JetStreamClient, type NatsConnection, type NatsServer,
-} from "@lspo/bus";
+import { connectBus, ensureStreams, jetstream, jetstreamManager, startNatsServer, subjectFor, type JetStreamClient, type NatsConnection, type NatsServer } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
 import { createModelFromSpec } from "@lspo/model";
-import type { VerifiedGroup } from "@lspo/proto";
 import { writeModelDir } from "@lspo/tasks";
 import { startService, type Service } from "../../bench/lib/serve.js";
 import { startBlackHoleProxy, type BlackHoleProxy } from "../../services/controller/test/support/black-hole-proxy.js";
+import { trainingBatches, verifiedGroup } from "./support/verified-groups.js";
 import { until } from "./support/wait.js";
 
 const RUN = "stopped-mid-batch";
@@ -55,37 +52,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Group i as the verifier publishes it: half its samples correct (so kept by the accuracy filter), lengths varying with i. */
-function verified(i: number): { data: Uint8Array; headers: ReturnType<typeof verifiedHeaders> } {
-  const uid = `m${String(i).padStart(3, "0")}`;
-  const correct = Array.from({ length: G }, (_, k) => k % 2 === 0);
-  const vg: VerifiedGroup = {
-    group: {
-      uid,
-      prompt: { uid, runId: RUN, task: "synthetic", promptText: "", promptIds: bytesOf(Int32Array.from([1, 2])), answer: "", groupSize: G, cursor: 0n },
-      responses: correct.map((_, k) => {
-        const len = 2 + ((i * 5 + k * 3) % 30);
-        return { tokenIds: bytesOf(Int32Array.from({ length: len }, (_, t) => 3 + (t % 20))), logprobs: bytesOf(new Float32Array(len)), truncated: false, text: "" };
-      }),
-      policyVersion: 0n,
-      actor: "rollout-0",
-    },
-    rewards: correct.map((c) => (c ? 1 : 0)),
-    correct,
-  };
-  return { data: encodeEnvelope("VerifiedGroup", vg).slice(), headers: verifiedHeaders(vg) };
-}
-
-/** The run's training batches on LSPO_BATCHES, in stream order. */
-async function batches(): Promise<Array<{ index: number; uids: string[] }>> {
-  const consumer = await js.consumers.get(STREAMS.batches.name, { filter_subjects: subjectFor("batches", RUN) });
-  const out: Array<{ index: number; uids: string[] }> = [];
-  for await (const m of await consumer.fetch({ max_messages: 100, expires: 1000 })) {
-    const b = decodeEnvelope(m.data, "TrainingBatch").body as { batchIndex: bigint; groupRefs: Array<{ uid: string }> };
-    out.push({ index: Number(b.batchIndex), uids: b.groupRefs.map((r) => r.uid) });
-  }
-  return out;
-}
+/** Group i as the verifier publishes it: half its samples correct (kept by the accuracy filter), lengths varying with i. */
+const verified = (i: number) => verifiedGroup(RUN, `m${String(i).padStart(3, "0")}`, Array.from({ length: G }, (_, k) => k % 2 === 0), (k) => 2 + ((i * 5 + k * 3) % 30));
+const batches = () => trainingBatches(js, RUN);
 
 const logLines = (s: Service) => readFileSync(s.logPath, "utf8").trim().split("\n").flatMap((l) => (l.startsWith("{") ? [JSON.parse(l) as { msg: string }] : []));
 
