@@ -302,6 +302,9 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     trainedGroups += fresh.length;
     lastSeq = seq;
     await publisher.publish(core.weights, core.step, core.step);
+    // The update's end as the controller's sync mode sees it: from here the batch counts as consumed and the
+    // next prompts may go out, before this record's own time (after the ledger record below).
+    const weightsPublishedAt = new Date().toISOString();
     batchesConsumed++;
     await record(fresh.map((g) => g.group!.uid));
     // A swap replayed after a crash is published again (a new incarnation's event id): summary.json keeps
@@ -311,7 +314,8 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     await metrics.append({
       event: "update",
       ...update,
-      startedAt, // the record's own time is after the weights were published
+      startedAt,
+      weightsPublishedAt, // the record's own time is later still
       batchIndex: Number(batch.batchIndex),
       thresholds: batch.thresholds ?? null,
       policyLag: Math.max(...fresh.map((g) => core.step - 1 - Number(g.group!.policyVersion))),
