@@ -94,6 +94,16 @@ describe("bus - JetStream data plane", () => {
     await second.stop();
   });
 
+  it("a publish on a closed connection fails at once, not after its retries", async () => {
+    const nc = await connectBus({ url: bus.server.url, name: "closed-publisher" });
+    const js = jetstream(nc);
+    await nc.close();
+    const t0 = Date.now();
+    // With a message id a publish is retried 20 times (backoff up to 2 s): a closed connection is not worth one.
+    await expect(publishMessage(js, subjectFor("prompts", "closed"), "PromptRequest", prompt("c1"), { msgId: "closed-c1" })).rejects.toThrow(/closed/i);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   it("acks a delivery later through its reply subject alone (deferAck, sendAck)", async () => {
     const { jsm, sub } = await twoPrompts("deferred", 60_000);
     const acks = (await take(sub[Symbol.asyncIterator](), 2)).map((d) => d.deferAck());

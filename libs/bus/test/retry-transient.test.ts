@@ -1,8 +1,9 @@
 // retryTransient: a read retried while the server cannot answer (a NATS restart, an election), never for the
-// message's own fault (a DecodeError) or this identity's (a permissions violation), both thrown at once, and
+// message's own fault (a DecodeError), this identity's (a permissions violation) or on a closed connection, all thrown at once, and
 // given up after its limit with the server's error.
 // The learner's batch reads use it, so a NATS restart no longer dead-letters a good batch.
 import { describe, expect, it } from "vitest";
+import { ClosedConnectionError } from "@nats-io/nats-core";
 import { DecodeError, retryTransient } from "@lspo/bus";
 
 describe("bus - retryTransient", () => {
@@ -32,6 +33,16 @@ describe("bus - retryTransient", () => {
       calls++;
       throw refused;
     }, 5_000)).rejects.toBe(refused);
+    expect(calls).toBe(1);
+  });
+
+  it("throws at once on a closed connection: it never carries another call, and a stop must not wait on it", async () => {
+    let calls = 0;
+    const closed = new ClosedConnectionError();
+    await expect(retryTransient(async () => {
+      calls++;
+      throw closed;
+    }, 5_000)).rejects.toBe(closed);
     expect(calls).toBe(1);
   });
 
