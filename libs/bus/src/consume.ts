@@ -326,29 +326,37 @@ const LINGER_EXPIRED = Symbol("linger-expired");
  * Groups an async stream into arrays of up to `max` items: waits for the first item, then takes whatever
  * else arrives within `lingerMs`. An item still in flight when the linger expires opens the next array,
  * so nothing is dropped. (Rollout actors batch prompts this way: a fuller batch, no extra latency.)
+ *
+ * A caller that leaves the loop (break) while an item is in flight never sees it: `onLeft` gets it when it
+ * arrives, to give it back (a rollout actor's drain naks it; otherwise it waited for its ack wait).
  */
-export async function* inBatches<T>(source: AsyncIterable<T>, max: number, lingerMs: number): AsyncGenerator<T[]> {
+export async function* inBatches<T>(source: AsyncIterable<T>, max: number, lingerMs: number, onLeft?: (item: T) => void): AsyncGenerator<T[]> {
   const it = source[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<T>> | null = null;
-  for (;;) {
-    const first: IteratorResult<T> = await (pending ?? it.next());
-    pending = null;
-    if (first.done) return;
-    const batch = [first.value];
-    const deadline = Date.now() + lingerMs;
-    while (batch.length < max) {
-      pending = it.next();
-      const left = deadline - Date.now();
-      const r = left <= 0 ? LINGER_EXPIRED : await Promise.race([pending, new Promise<typeof LINGER_EXPIRED>((res) => setTimeout(() => res(LINGER_EXPIRED), left))]);
-      if (r === LINGER_EXPIRED) break;
+  try {
+    for (;;) {
+      const first: IteratorResult<T> = await (pending ?? it.next());
       pending = null;
-      if (r.done) {
-        yield batch;
-        return;
+      if (first.done) return;
+      const batch = [first.value];
+      const deadline = Date.now() + lingerMs;
+      while (batch.length < max) {
+        pending = it.next();
+        const left = deadline - Date.now();
+        const r = left <= 0 ? LINGER_EXPIRED : await Promise.race([pending, new Promise<typeof LINGER_EXPIRED>((res) => setTimeout(() => res(LINGER_EXPIRED), left))]);
+        if (r === LINGER_EXPIRED) break;
+        pending = null;
+        if (r.done) {
+          yield batch;
+          return;
+        }
+        batch.push(r.value);
       }
-      batch.push(r.value);
+      yield batch;
     }
-    yield batch;
+  } finally {
+    const inFlight = pending;
+    if (inFlight) void inFlight.then((r) => (r.done ? undefined : onLeft?.(r.value)), () => undefined);
   }
 }
 

@@ -170,6 +170,26 @@ describe("consume - inBatches", () => {
     for await (const b of inBatches(gaps(), 8, 10)) slow.push(b);
     expect(slow).toEqual([[1], [2], [3]]);
   });
+
+  it("hands an item still in flight when the caller leaves to onLeft, so it can be given back", async () => {
+    const { inBatches } = await import("@lspo/bus");
+    async function* gaps() {
+      for (const x of [1, 2, 3]) {
+        await new Promise((r) => setTimeout(r, 40));
+        yield x;
+      }
+    }
+    const left: number[] = [];
+    const got: number[][] = [];
+    // The linger (10 ms) expires with item 2 in flight; the caller leaves after its first batch.
+    for await (const b of inBatches(gaps(), 8, 10, (x) => left.push(x))) {
+      got.push(b);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([[1]]);
+    expect(left).toEqual([2]);
+  });
 });
 
 describe("codec - decoded bytes own their memory", () => {

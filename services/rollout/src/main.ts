@@ -190,7 +190,8 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   // the pointer names weights the actor refused, the call's prompts are held (not retried, not dead-lettered);
   // a drain meanwhile gives them back.
   const callLoop = async (): Promise<void> => {
-    for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20)) {
+    // A prompt still in flight to the call's batch when a drain ends the loop goes back at once.
+    for await (const deliveries of inBatches(sub, config.rollout.promptsPerCall, 20, (d) => d.nak())) {
       promptsInHand = deliveries.length;
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
       try {
