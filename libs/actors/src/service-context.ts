@@ -42,6 +42,16 @@ export interface ServiceContext {
    *  where missing (a run without per-identity permissions). */
   stageConsumer(stage: PipelineStage): Promise<string>;
   shutdown(reason: string): Promise<void>;
+  /** True from the moment the shutdown begins (a signal, or a failure's own shutdown). */
+  readonly stopping: boolean;
+  /**
+   * Ends the service for work that failed (`what`: "rollout loop", "sampler loop"): logs "<what> failed", runs
+   * `report` (a last record, best effort), shuts down and exits 1, so the agent or Kubernetes restarts it. Once
+   * the stop has begun the failure is the stop's doing (the connection closing under a publish, NATS away
+   * during a drain) and not the service's: it is logged as a warning, and the stop's own exit stands. What the
+   * work left undone is redelivered to the restart, as after a crash.
+   */
+  fail(what: string, err: Error, report?: () => Promise<unknown>): void;
 }
 
 export function runSubjects(runId: string): RunSubjects {
@@ -93,6 +103,8 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
     disposers.push(() => server.close());
   }
   let shuttingDown: Promise<void> | null = null;
+  // Set before the first disposer runs (which the shutdown's body calls before shuttingDown is assigned).
+  let stopping = false;
 
   const ctx: ServiceContext = {
     kind,
@@ -114,7 +126,22 @@ export async function createServiceContext(kind: string, config: RunConfig, env:
       await ensureConsumer(jsm, c.stream, c.durable, { filterSubject: c.subject, ...c.opts });
       return c.durable;
     },
+    get stopping() {
+      return stopping;
+    },
+    fail(what, err, report) {
+      if (stopping) {
+        log.warn({ err: err.message }, `${what} cut off by the stop (what it left undone is redelivered)`);
+        return;
+      }
+      log.error({ err: err.message, stack: err.stack }, `${what} failed`);
+      void Promise.resolve()
+        .then(report)
+        .catch(() => undefined)
+        .finally(() => void ctx.shutdown(`${what} failed`).then(() => process.exit(1)));
+    },
     shutdown(reason) {
+      stopping = true;
       shuttingDown ??= (async () => {
         log.info({ reason }, "shutting down");
         for (const d of disposers.reverse()) {

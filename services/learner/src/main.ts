@@ -261,11 +261,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
   // the wall clock the learner waited for a batch (bench/pipeline.ts reports it as idle time).
   let busySeconds = 0;
   let busySince = 0;
-  let stopping = false;
-  ctx.own(async () => {
-    stopping = true;
-    await steps.idle(); // finish the update in hand
-  });
+  ctx.own(() => steps.idle()); // finish the update in hand (ctx.stopping ends the loop before the next)
 
   // A batch counts as consumed once its update's weights are published (or it trained nothing), not when
   // its update starts: Status answers during an update, and the controller's sync mode feeds the next
@@ -362,7 +358,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
     );
     for await (const msg of batches) {
       const { seq, batch, done } = msg;
-      if (stopping) break;
+      if (ctx.stopping) break;
       // The run is `run.steps` updates long: batches beyond it stay in the stream (unused, counted).
       if (core.step >= config.run.steps) {
         ctx.log.info({ step: core.step }, "reached run.steps; not training further");
@@ -393,11 +389,7 @@ export async function runLearner(config: RunConfig): Promise<ServiceContext> {
       }
       done();
     }
-  })().catch((err: Error) => {
-    ctx.log.error({ err: err.message, stack: err.stack }, "learner loop failed");
-    void metrics.append({ event: "error", step: core.step, error: err.message }).catch(() => undefined)
-      .finally(() => void ctx.shutdown("loop failure").then(() => process.exit(1)));
-  });
+  })().catch((err: Error) => ctx.fail("learner loop", err, () => metrics.append({ event: "error", step: core.step, error: err.message })));
   ctx.log.info({ address: actor.server.address, step: core.step, algorithm: core.algorithm.active.name }, "learner ready");
   return ctx;
 }

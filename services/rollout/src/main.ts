@@ -143,10 +143,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     await sub.stop();
     await loopDone;
   });
-  const loopFailed = (err: Error) => {
-    ctx.log.error({ err: err.message, stack: err.stack }, "rollout loop failed");
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
-  };
+  // During a drain, a generation's publish that fails (NATS away) is the stop's doing: its prompts, never
+  // acked, are redelivered to another actor (ctx.fail).
+  const loopFailed = (err: Error) => ctx.fail("rollout loop", err);
 
   // Publishes one generation's groups together and acks each prompt once its group is stored: one round of
   // pub-acks per generation, where awaiting them one by one made it one round trip per group, with the

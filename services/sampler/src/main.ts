@@ -81,9 +81,6 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     if (saved || onStream) ctx.log.info({ stats: core.stats(), uids: core.uidCount, batchesSinceSnapshot: onStream }, "restored sampler snapshot");
     return { core, publisher };
   };
-  // Set when the service stops: a batch or an event left unpublished then is the replay's to emit (after the
-  // restart), not a failure (failed()).
-  let stopping = false;
   let { core, publisher } = await restore();
 
   // One decision at a time (a verified group, an UpdateConfig, the run's close, a snapshot).
@@ -199,16 +196,9 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     if (held.size >= config.sampler.snapshotEveryGroups) await checkpoint();
   };
 
-  const failed = (err: Error) => {
-    // Once the stop began, a publish or a save that fails is the stop's doing (the connection closing under
-    // it), not the service's: what it left undone the restart's replay emits. The service exits as stopped.
-    if (stopping) {
-      ctx.log.warn({ err: err.message }, "sampler work cut off by the stop (left to the restart's replay)");
-      return;
-    }
-    ctx.log.error({ err: err.message }, "sampler loop failed");
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
-  };
+  // Once the stop has begun, a publish or a save that fails is the stop's doing (the connection closing under
+  // it), not the service's: what it left undone the restart's replay emits, and the service exits as stopped.
+  const failed = (err: Error) => ctx.fail("sampler loop", err);
 
   const consumerName = await ctx.stageConsumer("sampler");
 
@@ -378,11 +368,6 @@ export async function runSampler(config: RunConfig): Promise<ServiceContext> {
     },
   });
   ctx.own(() => sub.stop());
-  // First on stop (disposers run last-registered first): batches still queued then may fail with the closing
-  // connection, which is no failure of the service.
-  ctx.own(() => {
-    stopping = true;
-  });
 
   // The run's end: the controller sets `closed` in KV; pending groups become "unused".
   const closeKey = `${ctx.runId}.closed`;

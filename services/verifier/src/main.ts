@@ -69,11 +69,7 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
       ctx.log.warn({ reason }, "rejected rollout group (dead-lettered)");
     },
   });
-  let stopping = false;
-  ctx.own(async () => {
-    stopping = true;
-    await sub.stop();
-  });
+  ctx.own(() => sub.stop());
 
   void (async () => {
     for await (const d of sub) {
@@ -91,12 +87,9 @@ export async function runVerifier(config: RunConfig): Promise<ServiceContext> {
       counters.verified++;
       counters.responses += group.responses.length;
       counters.correct += (scored as ReturnType<typeof scoreGroup>).correct.filter(Boolean).length;
-      if (stopping) break;
+      if (ctx.stopping) break;
     }
-  })().catch((err: Error) => {
-    ctx.log.error({ err: err.message }, "verifier loop failed");
-    void ctx.shutdown("loop failure").then(() => process.exit(1));
-  });
+  })().catch((err: Error) => ctx.fail("verifier loop", err));
   ctx.log.info({ address: actor.server.address }, "verifier ready");
   return ctx;
 }
