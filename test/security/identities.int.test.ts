@@ -106,6 +106,9 @@ const ACTIONS: Array<[string, (w: World) => Promise<Outcome>]> = [
   ["gRPC: Generate on a rollout actor", (w) => call(w, "rollout", RolloutServiceService, "generate", { prompts: [] })],
   ["gRPC: Verify on a verifier", (w) => call(w, "verifier", VerifierServiceService, "verify", {})],
   ["gRPC: StartActors on a node agent", (w) => callAgent(w)],
+  // Fence decides which controller an agent obeys (libs/actors fence.ts): another identity that could raise it
+  // would shut every controller of the run out.
+  ["gRPC: Fence on a node agent", (w) => callAgent(w, "fence")],
   ["gRPC: Status on the learner (read)", (w) => call(w, "learner", LearnerServiceService, "status", {})],
   ["gRPC: SwapAlgorithm with the controller's token", (w) => call(w, "learner", LearnerServiceService, "swapAlgorithm", { spec: { name: "gspo", overrides: {} } }, w.secrets.token("controller"))],
   ["gRPC: serve as the learner to a client that expects the learner", async (w) => {
@@ -210,10 +213,13 @@ describe("security - every identity x every action, as documented", { timeout: 2
   });
 });
 
-/** StartActors on a rollout node's agent (it serves as identity rollout), as `w.identity`. */
-async function callAgent(w: World): Promise<Outcome> {
+/** StartActors (or Fence) on a rollout node's agent (it serves as identity rollout), as `w.identity`. */
+async function callAgent(w: World, method: "startActors" | "fence" = "startActors"): Promise<Outcome> {
   return grpcOutcome(() => {
     const c = connectClient(NodeAgentServiceService, w.address["rollout-agent"], { ...w.secrets.client(w.identity), expectIdentity: "rollout" });
-    return c.call.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 0 }).finally(() => c.close());
+    const call = method === "fence"
+      ? c.call.fence({ fencingToken: { epochMs: BigInt(Date.now()), revision: 1n } })
+      : c.call.startActors({ kind: "rollout", namePrefix: "", count: 1, names: [], configJson: "{}", maxRestarts: 0 });
+    return call.finally(() => c.close());
   });
 }

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { checkServerIdentity as checkServerName, type PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import type { FencingToken } from "@lspo/proto";
 import { identityOfPeer } from "./identity.js";
 import { ActorCallError } from "./errors.js";
 
@@ -42,6 +43,8 @@ export interface ClientOptions {
   /** The identity the server must hold (the kind of the actor called, the identity of the agent). */
   expectIdentity?: string;
   deadlineMs?: number;
+  /** The calling controller's fencing token (fence.ts): sent in every StartActors and StopActor to an agent. */
+  fencingToken?: FencingToken;
 }
 
 export interface TypedClient<D extends AnyDef> {

@@ -51,10 +51,10 @@ export const METHOD_GROUPS = {
     identities: ["controller", "operator"],
     methods: ["/lspo.v1.LearnerService/SwapAlgorithm", "/lspo.v1.LearnerService/Checkpoint", "/lspo.v1.SamplerService/UpdateConfig"],
   },
-  /** Starting and stopping processes on a node: the controller only (it places every actor). */
+  /** Starting and stopping processes on a node, and fencing a node's agent: the controller only (it places every actor). */
   placement: {
     identities: ["controller"],
-    methods: ["/lspo.v1.NodeAgentService/StartActors", "/lspo.v1.NodeAgentService/StopActor"],
+    methods: ["/lspo.v1.NodeAgentService/StartActors", "/lspo.v1.NodeAgentService/StopActor", "/lspo.v1.NodeAgentService/Fence"],
   },
   /** Work done for the caller (evaluation generations, refills, a verification by hand). */
   drive: {

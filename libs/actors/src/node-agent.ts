@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { hostname, availableParallelism } from "node:os";
 import type { NatsConnection } from "@lspo/bus";
 import { resolveConfig } from "@lspo/config";
-import { ComponentState, NodeAgentServiceService, type ActorRecord, type Resources, type StartActorsRequest } from "@lspo/proto";
+import { ComponentState, NodeAgentServiceService, type ActorRecord, type FenceRequest, type Resources, type StartActorsRequest, type StopActorRequest } from "@lspo/proto";
 import { status as grpcStatus } from "@grpc/grpc-js";
 import { GrpcStatusError, startGrpcServer, unary, invalidArgument, type GrpcServerOptions, type RunningServer } from "./grpc-server.js";
 import { ActorRegistry, HEARTBEAT_MS } from "./registry.js";
@@ -17,6 +17,7 @@ import { PlacementError } from "./errors.js";
 import { checkNodeName } from "./registry-keys.js";
 import { parseLabels } from "./labels.js";
 import { lastErrorIn } from "./last-error.js";
+import { AgentFence } from "./fence.js";
 
 export interface LaunchSpec {
   kind: string;
@@ -99,6 +100,8 @@ export class NodeAgent implements AsyncDisposable {
   private beat: NodeJS.Timeout | null = null;
   private readonly cpus: number;
   private readonly gpuSlots: number[];
+  /** Which controller may still start and stop actors here (fence.ts). */
+  readonly fence: AgentFence;
 
   private constructor(
     readonly registry: ActorRegistry,
@@ -108,6 +111,7 @@ export class NodeAgent implements AsyncDisposable {
     this.cpus = opts.cpus ?? availableParallelism();
     const perGpu = Math.max(1, opts.actorsPerGpu ?? 1);
     this.gpuSlots = (opts.gpuIds ?? []).flatMap((id) => Array.from({ length: perGpu }, () => id));
+    this.fence = new AgentFence(`the agent on ${this.node}`);
   }
 
   static async start(nc: NatsConnection, opts: NodeAgentOptions): Promise<NodeAgent> {
@@ -120,22 +124,24 @@ export class NodeAgent implements AsyncDisposable {
         {
           name: "lspo.v1.NodeAgentService",
           definition: NodeAgentServiceService,
-          // Starting and stopping processes change state: they need the control token when one is set.
-          protectedMethods: ["startActors", "stopActor"],
+          // Starting and stopping processes change state: they need the control token when one is set, and
+          // the calling controller's fencing token once one has fenced this agent (fence.ts).
+          protectedMethods: ["startActors", "stopActor", "fence"],
           implementation: {
             startActors: unary(async (req: StartActorsRequest) => {
               try {
-                return { actors: await agent.startActors(req) };
+                return { actors: await agent.fence.run("StartActors", req.fencingToken, () => agent.startActors(req)) };
               } catch (err) {
                 // A valid request this node cannot fit: the caller may try another node.
                 if (err instanceof PlacementError) throw new GrpcStatusError(grpcStatus.RESOURCE_EXHAUSTED, err.message);
                 throw err;
               }
             }),
-            stopActor: unary(async (req: { name: string }) => {
+            stopActor: unary(async (req: StopActorRequest) => {
               if (!req.name) throw invalidArgument("name", "is empty");
-              return { actor: await agent.stopActor(req.name) };
+              return { actor: await agent.fence.run("StopActor", req.fencingToken, () => agent.stopActor(req.name)) };
             }),
+            fence: unary(async (req: FenceRequest) => ({ fence: await agent.fence.raise(req.fencingToken) })),
             listActors: unary(async () => ({ actors: agent.list() })),
           },
         },

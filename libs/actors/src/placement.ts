@@ -108,6 +108,7 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
         perActor: { cpus: req.cpus ?? 0, gpus: req.gpus ?? 0, gpuIds: [], memoryBytes: 0n },
         configJson: req.configJson ?? "{}",
         maxRestarts: req.maxRestarts ?? 3,
+        fencingToken: opts.fencingToken,
       });
       out.push(...res.actors);
     } finally {
@@ -145,7 +146,7 @@ export async function stopActors(
     }
     const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, { ...opts, expectIdentity: opts.identity ? node.owner : undefined });
     try {
-      const res = await agent.call.stopActor({ name: e.record.name });
+      const res = await agent.call.stopActor({ name: e.record.name, fencingToken: opts.fencingToken });
       if (res.actor) stopped.push(res.actor);
     } catch (err) {
       const code = (err as grpc.ServiceError).code;
@@ -172,3 +173,29 @@ export async function stopActors(
   return { stopped, unreachable };
 }
 
+
+/**
+ * Fences every live agent of the run at `opts.fencingToken` (fence.ts): a controller that has just taken the
+ * run calls this before it stops or places anything, so that no call of a controller before it lands after.
+ * Each agent answers once the calls it had already admitted have ended. An agent that cannot be reached is
+ * reported in `unreachable`, as stopActors reports one (its actors, if any, are stopActors' to judge).
+ */
+export async function fenceAgents(registry: ActorRegistry, opts: ClientOptions): Promise<{ fenced: string[]; unreachable: Array<{ node: string; error: string }> }> {
+  if (!opts.fencingToken) throw new Error("fenceAgents: no fencingToken in the client options");
+  const fenced: string[] = [];
+  const unreachable: Array<{ node: string; error: string }> = [];
+  for (const e of await registry.liveNodes()) {
+    const agent = connectClient(NodeAgentServiceService, e.record.agentAddress, { ...opts, expectIdentity: opts.identity ? e.owner : undefined });
+    try {
+      await agent.call.fence({ fencingToken: opts.fencingToken });
+      fenced.push(e.record.node);
+    } catch (err) {
+      const code = (err as grpc.ServiceError).code;
+      if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw err;
+      unreachable.push({ node: e.record.node, error: (err as Error).message });
+    } finally {
+      agent.close();
+    }
+  }
+  return { fenced, unreachable };
+}

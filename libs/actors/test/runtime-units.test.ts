@@ -104,6 +104,8 @@ describe("runtime - registry keys and identities", () => {
     expect(groupOfMethod("/lspo.v1.LearnerService/SwapAlgorithm")).toBe("control");
     expect(identitiesFor("/lspo.v1.LearnerService/SwapAlgorithm")).toEqual(["controller", "operator"]);
     expect(identitiesFor("/lspo.v1.NodeAgentService/StartActors")).toEqual(["controller"]);
+    // Fence decides which controller an agent obeys: a rollout identity that could raise it would shut the run out.
+    expect(identitiesFor("/lspo.v1.NodeAgentService/Fence")).toEqual(["controller"]);
     expect(groupOfMethod("/lspo.v1.LearnerService/Status")).toBe("read");
     expect(identitiesFor("/lspo.v1.LearnerService/Status")).toEqual(IDENTITIES);
     expect(kindOfService(LearnerServiceService)).toBe("learner");

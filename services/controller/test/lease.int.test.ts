@@ -5,6 +5,7 @@
 // anyone could take the run over.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KV_BUCKETS, connectBus, encodeEnvelope, jetstreamManager, openKv, startLocalBus, type LocalBus, type NatsConnection } from "@lspo/bus";
+import { compareTokens } from "@lspo/actors";
 import { ControllerLease, ControllerLeaseHeld, ControllerLeaseUnrenewed, ControllerSuperseded, RunStoreLost } from "../src/run/lease.js";
 import { startBlackHoleProxy, type BlackHoleProxy } from "./support/black-hole-proxy.js";
 
@@ -148,6 +149,30 @@ describe("controller lease", () => {
     } finally {
       await a.close();
     }
+  });
+
+  it("each take is a fencing token newer than the takes before it, a store made anew included (libs/actors fence.ts)", async () => {
+    const first = await acquire("tokens");
+    // The revision of the write that took the lease, in the epoch of the bucket's creation.
+    const entry = await kv.get("tokens.controller");
+    expect(first.fencingToken.revision).toBe(BigInt(entry!.revision));
+    const created = Date.parse((await kv.status()).streamInfo.created);
+    expect(first.fencingToken.epochMs).toBe(BigInt(created));
+    await sleep(3 * timing.heartbeatMs); // renewals move the revision, not the token
+    expect(first.fencingToken.revision).toBe(BigInt(entry!.revision));
+    await first.release();
+    const second = await acquire("tokens");
+    expect(compareTokens(second.fencingToken, first.fencingToken)).toBeGreaterThan(0);
+    // The store lost and made anew: revisions start again, in a later epoch.
+    const jsm = await jetstreamManager(bus.nc);
+    const before = await ControllerLease.acquire(await openKv(bus.nc, "lease-epoch"), "epoch", timing);
+    await before.release();
+    await jsm.streams.delete("KV_lease-epoch");
+    await sleep(5);
+    const after = await ControllerLease.acquire(await openKv(bus.nc, "lease-epoch"), "epoch", timing);
+    leases.push(after);
+    expect(after.fencingToken.revision).toBeLessThanOrEqual(before.fencingToken.revision);
+    expect(compareTokens(after.fencingToken, before.fencingToken)).toBeGreaterThan(0);
   });
 
   it("a holder whose store was lost stops with RunStoreLost: its bucket made anew without the record, or gone", async () => {

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
-  ActorRegistry, NodeAgent, Reconciler, busOptionsFor, registryIdentityOf, matchesSelector, placeActors, stopActors,
+  ActorRegistry, NodeAgent, Reconciler, busOptionsFor, fenceAgents, registryIdentityOf, matchesSelector, placeActors, stopActors,
   type ClientOptions, type DesiredActor, type GrpcServerOptions, type ReconcileEvent, type RegistryView,
 } from "@lspo/actors";
 import type { NatsConnection } from "@lspo/bus";
@@ -41,6 +41,12 @@ export interface Cluster {
    * none: a controller's actors exit with its in-process agent.
    */
   stopLeftovers(kinds: readonly Kind[]): Promise<{ stopped: ActorRecord[]; unreachable: Array<{ actor: string; kind: string; node: string; error: string }> }>;
+  /**
+   * Remote mode: fences every live agent at this controller's lease take (security.client.fencingToken;
+   * libs/actors fence.ts), before it stops or places anything: a call an earlier controller of the run still
+   * had on its way is refused from then on. Local mode has nothing to fence: its agent is this process's own.
+   */
+  fenceAgents(): Promise<{ fenced: string[]; unreachable: Array<{ node: string; error: string }> }>;
   close(): Promise<void>;
 }
 
@@ -155,6 +161,10 @@ export async function startCluster(d: ClusterDeps): Promise<Cluster> {
     },
     failed: () => view.actors().find((e) => counts(e.record) && e.record.state === ComponentState.COMPONENT_STATE_FAILED)?.record,
     actors: () => tracked.all().filter(counts),
+    async fenceAgents() {
+      if (!remote) return { fenced: [], unreachable: [] };
+      return fenceAgents(registry, d.security.client);
+    },
     async stopLeftovers(kinds) {
       if (!remote) return { stopped: [], unreachable: [] };
       return stopActors(registry, (a) => kinds.includes(a.kind as Kind) && !ours.has(`${a.kind}/${a.name}`), d.security.client);

@@ -220,7 +220,9 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     const source = await PromptSource.create(config, sourceState);
 
     // The reconciler acts only while the lease is fresh (lease.ts: a controller cut off from NATS pauses).
-    const cluster = await startCluster({ nc, config, dir, configJson: () => JSON.stringify(config), security, mayAct: () => lease.fresh, onEvent: (e) => {
+    // Every call to an agent carries this controller's lease take, which the agents' fences order (fence.ts).
+    const fencedSecurity = { ...security, client: { ...security.client, fencingToken: lease.fencingToken } };
+    const cluster = await startCluster({ nc, config, dir, configJson: () => JSON.stringify(config), security: fencedSecurity, mayAct: () => lease.fresh, onEvent: (e) => {
       log.warn({ ...e }, `reconciler: ${e.event} ${e.actor}`);
       void events.publish("metric", { ...e }).catch(() => undefined);
     } });
@@ -232,6 +234,10 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     });
     const registry = cluster.registry;
     await lease.held(LEASE_WAIT_MS);
+    // First the fences, then the leftovers: a placement or a stop an earlier controller still had on its way
+    // cannot land after this controller has looked at what is running.
+    const fences = await cluster.fenceAgents();
+    for (const u of fences.unreachable) log.warn(u, "an agent could not be fenced: it did not answer");
     const leftovers = await cluster.stopLeftovers(["learner", "sampler", "rollout", ...(config.verifier.actors > 0 ? (["verifier"] as const) : [])]);
     if (leftovers.stopped.length) log.warn({ actors: leftovers.stopped.map((a) => `${a.name}@${a.node}`) }, "stopped the actors an earlier controller of this run left running");
     for (const u of leftovers.unreachable) log.warn(u, "an earlier controller's actor could not be stopped: its agent did not answer");

@@ -13,11 +13,16 @@
 // refusing to act for at least a heartbeat: a controller cut off from NATS pauses instead of acting once more
 // before it learns it was superseded.
 //
+// The take is also this controller's fencing token (libs/actors fence.ts): the revision of the write that took
+// the lease, within the epoch of the lease's bucket (when its stream was created: a store lost and made anew
+// starts its revisions again from 1, in a later epoch). Every node agent it fences refuses calls of an older take.
+//
 // A renewal that finds no record at all (a taker writes one, a release leaves a delete marker), or that fails
 // while the bucket's stream is not found, means the store holding the run was lost (RunStoreLost).
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { HEARTBEAT_MS, STALE_AFTER_MS } from "@lspo/actors";
+import type { FencingToken } from "@lspo/proto";
 import { KV_BUCKETS, decodeEnvelope, encodeEnvelope, retryTransient, type JetStreamManager, type openKv } from "@lspo/bus";
 
 type KV = Awaited<ReturnType<typeof openKv>>;
@@ -132,6 +137,8 @@ export class ControllerLease {
     private readonly kv: KV,
     readonly key: string,
     readonly holder: LeaseHolder,
+    /** This take, as the node agents' fences order controllers (fence.ts). */
+    readonly fencingToken: FencingToken,
     revision: number,
     sentAt: number,
     private readonly timing: LeaseTiming,
@@ -151,10 +158,11 @@ export class ControllerLease {
     const key = `${runId}.controller`;
     const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), incarnation: randomUUID() };
     const bytes = encodeEnvelope(KIND, holder);
+    const epochMs = BigInt(Date.parse((await patiently(() => kv.status())).streamInfo.created));
     // The write that takes the lease counts as its first renewal, from the moment it was sent (when a reply is
     // lost and our own record is found instead, the last write we sent is the one that landed).
     let sentAt = performance.now();
-    const take = (revision: number) => new ControllerLease(kv, key, holder, revision, sentAt, timing, options);
+    const take = (revision: number) => new ControllerLease(kv, key, holder, { epochMs, revision: BigInt(revision) }, revision, sentAt, timing, options);
     const write = async (fn: () => Promise<number>) => {
       sentAt = performance.now();
       return take(await patiently(fn));

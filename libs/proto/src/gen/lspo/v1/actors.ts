@@ -71,6 +71,26 @@ export interface NodeRecord_LabelsEntry {
   value: string;
 }
 
+/** A controller's fencing token: its take of the run's lease. Tokens are ordered by epoch, then revision. */
+export interface FencingToken {
+  /**
+   * When the lease's KV bucket was created (milliseconds since the epoch, the NATS server's clock): a store
+   * that was lost and made anew starts a later epoch, though its revisions start again from 1.
+   */
+  epochMs: bigint;
+  /** The KV revision of the write that took the lease: a later take has a higher one. */
+  revision: bigint;
+}
+
+export interface FenceRequest {
+  fencingToken?: FencingToken | undefined;
+}
+
+export interface FenceResponse {
+  /** The agent's fence after the call. */
+  fence?: FencingToken | undefined;
+}
+
 export interface StartActorsRequest {
   kind: string;
   namePrefix: string;
@@ -84,6 +104,8 @@ export interface StartActorsRequest {
   maxRestarts: number;
   /** Explicit names (then count must equal their number): a reconciler re-places a named actor elsewhere. */
   names: string[];
+  /** The calling controller's token (Fence); unset only where no controller has fenced the agent. */
+  fencingToken?: FencingToken | undefined;
 }
 
 export interface StartActorsResponse {
@@ -92,6 +114,8 @@ export interface StartActorsResponse {
 
 export interface StopActorRequest {
   name: string;
+  /** As in StartActorsRequest. */
+  fencingToken?: FencingToken | undefined;
 }
 
 export interface StopActorResponse {
@@ -812,8 +836,252 @@ export const NodeRecord_LabelsEntry: MessageFns<NodeRecord_LabelsEntry> = {
   },
 };
 
+function createBaseFencingToken(): FencingToken {
+  return { epochMs: 0n, revision: 0n };
+}
+
+export const FencingToken: MessageFns<FencingToken> = {
+  encode(message: FencingToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epochMs !== 0n) {
+      if (BigInt.asUintN(64, message.epochMs) !== message.epochMs) {
+        throw new globalThis.Error("value provided for field message.epochMs of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.epochMs);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FencingToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFencingToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.epochMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FencingToken {
+    return {
+      epochMs: isSet(object.epochMs) ? BigInt(object.epochMs) : isSet(object.epoch_ms) ? BigInt(object.epoch_ms) : 0n,
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+    };
+  },
+
+  toJSON(message: FencingToken): unknown {
+    const obj: any = {};
+    if (message.epochMs !== 0n) {
+      obj.epochMs = message.epochMs.toString();
+    }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FencingToken>, I>>(base?: I): FencingToken {
+    return FencingToken.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FencingToken>, I>>(object: I): FencingToken {
+    const message = createBaseFencingToken();
+    message.epochMs = (object.epochMs !== undefined && object.epochMs !== null) ? BigInt(object.epochMs) : 0n;
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseFenceRequest(): FenceRequest {
+  return { fencingToken: undefined };
+}
+
+export const FenceRequest: MessageFns<FenceRequest> = {
+  encode(message: FenceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fencingToken !== undefined) {
+      FencingToken.encode(message.fencingToken, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FenceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFenceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fencingToken = FencingToken.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FenceRequest {
+    return {
+      fencingToken: isSet(object.fencingToken)
+        ? FencingToken.fromJSON(object.fencingToken)
+        : isSet(object.fencing_token)
+        ? FencingToken.fromJSON(object.fencing_token)
+        : undefined,
+    };
+  },
+
+  toJSON(message: FenceRequest): unknown {
+    const obj: any = {};
+    if (message.fencingToken !== undefined) {
+      obj.fencingToken = FencingToken.toJSON(message.fencingToken);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FenceRequest>, I>>(base?: I): FenceRequest {
+    return FenceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FenceRequest>, I>>(object: I): FenceRequest {
+    const message = createBaseFenceRequest();
+    message.fencingToken = (object.fencingToken !== undefined && object.fencingToken !== null)
+      ? FencingToken.fromPartial(object.fencingToken)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFenceResponse(): FenceResponse {
+  return { fence: undefined };
+}
+
+export const FenceResponse: MessageFns<FenceResponse> = {
+  encode(message: FenceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fence !== undefined) {
+      FencingToken.encode(message.fence, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FenceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFenceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fence = FencingToken.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FenceResponse {
+    return { fence: isSet(object.fence) ? FencingToken.fromJSON(object.fence) : undefined };
+  },
+
+  toJSON(message: FenceResponse): unknown {
+    const obj: any = {};
+    if (message.fence !== undefined) {
+      obj.fence = FencingToken.toJSON(message.fence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FenceResponse>, I>>(base?: I): FenceResponse {
+    return FenceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FenceResponse>, I>>(object: I): FenceResponse {
+    const message = createBaseFenceResponse();
+    message.fence = (object.fence !== undefined && object.fence !== null)
+      ? FencingToken.fromPartial(object.fence)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseStartActorsRequest(): StartActorsRequest {
-  return { kind: "", namePrefix: "", count: 0, perActor: undefined, configJson: "", maxRestarts: 0, names: [] };
+  return {
+    kind: "",
+    namePrefix: "",
+    count: 0,
+    perActor: undefined,
+    configJson: "",
+    maxRestarts: 0,
+    names: [],
+    fencingToken: undefined,
+  };
 }
 
 export const StartActorsRequest: MessageFns<StartActorsRequest> = {
@@ -838,6 +1106,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
     }
     for (const v of message.names) {
       writer.uint32(58).string(v!);
+    }
+    if (message.fencingToken !== undefined) {
+      FencingToken.encode(message.fencingToken, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -911,6 +1182,14 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
             message.names.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fencingToken = FencingToken.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -950,6 +1229,11 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
       names: globalThis.Array.isArray(object?.names)
         ? object.names.map((e: any) => globalThis.String(e))
         : [],
+      fencingToken: isSet(object.fencingToken)
+        ? FencingToken.fromJSON(object.fencingToken)
+        : isSet(object.fencing_token)
+        ? FencingToken.fromJSON(object.fencing_token)
+        : undefined,
     };
   },
 
@@ -976,6 +1260,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
     if (message.names?.length) {
       obj.names = message.names;
     }
+    if (message.fencingToken !== undefined) {
+      obj.fencingToken = FencingToken.toJSON(message.fencingToken);
+    }
     return obj;
   },
 
@@ -993,6 +1280,9 @@ export const StartActorsRequest: MessageFns<StartActorsRequest> = {
     message.configJson = object.configJson ?? "";
     message.maxRestarts = object.maxRestarts ?? 0;
     message.names = object.names?.map((e) => e) || [];
+    message.fencingToken = (object.fencingToken !== undefined && object.fencingToken !== null)
+      ? FencingToken.fromPartial(object.fencingToken)
+      : undefined;
     return message;
   },
 };
@@ -1067,13 +1357,16 @@ export const StartActorsResponse: MessageFns<StartActorsResponse> = {
 };
 
 function createBaseStopActorRequest(): StopActorRequest {
-  return { name: "" };
+  return { name: "", fencingToken: undefined };
 }
 
 export const StopActorRequest: MessageFns<StopActorRequest> = {
   encode(message: StopActorRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
+    }
+    if (message.fencingToken !== undefined) {
+      FencingToken.encode(message.fencingToken, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1099,6 +1392,14 @@ export const StopActorRequest: MessageFns<StopActorRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fencingToken = FencingToken.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1112,13 +1413,23 @@ export const StopActorRequest: MessageFns<StopActorRequest> = {
   },
 
   fromJSON(object: any): StopActorRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      fencingToken: isSet(object.fencingToken)
+        ? FencingToken.fromJSON(object.fencingToken)
+        : isSet(object.fencing_token)
+        ? FencingToken.fromJSON(object.fencing_token)
+        : undefined,
+    };
   },
 
   toJSON(message: StopActorRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.fencingToken !== undefined) {
+      obj.fencingToken = FencingToken.toJSON(message.fencingToken);
     }
     return obj;
   },
@@ -1129,6 +1440,9 @@ export const StopActorRequest: MessageFns<StopActorRequest> = {
   fromPartial<I extends Exact<DeepPartial<StopActorRequest>, I>>(object: I): StopActorRequest {
     const message = createBaseStopActorRequest();
     message.name = object.name ?? "";
+    message.fencingToken = (object.fencingToken !== undefined && object.fencingToken !== null)
+      ? FencingToken.fromPartial(object.fencingToken)
+      : undefined;
     return message;
   },
 };
@@ -1353,12 +1667,32 @@ export const NodeAgentServiceService = {
     responseSerialize: (value: ListActorsResponse): Buffer => Buffer.from(ListActorsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListActorsResponse => ListActorsResponse.decode(value),
   },
+  /**
+   * Raises the agent's fence to the caller's token (a controller that has just taken its run's lease), once
+   * the StartActors and StopActor calls in flight have ended: from then on the agent refuses those calls with
+   * an older token, or with none, so a controller that lost its run cannot start or stop actors any more.
+   */
+  fence: {
+    path: "/lspo.v1.NodeAgentService/Fence" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FenceRequest): Buffer => Buffer.from(FenceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FenceRequest => FenceRequest.decode(value),
+    responseSerialize: (value: FenceResponse): Buffer => Buffer.from(FenceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FenceResponse => FenceResponse.decode(value),
+  },
 } as const;
 
 export interface NodeAgentServiceServer extends UntypedServiceImplementation {
   startActors: handleUnaryCall<StartActorsRequest, StartActorsResponse>;
   stopActor: handleUnaryCall<StopActorRequest, StopActorResponse>;
   listActors: handleUnaryCall<ListActorsRequest, ListActorsResponse>;
+  /**
+   * Raises the agent's fence to the caller's token (a controller that has just taken its run's lease), once
+   * the StartActors and StopActor calls in flight have ended: from then on the agent refuses those calls with
+   * an older token, or with none, so a controller that lost its run cannot start or stop actors any more.
+   */
+  fence: handleUnaryCall<FenceRequest, FenceResponse>;
 }
 
 export interface NodeAgentServiceClient extends Client {
@@ -1406,6 +1740,26 @@ export interface NodeAgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListActorsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Raises the agent's fence to the caller's token (a controller that has just taken its run's lease), once
+   * the StartActors and StopActor calls in flight have ended: from then on the agent refuses those calls with
+   * an older token, or with none, so a controller that lost its run cannot start or stop actors any more.
+   */
+  fence(
+    request: FenceRequest,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
+  ): ClientUnaryCall;
+  fence(
+    request: FenceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
+  ): ClientUnaryCall;
+  fence(
+    request: FenceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FenceResponse) => void,
   ): ClientUnaryCall;
 }
 
