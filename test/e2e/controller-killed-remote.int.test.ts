@@ -8,9 +8,10 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ActorRegistry } from "@lspo/actors";
+import * as grpc from "@grpc/grpc-js";
+import { ActorRegistry, connectClient } from "@lspo/actors";
 import { connectBus, startNatsServer, type NatsServer } from "@lspo/bus";
-import { ComponentState } from "@lspo/proto";
+import { ComponentState, NodeAgentServiceService } from "@lspo/proto";
 import { cliProcesses } from "./support/cli-process.js";
 import { exited, until } from "./support/wait.js";
 
@@ -79,6 +80,17 @@ describe("controller SIGKILLed with remote agents", { timeout: 600_000 }, () => 
     const watch = setInterval(() => void runningLearners().then((l) => (most = Math.max(most, l.length))).catch(() => undefined), 200);
     await exited(resumed.child);
     clearInterval(watch);
+    // The resumed controller fenced the agents at its lease take (libs/actors fence.ts): a call with the first
+    // take of the lease bucket's epoch, older than any controller's here, is refused by each.
+    const fencedAt: string[] = [];
+    for (const node of await registry.listNodes()) {
+      const agent = connectClient(NodeAgentServiceService, node.agentAddress, { deadlineMs: 10_000 });
+      const err = await agent.call.fence({ fencingToken: { epochMs: 1n, revision: 1n } }).then(() => null, (e: grpc.ServiceError) => e).finally(() => agent.close());
+      expect(err, `the agent on ${node.node}`).toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+      expect(err!.message).toMatch(/Fence refused: the call carries lease take 1 of .*, older than the fence of the agent on host-/);
+      fencedAt.push(node.node);
+    }
+    expect(fencedAt.sort()).toEqual(["host-a", "host-b", "host-c"]);
     registry.close();
     await nc.close();
     console.log(JSON.stringify({ before, most, exit: resumed.child.exitCode, out: resumed.out().trim().split("\n").pop() }));
