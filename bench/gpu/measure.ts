@@ -174,7 +174,9 @@ export async function decodeParity(cfg: LlamaConfig, w: Weights, batch: TokenBat
     cache?.release();
     return { logits: out, chosen };
   };
-  const ref = await OnnxDecoder.create(cfg, w, { provider: "cpu", keepOnDevice: false });
+  // The reference is the decomposed graph on host time-major state (kvCache "concat"), the path every other
+  // decoder is held to; the host default, the in-place slot cache, takes a step of another shape.
+  const ref = await OnnxDecoder.create(cfg, w, { provider: "cpu", keepOnDevice: false, kvCache: "concat" });
   const want = await run(ref, null);
   await ref.release();
   // State on the device whatever the provider (under cpu the same code path, host memory).
