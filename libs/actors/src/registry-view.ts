@@ -39,6 +39,9 @@ export class RegistryView {
   /** performance.now() when the current watch was established: silence before it is the view's, not the
    *  writer's (a NATS outage must not read as every node dying). */
   healthySince = performance.now();
+  /** The newest revision the watch has delivered, whatever the entry (a skipped one too): the watch delivers in
+   *  revision order, so every write of the run up to it is in. */
+  private delivered = 0;
 
   private constructor(
     private readonly kv: KV,
@@ -77,6 +80,16 @@ export class RegistryView {
   /** Whether an entry's latest revision arrived within `staleAfterMs` of `now` (this reader's clock). */
   isLive(entry: { arrivedAt: number }, now = performance.now(), staleAfterMs = STALE_AFTER_MS): boolean {
     return now - entry.arrivedAt <= staleAfterMs;
+  }
+
+  /** Resolves true once the watch has delivered revision `revision`, false after `timeoutMs` without it. */
+  async seen(revision: number, timeoutMs: number): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    while (this.delivered < revision) {
+      if (this.closed || performance.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
   }
 
   /** Called after every applied change (put, delete, purge). Returns the unsubscribe function. */
@@ -130,6 +143,7 @@ export class RegistryView {
   }
 
   private apply(e: KvWatchEntry, arrivedAt: number): void {
+    this.delivered = Math.max(this.delivered, e.revision);
     const k = parseKey(this.runId, e.key);
     if (!k) return;
     const map = (k.type === "actor" ? this.actorEntries : this.nodeEntries) as Map<string, ViewEntry<unknown>>;

@@ -103,6 +103,21 @@ export class ActorRegistry {
     return this.viewing;
   }
 
+  /**
+   * Waits, at most `timeoutMs`, until the view holds every record the bucket holds now: its watch can trail a
+   * write by a moment. For a reader that must see what an agent wrote before it answered a call (a controller
+   * that has fenced the agents, then looks for an earlier controller's actors). Whether it caught up.
+   */
+  async caughtUp(timeoutMs = 5000): Promise<boolean> {
+    const view = await this.view();
+    let newest = 0;
+    for await (const key of await this.kv.keys(`${this.runId}.>`)) {
+      const e = await this.kv.get(key);
+      if (e) newest = Math.max(newest, e.revision);
+    }
+    return view.seen(newest, timeoutMs);
+  }
+
   /** Every actor record of the run (live or not), from the view: no listing of the bucket. */
   async listActors(): Promise<ActorRecord[]> {
     return (await this.view()).actors().map((e) => e.record);

@@ -101,6 +101,36 @@ describe("cluster - registry scope and names", () => {
     registry.close();
   });
 
+  it("caughtUp: the view holds every record the bucket held when asked, a skipped (forged) one counted as delivered", async () => {
+    const reader = await ActorRegistry.open(bus.nc, { runId: "catch-up" });
+    const view = await reader.view();
+    // Another host's writes, on a connection of its own: the reader learns of them only through its watch.
+    const nc = await connectBus({ url: bus.server.url, name: "another-host" });
+    const writer = await ActorRegistry.open(nc, { runId: "catch-up" });
+    try {
+      const actor = (name: string) => ({
+        name, kind: "rollout", node: "n", pid: 1, grpcAddress: "127.0.0.1:1", state: ComponentState.COMPONENT_STATE_RUNNING, restarts: 0, runId: "catch-up",
+      });
+      // Many at once, so that the watch is still delivering them when the writes have landed: the view has
+      // them all once it has seen the newest revision written.
+      const revisions = await Promise.all(Array.from({ length: 500 }, (_, i) => writer.putActor(actor(`rollout-${i}`))));
+      expect(await view.seen(Math.max(...revisions), 10_000)).toBe(true);
+      expect(view.actors()).toHaveLength(500);
+      // A record whose body names another actor than its key: the view skips it, and must not wait for it.
+      await writer.kv.put("catch-up.actor.rollout.forged", (await writer.kv.get("catch-up.actor.rollout.rollout-0"))!.value);
+      expect(await reader.caughtUp(10_000)).toBe(true);
+      expect(view.actors().map((e) => e.record.name).sort()).toEqual(Array.from({ length: 500 }, (_, i) => `rollout-${i}`).sort());
+      // A closed view never catches up: it answers false, not forever.
+      await writer.putActor(actor("rollout-late"));
+      view.close();
+      expect(await view.seen(Number.MAX_SAFE_INTEGER, 60_000)).toBe(false);
+    } finally {
+      writer.close();
+      reader.close();
+      await nc.close();
+    }
+  });
+
   it("names are claimed run-wide: two agents asked for the same kind get different names", async () => {
     await using one = await NodeAgent.start(bus.nc, { runId: "claims", node: "n1", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });
     await using two = await NodeAgent.start(bus.nc, { runId: "claims", node: "n2", cpus: 2, launcher: quietLauncher, stdio: "ignore", drainMs: 2000 });

@@ -238,6 +238,10 @@ async function trainUnbounded(input: RunConfig, opts: TrainOptions, owned: Array
     // cannot land after this controller has looked at what is running.
     const fences = await cluster.fenceAgents();
     for (const u of fences.unreachable) log.warn(u, "an agent could not be fenced: it did not answer");
+    // What an agent wrote before it answered its Fence is in the bucket; the view the stop reads may trail it.
+    if (fences.fenced.length && !(await registry.caughtUp(10_000))) {
+      log.warn({ waitedMs: 10_000 }, "the registry view did not catch up with its bucket: an actor an earlier controller started just before the fences may be missed");
+    }
     const leftovers = await cluster.stopLeftovers(["learner", "sampler", "rollout", ...(config.verifier.actors > 0 ? (["verifier"] as const) : [])]);
     if (leftovers.stopped.length) log.warn({ actors: leftovers.stopped.map((a) => `${a.name}@${a.node}`) }, "stopped the actors an earlier controller of this run left running");
     for (const u of leftovers.unreachable) log.warn(u, "an earlier controller's actor could not be stopped: its agent did not answer");
