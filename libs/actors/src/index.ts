@@ -30,7 +30,7 @@ export { NodeAgent, MAX_ACTORS_PER_REQUEST, type NodeAgentOptions, type ActorLau
 export { parseLabels } from "./labels.js";
 export { detectGpus, type DetectedGpus } from "./gpus.js";
 export { planPlacement, placeActors, stopActors, fenceAgents, matchesSelector, type PlacementRequest } from "./placement.js";
-export { AgentFence, compareTokens, describeToken } from "./fence.js";
+export { AgentFence, compareTokens } from "./fence.js";
 export {
   createServiceContext, configFromEnvOrArgs, runSubjects, type ServiceContext, type RunSubjects,
 } from "./service-context.js";

@@ -4,7 +4,7 @@
 // what is free. A `nodeSelector` keeps actors on agents whose labels all match (role=rollout, zone=a).
 import * as grpc from "@grpc/grpc-js";
 import { NodeAgentServiceService, type ActorRecord, type NodeRecord } from "@lspo/proto";
-import { connectClient, type ClientOptions } from "./grpc-client.js";
+import { connectClient, type ClientOptions, type TypedClient } from "./grpc-client.js";
 import { PlacementError } from "./errors.js";
 import { HEARTBEAT_MS, STALE_AFTER_MS, type ActorRegistry } from "./registry.js";
 import { agentMayRun } from "./identity.js";
@@ -86,6 +86,25 @@ export function planPlacement(allNodes: NodeRecord[], req: PlacementRequest): Ma
   return plan;
 }
 
+/**
+ * One call to the node agent at `address`: with identities on, the channel must find the identity `owner` (its
+ * registry key's) in the agent's certificate. The client is closed after the call, whatever its outcome.
+ */
+async function withAgent<T>(address: string, owner: string | undefined, opts: ClientOptions, call: (agent: TypedClient<typeof NodeAgentServiceService>) => Promise<T>): Promise<T> {
+  const agent = connectClient(NodeAgentServiceService, address, { ...opts, expectIdentity: opts.identity ? owner : undefined });
+  try {
+    return await call(agent);
+  } finally {
+    agent.close();
+  }
+}
+
+/** An agent that did not answer (its host down or cut off), as opposed to one that answered with a refusal. */
+function unanswered(err: unknown): boolean {
+  const code = (err as grpc.ServiceError).code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
+}
+
 /** Plans over the live agents in the registry, then asks each agent to start its share. */
 export async function placeActors(registry: ActorRegistry, req: PlacementRequest, opts: ClientOptions = {}): Promise<ActorRecord[]> {
   // With identities on, only agents whose identity may run this kind are candidates (identity.ts
@@ -98,9 +117,8 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
   const out: ActorRecord[] = [];
   for (const [node, count] of plan) {
     const record = nodes.find((n) => n.node === node)!;
-    const agent = connectClient(NodeAgentServiceService, record.agentAddress, { ...opts, expectIdentity: opts.identity ? owners.get(node) : undefined });
-    try {
-      const res = await agent.call.startActors({
+    const res = await withAgent(record.agentAddress, owners.get(node), opts, (agent) =>
+      agent.call.startActors({
         kind: req.kind,
         namePrefix: req.namePrefix ?? req.kind,
         count,
@@ -109,11 +127,9 @@ export async function placeActors(registry: ActorRegistry, req: PlacementRequest
         configJson: req.configJson ?? "{}",
         maxRestarts: req.maxRestarts ?? 3,
         fencingToken: opts.fencingToken,
-      });
-      out.push(...res.actors);
-    } finally {
-      agent.close();
-    }
+      }),
+    );
+    out.push(...res.actors);
   }
   return out;
 }
@@ -144,17 +160,13 @@ export async function stopActors(
       if (view.isLive(e)) orphans.push(e.record);
       continue; // its agent is gone, and its processes with it (orphans: checked below)
     }
-    const agent = connectClient(NodeAgentServiceService, node.record.agentAddress, { ...opts, expectIdentity: opts.identity ? node.owner : undefined });
     try {
-      const res = await agent.call.stopActor({ name: e.record.name, fencingToken: opts.fencingToken });
+      const res = await withAgent(node.record.agentAddress, node.owner, opts, (agent) => agent.call.stopActor({ name: e.record.name, fencingToken: opts.fencingToken }));
       if (res.actor) stopped.push(res.actor);
     } catch (err) {
-      const code = (err as grpc.ServiceError).code;
-      if (code === grpc.status.NOT_FOUND) continue;
-      if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw err;
+      if ((err as grpc.ServiceError).code === grpc.status.NOT_FOUND) continue;
+      if (!unanswered(err)) throw err;
       unreachable.push({ actor: e.record.name, kind: e.record.kind, node: e.record.node, error: (err as Error).message });
-    } finally {
-      agent.close();
     }
   }
   // An orphan whose record goes silent within the grace exited with its agent.
@@ -173,7 +185,6 @@ export async function stopActors(
   return { stopped, unreachable };
 }
 
-
 /**
  * Fences every live agent of the run at `opts.fencingToken` (fence.ts): a controller that has just taken the
  * run calls this before it stops or places anything, so that no call of a controller before it lands after.
@@ -185,16 +196,12 @@ export async function fenceAgents(registry: ActorRegistry, opts: ClientOptions):
   const fenced: string[] = [];
   const unreachable: Array<{ node: string; error: string }> = [];
   for (const e of await registry.liveNodes()) {
-    const agent = connectClient(NodeAgentServiceService, e.record.agentAddress, { ...opts, expectIdentity: opts.identity ? e.owner : undefined });
     try {
-      await agent.call.fence({ fencingToken: opts.fencingToken });
+      await withAgent(e.record.agentAddress, e.owner, opts, (agent) => agent.call.fence({ fencingToken: opts.fencingToken }));
       fenced.push(e.record.node);
     } catch (err) {
-      const code = (err as grpc.ServiceError).code;
-      if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) throw err;
+      if (!unanswered(err)) throw err;
       unreachable.push({ node: e.record.node, error: (err as Error).message });
-    } finally {
-      agent.close();
     }
   }
   return { fenced, unreachable };

@@ -47,4 +47,16 @@ describe("actors - fenced agents", { timeout: 120_000 }, () => {
     expect(mine.name).toBe("verifier-0");
     await expect(fenceAgents(registry, {})).rejects.toThrow(/no fencingToken/);
   });
+
+  it("an agent that does not answer is reported, not thrown; the others are fenced", async () => {
+    const launcher = () => ({ command: process.execPath, args: ["--conditions=source", "--import", tsx, fixture], env: { LSPO_NATS_URL: bus.server.url } });
+    await using agent = await NodeAgent.start(bus.nc, { runId: "fence-lost", node: "node-g", cpus: 1, launcher, stdio: "ignore", drainMs: 3000 });
+    // A live node record whose agent refuses connections: a host cut off, as the stop's own test has it.
+    await agent.registry.putNode({ node: "partitioned", agentAddress: "127.0.0.1:1", heartbeatAt: new Date(), actorsPerGpu: 1, runId: "fence-lost", labels: {} });
+    const result = await fenceAgents(agent.registry, take(9));
+    expect(result.fenced).toEqual(["node-g"]);
+    expect(result.unreachable).toMatchObject([{ node: "partitioned" }]);
+    expect(result.unreachable[0].error).toMatch(/UNAVAILABLE|ECONNREFUSED/);
+    expect(agent.fence.current).toEqual(take(9).fencingToken);
+  });
 });

@@ -135,17 +135,13 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       ctx.log.warn({ reason }, "rejected prompt (dead-lettered)");
     },
   });
-  let draining = false;
   let loopDone: Promise<void> = Promise.resolve();
   ctx.own(async () => {
-    // Drain: stop taking prompts, finish and publish the generation in hand, then stop.
-    draining = true;
+    // Drain (ctx.stopping, set as the stop begins): stop taking prompts, finish and publish the generation in
+    // hand, then stop.
     await sub.stop();
     await loopDone;
   });
-  // During a drain, a generation's publish that fails (NATS away) is the stop's doing: its prompts, never
-  // acked, are redelivered to another actor (ctx.fail).
-  const loopFailed = (err: Error) => ctx.fail("rollout loop", err);
 
   // Publishes one generation's groups together and acks each prompt once its group is stored: one round of
   // pub-acks per generation, where awaiting them one by one made it one round trip per group, with the
@@ -195,7 +191,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       const keepAlive = setInterval(() => deliveries.forEach((d) => d.working()), Math.max(1000, config.rollout.ackWaitMs / 3));
       try {
         let groups: RolloutGroup[] | null = null;
-        while (!groups && (await weights.holdWhileRefused(() => draining))) {
+        while (!groups && (await weights.holdWhileRefused(() => ctx.stopping))) {
           groups = await exclusive(async () => {
             const s0 = performance.now();
             try {
@@ -223,7 +219,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
         clearInterval(keepAlive);
         promptsInHand = 0;
       }
-      if (draining) break;
+      if (ctx.stopping) break;
     }
   };
 
@@ -234,7 +230,7 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       intake: (intake = new Intake(sub[Symbol.asyncIterator](), config.rollout.promptsPerCall)),
       options: { ...options, maxRows },
       callsWaiting: () => callsWaiting,
-      draining: () => draining,
+      draining: () => ctx.stopping,
       publish: (group, d) => publishGroups([group], [d]),
       failed: generationFailed,
       refused,
@@ -243,7 +239,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
       warn: (fields, message) => ctx.log.warn(fields, message),
     });
 
-  loopDone = (options.maxRows ? continuousLoop(options.maxRows) : callLoop()).catch(loopFailed);
+  // During a drain, a generation's publish that fails (NATS away) is the stop's doing: its prompts, never
+  // acked, are redelivered to another actor (ctx.fail).
+  loopDone = (options.maxRows ? continuousLoop(options.maxRows) : callLoop()).catch((err: Error) => ctx.fail("rollout loop", err));
   ctx.log.info({ address: actor.server.address, policyVersion: policy.version, mode: options.maxRows ? "continuous" : "calls", maxRows: options.maxRows ?? null }, "rollout actor ready");
   return ctx;
 }
