@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { loadConfigFile, resolveConfig, type RunConfig } from "@lspo/config";
 import {
-  connectBus, ensureConsumer, ensureStreams, streamLimitsOf, jetstream, jetstreamManager, subjectFor,
+  connectBus, ensureConsumer, ensureStreams, settledWithin, streamLimitsOf, jetstream, jetstreamManager, subjectFor,
   type JetStreamClient, type JetStreamManager, type NatsConnection,
 } from "@lspo/bus";
 import { createLogger, createRegistry, serveMetrics, type Logger, type Registry } from "@lspo/telemetry";
@@ -76,15 +76,6 @@ export function configFromEnvOrArgs(argv: string[], env: NodeJS.ProcessEnv = pro
 
 /** How long a stopping service waits for NATS to confirm its drain before it closes the connection. */
 const NATS_DRAIN_MS = 5000;
-
-/** Whether `p` settled (either way) within `ms`. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bounded = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = await Promise.race([p.then(() => true as const, () => true as const), bounded]);
-  clearTimeout(timer);
-  return settled;
-}
 
 export async function createServiceContext(kind: string, config: RunConfig, env: NodeJS.ProcessEnv = process.env): Promise<ServiceContext> {
   const name = env.LSPO_ACTOR_NAME ?? `${kind}-0`;

@@ -8,6 +8,7 @@ import { DecodeError } from "./errors.js";
 import { VALIDATORS, type Validator } from "./messages.js";
 import { publishMessage } from "./publish.js";
 import { publishEvent } from "./events.js";
+import { settledWithin } from "./settled.js";
 
 /** An ack to send later (Delivery.deferAck, sendAck). */
 export interface DeferredAck {
@@ -233,15 +234,6 @@ export function readPayload<T>(data: Uint8Array, opts: Pick<ConsumeOptions, "kin
 const STOP_DRAIN_MS = 5000;
 /** How long stop() waits for the purge of dead pulls (a consumer info request: milliseconds when answered). */
 const PURGE_MS = 2000;
-
-/** Waits for `p` to settle (either way) or for `ms` to pass, whichever comes first. */
-async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  if (ms <= 0) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([p.then(() => undefined, () => undefined), bounded]);
-  clearTimeout(timer);
-}
 
 export async function consume<T>(js: JetStreamClient, opts: ConsumeOptions): Promise<Subscription<T>> {
   const consumer = await js.consumers.get(opts.stream, opts.durable);

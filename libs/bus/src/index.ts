@@ -19,6 +19,7 @@ export {
 } from "./messages.js";
 export { payloadLimits, runBoundsOf, vocabularyValidator, allOf, type RunBounds } from "./bounds.js";
 export { publishMessage, type PublishOptions, type Published } from "./publish.js";
+export { settledWithin } from "./settled.js";
 export { GROUP_SUMMARY_HEADER, summaryOf, summaryHeader, publishVerified, verifiedHeaders, parseGroupSummary, summaryMismatch, fetchGroupRefs, decodeFetched, resolveGroupRefs, type FetchedGroup } from "./group-summary.js";
 export {
   consume, readPayload, sendAck, inBatches, deadLetter, publishDeadLetter, processOrDeadLetter, deadLetterSubject,
