@@ -15,6 +15,12 @@ export interface PublishOptions {
   retries?: number;
   /** NATS headers to send with the message (e.g. a verified group's summary: group-summary.ts). */
   headers?: Record<string, string>;
+  /**
+   * Retries go on only while this holds. A rollout actor passes `() => !ctx.stopping`: a publish that fails
+   * during its drain (NATS away) ends after the attempt under way, not after every retry, and the prompts it
+   * was publishing for, never acked, are redelivered, as after a crash.
+   */
+  retryWhile?: () => boolean;
 }
 
 export interface Published extends PubAck {
@@ -45,8 +51,10 @@ export async function publishMessage<T>(
     } catch (err) {
       // Safe to retry only because the message id deduplicates; without one a retry could double-publish. A
       // closed or draining connection never publishes again: retrying it would only hold up a stop.
-      if (attempt >= retries || !opts.msgId || isConnectionGone(err)) throw err;
+      const giveUp = () => opts.retryWhile?.() === false;
+      if (attempt >= retries || !opts.msgId || isConnectionGone(err) || giveUp()) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+      if (giveUp()) throw err; // the stop began during the wait
     }
   }
 }

@@ -104,6 +104,31 @@ describe("bus - JetStream data plane", () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
+  it("a publish retries only while retryWhile holds: checked after each failure and again after the wait", async () => {
+    // A subject no stream stores, with a plain subscriber: each attempt reaches it and none is answered (a
+    // 200-ms pub-ack timeout), so the subscriber counts the attempts.
+    const subject = "lspo.test.unanswered";
+    let attempts = 0;
+    const sub = bus.nc.subscribe(subject, { callback: () => void attempts++ });
+    const js = jetstream(bus.nc, { timeout: 200 });
+    const tries = async (retryWhile: (() => boolean) | undefined, retries: number): Promise<number> => {
+      attempts = 0;
+      await expect(publishMessage(js, subject, "PromptRequest", prompt("u1"), { msgId: "u1", retries, retryWhile })).rejects.toThrow();
+      await bus.nc.flush(); // every attempt has reached the subscriber
+      return attempts;
+    };
+    try {
+      expect(await tries(undefined, 2)).toBe(3); // no condition: the first try and both retries
+      expect(await tries(() => true, 2)).toBe(3);
+      expect(await tries(() => false, 2)).toBe(1); // a stopping service: the attempt under way only
+      let asked = 0;
+      expect(await tries(() => ++asked === 1, 2)).toBe(1); // the stop began during the wait: no second attempt
+      expect(asked).toBe(2);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it("acks a delivery later through its reply subject alone (deferAck, sendAck)", async () => {
     const { jsm, sub } = await twoPrompts("deferred", 60_000);
     const acks = (await take(sub[Symbol.asyncIterator](), 2)).map((d) => d.deferAck());

@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { GrpcStatusError, SerialQueue, createServiceContext, invalidArgument, serveActor, unary, type ServiceContext } from "@lspo/actors";
 import type { RunConfig } from "@lspo/config";
 import { ComponentState, RolloutServiceService, type GenerateRequest, type PromptRequest, type RolloutGroup } from "@lspo/proto";
+import { failedGeneration } from "./failed-generation.js";
 import { generateGroups, type GroupOptions } from "./groups.js";
 import { Intake } from "./intake.js";
 import { Policy, RefusedWeightsError, WeightsFollower } from "./policy.js";
@@ -151,7 +152,8 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const publishGroups = async (groups: RolloutGroup[], deliveries: Delivery<PromptRequest>[]): Promise<void> => {
     await Promise.all(
       groups.map(async (group, i) => {
-        const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", group, { msgId: `rollout-${group.uid}` });
+        // Retried while NATS is away, but not once the stop has begun: the drain would wait on every retry.
+        const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", group, { msgId: `rollout-${group.uid}`, retryWhile: () => !ctx.stopping });
         deliveries[i].ack();
         if (ack.duplicate) {
           // A late result: this prompt was redelivered (we held it past the ack wait) and another actor's
@@ -167,19 +169,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
     );
   };
 
-  // A generation that throws: the prompts on their last delivery (bus.maxDeliver) are dead-lettered with the
-  // error, the others go back for another try; with none at the limit the actor restarts as before (the usual
-  // recovery). A well-formed prompt that always breaks generation stops here.
-  const generationFailed = async (err: Error, deliveries: Delivery<PromptRequest>[]): Promise<void> => {
-    const last = deliveries.filter((d) => d.deliveryCount >= config.bus.maxDeliver);
-    if (last.length === 0) throw err;
-    const reason = `generation failed on delivery ${config.bus.maxDeliver} of ${config.bus.maxDeliver}: ${err.message}`;
-    for (const d of deliveries) {
-      if (last.includes(d)) await d.deadLetter(reason, { uids: [d.body.uid] });
-      else d.nak(1000);
-    }
-    ctx.log.error({ uids: last.map((d) => d.body.uid), err: err.message }, "prompts dead-lettered after their last delivery");
-  };
+  // A generation that throws, or whose groups could not be published (failed-generation.ts).
+  const generationFailed = (err: Error, deliveries: Delivery<PromptRequest>[]): Promise<void> =>
+    failedGeneration(err, deliveries, { maxDeliver: config.bus.maxDeliver, stopping: () => ctx.stopping, logError: (f, m) => ctx.log.error(f, m) });
 
   // Call mode: a call's prompts (up to promptsPerCall) generated together, then published together. While
   // the pointer names weights the actor refused, the call's prompts are held (not retried, not dead-lettered);
