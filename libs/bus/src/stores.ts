@@ -33,16 +33,20 @@ const KV_RETRY_MS = 30_000;
  * Retries `fn` on NATS errors for up to `limitMs`, with backoff; then throws the last error (the caller ends
  * its loop, and the process restarts). Never on a DecodeError (the message's own fault), a permissions
  * violation (this identity's: no wait mends it, and the caller should hear it now, not in `limitMs`), or a
- * closed or draining connection (it never carries another call: a stop must not wait out `limitMs`).
+ * closed or draining connection (it never carries another call: a stop must not wait out `limitMs`). With
+ * `retryWhile`, only while it holds too (checked after each failure and after each wait): a stopping service
+ * passes `() => !ctx.stopping`, so its drain does not wait out `limitMs` against a NATS that is away.
  */
-export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS): Promise<T> {
+export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS, retryWhile?: () => boolean): Promise<T> {
   const deadline = Date.now() + limitMs;
+  const giveUp = () => retryWhile?.() === false;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof DecodeError || isPermissionError(err) || isConnectionGone(err) || Date.now() > deadline) throw err;
+      if (err instanceof DecodeError || isPermissionError(err) || isConnectionGone(err) || Date.now() > deadline || giveUp()) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+      if (giveUp()) throw err;
     }
   }
 }
@@ -53,9 +57,10 @@ export async function kvPut<T>(kv: KV, key: string, kind: string, body: T): Prom
   return retryTransient(() => kv.put(key, bytes));
 }
 
-/** The decoded value under `key`, or null when absent/deleted. Throws DecodeError when malformed. */
-export async function kvGet<T>(kv: KV, key: string, kind: string): Promise<{ value: T; revision: number } | null> {
-  const e = await retryTransient(() => kv.get(key));
+/** The decoded value under `key`, or null when absent/deleted. Throws DecodeError when malformed. A failed read
+ *  is retried (retryTransient), only while `opts.retryWhile` holds where given. */
+export async function kvGet<T>(kv: KV, key: string, kind: string, opts: { retryWhile?: () => boolean } = {}): Promise<{ value: T; revision: number } | null> {
+  const e = await retryTransient(() => kv.get(key), KV_RETRY_MS, opts.retryWhile);
   if (!e || e.operation !== "PUT" || e.value.byteLength === 0) return null;
   const body = decodeEnvelope(e.value, kind).body;
   const problem = VALIDATORS[kind]?.(body) ?? null;

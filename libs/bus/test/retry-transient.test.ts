@@ -1,6 +1,6 @@
 // retryTransient: a read retried while the server cannot answer (a NATS restart, an election), never for the
 // message's own fault (a DecodeError), this identity's (a permissions violation) or on a closed connection, all thrown at once, and
-// given up after its limit with the server's error.
+// given up after its limit with the server's error, or sooner where the caller's retryWhile says so (a stopping service).
 // The learner's batch reads use it, so a NATS restart no longer dead-letters a good batch.
 import { describe, expect, it } from "vitest";
 import { ClosedConnectionError } from "@nats-io/nats-core";
@@ -44,6 +44,26 @@ describe("bus - retryTransient", () => {
       throw closed;
     }, 5_000)).rejects.toBe(closed);
     expect(calls).toBe(1);
+  });
+
+  it("retries only while retryWhile holds: checked after each failure and again after the wait", async () => {
+    const failing = (counter: { calls: number }) => async () => {
+      counter.calls++;
+      throw new Error("TIMEOUT");
+    };
+    const stopped = { calls: 0 };
+    await expect(retryTransient(failing(stopped), 5_000, () => false)).rejects.toThrow("TIMEOUT");
+    expect(stopped.calls).toBe(1); // a stopping service: the attempt under way only
+    const duringWait = { calls: 0 };
+    let asked = 0;
+    await expect(retryTransient(failing(duringWait), 5_000, () => ++asked === 1)).rejects.toThrow("TIMEOUT");
+    expect([duringWait.calls, asked]).toEqual([1, 2]); // the stop began during the wait: no second attempt
+    let reads = 0;
+    const out = await retryTransient(async () => {
+      if (++reads < 3) throw new Error("TIMEOUT");
+      return "pointer";
+    }, 5_000, () => true);
+    expect([out, reads]).toEqual(["pointer", 3]); // while it holds, retried as before
   });
 
   it("gives up after its limit with the server's error", async () => {

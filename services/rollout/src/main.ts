@@ -21,7 +21,9 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const startedAt = new Date();
   const policy = await Policy.load({ modelDir: config.model.dir, device: config.model.device, threads: Number(process.env.LSPO_THREADS ?? config.model.threads) });
   ctx.log.info({ device: config.model.device, stateOnDevice: policy.stateOnDevice, model: config.model.dir }, "policy loaded");
-  const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas);
+  // Its pointer read and its publishes retry while NATS is away, but not once the stop has begun: the drain
+  // would wait on every retry, and what the actor leaves undone is redelivered.
+  const weights = await WeightsFollower.open(ctx.nc, ctx.runId, config.nats.replicas, { retryWhile: () => !ctx.stopping });
   // generateSeconds: time inside generation (the one in progress included, from generatingSince) and
   // syncSeconds: time loading new weights before one; together with the wall clock they give how busy the
   // actor is (bench/pipeline.ts).
@@ -152,7 +154,6 @@ export async function runRollout(config: RunConfig): Promise<ServiceContext> {
   const publishGroups = async (groups: RolloutGroup[], deliveries: Delivery<PromptRequest>[]): Promise<void> => {
     await Promise.all(
       groups.map(async (group, i) => {
-        // Retried while NATS is away, but not once the stop has begun: the drain would wait on every retry.
         const ack = await publishMessage(ctx.js, ctx.subjects.rollouts, "RolloutGroup", group, { msgId: `rollout-${group.uid}`, retryWhile: () => !ctx.stopping });
         deliveries[i].ack();
         if (ack.duplicate) {

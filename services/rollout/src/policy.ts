@@ -201,13 +201,16 @@ export class WeightsFollower {
     private readonly kv: Awaited<ReturnType<typeof openKv>>,
     private readonly store: Awaited<ReturnType<typeof openObjectStore>>,
     private readonly runId: string,
+    /** The pointer's read retries while NATS is away only while this holds (the actor: not once its stop began). */
+    private readonly retryWhile?: () => boolean,
   ) {}
 
-  static async open(nc: NatsConnection, runId: string, replicas = 1): Promise<WeightsFollower> {
+  static async open(nc: NatsConnection, runId: string, replicas = 1, opts: { retryWhile?: () => boolean } = {}): Promise<WeightsFollower> {
     return new WeightsFollower(
       await openKv(nc, KV_BUCKETS.weights, { replicas }),
       await openObjectStore(nc, OBJECT_STORES.weights, { replicas }),
       runId,
+      opts.retryWhile,
     );
   }
 
@@ -244,7 +247,7 @@ export class WeightsFollower {
   }
 
   async latest(): Promise<WeightsRef | null> {
-    return (await kvGet<WeightsRef>(this.kv, this.runId, "WeightsRef"))?.value ?? null;
+    return (await kvGet<WeightsRef>(this.kv, this.runId, "WeightsRef", { retryWhile: this.retryWhile }))?.value ?? null;
   }
 
   /** Returns true when new weights were loaded. A read that fails (e.g. the object was replaced or
