@@ -76,13 +76,13 @@ export function runTorchPeer(py: string, cfg: LlamaConfig, weights: WeightsFile,
     env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
   });
   const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
-  let out: { torch: string; threads: number; blas: string[]; load_seconds: number; generations: PeerGeneration[] };
+  let out: { torch: string; threads: number; blas: string[]; blas_build: string | null; load_seconds: number; generations: PeerGeneration[] };
   try {
     out = JSON.parse(line);
   } catch {
     throw new Error(`${py} bench/lib/torch_decode_cpu.py exited ${r.status}: ${(r.stderr ?? r.error?.message ?? "").trim().split("\n").slice(-5).join(" | ")}`);
   }
-  checkPeerBlas(out.blas, `${py} bench/lib/torch_decode_cpu.py`);
+  checkPeerBlas(out.blas, `${py} bench/lib/torch_decode_cpu.py`, out.blas_build ?? null);
   return {
     torch: out.torch, threads: out.threads, blas: out.blas, loadSeconds: out.load_seconds,
     generations: out.generations.map((g) => {

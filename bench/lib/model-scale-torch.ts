@@ -42,6 +42,6 @@ export function runTorchPeer(py: string, job: TorchJob): Record<string, unknown>
   } catch {
     throw new Error(`the PyTorch peer (${py} bench/lib/torch_qwen_step.py) exited ${r.status}: ${(r.stderr ?? r.error?.message ?? "").trim().split("\n").slice(-5).join(" | ")}`);
   }
-  checkPeerBlas((out.blas as string[] | undefined) ?? [], `the PyTorch peer (${py} bench/lib/torch_qwen_step.py)`);
+  checkPeerBlas((out.blas as string[] | undefined) ?? [], `the PyTorch peer (${py} bench/lib/torch_qwen_step.py)`, (out.blas_build as string | null | undefined) ?? null);
   return { ...out, python: py, seconds: (performance.now() - t0) / 1000 };
 }

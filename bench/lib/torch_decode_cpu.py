@@ -24,12 +24,13 @@
 #       "weights": {"path": raw float32 file, "index": [[name, shape, offset in floats], ...]} | null (seeded random),
 #       "warmup": true,
 #       "generations": [{"prompts": [[ids], ...] (equal lengths), "new_tokens": n, "steps": bool, "tokens": bool}]}
-# out: {"torch", "threads", "blas", "load_seconds",
+# out: {"torch", "threads", "blas", "blas_build", "load_seconds",
 #       "generations": [{"batch", "prompt", "new_tokens", "seconds", "tokens_per_s", "prefill_seconds",
 #                        "steps": [[P, seconds], ...] (when asked; P = cache positions before the step),
 #                        "tokens": [[ids], ...] (when asked)}]}
 import json
 import math
+import re
 import sys
 import time
 
@@ -167,7 +168,9 @@ with torch.inference_mode():
         first = job["generations"][0]
         generate(model, [p[:8] for p in first["prompts"]], 4, False, False)
     result["generations"] = [generate(model, g["prompts"], g["new_tokens"], g.get("steps", False), g.get("tokens", False)) for g in job["generations"]]
-# The BLAS the matmuls ran on: the shared libraries this process mapped.
+# The BLAS the matmuls ran on: the shared libraries this process mapped, and the one torch's build names (pip's
+# wheels link MKL into libtorch itself, so nothing named blas is mapped there).
 with open("/proc/self/maps") as maps:
     result["blas"] = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1]})
+result["blas_build"] = (re.findall(r"BLAS_INFO=([^,\s]+)", torch.__config__.show()) or [None])[0]
 print(json.dumps(result))

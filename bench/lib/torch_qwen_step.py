@@ -10,6 +10,7 @@
 # Reads a JSON job from argv[1]; prints one JSON line: tokens/s of each, seconds, peak RSS after each.
 import json
 import math
+import re
 import resource
 import sys
 import time
@@ -155,7 +156,9 @@ out["training"] = {
     "best_step_s": best, "tokens": R * T, "tokens_per_s": R * T / best,
 }
 out["peak_rss_bytes"] = peak_rss_bytes()
-# The BLAS the matmuls ran on: the shared libraries this process mapped.
+# The BLAS the matmuls ran on: the shared libraries this process mapped, and the one torch's build names (pip's
+# wheels link MKL into libtorch itself, so nothing named blas is mapped there).
 with open("/proc/self/maps") as maps:
     out["blas"] = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1]})
+out["blas_build"] = (re.findall(r"BLAS_INFO=([^,\s]+)", torch.__config__.show()) or [None])[0]
 print(json.dumps(out))
