@@ -33,7 +33,8 @@ import { type OurEngine, ourDecoder, timeOurs } from "./lib/decode-ours.js";
 import { type Generation, type Step, profileOf, windowOf } from "./lib/decode-timing.js";
 import { type RolloutGeneration, rolloutSequences, timeRollout } from "./lib/decode-rollout.js";
 import { type AttentionGeometry, streamingReadRate, timeAttention } from "./lib/decode-attention.js";
-import { type TorchRun, type WeightsFile, runTorchPeer, torchPython, writeWeightsFile } from "./lib/decode-torch.js";
+import { type TorchRun, type WeightsFile, runTorchPeer, writeWeightsFile } from "./lib/decode-torch.js";
+import { torchPython } from "./lib/model-scale-torch.js";
 import { judgeGoal, machine, summarize, type Summary } from "./lib/stats.js";
 // Recorded from the start: a tree that changes while the benchmark runs makes the result "uncommitted".
 const provenance = startProvenance({ ignore: /^bench\/results\// });

@@ -8,7 +8,7 @@ import { parameterCount } from "@lspo/model";
 describe("gpu-bench flags", () => {
   it("defaults: cpu and webgpu, full plan, output under $OUT when set", () => {
     const o = parseBenchArgs([], { OUT: "/out" });
-    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null, sections: ["services", "parity", "placement", "decode", "train"] });
+    expect(o).toEqual({ providers: ["cpu", "webgpu"], quick: false, out: "/out/gpu-bench.json", threads: 0, budgetSeconds: 270, torch: "auto", python: "python3", probeOnly: false, configs: null, sections: ["services", "parity", "placement", "decode", "train", "decode-goals"] });
     expect(parseBenchArgs([], {}).out).toBe("bench/results/gpu-bench.json");
     expect(parseBenchArgs(["--quick"]).budgetSeconds).toBe(90);
   });
@@ -28,7 +28,7 @@ describe("gpu-bench flags", () => {
     [["--budget-s", "0"], /--budget-s: '0'/],
     [["--torch", "yes"], /--torch: 'yes' is not one of auto, cuda, cpu, off/],
     [["--configs", "150M", "--quick"], /--configs: unknown config '150M'; this mode's: demo/],
-    [["--sections", "train,speed"], /--sections: unknown section 'speed'; valid: services, parity, placement, decode, train/],
+    [["--sections", "train,speed"], /--sections: unknown section 'speed'; valid: services, parity, placement, decode, train, decode-goals/],
     [["positional"], /positional/],
   ])("rejects %j naming what is wrong", (argv, message) => {
     expect(() => parseBenchArgs(argv)).toThrow(BenchArgsError);

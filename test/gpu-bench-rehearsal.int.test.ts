@@ -25,6 +25,11 @@ describe("gpu-bench rehearsal on the CPU", { timeout: 180_000 }, () => {
       expect(demo.placement.cpu["slot-decode"].nodesByProvider.CPUExecutionProvider).toBeGreaterThan(0);
       for (const B of ["batch_1", "batch_16"]) expect(demo.decode.cpu[B].tokensPerSecond).toBeGreaterThan(0);
       expect(demo.train.cpu).not.toHaveProperty("error");
+      // Issue 22's CPU goals: ours measured (the peer is off here, so no ratio and no speed-up verdict).
+      expect(demo.decodeGoals.runs[0].tokensPerS.ours["4"]).toBeGreaterThan(0);
+      expect(demo.decodeGoals.farOverNear.ours.median).toBeGreaterThan(0);
+      expect(demo.decodeGoals.speedups).toEqual([{ batch: 4, oursOverTorch: null, verdict: "no PyTorch peer" }]);
+      expect(demo.decodeGoals.goals[1].verdict).toMatch(/^(met|not met|not settled)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,18 +1,20 @@
 // The GPU measurement in one run (issue 10): for each provider on this machine (cpu and webgpu by default),
 // parity with the CPU provider (forward logits, a prefill step's logits, one training step's gradients), decode
 // tokens/s at batch 1/16/64/256 and learner tokens/s on the ~25M and ~150M configs, and PyTorch eager on CUDA as
-// the peer where python3 has torch with a GPU. A provider that does not start is recorded with its error and
+// the peer where python3 has torch with a GPU; and issue 22's CPU goals on this machine's cores (decode-goals.ts:
+// ours in place vs the fair PyTorch CPU peer). A provider that does not start is recorded with its error and
 // skipped. Writes one JSON (rewritten after every measurement) and prints a table.
 // Run here: `npx tsx bench/gpu/gpu-bench.ts --providers cpu --quick`; on a GPU node through the kit that
 // bench/gpu/pack.mjs builds and bench/gpu/run-on-device.sh runs (bench/README.md, "GPU kit").
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
 import { type LlamaConfig, OnnxDecoder, initModel, parameterCount } from "@lspo/model";
 import * as ort from "onnxruntime-node";
 import { type ParityOutputs, compareParity, decodeParity, generateRate, lossBatch, parityOutputs, probe, trainRate } from "./measure.js";
 import { servicesCheck } from "./services-check.js";
+import { decodeGoals } from "./decode-goals.js";
 import { PLACEMENT_GRAPHS, type PlacementGraph, nodePlacement, placementChild } from "./placement.js";
 import { BenchArgsError, type BenchOptions, type ConfigPlan, MODEL_CONFIGS, type ProviderName, benchPlan, parseBenchArgs } from "./plan.js";
 
@@ -249,6 +251,17 @@ async function main(argv: string[]): Promise<number> {
       }
       if (torch.ok) await record(r, tr, "pytorch", async () => torchPeer(o, torch.device, cfg, plan.train!));
       else tr.pytorch = { skipped: torch.why };
+    }
+    if (plan.decodeGoals && o.sections.includes("decode-goals")) {
+      // Issue 22's CPU goals on this machine's cores, against the fair CPU peer (any torch will do: it runs on the CPU).
+      r.context = `${plan.name} decode goals`;
+      if (!live.includes("cpu")) c.decodeGoals = { skipped: "the cpu provider does not start" };
+      else {
+        const threads = o.threads || Math.min(availableParallelism(), 16);
+        const python = o.torch !== "off" && spawnSync(o.python, ["-c", "import torch"], { timeout: 120_000 }).status === 0 ? o.python : null;
+        const g = await record(r, c, "decodeGoals", () => decodeGoals(cfg, w, plan.decodeGoals!, { threads, python, root: process.cwd(), log: (line) => console.log(line) }));
+        for (const goal of g?.goals ?? []) console.log(`  goal: ${goal.goal}: ${goal.verdict}`);
+      }
     }
   }
   printTable(r.data);

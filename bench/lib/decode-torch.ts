@@ -5,11 +5,12 @@ import { spawnSync } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { LlamaConfig, Weights } from "@lspo/model";
-import { root } from "./cli-step.js";
 import { type Generation, type Step, generationOf } from "./decode-timing.js";
 import { checkPeerBlas } from "./torch-blas.js";
 
-export { torchPython } from "./model-scale-torch.js";
+/** The repository root, where the peer's script lies. Nothing here imports cli-step.ts (it resolves tsx as it
+ *  loads): the GPU kit bundles this file, runs where there is no node_modules, and passes its own root. */
+const REPO_ROOT = join(import.meta.dirname, "../..");
 
 export interface WeightsFile {
   path: string;
@@ -64,8 +65,9 @@ interface PeerGeneration {
   tokens?: number[][];
 }
 
-/** One peer process: loads the weights, warms up, then runs `generations` in order. Throws with its stderr on failure. */
-export function runTorchPeer(py: string, cfg: LlamaConfig, weights: WeightsFile, threads: number, generations: TorchJobGeneration[]): TorchRun {
+/** One peer process: loads the weights, warms up, then runs `generations` in order. Throws with its stderr on
+ *  failure. `root`: the repository's root (the GPU kit's bundle passes its working directory). */
+export function runTorchPeer(py: string, cfg: LlamaConfig, weights: WeightsFile, threads: number, generations: TorchJobGeneration[], root = REPO_ROOT): TorchRun {
   const job = {
     config: cfg, threads, weights,
     generations: generations.map((g) => ({ prompts: g.prompts, new_tokens: g.newTokens, steps: true, tokens: g.tokens ?? false })),
