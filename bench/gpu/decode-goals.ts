@@ -49,6 +49,8 @@ export async function decodeGoals(cfg: LlamaConfig, w: Weights, plan: DecodeGoal
   const dir = mkdtempSync(join(tmpdir(), "lspo-decode-goals-"));
   const decoder = await OnnxDecoder.create(cfg, w, { threads: o.threads, kvCache: "in-place" });
   try {
+    // Session start-up and first-call costs outside the timings, as bench/decode.ts does (the peer warms itself up).
+    await timeOurs(decoder, randomPrompts(1, 8, cfg.vocabSize, 7), 4);
     const weightsFile = o.python ? writeWeightsFile(w, join(dir, "weights.f32")) : null;
     const prompts = new Map(plan.batches.map((B) => [B, randomPrompts(B, plan.prompt, cfg.vocabSize, 1000 + B)]));
     const p = plan.position;
