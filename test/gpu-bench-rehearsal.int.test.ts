@@ -29,6 +29,7 @@ describe("gpu-bench rehearsal on the CPU", { timeout: 180_000 }, () => {
       expect(demo.decodeGoals.runs[0].tokensPerS.ours["4"]).toBeGreaterThan(0);
       expect(demo.decodeGoals.farOverNear.ours.median).toBeGreaterThan(0);
       expect(demo.decodeGoals.speedups).toEqual([{ batch: 4, oursOverTorch: null, verdict: "no PyTorch peer" }]);
+      expect(demo.decodeGoals.runs[0].rowsIdentical).toEqual({ "4": null }); // nothing to compare the tokens with
       expect(demo.decodeGoals.goals[1].verdict).toMatch(/^(met|not met|not settled)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,11 @@ const ENGINES: Engine[] = ["ours", "torch"];
 interface EngineGeneration {
   generation: Generation;
   steps: Step[];
+  tokens: number[][] | null;
 }
+
+/** Rows of `b` whose greedy tokens equal `a`'s: the two engines must have computed the same model. */
+const rowsIdentical = (a: number[][] | null, b: number[][] | null): number | null => (a && b ? a.filter((row, i) => row.join() === b[i]?.join()).length : null);
 
 export async function decodeGoals(cfg: LlamaConfig, w: Weights, plan: DecodeGoalsPlan, o: DecodeGoalsOptions) {
   const dir = mkdtempSync(join(tmpdir(), "lspo-decode-goals-"));
@@ -58,7 +62,7 @@ export async function decodeGoals(cfg: LlamaConfig, w: Weights, plan: DecodeGoal
     const near: [number, number] = [p.near - p.halfWidth, p.near + p.halfWidth];
     const far: [number, number] = [p.far - p.halfWidth, p.far + p.halfWidth];
     let torchInfo: { torch: string; threads: number; blas: string[] } | null = null;
-    const runs: { run: number; order: Engine[]; tokensPerS: Record<Engine, Record<number, number> | null>; farOverNear: Record<Engine, number | null>; nearStepSeconds: Record<Engine, number | null>; farStepSeconds: Record<Engine, number | null> }[] = [];
+    const runs: { run: number; order: Engine[]; tokensPerS: Record<Engine, Record<number, number> | null>; farOverNear: Record<Engine, number | null>; nearStepSeconds: Record<Engine, number | null>; farStepSeconds: Record<Engine, number | null>; rowsIdentical: Record<number, number | null> }[] = [];
     for (let run = 0; run < plan.runs; run++) {
       const order = run % 2 ? [...ENGINES].reverse() : ENGINES;
       const got: Record<Engine, { batches: Map<number, EngineGeneration>; position: EngineGeneration } | null> = { ours: null, torch: null };
@@ -68,7 +72,7 @@ export async function decodeGoals(cfg: LlamaConfig, w: Weights, plan: DecodeGoal
           for (const B of plan.batches) batches.set(B, await timeOurs(decoder, prompts.get(B)!, plan.newTokens));
           got.ours = { batches, position: await timeOurs(decoder, positionPrompts, p.newTokens) };
         } else if (o.python && weightsFile) {
-          const jobs = [...plan.batches.map((B) => ({ prompts: prompts.get(B)!, newTokens: plan.newTokens })), { prompts: positionPrompts, newTokens: p.newTokens }];
+          const jobs = [...plan.batches.map((B) => ({ prompts: prompts.get(B)!, newTokens: plan.newTokens, tokens: true })), { prompts: positionPrompts, newTokens: p.newTokens }];
           const r = runTorchPeer(o.python, cfg, weightsFile, o.threads, jobs, o.root);
           torchInfo = { torch: r.torch, threads: r.threads, blas: r.blas };
           got.torch = { batches: new Map(plan.batches.map((B, i) => [B, r.generations[i]])), position: r.generations[plan.batches.length] };
@@ -81,11 +85,14 @@ export async function decodeGoals(cfg: LlamaConfig, w: Weights, plan: DecodeGoal
         nearStepSeconds: { ours: stepAt("ours", near), torch: stepAt("torch", near) },
         farStepSeconds: { ours: stepAt("ours", far), torch: stepAt("torch", far) },
         farOverNear: { ours: null, torch: null } as Record<Engine, number | null>,
+        /** Per batch, the rows on which PyTorch's greedy tokens equal ours (as bench/decode.ts counts them). */
+        rowsIdentical: Object.fromEntries(plan.batches.map((B) => [B, rowsIdentical(got.ours?.batches.get(B)?.tokens ?? null, got.torch?.batches.get(B)?.tokens ?? null)])),
       };
       for (const e of ENGINES) if (entry.nearStepSeconds[e] !== null) entry.farOverNear[e] = entry.farStepSeconds[e]! / entry.nearStepSeconds[e]!;
       runs.push(entry);
       const tps = (e: Engine) => (entry.tokensPerS[e] ? plan.batches.map((B) => `${B}: ${entry.tokensPerS[e]![B].toFixed(0)}`).join(", ") : "-");
-      o.log(`  decode goals run ${run + 1}: tokens/s ours {${tps("ours")}}, torch {${tps("torch")}}; step far / near: ours ${entry.farOverNear.ours?.toFixed(2)}x, torch ${entry.farOverNear.torch?.toFixed(2) ?? "-"}x`);
+      const same = plan.batches.map((B) => `${B}: ${entry.rowsIdentical[B] ?? "-"}/${B}`).join(", ");
+      o.log(`  decode goals run ${run + 1}: tokens/s ours {${tps("ours")}}, torch {${tps("torch")}}; step far / near: ours ${entry.farOverNear.ours?.toFixed(2)}x, torch ${entry.farOverNear.torch?.toFixed(2) ?? "-"}x; identical rows {${same}}`);
     }
     // Judged as every benchmark's goals are (bench/lib/stats.ts judgeGoal: met, not met, or not settled).
     const summaryOf = (xs: (number | null)[]): Summary | null => (xs.every((x) => x !== null) ? summarize(xs as number[]) : null);
