@@ -6,7 +6,7 @@ export { startNatsServer, findNatsServerBinary, type NatsServer, type NatsServer
 export { startLocalBus, type LocalBus, type LocalBusOptions } from "./local-bus.js";
 export { connectBus, busOptionsFromEnv, serverList, type BusOptions } from "./connection.js";
 export { STREAMS, KV_BUCKETS, OBJECT_STORES, EVENT_KINDS, subjectFor, eventSubject, samplerSnapshotObject, type StreamSpec, type EventKind } from "./subjects.js";
-export { ensureStream, ensureStreams, ensureConsumer, nextOnSubject, isPermissionError, retryOnTimeout, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
+export { ensureStream, ensureStreams, ensureConsumer, nextOnSubject, isPermissionError, jetstreamManager, retryOnTimeout, streamLimitsOf, type StreamOptions, type StreamLimits, type ConsumerOptions } from "./streams.js";
 export {
   VALIDATORS,
   validatePromptRequest,
@@ -27,7 +27,7 @@ export {
 } from "./consume.js";
 export { openKv, kvPut, kvGet, openObjectStore, putBlob, putParts, getBlob, ObjectChangedError, retryTransient } from "./stores.js";
 export { deleteObject, purgeByFilterLeaksUsage } from "./object-delete.js";
-export { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+export { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 export { type NatsConnection } from "@nats-io/nats-core";
 export { publishEvent, readEvents, lastEvent, validateRunEvent, type RunEvent, type ReceivedEvent, type EventReader } from "./events.js";
 export { watchMaxDeliveries, type WatchedConsumer, type MaxDeliveriesWatcher } from "./max-deliveries.js";

@@ -2,10 +2,9 @@
 // Framework-free, so the tests of every package (and the repo's end-to-end tests) share it through
 // @lspo/bus's public entry, each registering its own before/after hooks.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { connectBus } from "./connection.js";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
-import { ensureStreams, type StreamOptions } from "./streams.js";
+import { ensureStreams, jetstreamManager, type StreamOptions } from "./streams.js";
 
 export interface LocalBusOptions {
   /** Create the run streams (STREAMS) before returning: `true` with their defaults, or with these options. */

@@ -8,7 +8,8 @@
 // every write ("insufficient resources"). There the chunks are deleted one by one first (a deleted message is
 // taken off the usage), and the object store's own delete then finds nothing left to purge.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamApiError, jetstream } from "@nats-io/jetstream";
+import { jetstreamManager } from "./streams.js";
 import type { ObjectStore } from "@nats-io/obj";
 
 /** Chunk deletions in flight at once (each a request to the server). */

@@ -5,8 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
 import { DecodeError, isConnectionGone } from "./errors.js";
-import { createOrAwait, isPermissionError, retryOnTimeout } from "./streams.js";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { createOrAwait, isPermissionError, jetstreamManager, retryOnTimeout } from "./streams.js";
 
 // The object store checks a blob's SHA-256 on every put and get. Its default hash is pure JS (browser-safe);
 // Node's crypto makes a 128 MB weights put or get 4-5x faster (bench/weights.ts). Process-wide, so it is set
@@ -69,10 +68,14 @@ export async function kvGet<T>(kv: KV, key: string, kind: string, opts: { retryW
 }
 
 export async function openObjectStore(nc: NatsConnection, bucket: string, opts: { replicas?: number } = {}): Promise<ObjectStore> {
+  // As openKv: creating an R3 store may time out on a loaded cluster although it landed, and create is idempotent.
   const create = () => new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
   let store: ObjectStore | null = null;
-  await createOrAwait(`object store ${bucket}`, async () => (store = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`OBJ_${bucket}`)));
-  return store ?? create();
+  await retryOnTimeout(
+    () => createOrAwait(`object store ${bucket}`, async () => (store = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`OBJ_${bucket}`))),
+    `object store ${bucket}`,
+  );
+  return store ?? retryOnTimeout(create, `object store ${bucket}`);
 }
 
 /**

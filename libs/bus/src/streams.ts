@@ -1,5 +1,6 @@
 // Creating (idempotently) the streams and consumers the data plane runs on.
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManager as natsJetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { nanos } from "@nats-io/nats-core";
 import { STREAMS, type StreamSpec } from "./subjects.js";
 
@@ -114,12 +115,22 @@ export async function retryOnTimeout<T>(fn: () => Promise<T>, what: string): Pro
     try {
       return await fn();
     } catch (err) {
-      const transient = (err as Error).name === "TimeoutError" || /timeout|no responders|jetstream not (enabled|available)/i.test((err as Error).message);
+      // nats.js 3 says "jetstream is not enabled" (JetStreamNotEnabled) where a server has none yet.
+      const transient = (err as Error).name === "TimeoutError" || (err as Error).name === "JetStreamNotEnabled" || /timeout|no responders|jetstream (is )?not (enabled|available)/i.test((err as Error).message);
       if (!transient) throw err;
       if (Date.now() > deadline) throw new Error(`${what}: JetStream did not answer for ${API_RETRY_MS / 1000} s (${(err as Error).message})`);
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * A JetStream manager. Making one asks the server for the account's info (nats.js checks that JetStream is
+ * there), a request that times out on a loaded cluster or during a leader election like any setup call: it is
+ * retried as they are (retryOnTimeout), where a bare "timeout" used to end a controller's start.
+ */
+export function jetstreamManager(nc: NatsConnection): Promise<JetStreamManager> {
+  return retryOnTimeout(() => natsJetstreamManager(nc), "JetStream's account info");
 }
 
 export async function ensureStreams(jsm: JetStreamManager, opts: StreamOptions = {}): Promise<void> {

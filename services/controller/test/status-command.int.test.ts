@@ -71,7 +71,10 @@ afterAll(async () => {
 
 describe("lspo status", { timeout: 60_000 }, () => {
   it("shows the run's controller, each actor's Status counters, and why an actor's are missing", async () => {
-    const json = JSON.parse(await lspoStatus("--json")) as { controller: Record<string, unknown> | null; actors: Array<Record<string, unknown>> };
+    // This process serves the actor and renews the lease; a watch of twice the default lets a loaded test
+    // machine's late heartbeat still land in it (a stopped one never would).
+    const watch = ["--watch-s", "6"];
+    const json = JSON.parse(await lspoStatus("--json", ...watch)) as { controller: Record<string, unknown> | null; actors: Array<Record<string, unknown>> };
     expect(json.controller).toEqual({ pid: process.pid, host: hostname(), startedAt: lease.holder.startedAt, renewing: true });
     const byKey = Object.fromEntries(json.actors.map((a) => [`${a.kind}/${a.name}`, a]));
     expect(Object.keys(byKey).sort()).toEqual(["rollout/rollout-0", "verifier/rollout-0"]);
@@ -81,7 +84,7 @@ describe("lspo status", { timeout: 60_000 }, () => {
     expect(byKey["verifier/rollout-0"]).not.toHaveProperty("counters");
     expect(byKey["verifier/rollout-0"].unreachable).toContain(`Status at ${deadAddress}: 14 UNAVAILABLE`);
 
-    const text = (await lspoStatus()).split("\n");
+    const text = (await lspoStatus(...watch)).split("\n");
     expect(text.find((l) => l.startsWith("rollout-0  rollout"))).toMatch(/^rollout-0\s+rollout\s+here\s+silent\s+\d+\s+running\s+0\s*$/);
     expect(text.find((l) => l.startsWith("rollout-0  verifier"))).toMatch(/^rollout-0\s+verifier\s+gone\s+-\s+1\s+unresponsive\s+0\s*$/);
     expect(text[0]).toBe(`controller: pid ${process.pid} on ${hostname()}, started ${lease.holder.startedAt}: renewing the run's lease`);
@@ -122,6 +125,14 @@ describe("lspo status", { timeout: 60_000 }, () => {
       await expect(jsm.streams.info(`KV_${KV_BUCKETS.sampler}`)).rejects.toThrow(/stream not found/);
     } finally {
       await fresh.stop();
+    }
+  });
+
+  it("refuses a watch shorter than a heartbeat, or one that is not a number, naming the flag", async () => {
+    for (const bad of ["1", "soon"]) {
+      const failed = await lspoStatus("--watch-s", bad).then(() => null, (err: { code: number; stderr: string }) => err);
+      expect(failed?.code).toBe(2);
+      expect(failed?.stderr).toContain(`lspo status: --watch-s must be a number of seconds of at least 2 (one heartbeat), got '${bad}'`);
     }
   });
 

@@ -323,14 +323,15 @@ async function startSecondRun(cluster: Cluster, nats: NatsCluster, firstId: stri
   const runId = `${firstId}-b`;
   const runDir = join(cluster.host("controller-2").dir, "run");
   // Its controller's own agent hosts its actors: the point is that the two runs share NATS, not agents.
+  // LSPO_DEBUG: a failure prints its stack, so the report (the log goes with the cluster) names the call.
   const [node, args] = nodeTs(CLI, trainArgs(runId, runDir, 4, nats.url, { ...features, remoteAgents: false }));
-  const p = cluster.exec("controller-2", node, args, { name: "lspo-train", env: { LSPO_NODE_NAME: "controller-2", LSPO_RUN_ID: runId } });
+  const p = cluster.exec("controller-2", node, args, { name: "lspo-train", env: { LSPO_NODE_NAME: "controller-2", LSPO_RUN_ID: runId, LSPO_DEBUG: "1" } });
   const exit = await p.exited;
   const pending: string[] = [];
   const { ledger, steps } = ledgerOf(runDir, pending);
   const ok = exit.code === 0 && !!ledger && ledger.lost === 0 && ledger.duplicates === 0 && steps >= 4;
   // The cluster's directories go with it: what a failure needs to be understood is kept in the report.
   const why = ok ? undefined
-    : `exit ${exit.code ?? exit.signal}, ${steps} steps, ledger ${ledger ? JSON.stringify({ lost: ledger.lost, duplicates: ledger.duplicates }) : "none"}${pending.length ? ` (${pending.join("; ")})` : ""}; the end of its log (${p.log}):\n${tailOf(p.log, 15)}`;
+    : `exit ${exit.code ?? exit.signal}, ${steps} steps, ledger ${ledger ? JSON.stringify({ lost: ledger.lost, duplicates: ledger.duplicates }) : "none"}${pending.length ? ` (${pending.join("; ")})` : ""}; the end of its log (${p.log}):\n${tailOf(p.log, 40)}`;
   return { runId, steps, ledger, ok, ...(why ? { why } : {}) };
 }

@@ -14,16 +14,20 @@ import { GRPC_FLAG_OPTIONS, GRPC_FLAGS_USAGE, operatorClientOptions } from "../o
 
 export const summary = "a run's controller, its actors (name, kind, node, pid, state, restarts, their Status counters) and its progress: status [--run-dir <dir> | --nats <url> [--run <id>]] [--json]";
 
-/** How long one actor's Status call may take: the liveness watch below takes longer, and they run together. */
-const STATUS_DEADLINE_MS = 3000;
+/** How long status watches for heartbeats and lease renewals, and how long each actor's Status call (asked
+ *  while the watch runs) may take: a heartbeat and a second, so a live actor renews at least once. */
+const DEFAULT_WATCH_S = (HEARTBEAT_MS + 1000) / 1000;
 
-const USAGE = `usage: lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json] [--no-counters]
+const USAGE = `usage: lspo status [--run-dir <dir> | --nats <url> [--run <id>]] [--json] [--no-counters] [--watch-s <s>]
                    ${GRPC_FLAGS_USAGE}
 
 The NATS URL comes from --nats, the run directory's run.json, or LSPO_NATS_URL; the run id from --run, run.json,
 or LSPO_RUN_ID (default "run"). Each actor's counters come from its own Status call, at the address it
 registered, with the deployment's gRPC settings (LSPO_GRPC_TLS_*; a read needs no token) or the flags; an actor
-that does not answer within ${STATUS_DEADLINE_MS / 1000} s is shown as such. --no-counters lists the registry only.`;
+that does not answer within the watch is shown as such. --no-counters lists the registry only.
+--watch-s (default ${DEFAULT_WATCH_S}) is how long status watches for heartbeats and lease renewals: an actor, agent
+or controller that renews nothing in it is shown as unresponsive, silent or not renewing. On a loaded cluster,
+where a heartbeat can come late, a longer watch tells a slow component from a stopped one.`;
 
 /** The service whose Status call each actor kind answers. */
 const STATUS_SERVICES = {
@@ -49,12 +53,18 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      "run-dir": { type: "string" }, nats: { type: "string" }, run: { type: "string" }, json: { type: "boolean" }, "no-counters": { type: "boolean" },
+      "run-dir": { type: "string" }, nats: { type: "string" }, run: { type: "string" }, json: { type: "boolean" }, "no-counters": { type: "boolean" }, "watch-s": { type: "string" },
       ...GRPC_FLAG_OPTIONS, help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) return (console.log(USAGE), 0);
+  const watchS = values["watch-s"] === undefined ? DEFAULT_WATCH_S : Number(values["watch-s"]);
+  if (!Number.isFinite(watchS) || watchS < HEARTBEAT_MS / 1000) {
+    console.error(`lspo status: --watch-s must be a number of seconds of at least ${HEARTBEAT_MS / 1000} (one heartbeat), got '${values["watch-s"]}'`);
+    return 2;
+  }
+  const watchMs = watchS * 1000;
   const info = values["run-dir"] ? readRunInfo(values["run-dir"]) : null;
   const url = values.nats ?? info?.natsUrl ?? busOptionsFromEnv().url;
   // A run named (--run, the run dir, LSPO_RUN_ID) also gets its progress; the registry is always per run.
@@ -75,8 +85,8 @@ export async function run(argv: string[]): Promise<number> {
     // Asked while the liveness watch runs: the counters of every actor registered at its start.
     // Keyed by kind and name: names are unique within a kind only (each kind has its own registry keys).
     const keyOf = (a: ActorRecord) => `${a.kind}/${a.name}`;
-    const asked = new Map(client ? view.actors().map(({ record }) => [keyOf(record), actorCounters(record, client)] as const) : []);
-    await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 1000));
+    const asked = new Map(client ? view.actors().map(({ record }) => [keyOf(record), actorCounters(record, client, watchMs)] as const) : []);
+    await new Promise((r) => setTimeout(r, watchMs));
     // The agent on each actor's node: "live" if it renewed its node record during the watch, "silent" if not
     // (frozen, or cut off from NATS: its actors may still run, and nothing can stop them through it), null
     // where no agent registered the node (actors run as workloads of their own, as verifiers may be).
@@ -107,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       console.log(
         controller
-          ? `controller: pid ${controller.pid} on ${controller.host}, started ${controller.startedAt}: ${controller.renewing ? "renewing the run's lease" : `its lease was not renewed in the last ${(HEARTBEAT_MS + 1000) / 1000} s (stopped, or cut off from NATS)`}\n`
+          ? `controller: pid ${controller.pid} on ${controller.host}, started ${controller.startedAt}: ${controller.renewing ? "renewing the run's lease" : `its lease was not renewed in the last ${watchS} s (stopped, or cut off from NATS)`}\n`
           : `controller: none holds run '${runId}' (it ended, or has not started)\n`,
       );
       const rows = [["NAME", "KIND", "NODE", "AGENT", "PID", "STATE", "RESTARTS"], ...actors.map((a) => [a.name, a.kind, a.node, a.agent ?? "-", String(a.pid), a.state, String(a.restarts)])];
@@ -132,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
  * version, the learner's step and algorithm) among them. A failure is the answer, never a throw: one actor
  * down must not hide the others.
  */
-export async function actorCounters(actor: ActorRecord, client: ClientOptions): Promise<ActorCounters> {
+export async function actorCounters(actor: ActorRecord, client: ClientOptions, deadlineMs = DEFAULT_WATCH_S * 1000): Promise<ActorCounters> {
   const service = STATUS_SERVICES[actor.kind as keyof typeof STATUS_SERVICES];
   if (!service) return { unreachable: `kind '${actor.kind}' has no Status call that lspo status knows` };
   if (!actor.grpcAddress) return { unreachable: "it registered no gRPC address" };
@@ -140,7 +150,7 @@ export async function actorCounters(actor: ActorRecord, client: ClientOptions): 
     ...client,
     // With identities on, the actor must prove the identity of its kind before the call goes out.
     expectIdentity: client.identity ? actor.kind : undefined,
-    deadlineMs: STATUS_DEADLINE_MS,
+    deadlineMs,
   });
   try {
     const { status, ...fields } = (await c.call.status({})) as unknown as { status?: { counters?: Record<string, unknown> } } & Record<string, unknown>;
