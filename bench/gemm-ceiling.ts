@@ -176,7 +176,7 @@ async function timeSlotStep(c: LlamaConfig, B: number, slots: number, reps: numb
     [SLOT_BIAS]: new ort.Tensor("float32", new Float32Array(B * slots), [B, slots]),
   };
   for (let l = 0; l < c.numLayers; l++) {
-    feeds[slotName(l, "key")] = cache([B, c.numKvHeads, c.headDim, slots]);
+    feeds[slotName(l, "key")] = cache([B, c.numKvHeads, slots, c.headDim]);
     feeds[slotName(l, "value")] = cache([B, c.numKvHeads, slots, c.headDim]);
   }
   for (const [n, t] of w) feeds[n] = new ort.Tensor("float32", t.data as Float32Array, t.shape as number[]);

@@ -1,9 +1,13 @@
 // Part 4 of bench/decode.ts: the in-place decode step's two attention products alone, the only ops that read the
 // KV cache, in the form before and after the one-row rewrite (libs/model llama/decoder.ts `rowByRow`), beside
-// the rate at which onnxruntime streams memory on this machine. Both forms compute scores = q K over the keys
-// [B, Hkv, hd, C] and the context = p V over the values [B, Hkv, C, hd] for every layer of a model:
-// - "several rows": one product per (row, kv head) with the G query heads of the group as its rows (before);
-// - "one row": the G rows as a broadcast batch dimension, so each product is one vector times the cache (now).
+// the rate at which onnxruntime streams memory on this machine. Both forms compute the scores K q^T over the keys
+// [B, Hkv, C, hd] (the cache as the left operand: onnxruntime reads it where it lies and packs the query rows)
+// and the context p V over the values [B, Hkv, C, hd] for every layer of a model:
+// - "several rows": one product per (row, kv head) with the G query heads of the group as its rows (the scores
+//   then transposed to [G, C]: G x C numbers, not the cache);
+// - "one row": the G rows as a broadcast batch dimension, so each product is the cache times one vector.
+// (Until the keys took the values' layout, the scores were q K over keys [B, Hkv, hd, C]; the results of
+// a625d66 and 44165a6 were measured that way.)
 // Which form the decoder takes depends on G (ONE_ROW_MAX_GROUP there), so the part runs at several G.
 // The cache is read once per product either way; the bytes per step are the cache's (keys and values of every
 // layer), and GB/s is those bytes over the step's median time. The reference rate is one ReduceSum over
@@ -28,15 +32,20 @@ function productsGraph(cfg: AttentionGeometry, { batch: B, slots: C }: Attention
   const { numKvHeads: K, headDim: hd } = cfg;
   const G = cfg.numHeads / K;
   const g = new Graph(`attention_products_${form.replace(" ", "_")}`);
-  const times = (a: Value<"float32">, m: Value<"float32">): Value<"float32"> =>
-    form === "several rows" ? ops.matmul(a, m) : ops.squeeze(ops.matmul(ops.unsqueeze(a, [3]), ops.unsqueeze(m, [2])), [3]);
+  // As libs/model llama/decoder.ts keyScores and rowByRow take them.
+  const scores = (q: Value<"float32">, keys: Value<"float32">): Value<"float32"> =>
+    form === "several rows"
+      ? ops.transpose(ops.matmul(keys, ops.transpose(q, [0, 1, 3, 2])), [0, 1, 3, 2])
+      : ops.squeeze(ops.matmul(ops.unsqueeze(keys, [2]), ops.unsqueeze(q, [4])), [4]);
+  const context = (p: Value<"float32">, values: Value<"float32">): Value<"float32"> =>
+    form === "several rows" ? ops.matmul(p, values) : ops.squeeze(ops.matmul(ops.unsqueeze(p, [3]), ops.unsqueeze(values, [2])), [3]);
   for (let l = 0; l < cfg.numLayers; l++) {
     const q = g.input(`q.${l}`, "float32", [B, K, G, hd]);
     const p = g.input(`p.${l}`, "float32", [B, K, G, C]);
-    const keys = g.input(`keys.${l}`, "float32", [B, K, hd, C]);
+    const keys = g.input(`keys.${l}`, "float32", [B, K, C, hd]);
     const values = g.input(`values.${l}`, "float32", [B, K, C, hd]);
-    g.output(`scores.${l}`, times(q, keys));
-    g.output(`context.${l}`, times(p, values));
+    g.output(`scores.${l}`, scores(q, keys));
+    g.output(`context.${l}`, context(p, values));
   }
   return encodeModel(g);
 }
@@ -79,7 +88,7 @@ export async function timeAttention(cfg: AttentionGeometry, shapes: readonly Att
     for (let l = 0; l < cfg.numLayers; l++) {
       feeds[`q.${l}`] = { dtype: "float32", shape: [B, K, G, hd], data: filled(B * K * G * hd, 4 * l) };
       feeds[`p.${l}`] = { dtype: "float32", shape: [B, K, G, C], data: filled(B * K * G * C, 4 * l + 1) };
-      feeds[`keys.${l}`] = { dtype: "float32", shape: [B, K, hd, C], data: filled(B * K * hd * C, 4 * l + 2) };
+      feeds[`keys.${l}`] = { dtype: "float32", shape: [B, K, C, hd], data: filled(B * K * C * hd, 4 * l + 2) };
       feeds[`values.${l}`] = { dtype: "float32", shape: [B, K, C, hd], data: filled(B * K * C * hd, 4 * l + 3) };
     }
     const cacheBytes = 2 * cfg.numLayers * B * K * C * hd * 4;

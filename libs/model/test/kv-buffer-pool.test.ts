@@ -49,12 +49,12 @@ describe("SlotKvCache - grows and drops rows in place", () => {
     const buffers = pooled.slots().keys.map((t) => (t as Tensor<"float32">).data.buffer);
     for (let t = 0; t < 6; t++) both((c) => c.append(slice(1, B, K, hd, layers, 1000 * (t + 1)))); // 5 -> 8 -> 12
     const after = pooled.slots();
-    expect(after.keys[0].shape).toEqual([B, K, hd, 12]);
+    expect(after.keys[0].shape).toEqual([B, K, 12, hd]);
     after.keys.forEach((t, l) => expect((t as Tensor<"float32">).data.buffer).toBe(buffers[l]));
     expect(viewed(pooled)).toEqual(viewed(fresh));
     // Past P = 9 every slot of every row is zero, as in a newly allocated buffer.
     const [keys] = viewed(fresh);
-    for (let r = 0; r < B * K * hd; r++) for (let s = 9; s < 12; s++) expect(keys[r * 12 + s]).toBe(0);
+    for (let r = 0; r < B * K; r++) for (let s = 9; s < 12; s++) for (let d = 0; d < hd; d++) expect(keys[(r * 12 + s) * hd + d]).toBe(0);
     for (const v of viewed(pooled)) expect(v.every(Number.isFinite)).toBe(true);
   });
 
@@ -72,10 +72,10 @@ describe("SlotKvCache - grows and drops rows in place", () => {
       expect(now === buffer, `keepRows([${keep}]) writes into ${into}`).toBe(into === "the same buffer");
       for (let t = 0; t < 4; t++) all(slice(1, keep.length, K, hd, layers, 10_000 * (t + 1)));
     }
-    expect(before.shape).toEqual([B, K, hd, 5]);
+    expect(before.shape).toEqual([B, K, 5, hd]);
     expect(viewed(pooled)).toEqual(viewed(fresh));
     const s = pooled.slots(), m = times.past();
-    const C = s.keys[0].shape[3];
+    const C = s.keys[0].shape[2];
     for (let l = 0; l < layers; l++) {
       const [sk, sv] = [(s.keys[l] as Tensor<"float32">).data, (s.values[l] as Tensor<"float32">).data];
       const [mk, mv] = [(m.keys[l] as Tensor<"float32">).data, (m.values[l] as Tensor<"float32">).data];
@@ -84,7 +84,7 @@ describe("SlotKvCache - grows and drops rows in place", () => {
           for (let h = 0; h < K; h++) {
             for (let d = 0; d < hd; d++) {
               const at = ((t * 2 + b) * K + h) * hd + d;
-              expect(sk[((b * K + h) * hd + d) * C + t]).toBe(mk[at]);
+              expect(sk[((b * K + h) * C + t) * hd + d]).toBe(mk[at]);
               expect(sv[((b * K + h) * C + t) * hd + d]).toBe(mv[at]);
             }
           }

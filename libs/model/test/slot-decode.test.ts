@@ -62,9 +62,9 @@ describe("SlotKvCache - the layout attention reads", () => {
     expect(slots.P).toBe(16);
     const s = slots.past(), m = times.past();
     expect(s.layout).toBe("slots");
-    const C = s.keys[0].shape[3];
+    const C = s.keys[0].shape[2];
     expect(C).toBeGreaterThanOrEqual(16);
-    expect(s.keys[0].shape).toEqual([3, K, hd, C]);
+    expect(s.keys[0].shape).toEqual([3, K, C, hd]);
     expect(s.values[0].shape).toEqual([3, K, C, hd]);
     for (let l = 0; l < layers; l++) {
       const host = (t: (typeof s.keys)[number]) => (t as Tensor<"float32">).data; // host caches: plain tensors
@@ -74,7 +74,7 @@ describe("SlotKvCache - the layout attention reads", () => {
           for (let h = 0; h < K; h++) {
             for (let d = 0; d < hd; d++) {
               const at = ((t * 3 + b) * K + h) * hd + d;
-              expect(sk[((b * K + h) * hd + d) * C + t]).toBe(mk[at]);
+              expect(sk[((b * K + h) * C + t) * hd + d]).toBe(mk[at]);
               expect(sv[((b * K + h) * C + t) * hd + d]).toBe(mv[at]);
             }
           }
@@ -94,28 +94,44 @@ describe("SlotKvCache - the layout attention reads", () => {
 });
 
 describe("slot decode graph - reads the cache in place", () => {
-  it("consumes every slot input only in a MatMul of G query rows where G > 2: no Concat, Transpose, Expand or copy of the cache per step", () => {
+  // The keys are the left operand of their product (K q^T: onnxruntime reads the left operand where it lies and
+  // packs the right one), the values the right operand of p V with one row per product where G <= 2.
+  const slotNames = (config: LlamaConfig, kind: "key" | "value") => new Set(Array.from({ length: config.numLayers }, (_, i) => slotName(i, kind)));
+
+  it("consumes every slot input only in a MatMul where G > 2: the keys as the left operand of one product of the G query rows, the values as the right one; no Concat, Transpose, Expand or copy of the cache per step", () => {
     const config = FAMILIES["llama (8 query heads per kv head)"];
     const g = slotDecodeGraph(config);
-    const slotInputs = new Set(Array.from({ length: config.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
-    const readers = g.nodes.filter((n) => n.inputs.some((v) => v && slotInputs.has(v.name)));
-    expect(readers.length).toBe(slotInputs.size);
-    expect(new Set(readers.map((n) => n.op))).toEqual(new Set(["MatMul"]));
-    for (const p of readers) expect(p.inputs[0]!.shape.at(-2)).toBe(8);
+    for (const kind of ["key", "value"] as const) {
+      const names = slotNames(config, kind);
+      const readers = g.nodes.filter((n) => n.inputs.some((v) => v && names.has(v.name)));
+      expect(readers.length).toBe(config.numLayers);
+      expect(new Set(readers.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+      for (const p of readers) {
+        const [cache, other] = kind === "key" ? [p.inputs[0]!, p.inputs[1]!] : [p.inputs[1]!, p.inputs[0]!];
+        expect(names.has(cache.name)).toBe(true);
+        expect(kind === "key" ? other.shape.at(-1) : other.shape.at(-2)).toBe(8); // the G query rows
+      }
+    }
   });
 
-  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view), where G <= 2: no Concat, Transpose, Expand or copy of the cache per step", () => {
+  it("consumes every slot input only in a one-row MatMul, through an Unsqueeze (a view), where G <= 2: the keys as the left operand times one query column, the values as the right operand of one row; no Concat, Transpose, Expand or copy of the cache per step", () => {
     const g = slotDecodeGraph(base);
-    const slotInputs = new Set(Array.from({ length: base.numLayers }, (_, i) => [slotName(i, "key"), slotName(i, "value")]).flat());
     const readersOf = (names: Set<string>) => g.nodes.filter((n) => n.inputs.some((v) => v && names.has(v.name)));
-    const views = readersOf(slotInputs);
-    expect(views.length).toBe(slotInputs.size);
-    expect(new Set(views.map((n) => n.op))).toEqual(new Set(["Unsqueeze"])); // onnxruntime aliases its output to its input
-    const products = readersOf(new Set(views.map((n) => n.outputs[0].name)));
-    expect(products.length).toBe(slotInputs.size);
-    expect(new Set(products.map((n) => n.op))).toEqual(new Set(["MatMul"]));
-    // The other operand of each product is one row per product (the packing of a several-row product copies the cache).
-    for (const p of products) expect(p.inputs[0]!.shape.at(-2)).toBe(1);
+    for (const kind of ["key", "value"] as const) {
+      const views = readersOf(slotNames(base, kind));
+      expect(views.length).toBe(base.numLayers);
+      expect(new Set(views.map((n) => n.op))).toEqual(new Set(["Unsqueeze"])); // onnxruntime aliases its output to its input
+      const viewNames = new Set(views.map((n) => n.outputs[0].name));
+      const products = readersOf(viewNames);
+      expect(products.length).toBe(base.numLayers);
+      expect(new Set(products.map((n) => n.op))).toEqual(new Set(["MatMul"]));
+      for (const p of products) {
+        // The cache's side, and the other operand one query column (keys) or one row of probabilities (values).
+        const [cache, other] = kind === "key" ? [p.inputs[0]!, p.inputs[1]!] : [p.inputs[1]!, p.inputs[0]!];
+        expect(viewNames.has(cache.name)).toBe(true);
+        expect(kind === "key" ? other.shape.at(-1) : other.shape.at(-2)).toBe(1);
+      }
+    }
   });
 });
 
@@ -208,7 +224,10 @@ describe("in-place decode - against the decomposed graph and the float64 referen
     const step = { inputIds: one(6), positionIds: one(1), attentionMask: mask(2), pastKeys: p.keys, pastValues: p.values, pastLayout: p.layout };
     await expect(concat.step(step)).rejects.toThrow(/the past is in slots, but this decoder was made with kvCache "concat"/);
     await expect(dec.step({ ...step, attentionMask: mask(7) })).rejects.toThrow(/attentionMask is \[1,7\]: expected \[1, P \+ 1\] with 1 <= P <= 4 slots/);
-    await expect(dec.step({ ...step, pastValues: p.keys })).rejects.toThrow(/pastValues\[0\] is \[1,2,8,4\], expected \[1,2,4,8\] \(slots: \[B, Hkv, C, hd\]\)/);
+    // The same numbers as [B, Hkv, hd, C] (the keys' layout before they took the values'), as a caller of that layout would pass them.
+    const hdFirst = (ts: typeof p.keys) => ts.map((t) => ({ ...(t as Tensor<"float32">), shape: [1, 2, 8, 4] }));
+    await expect(dec.step({ ...step, pastKeys: hdFirst(p.keys) })).rejects.toThrow(/pastKeys\[0\] is \[1,2,8,4\], expected \[1,2,C,8\] \(slots: \[B, Hkv, C, hd\]/);
+    await expect(dec.step({ ...step, pastValues: hdFirst(p.values) })).rejects.toThrow(/pastValues\[0\] is \[1,2,8,4\], expected \[1,2,4,8\] \(slots: \[B, Hkv, C, hd\], the same C for every layer's keys and values\)/);
     await expect(dec.step({ ...step, slotLengths: Int32Array.of(9) })).rejects.toThrow(/slotLengths \[9\] must give each of 1 rows a length in \[0, 4\]/);
     await Promise.all([dec.release(), concat.release()]);
   });

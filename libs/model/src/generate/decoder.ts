@@ -21,7 +21,7 @@ export interface DecoderStepInput {
   positionIds: Tensor<"int64">;
   /** [B, P + T] 1 for real tokens, 0 for padding, over the past and this step's tokens. */
   attentionMask: Tensor<"int64">;
-  /** Per layer [P, B, Hkv, hd] (P may be 0); with pastLayout "slots", keys [B, Hkv, hd, C], values [B, Hkv, C, hd]. */
+  /** Per layer [P, B, Hkv, hd] (P may be 0); with pastLayout "slots", keys and values [B, Hkv, C, hd]. */
   pastKeys: KvTensor[];
   pastValues: KvTensor[];
   /** How the past is laid out: time-major (default) or the slots of a SlotKvCache (decode steps only, T = 1;

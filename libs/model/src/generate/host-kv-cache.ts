@@ -80,8 +80,8 @@ export abstract class HostKvCache {
     if (steps <= this.capacity) return;
     if (steps > this.maxSteps) throw new Error(`${this.label}: ${steps} steps exceed the limit of ${this.maxSteps}`);
     const next = Math.min(this.maxSteps, Math.max(steps, this.grown(this.capacity)));
-    this.keys = this.keys.map((buf) => this.regrow(buf, "key", next));
-    this.values = this.values.map((buf) => this.regrow(buf, "value", next));
+    this.keys = this.keys.map((buf) => this.regrow(buf, next));
+    this.values = this.values.map((buf) => this.regrow(buf, next));
     this.capacity = next;
   }
 
@@ -89,5 +89,5 @@ export abstract class HostKvCache {
   protected abstract grown(capacity: number): number;
 
   /** `buf` (this.capacity steps) laid out for `next` steps: in its own buffer where it has room, else a new one. */
-  protected abstract regrow(buf: Float32Array, kind: "key" | "value", next: number): Float32Array;
+  protected abstract regrow(buf: Float32Array, next: number): Float32Array;
 }

@@ -54,7 +54,7 @@ export class KvCache extends HostKvCache implements KvStore {
   }
 
   /** In place, nothing moves (only the first P steps are ever read); else one memcpy of the P steps held. */
-  protected regrow(buf: Float32Array, _kind: "key" | "value", next: number): Float32Array {
+  protected regrow(buf: Float32Array, next: number): Float32Array {
     const floats = next * this.B * this.W;
     const room = this.room(buf, floats);
     if (room) return room.subarray(0, floats);

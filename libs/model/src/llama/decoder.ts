@@ -7,8 +7,7 @@
 // Three uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
 // takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
 // so the caller appends it to a cache it owns; the in-place decode graph (one token per row) reads a cache held
-// in the layout attention multiplies by ([B, Hkv, hd, C] keys, [B, Hkv, C, hd] values: `slots`), so no step
-// copies the cache, and also returns only the new slice, which the caller writes into its slots.
+// in the layout attention multiplies by (keys and values [B, Hkv, C, hd]: `slots`), so no step copies the cache, and also returns only the new slice, which the caller writes into its slots.
 import type { LlamaConfig } from "../config.js";
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
@@ -34,8 +33,8 @@ export interface DecoderInputs<D extends FloatDType> {
   mask?: Value<"int64">;
   /** Per layer, the cached keys/values (inference); absent for full-sequence graphs. */
   past?: KvSlice<D>[];
-  /** In-place decode (T = 1): per layer the cache in attention layout, keys [B, Hkv, hd, C] and values
-   *  [B, Hkv, C, hd], and `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
+  /** In-place decode (T = 1): per layer the cache in attention layout, keys and values [B, Hkv, C, hd], and
+   *  `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
    *  not written yet. The new token always sees itself (it is not in the slots yet). */
   slots?: { kv: KvSlice<D>[]; bias: Value<D> };
 }
@@ -101,10 +100,14 @@ function heads<D extends FloatDType>(c: Ctx<D>, project: Project<D>, proj: strin
  * (rowByRow); above it, one product of G rows per kv head. From `npm run bench -- decode` part 4 (the products
  * alone, docs/BENCHMARKS.md "Decode"): at G = 2 one row is 1.1-1.6x faster (it skips the packing copy of the
  * cache); at G = 4 it is even at batch 16 and slower at batch 1; at G = 7 slower (it reads the cache G times,
- * and the products are many and small). The cache as the left operand (K q and V p, which packs only the small
- * operand and reads the cache once for all G rows) was tried at a34e3ec and reverted: an ad-hoc timing of the
- * products alone (not committed) had it faster, but the decode bench had the whole step slower, its layout's
- * mask broadcast, axis -2 softmax and transposes costing more than it saved (commit 4b75bea has the profile).
+ * and the products are many and small). Those timings took the scores as q K over keys [B, Hkv, hd, C].
+ * Both products with the cache as the left operand (K q and V p, the scores and probabilities [C, G]) were tried
+ * at a34e3ec and reverted: the decode bench had the whole step slower, that layout's mask broadcast, axis -2
+ * softmax and transposes costing more than the products saved (commit 4b75bea has the profile). The keys alone
+ * as the left operand (keyScores) keep the scores [G, C], so the mask, the softmax and the values' product stay
+ * as they were; an ad-hoc A/B of whole generations (25M, 256 new tokens, 4 alternations, not committed) had the
+ * median step no slower at batch 16 and 64, and the loop outside the steps faster: a slot's keys are written
+ * contiguously, where keys [B, Hkv, hd, C] took a strided write per number.
  */
 const ONE_ROW_MAX_GROUP = 2;
 
@@ -155,9 +158,10 @@ function timeMajor<D extends FloatDType>(k: Value<D>, v: Value<D>): KvSlice<D> {
 }
 
 /**
- * One decode step's attention over a cache held in the layout the two products read: scores = q K over the
- * keys [B, Hkv, hd, C] and the context = p V over the values [B, Hkv, C, hd], with no concat, transpose or
- * repeat of the cache (each step reads it once, in place). The new token's own key and value are not in the
+ * One decode step's attention over a cache held in the layout the two products read, keys and values both
+ * [B, Hkv, C, hd] (a slot's numbers contiguous, so writing a step's slot is a contiguous copy): the scores are
+ * K q^T, the cache as the left operand (keyScores), and the context p V, with no concat, transpose or repeat of
+ * the cache (each step reads it once, in place). The new token's own key and value are not in the
  * slots yet (the caller writes them after the step), so its score is a dot product joined to the slots' scores
  * before the softmax, and its value is added with its probability. qg [B, Hkv, G, hd] (T = 1, pre-scaled),
  * k and v [B, 1, Hkv, hd] -> [B, H * hd].
@@ -167,12 +171,25 @@ function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D
   const kSelf = reshape(k, [c.B, Hkv, 1, hd]); // T = 1: the same order as [B, 1, Hkv, hd]
   const vSelf = reshape(v, [c.B, Hkv, 1, hd]);
   const times = H / Hkv <= ONE_ROW_MAX_GROUP ? rowByRow : matmul<D>;
-  const past = add(times(qg, slots.key), c.bias); // [B, Hkv, G, C]
+  const past = add(keyScores(qg, slots.key, H / Hkv), c.bias); // [B, Hkv, G, C]
   const self = reduceSum(mul(qg, kSelf), [-1], true); // [B, Hkv, G, 1]
   const probs = softmax(concat([past, self], -1), -1); // [B, Hkv, G, C + 1]
-  const [pPast, pSelf] = split(probs, 3, [slots.key.shape[3], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
+  const [pPast, pSelf] = split(probs, 3, [slots.key.shape[2], 1]); // [B, Hkv, G, C], [B, Hkv, G, 1]
   const ctx = add(times(pPast, slots.value), mul(pSelf, vSelf)); // [B, Hkv, G, hd]
   return reshape(ctx, [c.B, H * hd]); // head h = kv head * G + g, as the queries were grouped
+}
+
+/**
+ * The G query rows' scores against the keys [B, Hkv, C, hd] -> [B, Hkv, G, C], as K q^T: onnxruntime's CPU MatMul
+ * reads its left operand where it lies and packs only the right one, here the few query rows. Up to
+ * ONE_ROW_MAX_GROUP rows, each is its own product (the G rows a broadcast batch dimension: [B, Hkv, 1, C, hd] x
+ * [B, Hkv, G, hd, 1]); above it, one product of the G rows and a transpose of the scores (G x C numbers, not
+ * the cache). Measured against q K over keys [B, Hkv, hd, C] (the layout before): no slower at G = 7, faster
+ * at G = 2 (bench/lib/decode-attention.ts).
+ */
+function keyScores<D extends FloatDType>(qg: Value<D>, keys: Value<D>, G: number): Value<D> {
+  if (G <= ONE_ROW_MAX_GROUP) return squeeze(matmul(unsqueeze(keys, [2]), unsqueeze(qg, [4])), [4]);
+  return transpose(matmul(keys, transpose(qg, [0, 1, 3, 2])), [0, 1, 3, 2]);
 }
 
 /**

@@ -68,7 +68,7 @@ export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {
 /**
  * In-place decode graph: one token per row against a KV cache held in attention layout (decoder.ts,
  * slotAttention). Inputs: input_ids, position_ids [B, 1], slot_bias [B, C] (0 = a slot the row reads, MASKED
- * otherwise), slots.<i>.key [B, Hkv, hd, C], slots.<i>.value [B, Hkv, C, hd], and the parameters. Outputs:
+ * otherwise), slots.<i>.key and slots.<i>.value [B, Hkv, C, hd], and the parameters. Outputs:
  * logits [B, V] and present.<i>.key|value [1, B, Hkv, hd], the step's keys and values for the caller to write
  * into slot P of each row (generate/slot-kv-cache.ts). The slots are read in place: a step copies nothing
  * that grows with the cache.
@@ -79,7 +79,7 @@ export function slotDecodeGraph(cfg: LlamaConfig): Graph {
   const positions = g.input(INPUT.positions, "int64", ["B", 1]);
   const bias = g.input(SLOT_BIAS, "float32", ["B", "C"]);
   const kv = Array.from({ length: cfg.numLayers }, (_, i) => ({
-    key: g.input(slotName(i, "key"), "float32", ["B", cfg.numKvHeads, cfg.headDim, "C"]),
+    key: g.input(slotName(i, "key"), "float32", ["B", cfg.numKvHeads, "C", cfg.headDim]),
     value: g.input(slotName(i, "value"), "float32", ["B", cfg.numKvHeads, "C", cfg.headDim]),
   }));
   const p = declareParams(g, cfg, "float32");

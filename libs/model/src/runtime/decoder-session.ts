@@ -155,10 +155,14 @@ export class OnnxDecoder implements IncrementalDecoder {
     const [B, T] = input.inputIds.shape;
     if (input.inputIds.shape.length !== 2 || T !== 1) throw new Error(`OnnxDecoder.step: a step over slots decodes one token per row, got inputIds [${input.inputIds.shape}]`);
     if (input.positionIds.shape.join() !== `${B},1`) throw new Error(`OnnxDecoder.step: positionIds is [${input.positionIds.shape}], inputIds is [${B},1]`);
-    const C = input.pastKeys[0].shape[3];
-    const keys = `${B},${c.numKvHeads},${c.headDim},${C}`, values = `${B},${c.numKvHeads},${C},${c.headDim}`;
-    input.pastKeys.forEach((t, i) => t.shape.join() !== keys && fail(`pastKeys[${i}] is [${t.shape}], expected [${keys}] (slots: [B, Hkv, hd, C])`));
-    input.pastValues.forEach((t, i) => t.shape.join() !== values && fail(`pastValues[${i}] is [${t.shape}], expected [${values}] (slots: [B, Hkv, C, hd])`));
+    // C (slots per row) is whatever the first layer's keys hold, once they are the slots' shape at all.
+    const [k0] = input.pastKeys;
+    const C = k0.shape[2];
+    const slots = `${B},${c.numKvHeads},${k0.shape.length === 4 && k0.shape[3] === c.headDim ? C : "C"},${c.headDim}`;
+    const check = (what: string, ts: readonly { shape: readonly number[] }[]) =>
+      ts.forEach((t, i) => t.shape.join() !== slots && fail(`${what}[${i}] is [${t.shape}], expected [${slots}] (slots: [B, Hkv, C, hd], the same C for every layer's keys and values)`));
+    check("pastKeys", input.pastKeys);
+    check("pastValues", input.pastValues);
     let bias: Tensor<"float32">;
     if (input.slotLengths) {
       const lengths = input.slotLengths;
