@@ -184,8 +184,8 @@ function slotAttention<D extends FloatDType>(c: Ctx<D>, qg: Value<D>, k: Value<D
  * reads its left operand where it lies and packs only the right one, here the few query rows. Up to
  * ONE_ROW_MAX_GROUP rows, each is its own product (the G rows a broadcast batch dimension: [B, Hkv, 1, C, hd] x
  * [B, Hkv, G, hd, 1]); above it, one product of the G rows and a transpose of the scores (G x C numbers, not
- * the cache). Measured against q K over keys [B, Hkv, hd, C] (the layout before): no slower at G = 7, faster
- * at G = 2 (bench/lib/decode-attention.ts).
+ * the cache). Against q K over keys [B, Hkv, hd, C] (the layout before), timed ad hoc on the products alone
+ * (not committed): no slower at G = 7, faster at G = 2. ONE_ROW_MAX_GROUP above says what the decode bench shows.
  */
 function keyScores<D extends FloatDType>(qg: Value<D>, keys: Value<D>, G: number): Value<D> {
   if (G <= ONE_ROW_MAX_GROUP) return squeeze(matmul(unsqueeze(keys, [2]), unsqueeze(qg, [4])), [4]);
