@@ -4,7 +4,7 @@
 // buffers (fed zero-copy), so a step never copies the cache; it returns only the new token's keys and values,
 // written here into slot P of every row: Hkv runs of hd contiguous numbers per row and layer. (Keys were
 // [B, Hkv, hd, C] before, for q K: writing a slot was then a strided write per number, each to its own cache
-// line, about 0.5 s of a 25M model's 256-token generation at batch 64.)
+// line; an ad-hoc profile had it at several percent of a 25M model's generation at batch 64.)
 // The time-major cache (kv-cache.ts) is cheaper to append to but the graph must concatenate and transpose it
 // every step, about three copies of the whole cache per token.
 // Capacity grows by half again when full (up to the most steps the generation can need), so what a step reads
@@ -51,12 +51,7 @@ export class SlotKvCache extends HostKvCache implements KvStore {
         for (let b = 0; b < B; b++) {
           for (let h = 0; h < K; h++) {
             const src = ((t * B + b) * K + h) * hd;
-            const at = ((b * K + h) * C + P + t) * hd;
-            // A loop, not set(subarray): hd is tens of numbers, and a view object per run costs more than the copy.
-            for (let d = 0; d < hd; d++) {
-              keys[at + d] = nk[src + d];
-              values[at + d] = nv[src + d];
-            }
+            writeSlot(keys, values, nk, nv, src, ((b * K + h) * C + P + t) * hd, hd);
           }
         }
       }
@@ -77,9 +72,7 @@ export class SlotKvCache extends HostKvCache implements KvStore {
         const s = at[b];
         if (s >= C) throw new Error(`SlotKvCache: row ${b} writes slot ${s} of ${C}`);
         for (let h = 0; h < K; h++) {
-          const src = (b * K + h) * hd, at = ((b * K + h) * C + s) * hd;
-          keys.set(nk.subarray(src, src + hd), at);
-          values.set(nv.subarray(src, src + hd), at);
+          writeSlot(keys, values, nk, nv, (b * K + h) * hd, ((b * K + h) * C + s) * hd, hd);
         }
       }
     }
@@ -99,9 +92,7 @@ export class SlotKvCache extends HostKvCache implements KvStore {
       const nk = prefill.newKeys[l].data, nv = prefill.newValues[l].data;
       for (let t = 0; t < count; t++) {
         for (let h = 0; h < K; h++) {
-          const src = (((from + t) * Bsrc + srcRow) * K + h) * hd, at = ((row * K + h) * C + t) * hd;
-          keys.set(nk.subarray(src, src + hd), at);
-          values.set(nv.subarray(src, src + hd), at);
+          writeSlot(keys, values, nk, nv, (((from + t) * Bsrc + srcRow) * K + h) * hd, ((row * K + h) * C + t) * hd, hd);
         }
       }
     }
@@ -158,5 +149,17 @@ export class SlotKvCache extends HostKvCache implements KvStore {
       room.fill(0, (r * next + C) * size, (r + 1) * next * size);
     }
     return room.subarray(0, rows * next * size);
+  }
+}
+
+/**
+ * One (row, kv head)'s slot: hd keys and hd values from `src` of the step's output to `at` of the slots. A loop,
+ * not set(subarray): hd is tens of numbers, and a view object per run costs more than the copy (ad hoc: 256
+ * appends at 25M batch 64 took about a third longer with set(subarray)).
+ */
+function writeSlot(keys: Float32Array, values: Float32Array, nk: Float32Array, nv: Float32Array, src: number, at: number, hd: number): void {
+  for (let d = 0; d < hd; d++) {
+    keys[at + d] = nk[src + d];
+    values[at + d] = nv[src + d];
   }
 }

@@ -7,7 +7,8 @@
 // Three uses (graphs.ts): training/log-prob graphs run the whole sequence (no cache, S = T); the inference graph
 // takes each layer's past K/V in time-major layout [P, B, Hkv, hd] and returns only the new slice [T, B, Hkv, hd],
 // so the caller appends it to a cache it owns; the in-place decode graph (one token per row) reads a cache held
-// in the layout attention multiplies by (keys and values [B, Hkv, C, hd]: `slots`), so no step copies the cache, and also returns only the new slice, which the caller writes into its slots.
+// in the layout attention multiplies by (keys and values [B, Hkv, C, hd]: `slots`), so no step copies the cache,
+// and also returns only the new slice, which the caller writes into its slots.
 import type { LlamaConfig } from "../config.js";
 import type { Dim, FloatDType, Value } from "../graph/graph.js";
 import { add, mul, silu } from "../graph/ops-elementwise.js";
