@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import os from "node:os";
 
 const root = new URL("..", import.meta.url).pathname;
 const require = createRequire(join(root, "package.json"));
@@ -14,4 +15,12 @@ const child = spawn(process.execPath, ["--conditions=source", "--import", tsx, c
 });
 // Forward termination so the CLI drains (a Kubernetes SIGTERM, a Ctrl-C) instead of dying with us.
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => child.kill(sig));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+// A child killed by a signal is reported as killed by that signal (not as a bare exit 1, which read as a
+// command failure with nothing on stderr): our handlers step aside and the signal is raised on ourselves.
+child.on("exit", (code, signal) => {
+  if (code !== null || signal === null) process.exit(code ?? 0);
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.removeAllListeners(sig);
+  process.kill(process.pid, signal);
+  // Signals whose default action is not to end a process (none we expect) fall back to the shell's convention.
+  setTimeout(() => process.exit(128 + (os.constants.signals[signal] ?? 0)), 1000).unref();
+});

@@ -7,8 +7,13 @@ import { describe, expect, it } from "vitest";
 
 const root = resolve(import.meta.dirname, "../../..");
 
+// A command takes ~2 s alone; a loaded CI machine has stretched one past 60 s (the launcher then reported the
+// kill as a bare exit 1). The kill is now reported as one: a test that times out fails naming the signal.
+const COMMAND_TIMEOUT_MS = 150_000;
+
 function lspo(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [join(root, "scripts/lspo.mjs"), ...args], { input, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(root, "scripts/lspo.mjs"), ...args], { input, encoding: "utf8", timeout: COMMAND_TIMEOUT_MS });
+  if (r.signal !== null) throw new Error(`lspo ${args.join(" ")} was killed by ${r.signal}${r.error ? ` (${r.error.message})` : ""}; stderr: ${r.stderr}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split("\n").filter((l) => l !== "") };
 }
 
@@ -21,7 +26,7 @@ function casesFile(lines: string[]): string {
 
 const c = (response: string, answer: string) => JSON.stringify({ response, answer });
 
-describe("lspo verify", () => {
+describe("lspo verify", { timeout: COMMAND_TIMEOUT_MS + 10_000 }, () => {
   it("prints {correct} per line, in order", () => {
     const path = casesFile([
       c("so \\boxed{2\\sqrt{2}}", "\\sqrt{8}"),
