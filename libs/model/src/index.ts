@@ -29,7 +29,7 @@ export { DeviceTransfer } from "./runtime/device-transfer.js";
 export { type Provider, ProviderUnavailableError } from "./runtime/providers.js";
 export { type BackwardOptions, type RecomputeSpan, backward } from "./autodiff/backward.js";
 export { GRAD_RULES, type GradRule, type GradContext } from "./autodiff/rules.js";
-export { type DecoderStepInput, type DecoderStepOutput, type IncrementalDecoder, type KvStore, type KvTensor } from "./generate/decoder.js";
+export { type DecoderStepInput, type DecoderStepOutput, type GreedyStepOutput, type IncrementalDecoder, type KvStore, type KvTensor } from "./generate/decoder.js";
 export { GenerateError, type GenerateOptions, type GenerateResult, type StepEvent, generate } from "./generate/generate.js";
 export { ContinuousBatch, type ContinuousOptions, type SequenceSpec } from "./generate/continuous.js";
 export { type InitOptions, initModel } from "./init.js";

@@ -43,6 +43,14 @@ export interface DecoderStepOutput {
   cacheValues?: DeviceTensor<"float32">[];
 }
 
+/** A greedy step's answer in place of the logits: each row's first argmax and its log-prob (T = 1). */
+export interface GreedyStepOutput extends Omit<DecoderStepOutput, "logits"> {
+  /** [B] the first index of each row's largest logit, as torch.argmax. */
+  tokens: Int32Array;
+  /** [B] log softmax(logits)[token]. */
+  logprobs: Float64Array;
+}
+
 /** A cache's past as the next step takes it. */
 export interface PastCache {
   keys: KvTensor[];
@@ -60,7 +68,7 @@ export interface KvStore {
   /** Each layer's past, to feed the next step. */
   past(): PastCache;
   /** Takes in a step's keys and values (shapes checked by the caller). */
-  append(step: DecoderStepOutput): void;
+  append(step: Omit<DecoderStepOutput, "logits">): void;
   /** Keeps only batch rows `rows`, in that order. */
   keepRows(rows: number[]): void | Promise<void>;
   /** Frees what it holds (device memory now rather than at garbage collection). */
@@ -70,6 +78,10 @@ export interface KvStore {
 export interface IncrementalDecoder {
   readonly config: LlamaConfig;
   step(input: DecoderStepInput): Promise<DecoderStepOutput>;
+  /** A step for greedy decoding that picks each row's token where the logits are computed, so they are never
+   *  copied out. Null where this decoder does not take that input that way, or a row's logits are not finite
+   *  (the caller then runs `step`, whose logits show the entry). */
+  greedyStep?(input: DecoderStepInput): Promise<GreedyStepOutput | null>;
   /** The store generation keeps this decoder's cache in; absent or null: a host KvCache. `steps`: the time steps
    *  to make room for at first, and the most the generation can need. */
   openCache?(B: number, steps: { initial: number; max: number }): KvStore | null;

@@ -10,7 +10,7 @@
 import { type Tensor } from "../tensor.js";
 import { type Rng, rngStreams } from "../sampling/rng.js";
 import { GREEDY, type SamplingParams, sampleToken, validateSamplingParams } from "../sampling/sample.js";
-import { type DecoderStepOutput, type IncrementalDecoder, type KvStore } from "./decoder.js";
+import { type DecoderStepInput, type DecoderStepOutput, type GreedyStepOutput, type IncrementalDecoder, type KvStore } from "./decoder.js";
 import { ContinuousBatch } from "./continuous.js";
 import { KvCache } from "./kv-cache.js";
 import { SlotKvCache } from "./slot-kv-cache.js";
@@ -179,9 +179,12 @@ interface LoopState extends SamplingLoop {
 async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: readonly (readonly number[])[], s: LoopState): Promise<void> {
   const c = decoder.config;
   const { L, maxNew, pad, stop, sampling, rngs, out, maxSteps, prefillRows } = s;
-  const timedStep = async (input: Parameters<IncrementalDecoder["step"]>[0], live: number): Promise<DecoderStepOutput> => {
+  // Greedy decode steps ask the decoder to pick the tokens itself (greedyStep), where it can: no logits to copy
+  // out and scan here. The prefill always returns logits (its rows may repeat: prefillRows).
+  const greedy = sampling.temperature === 0 && decoder.greedyStep !== undefined;
+  const timedStep = async (input: DecoderStepInput, live: number, picks = false): Promise<DecoderStepOutput | GreedyStepOutput> => {
     const t0 = performance.now();
-    const r = await decoder.step(input);
+    const r = (picks ? await decoder.greedyStep!(input) : null) ?? (await decoder.step(input));
     s.onStep?.({ P: cache.P, B: input.inputIds.shape[0], live, seconds: (performance.now() - t0) / 1000 });
     return r;
   };
@@ -224,13 +227,15 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
     if (prefill && prefillRows) await cache.keepRows(prefillRows.of);
     const logitsRow = prefill && prefillRows ? (r: number) => prefillRows.of[r] : (r: number) => r;
 
-    // Sample the next token of every unfinished row.
+    // Sample the next token of every unfinished row (or take the decoder's greedy picks).
     const V = c.vocabSize;
+    const picked = "tokens" in step ? step : null;
+    const logits = "logits" in step ? step.logits.data : null;
     for (let r = 0; r < B; r++) {
       if (done[r]) continue;
       const i = rows[r];
       const lr = logitsRow(r);
-      const s = sampleToken(step.logits.data.subarray(lr * V, (lr + 1) * V), sampling, rngs?.[i] ?? null);
+      const s = picked ? { token: picked.tokens[lr], logprob: picked.logprobs[lr] } : sampleToken(logits!.subarray(lr * V, (lr + 1) * V), sampling, rngs?.[i] ?? null);
       out.tokens[i].push(s.token);
       out.logprobs[i].push(s.logprob);
       next[r] = s.token;
@@ -265,7 +270,7 @@ async function decodeAll(decoder: IncrementalDecoder, cache: KvStore, prompts: r
       pastKeys: past.keys,
       pastValues: past.values,
       pastLayout: past.layout,
-    }, done.filter((d) => !d).length);
+    }, done.filter((d) => !d).length, greedy);
     nextPos = nextPos.map((p, r) => (done[r] ? p : p + 1));
   }
 }
@@ -291,16 +296,23 @@ function samplingStreams(p: SamplingParams, seed: number | undefined, n: number)
   return rngStreams(seed, n);
 }
 
-/** The decoder must return logits [B, V] and, per layer, K/V slices [T, B, Hkv, hd] (host cache) or the whole
- *  cache [P + T, B, Hkv, hd] (device cache). */
-function checkStep(s: DecoderStepOutput, P: number, T: number, rest: number[], V: number): void {
+/** The decoder must return logits [B, V] (or, from greedyStep, B tokens in the vocabulary and B log-probs) and,
+ *  per layer, K/V slices [T, B, Hkv, hd] (host cache) or the whole cache [P + T, B, Hkv, hd] (device cache). */
+function checkStep(s: DecoderStepOutput | GreedyStepOutput, P: number, T: number, rest: number[], V: number): void {
   const want = (t: { shape: readonly number[]; data?: ArrayLike<unknown> }, shape: number[], what: string) => {
     const n = shape.reduce((a, b) => a * b, 1);
     if (t.shape.join() !== shape.join() || (t.data && t.data.length !== n)) {
       throw new GenerateError(`decoder returned ${what} of shape [${t.shape}]${t.data ? ` (${t.data.length} values)` : ""}, expected [${shape}]`);
     }
   };
-  want(s.logits, [rest[0], V], "logits");
+  if ("logits" in s) want(s.logits, [rest[0], V], "logits");
+  else {
+    if (s.tokens.length !== rest[0] || s.logprobs.length !== rest[0]) {
+      throw new GenerateError(`decoder returned ${s.tokens.length} greedy tokens and ${s.logprobs.length} log-probs, expected ${rest[0]} of each`);
+    }
+    const bad = s.tokens.findIndex((t) => !(t >= 0 && t < V));
+    if (bad >= 0) throw new GenerateError(`decoder picked token ${s.tokens[bad]} for row ${bad}, outside the vocabulary [0, ${V})`);
+  }
   const device = s.cacheKeys !== undefined;
   const keys = device ? s.cacheKeys! : s.newKeys;
   const values = device ? (s.cacheValues ?? []) : s.newValues;

@@ -4,7 +4,8 @@
 import { backward, type RecomputeSpan } from "../autodiff/backward.js";
 import type { LlamaConfig } from "../config.js";
 import { type Dim, type FloatDType, Graph, GraphError, type Value } from "../graph/graph.js";
-import { cast } from "../graph/ops-elementwise.js";
+import { cast, exp, log, neg, sub } from "../graph/ops-elementwise.js";
+import { argMax, reduceMax, reduceSum } from "../graph/ops-linalg.js";
 import { reshape } from "../graph/ops-layout.js";
 import type { DType } from "../tensor.js";
 import { decoder, headWeight, lastPosition, lmHead, type Params } from "./decoder.js";
@@ -18,6 +19,8 @@ export const presentName = (i: number, kind: "key" | "value") => `present.${i}.$
 export const cacheName = (i: number, kind: "key" | "value") => `cache.${i}.${kind}`;
 export const slotName = (i: number, kind: "key" | "value") => `slots.${i}.${kind}`;
 export const SLOT_BIAS = "slot_bias";
+/** The greedy decode graph's outputs in place of logits: each row's first argmax and its log-prob. */
+export const GREEDY_OUTPUT = { token: "greedy_token", logprob: "greedy_logprob" } as const;
 export const gradName = (param: string) => `grad.${param}`;
 export const metricName = (m: string) => `metric.${m}`;
 
@@ -71,10 +74,10 @@ export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {
  * otherwise), slots.<i>.key and slots.<i>.value [B, Hkv, C, hd], and the parameters. Outputs:
  * logits [B, V] and present.<i>.key|value [1, B, Hkv, hd], the step's keys and values for the caller to write
  * into slot P of each row (generate/slot-kv-cache.ts). The slots are read in place: a step copies nothing
- * that grows with the cache.
+ * that grows with the cache. With `greedy`, greedy_token [B] and greedy_logprob [B] take the logits' place.
  */
-export function slotDecodeGraph(cfg: LlamaConfig): Graph {
-  const g = new Graph("llama_slot_decode");
+export function slotDecodeGraph(cfg: LlamaConfig, o: { greedy?: boolean } = {}): Graph {
+  const g = new Graph(o.greedy ? "llama_slot_decode_greedy" : "llama_slot_decode");
   const ids = g.input(INPUT.ids, "int64", ["B", 1]);
   const positions = g.input(INPUT.positions, "int64", ["B", 1]);
   const bias = g.input(SLOT_BIAS, "float32", ["B", "C"]);
@@ -84,12 +87,28 @@ export function slotDecodeGraph(cfg: LlamaConfig): Graph {
   }));
   const p = declareParams(g, cfg, "float32");
   const out = decoder(cfg, p.lookup, { ids, positions, slots: { kv, bias } });
-  g.output("logits", lmHead(cfg, p.lookup, out.hidden, { weightFirst: true })); // T = 1: the hidden rows are the last positions
+  const logits = lmHead(cfg, p.lookup, out.hidden, { weightFirst: true }); // T = 1: the hidden rows are the last positions
+  if (o.greedy) greedyOutputs(g, logits);
+  else g.output("logits", logits);
   out.present.forEach((s, i) => {
     g.output(presentName(i, "key"), s.key);
     g.output(presentName(i, "value"), s.value);
   });
   return g;
+}
+
+/**
+ * Greedy decoding's answer per row, computed where the logits are: the first argmax (ArgMax keeps the first
+ * on ties, as torch.argmax) and its log-prob, log softmax(logits)[argmax] = -log sum exp(logits - max). In
+ * the graph these run on onnxruntime's vectorized Exp and ReduceSum, over 1 ms per 152k-logit row faster than
+ * the same pass in JS (sampling/sample.ts), and no [B, V] logits are copied out. A row holding a NaN or +inf,
+ * or only -inf, gives a NaN log-prob: the decoder then runs the logits graph, whose sampler names the entry.
+ * (ReduceLogSumExp would say the same in one node, but onnxruntime's CPU kernel of it is scalar: 3x slower.)
+ */
+function greedyOutputs(g: Graph, logits: Value<"float32">): void {
+  const shifted = sub(logits, reduceMax(logits, [1], true)); // [B, V], the max at 0
+  g.output(GREEDY_OUTPUT.token, argMax(logits, 1)); // [B]
+  g.output(GREEDY_OUTPUT.logprob, neg(log(reduceSum(exp(shifted), [1])))); // [B]
 }
 
 function fullSequenceInputs<D extends FloatDType>(g: Graph, dtype: D) {

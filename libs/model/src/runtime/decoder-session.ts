@@ -9,10 +9,10 @@
 //   (DeviceKvCache): a step takes the previous step's whole cache and returns the new one, so a decode step
 //   moves only token ids in and logits out. Fed from the host instead, every step would copy every weight.
 import type { LlamaConfig } from "../config.js";
-import type { DecoderStepInput, DecoderStepOutput, IncrementalDecoder, KvStore } from "../generate/decoder.js";
+import type { DecoderStepInput, DecoderStepOutput, GreedyStepOutput, IncrementalDecoder, KvStore } from "../generate/decoder.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import { cacheName, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, slotDecodeGraph, slotName } from "../llama/graphs.js";
+import { cacheName, GREEDY_OUTPUT, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, slotDecodeGraph, slotName } from "../llama/graphs.js";
 import { MASKED } from "../llama/layers.js";
 import { KvBufferPool } from "../generate/kv-buffer-pool.js";
 import { SlotKvCache } from "../generate/slot-kv-cache.js";
@@ -37,6 +37,10 @@ export class OnnxDecoder implements IncrementalDecoder {
   private readonly fetch: string[];
   /** The last generation's slot-cache buffers, for the next one (kv-buffer-pool.ts: their pages are paid once). */
   private readonly kvBuffers = new KvBufferPool();
+  /** The greedy form of the in-place decode graph (greedyStep), made at its first use: a decoder that only
+   *  samples never builds it. onnxruntime runs every node of a graph whatever is fetched, so it is a session of
+   *  its own rather than two more outputs of the sampling one. */
+  private greedySlots: Promise<OrtSession> | null = null;
 
   private constructor(
     readonly config: LlamaConfig,
@@ -46,6 +50,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     private readonly device: { transfer: DeviceTransfer; rowGather: OrtSession; uploadWeights: boolean } | null,
     /** The in-place decode graph's session (kvCache "in-place"). */
     private readonly slots: OrtSession | null = null,
+    private readonly sessionOptions: SessionOptions = {},
   ) {
     this.weights = weights;
     this.fetch = ["logits"];
@@ -67,7 +72,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     if (!onDevice) {
       const main = await OrtSession.create(encodeModel(inferenceGraph(config)), session);
       const slots = (kvCache ?? "in-place") === "in-place" ? await OrtSession.create(encodeModel(slotDecodeGraph(config)), session) : null;
-      return new OnnxDecoder(config, weights, main, null, slots);
+      return new OnnxDecoder(config, weights, main, null, slots, session);
     }
     const caches = Array.from({ length: config.numLayers }, (_, i) => [cacheName(i, "key"), cacheName(i, "value")]).flat();
     const main = await OrtSession.create(encodeModel(inferenceGraph(config, { wholeCache: true })), { ...session, keepOnDevice: caches });
@@ -115,9 +120,7 @@ export class OnnxDecoder implements IncrementalDecoder {
 
   async step(input: DecoderStepInput): Promise<DecoderStepOutput> {
     const L = this.config.numLayers;
-    if (input.pastKeys.length !== L || input.pastValues.length !== L) {
-      throw new Error(`OnnxDecoder.step: need past keys/values for ${L} layers, got ${input.pastKeys.length}/${input.pastValues.length}`);
-    }
+    checkLayers(this.config, input);
     if (input.pastLayout === "slots") return this.slotStep(input);
     checkStep(this.config, input);
     const feeds: Record<string, AnyTensor> = {
@@ -148,8 +151,8 @@ export class OnnxDecoder implements IncrementalDecoder {
     };
   }
 
-  /** A decode step against a SlotKvCache's slots, read in place (llama/graphs.ts slotDecodeGraph). */
-  private async slotStep(input: DecoderStepInput): Promise<DecoderStepOutput> {
+  /** The in-place decode graphs' feeds for a step over slots, its shapes checked. */
+  private slotFeeds(input: DecoderStepInput): Record<string, AnyTensor> {
     if (!this.slots) throw new Error(`OnnxDecoder.step: the past is in slots, but this decoder was made with kvCache "concat"`);
     const c = this.config, L = c.numLayers;
     const [B, T] = input.inputIds.shape;
@@ -179,9 +182,41 @@ export class OnnxDecoder implements IncrementalDecoder {
       feeds[slotName(i, "value")] = input.pastValues[i];
     }
     for (const [name, t] of this.weights) feeds[name] = t;
-    const out = await this.slots.run(feeds, this.fetch);
+    return feeds;
+  }
+
+  /** A decode step against a SlotKvCache's slots, read in place (llama/graphs.ts slotDecodeGraph). */
+  private async slotStep(input: DecoderStepInput): Promise<DecoderStepOutput> {
+    const feeds = this.slotFeeds(input); // first: it refuses a decoder without the slots graph
+    const out = await this.slots!.run(feeds, this.fetch);
+    const L = this.config.numLayers;
     return {
       logits: out.logits as Tensor<"float32">,
+      newKeys: Array.from({ length: L }, (_, i) => out[presentName(i, "key")] as Tensor<"float32">),
+      newValues: Array.from({ length: L }, (_, i) => out[presentName(i, "value")] as Tensor<"float32">),
+    };
+  }
+
+  /**
+   * Greedy decoding's step over the slots: the greedy graph picks each row's token and log-prob, and no logits
+   * come back (generate() uses it at temperature 0). Null for any other step (the prefill, a time-major past, a
+   * device cache) and where a row's logits are not finite: `step` then gives the logits, whose sampling names
+   * the bad entry. The step is pure (the caller writes the new keys and values), so running it again is safe.
+   */
+  async greedyStep(input: DecoderStepInput): Promise<GreedyStepOutput | null> {
+    if (input.pastLayout !== "slots" || !this.slots) return null;
+    checkLayers(this.config, input);
+    const feeds = this.slotFeeds(input);
+    this.greedySlots ??= OrtSession.create(encodeModel(slotDecodeGraph(this.config, { greedy: true })), this.sessionOptions);
+    const session = await this.greedySlots;
+    const L = this.config.numLayers;
+    const presents = this.fetch.slice(1); // every layer's present key and value
+    const out = await session.run(feeds, [GREEDY_OUTPUT.token, GREEDY_OUTPUT.logprob, ...presents]);
+    const logprobs = Float64Array.from(out[GREEDY_OUTPUT.logprob].data as Float32Array);
+    if (!logprobs.every(Number.isFinite)) return null;
+    return {
+      tokens: Int32Array.from(out[GREEDY_OUTPUT.token].data as BigInt64Array, Number),
+      logprobs,
       newKeys: Array.from({ length: L }, (_, i) => out[presentName(i, "key")] as Tensor<"float32">),
       newValues: Array.from({ length: L }, (_, i) => out[presentName(i, "value")] as Tensor<"float32">),
     };
@@ -190,6 +225,7 @@ export class OnnxDecoder implements IncrementalDecoder {
   async release(): Promise<void> {
     await this.session.release();
     await this.slots?.release();
+    if (this.greedySlots) await (await this.greedySlots).release();
     if (this.device) {
       for (const t of this.weights.values()) if (isDeviceTensor(t)) t.dispose();
       await this.device.rowGather.release();
@@ -242,4 +278,11 @@ function checkStep(c: LlamaConfig, input: DecoderStepInput): void {
   input.pastKeys.forEach((t, i) => t.shape.join() !== kv && fail(`pastKeys[${i}] is [${t.shape}], expected [${kv}] (time-major [P, B, Hkv, hd])`));
   input.pastValues.forEach((t, i) => t.shape.join() !== kv && fail(`pastValues[${i}] is [${t.shape}], expected [${kv}] (time-major [P, B, Hkv, hd])`));
   if (input.attentionMask.shape.join() !== `${B},${P + T}`) fail(`attentionMask is [${input.attentionMask.shape}], expected [${B},${P + T}] (past ${P} + new ${T})`);
+}
+
+function checkLayers(c: LlamaConfig, input: DecoderStepInput): void {
+  const L = c.numLayers;
+  if (input.pastKeys.length !== L || input.pastValues.length !== L) {
+    throw new Error(`OnnxDecoder.step: need past keys/values for ${L} layers, got ${input.pastKeys.length}/${input.pastValues.length}`);
+  }
 }

@@ -46,7 +46,7 @@ export class DeviceKvCache implements KvStore {
     return { keys: this.keys, values: this.values };
   }
 
-  append(step: DecoderStepOutput): void {
+  append(step: Omit<DecoderStepOutput, "logits">): void {
     if (!step.cacheKeys || !step.cacheValues) throw new Error("DeviceKvCache: the step returned no device cache (cacheKeys/cacheValues)");
     this.release();
     this.keys = step.cacheKeys;

@@ -8,7 +8,8 @@
 // Truncation is not part of it: it is a sampling-time filter the learner's distribution does not have.
 // Greedy decoding (T = 0) reports log softmax(logits)[token], i.e. T = 1.
 //
-// Cost per row is a few passes over typed arrays and no V-sized JS array (issue 22): greedy is one pass,
+// Cost per row is a few passes over typed arrays and no V-sized JS array (issue 22): greedy is one pass (and
+// generate()'s in-place greedy decode steps skip it: the decoder picks in the graph, OnnxDecoder.greedyStep),
 // sampling a check of the row, one exp pass and the draw; top-k and top-p add a sampled histogram, a gather
 // and a selection or sort of the candidates only (truncate.ts). The exp pass is most of it, so it runs on our
 // own exp (exp.ts: inlined by the JIT, within one ulp of Math.exp), four tokens per iteration.
