@@ -58,17 +58,18 @@ function webgpuPrerequisites(): { missing: string[]; found: Record<string, strin
   return { missing, found };
 }
 
-type Torch = { ok: true; device: "cuda" | "cpu"; what: string } | { ok: false; why: string };
+/** `imports`: torch imports in o.python (the CPU-only decode goals need no more), whether or not it is the peer. */
+type Torch = ({ ok: true; device: "cuda" | "cpu"; what: string } | { ok: false; why: string }) & { imports: boolean };
 
 /** Which PyTorch peer runs: the Python's torch on CUDA (auto, cuda) or on CPU (cpu), or why none. */
 function torchPeerDevice(o: BenchOptions): Torch {
-  if (o.torch === "off") return { ok: false, why: "--torch off" };
+  if (o.torch === "off") return { ok: false, why: "--torch off", imports: false };
   const r = spawnSync(o.python, ["-c", "import torch; ok=torch.cuda.is_available(); print(torch.__version__, ok, torch.cuda.get_device_name(0) if ok else '')"], { encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) return { ok: false, why: `${o.python} cannot import torch: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
+  if (r.status !== 0) return { ok: false, why: `${o.python} cannot import torch: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}`, imports: false };
   const [version, cuda, ...gpu] = r.stdout.trim().split(" ");
-  if (o.torch === "cpu") return { ok: true, device: "cpu", what: `torch ${version} on cpu` };
-  if (cuda === "True") return { ok: true, device: "cuda", what: `torch ${version} on ${gpu.join(" ")}` };
-  return { ok: false, why: `torch ${version} in ${o.python} sees no CUDA device${o.torch === "cuda" ? " (--torch cuda)" : ""}` };
+  if (o.torch === "cpu") return { ok: true, device: "cpu", what: `torch ${version} on cpu`, imports: true };
+  if (cuda === "True") return { ok: true, device: "cuda", what: `torch ${version} on ${gpu.join(" ")}`, imports: true };
+  return { ok: false, why: `torch ${version} in ${o.python} sees no CUDA device${o.torch === "cuda" ? " (--torch cuda)" : ""}`, imports: true };
 }
 
 type Json = Record<string, unknown>;
@@ -258,7 +259,7 @@ async function main(argv: string[]): Promise<number> {
       if (!live.includes("cpu")) c.decodeGoals = { skipped: "the cpu provider does not start" };
       else {
         const threads = o.threads || Math.min(availableParallelism(), 16);
-        const python = o.torch !== "off" && spawnSync(o.python, ["-c", "import torch"], { timeout: 120_000 }).status === 0 ? o.python : null;
+        const python = torch.imports ? o.python : null;
         const g = await record(r, c, "decodeGoals", () => decodeGoals(cfg, w, plan.decodeGoals!, { threads, python, root: process.cwd(), log: (line) => console.log(line) }));
         for (const goal of g?.goals ?? []) console.log(`  goal: ${goal.goal}: ${goal.verdict}`);
       }

@@ -5,6 +5,7 @@
 // duplicate of another run's.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import { backedOff } from "./backoff.js";
 import { isConnectionGone } from "./errors.js";
 import { leaseEnvelope } from "./lease.js";
 
@@ -51,10 +52,7 @@ export async function publishMessage<T>(
     } catch (err) {
       // Safe to retry only because the message id deduplicates; without one a retry could double-publish. A
       // closed or draining connection never publishes again: retrying it would only hold up a stop.
-      const giveUp = () => opts.retryWhile?.() === false;
-      if (attempt >= retries || !opts.msgId || isConnectionGone(err) || giveUp()) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
-      if (giveUp()) throw err; // the stop began during the wait
+      if (attempt >= retries || !opts.msgId || isConnectionGone(err) || !(await backedOff(attempt, opts.retryWhile))) throw err;
     }
   }
 }

@@ -4,6 +4,7 @@ import { Objm, setSha256Backend, type ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
 import { VALIDATORS } from "./messages.js";
+import { backedOff } from "./backoff.js";
 import { DecodeError, isConnectionGone } from "./errors.js";
 import { createOrAwait, isPermissionError, jetstreamManager, retryOnTimeout } from "./streams.js";
 
@@ -38,14 +39,12 @@ const KV_RETRY_MS = 30_000;
  */
 export async function retryTransient<T>(fn: () => Promise<T>, limitMs = KV_RETRY_MS, retryWhile?: () => boolean): Promise<T> {
   const deadline = Date.now() + limitMs;
-  const giveUp = () => retryWhile?.() === false;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof DecodeError || isPermissionError(err) || isConnectionGone(err) || Date.now() > deadline || giveUp()) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
-      if (giveUp()) throw err;
+      if (err instanceof DecodeError || isPermissionError(err) || isConnectionGone(err) || Date.now() > deadline) throw err;
+      if (!(await backedOff(attempt, retryWhile))) throw err;
     }
   }
 }
