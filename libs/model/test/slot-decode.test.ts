@@ -336,4 +336,37 @@ describe("slot decode - the weights as the left operand", () => {
       }
     }
   });
+
+  it("the one-row forms (B = 1) multiply as x W^T (Gemm), the greedy and the sampling one alike", () => {
+    for (const [family, cfg] of Object.entries(FAMILIES)) {
+      const head = headWeight(cfg, (n) => ({ name: n }) as never).name;
+      const projections = [...expectedParameters(cfg).keys()].filter((n) => /_proj\.weight$/.test(n));
+      for (const greedy of [false, true]) {
+        const g = slotDecodeGraph(cfg, { oneRow: true, greedy });
+        for (const w of [...projections, head]) expect(usesOf(g, w), `${family}: ${w}, greedy ${greedy}`).toEqual(["Gemm@1"]);
+      }
+    }
+  });
+
+  it("a decoder runs the one-row forms for one row and the weight-first ones for several: the same tokens as concat", async () => {
+    const cfg = base;
+    const weights = weightsFor(cfg);
+    const concat = await OnnxDecoder.create(cfg, weights, { kvCache: "concat" });
+    for (const [rows, forms] of [
+      [prompts.slice(0, 1), ["llama_slot_decode", "llama_slot_decode_greedy_one_row", "llama_slot_decode_one_row"]],
+      [prompts.slice(0, 3), ["llama_slot_decode", "llama_slot_decode_greedy"]],
+    ] as const) {
+      const dec = await OnnxDecoder.create(cfg, weights);
+      const greedy = { maxNewTokens: 20, stopTokenIds: [] };
+      const sampled = { ...greedy, sampling: { temperature: 0.9, topK: 0, topP: 1 }, seed: 5 };
+      for (const opts of [greedy, sampled]) {
+        const [ours, ref] = [await generate(dec, rows, opts), await generate(concat, rows, opts)];
+        expect(ours.tokens).toEqual(ref.tokens);
+        ours.logprobs.forEach((row, i) => row.forEach((lp, t) => expect(Math.abs(lp - ref.logprobs[i][t])).toBeLessThan(1e-4)));
+      }
+      expect(dec.slotGraphs.sort()).toEqual([...forms].sort());
+      await dec.release();
+    }
+    await concat.release();
+  });
 });

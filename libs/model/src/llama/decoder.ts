@@ -38,6 +38,9 @@ export interface DecoderInputs<D extends FloatDType> {
    *  `bias` [B, C]: 0 for a slot the row's query may read, MASKED for padding and for slots
    *  not written yet. The new token always sees itself (it is not in the slots yet). */
   slots?: { kv: KvSlice<D>[]; bias: Value<D> };
+  /** The projections and LM head as W x^T (layers.ts linearWeightFirst). Default: with slots (a decode step's
+   *  few rows); a graph for one row sets it false (graphs.ts slotDecodeGraph `oneRow`). */
+  weightFirst?: boolean;
 }
 
 export interface DecoderOutputs<D extends FloatDType> {
@@ -241,7 +244,7 @@ export function decoder<D extends FloatDType>(cfg: LlamaConfig, p: Params<D>, in
     rope: ropeTables(inp.positions, cfg.headDim, cfg.ropeTheta, emb.dtype),
     bias: inp.slots ? unsqueeze(inp.slots.bias, [1, 2]) : attentionBias(inp.mask!, T, emb.dtype),
     // Slots decode one token per row: B rows, the few for which the weight-first form pays.
-    weightFirst: inp.slots !== undefined,
+    weightFirst: inp.weightFirst ?? inp.slots !== undefined,
   };
   let x = reshape(gather(emb, inp.ids, 0), [-1, cfg.hiddenSize]); // [N, D]
   const present: KvSlice<D>[] = [];

@@ -75,9 +75,11 @@ export function inferenceGraph(cfg: LlamaConfig, o: { wholeCache?: boolean } = {
  * logits [B, V] and present.<i>.key|value [1, B, Hkv, hd], the step's keys and values for the caller to write
  * into slot P of each row (generate/slot-kv-cache.ts). The slots are read in place: a step copies nothing
  * that grows with the cache. With `greedy`, greedy_token [B] and greedy_logprob [B] take the logits' place.
+ * The projections and LM head take the weight first, W x^T, which pays from 2 rows on; `oneRow` makes the
+ * graph for B = 1, where x W^T is faster (OnnxDecoder picks by the step's rows: decoder-session.ts).
  */
-export function slotDecodeGraph(cfg: LlamaConfig, o: { greedy?: boolean } = {}): Graph {
-  const g = new Graph(o.greedy ? "llama_slot_decode_greedy" : "llama_slot_decode");
+export function slotDecodeGraph(cfg: LlamaConfig, o: SlotGraphForm = {}): Graph {
+  const g = new Graph(slotGraphName(o));
   const ids = g.input(INPUT.ids, "int64", ["B", 1]);
   const positions = g.input(INPUT.positions, "int64", ["B", 1]);
   const bias = g.input(SLOT_BIAS, "float32", ["B", "C"]);
@@ -86,8 +88,9 @@ export function slotDecodeGraph(cfg: LlamaConfig, o: { greedy?: boolean } = {}):
     value: g.input(slotName(i, "value"), "float32", ["B", cfg.numKvHeads, "C", cfg.headDim]),
   }));
   const p = declareParams(g, cfg, "float32");
-  const out = decoder(cfg, p.lookup, { ids, positions, slots: { kv, bias } });
-  const logits = lmHead(cfg, p.lookup, out.hidden, { weightFirst: true }); // T = 1: the hidden rows are the last positions
+  const weightFirst = !o.oneRow;
+  const out = decoder(cfg, p.lookup, { ids, positions, slots: { kv, bias }, weightFirst });
+  const logits = lmHead(cfg, p.lookup, out.hidden, { weightFirst }); // T = 1: the hidden rows are the last positions
   if (o.greedy) greedyOutputs(g, logits);
   else g.output("logits", logits);
   out.present.forEach((s, i) => {
@@ -96,6 +99,16 @@ export function slotDecodeGraph(cfg: LlamaConfig, o: { greedy?: boolean } = {}):
   });
   return g;
 }
+
+/** The forms of the in-place decode graph: what it returns (logits, or greedy picks) and for how many rows. */
+export interface SlotGraphForm {
+  /** greedy_token and greedy_logprob in place of the logits. */
+  greedy?: boolean;
+  /** Built for B = 1: the products as x W^T. */
+  oneRow?: boolean;
+}
+
+export const slotGraphName = (o: SlotGraphForm) => `llama_slot_decode${o.greedy ? "_greedy" : ""}${o.oneRow ? "_one_row" : ""}`;
 
 /**
  * Greedy decoding's answer per row, computed where the logits are: the first argmax (ArgMax keeps the first

@@ -12,7 +12,7 @@ import type { LlamaConfig } from "../config.js";
 import type { DecoderStepInput, DecoderStepOutput, GreedyStepOutput, IncrementalDecoder, KvStore } from "../generate/decoder.js";
 import { encodeModel } from "../graph/serialize.js";
 import { validateWeights } from "../hf/params.js";
-import { cacheName, GREEDY_OUTPUT, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, slotDecodeGraph, slotName } from "../llama/graphs.js";
+import { cacheName, GREEDY_OUTPUT, inferenceGraph, INPUT, pastName, presentName, SLOT_BIAS, type SlotGraphForm, slotDecodeGraph, slotGraphName, slotName } from "../llama/graphs.js";
 import { MASKED } from "../llama/layers.js";
 import { KvBufferPool } from "../generate/kv-buffer-pool.js";
 import { SlotKvCache } from "../generate/slot-kv-cache.js";
@@ -37,10 +37,14 @@ export class OnnxDecoder implements IncrementalDecoder {
   private readonly fetch: string[];
   /** The last generation's slot-cache buffers, for the next one (kv-buffer-pool.ts: their pages are paid once). */
   private readonly kvBuffers = new KvBufferPool();
-  /** The greedy form of the in-place decode graph (greedyStep), made at its first use: a decoder that only
-   *  samples never builds it. onnxruntime runs every node of a graph whatever is fetched, so it is a session of
-   *  its own rather than two more outputs of the sampling one. */
-  private greedySlots: Promise<OrtSession> | null = null;
+  /**
+   * The in-place decode graph's other forms (llama/graphs.ts SlotGraphForm), each made at its first use: the
+   * greedy one (greedyStep), and the one-row ones for steps of a single row. onnxruntime runs every node of a
+   * graph whatever is fetched, so the greedy picks are a graph of their own rather than two more outputs of the
+   * sampling one. A single row gets its own because there x W^T is the faster product, from 2 rows on W x^T
+   * (ad hoc, 0.5B: a batch-1 step 79-89 ms against 107-109, a batch-2 one 151-156 against 129-131).
+   */
+  private readonly slotForms = new Map<string, Promise<OrtSession>>();
 
   private constructor(
     readonly config: LlamaConfig,
@@ -151,6 +155,20 @@ export class OnnxDecoder implements IncrementalDecoder {
     };
   }
 
+  /** The session of an in-place decode graph's form: the default one made with the decoder, the others at first use. */
+  private slotSession(form: SlotGraphForm): Promise<OrtSession> {
+    if (!form.greedy && !form.oneRow) return Promise.resolve(this.slots!);
+    const name = slotGraphName(form);
+    let session = this.slotForms.get(name);
+    if (!session) this.slotForms.set(name, (session = OrtSession.create(encodeModel(slotDecodeGraph(this.config, form)), this.sessionOptions)));
+    return session;
+  }
+
+  /** The in-place decode graphs this decoder has made so far, by name (the default first): which forms ran. */
+  get slotGraphs(): string[] {
+    return this.slots ? [slotGraphName({}), ...this.slotForms.keys()] : [];
+  }
+
   /** The in-place decode graphs' feeds for a step over slots, its shapes checked. */
   private slotFeeds(input: DecoderStepInput): Record<string, AnyTensor> {
     if (!this.slots) throw new Error(`OnnxDecoder.step: the past is in slots, but this decoder was made with kvCache "concat"`);
@@ -188,7 +206,7 @@ export class OnnxDecoder implements IncrementalDecoder {
   /** A decode step against a SlotKvCache's slots, read in place (llama/graphs.ts slotDecodeGraph). */
   private async slotStep(input: DecoderStepInput): Promise<DecoderStepOutput> {
     const feeds = this.slotFeeds(input); // first: it refuses a decoder without the slots graph
-    const out = await this.slots!.run(feeds, this.fetch);
+    const out = await (await this.slotSession({ oneRow: input.inputIds.shape[0] === 1 })).run(feeds, this.fetch);
     const L = this.config.numLayers;
     return {
       logits: out.logits as Tensor<"float32">,
@@ -207,8 +225,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     if (input.pastLayout !== "slots" || !this.slots) return null;
     checkLayers(this.config, input);
     const feeds = this.slotFeeds(input);
-    this.greedySlots ??= OrtSession.create(encodeModel(slotDecodeGraph(this.config, { greedy: true })), this.sessionOptions);
-    const session = await this.greedySlots;
+    const session = await this.slotSession({ greedy: true, oneRow: input.inputIds.shape[0] === 1 });
     const L = this.config.numLayers;
     const presents = this.fetch.slice(1); // every layer's present key and value
     const out = await session.run(feeds, [GREEDY_OUTPUT.token, GREEDY_OUTPUT.logprob, ...presents]);
@@ -225,7 +242,7 @@ export class OnnxDecoder implements IncrementalDecoder {
   async release(): Promise<void> {
     await this.session.release();
     await this.slots?.release();
-    if (this.greedySlots) await (await this.greedySlots).release();
+    for (const session of this.slotForms.values()) await (await session).release();
     if (this.device) {
       for (const t of this.weights.values()) if (isDeviceTensor(t)) t.dispose();
       await this.device.rowGather.release();
