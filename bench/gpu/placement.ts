@@ -11,6 +11,8 @@ import * as ort from "onnxruntime-node";
 export const PLACEMENT_GRAPHS = {
   // The host in-place decode (the cpu default; what a GPU provider fed from the host runs).
   "slot-decode": (c: LlamaConfig) => slotDecodeGraph(c),
+  // Its greedy form (temperature 0: ArgMax and a sum of exps in place of the logits), whose extra ops may fall back.
+  "slot-decode-greedy": (c: LlamaConfig) => slotDecodeGraph(c, { greedy: true }),
   // Prefill, and decode with the cache concatenated (the device cache's graph under webgpu, with its outputs).
   "inference-whole-cache": (c: LlamaConfig) => inferenceGraph(c, { wholeCache: true }),
 } as const;
