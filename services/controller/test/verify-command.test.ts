@@ -7,8 +7,9 @@ import { describe, expect, it } from "vitest";
 
 const root = resolve(import.meta.dirname, "../../..");
 
-// A command takes ~2 s alone; a loaded CI machine has stretched one past 60 s (the launcher then reported the
-// kill as a bare exit 1). The kill is now reported as one: a test that times out fails naming the signal.
+// A command takes ~2 s alone. One CI run saw it end with exit 1 and nothing on stderr, which is how the launcher
+// reported a killed child; this test's old 60-s timeout is the likeliest killer (the log did not say). The kill is
+// now reported as one, so a command that times out fails here naming the signal.
 const COMMAND_TIMEOUT_MS = 150_000;
 
 function lspo(args: string[], input?: string) {

@@ -227,7 +227,7 @@ export class OnnxDecoder implements IncrementalDecoder {
     const feeds = this.slotFeeds(input);
     const session = await this.slotSession({ greedy: true, oneRow: input.inputIds.shape[0] === 1 });
     const L = this.config.numLayers;
-    const presents = this.fetch.slice(1); // every layer's present key and value
+    const presents = this.fetch.slice(1); // every layer's present key and value (the host fetch list is logits, then those)
     const out = await session.run(feeds, [GREEDY_OUTPUT.token, GREEDY_OUTPUT.logprob, ...presents]);
     const logprobs = Float64Array.from(out[GREEDY_OUTPUT.logprob].data as Float32Array);
     if (!logprobs.every(Number.isFinite)) return null;
