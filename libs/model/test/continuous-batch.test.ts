@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { LlamaConfig } from "../src/config.js";
 import { ContinuousBatch, type SequenceSpec } from "../src/generate/continuous.js";
+import type { DecoderStepInput } from "../src/generate/decoder.js";
 import { generate } from "../src/generate/generate.js";
 import { initModel } from "../src/init.js";
 import { OnnxDecoder } from "../src/runtime/decoder-session.js";
@@ -80,6 +81,45 @@ describe("ContinuousBatch - sequences that arrive while others decode", () => {
       got[j].forEach((r, i) => r.logprobs.forEach((lp, t) => expect(Math.abs(lp - want[i].logprobs[t])).toBeLessThan(1e-4)));
     }
     batch.release();
+    await dec.release();
+  });
+
+  it("takes a step's tokens from the decoder's greedy picks (greedyStep) only while every live row is greedy: the same tokens as the logits", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    const calls = { greedy: 0, logits: 0 };
+    const decoder = {
+      config: dec.config, openCache: dec.openCache.bind(dec),
+      step: (input: DecoderStepInput) => (input.inputIds.shape[1] === 1 && calls.logits++, dec.step(input)),
+      greedyStep: (input: DecoderStepInput) => (calls.greedy++, dec.greedyStep(input)),
+    };
+    const jobs: Job[] = [
+      { prompt: [7, 8, 9, 10], maxNew: 12, stop: [], sampling: GREEDY, seed: 0 },
+      { prompt: [11, 12], maxNew: 5, stop: [], sampling: GREEDY, seed: 0 },
+      { prompt: [13, 14, 15], maxNew: 20, stop: [], sampling: { temperature: 1, topK: 0, topP: 1 }, seed: 5 },
+    ];
+    const run = async (js: Job[]) => {
+      const got: number[][][] = js.map(() => []);
+      const batch = ContinuousBatch.open(decoder, 4, 64, { pad: 0 });
+      batch.add(js.flatMap((job, j) => {
+        const rngs = job.sampling.temperature > 0 ? rngStreams(job.seed, 2) : null;
+        return [0, 1].map((i) => ({ prompt: job.prompt, maxNew: job.maxNew, stop: new Set(job.stop), sampling: job.sampling, rng: rngs?.[i] ?? null, onEnd: (e: { tokens: number[] }) => (got[j][i] = e.tokens) }));
+      }));
+      batch.close();
+      await batch.run();
+      batch.release();
+      return got;
+    };
+    // Greedy rows alone: every decode step is a greedy one (12 new tokens: 11 decode steps after the prefill).
+    const greedyOnly = await run(jobs.slice(0, 2));
+    expect(calls).toEqual({ greedy: 11, logits: 0 });
+    for (const [j, job] of jobs.slice(0, 2).entries()) expect(greedyOnly[j]).toEqual((await alone(dec, job, 2)).map((r) => r.tokens));
+    // With a sampled group (20 tokens, the longest) queued behind them in 4 rows: the 4 greedy rows decode alone
+    // until the 5-token group ends (4 greedy steps), then the sampled pair joins, and every step while it is live
+    // (its 19 decode steps) takes the logits.
+    calls.greedy = calls.logits = 0;
+    const mixed = await run(jobs);
+    expect(calls).toEqual({ greedy: 4, logits: 19 });
+    for (const [j, job] of jobs.entries()) expect(mixed[j]).toEqual((await alone(dec, job, 2)).map((r) => r.tokens));
     await dec.release();
   });
 

@@ -11,9 +11,9 @@
 // The decoder's weights must not change while sequences are live: a batch is one policy version. A caller that
 // follows new weights stops adding, runs the batch dry, and opens the next one after the update.
 import { type Rng } from "../sampling/rng.js";
-import { type SamplingParams, sampleToken } from "../sampling/sample.js";
+import { type SampledToken, type SamplingParams, sampleToken } from "../sampling/sample.js";
 import type { Tensor } from "../tensor.js";
-import type { DecoderStepOutput, IncrementalDecoder } from "./decoder.js";
+import type { DecoderStepInput, DecoderStepOutput, IncrementalDecoder } from "./decoder.js";
 import type { StepEvent } from "./generate.js";
 import { SlotKvCache } from "./slot-kv-cache.js";
 
@@ -149,20 +149,27 @@ export class ContinuousBatch {
     const V = this.decoder.config.vocabSize;
     cache.ensure(Math.max(...length) + 1);
     const past = cache.slots();
-    const t0 = performance.now();
-    const step = await this.decoder.step({
+    const input: DecoderStepInput = {
       inputIds: int64([B, 1], seq.map((s, r) => (s ? next[r] : this.o.pad))),
       positionIds: int64([B, 1], Array.from(length)), // a row holds no padding: its length is its next position
       attentionMask: int64([B, 1], seq.map((s) => (s ? 1 : 0))),
       pastKeys: past.keys, pastValues: past.values, pastLayout: "slots", slotLengths: length,
-    });
+    };
+    // When every live row is greedy the decoder may pick the tokens where it computes the logits (greedyStep), so
+    // no [B, V] logits are copied out; a free row's pick is never read. Null from it: the step runs with logits.
+    const greedy = this.decoder.greedyStep && seq.every((s) => !s || s.spec.sampling.temperature === 0);
+    const t0 = performance.now();
+    const step = (greedy ? await this.decoder.greedyStep!(input) : null) ?? (await this.decoder.step(input));
     this.o.onStep?.({ P: Math.max(...length), B, live: seq.filter((x) => x !== null).length, seconds: (performance.now() - t0) / 1000 });
     cache.writeStep(step, length);
+    const picked = "tokens" in step ? step : null;
     for (let r = 0; r < B; r++) {
       const s = seq[r];
       if (!s) continue;
       length[r]++;
-      const t = this.take(s, step.logits.data.subarray(r * V, (r + 1) * V));
+      const t = picked
+        ? this.took(s, { token: picked.tokens[r], logprob: picked.logprobs[r] })
+        : this.take(s, (step as DecoderStepOutput).logits.data.subarray(r * V, (r + 1) * V));
       next[r] = t.token;
       if (t.done) {
         seq[r] = null;
@@ -178,7 +185,13 @@ export class ContinuousBatch {
 
   /** Samples s's next token from `logits`; ends s (onEnd) on a stop token or at maxNew. */
   private take(s: Running, logits: Float32Array): { token: number; done: boolean } {
-    const r = sampleToken(logits, s.spec.sampling, s.spec.rng);
+    return this.took(s, sampleToken(logits, s.spec.sampling, s.spec.rng));
+  }
+
+  /** Appends s's next token `r` (sampled here, or picked by the decoder); ends s on a stop token or at maxNew. */
+  private took(s: Running, r: SampledToken): { token: number; done: boolean } {
+    const V = this.decoder.config.vocabSize;
+    if (!(Number.isInteger(r.token) && r.token >= 0 && r.token < V)) throw new Error(`ContinuousBatch: the decoder picked token ${r.token}, outside the vocabulary [0, ${V})`);
     s.tokens.push(r.token);
     s.logprobs.push(r.logprob);
     const truncated = !s.spec.stop.has(r.token) && s.tokens.length === s.spec.maxNew;
