@@ -14,15 +14,26 @@ import { createOrAwait, isPermissionError, jetstreamManager, retryOnTimeout } fr
 setSha256Backend("native");
 
 export async function openKv(nc: NatsConnection, bucket: string, opts: { replicas?: number; history?: number } = {}): Promise<KV> {
-  // Creating an R3 bucket may time out on a loaded cluster although it landed: create is idempotent (on an
-  // existing bucket it only reads its info). An identity that may not create buckets waits for the controller.
-  const create = () => new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 });
-  let kv: KV | null = null;
+  return openBucket(nc, `KV bucket ${bucket}`, `KV_${bucket}`, () => new Kvm(nc).create(bucket, { replicas: opts.replicas ?? 1, history: opts.history ?? 1 }));
+}
+
+export async function openObjectStore(nc: NatsConnection, bucket: string, opts: { replicas?: number } = {}): Promise<ObjectStore> {
+  return openBucket(nc, `object store ${bucket}`, `OBJ_${bucket}`, () => new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 }));
+}
+
+/**
+ * A KV bucket or object store, made by `create` over its backing `stream`. Creating an R3 bucket may time out on
+ * a loaded cluster although it landed, and JetStream may not answer yet while a server starts or elects a leader:
+ * create is idempotent (on an existing bucket it only reads its info), so it is retried (retryOnTimeout). An
+ * identity that may not create buckets waits for the controller to make it (createOrAwait), then opens it.
+ */
+async function openBucket<T>(nc: NatsConnection, what: string, stream: string, create: () => Promise<T>): Promise<T> {
+  let made: T | null = null;
   await retryOnTimeout(
-    () => createOrAwait(`KV bucket ${bucket}`, async () => (kv = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`KV_${bucket}`))),
-    `KV bucket ${bucket}`,
+    () => createOrAwait(what, async () => (made = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(stream))),
+    what,
   );
-  return kv ?? retryOnTimeout(create, `KV bucket ${bucket}`);
+  return made ?? retryOnTimeout(create, what);
 }
 
 /** How long a KV call keeps retrying while a clustered NATS elects a new leader for the bucket (a killed
@@ -64,17 +75,6 @@ export async function kvGet<T>(kv: KV, key: string, kind: string, opts: { retryW
   const problem = VALIDATORS[kind]?.(body) ?? null;
   if (problem) throw new DecodeError("invalid", problem);
   return { value: body as T, revision: e.revision };
-}
-
-export async function openObjectStore(nc: NatsConnection, bucket: string, opts: { replicas?: number } = {}): Promise<ObjectStore> {
-  // As openKv: creating an R3 store may time out on a loaded cluster although it landed, and create is idempotent.
-  const create = () => new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
-  let store: ObjectStore | null = null;
-  await retryOnTimeout(
-    () => createOrAwait(`object store ${bucket}`, async () => (store = await create()), async () => jetstreamManager(nc).then((jsm) => jsm.streams.info(`OBJ_${bucket}`))),
-    `object store ${bucket}`,
-  );
-  return store ?? retryOnTimeout(create, `object store ${bucket}`);
 }
 
 /**

@@ -2,12 +2,14 @@
 // start before NATS does. Without it, one refusal fails at once, as before.
 // Making a JetStream manager asks the server for the account's info. On a loaded cluster or during a leader
 // election that request times out or finds no JetStream for a while, and a controller's start used to end on a
-// bare "timeout" there: the bus's jetstreamManager retries it as every setup call is (retryOnTimeout).
+// bare "timeout" there: the bus's jetstreamManager retries it as every setup call is (retryOnTimeout), and so do
+// openKv and openObjectStore.
 // Real nats-servers.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { busOptionsFromEnv, connectBus, findNatsServerBinary, jetstreamManager, startNatsServer } from "@lspo/bus";
+import { busOptionsFromEnv, connectBus, findNatsServerBinary, getBlob, jetstreamManager, openKv, openObjectStore, putBlob, startNatsServer } from "@lspo/bus";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager as natsJetstreamManager } from "@nats-io/jetstream";
 
 /** A port nothing listens on right now. */
@@ -41,29 +43,45 @@ describe("bus - waiting for NATS to come up", { timeout: 60_000 }, () => {
     expect(() => busOptionsFromEnv({ LSPO_NATS_WAIT_S: "soon" })).toThrow(/LSPO_NATS_WAIT_S must be a number of seconds >= 0, got 'soon'/);
   });
 
-  it("makes a JetStream manager once JetStream answers, where nats.js alone fails at once (a plain server first, then a JetStream one on its port)", async () => {
-    const port = await freePort();
-    const plain = spawn(findNatsServerBinary(), ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-    const plainExited = new Promise((r) => plain.once("exit", r));
-    let server: Awaited<ReturnType<typeof startNatsServer>> | null = null;
-    const nc = await connectBus({ url: `nats://127.0.0.1:${port}`, waitForServerMs: 10_000, timeoutMs: 1000 });
-    try {
-      // The server answers, without JetStream: nats.js's own manager gives up on the first answer.
-      await expect(natsJetstreamManager(nc)).rejects.toThrow(/jetstream|no responders|timeout/i);
-      const making = jetstreamManager(nc);
-      let settled = false;
-      void making.then(() => (settled = true), () => (settled = true));
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(settled, "made or failed while JetStream was still away").toBe(false);
-      plain.kill("SIGTERM");
-      await plainExited;
-      server = await startNatsServer({ port });
-      const jsm = await making;
-      expect((await jsm.getAccountInfo()).streams).toBe(0);
-    } finally {
-      await nc.close();
-      plain.kill("SIGKILL");
-      await server?.stop();
-    }
-  });
+  // Each opener, started while the server answers without JetStream, must wait (not settle) and then open what it
+  // was asked for once a JetStream server takes the port. nats.js's own manager gives up on the first answer.
+  const openers: [string, (nc: NatsConnection) => Promise<string>][] = [
+    ["a JetStream manager", async (nc) => `${(await (await jetstreamManager(nc)).getAccountInfo()).streams} streams`],
+    ["a KV bucket (openKv)", async (nc) => {
+      const kv = await openKv(nc, "waited");
+      await kv.put("k", new TextEncoder().encode("v"));
+      return new TextDecoder().decode((await kv.get("k"))!.value);
+    }],
+    ["an object store (openObjectStore)", async (nc) => {
+      const store = await openObjectStore(nc, "waited");
+      await putBlob(store, "b", new TextEncoder().encode("blob"));
+      return new TextDecoder().decode((await getBlob(store, "b"))!);
+    }],
+  ];
+  const opened = ["0 streams", "v", "blob"];
+  for (const [i, [what, open]] of openers.entries()) {
+    it(`makes ${what} once JetStream answers, where nats.js alone fails at once (a plain server first, then a JetStream one on its port)`, async () => {
+      const port = await freePort();
+      const plain = spawn(findNatsServerBinary(), ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+      const plainExited = new Promise((r) => plain.once("exit", r));
+      let server: Awaited<ReturnType<typeof startNatsServer>> | null = null;
+      const nc = await connectBus({ url: `nats://127.0.0.1:${port}`, waitForServerMs: 10_000, timeoutMs: 1000 });
+      try {
+        await expect(natsJetstreamManager(nc)).rejects.toThrow(/jetstream|no responders|timeout/i);
+        const making = open(nc);
+        let settled = false;
+        void making.then(() => (settled = true), () => (settled = true));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(settled, "made or failed while JetStream was still away").toBe(false);
+        plain.kill("SIGTERM");
+        await plainExited;
+        server = await startNatsServer({ port });
+        expect(await making).toBe(opened[i]);
+      } finally {
+        await nc.close();
+        plain.kill("SIGKILL");
+        await server?.stop();
+      }
+    });
+  }
 });
