@@ -3,6 +3,7 @@ import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstreamManage
 import type { NatsConnection } from "@nats-io/nats-core";
 import { nanos } from "@nats-io/nats-core";
 import { STREAMS, type StreamSpec } from "./subjects.js";
+import { backedOff } from "./backoff.js";
 
 export interface StreamOptions {
   /** JetStream replicas (3 in a clustered deployment). */
@@ -119,7 +120,7 @@ export async function retryOnTimeout<T>(fn: () => Promise<T>, what: string): Pro
       const transient = (err as Error).name === "TimeoutError" || (err as Error).name === "JetStreamNotEnabled" || /timeout|no responders|jetstream (is )?not (enabled|available)/i.test((err as Error).message);
       if (!transient) throw err;
       if (Date.now() > deadline) throw new Error(`${what}: JetStream did not answer for ${API_RETRY_MS / 1000} s (${(err as Error).message})`);
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      await backedOff(attempt, undefined, 100); // setup calls wait a little longer at first than a publish does
     }
   }
 }

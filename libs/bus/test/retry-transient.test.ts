@@ -2,9 +2,9 @@
 // message's own fault (a DecodeError), this identity's (a permissions violation) or on a closed connection, all thrown at once, and
 // given up after its limit with the server's error, or sooner where the caller's retryWhile says so (a stopping service).
 // The learner's batch reads use it, so a NATS restart no longer dead-letters a good batch.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ClosedConnectionError } from "@nats-io/nats-core";
-import { DecodeError, retryTransient } from "@lspo/bus";
+import { DecodeError, retryOnTimeout, retryTransient } from "@lspo/bus";
 
 describe("bus - retryTransient", () => {
   it("retries a transport failure until the read succeeds", async () => {
@@ -75,5 +75,28 @@ describe("bus - retryTransient", () => {
     }, 200)).rejects.toThrow("no responders");
     expect(calls).toBeGreaterThan(2);
     expect(Date.now() - t0).toBeLessThan(1_500);
+  });
+
+  it("waits between tries as its policy says: 50 ms doubling for a read, 100 ms doubling for a setup call (retryOnTimeout), at most 2 s", async () => {
+    vi.useFakeTimers();
+    try {
+      /** The times (ms after the start) at which `retry` tried a call that fails `fails` times with a timeout. */
+      const triedAt = async (retry: (fn: () => Promise<string>) => Promise<string>, fails: number) => {
+        const start = Date.now();
+        const at: number[] = [];
+        const out = retry(async () => {
+          at.push(Date.now() - start);
+          if (at.length <= fails) throw new Error("timeout");
+          return "done";
+        });
+        await vi.advanceTimersByTimeAsync(20_000);
+        expect(await out).toBe("done");
+        return at;
+      };
+      expect(await triedAt((fn) => retryTransient(fn, 60_000), 7)).toEqual([0, 50, 150, 350, 750, 1550, 3150, 5150]);
+      expect(await triedAt((fn) => retryOnTimeout(fn, "a setup call"), 6)).toEqual([0, 100, 300, 700, 1500, 3100, 5100]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
