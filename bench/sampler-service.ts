@@ -56,6 +56,8 @@
 //             object store, which the sampler no longer does).
 //   and, as a cross-check, nats-server's write-syscall bytes (/proc/<pid>/io wchar) over the service
 //   trials per group (every stream's file store: the incoming verified groups too).
+// Beside them, per timed trial and path: nats-server's reads from storage (/proc/<pid>/io read_bytes: block files
+// the page cache no longer held), and the machine's I/O pressure (/proc/pressure/io) before and after the run.
 // After each window: the snapshot's size from the object store (info) and what it holds (the held groups'
 // summaries msgpack-encoded on their own, the uid segments, the window log).
 //
@@ -183,13 +185,30 @@ const gc = runInNewContext("gc") as () => void;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 
-/** Bytes this process's children wrote through write syscalls (/proc/<pid>/io wchar); NaN when unreadable. */
-function wcharOf(pid: number): number {
+/**
+ * A process's I/O counters (/proc/<pid>/io; NaN when unreadable): wchar, the bytes it wrote through write
+ * syscalls, and read_bytes, the bytes it made the kernel read from storage (page-cache misses: nats-server
+ * reading a block file the page cache no longer holds).
+ */
+function ioOf(pid: number): { wchar: number; readBytes: number } {
+  let text = "";
   try {
-    const m = /^wchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
-    return m ? Number(m[1]) : Number.NaN;
+    text = readFileSync(`/proc/${pid}/io`, "utf8");
   } catch {
-    return Number.NaN;
+    // unreadable: NaN below
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { wchar: field("wchar"), readBytes: field("read_bytes") };
+}
+
+/** The machine's I/O pressure (/proc/pressure/io: the share of time some task waited on I/O, over 10 s, 60 s
+ *  and 300 s); null where the kernel does not report it. The trials write ~0.9 GB each to one disk. */
+function ioPressure(): { avg10: number; avg60: number; avg300: number } | null {
+  try {
+    const m = /^some avg10=([\d.]+) avg60=([\d.]+) avg300=([\d.]+)/m.exec(readFileSync("/proc/pressure/io", "utf8"));
+    return m ? { avg10: Number(m[1]), avg60: Number(m[2]), avg300: Number(m[3]) } : null;
+  } catch {
+    return null;
   }
 }
 
@@ -262,6 +281,8 @@ interface Trial {
   /** Service trials: what the service wrote, and the batches this process consumed. */
   written?: Written;
   natsWcharBytes: number;
+  /** nats-server's reads from storage over the trial (page-cache misses), bytes. */
+  natsReadBytes: number;
   batchesConsumed?: number;
   groupsInBatches?: number;
   /** Service trials: from the last judgement until every message was acked (the covering snapshot). */
@@ -331,7 +352,7 @@ async function trial(
   const written0 = { ...level.written };
   const batches0 = { n: level.batchesConsumed, groups: level.groupsInBatches };
   const cpu0 = { sampler: level.service.cpuSeconds(), nats: cpuSecondsOf(level.natsPid), bench: process.cpuUsage() };
-  const wchar0 = wcharOf(level.natsPid);
+  const io0 = ioOf(level.natsPid);
 
   const stopRaw = path === "raw" ? await level.startRaw() : null;
   const t0 = now();
@@ -392,7 +413,8 @@ async function trial(
     cpuMicrosPerGroup: {
       sampler: per(level.service.cpuSeconds() - cpu0.sampler), natsServer: per(cpuSecondsOf(level.natsPid) - cpu0.nats), bench: per((benchCpu.user + benchCpu.system) / 1e6),
     },
-    natsWcharBytes: wcharOf(level.natsPid) - wchar0,
+    natsWcharBytes: ioOf(level.natsPid).wchar - io0.wchar,
+    natsReadBytes: ioOf(level.natsPid).readBytes - io0.readBytes,
   };
   if (path === "service") {
     out.written = minus(level.written, written0);
@@ -457,6 +479,7 @@ async function snapshotAtEnd(store: Awaited<ReturnType<typeof openObjectStore>>,
 
 const started = process.hrtime.bigint();
 const loadBefore = loadavg();
+const ioPressureBefore = ioPressure();
 const dir = mkdtempSync(join(tmpdir(), "lspo-bench-ssb-"));
 // A tiny model: the sampler reads only its config.json (vocabulary, context) to bound payloads.
 const model = createModelFromSpec({
@@ -523,6 +546,8 @@ interface Row {
   };
   keptFraction: number;
   cpuMicrosPerGroup: { serviceSampler: Summary; serviceNatsServer: Summary; serviceBench: Summary; rawNatsServer: Summary; rawBench: Summary };
+  /** nats-server's reads from storage per group over each timed trial (Trial.natsReadBytes). */
+  natsReadBytesPerGroup: { service: Summary; raw: Summary };
   /** The publishers' thread's busy share per timed trial (Trial.publisherThreadBusy). */
   publisherThreadBusy: { service: Summary; raw: Summary };
   snapshotAtEnd: Awaited<ReturnType<typeof snapshotAtEnd>>;
@@ -729,6 +754,7 @@ async function measureWindow(W: number): Promise<Row> {
       rawNatsServer: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.natsServer)),
       rawBench: summarize(runs.map((x) => x.raw.cpuMicrosPerGroup.bench)),
     },
+    natsReadBytesPerGroup: { service: summarize(svc.map((t) => t.natsReadBytes / t.done)), raw: summarize(runs.map((x) => x.raw.natsReadBytes / x.raw.done)) },
     publisherThreadBusy: { service: summarize(svc.map((t) => t.publisherThreadBusy)), raw: summarize(runs.map((x) => x.raw.publisherThreadBusy)) },
     snapshotAtEnd: atEnd,
   };
@@ -790,6 +816,7 @@ const result = {
   totalSeconds,
   // The machine is shared: its load average (1, 5, 15 min) before and after says how noisy the run was.
   loadAverage: { before: loadBefore, after: loadavg() },
+  ioPressure: { before: ioPressureBefore, after: ioPressure() },
   rows,
 };
 writeFileSync(join(import.meta.dirname, "results", OUT), `${JSON.stringify(result, null, 2)}\n`);
