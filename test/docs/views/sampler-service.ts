@@ -29,6 +29,10 @@ interface TrialRow {
   groupsPerS: number;
   /** Absent in results from before the readers had threads of their own. */
   publisherThreadBusy?: number;
+  cpuMicrosPerGroup: { natsServer: number };
+  done: number;
+  /** nats-server's reads from storage over the trial; absent in results from before it was recorded. */
+  natsReadBytes?: number;
 }
 interface SamplerService {
   goal: string;
@@ -95,11 +99,13 @@ export const views: Record<string, View> = {
   // Every timed run, in order: which runs miss the goal, and whether the publishers' thread set the rate.
   runs: (d: SamplerService) => ({
     table: [
-      ["W", "run", "service groups/s", "raw groups/s", "service / raw", "publishers' thread busy, service / raw"],
+      ["W", "run", "service groups/s", "raw groups/s", "service / raw", "publishers' thread busy, service / raw", "nats-server CPU per group, service / raw (µs)", "nats-server's reads from storage per group, service / raw"],
       ...d.rows.flatMap((r) =>
         r.runs.map((x, i) => [
           windowLabel(r.window), `${i + 1}`, fixed(x.service.groupsPerS, 0), fixed(x.raw.groupsPerS, 0), fixed(x.ratio, 3),
           x.service.publisherThreadBusy === undefined ? "-" : `${fixed(x.service.publisherThreadBusy, 2)} / ${fixed(x.raw.publisherThreadBusy!, 2)}`,
+          `${fixed(x.service.cpuMicrosPerGroup.natsServer, 0)} / ${fixed(x.raw.cpuMicrosPerGroup.natsServer, 0)}`,
+          x.service.natsReadBytes === undefined ? "-" : `${kb(x.service.natsReadBytes / x.service.done)} / ${kb(x.raw.natsReadBytes! / x.raw.done)}`,
         ]),
       ),
     ],
