@@ -45,21 +45,21 @@ describe("bus - waiting for NATS to come up", { timeout: 60_000 }, () => {
 
   // Each opener, started while the server answers without JetStream, must wait (not settle) and then open what it
   // was asked for once a JetStream server takes the port. nats.js's own manager gives up on the first answer.
-  const openers: [string, (nc: NatsConnection) => Promise<string>][] = [
-    ["a JetStream manager", async (nc) => `${(await (await jetstreamManager(nc)).getAccountInfo()).streams} streams`],
+  // Each entry: what is opened, how, and what the opened thing answers.
+  const openers: [string, (nc: NatsConnection) => Promise<string>, string][] = [
+    ["a JetStream manager", async (nc) => `${(await (await jetstreamManager(nc)).getAccountInfo()).streams} streams`, "0 streams"],
     ["a KV bucket (openKv)", async (nc) => {
       const kv = await openKv(nc, "waited");
       await kv.put("k", new TextEncoder().encode("v"));
       return new TextDecoder().decode((await kv.get("k"))!.value);
-    }],
+    }, "v"],
     ["an object store (openObjectStore)", async (nc) => {
       const store = await openObjectStore(nc, "waited");
       await putBlob(store, "b", new TextEncoder().encode("blob"));
       return new TextDecoder().decode((await getBlob(store, "b"))!);
-    }],
+    }, "blob"],
   ];
-  const opened = ["0 streams", "v", "blob"];
-  for (const [i, [what, open]] of openers.entries()) {
+  for (const [what, open, answer] of openers) {
     it(`makes ${what} once JetStream answers, where nats.js alone fails at once (a plain server first, then a JetStream one on its port)`, async () => {
       const port = await freePort();
       const plain = spawn(findNatsServerBinary(), ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
@@ -76,7 +76,7 @@ describe("bus - waiting for NATS to come up", { timeout: 60_000 }, () => {
         plain.kill("SIGTERM");
         await plainExited;
         server = await startNatsServer({ port });
-        expect(await making).toBe(opened[i]);
+        expect(await making).toBe(answer);
       } finally {
         await nc.close();
         plain.kill("SIGKILL");
