@@ -83,7 +83,7 @@
 //
 // CPU seconds per group of the sampler process, nats-server and this process are recorded beside the wall
 // clock: the machine is shared, and its load average is recorded before and after.
-// Writes bench/results/sampler-service.json. A full run takes about 15 minutes (so it runs by name only).
+// Writes bench/results/sampler-service.json. A full run takes 14-21 minutes (so it runs by name only).
 // Smoke form (seconds): npm run bench -- sampler-service --windows 1000 --groups 500 --runs 1 --seconds 10
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
