@@ -404,6 +404,7 @@ async function trial(
   }
   const seconds_ = (end - t0) / 1000;
   const benchCpu = process.cpuUsage(cpu0.bench);
+  const io1 = ioOf(level.natsPid);
   const done = progress.done;
   const per = (s: number) => (s * 1e6) / done;
   if (path === "service") level.current.service = null;
@@ -413,8 +414,8 @@ async function trial(
     cpuMicrosPerGroup: {
       sampler: per(level.service.cpuSeconds() - cpu0.sampler), natsServer: per(cpuSecondsOf(level.natsPid) - cpu0.nats), bench: per((benchCpu.user + benchCpu.system) / 1e6),
     },
-    natsWcharBytes: ioOf(level.natsPid).wchar - io0.wchar,
-    natsReadBytes: ioOf(level.natsPid).readBytes - io0.readBytes,
+    natsWcharBytes: io1.wchar - io0.wchar,
+    natsReadBytes: io1.readBytes - io0.readBytes,
   };
   if (path === "service") {
     out.written = minus(level.written, written0);

@@ -120,7 +120,7 @@ export async function retryOnTimeout<T>(fn: () => Promise<T>, what: string): Pro
       const transient = (err as Error).name === "TimeoutError" || (err as Error).name === "JetStreamNotEnabled" || /timeout|no responders|jetstream (is )?not (enabled|available)/i.test((err as Error).message);
       if (!transient) throw err;
       if (Date.now() > deadline) throw new Error(`${what}: JetStream did not answer for ${API_RETRY_MS / 1000} s (${(err as Error).message})`);
-      await backedOff(attempt, undefined, 100); // setup calls wait a little longer at first than a publish does
+      await backedOff(attempt, undefined, 100); // a setup call waits longer at first than a read or a publish does
     }
   }
 }

@@ -123,6 +123,23 @@ describe("ContinuousBatch - sequences that arrive while others decode", () => {
     await dec.release();
   });
 
+  it("fails naming the row and the token when the decoder's greedy pick lies outside the vocabulary", async () => {
+    const dec = await OnnxDecoder.create(config, weights);
+    const decoder = {
+      config: dec.config, openCache: dec.openCache.bind(dec), step: dec.step.bind(dec),
+      greedyStep: async (input: DecoderStepInput) => {
+        const r = (await dec.greedyStep(input))!;
+        r.tokens[1] = config.vocabSize; // one past the last id
+        return r;
+      },
+    };
+    const batch = ContinuousBatch.open(decoder, 2, 32, { pad: 0 });
+    batch.add([0, 1].map(() => ({ prompt: [7, 8, 9], maxNew: 5, stop: new Set<number>(), sampling: GREEDY, rng: null, onEnd: () => undefined })));
+    await expect(batch.run()).rejects.toThrow(`ContinuousBatch: the decoder picked token ${config.vocabSize} for row 1, outside the vocabulary [0, ${config.vocabSize})`);
+    batch.release();
+    await dec.release();
+  });
+
   it("refuses what it cannot run, naming it: a sampled sequence without an rng, maxNew below 1, an empty prompt, adding after close, a cache it cannot batch on", async () => {
     const dec = await OnnxDecoder.create(config, weights);
     const batch = ContinuousBatch.open(dec, 2, 32, { pad: 0 });

@@ -163,6 +163,8 @@ export class ContinuousBatch {
     this.o.onStep?.({ P: Math.max(...length), B, live: seq.filter((x) => x !== null).length, seconds: (performance.now() - t0) / 1000 });
     cache.writeStep(step, length);
     const picked = "tokens" in step ? step : null;
+    const bad = picked ? picked.tokens.findIndex((t) => !(t >= 0 && t < V)) : -1;
+    if (bad >= 0) throw new Error(`ContinuousBatch: the decoder picked token ${picked!.tokens[bad]} for row ${bad}, outside the vocabulary [0, ${V})`);
     for (let r = 0; r < B; r++) {
       const s = seq[r];
       if (!s) continue;
@@ -190,8 +192,6 @@ export class ContinuousBatch {
 
   /** Appends s's next token `r` (sampled here, or picked by the decoder); ends s on a stop token or at maxNew. */
   private took(s: Running, r: SampledToken): { token: number; done: boolean } {
-    const V = this.decoder.config.vocabSize;
-    if (!(Number.isInteger(r.token) && r.token >= 0 && r.token < V)) throw new Error(`ContinuousBatch: the decoder picked token ${r.token}, outside the vocabulary [0, ${V})`);
     s.tokens.push(r.token);
     s.logprobs.push(r.logprob);
     const truncated = !s.spec.stop.has(r.token) && s.tokens.length === s.spec.maxNew;
